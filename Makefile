@@ -1,0 +1,54 @@
+# floe: top-level driver for the CMake build.
+#   make          build (build/)
+#   make test     install what is missing, build, run every test (plain and
+#                 under ASan+UBSan), then the interop tests
+#   make bench    benchmarks (bench/)
+#   make demo     the main job on the embedded default
+#   make fuzz     build the libFuzzer targets and run each for FUZZ_SECONDS
+JOBS ?= 2
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+
+.PHONY: all build deps test unit-test asan-test interop-test fuzz-replay fuzz bench demo clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+unit-test: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+asan-test: deps
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DFLOE_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+interop-test: build
+	@scripts/deps.sh --npm
+	@FLOE_BUILD=$(abspath $(BUILD)) node --test tests/interop/
+
+fuzz-replay: deps
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DFLOE_FUZZ=ON -DFLOE_SANITIZE=ON >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	@tests/fuzz/run.sh replay $(FUZZ_BUILD)
+
+fuzz: deps
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DFLOE_FUZZ=ON -DFLOE_SANITIZE=ON >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	@tests/fuzz/run.sh fuzz $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+test: unit-test asan-test interop-test fuzz-replay
+
+bench: build
+	@scripts/deps.sh --npm
+	@bench/run.sh $(abspath $(BUILD))
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,14 @@
+/*
+ * floe.h: the public API of libfloe. The `floe` command uses only this
+ * header.
+ */
+#ifndef FLOE_H
+#define FLOE_H
+
+#include "floe/arrow.h"
+#include "floe/buffer.h"
+#include "floe/common.h"
+#include "floe/log.h"
+#include "floe/time.h"
+
+#endif

@@ -1,0 +1,296 @@
+/*
+ * floe/arrow.h: the Arrow C data interface, and floe's builders and views.
+ *
+ * Batches move between floe's layers (sources, codecs, writers, scans) as
+ * `struct ArrowArray` of format "+s" (a struct whose children are the
+ * columns) described by a `struct ArrowSchema`, exactly as the Arrow C data
+ * interface specifies, so DuckDB, pyarrow and others can import them without
+ * copies. floe uses a subset of the Arrow types, one per Iceberg primitive
+ * (floe_arrow_type). Column field ids travel in the schema metadata key
+ * "PARQUET:field_id"; uuid is "w:16" with extension name "arrow.uuid".
+ *
+ * Ownership: every ArrowSchema/ArrowArray that floe hands out owns its
+ * memory and is freed by its `release` callback (floe_arrow_*_release call
+ * it when present). Builders own their buffers until *_finish moves them
+ * into an array.
+ */
+#ifndef FLOE_ARROW_H
+#define FLOE_ARROW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "floe/buffer.h"
+#include "floe/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef ARROW_C_DATA_INTERFACE
+#define ARROW_C_DATA_INTERFACE
+
+#define ARROW_FLAG_DICTIONARY_ORDERED 1
+#define ARROW_FLAG_NULLABLE 2
+#define ARROW_FLAG_MAP_KEYS_SORTED 4
+
+struct ArrowSchema {
+  const char *format;
+  const char *name;
+  const char *metadata;
+  int64_t flags;
+  int64_t n_children;
+  struct ArrowSchema **children;
+  struct ArrowSchema *dictionary;
+  void (*release)(struct ArrowSchema *);
+  void *private_data;
+};
+
+struct ArrowArray {
+  int64_t length;
+  int64_t null_count;
+  int64_t offset;
+  int64_t n_buffers;
+  int64_t n_children;
+  const void **buffers;
+  struct ArrowArray **children;
+  struct ArrowArray *dictionary;
+  void (*release)(struct ArrowArray *);
+  void *private_data;
+};
+
+#endif /* ARROW_C_DATA_INTERFACE */
+
+typedef __int128 floe_int128;
+
+/* The column types floe moves around. Each maps to one Arrow format. */
+typedef enum floe_arrow_type {
+  FLOE_ARROW_UNKNOWN = 0,
+  FLOE_ARROW_BOOL,            /* "b"  bit-packed */
+  FLOE_ARROW_INT32,           /* "i" */
+  FLOE_ARROW_INT64,           /* "l" */
+  FLOE_ARROW_UINT64,          /* "L"  (read-only: Parquet UINT_64) */
+  FLOE_ARROW_FLOAT,           /* "f" */
+  FLOE_ARROW_DOUBLE,          /* "g" */
+  FLOE_ARROW_DECIMAL128,      /* "d:P,S"  16-byte little-endian two's complement */
+  FLOE_ARROW_DATE32,          /* "tdD"  days since 1970-01-01 */
+  FLOE_ARROW_TIME64_US,       /* "ttu"  microseconds since midnight */
+  FLOE_ARROW_TIMESTAMP_US,    /* "tsu:"  microseconds, no zone (Iceberg timestamp) */
+  FLOE_ARROW_TIMESTAMP_US_TZ, /* "tsu:UTC" (Iceberg timestamptz) */
+  FLOE_ARROW_TIMESTAMP_NS,    /* "tsn:" */
+  FLOE_ARROW_TIMESTAMP_NS_TZ, /* "tsn:UTC" */
+  FLOE_ARROW_UTF8,            /* "u"  int32 offsets */
+  FLOE_ARROW_BINARY,          /* "z"  int32 offsets */
+  FLOE_ARROW_FIXED,           /* "w:N" */
+  FLOE_ARROW_UUID,            /* "w:16" + ARROW:extension:name=arrow.uuid */
+  FLOE_ARROW_STRUCT           /* "+s" */
+} floe_arrow_type;
+
+typedef struct floe_arrow_type_info {
+  floe_arrow_type id;
+  int32_t precision;  /* decimal */
+  int32_t scale;      /* decimal */
+  int32_t byte_width; /* fixed (uuid: 16) */
+} floe_arrow_type_info;
+
+/* Convenience constructors. */
+static inline floe_arrow_type_info floe_arrow_type_of(floe_arrow_type id) {
+  floe_arrow_type_info t = {id, 0, 0, id == FLOE_ARROW_UUID ? 16 : 0};
+  return t;
+}
+static inline floe_arrow_type_info floe_arrow_decimal(int32_t precision,
+                                                      int32_t scale) {
+  floe_arrow_type_info t = {FLOE_ARROW_DECIMAL128, precision, scale, 16};
+  return t;
+}
+static inline floe_arrow_type_info floe_arrow_fixed(int32_t byte_width) {
+  floe_arrow_type_info t = {FLOE_ARROW_FIXED, 0, 0, byte_width};
+  return t;
+}
+
+/* Bytes per value for fixed-width types (bool: 0, bit-packed; variable
+ * width: 0). */
+int32_t floe_arrow_type_value_size(const floe_arrow_type_info *type);
+/* Whether values are variable-length (utf8, binary). */
+static inline bool floe_arrow_type_is_varlen(floe_arrow_type id) {
+  return id == FLOE_ARROW_UTF8 || id == FLOE_ARROW_BINARY;
+}
+/* Writes the Arrow format string ("d:18,2") into out (>= 32 bytes). */
+void floe_arrow_type_format(const floe_arrow_type_info *type, char *out,
+                            size_t out_size);
+/* Short human name: "int64", "decimal(18,2)", "timestamptz", ... */
+void floe_arrow_type_name(const floe_arrow_type_info *type, char *out,
+                          size_t out_size);
+
+/* ---- schemas ---------------------------------------------------------- */
+
+/* Initialises `out` as a leaf field. name may be NULL. field_id < 0 means
+ * none. The schema owns copies of every string. */
+int floe_arrow_schema_init(struct ArrowSchema *out, const char *name,
+                           const floe_arrow_type_info *type, bool nullable,
+                           int32_t field_id);
+/* Initialises `out` as a struct ("+s") with n_children zeroed children to be
+ * set with floe_arrow_schema_init(out->children[i], ...). */
+int floe_arrow_schema_init_struct(struct ArrowSchema *out, const char *name,
+                                  int64_t n_children);
+/* Parses a field's format (and uuid extension metadata) into `out`. */
+int floe_arrow_schema_type(const struct ArrowSchema *schema,
+                           floe_arrow_type_info *out, floe_error *err);
+/* The field id in metadata "PARQUET:field_id", or -1. */
+int32_t floe_arrow_schema_field_id(const struct ArrowSchema *schema);
+/* Deep copy; the copy is independent of `schema`. */
+int floe_arrow_schema_copy(struct ArrowSchema *out,
+                           const struct ArrowSchema *schema);
+/* Calls release if set, leaving the schema released. Accepts NULL. */
+void floe_arrow_schema_release(struct ArrowSchema *schema);
+void floe_arrow_array_release(struct ArrowArray *array);
+/* Moves src into dst (dst must be released); src is left released. */
+void floe_arrow_array_move(struct ArrowArray *src, struct ArrowArray *dst);
+
+/* ---- building columns ------------------------------------------------- */
+
+typedef struct floe_arrow_builder {
+  floe_arrow_type_info type;
+  int64_t length;
+  int64_t null_count;
+  uint8_t *validity;   /* bit per row, LSB first; NULL until the first null */
+  size_t validity_cap; /* bytes */
+  uint8_t *values;     /* fixed-width values; bit-packed bools; int32 offsets */
+  size_t values_cap;   /* bytes */
+  uint8_t *data;       /* bytes of variable-length values */
+  size_t data_len;
+  size_t data_cap;
+} floe_arrow_builder;
+
+int floe_arrow_builder_init(floe_arrow_builder *b,
+                            const floe_arrow_type_info *type);
+void floe_arrow_builder_free(floe_arrow_builder *b);
+/* Room for n more rows (and, for varlen, data_bytes more bytes). */
+int floe_arrow_builder_reserve(floe_arrow_builder *b, int64_t n,
+                               size_t data_bytes);
+int floe_arrow_builder_append_null(floe_arrow_builder *b);
+int floe_arrow_builder_append_nulls(floe_arrow_builder *b, int64_t n);
+int floe_arrow_builder_append_bool(floe_arrow_builder *b, bool v);
+int floe_arrow_builder_append_int32(floe_arrow_builder *b, int32_t v);
+int floe_arrow_builder_append_int64(floe_arrow_builder *b, int64_t v);
+int floe_arrow_builder_append_float(floe_arrow_builder *b, float v);
+int floe_arrow_builder_append_double(floe_arrow_builder *b, double v);
+int floe_arrow_builder_append_decimal(floe_arrow_builder *b, floe_int128 v);
+/* utf8, binary, fixed and uuid (len must equal the byte width). */
+int floe_arrow_builder_append_bytes(floe_arrow_builder *b, const void *bytes,
+                                    size_t len);
+/* Moves the built column into `out` and resets the builder (same type) for
+ * the next batch. */
+int floe_arrow_builder_finish(floe_arrow_builder *b, struct ArrowArray *out);
+
+/* A batch builder: one column builder per child of a struct schema. */
+typedef struct floe_arrow_batch_builder {
+  int64_t n_columns;
+  floe_arrow_builder *columns;
+} floe_arrow_batch_builder;
+
+int floe_arrow_batch_builder_init(floe_arrow_batch_builder *bb,
+                                  const struct ArrowSchema *schema,
+                                  floe_error *err);
+void floe_arrow_batch_builder_free(floe_arrow_batch_builder *bb);
+/* Moves the rows built so far into `out` ("+s" with one child per column;
+ * every column must have the same length) and resets the builders. */
+int floe_arrow_batch_builder_finish(floe_arrow_batch_builder *bb,
+                                    struct ArrowArray *out, floe_error *err);
+/* Assembles a "+s" array from n already-built children (moved in). */
+int floe_arrow_struct_from_children(struct ArrowArray *out,
+                                    struct ArrowArray *children,
+                                    int64_t n_children, int64_t length);
+
+/* ---- reading columns -------------------------------------------------- */
+
+typedef struct floe_arrow_view {
+  floe_arrow_type_info type;
+  int64_t length;
+  int64_t offset;      /* already applied by the accessors */
+  int64_t null_count;
+  const uint8_t *validity; /* NULL: no nulls */
+  const uint8_t *values;
+  const int32_t *offsets;  /* varlen */
+  const uint8_t *data;     /* varlen */
+} floe_arrow_view;
+
+int floe_arrow_view_init(floe_arrow_view *view,
+                         const struct ArrowSchema *schema,
+                         const struct ArrowArray *array, floe_error *err);
+
+static inline bool floe_arrow_bit(const uint8_t *bits, int64_t i) {
+  return (bits[i >> 3] >> (i & 7)) & 1;
+}
+static inline void floe_arrow_bit_set(uint8_t *bits, int64_t i, bool v) {
+  if (v)
+    bits[i >> 3] |= (uint8_t)(1u << (i & 7));
+  else
+    bits[i >> 3] &= (uint8_t)~(1u << (i & 7));
+}
+static inline bool floe_arrow_view_is_null(const floe_arrow_view *v,
+                                           int64_t i) {
+  return v->validity != NULL && !floe_arrow_bit(v->validity, v->offset + i);
+}
+static inline bool floe_arrow_view_bool(const floe_arrow_view *v, int64_t i) {
+  return floe_arrow_bit(v->values, v->offset + i);
+}
+static inline int32_t floe_arrow_view_int32(const floe_arrow_view *v,
+                                            int64_t i) {
+  int32_t x;
+  memcpy(&x, v->values + (v->offset + i) * 4, 4);
+  return x;
+}
+static inline int64_t floe_arrow_view_int64(const floe_arrow_view *v,
+                                            int64_t i) {
+  int64_t x;
+  memcpy(&x, v->values + (v->offset + i) * 8, 8);
+  return x;
+}
+static inline float floe_arrow_view_float(const floe_arrow_view *v, int64_t i) {
+  float x;
+  memcpy(&x, v->values + (v->offset + i) * 4, 4);
+  return x;
+}
+static inline double floe_arrow_view_double(const floe_arrow_view *v,
+                                            int64_t i) {
+  double x;
+  memcpy(&x, v->values + (v->offset + i) * 8, 8);
+  return x;
+}
+static inline floe_int128 floe_arrow_view_decimal(const floe_arrow_view *v,
+                                                  int64_t i) {
+  floe_int128 x;
+  memcpy(&x, v->values + (v->offset + i) * 16, 16);
+  return x;
+}
+/* Bytes of a utf8/binary/fixed/uuid value; *len gets its length. */
+static inline const uint8_t *floe_arrow_view_bytes(const floe_arrow_view *v,
+                                                   int64_t i, size_t *len) {
+  if (v->offsets != NULL) {
+    int32_t start = v->offsets[v->offset + i];
+    *len = (size_t)(v->offsets[v->offset + i + 1] - start);
+    return v->data + start;
+  }
+  *len = (size_t)v->type.byte_width;
+  return v->values + (v->offset + i) * v->type.byte_width;
+}
+
+/* Appends value i as text, as floe's CSV output and the fixture CSVs render
+ * it: ints decimal, floats shortest round-trip ("1.1", "5.0"), decimals at
+ * fixed scale, dates YYYY-MM-DD, times HH:MM:SS[.ffffff], timestamps
+ * "YYYY-MM-DD HH:MM:SS[.ffffff]" (tz: followed by "+00"), uuid canonical
+ * lower case, binary/fixed lower-case hex, strings as they are, null as
+ * "\\N". */
+int floe_arrow_view_format(const floe_arrow_view *v, int64_t i, floe_buf *out);
+
+/* Writes the unscaled decimal `v` at `scale` as text ("-12.30"); returns the
+ * length. out_size >= 44 always suffices. */
+int floe_decimal_format(floe_int128 v, int32_t scale, char *out,
+                        size_t out_size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

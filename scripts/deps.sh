@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what floe's build and tests need on Debian 12.
+#   scripts/deps.sh          C toolchain and -dev packages (apt-get, as root)
+#   scripts/deps.sh --npm    also the npm test oracles in tests/interop
+# Not root: prints the exact apt-get line and exits 1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES="build-essential cmake pkg-config clang libclang-rt-14-dev \
+libzstd-dev libsnappy-dev zlib1g-dev liblz4-dev libjansson-dev libyaml-dev \
+libsqlite3-dev sqlite3 libpq-dev postgresql libcurl4-openssl-dev libssl-dev \
+nodejs npm"
+
+missing=""
+for p in $PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+# Node may come from outside Debian's packages (as on the CI image): accept
+# any node >= 18 with npm on PATH.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  missing=$(echo "$missing" | tr ' ' '\n' | grep -vx -e nodejs -e npm | tr '\n' ' ')
+fi
+missing=$(echo $missing)
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "deps: installing $missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq $missing >/dev/null
+  else
+    echo "deps: missing Debian packages. Run as root:" >&2
+    echo "  apt-get update && apt-get install -y $missing" >&2
+    exit 1
+  fi
+fi
+
+if [ "${1:-}" = "--npm" ]; then
+  if [ ! -d tests/interop/node_modules ] ||
+     [ tests/interop/package-lock.json -nt tests/interop/node_modules ]; then
+    echo "deps: npm ci in tests/interop"
+    (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi
