@@ -6,9 +6,12 @@
 #define FLOE_H
 
 #include "floe/arrow.h"
+#include "floe/avro.h"
 #include "floe/buffer.h"
 #include "floe/common.h"
 #include "floe/log.h"
+#include "floe/parquet_reader.h"
+#include "floe/parquet_writer.h"
 #include "floe/time.h"
 
 #endif
