@@ -16,15 +16,22 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "floe/common.h"
+
+/* The message of an error, or "" for NULL. */
+static inline const char *test_error_message(const floe_error *err) {
+  return err != NULL ? err->message : "";
+}
+
 static int test_passed, test_failed, test_skipped;
 static int test_current_failed, test_current_skipped;
 static const char *test_current_name;
 
 #define TEST_FAIL_AT(file, line, ...)                                  \
   do {                                                                 \
-    fprintf(stderr, "  FAIL %s (%s:%d): ", test_current_name, file, line); \
-    fprintf(stderr, __VA_ARGS__);                                      \
-    fputc('\n', stderr);                                               \
+    fprintf(stdout, "  FAIL %s (%s:%d): ", test_current_name, file, line); \
+    fprintf(stdout, __VA_ARGS__);                                      \
+    fputc(0x0a, stdout);                                               \
     test_current_failed = 1;                                           \
   } while (0)
 
@@ -63,7 +70,7 @@ static const char *test_current_name;
     int rc_ = (call);                                                  \
     if (rc_ != 0)                                                      \
       TEST_FAIL_AT(__FILE__, __LINE__, "%s failed (%d): %s", #call, rc_, \
-                   (errp) ? (errp)->message : "");                     \
+                   test_error_message(errp));                     \
   } while (0)
 
 #define REQUIRE_OK(call, errp)                                         \
@@ -71,7 +78,7 @@ static const char *test_current_name;
     int rc_ = (call);                                                  \
     if (rc_ != 0) {                                                    \
       TEST_FAIL_AT(__FILE__, __LINE__, "%s failed (%d): %s", #call, rc_, \
-                   (errp) ? (errp)->message : "");                     \
+                   test_error_message(errp));                     \
       return;                                                          \
     }                                                                  \
   } while (0)
@@ -79,9 +86,9 @@ static const char *test_current_name;
 /* Marks the running test skipped, with a reason shown in the output. */
 #define SKIP(...)                                                      \
   do {                                                                 \
-    fprintf(stderr, "  SKIP %s: ", test_current_name);                 \
-    fprintf(stderr, __VA_ARGS__);                                      \
-    fputc('\n', stderr);                                               \
+    fprintf(stdout, "  SKIP %s: ", test_current_name);                 \
+    fprintf(stdout, __VA_ARGS__);                                      \
+    fputc(0x0a, stdout);                                               \
     test_current_skipped = 1;                                          \
     return;                                                            \
   } while (0)
@@ -98,12 +105,12 @@ static const char *test_current_name;
       test_skipped++;                                                  \
     else                                                               \
       test_passed++;                                                   \
-    fprintf(stderr, "%s %s\n",                                         \
+    fprintf(stdout, "%s %s\n",                                         \
             test_current_failed ? "not ok" : test_current_skipped ? "skip  " : "ok    ", #fn); \
   } while (0)
 
 static inline int test_report(void) {
-  fflush(stderr);
+  fflush(stdout);
   if (test_skipped)
     printf("%d passed, %d failed, %d skipped\n", test_passed, test_failed,
            test_skipped);
