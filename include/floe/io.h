@@ -1,0 +1,259 @@
+/*
+ * floe/io.h: where bytes live. One file-system interface for every storage
+ * floe writes to: the local file system now, object stores (S3) later.
+ *
+ * A floe_io is a table of operations (struct floe_io_ops) plus its
+ * implementation's state. Callers use the floe_io_* functions below, which
+ * dispatch through the table; an implementation fills the table. The
+ * operations are the ones an Iceberg writer needs and an object store can
+ * honour: read at an offset, create a new object by streaming (never
+ * replacing one), put a whole object atomically (optionally refusing to
+ * replace), rename without replacing, delete, exists, list, mkdir -p.
+ *
+ * DESIGN.md rule 2, "nothing reachable is ever overwritten": floe_io_create
+ * fails with FLOE_EEXISTS when the path exists, and floe_io_write_atomic with
+ * FLOE_IO_NO_REPLACE publishes a file only if its name is free, so two
+ * writers racing for one name get exactly one winner.
+ *
+ * Locations: "file:///abs/path", "file:/abs/path" (as Hadoop and Iceberg Java
+ * print them) and plain absolute or relative paths name local files. Other
+ * schemes fail with FLOE_EUNSUPPORTED in the local implementation.
+ *
+ * Errors name the path and the operating system's reason:
+ * "create /w/t/metadata/v2.metadata.json: File exists".
+ */
+#ifndef FLOE_IO_H
+#define FLOE_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "floe/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct floe_io floe_io;
+typedef struct floe_io_file floe_io_file;
+typedef struct floe_io_writer floe_io_writer;
+
+/* One directory entry from floe_io_list. */
+typedef struct floe_io_entry {
+  char *name;    /* the entry's name, not its full path */
+  int is_dir;    /* 1 for a directory (a "prefix" on object stores) */
+  uint64_t size; /* bytes; 0 for directories */
+} floe_io_entry;
+
+/* A directory listing, sorted by name. Owned by the caller; release with
+ * floe_io_listing_reset. */
+typedef struct floe_io_listing {
+  floe_io_entry *entries;
+  size_t count;
+} floe_io_listing;
+
+/* Flags for floe_io_write_atomic. */
+#define FLOE_IO_NO_REPLACE 1 /* fail with FLOE_EEXISTS if the path exists */
+
+/* Fault injection (tests): make the Nth call of one kind of operation fail
+ * with a chosen errno, as a full disk or a failing device would. Counting
+ * starts when the fault is set; nth = 1 fails the next call. The failure is
+ * reported exactly as the real errno would be. */
+typedef enum floe_io_fault_op {
+  FLOE_IO_FAULT_NONE = 0,
+  FLOE_IO_FAULT_WRITE,  /* write(2) of file contents */
+  FLOE_IO_FAULT_FSYNC,  /* fsync(2) of a file or directory */
+  FLOE_IO_FAULT_RENAME, /* rename(2), link(2) or renameat2(2) publishing a name */
+} floe_io_fault_op;
+
+typedef struct floe_io_fault {
+  floe_io_fault_op op;
+  long nth;   /* which call fails, counted from when the fault was set */
+  int errnum; /* EIO, ENOSPC, ... */
+  int sticky; /* 1: every call from the nth on fails, not only the nth */
+} floe_io_fault;
+
+/* The operations an implementation provides. Paths are the caller's
+ * locations, unresolved; each function reports errors naming the path. */
+typedef struct floe_io_ops {
+  const char *name; /* "local", "s3" */
+  int (*open_read)(floe_io *io, const char *path, floe_io_file **out,
+                   floe_error *err);
+  int (*create)(floe_io *io, const char *path, floe_io_writer **out,
+                floe_error *err);
+  int (*write_atomic)(floe_io *io, const char *path, const void *data,
+                      size_t len, int flags, floe_error *err);
+  int (*rename_noreplace)(floe_io *io, const char *from, const char *to,
+                          floe_error *err);
+  int (*remove)(floe_io *io, const char *path, floe_error *err);
+  int (*rmdir)(floe_io *io, const char *path, floe_error *err);
+  int (*exists)(floe_io *io, const char *path, int *out_exists,
+                int *out_is_dir, floe_error *err);
+  int (*mkdirs)(floe_io *io, const char *path, floe_error *err);
+  int (*list)(floe_io *io, const char *dir, floe_io_listing *out,
+              floe_error *err);
+  int (*set_fault)(floe_io *io, const floe_io_fault *fault, floe_error *err);
+  void (*destroy)(floe_io *io);
+} floe_io_ops;
+
+/* Every implementation's object begins with this header. */
+struct floe_io {
+  const floe_io_ops *ops;
+};
+
+/* A file open for reading: random access with pread semantics. */
+typedef struct floe_io_file_ops {
+  int (*read_at)(floe_io_file *file, uint64_t offset, void *buf, size_t len,
+                 size_t *out_read, floe_error *err);
+  void (*close)(floe_io_file *file);
+} floe_io_file_ops;
+
+struct floe_io_file {
+  const floe_io_file_ops *ops;
+  uint64_t size; /* bytes, fixed when the file was opened */
+  char *path;    /* the location it was opened with (owned) */
+};
+
+/* A new file being written front to back. */
+typedef struct floe_io_writer_ops {
+  int (*write)(floe_io_writer *writer, const void *data, size_t len,
+               floe_error *err);
+  int (*close)(floe_io_writer *writer, floe_error *err);
+  void (*abort)(floe_io_writer *writer);
+} floe_io_writer_ops;
+
+struct floe_io_writer {
+  const floe_io_writer_ops *ops;
+  uint64_t written; /* bytes accepted so far */
+  char *path;       /* the location being written (owned) */
+};
+
+/* Options of the local implementation. */
+typedef struct floe_io_local_options {
+  /* 1: fsync each new file before close returns and fsync the directory
+   * after publishing a name, so a commit survives power loss. 0: leave it to
+   * the kernel (tests, scratch data). */
+  int durable;
+} floe_io_local_options;
+
+/* Opens the local file-system implementation. `options` may be NULL
+ * (durable = 1). The caller owns *out and frees it with floe_io_free.
+ * Errors: FLOE_ENOMEM. */
+int floe_io_local_open(const floe_io_local_options *options, floe_io **out,
+                       floe_error *err);
+
+/* Frees an io object. Accepts NULL. Files and writers it opened must be
+ * closed first. */
+void floe_io_free(floe_io *io);
+
+/* Resolves a local location to a plain path: strips "file://" (with an
+ * empty or "localhost" authority) or "file:". Returns a pointer into
+ * `location`, or NULL when it names another scheme or a remote host. */
+const char *floe_io_local_path(const char *location);
+
+/* Opens `path` for reading. *out is owned by the caller and closed with
+ * floe_io_file_close; (*out)->size holds the size. Errors: FLOE_ENOTFOUND,
+ * FLOE_EIO, FLOE_EUNSUPPORTED (scheme), FLOE_ENOMEM. */
+int floe_io_open_read(floe_io *io, const char *path, floe_io_file **out,
+                      floe_error *err);
+
+/* Reads up to `len` bytes at `offset` into buf; *out_read gets the count,
+ * which is less than len only at end of file. Errors: FLOE_EIO. */
+int floe_io_file_read_at(floe_io_file *file, uint64_t offset, void *buf,
+                         size_t len, size_t *out_read, floe_error *err);
+
+/* Reads exactly `len` bytes at `offset`; a short file is FLOE_EFORMAT
+ * ("<path>: wanted N bytes at offset O, file has S"). */
+int floe_io_file_read_exact(floe_io_file *file, uint64_t offset, void *buf,
+                            size_t len, floe_error *err);
+
+static inline uint64_t floe_io_file_size(const floe_io_file *file) {
+  return file->size;
+}
+
+/* Closes a file. Accepts NULL. */
+void floe_io_file_close(floe_io_file *file);
+
+/* Creates a new file for streaming writes; fails with FLOE_EEXISTS when
+ * `path` exists (O_EXCL). Parent directories are created as needed. The
+ * caller finishes with floe_io_writer_close (which publishes the file and,
+ * when the io is durable, fsyncs it) or floe_io_writer_abort (which removes
+ * the partial file). Errors: FLOE_EEXISTS, FLOE_EIO, FLOE_ENOMEM. */
+int floe_io_create(floe_io *io, const char *path, floe_io_writer **out,
+                   floe_error *err);
+
+/* Appends `len` bytes. On failure the writer must still be aborted. */
+int floe_io_writer_write(floe_io_writer *writer, const void *data, size_t len,
+                         floe_error *err);
+
+/* Flushes (fsync when durable), closes and frees the writer, whatever the
+ * outcome; on failure the partial file is removed. Accepts NULL (FLOE_OK). */
+int floe_io_writer_close(floe_io_writer *writer, floe_error *err);
+
+/* Closes and frees the writer and deletes the partial file. Accepts NULL. */
+void floe_io_writer_abort(floe_io_writer *writer);
+
+/* Writes a whole file atomically: readers see the old contents or the new,
+ * never a mix. The bytes go to a temporary file in the same directory,
+ * which is fsynced (when durable) and then published under `path`: by
+ * rename (replacing) or, with FLOE_IO_NO_REPLACE, by link/RENAME_NOREPLACE
+ * so that an existing file is never replaced (FLOE_EEXISTS). Parent
+ * directories are created as needed. No temporary file is left behind on
+ * any failure. Errors: FLOE_EEXISTS, FLOE_EIO, FLOE_ENOMEM. */
+int floe_io_write_atomic(floe_io *io, const char *path, const void *data,
+                         size_t len, int flags, floe_error *err);
+
+/* Renames `from` to `to`, failing with FLOE_EEXISTS when `to` exists.
+ * Errors: FLOE_ENOTFOUND (from), FLOE_EEXISTS, FLOE_EIO. */
+int floe_io_rename_noreplace(floe_io *io, const char *from, const char *to,
+                             floe_error *err);
+
+/* Deletes a file. Errors: FLOE_ENOTFOUND, FLOE_EIO. */
+int floe_io_delete(floe_io *io, const char *path, floe_error *err);
+
+/* Deletes an empty directory. Errors: FLOE_ENOTFOUND, FLOE_EIO (not empty). */
+int floe_io_rmdir(floe_io *io, const char *path, floe_error *err);
+
+/* Deletes a directory and everything under it (or a single file). A missing
+ * path is FLOE_OK. Errors: FLOE_EIO, FLOE_ENOMEM. */
+int floe_io_delete_tree(floe_io *io, const char *path, floe_error *err);
+
+/* Sets *out_exists to 1 when `path` exists, and *out_is_dir (may be NULL)
+ * to 1 when it is a directory. Errors: FLOE_EIO (other than ENOENT). */
+int floe_io_exists(floe_io *io, const char *path, int *out_exists,
+                   int *out_is_dir, floe_error *err);
+
+/* Creates a directory and its missing parents (mkdir -p). An existing
+ * directory is FLOE_OK. Errors: FLOE_EIO (e.g. a file is in the way). */
+int floe_io_mkdirs(floe_io *io, const char *path, floe_error *err);
+
+/* Lists the entries of directory `dir` (without "." and ".."), sorted by
+ * name, into *out, which the caller releases with floe_io_listing_reset.
+ * Errors: FLOE_ENOTFOUND, FLOE_EIO, FLOE_ENOMEM. */
+int floe_io_list(floe_io *io, const char *dir, floe_io_listing *out,
+                 floe_error *err);
+
+/* Frees a listing's entries and leaves it empty. Accepts NULL. */
+void floe_io_listing_reset(floe_io_listing *listing);
+
+/* Reads a whole file into a new NUL-terminated buffer (*out, freed by the
+ * caller with floe_free; *out_len excludes the NUL and may be NULL). Files
+ * larger than max_bytes fail with FLOE_ERANGE, so a corrupt or hostile
+ * pointer cannot make floe allocate without bound. */
+int floe_io_read_all(floe_io *io, const char *path, size_t max_bytes,
+                     char **out, size_t *out_len, floe_error *err);
+
+/* Installs (or with NULL / op NONE, clears) a fault. Implementations
+ * without fault injection return FLOE_EUNSUPPORTED. */
+int floe_io_set_fault(floe_io *io, const floe_io_fault *fault,
+                      floe_error *err);
+
+/* Writes a random (version 4) UUID in canonical text form, 36 characters
+ * plus NUL, into out[37]. Used for new file names (DESIGN.md rule 2).
+ * Errors: FLOE_EIO when the kernel's random source fails. */
+int floe_io_uuid4(char out[37], floe_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
