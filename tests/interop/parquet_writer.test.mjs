@@ -8,9 +8,9 @@
 import assert from 'node:assert/strict';
 import { statSync, readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { checkColumnBounds, compareKeys, keyFromText, showKey } from './lib/bounds.mjs';
+import { checkColumnBounds, compareKeys, decodeParquetStat, keyFromText, showKey } from './lib/bounds.mjs';
 import { duck, queryObjects, queryRows, sqlString } from './lib/floe.mjs';
-import { readChunkPages } from './lib/pages.mjs';
+import { readChunkPages, readFooter } from './lib/pages.mjs';
 import { parquetSamples } from './lib/samples.mjs';
 import { compareRows, duckType, renderDuckValue, typeInfo } from './lib/values.mjs';
 
@@ -153,8 +153,10 @@ function sampleTests({ file, expected }) {
       }
       first += n;
     }
-    // min/max: DuckDB's rendering of the statistics, cast back to the
-    // column's type, must bracket the values of each row group.
+    // min/max, twice: the raw footer statistics (decoded here) must bracket
+    // each row group's values, and so must DuckDB's rendering of them cast
+    // back to the column's type (DuckDB shows no value for infinities).
+    const footer = readFooter(readFileSync(file));
     for (const [c, field] of schema.entries()) {
       const stats = await queryRows(conn,
         `SELECT row_group_num_rows, TRY_CAST(stats_min_value AS ${duckType(field.type)}),
@@ -171,24 +173,34 @@ function sampleTests({ file, expected }) {
           .map((v) => keyFromText(field.type, v))
           .filter((k) => !(isFloat && Number.isNaN(k)));
         start += Number(numRows);
+        const raw = footer[4]?.[g]?.[1]?.[c]?.[3]?.[12] ?? {};
         if (keys.length === 0) {
-          if (minText !== null || maxText !== null) say(`statistics ${minText}..${maxText} for no values`);
+          if (raw[5] !== undefined || raw[6] !== undefined || minText !== null || maxText !== null) {
+            say(`min/max statistics for no values`);
+          }
           continue;
         }
-        if (minText === null || maxText === null) { say('no min/max statistics'); continue; }
+        if (raw[5] === undefined || raw[6] === undefined) { say('no min_value/max_value statistics'); continue; }
         const lo = keys.reduce((a, b) => (compareKeys(b, a) < 0 ? b : a));
         const hi = keys.reduce((a, b) => (compareKeys(b, a) > 0 ? b : a));
-        const check = (label, value, text, actual, exact, bad) => {
-          if (value === null) { say(`${label} '${text}' is not a ${field.type}`); return; }
-          const key = keyFromText(field.type, renderDuckValue(field.type, value));
+        const check = (label, key, actual, exact, bad) => {
           if (isFloat && Number.isNaN(key)) { say(`${label} is NaN`); return; }
           const cmp = compareKeys(key, actual);
           if (bad(cmp) || (exact && cmp !== 0)) {
             say(`${label} ${showKey(field.type, key)}${exact ? ' (exact)' : ''} vs data ${showKey(field.type, actual)}`);
           }
         };
-        check('min', min, minText, lo, minExact, (cmp) => cmp > 0);
-        check('max', max, maxText, hi, maxExact, (cmp) => cmp < 0);
+        check('footer min_value', decodeParquetStat(field.type, raw[6]), lo, raw[8] === true, (cmp) => cmp > 0);
+        check('footer max_value', decodeParquetStat(field.type, raw[5]), hi, raw[7] === true, (cmp) => cmp < 0);
+        const shown = (label, value, text) => {
+          if (text === null) return null;
+          if (value === null) { say(`DuckDB ${label} '${text}' is not a ${field.type}`); return null; }
+          return keyFromText(field.type, renderDuckValue(field.type, value));
+        };
+        const duckMin = shown('min', min, minText);
+        const duckMax = shown('max', max, maxText);
+        if (duckMin !== null) check('DuckDB min', duckMin, lo, minExact, (cmp) => cmp > 0);
+        if (duckMax !== null) check('DuckDB max', duckMax, hi, maxExact, (cmp) => cmp < 0);
       }
     }
     assert.deepEqual(problems, [], problems.join('\n'));

@@ -195,3 +195,25 @@ export function checkColumnBounds(field, values, metrics, truncate) {
   }
   return problems;
 }
+
+// A Parquet Statistics min_value/max_value (PLAIN encoding of the physical
+// type, parquet.thrift "Statistics") -> comparable key.
+export function decodeParquetStat(type, bytes) {
+  const t = typeInfo(type);
+  switch (t.kind) {
+    case 'boolean': return bytes[0] ? 1n : 0n;
+    case 'int':
+    case 'date': return BigInt(bytes.readInt32LE(0));
+    case 'long':
+    case 'time':
+    case 'timestamp':
+    case 'timestamptz': return bytes.readBigInt64LE(0);
+    case 'float': return bytes.readFloatLE(0);
+    case 'double': return bytes.readDoubleLE(0);
+    case 'decimal':
+      if (t.precision <= 9) return BigInt(bytes.readInt32LE(0));
+      if (t.precision <= 18) return bytes.readBigInt64LE(0);
+      return bigEndianSigned(bytes);
+    default: return Buffer.from(bytes);
+  }
+}

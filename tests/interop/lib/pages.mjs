@@ -112,3 +112,12 @@ export function readChunkPages(file, start, size) {
   if (pos !== end) throw new Error(`pages end at ${pos}, chunk ends at ${end}`);
   return pages;
 }
+
+// The raw FileMetaData struct of a Parquet file (thrift field ids as keys:
+// 2 schema, 3 num_rows, 4 row_groups, 5 key_value_metadata, 6 created_by,
+// 7 column_orders).
+export function readFooter(file) {
+  const len = file.readUInt32LE(file.length - 8);
+  if (file.subarray(file.length - 4).toString('latin1') !== 'PAR1') throw new Error('no PAR1 trailer');
+  return new Reader(file, file.length - 8 - len).struct();
+}
