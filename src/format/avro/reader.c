@@ -181,7 +181,9 @@ static int decode(decoder *d, const floe_avro_node *node, floe_avro_value *out,
   }
   out->type = node->type;
   switch (node->type) {
-    case FLOE_AVRO_NULL: return FLOE_OK;
+    case FLOE_AVRO_NULL:
+      memset(&out->u, 0, sizeof out->u);
+      return FLOE_OK;
     case FLOE_AVRO_BOOLEAN:
       if (d->p >= d->end) return bad(d, "truncated boolean");
       if (*d->p > 1) return floe_error_set(d->err, FLOE_EFORMAT, "bad boolean byte 0x%02x", *d->p);
