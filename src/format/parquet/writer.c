@@ -1,0 +1,1537 @@
+/*
+ * format/parquet/writer: floe's streaming Parquet writer for flat Iceberg
+ * schemas (include/floe/parquet_writer.h).
+ *
+ * Shape: each column keeps one page under construction (definition levels,
+ * and either PLAIN values or dictionary indices) and the finished,
+ * compressed data pages of its current column chunk. A page is cut, encoded
+ * and compressed as soon as it reaches page_bytes, so a row group costs
+ * about its compressed size in memory; when the columns together reach
+ * row_group_bytes the row group goes to the sink: per column the dictionary
+ * page (if any) and then its data pages, which is why data pages are held
+ * back until the dictionary is final.
+ *
+ * Dictionary policy, per column chunk (as parquet-mr does): start with
+ * RLE_DICTIONARY; when the first page is cut, keep the dictionary only if
+ * dictionary + indices are smaller than PLAIN would be (otherwise the page
+ * is re-encoded PLAIN and the chunk stays PLAIN: a column of unique ids
+ * costs one page of hashing per row group); when the dictionary outgrows
+ * dictionary_page_bytes, cut the page and write the rest of the chunk
+ * PLAIN. Pages are data page v1 (parquet-format: DataPageHeader), the
+ * format every reader supports.
+ *
+ * Statistics follow each type's sort order (parquet-format: "Statistics",
+ * ColumnOrder TYPE_ORDER): signed for integers, decimals, dates, times and
+ * timestamps; unsigned byte-wise for strings, binary, uuid and fixed;
+ * floats ignore NaN and write -0.0 as a zero minimum and +0.0 as a zero
+ * maximum. Dictionary-encoded values update min/max only when they enter
+ * the dictionary. The same per-file statistics become Iceberg's bounds on
+ * close (Iceberg spec: Appendix D, and truncate(16) metrics mode).
+ *
+ * A batch is validated before any of it is encoded (nulls in required
+ * columns, decimals beyond their precision), so a rejected batch leaves the
+ * writer as it was; an I/O or allocation failure midway poisons the writer,
+ * and close then refuses to write a footer over a half-written row group.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/compress.h"
+#include "floe/parquet_writer.h"
+#include "format/parquet/encode.h"
+#include "format/parquet/parquet_meta.h"
+
+#define FLOE_PARQUET_CREATED_BY "floe version 0.1.0"
+
+typedef enum {
+  K_BOOL,
+  K_I32,
+  K_I64,
+  K_F32,
+  K_F64,
+  K_FLBA,
+  K_BA
+} phys_kind;
+
+/* min/max/null/NaN counts of a chunk or a whole file. */
+typedef struct col_stats {
+  bool has_minmax;
+  int64_t min_i, max_i;        /* BOOL, I32, I64 */
+  double min_d, max_d;         /* F32, F64 */
+  floe_int128 min_dec, max_dec; /* decimals stored as FLBA */
+  floe_buf min_b, max_b;       /* BA and non-decimal FLBA */
+  int64_t null_count;
+  int64_t nan_count;
+  int64_t value_count; /* including nulls */
+} col_stats;
+
+typedef struct pq_col {
+  char *name;
+  int32_t field_id;
+  floe_arrow_type_info type;
+  bool nullable;
+  phys_kind kind;
+  pq_type ptype;
+  int32_t width;   /* bytes per PLAIN value for fixed widths (FLBA: L) */
+  bool is_decimal; /* Arrow decimal128 input */
+  floe_int128 decimal_limit; /* 10^precision */
+
+  /* dictionary state of the current chunk */
+  bool dict_allowed;
+  bool dict_on;      /* the page under construction is dictionary-encoded */
+  bool dict_checked; /* the pay-off check ran for this chunk */
+  bool dict_used;    /* some data page of the chunk refers to dict */
+  bool dict_full;    /* cut the page and fall back after this value */
+  pq_dict dict;
+
+  /* page under construction */
+  floe_buf values;   /* PLAIN values */
+  uint32_t *indices; /* dictionary indices of the non-null values */
+  size_t indices_cap;
+  uint8_t *defs;     /* definition level per value (optional columns) */
+  size_t defs_cap;
+  int64_t page_n;        /* values including nulls */
+  int64_t page_nonnull;
+  int64_t page_plain;    /* PLAIN size of the page's non-null values */
+  int64_t page_limit;    /* cut when page_est reaches this */
+
+  /* current column chunk */
+  floe_buf chunk;              /* data pages: header + compressed body */
+  int64_t chunk_uncompressed;  /* data pages: header + uncompressed body */
+  int64_t chunk_values;
+  bool chunk_plain_pages;
+  col_stats chunk_stats;
+
+  /* whole file */
+  col_stats file_stats;
+  int64_t file_column_size;
+} pq_col;
+
+struct floe_parquet_writer {
+  floe_parquet_writer_options options;
+  char *created_by;
+  char **keys, **values;
+  struct ArrowSchema schema;
+  int32_t n_cols;
+  pq_col *cols;
+  floe_parquet_sink sink;
+  FILE *file;
+  floe_codec codec;
+  floe_codec_ctx codec_ctx;
+  int64_t offset;     /* bytes written to the sink */
+  int64_t rows;       /* rows accepted */
+  int64_t group_rows; /* rows in the buffered row group */
+  int64_t group_rows_hint; /* rows per slice while filling a row group */
+  floe_arena arena;   /* footer metadata of finished row groups */
+  pq_row_group *groups;
+  int32_t n_groups, groups_cap;
+  floe_buf page_buf, comp_buf, header_buf;
+  bool failed;
+  bool closed;
+};
+
+/* ---- options, metrics --------------------------------------------------- */
+
+void floe_parquet_writer_options_init(floe_parquet_writer_options *options) {
+  memset(options, 0, sizeof *options);
+  options->compression = FLOE_PARQUET_ZSTD;
+  options->compression_level = 0; /* codec default */
+  options->row_group_bytes = 128 * 1024 * 1024;
+  options->page_bytes = 1024 * 1024;
+  options->dictionary_page_bytes = 1024 * 1024;
+  options->dictionary = true;
+  options->truncate_length = 16;
+  options->created_by = NULL;
+}
+
+void floe_parquet_file_metrics_free(floe_parquet_file_metrics *metrics) {
+  if (metrics == NULL) return;
+  for (int32_t i = 0; i < metrics->n_columns; i++) {
+    floe_free(metrics->columns[i].lower_bound);
+    floe_free(metrics->columns[i].upper_bound);
+  }
+  floe_free(metrics->columns);
+  floe_free(metrics->split_offsets);
+  memset(metrics, 0, sizeof *metrics);
+}
+
+/* ---- statistics ---------------------------------------------------------- */
+
+static void stats_free(col_stats *s) {
+  floe_buf_free(&s->min_b);
+  floe_buf_free(&s->max_b);
+}
+
+static void stats_reset(col_stats *s) {
+  s->has_minmax = false;
+  s->null_count = s->nan_count = s->value_count = 0;
+  floe_buf_reset(&s->min_b);
+  floe_buf_reset(&s->max_b);
+}
+
+/* Unsigned byte-wise order; a prefix sorts first. */
+static int bytes_cmp(const uint8_t *a, size_t alen, const uint8_t *b,
+                     size_t blen) {
+  size_t n = alen < blen ? alen : blen;
+  int c = n > 0 ? memcmp(a, b, n) : 0;
+  if (c != 0) return c;
+  return alen < blen ? -1 : alen > blen ? 1 : 0;
+}
+
+static inline void stats_int(col_stats *s, int64_t v) {
+  if (!s->has_minmax) {
+    s->min_i = s->max_i = v;
+    s->has_minmax = true;
+    return;
+  }
+  if (v < s->min_i) s->min_i = v;
+  if (v > s->max_i) s->max_i = v;
+}
+
+static inline void stats_double(col_stats *s, double v) {
+  if (v != v) {
+    s->nan_count++;
+    return;
+  }
+  if (!s->has_minmax) {
+    s->min_d = s->max_d = v;
+    s->has_minmax = true;
+    return;
+  }
+  if (v < s->min_d) s->min_d = v;
+  if (v > s->max_d) s->max_d = v;
+}
+
+static inline void stats_dec(col_stats *s, floe_int128 v) {
+  if (!s->has_minmax) {
+    s->min_dec = s->max_dec = v;
+    s->has_minmax = true;
+    return;
+  }
+  if (v < s->min_dec) s->min_dec = v;
+  if (v > s->max_dec) s->max_dec = v;
+}
+
+static int stats_bytes(col_stats *s, const uint8_t *p, size_t n) {
+  if (!s->has_minmax) {
+    floe_buf_reset(&s->min_b);
+    floe_buf_reset(&s->max_b);
+    if (floe_buf_append(&s->min_b, p, n) < 0 ||
+        floe_buf_append(&s->max_b, p, n) < 0)
+      return FLOE_ENOMEM;
+    s->has_minmax = true;
+    return FLOE_OK;
+  }
+  if (bytes_cmp(p, n, s->min_b.data, s->min_b.len) < 0) {
+    floe_buf_reset(&s->min_b);
+    if (floe_buf_append(&s->min_b, p, n) < 0) return FLOE_ENOMEM;
+  }
+  if (bytes_cmp(p, n, s->max_b.data, s->max_b.len) > 0) {
+    floe_buf_reset(&s->max_b);
+    if (floe_buf_append(&s->max_b, p, n) < 0) return FLOE_ENOMEM;
+  }
+  return FLOE_OK;
+}
+
+/* Folds chunk statistics into the file's. */
+static int stats_merge(const pq_col *c, col_stats *into, const col_stats *from) {
+  into->null_count += from->null_count;
+  into->nan_count += from->nan_count;
+  into->value_count += from->value_count;
+  if (!from->has_minmax) return FLOE_OK;
+  switch (c->kind) {
+    case K_BOOL:
+    case K_I32:
+    case K_I64:
+      stats_int(into, from->min_i);
+      stats_int(into, from->max_i);
+      return FLOE_OK;
+    case K_F32:
+    case K_F64: {
+      int64_t nans = into->nan_count;
+      stats_double(into, from->min_d);
+      stats_double(into, from->max_d);
+      into->nan_count = nans;
+      return FLOE_OK;
+    }
+    case K_FLBA:
+    case K_BA:
+      if (c->is_decimal) {
+        stats_dec(into, from->min_dec);
+        stats_dec(into, from->max_dec);
+        return FLOE_OK;
+      }
+      if (stats_bytes(into, from->min_b.data, from->min_b.len) < 0 ||
+          stats_bytes(into, from->max_b.data, from->max_b.len) < 0)
+        return FLOE_ENOMEM;
+      return FLOE_OK;
+  }
+  return FLOE_OK;
+}
+
+/* Big-endian two's complement of v in n bytes (n <= 16). */
+static void int128_to_be(floe_int128 v, int32_t n, uint8_t *out) {
+  unsigned __int128 u = (unsigned __int128)v;
+  for (int32_t i = n - 1; i >= 0; i--) {
+    out[i] = (uint8_t)u;
+    u >>= 8;
+  }
+}
+
+/* Bytes of the shortest two's-complement form of v (Java's
+ * BigInteger.toByteArray, as Iceberg Appendix D asks for decimals). */
+static int32_t int128_min_bytes(floe_int128 v) {
+  for (int32_t n = 1; n < 16; n++) {
+    floe_int128 lim = (floe_int128)1 << (8 * n - 1);
+    if (v >= -lim && v < lim) return n;
+  }
+  return 16;
+}
+
+/* The PLAIN bytes of a statistic as Parquet stores it: out holds >= 16
+ * bytes, or for byte strings *ptr points at them. */
+static size_t stat_value(const pq_col *c, const col_stats *s, bool max,
+                         uint8_t *out, const uint8_t **ptr) {
+  *ptr = out;
+  switch (c->kind) {
+    case K_BOOL:
+      out[0] = (uint8_t)(max ? s->max_i : s->min_i);
+      return 1;
+    case K_I32:
+      floe_store_u32le(out, (uint32_t)(int32_t)(max ? s->max_i : s->min_i));
+      return 4;
+    case K_I64:
+      floe_store_u64le(out, (uint64_t)(max ? s->max_i : s->min_i));
+      return 8;
+    case K_F32:
+    case K_F64: {
+      double d = max ? s->max_d : s->min_d;
+      /* parquet-format Statistics: a zero minimum is written as -0.0, a
+       * zero maximum as +0.0. */
+      if (d == 0) d = max ? 0.0 : -0.0;
+      if (c->kind == K_F32) {
+        float f = (float)d;
+        memcpy(out, &f, 4);
+        return 4;
+      }
+      memcpy(out, &d, 8);
+      return 8;
+    }
+    case K_FLBA:
+    case K_BA:
+      if (c->is_decimal) {
+        int128_to_be(max ? s->max_dec : s->min_dec, c->width, out);
+        return (size_t)c->width;
+      }
+      *ptr = max ? s->max_b.data : s->min_b.data;
+      return max ? s->max_b.len : s->min_b.len;
+  }
+  return 0;
+}
+
+/* ---- schema mapping ------------------------------------------------------ */
+
+/* Smallest FIXED_LEN_BYTE_ARRAY that holds every precision-digit decimal
+ * (parquet-format LogicalTypes.md: DECIMAL). */
+static int32_t decimal_flba_width(int32_t precision) {
+  for (int32_t n = 1; n <= 16; n++) {
+    /* largest value in n bytes: 2^(8n-1) - 1 >= 10^p - 1 */
+    double max_digits = floor(log10(pow(2.0, 8.0 * n - 1) - 1));
+    if (max_digits >= precision) return n;
+  }
+  return 16;
+}
+
+static floe_int128 pow10_128(int32_t p) {
+  floe_int128 v = 1;
+  for (int32_t i = 0; i < p; i++) v *= 10;
+  return v;
+}
+
+static int map_column(pq_col *c, const struct ArrowSchema *field,
+                      const floe_parquet_writer_options *options,
+                      floe_error *err) {
+  int rc = floe_arrow_schema_type(field, &c->type, err);
+  if (rc < 0) return rc;
+  c->nullable = (field->flags & ARROW_FLAG_NULLABLE) != 0;
+  c->field_id = floe_arrow_schema_field_id(field);
+  c->name = floe_strdup(field->name != NULL ? field->name : "");
+  if (c->name == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  c->dict_allowed = options->dictionary;
+  switch (c->type.id) {
+    case FLOE_ARROW_BOOL:
+      c->kind = K_BOOL, c->ptype = PQ_BOOLEAN, c->width = 0;
+      c->dict_allowed = false;
+      break;
+    case FLOE_ARROW_INT32:
+    case FLOE_ARROW_DATE32:
+      c->kind = K_I32, c->ptype = PQ_INT32, c->width = 4;
+      break;
+    case FLOE_ARROW_INT64:
+    case FLOE_ARROW_TIME64_US:
+    case FLOE_ARROW_TIMESTAMP_US:
+    case FLOE_ARROW_TIMESTAMP_US_TZ:
+    case FLOE_ARROW_TIMESTAMP_NS:
+    case FLOE_ARROW_TIMESTAMP_NS_TZ:
+      c->kind = K_I64, c->ptype = PQ_INT64, c->width = 8;
+      break;
+    case FLOE_ARROW_FLOAT:
+      c->kind = K_F32, c->ptype = PQ_FLOAT, c->width = 4;
+      break;
+    case FLOE_ARROW_DOUBLE:
+      c->kind = K_F64, c->ptype = PQ_DOUBLE, c->width = 8;
+      break;
+    case FLOE_ARROW_DECIMAL128:
+      if (c->type.precision < 1 || c->type.precision > 38 ||
+          c->type.scale < 0 || c->type.scale > c->type.precision)
+        return floe_error_set(err, FLOE_EINVAL,
+                              "column '%s': invalid decimal(%d,%d)", c->name,
+                              c->type.precision, c->type.scale);
+      c->is_decimal = true;
+      c->decimal_limit = pow10_128(c->type.precision);
+      if (c->type.precision <= 9) {
+        c->kind = K_I32, c->ptype = PQ_INT32, c->width = 4;
+      } else if (c->type.precision <= 18) {
+        c->kind = K_I64, c->ptype = PQ_INT64, c->width = 8;
+      } else {
+        c->kind = K_FLBA, c->ptype = PQ_FIXED_LEN_BYTE_ARRAY;
+        c->width = decimal_flba_width(c->type.precision);
+      }
+      break;
+    case FLOE_ARROW_UTF8:
+    case FLOE_ARROW_BINARY:
+      c->kind = K_BA, c->ptype = PQ_BYTE_ARRAY, c->width = 0;
+      break;
+    case FLOE_ARROW_UUID:
+      if (c->type.byte_width != 16)
+        return floe_error_set(err, FLOE_EINVAL,
+                              "column '%s': uuid must be 16 bytes wide, not %d",
+                              c->name, c->type.byte_width);
+      c->kind = K_FLBA, c->ptype = PQ_FIXED_LEN_BYTE_ARRAY, c->width = 16;
+      break;
+    case FLOE_ARROW_FIXED:
+      if (c->type.byte_width < 1)
+        return floe_error_set(err, FLOE_EINVAL,
+                              "column '%s': fixed width %d is not positive",
+                              c->name, c->type.byte_width);
+      c->kind = K_FLBA, c->ptype = PQ_FIXED_LEN_BYTE_ARRAY;
+      c->width = c->type.byte_width;
+      break;
+    default: {
+      char tname[64];
+      floe_arrow_type_name(&c->type, tname, sizeof tname);
+      return floe_error_set(err, FLOE_EUNSUPPORTED,
+                            "column '%s': type %s cannot be written to Parquet "
+                            "by floe (flat Iceberg primitives only)",
+                            c->name, tname);
+    }
+  }
+  int32_t dict_width = c->kind == K_BA ? 0 : c->width;
+  pq_dict_init(&c->dict, dict_width);
+  c->dict_on = c->dict_allowed;
+  return FLOE_OK;
+}
+
+/* Fills a leaf SchemaElement (Iceberg spec: Parquet type mapping). */
+static void schema_element(const pq_col *c, pq_schema_element *e) {
+  memset(e, 0, sizeof *e);
+  e->name = c->name;
+  e->has_type = true;
+  e->type = c->ptype;
+  e->has_repetition = true;
+  e->repetition = c->nullable ? PQ_OPTIONAL : PQ_REQUIRED;
+  if (c->field_id >= 0) {
+    e->has_field_id = true;
+    e->field_id = c->field_id;
+  }
+  if (c->kind == K_FLBA) {
+    e->has_type_length = true;
+    e->type_length = c->width;
+  }
+  pq_logical_type *lt = &e->logical_type;
+  switch (c->type.id) {
+    case FLOE_ARROW_UTF8:
+      e->has_logical_type = true, lt->kind = PQ_LT_STRING;
+      e->has_converted_type = true, e->converted_type = PQ_CT_UTF8;
+      break;
+    case FLOE_ARROW_DECIMAL128:
+      e->has_logical_type = true, lt->kind = PQ_LT_DECIMAL;
+      lt->decimal_precision = c->type.precision;
+      lt->decimal_scale = c->type.scale;
+      e->has_converted_type = true, e->converted_type = PQ_CT_DECIMAL;
+      e->has_scale = e->has_precision = true;
+      e->scale = c->type.scale;
+      e->precision = c->type.precision;
+      break;
+    case FLOE_ARROW_DATE32:
+      e->has_logical_type = true, lt->kind = PQ_LT_DATE;
+      e->has_converted_type = true, e->converted_type = PQ_CT_DATE;
+      break;
+    case FLOE_ARROW_TIME64_US:
+      e->has_logical_type = true, lt->kind = PQ_LT_TIME;
+      lt->is_adjusted_to_utc = false, lt->unit = PQ_UNIT_MICROS;
+      e->has_converted_type = true, e->converted_type = PQ_CT_TIME_MICROS;
+      break;
+    case FLOE_ARROW_TIMESTAMP_US:
+    case FLOE_ARROW_TIMESTAMP_US_TZ:
+      e->has_logical_type = true, lt->kind = PQ_LT_TIMESTAMP;
+      lt->is_adjusted_to_utc = c->type.id == FLOE_ARROW_TIMESTAMP_US_TZ;
+      lt->unit = PQ_UNIT_MICROS;
+      e->has_converted_type = true;
+      e->converted_type = PQ_CT_TIMESTAMP_MICROS;
+      break;
+    case FLOE_ARROW_TIMESTAMP_NS:
+    case FLOE_ARROW_TIMESTAMP_NS_TZ:
+      e->has_logical_type = true, lt->kind = PQ_LT_TIMESTAMP;
+      lt->is_adjusted_to_utc = c->type.id == FLOE_ARROW_TIMESTAMP_NS_TZ;
+      lt->unit = PQ_UNIT_NANOS;
+      break;
+    case FLOE_ARROW_UUID:
+      e->has_logical_type = true, lt->kind = PQ_LT_UUID;
+      break;
+    default:
+      break;
+  }
+}
+
+/* ---- output -------------------------------------------------------------- */
+
+static int sink_write(floe_parquet_writer *w, const void *data, size_t n,
+                      floe_error *err) {
+  if (n == 0) return FLOE_OK;
+  int rc = w->sink.write(w->sink.ctx, data, n, err);
+  if (rc < 0) {
+    w->failed = true;
+    return rc;
+  }
+  w->offset += (int64_t)n;
+  return FLOE_OK;
+}
+
+static int file_sink_write(void *ctx, const void *data, size_t n,
+                           floe_error *err) {
+  FILE *f = ctx;
+  if (fwrite(data, 1, n, f) != n)
+    return floe_error_errno(err, errno, "parquet: write failed");
+  return FLOE_OK;
+}
+
+/* Compresses body into w->comp_buf (or points at body when uncompressed). */
+static int compress_body(floe_parquet_writer *w, const uint8_t *body, size_t n,
+                         const uint8_t **out, size_t *out_len,
+                         floe_error *err) {
+  if (w->codec == FLOE_CODEC_NONE) {
+    *out = body;
+    *out_len = n;
+    return FLOE_OK;
+  }
+  floe_buf_reset(&w->comp_buf);
+  int rc = floe_compress(&w->codec_ctx, w->codec, body, n, &w->comp_buf, err);
+  if (rc < 0) return rc;
+  *out = w->comp_buf.data;
+  *out_len = w->comp_buf.len;
+  return FLOE_OK;
+}
+
+/* ---- pages ----------------------------------------------------------------- */
+
+static int nomem(floe_parquet_writer *w, floe_error *err) {
+  w->failed = true;
+  return floe_error_set(err, FLOE_ENOMEM, "parquet writer: out of memory");
+}
+
+/* PLAIN-encodes the dictionary-encoded values of the page (the dictionary
+ * did not pay) into c->values. */
+static int reencode_plain(pq_col *c) {
+  floe_buf_reset(&c->values);
+  for (int64_t i = 0; i < c->page_nonnull; i++) {
+    size_t len;
+    uint32_t idx = c->indices[i];
+    if (c->dict.width > 0 && c->dict.width <= 8) {
+      if (floe_buf_append(&c->values,
+                          c->dict.plain.data + (size_t)idx * c->dict.width,
+                          (size_t)c->dict.width) < 0)
+        return FLOE_ENOMEM;
+      continue;
+    }
+    const uint8_t *p = pq_dict_entry(&c->dict, idx, &len);
+    if (c->dict.width == 0) {
+      if (floe_buf_append_u32le(&c->values, (uint32_t)len) < 0)
+        return FLOE_ENOMEM;
+    }
+    if (floe_buf_append(&c->values, p, len) < 0) return FLOE_ENOMEM;
+  }
+  return FLOE_OK;
+}
+
+/* Encodes, compresses and stores the page under construction. */
+static int cut_page(floe_parquet_writer *w, pq_col *c, floe_error *err) {
+  int rc;
+  if (c->page_n == 0) return FLOE_OK;
+  if (c->dict_on && !c->dict_checked) {
+    /* parquet-mr's rule: keep the dictionary only if it beats PLAIN on the
+     * first page. */
+    c->dict_checked = true;
+    int bw = pq_bit_width(c->dict.count > 0 ? c->dict.count - 1 : 0);
+    int64_t dict_cost = (int64_t)c->dict.plain.len +
+                        (c->page_nonnull * (bw > 0 ? bw : 1) + 7) / 8;
+    if (dict_cost >= c->page_plain) {
+      if (reencode_plain(c) < 0) return nomem(w, err);
+      c->dict_on = false;
+      c->dict_full = false;
+      pq_dict_clear(&c->dict);
+    }
+  }
+
+  floe_buf *page = &w->page_buf;
+  floe_buf_reset(page);
+  if (c->nullable) {
+    if (floe_buf_resize(page, 4) < 0) return nomem(w, err);
+    if (pq_rle_encode_u8(c->defs, (size_t)c->page_n, 1, page) < 0)
+      return nomem(w, err);
+    floe_store_u32le(page->data, (uint32_t)(page->len - 4));
+  }
+  pq_encoding encoding;
+  if (c->dict_on) {
+    int bw = pq_bit_width(c->dict.count > 0 ? c->dict.count - 1 : 0);
+    if (bw == 0) bw = 1;
+    if (floe_buf_append_byte(page, (uint8_t)bw) < 0 ||
+        pq_rle_encode_u32(c->indices, (size_t)c->page_nonnull, bw, page) < 0)
+      return nomem(w, err);
+    encoding = PQ_ENC_RLE_DICTIONARY;
+    c->dict_used = true;
+  } else {
+    if (floe_buf_append(page, c->values.data, c->values.len) < 0)
+      return nomem(w, err);
+    encoding = PQ_ENC_PLAIN;
+    c->chunk_plain_pages = true;
+  }
+  if (page->len > INT32_MAX)
+    return floe_error_set(err, FLOE_ERANGE,
+                          "column '%s': page of %zu bytes exceeds 2 GiB",
+                          c->name, page->len);
+
+  const uint8_t *body;
+  size_t body_len;
+  rc = compress_body(w, page->data, page->len, &body, &body_len, err);
+  if (rc < 0) {
+    w->failed = true;
+    return floe_error_prefix(err, "column '%s'", c->name), rc;
+  }
+  pq_page_header h;
+  memset(&h, 0, sizeof h);
+  h.type = PQ_PAGE_DATA;
+  h.uncompressed_page_size = (int32_t)page->len;
+  h.compressed_page_size = (int32_t)body_len;
+  h.has_data_page_header = true;
+  h.data_page_header.num_values = (int32_t)c->page_n;
+  h.data_page_header.encoding = encoding;
+  h.data_page_header.definition_level_encoding = PQ_ENC_RLE;
+  h.data_page_header.repetition_level_encoding = PQ_ENC_RLE;
+  floe_buf_reset(&w->header_buf);
+  if (pq_page_header_write(&h, &w->header_buf) < 0 ||
+      floe_buf_append(&c->chunk, w->header_buf.data, w->header_buf.len) < 0 ||
+      floe_buf_append(&c->chunk, body, body_len) < 0)
+    return nomem(w, err);
+  c->chunk_uncompressed += (int64_t)(w->header_buf.len + page->len);
+  c->chunk_values += c->page_n;
+
+  c->page_n = c->page_nonnull = c->page_plain = 0;
+  floe_buf_reset(&c->values);
+  if (c->dict_full) {
+    c->dict_on = false;
+    c->dict_full = false;
+  }
+  return FLOE_OK;
+}
+
+/* Estimated bytes of the page under construction. */
+static inline int64_t page_estimate(const pq_col *c) {
+  int64_t values;
+  if (c->dict_on) {
+    int bw = pq_bit_width(c->dict.count);
+    values = (c->page_nonnull * (bw > 0 ? bw : 1) + 7) / 8;
+  } else {
+    values = (int64_t)c->values.len;
+  }
+  return values + (c->nullable ? c->page_n / 8 : 0);
+}
+
+/* Whether the page under construction is full: page_bytes reached, or
+ * MAX_PAGE_VALUES values (small values would otherwise make pages of
+ * millions of values: bits of booleans, dictionary indices). */
+#define MAX_PAGE_VALUES (1 << 18)
+static inline bool page_full(const pq_col *c) {
+  return c->page_n >= MAX_PAGE_VALUES || page_estimate(c) >= c->page_limit;
+}
+
+/* ---- encoding values --------------------------------------------------------- */
+
+/* Rows [r0, r1) of column c, already validated. The page buffers have room
+ * for r1 - r0 more values (reserve_slice). */
+static int reserve_slice(floe_parquet_writer *w, pq_col *c,
+                         const floe_arrow_view *v, int64_t r0, int64_t r1,
+                         floe_error *err) {
+  size_t n = (size_t)(r1 - r0);
+  size_t want = (size_t)c->page_n + n;
+  if (c->nullable && want > c->defs_cap) {
+    size_t cap = want + want / 2 + 64;
+    uint8_t *defs = floe_realloc(c->defs, cap);
+    if (defs == NULL) return nomem(w, err);
+    c->defs = defs;
+    c->defs_cap = cap;
+  }
+  if (c->dict_allowed && want > c->indices_cap) {
+    size_t cap = want + want / 2 + 64;
+    uint32_t *indices = floe_realloc(c->indices, cap * sizeof *indices);
+    if (indices == NULL) return nomem(w, err);
+    c->indices = indices;
+    c->indices_cap = cap;
+  }
+  size_t bytes;
+  if (c->kind == K_BOOL)
+    bytes = n / 8 + 2;
+  else if (c->kind == K_BA)
+    bytes = n * 4 + (size_t)(v->offsets[v->offset + r1] - v->offsets[v->offset + r0]);
+  else
+    bytes = n * (size_t)c->width;
+  if (floe_buf_reserve(&c->values, bytes) < 0) return nomem(w, err);
+  return FLOE_OK;
+}
+
+static inline int64_t load_int(const pq_col *c, const floe_arrow_view *v,
+                               int64_t i) {
+  if (c->is_decimal) return (int64_t)floe_arrow_view_decimal(v, i);
+  if (c->kind == K_I32) return floe_arrow_view_int32(v, i);
+  return floe_arrow_view_int64(v, i);
+}
+
+static int dict_overflow_check(floe_parquet_writer *w, pq_col *c) {
+  if ((int64_t)c->dict.plain.len > w->options.dictionary_page_bytes)
+    c->dict_full = true;
+  return FLOE_OK;
+}
+
+static int encode_slice(floe_parquet_writer *w, pq_col *c,
+                        const floe_arrow_view *v, int64_t r0, int64_t r1,
+                        floe_error *err) {
+  int rc;
+  col_stats *st = &c->chunk_stats;
+  st->value_count += r1 - r0;
+  int64_t i = r0;
+  while (i < r1) {
+    if (page_full(c) || c->dict_full) FLOE_TRY(cut_page(w, c, err));
+    FLOE_TRY(reserve_slice(w, c, v, i, r1, err));
+    /* Values until this page is full (at least one). */
+    for (; i < r1; i++) {
+      if (c->dict_full || page_full(c)) break;
+      bool present = !floe_arrow_view_is_null(v, i);
+      if (c->nullable) c->defs[c->page_n] = present;
+      c->page_n++;
+      if (!present) {
+        st->null_count++;
+        continue;
+      }
+      bool inserted = false;
+      int64_t idx = 0;
+      switch (c->kind) {
+        case K_BOOL: {
+          bool b = floe_arrow_view_bool(v, i);
+          int64_t bit = c->page_nonnull;
+          if ((bit & 7) == 0) floe_buf_put_byte(&c->values, 0);
+          if (b) c->values.data[c->values.len - 1] |= (uint8_t)(1u << (bit & 7));
+          stats_int(st, b);
+          c->page_plain += 0; /* bits; counted through values.len */
+          break;
+        }
+        case K_I32:
+        case K_I64: {
+          int64_t x = load_int(c, v, i);
+          c->page_plain += c->width;
+          if (c->dict_on) {
+            uint64_t key = c->kind == K_I32 ? (uint64_t)(uint32_t)(int32_t)x
+                                            : (uint64_t)x;
+            idx = pq_dict_put_fixed(&c->dict, key, &inserted);
+            if (idx < 0) return nomem(w, err);
+            c->indices[c->page_nonnull] = (uint32_t)idx;
+            if (inserted) {
+              stats_int(st, x);
+              dict_overflow_check(w, c);
+            }
+          } else {
+            if (c->kind == K_I32) {
+              int32_t x32 = (int32_t)x;
+              floe_buf_put(&c->values, &x32, 4);
+            } else {
+              floe_buf_put(&c->values, &x, 8);
+            }
+            stats_int(st, x);
+          }
+          break;
+        }
+        case K_F32:
+        case K_F64: {
+          uint64_t key = 0;
+          double d;
+          if (c->kind == K_F32) {
+            float f = floe_arrow_view_float(v, i);
+            memcpy(&key, &f, 4);
+            d = f;
+          } else {
+            d = floe_arrow_view_double(v, i);
+            memcpy(&key, &d, 8);
+          }
+          c->page_plain += c->width;
+          if (c->dict_on) {
+            idx = pq_dict_put_fixed(&c->dict, key, &inserted);
+            if (idx < 0) return nomem(w, err);
+            c->indices[c->page_nonnull] = (uint32_t)idx;
+            if (inserted) {
+              int64_t nans = st->nan_count;
+              stats_double(st, d);
+              st->nan_count = nans;
+              dict_overflow_check(w, c);
+            }
+            if (d != d) st->nan_count++;
+          } else {
+            floe_buf_put(&c->values, &key, (size_t)c->width);
+            stats_double(st, d);
+          }
+          break;
+        }
+        case K_FLBA: {
+          uint8_t tmp[16];
+          const uint8_t *p;
+          size_t len;
+          floe_int128 dec = 0;
+          if (c->is_decimal) {
+            dec = floe_arrow_view_decimal(v, i);
+            int128_to_be(dec, c->width, tmp);
+            p = tmp;
+            len = (size_t)c->width;
+          } else {
+            p = floe_arrow_view_bytes(v, i, &len);
+          }
+          c->page_plain += c->width;
+          if (c->dict_on) {
+            if (c->width <= 8) {
+              uint64_t key = 0;
+              memcpy(&key, p, len);
+              idx = pq_dict_put_fixed(&c->dict, key, &inserted);
+            } else {
+              idx = pq_dict_put_bytes(&c->dict, p, len, &inserted);
+            }
+            if (idx < 0) return nomem(w, err);
+            c->indices[c->page_nonnull] = (uint32_t)idx;
+            if (inserted) dict_overflow_check(w, c);
+          } else {
+            floe_buf_put(&c->values, p, len);
+          }
+          if (!c->dict_on || inserted) {
+            if (c->is_decimal)
+              stats_dec(st, dec);
+            else if (stats_bytes(st, p, len) < 0)
+              return nomem(w, err);
+          }
+          break;
+        }
+        case K_BA: {
+          size_t len;
+          const uint8_t *p = floe_arrow_view_bytes(v, i, &len);
+          c->page_plain += 4 + (int64_t)len;
+          if (c->dict_on) {
+            idx = pq_dict_put_bytes(&c->dict, p, len, &inserted);
+            if (idx < 0) return nomem(w, err);
+            c->indices[c->page_nonnull] = (uint32_t)idx;
+            if (inserted) dict_overflow_check(w, c);
+          } else {
+            uint8_t lenbytes[4];
+            floe_store_u32le(lenbytes, (uint32_t)len);
+            floe_buf_put(&c->values, lenbytes, 4);
+            floe_buf_put(&c->values, p, len);
+          }
+          if ((!c->dict_on || inserted) && stats_bytes(st, p, len) < 0)
+            return nomem(w, err);
+          break;
+        }
+      }
+      c->page_nonnull++;
+    }
+  }
+  rc = FLOE_OK;
+cleanup:
+  return rc;
+}
+
+/* ---- row groups -------------------------------------------------------------- */
+
+static int64_t group_estimate(const floe_parquet_writer *w) {
+  int64_t total = 0;
+  for (int32_t i = 0; i < w->n_cols; i++) {
+    const pq_col *c = &w->cols[i];
+    total += c->chunk_uncompressed + page_estimate(c);
+    if (c->dict_on || c->dict_used) total += (int64_t)c->dict.plain.len;
+  }
+  return total;
+}
+
+static int write_dictionary_page(floe_parquet_writer *w, pq_col *c,
+                                 int64_t *uncompressed, floe_error *err) {
+  const uint8_t *body;
+  size_t body_len;
+  int rc = compress_body(w, c->dict.plain.data, c->dict.plain.len, &body,
+                         &body_len, err);
+  if (rc < 0) {
+    w->failed = true;
+    return rc;
+  }
+  pq_page_header h;
+  memset(&h, 0, sizeof h);
+  h.type = PQ_PAGE_DICTIONARY;
+  h.uncompressed_page_size = (int32_t)c->dict.plain.len;
+  h.compressed_page_size = (int32_t)body_len;
+  h.has_dictionary_page_header = true;
+  h.dictionary_page_header.num_values = (int32_t)c->dict.count;
+  h.dictionary_page_header.encoding = PQ_ENC_PLAIN;
+  floe_buf_reset(&w->header_buf);
+  if (pq_page_header_write(&h, &w->header_buf) < 0) return nomem(w, err);
+  FLOE_TRY(sink_write(w, w->header_buf.data, w->header_buf.len, err));
+  FLOE_TRY(sink_write(w, body, body_len, err));
+  *uncompressed = (int64_t)(w->header_buf.len + c->dict.plain.len);
+cleanup:
+  return rc;
+}
+
+/* Copies a statistic into the footer arena. */
+static int footer_stat(floe_parquet_writer *w, const pq_col *c,
+                       const col_stats *s, bool max, pq_bytes *out) {
+  uint8_t tmp[16];
+  const uint8_t *p;
+  size_t n = stat_value(c, s, max, tmp, &p);
+  uint8_t *copy = floe_arena_memdup(&w->arena, n > 0 ? p : tmp, n);
+  if (copy == NULL) return FLOE_ENOMEM;
+  out->data = copy;
+  out->len = (int64_t)n;
+  return FLOE_OK;
+}
+
+static int flush_row_group(floe_parquet_writer *w, floe_error *err) {
+  int rc = FLOE_OK;
+  if (w->group_rows == 0) return FLOE_OK;
+  for (int32_t i = 0; i < w->n_cols; i++)
+    FLOE_TRY(cut_page(w, &w->cols[i], err));
+  if (w->n_groups == w->groups_cap) {
+    int32_t cap = w->groups_cap == 0 ? 8 : w->groups_cap * 2;
+    pq_row_group *groups = floe_realloc(w->groups, (size_t)cap * sizeof *groups);
+    if (groups == NULL) return nomem(w, err);
+    w->groups = groups;
+    w->groups_cap = cap;
+  }
+  pq_row_group *g = &w->groups[w->n_groups];
+  memset(g, 0, sizeof *g);
+  g->columns = floe_arena_calloc(&w->arena, (size_t)w->n_cols, sizeof *g->columns);
+  if (g->columns == NULL) return nomem(w, err);
+  g->n_columns = w->n_cols;
+  g->num_rows = w->group_rows;
+  g->has_file_offset = true;
+  g->file_offset = w->offset;
+  g->has_ordinal = true;
+  g->ordinal = (int16_t)w->n_groups;
+
+  for (int32_t i = 0; i < w->n_cols; i++) {
+    pq_col *c = &w->cols[i];
+    pq_column_chunk *cc = &g->columns[i];
+    pq_column_meta *m = &cc->meta_data;
+    int64_t start = w->offset;
+    int64_t uncompressed = 0;
+    if (c->dict_used) {
+      FLOE_TRY(write_dictionary_page(w, c, &uncompressed, err));
+      m->has_dictionary_page_offset = true;
+      m->dictionary_page_offset = start;
+    }
+    int64_t data_start = w->offset;
+    FLOE_TRY(sink_write(w, c->chunk.data, c->chunk.len, err));
+    uncompressed += c->chunk_uncompressed;
+
+    cc->file_offset = start;
+    cc->has_meta_data = true;
+    m->type = c->ptype;
+    m->encodings = floe_arena_alloc(&w->arena, 3 * sizeof *m->encodings);
+    m->path_in_schema = floe_arena_alloc(&w->arena, sizeof *m->path_in_schema);
+    if (m->encodings == NULL || m->path_in_schema == NULL) return nomem(w, err);
+    if (c->dict_used) m->encodings[m->n_encodings++] = PQ_ENC_RLE_DICTIONARY;
+    if (c->chunk_plain_pages || c->dict_used)
+      m->encodings[m->n_encodings++] = PQ_ENC_PLAIN;
+    m->encodings[m->n_encodings++] = PQ_ENC_RLE;
+    m->path_in_schema[0] = c->name;
+    m->n_path = 1;
+    m->codec = (pq_codec)w->options.compression;
+    m->num_values = c->chunk_values;
+    m->total_uncompressed_size = uncompressed;
+    m->total_compressed_size = w->offset - start;
+    m->data_page_offset = data_start;
+    m->has_statistics = true;
+    pq_statistics *ps = &m->statistics;
+    const col_stats *s = &c->chunk_stats;
+    ps->has_null_count = true;
+    ps->null_count = s->null_count;
+    if (s->has_minmax) {
+      ps->has_min_value = ps->has_max_value = true;
+      if (footer_stat(w, c, s, false, &ps->min_value) < 0 ||
+          footer_stat(w, c, s, true, &ps->max_value) < 0)
+        return nomem(w, err);
+      /* The deprecated min/max (fields 1, 2) were compared signed by old
+       * readers: safe only where the type order is signed. */
+      if (c->kind != K_BA && c->kind != K_FLBA) {
+        ps->has_min = ps->has_max = true;
+        ps->min = ps->min_value;
+        ps->max = ps->max_value;
+      }
+    }
+    g->total_byte_size += uncompressed;
+    g->total_compressed_size += m->total_compressed_size;
+    c->file_column_size += m->total_compressed_size;
+    if (stats_merge(c, &c->file_stats, s) < 0) return nomem(w, err);
+
+    /* Reset the chunk. */
+    floe_buf_reset(&c->chunk);
+    c->chunk_uncompressed = 0;
+    c->chunk_values = 0;
+    c->chunk_plain_pages = false;
+    stats_reset(&c->chunk_stats);
+    pq_dict_clear(&c->dict);
+    c->dict_on = c->dict_allowed;
+    c->dict_checked = c->dict_used = c->dict_full = false;
+  }
+  g->has_total_compressed_size = true;
+  w->n_groups++;
+  w->group_rows = 0;
+cleanup:
+  return rc;
+}
+
+/* ---- open / write / close ---------------------------------------------------- */
+
+static void col_free(pq_col *c) {
+  floe_free(c->name);
+  pq_dict_free(&c->dict);
+  floe_buf_free(&c->values);
+  floe_free(c->indices);
+  floe_free(c->defs);
+  floe_buf_free(&c->chunk);
+  stats_free(&c->chunk_stats);
+  stats_free(&c->file_stats);
+}
+
+void floe_parquet_writer_free(floe_parquet_writer *w) {
+  if (w == NULL) return;
+  for (int32_t i = 0; w->cols != NULL && i < w->n_cols; i++) col_free(&w->cols[i]);
+  floe_free(w->cols);
+  for (int32_t i = 0; i < w->options.n_key_value; i++) {
+    if (w->keys != NULL) floe_free(w->keys[i]);
+    if (w->values != NULL) floe_free(w->values[i]);
+  }
+  floe_free(w->keys);
+  floe_free(w->values);
+  floe_free(w->created_by);
+  floe_arrow_schema_release(&w->schema);
+  floe_codec_ctx_free(&w->codec_ctx);
+  floe_arena_free(&w->arena);
+  floe_free(w->groups);
+  floe_buf_free(&w->page_buf);
+  floe_buf_free(&w->comp_buf);
+  floe_buf_free(&w->header_buf);
+  if (w->file != NULL) fclose(w->file);
+  floe_free(w);
+}
+
+int floe_parquet_writer_open(floe_parquet_writer **out,
+                             const struct ArrowSchema *schema,
+                             const floe_parquet_writer_options *options,
+                             floe_parquet_sink sink, floe_error *err) {
+  int rc = FLOE_OK;
+  floe_parquet_writer *w = NULL;
+  *out = NULL;
+  if (schema == NULL || schema->format == NULL ||
+      strcmp(schema->format, "+s") != 0)
+    return floe_error_set(err, FLOE_EINVAL,
+                          "parquet writer: schema must be a struct (\"+s\")");
+  if (schema->n_children < 1 || schema->n_children > INT32_MAX)
+    return floe_error_set(err, FLOE_EINVAL,
+                          "parquet writer: schema has no columns");
+  if (sink.write == NULL)
+    return floe_error_set(err, FLOE_EINVAL, "parquet writer: sink has no write");
+
+  w = floe_calloc(1, sizeof *w);
+  if (w == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  floe_codec_ctx_init(&w->codec_ctx);
+  floe_arena_init(&w->arena, 0);
+  if (options != NULL)
+    w->options = *options;
+  else
+    floe_parquet_writer_options_init(&w->options);
+  floe_parquet_writer_options *o = &w->options;
+  if (o->row_group_bytes <= 0) o->row_group_bytes = 128 * 1024 * 1024;
+  if (o->page_bytes <= 0) o->page_bytes = 1024 * 1024;
+  if (o->dictionary_page_bytes <= 0) o->dictionary_page_bytes = 1024 * 1024;
+  if (o->truncate_length < 0) o->truncate_length = 0;
+  switch (o->compression) {
+    case FLOE_PARQUET_UNCOMPRESSED: w->codec = FLOE_CODEC_NONE; break;
+    case FLOE_PARQUET_SNAPPY: w->codec = FLOE_CODEC_SNAPPY; break;
+    case FLOE_PARQUET_GZIP:
+      w->codec = FLOE_CODEC_GZIP;
+      if (o->compression_level != 0) {
+        if (o->compression_level < 1 || o->compression_level > 9) {
+          rc = floe_error_set(err, FLOE_EINVAL,
+                              "parquet writer: gzip level %d not in 1..9",
+                              o->compression_level);
+          goto cleanup;
+        }
+        w->codec_ctx.gzip_level = o->compression_level;
+      }
+      break;
+    case FLOE_PARQUET_ZSTD:
+      w->codec = FLOE_CODEC_ZSTD;
+      if (o->compression_level != 0) {
+        if (o->compression_level < 1 || o->compression_level > 22) {
+          rc = floe_error_set(err, FLOE_EINVAL,
+                              "parquet writer: zstd level %d not in 1..22",
+                              o->compression_level);
+          goto cleanup;
+        }
+        w->codec_ctx.zstd_level = o->compression_level;
+      }
+      break;
+    default:
+      rc = floe_error_set(err, FLOE_EINVAL,
+                          "parquet writer: unsupported compression %d",
+                          (int)o->compression);
+      goto cleanup;
+  }
+  /* Own copies of the option strings. */
+  w->created_by = floe_strdup(o->created_by != NULL ? o->created_by
+                                                    : FLOE_PARQUET_CREATED_BY);
+  if (w->created_by == NULL) goto nomem;
+  if (o->n_key_value > 0) {
+    w->keys = floe_calloc((size_t)o->n_key_value, sizeof *w->keys);
+    w->values = floe_calloc((size_t)o->n_key_value, sizeof *w->values);
+    if (w->keys == NULL || w->values == NULL) goto nomem;
+    for (int32_t i = 0; i < o->n_key_value; i++) {
+      w->keys[i] = floe_strdup(o->keys[i]);
+      if (w->keys[i] == NULL) goto nomem;
+      if (o->values[i] != NULL) {
+        w->values[i] = floe_strdup(o->values[i]);
+        if (w->values[i] == NULL) goto nomem;
+      }
+    }
+  } else {
+    o->n_key_value = 0;
+  }
+  o->created_by = NULL;
+  o->keys = NULL;
+  o->values = NULL;
+
+  if (floe_arrow_schema_copy(&w->schema, schema) < 0) goto nomem;
+  w->n_cols = (int32_t)schema->n_children;
+  w->cols = floe_calloc((size_t)w->n_cols, sizeof *w->cols);
+  if (w->cols == NULL) goto nomem;
+  for (int32_t i = 0; i < w->n_cols; i++) {
+    pq_col *c = &w->cols[i];
+    FLOE_TRY(map_column(c, w->schema.children[i], o, err));
+    c->page_limit = o->page_bytes;
+  }
+  w->group_rows_hint = 1024;
+  w->sink = sink;
+  FLOE_TRY(sink_write(w, "PAR1", 4, err));
+  *out = w;
+  return FLOE_OK;
+nomem:
+  rc = floe_error_set(err, FLOE_ENOMEM, "parquet writer: out of memory");
+cleanup:
+  floe_parquet_writer_free(w);
+  return rc;
+}
+
+int floe_parquet_writer_open_file(floe_parquet_writer **out, const char *path,
+                                  const struct ArrowSchema *schema,
+                                  const floe_parquet_writer_options *options,
+                                  floe_error *err) {
+  *out = NULL;
+  FILE *f = fopen(path, "wb");
+  if (f == NULL) return floe_error_errno(err, errno, "parquet: create %s", path);
+  floe_parquet_sink sink = {f, file_sink_write};
+  int rc = floe_parquet_writer_open(out, schema, options, sink, err);
+  if (rc < 0) {
+    fclose(f);
+    return floe_error_prefix(err, "%s", path), rc;
+  }
+  (*out)->file = f;
+  return FLOE_OK;
+}
+
+/* Checks that the batch's values fit their columns before any is encoded. */
+static int validate_batch(floe_parquet_writer *w, const floe_arrow_view *views,
+                          int64_t length, floe_error *err) {
+  for (int32_t k = 0; k < w->n_cols; k++) {
+    const pq_col *c = &w->cols[k];
+    const floe_arrow_view *v = &views[k];
+    if (!c->nullable && v->validity != NULL) {
+      for (int64_t i = 0; i < length; i++)
+        if (floe_arrow_view_is_null(v, i))
+          return floe_error_set(err, FLOE_EINVAL,
+                                "column '%s' row %" PRId64
+                                ": null in a required column",
+                                c->name, w->rows + i);
+    }
+    if (c->is_decimal) {
+      floe_int128 lim = c->decimal_limit;
+      for (int64_t i = 0; i < length; i++) {
+        if (floe_arrow_view_is_null(v, i)) continue;
+        floe_int128 d = floe_arrow_view_decimal(v, i);
+        if (d >= lim || d <= -lim) {
+          char text[64];
+          floe_decimal_format(d, c->type.scale, text, sizeof text);
+          return floe_error_set(err, FLOE_ERANGE,
+                                "column '%s' row %" PRId64
+                                ": decimal value %s exceeds precision %d",
+                                c->name, w->rows + i, text, c->type.precision);
+        }
+      }
+    }
+  }
+  return FLOE_OK;
+}
+
+int floe_parquet_writer_write(floe_parquet_writer *w,
+                              const struct ArrowArray *batch, floe_error *err) {
+  int rc = FLOE_OK;
+  floe_arrow_view *views = NULL;
+  if (w->failed || w->closed)
+    return floe_error_set(err, FLOE_EINVAL,
+                          "parquet writer: %s", w->closed ? "already closed"
+                                                          : "an earlier write failed");
+  if (batch == NULL || batch->n_children != w->n_cols)
+    return floe_error_set(err, FLOE_EINVAL,
+                          "parquet writer: batch has %" PRId64
+                          " columns, schema has %d",
+                          batch != NULL ? batch->n_children : 0, w->n_cols);
+  int64_t length = batch->length;
+  if (length == 0) return FLOE_OK;
+  views = floe_calloc((size_t)w->n_cols, sizeof *views);
+  if (views == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  for (int32_t k = 0; k < w->n_cols; k++) {
+    const struct ArrowArray *child = batch->children[k];
+    FLOE_TRY(floe_arrow_view_init(&views[k], w->schema.children[k], child, err));
+    if (child->length < batch->offset + length) {
+      rc = floe_error_set(err, FLOE_EINVAL,
+                          "column '%s': child array has %" PRId64
+                          " rows, batch needs %" PRId64,
+                          w->cols[k].name, child->length, batch->offset + length);
+      goto cleanup;
+    }
+    views[k].offset += batch->offset;
+    if (views[k].validity == NULL && child->null_count != 0 &&
+        child->buffers[0] != NULL)
+      views[k].validity = child->buffers[0];
+  }
+  FLOE_TRY(validate_batch(w, views, length, err));
+
+  /* Slices of rows, column by column, so that row groups are cut close to
+   * row_group_bytes whatever the batch size. */
+  int64_t row = 0;
+  while (row < length) {
+    int64_t n = w->group_rows_hint;
+    if (n > length - row) n = length - row;
+    for (int32_t k = 0; k < w->n_cols; k++)
+      FLOE_TRY(encode_slice(w, &w->cols[k], &views[k], row, row + n, err));
+    row += n;
+    w->rows += n;
+    w->group_rows += n;
+    int64_t est = group_estimate(w);
+    if (est >= w->options.row_group_bytes) {
+      FLOE_TRY(flush_row_group(w, err));
+    } else {
+      /* Aim the next slice at the remaining room. */
+      int64_t per_row = est / (w->group_rows > 0 ? w->group_rows : 1);
+      if (per_row < 1) per_row = 1;
+      int64_t room = (w->options.row_group_bytes - est) / per_row + 1;
+      w->group_rows_hint = room < 1 ? 1 : room > 65536 ? 65536 : room;
+    }
+  }
+cleanup:
+  if (rc < 0 && rc != FLOE_EINVAL && rc != FLOE_ERANGE) w->failed = true;
+  floe_free(views);
+  return rc;
+}
+
+int64_t floe_parquet_writer_estimated_size(const floe_parquet_writer *w) {
+  int64_t buffered = 0;
+  for (int32_t i = 0; i < w->n_cols; i++) {
+    const pq_col *c = &w->cols[i];
+    buffered += (int64_t)c->chunk.len + page_estimate(c);
+    if (c->dict_on || c->dict_used) buffered += (int64_t)c->dict.plain.len;
+  }
+  return w->offset + buffered;
+}
+
+int64_t floe_parquet_writer_rows(const floe_parquet_writer *w) {
+  return w->rows;
+}
+
+/* ---- Iceberg metrics ---------------------------------------------------------- */
+
+static int utf8_len(uint8_t lead) {
+  return lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
+}
+
+static uint32_t utf8_decode(const uint8_t *p, int n) {
+  if (n == 1) return p[0];
+  uint32_t cp = p[0] & (0xFF >> (n + 1));
+  for (int k = 1; k < n; k++) cp = cp << 6 | (p[k] & 0x3F);
+  return cp;
+}
+
+static int utf8_encode(uint32_t cp, uint8_t *out) {
+  if (cp < 0x80) {
+    out[0] = (uint8_t)cp;
+    return 1;
+  }
+  if (cp < 0x800) {
+    out[0] = (uint8_t)(0xC0 | cp >> 6);
+    out[1] = (uint8_t)(0x80 | (cp & 0x3F));
+    return 2;
+  }
+  if (cp < 0x10000) {
+    out[0] = (uint8_t)(0xE0 | cp >> 12);
+    out[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3F));
+    out[2] = (uint8_t)(0x80 | (cp & 0x3F));
+    return 3;
+  }
+  out[0] = (uint8_t)(0xF0 | cp >> 18);
+  out[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3F));
+  out[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3F));
+  out[3] = (uint8_t)(0x80 | (cp & 0x3F));
+  return 4;
+}
+
+static int set_bound(uint8_t **out, size_t *out_len, const uint8_t *p,
+                     size_t n) {
+  *out = floe_malloc(n > 0 ? n : 1);
+  if (*out == NULL) return FLOE_ENOMEM;
+  if (n > 0) memcpy(*out, p, n);
+  *out_len = n;
+  return FLOE_OK;
+}
+
+/* Iceberg UnicodeUtil.truncateStringMin/Max: the first `limit` code points;
+ * for the upper bound, the last of them that can be incremented is, and
+ * what follows it dropped. Returns 1 when no upper bound exists. */
+static int string_bounds(const uint8_t *p, size_t n, int32_t limit, bool upper,
+                         uint8_t **out, size_t *out_len) {
+  size_t cut = 0;
+  int32_t cps = 0;
+  size_t starts[64];
+  size_t *start = starts;
+  size_t *heap = NULL;
+  if (limit > 64) {
+    heap = floe_malloc((size_t)limit * sizeof *heap);
+    if (heap == NULL) return FLOE_ENOMEM;
+    start = heap;
+  }
+  while (cut < n && cps < limit) {
+    start[cps++] = cut;
+    size_t len = (size_t)utf8_len(p[cut]);
+    cut = cut + len > n ? n : cut + len;
+  }
+  int rc;
+  if (cut == n || !upper) {
+    rc = set_bound(out, out_len, p, cut);
+    floe_free(heap);
+    return rc;
+  }
+  /* Upper bound of a truncated string: increment a code point. */
+  for (int32_t k = cps - 1; k >= 0; k--) {
+    size_t at = start[k];
+    int len = utf8_len(p[at]);
+    uint32_t next = utf8_decode(p + at, len) + 1;
+    if (next >= 0xD800 && next <= 0xDFFF) next = 0xE000; /* skip surrogates */
+    if (next > 0x10FFFF) continue;
+    uint8_t enc[4];
+    int enc_len = utf8_encode(next, enc);
+    uint8_t *b = floe_malloc(at + (size_t)enc_len);
+    floe_free(heap);
+    if (b == NULL) return FLOE_ENOMEM;
+    memcpy(b, p, at);
+    memcpy(b + at, enc, (size_t)enc_len);
+    *out = b;
+    *out_len = at + (size_t)enc_len;
+    return FLOE_OK;
+  }
+  floe_free(heap);
+  return 1;
+}
+
+/* Iceberg BinaryUtil.truncateBinaryMin/Max. Returns 1 when no upper bound
+ * exists. */
+static int binary_bounds(const uint8_t *p, size_t n, int32_t limit, bool upper,
+                         uint8_t **out, size_t *out_len) {
+  if ((size_t)limit >= n || limit == 0) return set_bound(out, out_len, p, n);
+  if (!upper) return set_bound(out, out_len, p, (size_t)limit);
+  for (size_t k = (size_t)limit; k-- > 0;) {
+    if (p[k] == 0xFF) continue;
+    int rc = set_bound(out, out_len, p, k + 1);
+    if (rc < 0) return rc;
+    (*out)[k]++;
+    return FLOE_OK;
+  }
+  return 1;
+}
+
+static int column_bounds(const floe_parquet_writer *w, const pq_col *c,
+                         floe_parquet_column_metrics *m) {
+  const col_stats *s = &c->file_stats;
+  if (!s->has_minmax) return FLOE_OK;
+  for (int side = 0; side < 2; side++) {
+    bool upper = side == 1;
+    uint8_t **out = upper ? &m->upper_bound : &m->lower_bound;
+    size_t *out_len = upper ? &m->upper_bound_len : &m->lower_bound_len;
+    uint8_t tmp[16];
+    const uint8_t *p;
+    int rc;
+    if (c->is_decimal) {
+      /* Iceberg Appendix D: unscaled two's complement, big-endian, minimum
+       * bytes. */
+      floe_int128 d = upper ? s->max_dec : s->min_dec;
+      if (c->kind != K_FLBA) d = upper ? s->max_i : s->min_i;
+      int32_t n = int128_min_bytes(d);
+      int128_to_be(d, n, tmp);
+      rc = set_bound(out, out_len, tmp, (size_t)n);
+    } else if (c->kind == K_BA || (c->kind == K_FLBA && c->type.id != FLOE_ARROW_UUID)) {
+      size_t n = stat_value(c, s, upper, tmp, &p);
+      int32_t limit = w->options.truncate_length;
+      if (limit == 0)
+        rc = set_bound(out, out_len, p, n);
+      else if (c->type.id == FLOE_ARROW_UTF8)
+        rc = string_bounds(p, n, limit, upper, out, out_len);
+      else
+        rc = binary_bounds(p, n, limit, upper, out, out_len);
+      if (rc == 1) rc = FLOE_OK; /* no upper bound */
+    } else {
+      /* int/date 4 bytes LE, long/time/timestamp 8 bytes LE, float/double
+       * IEEE LE, boolean one byte, uuid its 16 bytes: the PLAIN form. */
+      size_t n = stat_value(c, s, upper, tmp, &p);
+      rc = set_bound(out, out_len, p, n);
+    }
+    if (rc < 0) return rc;
+  }
+  return FLOE_OK;
+}
+
+static int fill_metrics(const floe_parquet_writer *w,
+                        floe_parquet_file_metrics *metrics, floe_error *err) {
+  memset(metrics, 0, sizeof *metrics);
+  metrics->record_count = w->rows;
+  metrics->file_size = w->offset;
+  metrics->columns = floe_calloc((size_t)w->n_cols, sizeof *metrics->columns);
+  metrics->split_offsets =
+      floe_calloc(w->n_groups > 0 ? (size_t)w->n_groups : 1, sizeof(int64_t));
+  if (metrics->columns == NULL || metrics->split_offsets == NULL) goto nomem;
+  metrics->n_columns = w->n_cols;
+  for (int32_t g = 0; g < w->n_groups; g++)
+    metrics->split_offsets[g] = w->groups[g].file_offset;
+  metrics->n_split_offsets = w->n_groups;
+  for (int32_t i = 0; i < w->n_cols; i++) {
+    const pq_col *c = &w->cols[i];
+    floe_parquet_column_metrics *m = &metrics->columns[i];
+    m->field_id = c->field_id;
+    m->column_size = c->file_column_size;
+    m->value_count = c->file_stats.value_count;
+    m->null_count = c->file_stats.null_count;
+    m->has_nan_count = c->kind == K_F32 || c->kind == K_F64;
+    m->nan_count = c->file_stats.nan_count;
+    if (column_bounds(w, c, m) < 0) goto nomem;
+  }
+  return FLOE_OK;
+nomem:
+  floe_parquet_file_metrics_free(metrics);
+  return floe_error_set(err, FLOE_ENOMEM, "parquet writer: out of memory");
+}
+
+int floe_parquet_writer_close(floe_parquet_writer *w,
+                              floe_parquet_file_metrics *metrics,
+                              floe_error *err) {
+  int rc = FLOE_OK;
+  floe_buf footer = FLOE_BUF_INIT;
+  pq_schema_element *schema = NULL;
+  pq_key_value *kv = NULL;
+  if (metrics != NULL) memset(metrics, 0, sizeof *metrics);
+  if (w->closed)
+    return floe_error_set(err, FLOE_EINVAL, "parquet writer: already closed");
+  if (w->failed)
+    return floe_error_set(err, FLOE_EINVAL,
+                          "parquet writer: an earlier write failed; no footer "
+                          "written");
+  FLOE_TRY(flush_row_group(w, err));
+
+  schema = floe_calloc((size_t)w->n_cols + 1, sizeof *schema);
+  if (w->options.n_key_value > 0)
+    kv = floe_calloc((size_t)w->options.n_key_value, sizeof *kv);
+  if (schema == NULL || (w->options.n_key_value > 0 && kv == NULL)) {
+    rc = nomem(w, err);
+    goto cleanup;
+  }
+  schema[0].name = "schema";
+  schema[0].has_num_children = true;
+  schema[0].num_children = w->n_cols;
+  for (int32_t i = 0; i < w->n_cols; i++)
+    schema_element(&w->cols[i], &schema[i + 1]);
+  for (int32_t i = 0; i < w->options.n_key_value; i++) {
+    kv[i].key.data = (const uint8_t *)w->keys[i];
+    kv[i].key.len = (int64_t)strlen(w->keys[i]);
+    if (w->values[i] != NULL) {
+      kv[i].has_value = true;
+      kv[i].value.data = (const uint8_t *)w->values[i];
+      kv[i].value.len = (int64_t)strlen(w->values[i]);
+    }
+  }
+  pq_file_meta meta;
+  memset(&meta, 0, sizeof meta);
+  meta.version = 1;
+  meta.n_schema = w->n_cols + 1;
+  meta.schema = schema;
+  meta.num_rows = w->rows;
+  meta.n_row_groups = w->n_groups;
+  meta.row_groups = w->groups;
+  meta.n_key_value = w->options.n_key_value;
+  meta.key_value = kv;
+  meta.created_by = w->created_by;
+  meta.n_column_orders = w->n_cols;
+  if (pq_file_meta_write(&meta, &footer) < 0 ||
+      floe_buf_append_u32le(&footer, (uint32_t)footer.len) < 0 ||
+      floe_buf_append(&footer, "PAR1", 4) < 0) {
+    rc = nomem(w, err);
+    goto cleanup;
+  }
+  FLOE_TRY(sink_write(w, footer.data, footer.len, err));
+  if (w->file != NULL) {
+    FILE *f = w->file;
+    w->file = NULL;
+    if (fclose(f) != 0) {
+      w->failed = true;
+      rc = floe_error_errno(err, errno, "parquet: close failed");
+      goto cleanup;
+    }
+  }
+  w->closed = true;
+  if (metrics != NULL) FLOE_TRY(fill_metrics(w, metrics, err));
+cleanup:
+  floe_buf_free(&footer);
+  floe_free(schema);
+  floe_free(kv);
+  return rc;
+}
