@@ -630,7 +630,8 @@ int floe_arrow_batch_builder_finish(floe_arrow_batch_builder *bb,
   int rc = FLOE_OK;
   for (int64_t i = 0; i < bb->n_columns; i++) {
     if (floe_arrow_builder_finish(&bb->columns[i], &children[i]) < 0) {
-      for (int64_t j = 0; j < i; j++) floe_arrow_array_release(&children[j]);
+      /* children[i] may be complete when only the builder's reset failed. */
+      for (int64_t j = 0; j <= i; j++) floe_arrow_array_release(&children[j]);
       rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
       goto cleanup;
     }
