@@ -603,13 +603,12 @@ static int sql_table_drop(floe_catalog *c, floe_catalog_ident ident,
                           int purge, floe_error *err) {
   int rc = FLOE_OK;
   floe_catalog_table current = {0};
-  char *location = NULL, *metadata_dir = NULL;
+  char *location = NULL;
   table_ctx ctx = {.ident = ident};
   if (purge) {
     FLOE_TRY(sql_table_load(c, ident, &current, err));
     location = metadata_table_location(current.metadata_json,
                                        current.metadata_json_len);
-    FLOE_TRY(catalog_dirname(current.metadata_location, &metadata_dir, err));
   }
   FLOE_TRY(run(c, 0, delete_step, &ctx, err));
   if (ctx.changes == 0) {
@@ -617,12 +616,28 @@ static int sql_table_drop(floe_catalog *c, floe_catalog_ident ident,
     goto cleanup;
   }
   if (purge) {
-    FLOE_TRY(floe_io_delete_tree(c->io, metadata_dir, err));
-    if (location != NULL) FLOE_TRY(floe_io_delete_tree(c->io, location, err));
+    /* Delete the table's tree only when the metadata file lives under the
+     * location its JSON names: a wrong or foreign "location" must never
+     * make floe delete someone else's directory. Otherwise only the files
+     * the pointer names are removed. */
+    size_t llen = location ? strlen(location) : 0;
+    while (llen > 1 && location[llen - 1] == '/') llen--;
+    if (llen > 0 &&
+        strncmp(current.metadata_location, location, llen) == 0 &&
+        current.metadata_location[llen] == '/') {
+      location[llen] = '\0';
+      FLOE_TRY(floe_io_delete_tree(c->io, location, err));
+    } else {
+      FLOE_TRY(floe_io_delete(c->io, current.metadata_location, err));
+      if (current.previous_metadata_location != NULL) {
+        rc = floe_io_delete(c->io, current.previous_metadata_location, err);
+        if (rc == FLOE_ENOTFOUND) rc = FLOE_OK;
+        if (rc < 0) goto cleanup;
+      }
+    }
   }
 cleanup:
   floe_free(location);
-  floe_free(metadata_dir);
   floe_catalog_table_reset(&current);
   table_ctx_reset_pointer(&ctx);
   return rc;
