@@ -240,7 +240,7 @@ static const floe_io_file_ops local_file_ops = {file_read_at, file_close};
 static int local_open_read(floe_io *io, const char *location,
                            floe_io_file **out, floe_error *err) {
   (void)io;
-  const char *path;
+  const char *path = NULL;
   int rc = resolve(location, &path, err);
   if (rc < 0) return rc;
   local_file *file = floe_calloc(1, sizeof *file);
@@ -320,7 +320,7 @@ static const floe_io_writer_ops local_writer_ops = {writer_write, writer_close,
 static int local_create(floe_io *base, const char *location,
                         floe_io_writer **out, floe_error *err) {
   local_io *io = (local_io *)base;
-  const char *path;
+  const char *path = NULL;
   int rc = resolve(location, &path, err);
   if (rc < 0) return rc;
   local_writer *writer = floe_calloc(1, sizeof *writer);
@@ -356,7 +356,7 @@ static int local_write_atomic(floe_io *base, const char *location,
                               const void *data, size_t len, int flags,
                               floe_error *err) {
   local_io *io = (local_io *)base;
-  const char *path;
+  const char *path = NULL;
   char *temp = NULL;
   int fd = -1;
   char uuid[37];
@@ -413,7 +413,7 @@ cleanup:
 static int local_rename_noreplace(floe_io *base, const char *from,
                                   const char *to, floe_error *err) {
   local_io *io = (local_io *)base;
-  const char *from_path, *to_path;
+  const char *from_path = NULL, *to_path = NULL;
   int rc = resolve(from, &from_path, err);
   if (rc == FLOE_OK) rc = resolve(to, &to_path, err);
   if (rc < 0) return rc;
@@ -426,7 +426,7 @@ static int local_rename_noreplace(floe_io *base, const char *from,
 
 static int local_remove(floe_io *io, const char *location, floe_error *err) {
   (void)io;
-  const char *path;
+  const char *path = NULL;
   int rc = resolve(location, &path, err);
   if (rc < 0) return rc;
   if (unlink(path) != 0) return floe_error_errno(err, errno, "delete %s",
@@ -436,7 +436,7 @@ static int local_remove(floe_io *io, const char *location, floe_error *err) {
 
 static int local_rmdir(floe_io *io, const char *location, floe_error *err) {
   (void)io;
-  const char *path;
+  const char *path = NULL;
   int rc = resolve(location, &path, err);
   if (rc < 0) return rc;
   if (rmdir(path) != 0) {
@@ -449,7 +449,7 @@ static int local_rmdir(floe_io *io, const char *location, floe_error *err) {
 static int local_exists(floe_io *io, const char *location, int *out_exists,
                         int *out_is_dir, floe_error *err) {
   (void)io;
-  const char *path;
+  const char *path = NULL;
   int rc = resolve(location, &path, err);
   if (rc < 0) return rc;
   struct stat st;
@@ -468,7 +468,7 @@ static int local_exists(floe_io *io, const char *location, int *out_exists,
 
 static int local_mkdirs(floe_io *io, const char *location, floe_error *err) {
   (void)io;
-  const char *path;
+  const char *path = NULL;
   int rc = resolve(location, &path, err);
   if (rc < 0) return rc;
   return mkdirs_plain(path, err);
@@ -482,7 +482,7 @@ static int entry_cmp(const void *a, const void *b) {
 static int local_list(floe_io *io, const char *location, floe_io_listing *out,
                       floe_error *err) {
   (void)io;
-  const char *path;
+  const char *path = NULL;
   int rc = resolve(location, &path, err);
   if (rc < 0) return rc;
   DIR *dir = opendir(path);
