@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "catalog/catalog_internal.h"
 #include "catalog/sql_backend.h"
@@ -97,7 +98,13 @@ static int run(floe_catalog *c, int transaction, sql_step step, void *ctx,
     if (rc < 0 && transaction) conn->ops->rollback(conn);
     if (rc != SQL_EBUSY) return rc;
     if (attempt == attempts) break;
-    long jittered = delay_ms / 2 + rand() % (delay_ms / 2 + 1);
+    /* Jitter from the process id and a clock, so that processes forked
+     * from one parent do not retry in lockstep. */
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    unsigned long mix = ((unsigned long)getpid() * 2654435761UL) ^
+                        (unsigned long)now.tv_nsec;
+    long jittered = delay_ms / 2 + (long)(mix % (unsigned long)(delay_ms / 2 + 1));
     sleep_ms(jittered);
     waited_ms += jittered;
     if (delay_ms < 1000) delay_ms *= 2;
