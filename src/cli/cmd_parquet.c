@@ -16,7 +16,7 @@
 
 #include "floe.h"
 
-int floe_cli_parquet(int argc, char **argv);
+#include "cli.h"
 
 static int usage(void) {
   fprintf(stderr,

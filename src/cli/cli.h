@@ -1,0 +1,16 @@
+/*
+ * cli/cli.h: the sub-commands of the `floe` command. Each takes the
+ * arguments after `floe` (argv[0] is the sub-command's name) and returns the
+ * process exit code (see FLOE_EXIT_* in main.c's usage text).
+ */
+#ifndef FLOE_CLI_H
+#define FLOE_CLI_H
+
+#define FLOE_EXIT_OK 0
+#define FLOE_EXIT_FAILURE 1
+#define FLOE_EXIT_USAGE 2
+
+int floe_cli_parquet(int argc, char **argv);
+int floe_cli_avro(int argc, char **argv);
+
+#endif
