@@ -86,6 +86,9 @@ export function decodeAvroFile(file) {
 }
 
 const num = (v) => (v instanceof JsonNumber ? v.raw : typeof v === 'number' ? String(v) : null);
+// Longs may also be given as decimal strings (beyond 2^53, where JSON
+// numbers stop being exact in JavaScript).
+const longText = (v) => (typeof v === 'string' && /^-?\d+$/.test(v) ? v : num(v));
 
 /**
  * Compares one avsc-decoded value of `type` with floe's JSON for it (parsed
@@ -106,7 +109,7 @@ export function compareAvroValue(type, value, json, path = '$', out = []) {
       break;
     case 'long':
     case 'abstract:long': {
-      const raw = num(json);
+      const raw = longText(json);
       if (raw === null || !/^-?\d+$/.test(raw) || BigInt(raw) !== BigInt(value)) say(`expected ${value}, got ${show(json)}`);
       break;
     }
