@@ -1,0 +1,1673 @@
+/*
+ * config/config: load a floe job file, apply overrides, check it against the
+ * schema and map it onto the public structs (include/floe/config.h).
+ *
+ * The work happens on the node tree from yaml_tree.c, which knows where every
+ * key and value was written, in this order: parse, apply command-line
+ * overrides (they edit the tree, so an overridden value is checked exactly
+ * like one from the file), interpolate ${...}, then map section by section.
+ * Mapping never stops at the first problem: each one is collected with
+ * file:line:column and its key path, because a user fixing a new file wants
+ * the whole list at once. Tables inherit `defaults` field by field: the
+ * defaults are mapped once into a table struct, each table starts from a copy
+ * of it and the table's own keys overwrite what they name, so
+ * `validate: {checksum: true}` keeps the inherited count. Allocation failure
+ * sets a flag instead of aborting the walk; the load then returns
+ * FLOE_ENOMEM.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config_internal.h"
+
+#define PATH_SIZE 512
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- names -------------------------------------------------------------- */
+
+static const char *const source_types[] = {"sqlite", "postgres", "snowflake"};
+static const char *const catalog_types[] = {"sql", "hadoop", "rest"};
+static const char *const strategies[] = {"full", "incremental", "chunked", "partition"};
+static const char *const modes[] = {"append", "overwrite", "merge"};
+static const char *const overwrites[] = {"table", "partitions", "range"};
+static const char *const chunk_bys[] = {"batch", "rows"};
+static const char *const deletes_kinds[] = {"position", "equality", "copy_on_write"};
+static const char *const cdc_types[] = {"none", "op_column", "hash_diff", "stream", "changes"};
+static const char *const auths[] = {"keypair", "oauth", "pat"};
+static const char *const log_levels[] = {"error", "warn", "info", "debug", "trace"};
+static const char *const log_formats[] = {"logfmt", "json"};
+static const char *const durabilities[] = {"fsync", "none"};
+static const char *const control_locations[] = {"source"};
+
+#define NAME_OF(table, v) ((unsigned)(v) < N_OF(table) ? (table)[v] : "?")
+const char *floe_config_source_type_name(floe_config_source_type t) {
+  return NAME_OF(source_types, t);
+}
+const char *floe_config_catalog_type_name(floe_config_catalog_type t) {
+  return NAME_OF(catalog_types, t);
+}
+const char *floe_config_strategy_name(floe_config_strategy s) { return NAME_OF(strategies, s); }
+const char *floe_config_mode_name(floe_config_mode m) { return NAME_OF(modes, m); }
+const char *floe_config_overwrite_name(floe_config_overwrite o) {
+  return NAME_OF(overwrites, o);
+}
+const char *floe_config_cdc_type_name(floe_config_cdc_type t) { return NAME_OF(cdc_types, t); }
+
+/* ---- suggestions -------------------------------------------------------- */
+
+/* Words people write for a floe word; offered when the floe word is valid
+ * where they wrote it. */
+static const struct {
+  const char *written;
+  const char *meant;
+} synonyms[] = {
+    {"upsert", "merge"},           {"insert", "append"},
+    {"replace", "overwrite"},      {"snapshot", "full"},
+    {"delta", "incremental"},      {"batched", "chunked"},
+    {"partitioned", "partition"},  {"pk", "primary_key"},
+    {"primary_keys", "primary_key"}, {"key", "primary_key"},
+    {"keys", "primary_key"},       {"partition", "partition_by"},
+    {"partitioned_by", "partition_by"}, {"partitioning", "partition_by"},
+    {"cursor", "cursor_column"},   {"batch", "batch_column"},
+    {"filter", "where"},           {"table", "source"},
+    {"from", "source"},            {"to", "target"},
+    {"destination", "target"},     {"postgresql", "postgres"},
+    {"pg", "postgres"},            {"sqlite3", "sqlite"},
+    {"jdbc", "sql"},               {"file", "hadoop"},
+    {"filesystem", "hadoop"},      {"warning", "warn"},
+    {"verbose", "debug"},          {"text", "logfmt"},
+    {"cow", "copy_on_write"},      {"copy-on-write", "copy_on_write"},
+    {"mor", "position"},           {"merge-on-read", "position"},
+    {"op", "op_column"},           {"hash", "hash_diff"},
+    {"password_file", "password"}, {"token_file", "token"},
+    {"private_key", "private_key_file"}, {"db", "database"},
+    {"sync", "fsync"},             {"tables_defaults", "defaults"},
+};
+
+/* Optimal string alignment distance (Levenshtein plus adjacent
+ * transpositions, so "dya" is one edit from "day"), case-insensitive. */
+static size_t edit_distance(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b);
+  if (la > 64 || lb > 64) return SIZE_MAX;
+  unsigned char d[65][65];
+  for (size_t i = 0; i <= la; i++) d[i][0] = (unsigned char)i;
+  for (size_t j = 0; j <= lb; j++) d[0][j] = (unsigned char)j;
+  for (size_t i = 1; i <= la; i++) {
+    for (size_t j = 1; j <= lb; j++) {
+      int ca = tolower((unsigned char)a[i - 1]), cb = tolower((unsigned char)b[j - 1]);
+      unsigned best = d[i - 1][j - 1] + (ca == cb ? 0u : 1u);
+      if (d[i - 1][j] + 1u < best) best = d[i - 1][j] + 1u;
+      if (d[i][j - 1] + 1u < best) best = d[i][j - 1] + 1u;
+      if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+          tolower((unsigned char)a[i - 2]) == cb && d[i - 2][j - 2] + 1u < best)
+        best = d[i - 2][j - 2] + 1u;
+      d[i][j] = (unsigned char)best;
+    }
+  }
+  return d[la][lb];
+}
+
+const char *cfg_suggest(const char *word, const char *const *candidates, size_t n) {
+  for (size_t s = 0; s < N_OF(synonyms); s++) {
+    if (strcmp(word, synonyms[s].written) != 0) continue;
+    for (size_t i = 0; i < n; i++)
+      if (strcmp(candidates[i], synonyms[s].meant) == 0) return candidates[i];
+  }
+  size_t len = strlen(word);
+  size_t limit = len <= 3 ? 1 : len <= 5 ? 2 : 3;
+  const char *best = NULL;
+  size_t best_d = SIZE_MAX;
+  for (size_t i = 0; i < n; i++) {
+    size_t d = edit_distance(word, candidates[i]);
+    if (d < best_d) {
+      best_d = d;
+      best = candidates[i];
+    }
+  }
+  return best != NULL && best_d <= limit && best_d < len ? best : NULL;
+}
+
+/* "a, b or c" */
+static void join_names(char *out, size_t size, const char *const *names, size_t n) {
+  size_t used = 0;
+  out[0] = '\0';
+  for (size_t i = 0; i < n && used < size; i++) {
+    const char *sep = i == 0 ? "" : i + 1 == n ? " or " : ", ";
+    int w = snprintf(out + used, size - used, "%s%s", sep, names[i]);
+    if (w < 0) break;
+    used += (size_t)w;
+  }
+}
+
+/* ---- mapping context ---------------------------------------------------- */
+
+typedef struct ctx {
+  floe_config *cfg;
+  cfg_diags *d;
+  const char *base_dir;
+  const cfg_node *root;
+  const cfg_node *defaults_node;
+} ctx;
+
+static void pjoin(char *out, const char *path, const char *key) {
+  if (path == NULL || path[0] == '\0')
+    snprintf(out, PATH_SIZE, "%s", key);
+  else
+    snprintf(out, PATH_SIZE, "%s.%s", path, key);
+}
+
+static char *xdup(ctx *c, const char *s) {
+  if (s == NULL) return NULL;
+  char *copy = floe_strdup(s);
+  if (copy == NULL) c->d->oom = true;
+  return copy;
+}
+
+static void set_str(ctx *c, char **slot, const char *s) {
+  char *copy = xdup(c, s);
+  floe_free(*slot);
+  *slot = copy;
+}
+
+static const char *kind_text(const cfg_node *node) {
+  switch (node->kind) {
+    case CFG_SEQUENCE: return "a list";
+    case CFG_MAPPING: return "a mapping";
+    default: return cfg_node_is_null(node) ? "null" : "a single value";
+  }
+}
+
+static bool in_list(const char *word, const char *const *names, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(word, names[i]) == 0) return true;
+  return false;
+}
+
+/* Reports every key of `map` that is not in `allowed`. */
+static void check_keys(ctx *c, const cfg_node *map, const char *path,
+                       const char *const *allowed, size_t n) {
+  for (size_t i = 0; i < map->n; i++) {
+    const cfg_node *key = map->keys[i];
+    if (in_list(key->text, allowed, n)) continue;
+    char child[PATH_SIZE];
+    pjoin(child, path, key->text);
+    const char *guess = cfg_suggest(key->text, allowed, n);
+    if (guess != NULL) {
+      cfg_diag(c->d, key, child, "unknown key (did you mean %s?)", guess);
+    } else {
+      char list[600];
+      join_names(list, sizeof list, allowed, n);
+      cfg_diag(c->d, key, child, "unknown key (expected %s)", list);
+    }
+  }
+}
+
+/* The key node of `key` in map, for messages about the key itself. */
+static const cfg_node *key_node(const cfg_node *map, const char *key) {
+  size_t i;
+  return cfg_map_get(map, key, &i) != NULL ? map->keys[i] : NULL;
+}
+
+/* Value of `key`, or NULL when absent or null. */
+static const cfg_node *value_of(const cfg_node *map, const char *key) {
+  const cfg_node *v = cfg_map_get(map, key, NULL);
+  return cfg_node_is_null(v) ? NULL : v;
+}
+
+static bool want_scalar(ctx *c, const cfg_node *node, const char *path, const char *what) {
+  if (node->kind == CFG_SCALAR) return true;
+  cfg_diag(c->d, node, path, "%s expected, got %s", what, kind_text(node));
+  return false;
+}
+
+/* Optional string: absent leaves *out, null clears it. Returns true when
+ * the key was present and valid. */
+static bool get_str(ctx *c, const cfg_node *map, const char *path, const char *key,
+                    char **out) {
+  const cfg_node *node = cfg_map_get(map, key, NULL);
+  if (node == NULL) return false;
+  char child[PATH_SIZE];
+  pjoin(child, path, key);
+  if (cfg_node_is_null(node)) {
+    floe_free(*out);
+    *out = NULL;
+    return true;
+  }
+  if (!want_scalar(c, node, child, "a string")) return false;
+  if (node->text[0] == '\0') {
+    cfg_diag(c->d, node, child, "empty value (write null to unset)");
+    return false;
+  }
+  set_str(c, out, node->text);
+  return true;
+}
+
+static bool is_uri(const char *s) {
+  const char *colon = strstr(s, "://");
+  if (colon == NULL || colon == s) return false;
+  for (const char *p = s; p < colon; p++)
+    if (!isalnum((unsigned char)*p) && *p != '+' && *p != '-' && *p != '.') return false;
+  return true;
+}
+
+/* A relative local path written in the file is resolved against the file's
+ * directory; override values stay as typed. */
+static char *resolve_path(ctx *c, const cfg_node *node, const char *text) {
+  if (c->base_dir == NULL || node->line == 0 || text[0] == '/' || is_uri(text))
+    return xdup(c, text);
+  const char *rel = text;
+  while (rel[0] == '.' && rel[1] == '/') rel += 2;
+  floe_buf buf = FLOE_BUF_INIT;
+  if (floe_buf_appendf(&buf, "%s/%s", c->base_dir, rel) != 0 ||
+      floe_buf_terminate(&buf) != 0) {
+    floe_buf_free(&buf);
+    c->d->oom = true;
+    return NULL;
+  }
+  return (char *)floe_buf_detach(&buf, NULL);
+}
+
+static bool get_path(ctx *c, const cfg_node *map, const char *path, const char *key,
+                     char **out) {
+  if (!get_str(c, map, path, key, out) || *out == NULL) return false;
+  char *resolved = resolve_path(c, cfg_map_get(map, key, NULL), *out);
+  floe_free(*out);
+  *out = resolved;
+  return true;
+}
+
+static bool parse_int(const char *text, int64_t *out) {
+  const char *p = text;
+  bool negative = false;
+  if (*p == '+' || *p == '-') negative = *p++ == '-';
+  if (!isdigit((unsigned char)*p)) return false;
+  uint64_t v = 0;
+  for (; *p; p++) {
+    if (*p == '_') continue; /* 536_870_912 reads better */
+    if (!isdigit((unsigned char)*p)) return false;
+    if (v > (UINT64_MAX - 9) / 10) return false;
+    v = v * 10 + (uint64_t)(*p - '0');
+  }
+  if (v > (uint64_t)INT64_MAX) return false;
+  *out = negative ? -(int64_t)v : (int64_t)v;
+  return true;
+}
+
+static bool get_int(ctx *c, const cfg_node *map, const char *path, const char *key,
+                    int64_t minimum, int64_t *out) {
+  const cfg_node *node = value_of(map, key);
+  if (node == NULL) return false;
+  char child[PATH_SIZE];
+  pjoin(child, path, key);
+  if (!want_scalar(c, node, child, "an integer")) return false;
+  int64_t v;
+  char shown[128];
+  cfg_show_value(node, shown, sizeof shown);
+  if (!parse_int(node->text, &v)) {
+    cfg_diag(c->d, node, child, "integer expected, got %s", shown);
+    return false;
+  }
+  if (v < minimum) {
+    cfg_diag(c->d, node, child, "must be at least %lld, got %s", (long long)minimum, shown);
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+static bool get_bool(ctx *c, const cfg_node *map, const char *path, const char *key,
+                     bool *out) {
+  const cfg_node *node = value_of(map, key);
+  if (node == NULL) return false;
+  char child[PATH_SIZE];
+  pjoin(child, path, key);
+  if (!want_scalar(c, node, child, "true or false")) return false;
+  const char *t = node->text;
+  if (!strcmp(t, "true") || !strcmp(t, "True") || !strcmp(t, "TRUE")) {
+    *out = true;
+    return true;
+  }
+  if (!strcmp(t, "false") || !strcmp(t, "False") || !strcmp(t, "FALSE")) {
+    *out = false;
+    return true;
+  }
+  char shown[128];
+  cfg_show_value(node, shown, sizeof shown);
+  cfg_diag(c->d, node, child, "true or false expected, got %s", shown);
+  return false;
+}
+
+static bool check_enum(ctx *c, const cfg_node *node, const char *path,
+                       const char *const *names, size_t n, int *out) {
+  char expected[300];
+  join_names(expected, sizeof expected, names, n);
+  if (node->kind != CFG_SCALAR) {
+    cfg_diag(c->d, node, path, "one of %s expected, got %s", expected, kind_text(node));
+    return false;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (strcmp(node->text, names[i]) == 0) {
+      *out = (int)i;
+      return true;
+    }
+  }
+  char shown[128];
+  cfg_show_value(node, shown, sizeof shown);
+  const char *guess = node->interp_from ? NULL : cfg_suggest(node->text, names, n);
+  if (guess != NULL)
+    cfg_diag(c->d, node, path, "unknown value %s (expected %s; did you mean %s?)", shown,
+             expected, guess);
+  else
+    cfg_diag(c->d, node, path, "unknown value %s (expected %s)", shown, expected);
+  return false;
+}
+
+static bool get_enum(ctx *c, const cfg_node *map, const char *path, const char *key,
+                     const char *const *names, size_t n, int *out) {
+  const cfg_node *node = value_of(map, key);
+  if (node == NULL) return false;
+  char child[PATH_SIZE];
+  pjoin(child, path, key);
+  return check_enum(c, node, child, names, n, out);
+}
+
+/* A mapping value, or NULL (absent or null; other kinds are reported). */
+static const cfg_node *get_map(ctx *c, const cfg_node *map, const char *path,
+                               const char *key) {
+  const cfg_node *node = value_of(map, key);
+  if (node == NULL) return NULL;
+  if (node->kind == CFG_MAPPING) return node;
+  char child[PATH_SIZE];
+  pjoin(child, path, key);
+  cfg_diag(c->d, node, child, "mapping expected (key: value lines), got %s",
+           kind_text(node));
+  return NULL;
+}
+
+static void free_str_list(char **list, size_t n) {
+  for (size_t i = 0; i < n; i++) floe_free(list[i]);
+  floe_free(list);
+}
+
+static bool get_str_list(ctx *c, const cfg_node *map, const char *path, const char *key,
+                         char ***out, size_t *n_out) {
+  const cfg_node *node = cfg_map_get(map, key, NULL);
+  if (node == NULL) return false;
+  char child[PATH_SIZE];
+  pjoin(child, path, key);
+  if (cfg_node_is_null(node)) {
+    free_str_list(*out, *n_out);
+    *out = NULL;
+    *n_out = 0;
+    return true;
+  }
+  if (node->kind != CFG_SEQUENCE) {
+    if (node->kind == CFG_SCALAR && node->interp_from == NULL)
+      cfg_diag(c->d, node, child, "list expected, got %s (write [%s])", kind_text(node),
+               node->text);
+    else
+      cfg_diag(c->d, node, child, "list expected, got %s", kind_text(node));
+    return false;
+  }
+  char **list = floe_calloc(node->n ? node->n : 1, sizeof *list);
+  if (list == NULL) {
+    c->d->oom = true;
+    return false;
+  }
+  bool ok = true;
+  for (size_t i = 0; i < node->n; i++) {
+    const cfg_node *item = node->items[i];
+    char item_path[PATH_SIZE + 32];
+    snprintf(item_path, sizeof item_path, "%s[%zu]", child, i);
+    if (item->kind != CFG_SCALAR || cfg_node_is_null(item) || item->text[0] == '\0') {
+      cfg_diag(c->d, item, item_path, "a column name expected, got %s", kind_text(item));
+      ok = false;
+      continue;
+    }
+    list[i] = xdup(c, item->text);
+  }
+  if (!ok || c->d->oom) {
+    free_str_list(list, node->n);
+    return false;
+  }
+  free_str_list(*out, *n_out);
+  *out = list;
+  *n_out = node->n;
+  return true;
+}
+
+/* ---- properties --------------------------------------------------------- */
+
+static void free_properties(floe_config_property *props, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    floe_free(props[i].key);
+    floe_free(props[i].value);
+  }
+  floe_free(props);
+}
+
+/* Sets (value != NULL) or removes (value == NULL) one property. */
+static void property_put(ctx *c, floe_config_property **props, size_t *n, const char *key,
+                         const char *value) {
+  for (size_t i = 0; i < *n; i++) {
+    if (strcmp((*props)[i].key, key) != 0) continue;
+    if (value == NULL) {
+      floe_free((*props)[i].key);
+      floe_free((*props)[i].value);
+      memmove(*props + i, *props + i + 1, (*n - i - 1) * sizeof **props);
+      (*n)--;
+    } else {
+      set_str(c, &(*props)[i].value, value);
+    }
+    return;
+  }
+  if (value == NULL) return;
+  floe_config_property *grown = floe_realloc(*props, (*n + 1) * sizeof *grown);
+  if (grown == NULL) {
+    c->d->oom = true;
+    return;
+  }
+  *props = grown;
+  grown[*n].key = xdup(c, key);
+  grown[*n].value = xdup(c, value);
+  (*n)++;
+}
+
+static void get_properties(ctx *c, const cfg_node *map, const char *path,
+                           floe_config_property **props, size_t *n) {
+  char child[PATH_SIZE];
+  pjoin(child, path, "properties");
+  const cfg_node *node = get_map(c, map, path, "properties");
+  if (node == NULL) return;
+  for (size_t i = 0; i < node->n; i++) {
+    const cfg_node *value = node->items[i];
+    char prop_path[PATH_SIZE];
+    pjoin(prop_path, child, node->keys[i]->text);
+    if (value->kind != CFG_SCALAR) {
+      cfg_diag(c->d, value, prop_path, "a property value expected, got %s",
+               kind_text(value));
+      continue;
+    }
+    property_put(c, props, n, node->keys[i]->text,
+                 cfg_node_is_null(value) ? NULL : value->text);
+  }
+}
+
+/* ---- sections ------------------------------------------------------------ */
+
+static const char *const sqlite_keys[] = {"path"};
+static const char *const postgres_keys[] = {"conninfo", "password_env", "password"};
+static const char *const snowflake_keys[] = {
+    "account", "user",   "authenticator", "private_key_file", "private_key_passphrase_env",
+    "token_env", "token", "warehouse",    "role",             "database",
+    "schema",  "host"};
+static const char *const source_keys[] = {
+    "type",     "timeout_s",  "path",          "conninfo",
+    "password_env", "password", "account",     "user",
+    "authenticator", "private_key_file", "private_key_passphrase_env", "token_env",
+    "token",    "warehouse",  "role",          "database",
+    "schema",   "host"};
+
+static const char *source_type_owning(const char *key) {
+  if (in_list(key, sqlite_keys, N_OF(sqlite_keys))) return "sqlite";
+  if (in_list(key, postgres_keys, N_OF(postgres_keys))) return "postgres";
+  if (in_list(key, snowflake_keys, N_OF(snowflake_keys))) return "snowflake";
+  return NULL;
+}
+
+static void require(ctx *c, const cfg_node *map, const cfg_node *at, const char *path,
+                    const char *key, const char *why) {
+  if (value_of(map, key) != NULL) return;
+  char child[PATH_SIZE];
+  pjoin(child, path, key);
+  cfg_diag(c->d, at, child, "missing (%s)", why);
+}
+
+static void map_source(ctx *c, const cfg_node *root) {
+  floe_config_source *s = &c->cfg->source;
+  s->timeout_s = 600;
+  const cfg_node *at = key_node(root, "source");
+  const cfg_node *map = get_map(c, root, "", "source");
+  if (map == NULL) {
+    if (at == NULL)
+      cfg_diag(c->d, root, "source", "missing (where rows come from: a mapping with type "
+                                     "sqlite, postgres or snowflake)");
+    return;
+  }
+  check_keys(c, map, "source", source_keys, N_OF(source_keys));
+  int type = -1;
+  if (value_of(map, "type") == NULL) {
+    cfg_diag(c->d, at, "source.type", "missing (expected sqlite, postgres or snowflake)");
+  } else if (!get_enum(c, map, "source", "type", source_types, N_OF(source_types), &type)) {
+    type = -1;
+  }
+  if (type >= 0) {
+    s->type = (floe_config_source_type)type;
+    /* A key that belongs to another source type is a mistake worth naming. */
+    for (size_t i = 0; i < map->n; i++) {
+      const char *key = map->keys[i]->text;
+      const char *owner = source_type_owning(key);
+      if (owner != NULL && strcmp(owner, source_types[type]) != 0) {
+        char child[PATH_SIZE];
+        pjoin(child, "source", key);
+        cfg_diag(c->d, map->keys[i], child, "not used by a %s source (it is a %s setting)",
+                 source_types[type], owner);
+      }
+    }
+  }
+  get_int(c, map, "source", "timeout_s", 1, &s->timeout_s);
+  get_path(c, map, "source", "path", &s->path);
+  get_str(c, map, "source", "conninfo", &s->conninfo);
+  get_str(c, map, "source", "password_env", &s->password_env);
+  get_str(c, map, "source", "password", &s->password);
+  get_str(c, map, "source", "account", &s->account);
+  get_str(c, map, "source", "user", &s->user);
+  int auth = -1;
+  bool auth_set = get_enum(c, map, "source", "authenticator", auths, N_OF(auths), &auth);
+  if (auth_set) s->authenticator = (floe_config_snowflake_auth)auth;
+  get_path(c, map, "source", "private_key_file", &s->private_key_file);
+  get_str(c, map, "source", "private_key_passphrase_env", &s->private_key_passphrase_env);
+  get_str(c, map, "source", "token_env", &s->token_env);
+  get_str(c, map, "source", "token", &s->token);
+  get_str(c, map, "source", "warehouse", &s->warehouse);
+  get_str(c, map, "source", "role", &s->role);
+  get_str(c, map, "source", "database", &s->database);
+  get_str(c, map, "source", "schema", &s->schema);
+  get_str(c, map, "source", "host", &s->host);
+
+  switch (type) {
+    case FLOE_SOURCE_SQLITE:
+      require(c, map, at, "source", "path", "the SQLite database file");
+      break;
+    case FLOE_SOURCE_POSTGRES:
+      require(c, map, at, "source", "conninfo",
+              "a libpq connection string, e.g. \"host=127.0.0.1 dbname=shop user=floe\"");
+      if (s->password != NULL && s->password_env != NULL)
+        cfg_diag(c->d, key_node(map, "password"), "source.password",
+                 "set either password or password_env, not both");
+      break;
+    case FLOE_SOURCE_SNOWFLAKE:
+      require(c, map, at, "source", "account", "the Snowflake account identifier");
+      require(c, map, at, "source", "user", "the Snowflake user");
+      if (s->authenticator == FLOE_SNOWFLAKE_AUTH_KEYPAIR) {
+        require(c, map, auth_set ? cfg_map_get(map, "authenticator", NULL) : at, "source",
+                "private_key_file", "authenticator keypair signs in with a private key file");
+        if (s->token != NULL || s->token_env != NULL)
+          cfg_diag(c->d, key_node(map, s->token ? "token" : "token_env"),
+                   s->token ? "source.token" : "source.token_env",
+                   "tokens are for authenticator oauth or pat; this source uses keypair");
+      } else if (s->token == NULL && s->token_env == NULL) {
+        cfg_diag(c->d, cfg_map_get(map, "authenticator", NULL), "source.token_env",
+                 "missing (authenticator %s needs token_env or token)", auths[auth]);
+      }
+      if (s->token != NULL && s->token_env != NULL)
+        cfg_diag(c->d, key_node(map, "token"), "source.token",
+                 "set either token or token_env, not both");
+      break;
+    default:
+      break;
+  }
+}
+
+static const char *const catalog_keys[] = {"type", "uri", "name", "token"};
+static const char *const target_keys[] = {"warehouse", "catalog", "namespace", "properties"};
+
+static bool valid_identifier_path(const char *s) {
+  if (s[0] == '\0' || s[0] == '.') return false;
+  size_t len = strlen(s);
+  if (s[len - 1] == '.' || strstr(s, "..") != NULL) return false;
+  return true;
+}
+
+static void map_catalog(ctx *c, const cfg_node *target) {
+  floe_config_catalog *cat = &c->cfg->target.catalog;
+  set_str(c, &cat->name, "floe");
+  const cfg_node *at = key_node(target, "catalog");
+  const cfg_node *map = get_map(c, target, "target", "catalog");
+  if (map == NULL) {
+    if (at == NULL) cat->type = FLOE_CATALOG_HADOOP;
+    return;
+  }
+  check_keys(c, map, "target.catalog", catalog_keys, N_OF(catalog_keys));
+  int type = -1;
+  if (value_of(map, "type") == NULL)
+    cfg_diag(c->d, at, "target.catalog.type", "missing (expected sql, hadoop or rest)");
+  else if (!get_enum(c, map, "target.catalog", "type", catalog_types, N_OF(catalog_types),
+                     &type))
+    type = -1;
+  if (type >= 0) cat->type = (floe_config_catalog_type)type;
+  get_str(c, map, "target.catalog", "name", &cat->name);
+  get_str(c, map, "target.catalog", "token", &cat->token);
+  const cfg_node *uri_node = value_of(map, "uri");
+  get_str(c, map, "target.catalog", "uri", &cat->uri);
+  char shown[128];
+  if (uri_node != NULL) cfg_show_value(uri_node, shown, sizeof shown);
+  switch (type) {
+    case FLOE_CATALOG_SQL:
+      if (cat->uri == NULL) {
+        if (uri_node == NULL)
+          cfg_diag(c->d, at, "target.catalog.uri",
+                   "missing (sql catalog: sqlite:PATH, postgresql://... or a conninfo)");
+      } else if (strncmp(cat->uri, "sqlite:", 7) == 0) {
+        if (cat->uri[7] == '\0') {
+          cfg_diag(c->d, uri_node, "target.catalog.uri", "sqlite: needs a path (sqlite:PATH)");
+        } else if (strncmp(cat->uri + 7, "//", 2) != 0) {
+          char *path = resolve_path(c, uri_node, cat->uri + 7);
+          if (path != NULL) {
+            floe_buf buf = FLOE_BUF_INIT;
+            if (floe_buf_appendf(&buf, "sqlite:%s", path) != 0 || floe_buf_terminate(&buf) != 0)
+              c->d->oom = true;
+            else {
+              floe_free(cat->uri);
+              cat->uri = (char *)floe_buf_detach(&buf, NULL);
+            }
+            floe_buf_free(&buf);
+            floe_free(path);
+          }
+        }
+      } else if (strncmp(cat->uri, "postgresql://", 13) != 0 &&
+                 strncmp(cat->uri, "postgres://", 11) != 0 && strchr(cat->uri, '=') == NULL) {
+        cfg_diag(c->d, uri_node, "target.catalog.uri",
+                 "unsupported uri %s (sql catalog: sqlite:PATH, postgresql://... or a "
+                 "conninfo such as \"host=... dbname=...\")",
+                 shown);
+      }
+      break;
+    case FLOE_CATALOG_HADOOP:
+      if (uri_node != NULL)
+        cfg_diag(c->d, uri_node, "target.catalog.uri",
+                 "a hadoop catalog keeps its pointer under the warehouse; remove uri");
+      break;
+    case FLOE_CATALOG_REST:
+      if (cat->uri == NULL) {
+        if (uri_node == NULL)
+          cfg_diag(c->d, at, "target.catalog.uri", "missing (rest catalog: https://host/...)");
+      } else if (strncmp(cat->uri, "http://", 7) != 0 && strncmp(cat->uri, "https://", 8) != 0) {
+        cfg_diag(c->d, uri_node, "target.catalog.uri",
+                 "unsupported uri %s (rest catalog: http:// or https://)", shown);
+      }
+      break;
+    default:
+      break;
+  }
+  if (cat->token != NULL && type != FLOE_CATALOG_REST && type >= 0)
+    cfg_diag(c->d, key_node(map, "token"), "target.catalog.token",
+             "only a rest catalog takes a token");
+}
+
+static void map_target(ctx *c, const cfg_node *root) {
+  floe_config_target *t = &c->cfg->target;
+  set_str(c, &t->default_namespace, "default");
+  const cfg_node *at = key_node(root, "target");
+  const cfg_node *map = get_map(c, root, "", "target");
+  if (map == NULL) {
+    if (at == NULL)
+      cfg_diag(c->d, root, "target",
+               "missing (where tables go: a mapping with warehouse and catalog)");
+    else
+      cfg_diag(c->d, at, "target.warehouse", "missing (a local path, file:// or s3:// URI)");
+    return;
+  }
+  check_keys(c, map, "target", target_keys, N_OF(target_keys));
+  if (get_path(c, map, "target", "warehouse", &t->warehouse) && t->warehouse != NULL &&
+      is_uri(t->warehouse) && strncmp(t->warehouse, "file://", 7) != 0 &&
+      strncmp(t->warehouse, "s3://", 5) != 0) {
+    char shown[128];
+    cfg_show_value(cfg_map_get(map, "warehouse", NULL), shown, sizeof shown);
+    cfg_diag(c->d, cfg_map_get(map, "warehouse", NULL), "target.warehouse",
+             "unsupported location %s (expected a local path, file:// or s3://)", shown);
+  }
+  if (t->warehouse == NULL && value_of(map, "warehouse") == NULL)
+    cfg_diag(c->d, at, "target.warehouse", "missing (a local path, file:// or s3:// URI)");
+  map_catalog(c, map);
+  if (get_str(c, map, "target", "namespace", &t->default_namespace) &&
+      (t->default_namespace == NULL || !valid_identifier_path(t->default_namespace))) {
+    cfg_diag(c->d, cfg_map_get(map, "namespace", NULL), "target.namespace",
+             "a namespace name expected (\"analytics\" or \"a.b\")");
+    set_str(c, &t->default_namespace, "default");
+  }
+  get_properties(c, map, "target", &t->properties, &t->n_properties);
+}
+
+static const char *const control_keys[] = {"table", "location", "schema"};
+static const char *const logging_keys[] = {"level", "format", "file"};
+static const char *const run_keys[] = {"report", "durability"};
+
+static void map_control_logging_run(ctx *c, const cfg_node *root) {
+  floe_config *cfg = c->cfg;
+  set_str(c, &cfg->control.table, "floe_control");
+  const cfg_node *map = get_map(c, root, "", "control");
+  if (map != NULL) {
+    check_keys(c, map, "control", control_keys, N_OF(control_keys));
+    if (get_str(c, map, "control", "table", &cfg->control.table) && cfg->control.table == NULL)
+      set_str(c, &cfg->control.table, "floe_control");
+    int v;
+    if (get_enum(c, map, "control", "location", control_locations, N_OF(control_locations),
+                 &v))
+      cfg->control.location = (floe_config_control_location)v;
+    get_str(c, map, "control", "schema", &cfg->control.schema);
+  }
+  cfg->logging.level = FLOE_LOG_INFO;
+  cfg->logging.format = FLOE_LOG_LOGFMT;
+  map = get_map(c, root, "", "logging");
+  if (map != NULL) {
+    check_keys(c, map, "logging", logging_keys, N_OF(logging_keys));
+    int v;
+    if (get_enum(c, map, "logging", "level", log_levels, N_OF(log_levels), &v))
+      cfg->logging.level = (floe_log_level)v;
+    if (get_enum(c, map, "logging", "format", log_formats, N_OF(log_formats), &v))
+      cfg->logging.format = (floe_log_format)v;
+    get_path(c, map, "logging", "file", &cfg->logging.file);
+  }
+  map = get_map(c, root, "", "run");
+  if (map != NULL) {
+    check_keys(c, map, "run", run_keys, N_OF(run_keys));
+    get_path(c, map, "run", "report", &cfg->run.report);
+    int v;
+    if (get_enum(c, map, "run", "durability", durabilities, N_OF(durabilities), &v))
+      cfg->run.durability = (floe_config_durability)v;
+  }
+}
+
+/* ---- tables ------------------------------------------------------------- */
+
+static const char *const table_keys[] = {
+    "source", "target",      "strategy",      "batch_column", "cursor_column", "chunk",
+    "partition_by", "mode",  "overwrite",     "primary_key",  "merge",         "cdc",
+    "validate", "partition_column", "where",  "properties"};
+static const char *const chunk_keys[] = {"by", "rows"};
+static const char *const merge_keys[] = {"deletes", "order_by"};
+static const char *const validate_keys[] = {"count", "checksum"};
+static const char *const cdc_keys[] = {"type",   "column",   "insert", "update",
+                                       "delete", "sequence", "stream"};
+static const char *const cdc_op_keys[] = {"type",   "column",   "insert", "update",
+                                          "delete", "sequence"};
+
+/* What one mapping (defaults or a table) wrote itself. */
+typedef struct table_marks {
+  bool batch_column;  /* set to a column (not null) */
+  bool cursor_column; /* set to a column (not null) */
+  bool overwrite;
+} table_marks;
+
+static void free_cdc(floe_config_cdc *cdc) {
+  floe_free(cdc->column);
+  floe_free(cdc->insert_value);
+  floe_free(cdc->update_value);
+  floe_free(cdc->delete_value);
+  floe_free(cdc->sequence);
+  floe_free(cdc->stream);
+  memset(cdc, 0, sizeof *cdc);
+}
+
+static void free_table(floe_config_table *t) {
+  if (t == NULL) return;
+  floe_free(t->name);
+  floe_free(t->source);
+  floe_free(t->target_namespace);
+  floe_free(t->target_name);
+  floe_free(t->batch_column);
+  floe_free(t->cursor_column);
+  for (size_t i = 0; i < t->n_partition_by; i++)
+    floe_config_partition_field_clear(&t->partition_by[i]);
+  floe_free(t->partition_by);
+  free_str_list(t->primary_key, t->n_primary_key);
+  floe_free(t->merge.order_by);
+  free_cdc(&t->cdc);
+  floe_free(t->partition_column);
+  floe_free(t->where);
+  free_properties(t->properties, t->n_properties);
+  memset(t, 0, sizeof *t);
+}
+
+/* Deep copy; on allocation failure sets oom and leaves a freeable struct. */
+static void copy_table(ctx *c, floe_config_table *dst, const floe_config_table *src) {
+  *dst = *src;
+  dst->name = xdup(c, src->name);
+  dst->source = xdup(c, src->source);
+  dst->target_namespace = xdup(c, src->target_namespace);
+  dst->target_name = xdup(c, src->target_name);
+  dst->batch_column = xdup(c, src->batch_column);
+  dst->cursor_column = xdup(c, src->cursor_column);
+  dst->merge.order_by = xdup(c, src->merge.order_by);
+  dst->cdc.column = xdup(c, src->cdc.column);
+  dst->cdc.insert_value = xdup(c, src->cdc.insert_value);
+  dst->cdc.update_value = xdup(c, src->cdc.update_value);
+  dst->cdc.delete_value = xdup(c, src->cdc.delete_value);
+  dst->cdc.sequence = xdup(c, src->cdc.sequence);
+  dst->cdc.stream = xdup(c, src->cdc.stream);
+  dst->partition_column = xdup(c, src->partition_column);
+  dst->where = xdup(c, src->where);
+  dst->partition_by = NULL;
+  dst->n_partition_by = 0;
+  dst->primary_key = NULL;
+  dst->n_primary_key = 0;
+  dst->properties = NULL;
+  dst->n_properties = 0;
+  if (src->n_partition_by > 0) {
+    dst->partition_by = floe_calloc(src->n_partition_by, sizeof *dst->partition_by);
+    if (dst->partition_by == NULL) {
+      c->d->oom = true;
+    } else {
+      dst->n_partition_by = src->n_partition_by;
+      for (size_t i = 0; i < src->n_partition_by; i++) {
+        dst->partition_by[i] = src->partition_by[i];
+        dst->partition_by[i].column = xdup(c, src->partition_by[i].column);
+      }
+    }
+  }
+  if (src->n_primary_key > 0) {
+    dst->primary_key = floe_calloc(src->n_primary_key, sizeof *dst->primary_key);
+    if (dst->primary_key == NULL) {
+      c->d->oom = true;
+    } else {
+      dst->n_primary_key = src->n_primary_key;
+      for (size_t i = 0; i < src->n_primary_key; i++)
+        dst->primary_key[i] = xdup(c, src->primary_key[i]);
+    }
+  }
+  for (size_t i = 0; i < src->n_properties; i++)
+    property_put(c, &dst->properties, &dst->n_properties, src->properties[i].key,
+                 src->properties[i].value);
+}
+
+static void get_partition_by(ctx *c, const cfg_node *map, const char *path,
+                             floe_config_table *t) {
+  const cfg_node *node = cfg_map_get(map, "partition_by", NULL);
+  if (node == NULL) return;
+  char child[PATH_SIZE];
+  pjoin(child, path, "partition_by");
+  if (cfg_node_is_null(node)) {
+    for (size_t i = 0; i < t->n_partition_by; i++)
+      floe_config_partition_field_clear(&t->partition_by[i]);
+    floe_free(t->partition_by);
+    t->partition_by = NULL;
+    t->n_partition_by = 0;
+    return;
+  }
+  if (node->kind != CFG_SEQUENCE) {
+    if (node->kind == CFG_SCALAR && node->interp_from == NULL)
+      cfg_diag(c->d, node, child, "list expected, got %s (write [%s])", kind_text(node),
+               node->text);
+    else
+      cfg_diag(c->d, node, child, "list expected, got %s", kind_text(node));
+    return;
+  }
+  floe_config_partition_field *fields = floe_calloc(node->n ? node->n : 1, sizeof *fields);
+  if (fields == NULL) {
+    c->d->oom = true;
+    return;
+  }
+  /* In YAML flow syntax [day(ts), bucket(16, id)] splits at the comma inside
+   * the parentheses; items whose parentheses do not balance are joined with
+   * the ones that follow, so the natural spelling works. */
+  size_t n_fields = 0;
+  bool ok = true;
+  for (size_t i = 0; i < node->n; i++) {
+    const cfg_node *item = node->items[i];
+    char item_path[PATH_SIZE + 32];
+    snprintf(item_path, sizeof item_path, "%s[%zu]", child, n_fields);
+    if (item->kind != CFG_SCALAR || cfg_node_is_null(item)) {
+      cfg_diag(c->d, item, item_path,
+               "a partition field expected (day(ts), bucket(16, id)), got %s", kind_text(item));
+      ok = false;
+      continue;
+    }
+    floe_buf joined = FLOE_BUF_INIT;
+    int depth = 0;
+    size_t j = i;
+    for (;;) {
+      const cfg_node *part = node->items[j];
+      if (j > i && floe_buf_append_str(&joined, ", ") != 0) c->d->oom = true;
+      if (floe_buf_append_str(&joined, part->text) != 0) c->d->oom = true;
+      for (const char *p = part->text; *p; p++) depth += *p == '(' ? 1 : *p == ')' ? -1 : 0;
+      if (depth <= 0 || j + 1 >= node->n || !node->items[j + 1]->plain ||
+          node->items[j + 1]->kind != CFG_SCALAR || !part->plain)
+        break;
+      j++;
+    }
+    i = j;
+    if (floe_buf_terminate(&joined) != 0) c->d->oom = true;
+    if (c->d->oom) {
+      floe_buf_free(&joined);
+      ok = false;
+      break;
+    }
+    floe_error perr;
+    floe_error_init(&perr);
+    int rc = floe_config_partition_parse(&fields[n_fields], (const char *)joined.data, &perr);
+    floe_buf_free(&joined);
+    if (rc == FLOE_ENOMEM) {
+      c->d->oom = true;
+      ok = false;
+    } else if (rc != FLOE_OK) {
+      char shown[128];
+      cfg_show_value(item, shown, sizeof shown);
+      cfg_diag(c->d, item, item_path, "bad partition field %s: %s", shown, perr.message);
+      ok = false;
+    }
+    n_fields++;
+  }
+  /* Two fields from one column with one transform would collide (Iceberg
+   * spec: partition field names are unique). */
+  for (size_t i = 0; ok && i < n_fields; i++)
+    for (size_t j = 0; j < i; j++)
+      if (fields[i].transform == fields[j].transform &&
+          strcmp(fields[i].column, fields[j].column) == 0) {
+        char item_path[PATH_SIZE + 32];
+        snprintf(item_path, sizeof item_path, "%s[%zu]", child, i);
+        cfg_diag(c->d, node, item_path, "repeats partition field %zu", j);
+        ok = false;
+        break;
+      }
+  if (!ok) {
+    for (size_t i = 0; i < n_fields; i++) floe_config_partition_field_clear(&fields[i]);
+    floe_free(fields);
+    return;
+  }
+  for (size_t i = 0; i < t->n_partition_by; i++)
+    floe_config_partition_field_clear(&t->partition_by[i]);
+  floe_free(t->partition_by);
+  t->partition_by = fields;
+  t->n_partition_by = n_fields;
+}
+
+static void get_cdc(ctx *c, const cfg_node *map, const char *path, floe_config_table *t) {
+  const cfg_node *node = cfg_map_get(map, "cdc", NULL);
+  if (node == NULL) return;
+  char child[PATH_SIZE];
+  pjoin(child, path, "cdc");
+  free_cdc(&t->cdc); /* a table's cdc replaces the inherited one whole */
+  if (cfg_node_is_null(node)) return;
+  if (node->kind != CFG_MAPPING) {
+    cfg_diag(c->d, node, child,
+             "mapping expected, e.g. {type: op_column, column: op}, got %s", kind_text(node));
+    return;
+  }
+  check_keys(c, node, child, cdc_keys, N_OF(cdc_keys));
+  int type = -1;
+  if (value_of(node, "type") == NULL) {
+    char type_path[PATH_SIZE];
+    pjoin(type_path, child, "type");
+    cfg_diag(c->d, key_node(map, "cdc"), type_path,
+             "missing (expected op_column, hash_diff, stream or changes)");
+    return;
+  }
+  if (!get_enum(c, node, child, "type", cdc_types, N_OF(cdc_types), &type)) return;
+  t->cdc.type = (floe_config_cdc_type)type;
+  /* Keys that the chosen type does not read are mistakes, not noise. */
+  for (size_t i = 0; i < node->n; i++) {
+    const char *key = node->keys[i]->text;
+    bool used = strcmp(key, "type") == 0 ||
+                (type == FLOE_CDC_OP_COLUMN && in_list(key, cdc_op_keys, N_OF(cdc_op_keys))) ||
+                (type == FLOE_CDC_STREAM && strcmp(key, "stream") == 0);
+    if (!used && in_list(key, cdc_keys, N_OF(cdc_keys))) {
+      char key_path[PATH_SIZE];
+      pjoin(key_path, child, key);
+      cfg_diag(c->d, node->keys[i], key_path, "not used by cdc type %s", cdc_types[type]);
+    }
+  }
+  if (type == FLOE_CDC_OP_COLUMN) {
+    set_str(c, &t->cdc.insert_value, "I");
+    set_str(c, &t->cdc.update_value, "U");
+    set_str(c, &t->cdc.delete_value, "D");
+    get_str(c, node, child, "column", &t->cdc.column);
+    get_str(c, node, child, "insert", &t->cdc.insert_value);
+    get_str(c, node, child, "update", &t->cdc.update_value);
+    get_str(c, node, child, "delete", &t->cdc.delete_value);
+    get_str(c, node, child, "sequence", &t->cdc.sequence);
+  } else if (type == FLOE_CDC_STREAM) {
+    get_str(c, node, child, "stream", &t->cdc.stream);
+  }
+}
+
+/* Applies the keys of one mapping (defaults or a table) onto t. */
+static void apply_table_keys(ctx *c, const cfg_node *map, const char *path,
+                             floe_config_table *t, table_marks *marks, bool is_defaults) {
+  if (is_defaults) {
+    for (size_t i = 0; i < map->n; i++) {
+      const char *key = map->keys[i]->text;
+      char child[PATH_SIZE];
+      pjoin(child, path, key);
+      if (strcmp(key, "source") == 0 || strcmp(key, "target") == 0) {
+        cfg_diag(c->d, map->keys[i], child, "set per table, not in defaults");
+      } else if (!in_list(key, table_keys, N_OF(table_keys))) {
+        const char *guess = cfg_suggest(key, table_keys + 2, N_OF(table_keys) - 2);
+        if (guess != NULL)
+          cfg_diag(c->d, map->keys[i], child, "unknown key (did you mean %s?)", guess);
+        else
+          cfg_diag(c->d, map->keys[i], child,
+                   "unknown key (defaults take the keys of a table except source and "
+                   "target)");
+      }
+    }
+  } else {
+    check_keys(c, map, path, table_keys, N_OF(table_keys));
+  }
+  int v;
+  if (get_enum(c, map, path, "strategy", strategies, N_OF(strategies), &v))
+    t->strategy = (floe_config_strategy)v;
+  if (get_str(c, map, path, "batch_column", &t->batch_column))
+    marks->batch_column = t->batch_column != NULL;
+  if (get_str(c, map, path, "cursor_column", &t->cursor_column))
+    marks->cursor_column = t->cursor_column != NULL;
+  const cfg_node *chunk = get_map(c, map, path, "chunk");
+  if (chunk != NULL) {
+    char child[PATH_SIZE];
+    pjoin(child, path, "chunk");
+    check_keys(c, chunk, child, chunk_keys, N_OF(chunk_keys));
+    bool by_set = get_enum(c, chunk, child, "by", chunk_bys, N_OF(chunk_bys), &v);
+    if (by_set) t->chunk.by = (floe_config_chunk_by)v;
+    if (get_int(c, chunk, child, "rows", 1, &t->chunk.rows) && !by_set)
+      t->chunk.by = FLOE_CHUNK_BY_ROWS; /* {rows: N} says it all */
+  }
+  get_partition_by(c, map, path, t);
+  if (get_enum(c, map, path, "mode", modes, N_OF(modes), &v)) t->mode = (floe_config_mode)v;
+  if (get_enum(c, map, path, "overwrite", overwrites, N_OF(overwrites), &v)) {
+    t->overwrite = (floe_config_overwrite)v;
+    marks->overwrite = true;
+  }
+  get_str_list(c, map, path, "primary_key", &t->primary_key, &t->n_primary_key);
+  const cfg_node *merge = get_map(c, map, path, "merge");
+  if (merge != NULL) {
+    char child[PATH_SIZE];
+    pjoin(child, path, "merge");
+    check_keys(c, merge, child, merge_keys, N_OF(merge_keys));
+    if (get_enum(c, merge, child, "deletes", deletes_kinds, N_OF(deletes_kinds), &v))
+      t->merge.deletes = (floe_config_merge_deletes)v;
+    get_str(c, merge, child, "order_by", &t->merge.order_by);
+  }
+  get_cdc(c, map, path, t);
+  const cfg_node *validate = get_map(c, map, path, "validate");
+  if (validate != NULL) {
+    char child[PATH_SIZE];
+    pjoin(child, path, "validate");
+    check_keys(c, validate, child, validate_keys, N_OF(validate_keys));
+    get_bool(c, validate, child, "count", &t->validate.count);
+    get_bool(c, validate, child, "checksum", &t->validate.checksum);
+  }
+  get_str(c, map, path, "partition_column", &t->partition_column);
+  get_str(c, map, path, "where", &t->where);
+  get_properties(c, map, path, &t->properties, &t->n_properties);
+
+  if (marks->batch_column && marks->cursor_column) {
+    char child[PATH_SIZE];
+    pjoin(child, path, "cursor_column");
+    cfg_diag(c->d, key_node(map, "cursor_column"), child,
+             "both batch_column and cursor_column are set; a table advances by one of "
+             "them (remove one)");
+  } else if (marks->cursor_column) {
+    floe_free(t->batch_column); /* the cursor replaces the inherited batch column */
+    t->batch_column = NULL;
+  } else if (marks->batch_column) {
+    floe_free(t->cursor_column);
+    t->cursor_column = NULL;
+  }
+}
+
+/* The node that best locates `key` ("chunk.rows") of table `name`: the
+ * table's own, else the defaults', else `fallback`. want_key picks the key
+ * node rather than the value. */
+static const cfg_node *table_node(ctx *c, const cfg_node *table_map, const char *key,
+                                  bool want_key, const cfg_node *fallback) {
+  const cfg_node *scopes[2] = {table_map, c->defaults_node};
+  for (int s = 0; s < 2; s++) {
+    const cfg_node *map = scopes[s];
+    char buf[PATH_SIZE];
+    snprintf(buf, sizeof buf, "%s", key);
+    char *seg = buf;
+    while (map != NULL && map->kind == CFG_MAPPING) {
+      char *dot = strchr(seg, '.');
+      if (dot != NULL) *dot = '\0';
+      size_t i;
+      const cfg_node *v = cfg_map_get(map, seg, &i);
+      if (v == NULL) break;
+      if (dot == NULL) return want_key ? map->keys[i] : v;
+      map = v;
+      seg = dot + 1;
+    }
+  }
+  return fallback;
+}
+
+static void validate_table(ctx *c, const cfg_node *tmap, const cfg_node *tkey,
+                           const floe_config_table *t, const char *path) {
+  char kp[PATH_SIZE];
+#define AT(key, want_key) table_node(c, tmap, key, want_key, tkey)
+#define KP(key) (pjoin(kp, path, key), kp)
+  bool ranged = t->strategy == FLOE_STRATEGY_INCREMENTAL || t->strategy == FLOE_STRATEGY_CHUNKED;
+  if (ranged && t->batch_column == NULL && t->cursor_column == NULL)
+    cfg_diag(c->d, AT("strategy", false), KP("batch_column"),
+             "missing (strategy %s needs batch_column or cursor_column)",
+             strategies[t->strategy]);
+  if (t->strategy == FLOE_STRATEGY_CHUNKED && t->chunk.by == FLOE_CHUNK_BY_BATCH &&
+      t->batch_column == NULL && t->cursor_column != NULL)
+    cfg_diag(c->d, AT("chunk", true), KP("chunk.by"),
+             "chunks by batch need batch_column; with cursor_column use chunk: {by: rows, "
+             "rows: N}");
+  if (t->chunk.by == FLOE_CHUNK_BY_ROWS && t->chunk.rows <= 0 &&
+      table_node(c, tmap, "chunk.rows", true, NULL) == NULL)
+    cfg_diag(c->d, AT("chunk", true), KP("chunk.rows"),
+             "missing (chunk.by rows needs rows: N, e.g. rows: 100000)");
+  if (t->strategy == FLOE_STRATEGY_PARTITION && t->partition_column == NULL)
+    cfg_diag(c->d, AT("strategy", false), KP("partition_column"),
+             "missing (strategy partition loads one value of partition_column at a time)");
+  if (t->mode == FLOE_MODE_OVERWRITE && t->overwrite == FLOE_OVERWRITE_PARTITIONS &&
+      t->n_partition_by == 0)
+    cfg_diag(c->d, AT("overwrite", false), KP("overwrite"),
+             "overwrite partitions needs partition_by (the table is unpartitioned)");
+  if (t->mode == FLOE_MODE_OVERWRITE && t->overwrite == FLOE_OVERWRITE_RANGE &&
+      t->strategy == FLOE_STRATEGY_FULL)
+    cfg_diag(c->d, AT("overwrite", false), KP("overwrite"),
+             "overwrite range replaces the loaded batch range, and strategy full has none "
+             "(use overwrite: table)");
+  if (t->cdc.type != FLOE_CDC_NONE) {
+    if (t->mode != FLOE_MODE_MERGE)
+      cfg_diag(c->d, AT("cdc", true), KP("cdc"),
+               "change capture applies updates and deletes, so it needs mode: merge (mode "
+               "is %s)",
+               modes[t->mode]);
+    if (t->cdc.type == FLOE_CDC_OP_COLUMN && t->cdc.column == NULL)
+      cfg_diag(c->d, AT("cdc", true), KP("cdc.column"),
+               "missing (cdc type op_column needs the operation column, e.g. column: op)");
+    if (t->cdc.type == FLOE_CDC_STREAM && t->cdc.stream == NULL)
+      cfg_diag(c->d, AT("cdc", true), KP("cdc.stream"),
+               "missing (cdc type stream needs the Snowflake stream name)");
+    if ((t->cdc.type == FLOE_CDC_STREAM || t->cdc.type == FLOE_CDC_CHANGES) &&
+        c->cfg->source.type != FLOE_SOURCE_SNOWFLAKE && value_of(c->root, "source") != NULL)
+      cfg_diag(c->d, AT("cdc.type", false), KP("cdc.type"),
+               "%s needs a snowflake source (source.type is %s)", cdc_types[t->cdc.type],
+               source_types[c->cfg->source.type]);
+    if (t->cdc.type == FLOE_CDC_HASH_DIFF && t->strategy != FLOE_STRATEGY_FULL)
+      cfg_diag(c->d, AT("cdc.type", false), KP("cdc.type"),
+               "hash_diff compares whole snapshots and needs strategy: full (strategy is "
+               "%s)",
+               strategies[t->strategy]);
+  }
+#undef AT
+#undef KP
+}
+
+/* Splits "ns.table" (last dot) or takes the default namespace. */
+static void set_target(ctx *c, floe_config_table *t, const cfg_node *node, const char *path) {
+  const char *text = t->target_name;
+  const char *dot = strrchr(text, '.');
+  char *ns = dot ? floe_strndup(text, (size_t)(dot - text)) : xdup(c, c->cfg->target.default_namespace);
+  char *name = xdup(c, dot ? dot + 1 : text);
+  if (ns == NULL || name == NULL) {
+    c->d->oom = true;
+    floe_free(ns);
+    floe_free(name);
+    return;
+  }
+  if (name[0] == '\0' || !valid_identifier_path(ns)) {
+    char shown[128];
+    cfg_show_value(node, shown, sizeof shown);
+    cfg_diag(c->d, node, path, "bad target %s (expected table or namespace.table)", shown);
+  }
+  floe_free(t->target_namespace);
+  floe_free(t->target_name);
+  t->target_namespace = ns;
+  t->target_name = name;
+}
+
+static void map_tables(ctx *c, const cfg_node *root) {
+  floe_config *cfg = c->cfg;
+  floe_config_table defaults;
+  memset(&defaults, 0, sizeof defaults);
+  table_marks defaults_marks = {0};
+  defaults.strategy = FLOE_STRATEGY_INCREMENTAL;
+  defaults.batch_column = xdup(c, "batch_sk");
+  defaults.mode = FLOE_MODE_APPEND;
+  defaults.validate.count = true;
+  const cfg_node *dmap = get_map(c, root, "", "defaults");
+  c->defaults_node = dmap;
+  if (dmap != NULL) apply_table_keys(c, dmap, "defaults", &defaults, &defaults_marks, true);
+  /* Inherited by every table: properties of the target first. */
+  floe_config_property *own = defaults.properties;
+  size_t n_own = defaults.n_properties;
+  defaults.properties = NULL;
+  defaults.n_properties = 0;
+  for (size_t i = 0; i < cfg->target.n_properties; i++)
+    property_put(c, &defaults.properties, &defaults.n_properties, cfg->target.properties[i].key,
+                 cfg->target.properties[i].value);
+  for (size_t i = 0; i < n_own; i++)
+    property_put(c, &defaults.properties, &defaults.n_properties, own[i].key, own[i].value);
+  free_properties(own, n_own);
+
+  const cfg_node *tkey = key_node(root, "tables");
+  const cfg_node *tables = cfg_map_get(root, "tables", NULL);
+  if (tables == NULL) {
+    cfg_diag(c->d, root, "tables", "missing (the tables to replicate: tables: {orders: {}})");
+    goto cleanup;
+  }
+  if (tables->kind != CFG_MAPPING) {
+    cfg_diag(c->d, cfg_node_is_null(tables) ? tkey : tables, "tables",
+             "mapping of table names expected (tables: {orders: {source: ...}}), got %s",
+             kind_text(tables));
+    goto cleanup;
+  }
+  if (tables->n == 0) {
+    cfg_diag(c->d, tkey, "tables", "no tables (add at least one)");
+    goto cleanup;
+  }
+  cfg->tables = floe_calloc(tables->n, sizeof *cfg->tables);
+  if (cfg->tables == NULL) {
+    c->d->oom = true;
+    goto cleanup;
+  }
+  for (size_t i = 0; i < tables->n && !c->d->oom; i++) {
+    const cfg_node *name_node = tables->keys[i];
+    const cfg_node *tmap = tables->items[i];
+    char path[PATH_SIZE];
+    pjoin(path, "tables", name_node->text);
+    floe_config_table *t = &cfg->tables[cfg->n_tables++];
+    copy_table(c, t, &defaults);
+    set_str(c, &t->name, name_node->text);
+    t->location.file = name_node->origin;
+    t->location.line = name_node->line;
+    t->location.column = name_node->column;
+    if (name_node->text[0] == '\0') {
+      cfg_diag(c->d, name_node, path, "empty table name");
+      continue;
+    }
+    table_marks marks = defaults_marks;
+    marks.batch_column = marks.cursor_column = false;
+    if (!cfg_node_is_null(tmap)) {
+      if (tmap->kind != CFG_MAPPING) {
+        cfg_diag(c->d, tmap, path, "mapping expected (source:, target:, ...), got %s",
+                 kind_text(tmap));
+        continue;
+      }
+      apply_table_keys(c, tmap, path, t, &marks, false);
+      get_str(c, tmap, path, "source", &t->source);
+      get_str(c, tmap, path, "target", &t->target_name);
+    } else {
+      tmap = NULL;
+    }
+    if (t->source == NULL) set_str(c, &t->source, t->name);
+    if (t->target_name == NULL) set_str(c, &t->target_name, t->name);
+    if (c->d->oom) break;
+    char target_path[PATH_SIZE];
+    pjoin(target_path, path, "target");
+    const cfg_node *target_node = tmap ? value_of(tmap, "target") : NULL;
+    set_target(c, t, target_node ? target_node : name_node, target_path);
+    if (!marks.overwrite && !defaults_marks.overwrite)
+      t->overwrite = t->strategy == FLOE_STRATEGY_FULL ? FLOE_OVERWRITE_TABLE
+                                                       : FLOE_OVERWRITE_RANGE;
+    validate_table(c, tmap, name_node, t, path);
+    for (size_t j = 0; j + 1 < cfg->n_tables && !c->d->oom; j++) {
+      const floe_config_table *o = &cfg->tables[j];
+      if (o->target_namespace && t->target_namespace && o->target_name && t->target_name &&
+          strcmp(o->target_namespace, t->target_namespace) == 0 &&
+          strcmp(o->target_name, t->target_name) == 0) {
+        cfg_diag(c->d, target_node ? target_node : name_node, target_path,
+                 "%s.%s is also the target of table %s (line %d)", t->target_namespace,
+                 t->target_name, o->name, o->location.line);
+        break;
+      }
+    }
+  }
+cleanup:
+  free_table(&defaults);
+}
+
+static const char *const root_keys[] = {"version", "source",   "target", "control",
+                                        "logging", "run",      "defaults", "tables"};
+
+static void map_root(ctx *c, const cfg_node *root) {
+  check_keys(c, root, "", root_keys, N_OF(root_keys));
+  int64_t version = 1;
+  if (get_int(c, root, "", "version", 0, &version) && version != 1)
+    cfg_diag(c->d, cfg_map_get(root, "version", NULL), "version",
+             "unsupported version %lld (this floe reads version 1)", (long long)version);
+  c->cfg->version = (int)version;
+  map_source(c, root);
+  map_target(c, root);
+  map_control_logging_run(c, root);
+  map_tables(c, root);
+}
+
+/* ---- overrides ----------------------------------------------------------- */
+
+/* The key of `map` that `rest` starts with (whole segments; longest wins, so
+ * keys holding dots such as table names and properties work). */
+static size_t match_key(const cfg_node *map, const char *rest, size_t *key_len) {
+  size_t best = SIZE_MAX, best_len = 0;
+  for (size_t i = 0; i < map->n; i++) {
+    const char *k = map->keys[i]->text;
+    size_t len = strlen(k);
+    if (len > best_len && strncmp(rest, k, len) == 0 && (rest[len] == '\0' || rest[len] == '.')) {
+      best = i;
+      best_len = len;
+    }
+  }
+  *key_len = best_len;
+  return best;
+}
+
+static int apply_override(ctx *c, cfg_node **rootp, const char *text) {
+  cfg_diags *d = c->d;
+  const char *origin = cfg_diags_intern(d, "override");
+  const char *eq = strchr(text, '=');
+  int rc = FLOE_OK;
+  char *path = NULL;
+  cfg_node *value = NULL;
+  if (eq == NULL || eq == text) {
+    char key[PATH_SIZE];
+    snprintf(key, sizeof key, "%.*s", eq ? 0 : (int)strcspn(text, "="), text);
+    cfg_diag_at(d, origin, 0, 0, key, "expected key.path=value");
+    return FLOE_EINVAL;
+  }
+  path = floe_strndup(text, (size_t)(eq - text));
+  if (path == NULL) goto oom;
+  const char *raw = eq + 1;
+  if (raw[0] == '[' || raw[0] == '{' || raw[0] == '"' || raw[0] == '\'') {
+    rc = cfg_yaml_parse(&value, raw, strlen(raw), origin, false, path, d);
+    if (rc != FLOE_OK) goto cleanup;
+    if (value == NULL) {
+      value = cfg_node_new(CFG_SCALAR, origin, 0, 0);
+      if (value == NULL || (value->text = floe_strdup("")) == NULL) goto oom;
+      value->plain = true;
+    }
+  } else {
+    value = cfg_node_new(CFG_SCALAR, origin, 0, 0);
+    if (value == NULL || (value->text = floe_strdup(raw)) == NULL) goto oom;
+    value->plain = true;
+  }
+  if (*rootp == NULL) {
+    *rootp = cfg_node_new(CFG_MAPPING, origin, 0, 0);
+    if (*rootp == NULL) goto oom;
+  }
+  cfg_node *map = *rootp;
+  const char *rest = path;
+  bool in_properties = false, in_tables = false;
+  for (;;) {
+    size_t key_len = 0;
+    size_t index = SIZE_MAX;
+    if (in_properties) {
+      key_len = strlen(rest); /* property names hold dots */
+      cfg_map_get(map, rest, &index);
+    } else {
+      index = match_key(map, rest, &key_len);
+      if (index == SIZE_MAX) {
+        key_len = strcspn(rest, ".");
+        if (in_tables) {
+          char name[PATH_SIZE], where[PATH_SIZE];
+          snprintf(name, sizeof name, "%.*s", (int)key_len, rest);
+          pjoin(where, "tables", name);
+          const char *names[64];
+          size_t n = 0;
+          for (size_t i = 0; i < map->n && n < 64; i++) names[n++] = map->keys[i]->text;
+          const char *guess = cfg_suggest(name, names, n);
+          char hint[PATH_SIZE + 32] = "";
+          if (guess != NULL) snprintf(hint, sizeof hint, " (did you mean %s?)", guess);
+          cfg_diag_at(d, origin, 0, 0, where, "no table named '%s' in %s%s", name,
+                      c->cfg->path, hint);
+          rc = FLOE_EINVAL;
+          goto cleanup;
+        }
+      }
+    }
+    if (key_len == 0) {
+      cfg_diag_at(d, origin, 0, 0, path, "empty key in the path");
+      rc = FLOE_EINVAL;
+      goto cleanup;
+    }
+    bool last = rest[key_len] == '\0';
+    if (index == SIZE_MAX) {
+      cfg_node *key = cfg_node_new(CFG_SCALAR, origin, 0, 0);
+      cfg_node *child = last ? value : cfg_node_new(CFG_MAPPING, origin, 0, 0);
+      if (key == NULL || child == NULL || (key->text = floe_strndup(rest, key_len)) == NULL ||
+          cfg_node_push(map, key, child) != 0) {
+        cfg_node_free(key);
+        if (!last) cfg_node_free(child);
+        goto oom;
+      }
+      key->plain = true;
+      if (last) {
+        value = NULL; /* now owned by the tree */
+        break;
+      }
+      index = map->n - 1;
+    } else if (last) {
+      cfg_node_free(map->items[index]);
+      map->items[index] = value;
+      value = NULL;
+      break;
+    }
+    cfg_node *child = map->items[index];
+    if (cfg_node_is_null(child)) {
+      cfg_node *fresh = cfg_node_new(CFG_MAPPING, origin, 0, 0);
+      if (fresh == NULL) goto oom;
+      cfg_node_free(child);
+      map->items[index] = child = fresh;
+    }
+    if (child->kind != CFG_MAPPING) {
+      char prefix[PATH_SIZE];
+      snprintf(prefix, sizeof prefix, "%.*s", (int)(rest + key_len - path), path);
+      cfg_diag_at(d, origin, 0, 0, path, "%s is %s, not a mapping", prefix, kind_text(child));
+      rc = FLOE_EINVAL;
+      goto cleanup;
+    }
+    const char *key_text = map->keys[index]->text;
+    in_tables = map == *rootp && strcmp(key_text, "tables") == 0;
+    in_properties = strcmp(key_text, "properties") == 0;
+    map = child;
+    rest += key_len + 1;
+  }
+  goto cleanup;
+oom:
+  d->oom = true;
+  rc = FLOE_ENOMEM;
+cleanup:
+  cfg_node_free(value);
+  floe_free(path);
+  return rc;
+}
+
+/* ---- load ---------------------------------------------------------------- */
+
+void floe_config_init(floe_config *cfg) {
+  if (cfg != NULL) memset(cfg, 0, sizeof *cfg);
+}
+
+static void finish_error(floe_config *cfg, int rc, floe_error *err) {
+  cfg_diags *d = &cfg->priv->diags;
+  cfg_diags_sort(d);
+  if (rc == FLOE_ENOMEM || d->oom) {
+    floe_error_set(err, FLOE_ENOMEM, "%s: out of memory while loading the configuration",
+                   cfg->path ? cfg->path : "config");
+    return;
+  }
+  if (d->n == 0) {
+    floe_error_set(err, rc, "%s: invalid configuration", cfg->path ? cfg->path : "config");
+  } else if (d->n == 1) {
+    floe_error_set(err, rc, "%s", d->messages[0]);
+  } else {
+    floe_error_set(err, rc, "%s (and %zu more error%s)", d->messages[0], d->n - 1,
+                   d->n == 2 ? "" : "s");
+  }
+}
+
+static int load_text(floe_config *cfg, const char *name, const char *text, size_t len,
+                     const char *base_dir, const char *const *overrides, size_t n_overrides,
+                     floe_error *err) {
+  int rc = FLOE_OK;
+  cfg->priv = floe_calloc(1, sizeof *cfg->priv);
+  if (cfg->priv == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  cfg_diags *d = &cfg->priv->diags;
+  cfg->path = floe_strdup(name);
+  if (cfg->path == NULL) {
+    rc = FLOE_ENOMEM;
+    goto done;
+  }
+  if (base_dir != NULL && (cfg->priv->base_dir = floe_strdup(base_dir)) == NULL) {
+    rc = FLOE_ENOMEM;
+    goto done;
+  }
+  const char *origin = cfg_diags_intern(d, name);
+  rc = cfg_yaml_parse(&cfg->priv->root, text, len, origin, true, NULL, d);
+  if (rc != FLOE_OK) goto done;
+  ctx c = {cfg, d, cfg->priv->base_dir, NULL, NULL};
+  for (size_t i = 0; i < n_overrides; i++) {
+    if (apply_override(&c, &cfg->priv->root, overrides[i]) == FLOE_ENOMEM) {
+      rc = FLOE_ENOMEM;
+      goto done;
+    }
+  }
+  cfg_node *root = cfg->priv->root;
+  if (root == NULL || root->kind != CFG_MAPPING) {
+    cfg_diag_at(d, origin, root ? root->line : 1, root ? root->column : 1, NULL,
+                "%s; a floe configuration is a mapping with version, source, target and "
+                "tables (floe init prints a sample)",
+                root == NULL ? "the file is empty" : "not a mapping");
+    rc = FLOE_EINVAL;
+    goto done;
+  }
+  cfg_interpolate(root, "", cfg->priv->base_dir, d);
+  c.root = root;
+  map_root(&c, root);
+  rc = d->oom ? FLOE_ENOMEM : d->n > 0 ? FLOE_EINVAL : FLOE_OK;
+done:
+  if (d->oom) rc = FLOE_ENOMEM;
+  if (rc != FLOE_OK) finish_error(cfg, rc, err);
+  return rc;
+}
+
+int floe_config_load_string(floe_config *cfg, const char *name, const char *text, size_t len,
+                            const char *const *overrides, size_t n_overrides,
+                            floe_error *err) {
+  floe_config_init(cfg);
+  return load_text(cfg, name, text, len, NULL, overrides, n_overrides, err);
+}
+
+int floe_config_load(floe_config *cfg, const char *path, const char *const *overrides,
+                     size_t n_overrides, floe_error *err) {
+  floe_config_init(cfg);
+  int rc = FLOE_OK;
+  floe_buf text = FLOE_BUF_INIT;
+  char *dir = NULL;
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) {
+    rc = floe_error_errno(err, errno, "cannot read configuration %s", path);
+    goto cleanup;
+  }
+  char chunk[8192];
+  size_t got;
+  while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
+    if (floe_buf_append(&text, chunk, got) != 0) {
+      rc = floe_error_set(err, FLOE_ENOMEM, "out of memory reading %s", path);
+      goto cleanup;
+    }
+  }
+  if (ferror(f)) {
+    rc = floe_error_errno(err, errno, "cannot read configuration %s", path);
+    goto cleanup;
+  }
+  const char *slash = strrchr(path, '/');
+  if (slash != NULL) {
+    dir = floe_strndup(path, slash == path ? 1 : (size_t)(slash - path));
+    if (dir == NULL) {
+      rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+      goto cleanup;
+    }
+  }
+  rc = load_text(cfg, path, text.data ? (const char *)text.data : "", text.len, dir, overrides,
+                 n_overrides, err);
+cleanup:
+  if (f != NULL) fclose(f);
+  floe_buf_free(&text);
+  floe_free(dir);
+  return rc;
+}
+
+size_t floe_config_error_count(const floe_config *cfg) {
+  return cfg != NULL && cfg->priv != NULL ? cfg->priv->diags.n : 0;
+}
+
+const char *floe_config_error_message(const floe_config *cfg, size_t index) {
+  if (index >= floe_config_error_count(cfg)) return NULL;
+  return cfg->priv->diags.messages[index];
+}
+
+void floe_config_free(floe_config *cfg) {
+  if (cfg == NULL) return;
+  floe_free(cfg->path);
+  floe_config_source *s = &cfg->source;
+  char **strings[] = {&s->path,     &s->conninfo,  &s->password_env, &s->password,
+                      &s->account,  &s->user,      &s->private_key_file,
+                      &s->private_key_passphrase_env, &s->token_env, &s->token,
+                      &s->warehouse, &s->role,     &s->database,     &s->schema,
+                      &s->host,     &cfg->target.warehouse, &cfg->target.catalog.uri,
+                      &cfg->target.catalog.name, &cfg->target.catalog.token,
+                      &cfg->target.default_namespace, &cfg->control.table,
+                      &cfg->control.schema, &cfg->logging.file, &cfg->run.report};
+  for (size_t i = 0; i < N_OF(strings); i++) floe_free(*strings[i]);
+  free_properties(cfg->target.properties, cfg->target.n_properties);
+  for (size_t i = 0; i < cfg->n_tables; i++) free_table(&cfg->tables[i]);
+  floe_free(cfg->tables);
+  if (cfg->priv != NULL) {
+    cfg_diags_free(&cfg->priv->diags);
+    cfg_node_free(cfg->priv->root);
+    floe_free(cfg->priv->base_dir);
+    floe_free(cfg->priv);
+  }
+  memset(cfg, 0, sizeof *cfg);
+}
+
+const floe_config_table *floe_config_table_find(const floe_config *cfg, const char *name) {
+  if (cfg == NULL || name == NULL) return NULL;
+  for (size_t i = 0; i < cfg->n_tables; i++)
+    if (strcmp(cfg->tables[i].name, name) == 0) return &cfg->tables[i];
+  return NULL;
+}
+
+/* Walks key_path through mappings (longest key match per step); returns the
+ * key node of the last segment, or NULL. */
+static const cfg_node *walk_keys(const cfg_node *map, const char *key_path,
+                                 const cfg_node **deepest_key) {
+  const char *rest = key_path;
+  while (map != NULL && map->kind == CFG_MAPPING) {
+    size_t len;
+    size_t i = match_key(map, rest, &len);
+    if (i == SIZE_MAX) return NULL;
+    if (deepest_key != NULL) *deepest_key = map->keys[i];
+    if (rest[len] == '\0') return map->keys[i];
+    map = map->items[i];
+    rest += len + 1;
+  }
+  return NULL;
+}
+
+int floe_config_locate(const floe_config *cfg, const char *key_path, floe_config_location *out) {
+  if (cfg == NULL || cfg->priv == NULL || cfg->priv->root == NULL || key_path == NULL)
+    return FLOE_ENOTFOUND;
+  const cfg_node *root = cfg->priv->root;
+  const cfg_node *found = walk_keys(root, key_path, NULL);
+  if (found == NULL && strncmp(key_path, "tables.", 7) == 0) {
+    /* tables.<name>.<key>: inherited from defaults, else the table entry. */
+    const cfg_node *tables = cfg_map_get(root, "tables", NULL);
+    size_t len;
+    size_t i = tables && tables->kind == CFG_MAPPING ? match_key(tables, key_path + 7, &len)
+                                                     : SIZE_MAX;
+    if (i != SIZE_MAX) {
+      const char *rest = key_path + 7 + len;
+      if (*rest == '.') {
+        char defaults_path[PATH_SIZE];
+        snprintf(defaults_path, sizeof defaults_path, "defaults%s", rest);
+        found = walk_keys(root, defaults_path, NULL);
+      }
+      if (found == NULL) found = tables->keys[i];
+    }
+  }
+  if (found == NULL) return FLOE_ENOTFOUND;
+  out->file = found->origin;
+  out->line = found->line;
+  out->column = found->column;
+  return FLOE_OK;
+}

@@ -1,0 +1,350 @@
+/*
+ * config/dump: the effective configuration, rendered back as YAML.
+ *
+ * `floe config check --show` prints what floe will actually do: every table
+ * with the defaults applied, overrides and ${...} resolved, relative paths
+ * made absolute. The output is itself a valid floe configuration (loading it
+ * gives the same structs, secrets aside), which the tests use to check the
+ * dump against the loader. Secrets never appear: password and token fields,
+ * passwords inside conninfo strings and URIs, and any value that contains
+ * text read from a ${file:} secret or a secret-looking variable print as ***.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config/config_internal.h"
+
+#define REDACTED "***"
+
+bool cfg_is_secret_text(const floe_config *cfg, const char *text) {
+  if (cfg->priv == NULL || text == NULL) return false;
+  const cfg_diags *d = &cfg->priv->diags;
+  for (size_t i = 0; i < d->n_secrets; i++)
+    if (strstr(text, d->secrets[i]) != NULL) return true;
+  return false;
+}
+
+/* A scalar that YAML would read back as this same string without quotes. */
+static bool plain_safe(const char *s) {
+  if (s[0] == '\0') return false;
+  static const char *const reserved[] = {"null", "Null", "NULL", "~",     "true", "True",
+                                         "TRUE", "false", "False", "FALSE", "yes", "no",
+                                         "on",   "off",  "y",     "n"};
+  for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
+    if (strcmp(s, reserved[i]) == 0) return false;
+  if (!isalpha((unsigned char)s[0]) && s[0] != '_' && s[0] != '/' && s[0] != '.') return false;
+  for (const char *p = s; *p; p++) {
+    unsigned char ch = (unsigned char)*p;
+    if (!isalnum(ch) && strchr("_./-+@()", ch) == NULL) {
+      /* "sqlite:/x" and "s3://b/p" are plain; ": " and " #" never appear here. */
+      if (ch == ':' && p[1] != ' ' && p[1] != '\0') continue;
+      return false;
+    }
+  }
+  return true;
+}
+
+static int append_quoted(floe_buf *out, const char *s) {
+  int rc = floe_buf_append_byte(out, '"');
+  for (const unsigned char *p = (const unsigned char *)s; rc == 0 && *p; p++) {
+    if (*p == '"' || *p == '\\')
+      rc = floe_buf_appendf(out, "\\%c", *p);
+    else if (*p == '\n')
+      rc = floe_buf_append_str(out, "\\n");
+    else if (*p == '\t')
+      rc = floe_buf_append_str(out, "\\t");
+    else if (*p < 0x20)
+      rc = floe_buf_appendf(out, "\\x%02x", *p);
+    else
+      rc = floe_buf_append_byte(out, *p);
+  }
+  if (rc == 0) rc = floe_buf_append_byte(out, '"');
+  return rc;
+}
+
+static int append_scalar(floe_buf *out, const char *s) {
+  return plain_safe(s) ? floe_buf_append_str(out, s) : append_quoted(out, s);
+}
+
+/* Masks password=... in a libpq conninfo and user:password@ in a URI. */
+static int mask_connection(const char *s, floe_buf *out) {
+  int rc = FLOE_OK;
+  const char *scheme = strstr(s, "://");
+  if (scheme != NULL) {
+    const char *auth = scheme + 3;
+    const char *at = strchr(auth, '@');
+    const char *slash = strchr(auth, '/');
+    const char *colon = strchr(auth, ':');
+    if (at != NULL && (slash == NULL || at < slash) && colon != NULL && colon < at) {
+      FLOE_TRY(floe_buf_append(out, s, (size_t)(colon + 1 - s)));
+      FLOE_TRY(floe_buf_append_str(out, REDACTED));
+      s = at;
+    }
+    /* A URI may also carry ?password=... */
+  }
+  const char *p = s;
+  for (;;) {
+    const char *hit = strstr(p, "password");
+    if (hit == NULL) break;
+    const char *q = hit + 8;
+    while (*q == ' ') q++;
+    bool word_start = hit == s || !isalnum((unsigned char)hit[-1]);
+    if (*q != '=' || !word_start) {
+      FLOE_TRY(floe_buf_append(out, p, (size_t)(q - p)));
+      p = q;
+      continue;
+    }
+    q++;
+    while (*q == ' ') q++;
+    FLOE_TRY(floe_buf_append(out, p, (size_t)(q - p)));
+    FLOE_TRY(floe_buf_append_str(out, REDACTED));
+    if (*q == '\'') { /* quoted conninfo value, \' escapes */
+      q++;
+      while (*q && *q != '\'') q += q[0] == '\\' && q[1] ? 2 : 1;
+      if (*q) q++;
+    } else {
+      while (*q && *q != ' ' && *q != '&') q++;
+    }
+    p = q;
+  }
+  FLOE_TRY(floe_buf_append_str(out, p));
+  FLOE_TRY(floe_buf_terminate(out));
+cleanup:
+  return rc;
+}
+
+typedef struct dumper {
+  const floe_config *cfg;
+  floe_buf *out;
+  int rc;
+} dumper;
+
+static void line_start(dumper *w, int indent, const char *key) {
+  if (w->rc != 0) return;
+  w->rc = floe_buf_appendf(w->out, "%*s%s:", indent, "", key);
+}
+
+static void put_str(dumper *w, int indent, const char *key, const char *value, bool secret) {
+  line_start(w, indent, key);
+  if (w->rc != 0) return;
+  if (value == NULL)
+    w->rc = floe_buf_append_str(w->out, " null\n");
+  else if (secret || cfg_is_secret_text(w->cfg, value))
+    w->rc = floe_buf_append_str(w->out, " \"" REDACTED "\"\n");
+  else if ((w->rc = floe_buf_append_byte(w->out, ' ')) == 0 &&
+           (w->rc = append_scalar(w->out, value)) == 0)
+    w->rc = floe_buf_append_byte(w->out, '\n');
+}
+
+/* Optional keys are written only when set, to keep the dump short. */
+static void put_opt(dumper *w, int indent, const char *key, const char *value, bool secret) {
+  if (value != NULL) put_str(w, indent, key, value, secret);
+}
+
+static void put_connection(dumper *w, int indent, const char *key, const char *value) {
+  if (value == NULL) return;
+  if (cfg_is_secret_text(w->cfg, value)) {
+    put_str(w, indent, key, value, true);
+    return;
+  }
+  floe_buf masked = FLOE_BUF_INIT;
+  if (w->rc == 0) w->rc = mask_connection(value, &masked);
+  if (w->rc == 0) put_str(w, indent, key, (const char *)masked.data, false);
+  floe_buf_free(&masked);
+}
+
+static void put_raw(dumper *w, int indent, const char *key, const char *fmt_value) {
+  line_start(w, indent, key);
+  if (w->rc == 0) w->rc = floe_buf_appendf(w->out, " %s\n", fmt_value);
+}
+
+static void put_int(dumper *w, int indent, const char *key, long long v) {
+  char text[32];
+  snprintf(text, sizeof text, "%lld", v);
+  put_raw(w, indent, key, text);
+}
+
+static void put_properties(dumper *w, int indent, const floe_config_property *props, size_t n) {
+  if (n == 0) return;
+  line_start(w, indent, "properties");
+  if (w->rc == 0) w->rc = floe_buf_append_byte(w->out, '\n');
+  for (size_t i = 0; i < n && w->rc == 0; i++) {
+    w->rc = floe_buf_appendf(w->out, "%*s", indent + 2, "");
+    if (w->rc == 0) w->rc = append_scalar(w->out, props[i].key);
+    if (w->rc == 0) w->rc = floe_buf_append_str(w->out, ": ");
+    if (w->rc == 0) {
+      const char *v = props[i].value;
+      w->rc = cfg_is_secret_text(w->cfg, v) ? floe_buf_append_str(w->out, "\"" REDACTED "\"")
+                                            : append_quoted(w->out, v);
+    }
+    if (w->rc == 0) w->rc = floe_buf_append_byte(w->out, '\n');
+  }
+}
+
+static void put_string_list(dumper *w, int indent, const char *key, char *const *items,
+                            size_t n) {
+  line_start(w, indent, key);
+  if (w->rc == 0) w->rc = floe_buf_append_str(w->out, " [");
+  for (size_t i = 0; i < n && w->rc == 0; i++) {
+    if (i > 0) w->rc = floe_buf_append_str(w->out, ", ");
+    if (w->rc == 0) w->rc = append_scalar(w->out, items[i]);
+  }
+  if (w->rc == 0) w->rc = floe_buf_append_str(w->out, "]\n");
+}
+
+static void dump_source(dumper *w) {
+  const floe_config_source *s = &w->cfg->source;
+  if (w->rc == 0) w->rc = floe_buf_append_str(w->out, "source:\n");
+  put_raw(w, 2, "type", floe_config_source_type_name(s->type));
+  switch (s->type) {
+    case FLOE_SOURCE_SQLITE:
+      put_str(w, 2, "path", s->path, false);
+      break;
+    case FLOE_SOURCE_POSTGRES:
+      put_connection(w, 2, "conninfo", s->conninfo);
+      put_opt(w, 2, "password_env", s->password_env, false);
+      put_opt(w, 2, "password", s->password, true);
+      break;
+    case FLOE_SOURCE_SNOWFLAKE: {
+      static const char *const auth_names[] = {"keypair", "oauth", "pat"};
+      put_str(w, 2, "account", s->account, false);
+      put_str(w, 2, "user", s->user, false);
+      put_raw(w, 2, "authenticator", auth_names[s->authenticator]);
+      put_opt(w, 2, "private_key_file", s->private_key_file, false);
+      put_opt(w, 2, "private_key_passphrase_env", s->private_key_passphrase_env, false);
+      put_opt(w, 2, "token_env", s->token_env, false);
+      put_opt(w, 2, "token", s->token, true);
+      put_opt(w, 2, "warehouse", s->warehouse, false);
+      put_opt(w, 2, "role", s->role, false);
+      put_opt(w, 2, "database", s->database, false);
+      put_opt(w, 2, "schema", s->schema, false);
+      put_opt(w, 2, "host", s->host, false);
+      break;
+    }
+  }
+  put_int(w, 2, "timeout_s", (long long)s->timeout_s);
+}
+
+static void dump_target(dumper *w) {
+  const floe_config_target *t = &w->cfg->target;
+  if (w->rc == 0) w->rc = floe_buf_append_str(w->out, "target:\n");
+  put_str(w, 2, "warehouse", t->warehouse, false);
+  if (w->rc == 0) w->rc = floe_buf_append_str(w->out, "  catalog:\n");
+  put_raw(w, 4, "type", floe_config_catalog_type_name(t->catalog.type));
+  put_connection(w, 4, "uri", t->catalog.uri);
+  put_str(w, 4, "name", t->catalog.name, false);
+  put_opt(w, 4, "token", t->catalog.token, true);
+  put_str(w, 2, "namespace", t->default_namespace, false);
+  put_properties(w, 2, t->properties, t->n_properties);
+}
+
+static void dump_table(dumper *w, const floe_config_table *t) {
+  static const char *const chunk_bys[] = {"batch", "rows"};
+  static const char *const deletes[] = {"position", "equality", "copy_on_write"};
+  if (w->rc == 0) w->rc = floe_buf_append_str(w->out, "  ");
+  if (w->rc == 0) w->rc = append_scalar(w->out, t->name);
+  if (w->rc == 0) w->rc = floe_buf_append_str(w->out, ":\n");
+  put_str(w, 4, "source", t->source, false);
+  floe_buf target = FLOE_BUF_INIT;
+  if (w->rc == 0)
+    w->rc = floe_buf_appendf(&target, "%s.%s", t->target_namespace, t->target_name);
+  if (w->rc == 0) w->rc = floe_buf_terminate(&target);
+  if (w->rc == 0) put_str(w, 4, "target", (const char *)target.data, false);
+  floe_buf_free(&target);
+  put_raw(w, 4, "strategy", floe_config_strategy_name(t->strategy));
+  put_str(w, 4, "batch_column", t->batch_column, false);
+  put_str(w, 4, "cursor_column", t->cursor_column, false);
+  if (t->chunk.by == FLOE_CHUNK_BY_ROWS) {
+    char text[64];
+    snprintf(text, sizeof text, "{by: rows, rows: %lld}", (long long)t->chunk.rows);
+    put_raw(w, 4, "chunk", text);
+  } else {
+    char text[64];
+    snprintf(text, sizeof text, "{by: %s}", chunk_bys[t->chunk.by]);
+    put_raw(w, 4, "chunk", text);
+  }
+  line_start(w, 4, "partition_by");
+  if (w->rc == 0) w->rc = floe_buf_append_str(w->out, " [");
+  for (size_t i = 0; i < t->n_partition_by && w->rc == 0; i++) {
+    floe_buf field = FLOE_BUF_INIT;
+    if (i > 0) w->rc = floe_buf_append_str(w->out, ", ");
+    if (w->rc == 0) w->rc = floe_config_partition_format(&t->partition_by[i], &field);
+    if (w->rc == 0) w->rc = floe_buf_terminate(&field);
+    if (w->rc == 0) w->rc = append_scalar(w->out, (const char *)field.data);
+    floe_buf_free(&field);
+  }
+  if (w->rc == 0) w->rc = floe_buf_append_str(w->out, "]\n");
+  put_raw(w, 4, "mode", floe_config_mode_name(t->mode));
+  put_raw(w, 4, "overwrite", floe_config_overwrite_name(t->overwrite));
+  put_string_list(w, 4, "primary_key", t->primary_key, t->n_primary_key);
+  if (w->rc == 0) w->rc = floe_buf_append_str(w->out, "    merge:\n");
+  put_raw(w, 6, "deletes", deletes[t->merge.deletes]);
+  put_str(w, 6, "order_by", t->merge.order_by, false);
+  if (t->cdc.type == FLOE_CDC_NONE) {
+    put_raw(w, 4, "cdc", "null");
+  } else {
+    if (w->rc == 0) w->rc = floe_buf_append_str(w->out, "    cdc:\n");
+    put_raw(w, 6, "type", floe_config_cdc_type_name(t->cdc.type));
+    if (t->cdc.type == FLOE_CDC_OP_COLUMN) {
+      put_str(w, 6, "column", t->cdc.column, false);
+      put_str(w, 6, "insert", t->cdc.insert_value, false);
+      put_str(w, 6, "update", t->cdc.update_value, false);
+      put_str(w, 6, "delete", t->cdc.delete_value, false);
+      put_str(w, 6, "sequence", t->cdc.sequence, false);
+    } else if (t->cdc.type == FLOE_CDC_STREAM) {
+      put_str(w, 6, "stream", t->cdc.stream, false);
+    }
+  }
+  char validate[64];
+  snprintf(validate, sizeof validate, "{count: %s, checksum: %s}",
+           t->validate.count ? "true" : "false", t->validate.checksum ? "true" : "false");
+  put_raw(w, 4, "validate", validate);
+  put_str(w, 4, "partition_column", t->partition_column, false);
+  put_str(w, 4, "where", t->where, false);
+  put_properties(w, 4, t->properties, t->n_properties);
+  /* A target property the table removed is written as null, so that the
+   * dump loads back to the same table. */
+  const floe_config_target *target_cfg = &w->cfg->target;
+  bool header = t->n_properties > 0;
+  for (size_t i = 0; i < target_cfg->n_properties && w->rc == 0; i++) {
+    bool kept = false;
+    for (size_t j = 0; j < t->n_properties && !kept; j++)
+      kept = strcmp(t->properties[j].key, target_cfg->properties[i].key) == 0;
+    if (kept) continue;
+    if (!header) {
+      w->rc = floe_buf_append_str(w->out, "    properties:\n");
+      header = true;
+    }
+    if (w->rc == 0) w->rc = floe_buf_append_str(w->out, "      ");
+    if (w->rc == 0) w->rc = append_scalar(w->out, target_cfg->properties[i].key);
+    if (w->rc == 0) w->rc = floe_buf_append_str(w->out, ": null\n");
+  }
+}
+
+int floe_config_dump(const floe_config *cfg, floe_buf *out, floe_error *err) {
+  static const char *const levels[] = {"error", "warn", "info", "debug", "trace"};
+  dumper w = {cfg, out, 0};
+  w.rc = floe_buf_appendf(out,
+                          "# effective configuration of %s: defaults applied to every table,\n"
+                          "# overrides and ${...} resolved, secrets shown as " REDACTED "\n"
+                          "version: %d\n",
+                          cfg->path ? cfg->path : "(memory)", cfg->version ? cfg->version : 1);
+  dump_source(&w);
+  dump_target(&w);
+  if (w.rc == 0) w.rc = floe_buf_append_str(out, "control:\n");
+  put_str(&w, 2, "table", cfg->control.table, false);
+  put_raw(&w, 2, "location", "source");
+  put_str(&w, 2, "schema", cfg->control.schema, false);
+  if (w.rc == 0) w.rc = floe_buf_append_str(out, "logging:\n");
+  put_raw(&w, 2, "level", levels[cfg->logging.level]);
+  put_raw(&w, 2, "format", cfg->logging.format == FLOE_LOG_JSON ? "json" : "logfmt");
+  put_str(&w, 2, "file", cfg->logging.file, false);
+  if (w.rc == 0) w.rc = floe_buf_append_str(out, "run:\n");
+  put_str(&w, 2, "report", cfg->run.report, false);
+  put_raw(&w, 2, "durability", cfg->run.durability == FLOE_DURABILITY_NONE ? "none" : "fsync");
+  if (w.rc == 0) w.rc = floe_buf_append_str(out, "tables:\n");
+  for (size_t i = 0; i < cfg->n_tables && w.rc == 0; i++) dump_table(&w, &cfg->tables[i]);
+  if (w.rc != 0) return floe_error_set(err, w.rc, "config dump: out of memory");
+  return FLOE_OK;
+}
