@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # tests/support/pg.sh: a throwaway PostgreSQL server for tests.
 #
-#   pg.sh start DIR   initdb a cluster in DIR (created if missing), start it on
+#   pg.sh start DIR [OWNER_PID]
+#                     initdb a cluster in DIR (created if missing), start it on
 #                     127.0.0.1 at a free port with trust auth and fsync off,
 #                     print its libpq conninfo on stdout and write it to
-#                     DIR/conninfo
+#                     DIR/conninfo. With OWNER_PID, a watchdog stops the
+#                     server and deletes DIR once that process is gone, so a
+#                     crashed test leaves no server behind.
 #   pg.sh stop DIR    stop the server and delete DIR
 #
 # Exit 77 (with a SKIP line on stderr) when the PostgreSQL binaries are
@@ -13,6 +16,7 @@
 set -euo pipefail
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
 cmd=${1:-}
 dir=${2:-}
 if [ -z "$cmd" ] || [ -z "$dir" ]; then
@@ -61,6 +65,13 @@ start)
       start >/dev/null 2>&1; then
       conninfo="host=127.0.0.1 port=$port dbname=postgres user=postgres"
       echo "$conninfo" >"$dir/conninfo"
+      owner=${3:-}
+      if [ -n "$owner" ]; then
+        setsid bash -c '
+          while kill -0 "$1" 2>/dev/null && [ -d "$2/data" ]; do sleep 1; done
+          exec "$3" stop "$2"' watchdog "$owner" "$dir" "$self" \
+          </dev/null >/dev/null 2>&1 &
+      fi
       echo "$conninfo"
       exit 0
     fi

@@ -45,8 +45,9 @@ static inline void pg_start(void) {
     return;
   }
   char cmd[1024];
-  snprintf(cmd, sizeof cmd, "%s/tests/support/pg.sh start '%s'",
-           FLOE_SOURCE_DIR, pg_dir);
+  /* pg.sh's watchdog stops the server if this process dies early. */
+  snprintf(cmd, sizeof cmd, "%s/tests/support/pg.sh start '%s' %d",
+           FLOE_SOURCE_DIR, pg_dir, (int)getpid());
   FILE *p = popen(cmd, "r");
   if (p == NULL) {
     pg_skip_reason = "cannot run tests/support/pg.sh";
