@@ -928,6 +928,18 @@ static void test_reader_rejects_hostile_values(void) {
   build_file(&file, "{\"type\":\"array\",\"items\":\"null\"}", NULL,
              (const uint8_t *)"\xfe\xff\xff\xff\x0f\x00", 6, 1);
   expect_format_error(file.data, file.len, "array count");
+  /* Nested arrays of nulls share one budget per record: 3 x 600000 fails. */
+  floe_buf nested = FLOE_BUF_INIT;
+  floe_buf_append_zigzag(&nested, 3);
+  for (int i = 0; i < 3; i++) {
+    floe_buf_append_zigzag(&nested, 600000);
+    floe_buf_append_zigzag(&nested, 0);
+  }
+  floe_buf_append_zigzag(&nested, 0);
+  build_file(&file, "{\"type\":\"array\",\"items\":{\"type\":\"array\",\"items\":\"null\"}}", NULL,
+             nested.data, nested.len, 1);
+  expect_format_error(file.data, file.len, "array count 600000 exceeds");
+  floe_buf_free(&nested);
   /* Negative block count in an array followed by its byte size (valid). */
   build_file(&file, "{\"type\":\"array\",\"items\":\"int\"}", NULL,
              (const uint8_t *)"\x03\x04\x02\x04\x00", 5, 1);

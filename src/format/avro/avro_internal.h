@@ -20,7 +20,8 @@
 
 /* Items of a type that encodes to zero bytes (null, an empty record) do not
  * consume input, so their counts cannot be bounded by the bytes left; this
- * caps them instead. */
+ * caps them instead, per record (and, scaled by the schema size, the
+ * records per block of a schema whose records take zero bytes). */
 #define FLOE_AVRO_MAX_ZERO_SIZE_ITEMS ((int64_t)1 << 20)
 
 struct floe_avro_schema {

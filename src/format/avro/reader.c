@@ -43,6 +43,7 @@ typedef struct decoder {
   const uint8_t *p, *end;
   floe_arena *arena;
   floe_error *err;
+  int64_t zero_size_budget; /* items of zero-byte types still allowed */
 } decoder;
 
 static int bad(decoder *d, const char *what) {
@@ -130,10 +131,12 @@ static int decode_blocks(decoder *d, const floe_avro_node *node,
       if (byte_size < 0) return bad(d, "negative block byte size");
     }
     size_t left = (size_t)(d->end - d->p);
-    if (item_min > 0 ? (uint64_t)count > left / item_min
-                     : count > FLOE_AVRO_MAX_ZERO_SIZE_ITEMS - (int64_t)total)
+    if (item_min > 0 ? (uint64_t)count > left / item_min : count > d->zero_size_budget)
       return floe_error_set(d->err, FLOE_EFORMAT, "%s count %lld exceeds the %zu bytes left",
                             is_array ? "array" : "map", (long long)count, left);
+    /* Zero-byte items share one budget per record, so nested arrays of
+     * nulls cannot multiply it. */
+    if (item_min == 0) d->zero_size_budget -= count;
     size_t new_total = total + (size_t)count;
     void *grown = floe_arena_alloc(d->arena, new_total * item_size);
     if (grown == NULL) return nomem(d->err);
@@ -241,7 +244,7 @@ static int decode(decoder *d, const floe_avro_node *node, floe_avro_value *out,
 /* ------------------------------------------------------------- header */
 
 static int parse_header(floe_avro_reader *r, floe_error *err) {
-  decoder d = {r->data, r->data + r->len, &r->header_arena, err};
+  decoder d = {r->data, r->data + r->len, &r->header_arena, err, 0};
   int rc;
   size_t cap = 0;
   if (r->len < 4 || memcmp(r->data, "Obj\x01", 4) != 0)
@@ -399,7 +402,7 @@ const floe_avro_metadata *floe_avro_reader_metadata_find(const floe_avro_reader 
 static int next_block(floe_avro_reader *r, floe_error *err) {
   if (r->pos == r->len) return 0;
   size_t start = r->pos;
-  decoder d = {r->data + r->pos, r->data + r->len, NULL, err};
+  decoder d = {r->data + r->pos, r->data + r->len, NULL, err, 0};
   int64_t count, size;
   int rc;
   uint64_t block = r->blocks + 1;
@@ -452,9 +455,13 @@ static int next_block(floe_avro_reader *r, floe_error *err) {
     block_data = r->block_buf.data;
     block_len = r->block_buf.len;
   }
+  /* Records that encode to zero bytes (only nulls and empty records) are
+   * bounded by the decoding work instead: the schema text length stands in
+   * for the work per record. */
   size_t record_min = r->schema->root->min_encoded_size;
+  size_t zero_size_cap = (size_t)FLOE_AVRO_MAX_ZERO_SIZE_ITEMS * 16 / (r->schema->text_len + 1);
   if (record_min > 0 ? (uint64_t)count > block_len / record_min
-                     : count > FLOE_AVRO_MAX_ZERO_SIZE_ITEMS)
+                     : (uint64_t)count > zero_size_cap)
     return floe_error_set(err, FLOE_EFORMAT,
                           "block %llu at byte %zu: %lld records cannot fit in %zu bytes",
                           (unsigned long long)block, start, (long long)count, block_len);
@@ -488,7 +495,8 @@ int floe_avro_reader_next(floe_avro_reader *r, const floe_avro_value **out,
     rc = nomem(&r->failure);
     goto fail;
   }
-  decoder d = {r->block_p, r->block_end, &r->record_arena, &r->failure};
+  decoder d = {r->block_p, r->block_end, &r->record_arena, &r->failure,
+               FLOE_AVRO_MAX_ZERO_SIZE_ITEMS};
   rc = decode(&d, r->schema->root, value, 0);
   if (rc < 0) {
     floe_error_prefix(&r->failure, "block %llu record %llu", (unsigned long long)r->blocks,
