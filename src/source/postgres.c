@@ -1,13 +1,617 @@
 /*
- * source/postgres: the PostgreSQL driver (libpq). Being written: until it
- * lands, opening a postgres source reports that the driver is not built in.
+ * source/postgres: the PostgreSQL driver (libpq).
+ *
+ * Tables are described from pg_catalog (format_type for the declared text,
+ * attnotnull, pg_index.indkey for the primary key), and each column maps by
+ * its type oid (a domain by its base type) to one floe type; docs/types.md
+ * has the table. Queries stream through a server-side cursor, DECLARE ...
+ * NO SCROLL CURSOR inside the caller's transaction or one of the stream's
+ * own, then FETCH FORWARD batch_rows, so client memory holds one fetched
+ * result and one batch whatever the table size. Results come in text format;
+ * the session is pinned to settings that make the text exact and stable:
+ * TimeZone UTC (timestamptz values read as UTC), DateStyle ISO, bytea_output
+ * hex, extra_float_digits 3 (shortest exact floats), IntervalStyle iso_8601.
+ * Every error carries the SQLSTATE and the server's message.
  */
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "source/source_internal.h"
+
+/* Type oids from pg_type.dat; stable across PostgreSQL versions. */
+enum {
+  OID_BOOL = 16,
+  OID_BYTEA = 17,
+  OID_CHAR = 18,
+  OID_NAME = 19,
+  OID_INT8 = 20,
+  OID_INT2 = 21,
+  OID_INT4 = 23,
+  OID_TEXT = 25,
+  OID_OID = 26,
+  OID_JSON = 114,
+  OID_FLOAT4 = 700,
+  OID_FLOAT8 = 701,
+  OID_BPCHAR = 1042,
+  OID_VARCHAR = 1043,
+  OID_DATE = 1082,
+  OID_TIME = 1083,
+  OID_TIMESTAMP = 1114,
+  OID_TIMESTAMPTZ = 1184,
+  OID_NUMERIC = 1700,
+  OID_UUID = 2950,
+  OID_JSONB = 3802
+};
+
+typedef struct pg_source {
+  floe_source base;
+  PGconn *conn;
+  unsigned cursor_seq;
+} pg_source;
+
+typedef struct pg_stream {
+  floe_source_stream base;
+  pg_source *src;
+  char cursor[32];
+  bool own_transaction; /* the stream began it and ends it */
+  bool cursor_open;
+  PGresult *res;  /* the rows of the last FETCH */
+  int row;        /* current row in res */
+  int n_rows;
+  int64_t fetch_rows;
+  bool exhausted; /* a FETCH returned fewer rows than asked */
+} pg_stream;
+
+/* ---- errors ----------------------------------------------------------------- */
+
+/* "<what>: SQLSTATE 42P01: relation "x" does not exist" from a failed result
+ * (with the server's detail in parentheses when it gives one), or the
+ * connection's message when there is no result; `what` may be NULL.
+ * Returns FLOE_ESOURCE. */
+static int pg_error(floe_error *err, PGconn *conn, const PGresult *res,
+                    const char *what) {
+  const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+  const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+  const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+  const char *sep = what != NULL ? ": " : "";
+  if (what == NULL) what = "";
+  if (primary != NULL && detail != NULL)
+    return floe_error_set(err, FLOE_ESOURCE, "%s%sSQLSTATE %s: %s (%s)", what,
+                          sep, state ? state : "?????", primary, detail);
+  if (primary != NULL)
+    return floe_error_set(err, FLOE_ESOURCE, "%s%sSQLSTATE %s: %s", what, sep,
+                          state ? state : "?????", primary);
+  const char *msg = conn ? PQerrorMessage(conn) : "no connection";
+  size_t len = strlen(msg);
+  while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == ' ')) len--;
+  return floe_error_set(err, FLOE_ESOURCE, "%s%s%.*s", what, sep, (int)len, msg);
+}
+
+/* Runs a parameterless command; returns FLOE_OK or FLOE_ESOURCE. */
+static int run_command(pg_source *src, const char *sql, floe_error *err) {
+  PGresult *res = PQexec(src->conn, sql);
+  ExecStatusType status = PQresultStatus(res);
+  int rc = FLOE_OK;
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    rc = pg_error(err, src->conn, res, sql);
+  }
+  PQclear(res);
+  return rc;
+}
+
+/* ---- type mapping --------------------------------------------------------------- */
+
+/* Maps a type oid (a domain's base type) and its type modifier. */
+static floe_arrow_type_info pg_map_type(unsigned oid, int typmod) {
+  switch (oid) {
+    case OID_BOOL: return floe_arrow_type_of(FLOE_ARROW_BOOL);
+    case OID_BYTEA: return floe_arrow_type_of(FLOE_ARROW_BINARY);
+    case OID_INT2:
+    case OID_INT4: return floe_arrow_type_of(FLOE_ARROW_INT32);
+    case OID_INT8:
+    case OID_OID: return floe_arrow_type_of(FLOE_ARROW_INT64);
+    case OID_FLOAT4: return floe_arrow_type_of(FLOE_ARROW_FLOAT);
+    case OID_FLOAT8: return floe_arrow_type_of(FLOE_ARROW_DOUBLE);
+    case OID_DATE: return floe_arrow_type_of(FLOE_ARROW_DATE32);
+    case OID_TIME: return floe_arrow_type_of(FLOE_ARROW_TIME64_US);
+    case OID_TIMESTAMP: return floe_arrow_type_of(FLOE_ARROW_TIMESTAMP_US);
+    case OID_TIMESTAMPTZ: return floe_arrow_type_of(FLOE_ARROW_TIMESTAMP_US_TZ);
+    case OID_UUID: return floe_arrow_type_of(FLOE_ARROW_UUID);
+    case OID_NUMERIC: {
+      if (typmod < 4) return floe_arrow_decimal(38, 10); /* unconstrained */
+      /* typmod = ((precision << 16) | (scale & 0x7ff)) + VARHDRSZ, scale
+       * an 11-bit signed field since PostgreSQL 15 (numeric.c). */
+      int precision = ((typmod - 4) >> 16) & 0xffff;
+      int scale = (((typmod - 4) & 0x7ff) ^ 1024) - 1024;
+      if (scale < 0) { /* numeric(3,-2) holds 99900: decimal(5,0) */
+        precision -= scale;
+        scale = 0;
+      }
+      if (scale > precision) precision = scale; /* numeric(2,4): 0.0099 */
+      if (precision < 1 || precision > 38)
+        return floe_arrow_type_of(FLOE_ARROW_UTF8);
+      return floe_arrow_decimal(precision, scale);
+    }
+    default:
+      /* text, varchar, char, name, citext, json, jsonb, xml, interval,
+       * timetz, money, enums, arrays, ranges, ...: their text form. */
+      return floe_arrow_type_of(FLOE_ARROW_UTF8);
+  }
+}
+
+/* ---- parameters ------------------------------------------------------------------- */
+
+typedef struct pg_params {
+  int n;
+  unsigned *types;
+  char **values;
+  int *lengths;
+  int *formats;
+} pg_params;
+
+static void pg_params_free(pg_params *p) {
+  if (p->values != NULL)
+    for (int i = 0; i < p->n; i++) floe_free(p->values[i]);
+  floe_free(p->types);
+  floe_free(p->values);
+  floe_free(p->lengths);
+  floe_free(p->formats);
+  memset(p, 0, sizeof *p);
+}
+
+static int pg_params_init(pg_params *p, const floe_source_param *params,
+                          size_t n, floe_error *err) {
+  memset(p, 0, sizeof *p);
+  if (n > 65535)
+    return floe_error_set(err, FLOE_EINVAL, "%zu parameters (at most 65535)", n);
+  p->n = (int)n;
+  size_t count = n ? n : 1;
+  p->types = floe_calloc(count, sizeof *p->types);
+  p->values = floe_calloc(count, sizeof *p->values);
+  p->lengths = floe_calloc(count, sizeof *p->lengths);
+  p->formats = floe_calloc(count, sizeof *p->formats);
+  if (!p->types || !p->values || !p->lengths || !p->formats) goto nomem;
+  for (size_t i = 0; i < n; i++) {
+    const floe_source_param *param = &params[i];
+    char text[48];
+    switch (param->type) {
+      case FLOE_PARAM_NULL:
+        break;
+      case FLOE_PARAM_INT64:
+        p->types[i] = OID_INT8;
+        snprintf(text, sizeof text, "%" PRId64, param->int64_value);
+        if ((p->values[i] = floe_strdup(text)) == NULL) goto nomem;
+        break;
+      case FLOE_PARAM_DOUBLE:
+        p->types[i] = OID_FLOAT8;
+        floe_src_format_double(param->double_value, text, sizeof text);
+        if ((p->values[i] = floe_strdup(text)) == NULL) goto nomem;
+        break;
+      case FLOE_PARAM_TEXT:
+        /* Type left to the server (unknown), as for a quoted literal. */
+        if (memchr(param->bytes, 0, param->len) != NULL)
+          return floe_error_set(err, FLOE_EINVAL,
+                                "parameter %zu: text holds a NUL byte", i + 1);
+        p->values[i] = floe_strndup(param->bytes ? param->bytes : "", param->len);
+        if (p->values[i] == NULL) goto nomem;
+        break;
+      case FLOE_PARAM_BLOB:
+        if (param->len > INT32_MAX)
+          return floe_error_set(err, FLOE_EINVAL, "parameter %zu: blob too large",
+                                i + 1);
+        p->types[i] = OID_BYTEA;
+        p->formats[i] = 1; /* binary: the bytes as they are */
+        p->lengths[i] = (int)param->len;
+        p->values[i] = floe_malloc(param->len ? param->len : 1);
+        if (p->values[i] == NULL) goto nomem;
+        if (param->len) memcpy(p->values[i], param->bytes, param->len);
+        break;
+      default:
+        return floe_error_set(err, FLOE_EINVAL, "parameter %zu: unknown type %d",
+                              i + 1, (int)param->type);
+    }
+  }
+  return FLOE_OK;
+nomem:
+  return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+}
+
+static PGresult *exec_params(pg_source *src, const char *sql,
+                             const pg_params *p) {
+  return PQexecParams(src->conn, sql, p->n, p->types,
+                      (const char *const *)p->values, p->lengths, p->formats, 0);
+}
+
+/* ---- statements ---------------------------------------------------------------------- */
+
+static int pg_exec(floe_source *base, const char *sql,
+                   const floe_source_param *params, size_t n_params,
+                   int64_t *out_rows, floe_error *err) {
+  pg_source *src = (pg_source *)base;
+  pg_params p;
+  PGresult *res = NULL;
+  int rc;
+  *out_rows = 0;
+  FLOE_TRY(pg_params_init(&p, params, n_params, err));
+  /* Without parameters the simple protocol runs a whole script. */
+  res = n_params == 0 ? PQexec(src->conn, sql) : exec_params(src, sql, &p);
+  ExecStatusType status = PQresultStatus(res);
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    rc = pg_error(err, src->conn, res, NULL);
+    goto cleanup;
+  }
+  const char *tuples = PQcmdTuples(res);
+  const char *cmd = PQcmdStatus(res);
+  /* SELECT reports its row count too; only DML counts as affected. */
+  if (tuples[0] != '\0' && cmd != NULL &&
+      (strncmp(cmd, "INSERT", 6) == 0 || strncmp(cmd, "UPDATE", 6) == 0 ||
+       strncmp(cmd, "DELETE", 6) == 0 || strncmp(cmd, "MERGE", 5) == 0))
+    *out_rows = strtoll(tuples, NULL, 10);
+cleanup:
+  PQclear(res);
+  pg_params_free(&p);
+  return rc;
+}
+
+static int pg_begin(floe_source *base, floe_error *err) {
+  return run_command((pg_source *)base, "BEGIN", err);
+}
+
+static int pg_commit(floe_source *base, floe_error *err) {
+  pg_source *src = (pg_source *)base;
+  PGresult *res = PQexec(src->conn, "COMMIT");
+  int rc = FLOE_OK;
+  if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+    rc = pg_error(err, src->conn, res, "COMMIT");
+  } else if (strcmp(PQcmdStatus(res), "ROLLBACK") == 0) {
+    /* COMMIT of a transaction that an error aborted answers ROLLBACK. */
+    rc = floe_error_set(err, FLOE_ESOURCE,
+                        "COMMIT: the transaction was aborted by an earlier "
+                        "error and has been rolled back");
+  }
+  PQclear(res);
+  return rc;
+}
+
+static int pg_rollback(floe_source *base, floe_error *err) {
+  return run_command((pg_source *)base, "ROLLBACK", err);
+}
+
+/* ---- describe ----------------------------------------------------------------------- */
+
+static const char *describe_sql =
+    "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,"
+    " COALESCE((SELECT k.n FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)"
+    "   WHERE k.attnum = a.attnum), 0),"
+    " (CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END)::int8,"
+    " CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END"
+    " FROM pg_catalog.pg_attribute a"
+    " JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
+    " LEFT JOIN pg_catalog.pg_index i ON i.indrelid = a.attrelid AND i.indisprimary"
+    " WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped"
+    " ORDER BY a.attnum";
+
+static int pg_describe(floe_source *base, char *const *parts, int n_parts,
+                       floe_source_table *out, floe_error *err) {
+  pg_source *src = (pg_source *)base;
+  floe_buf name = FLOE_BUF_INIT;
+  PGresult *res = NULL;
+  floe_source_column *columns = NULL;
+  int n = 0, rc = FLOE_OK;
+  /* to_regclass reads the name as SQL would: quote each part so the name
+   * is taken exactly, and a missing table is NULL rather than an error. */
+  for (int i = 0; i < n_parts; i++) {
+    if (i > 0) FLOE_TRY(floe_buf_append_byte(&name, '.'));
+    FLOE_TRY(floe_buf_append_byte(&name, '"'));
+    for (const char *c = parts[i]; *c; c++) {
+      if (*c == '"') FLOE_TRY(floe_buf_append_byte(&name, '"'));
+      FLOE_TRY(floe_buf_append_byte(&name, (uint8_t)*c));
+    }
+    FLOE_TRY(floe_buf_append_byte(&name, '"'));
+  }
+  FLOE_TRY(floe_buf_terminate(&name));
+  const char *values[1] = {(const char *)name.data};
+  res = PQexecParams(src->conn, "SELECT to_regclass($1) IS NOT NULL", 1, NULL,
+                     values, NULL, NULL, 0);
+  if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+    rc = pg_error(err, src->conn, res, "to_regclass");
+    goto cleanup;
+  }
+  out->exists = PQgetvalue(res, 0, 0)[0] == 't';
+  PQclear(res);
+  res = NULL;
+  if (!out->exists) goto cleanup;
+  res = PQexecParams(src->conn, describe_sql, 1, NULL, values, NULL, NULL, 0);
+  if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+    rc = pg_error(err, src->conn, res, "read pg_attribute");
+    goto cleanup;
+  }
+  int rows = PQntuples(res);
+  columns = floe_calloc((size_t)(rows ? rows : 1), sizeof *columns);
+  if (columns == NULL) FLOE_TRY(FLOE_ENOMEM);
+  for (n = 0; n < rows;) {
+    floe_source_column *c = &columns[n++];
+    c->name = floe_strdup(PQgetvalue(res, n - 1, 0));
+    c->declared_type = floe_strdup(PQgetvalue(res, n - 1, 1));
+    if (c->name == NULL || c->declared_type == NULL) FLOE_TRY(FLOE_ENOMEM);
+    c->nullable = PQgetvalue(res, n - 1, 2)[0] != 't';
+    c->pk_ordinal = atoi(PQgetvalue(res, n - 1, 3));
+    c->type = pg_map_type((unsigned)strtoul(PQgetvalue(res, n - 1, 4), NULL, 10),
+                          atoi(PQgetvalue(res, n - 1, 5)));
+  }
+  out->n_columns = n;
+  out->columns = columns;
+  columns = NULL;
+cleanup:
+  if (rc == FLOE_ENOMEM) floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  floe_src_columns_free(columns, n);
+  PQclear(res);
+  floe_buf_free(&name);
+  return rc;
+}
+
+/* ---- streams -------------------------------------------------------------------------- */
+
+static int fetch(pg_stream *s, floe_error *err) {
+  char sql[96];
+  snprintf(sql, sizeof sql, "FETCH FORWARD %" PRId64 " FROM %s", s->fetch_rows,
+           s->cursor);
+  PQclear(s->res);
+  s->res = PQexec(s->src->conn, sql);
+  s->row = -1;
+  s->n_rows = 0;
+  if (PQresultStatus(s->res) != PGRES_TUPLES_OK) {
+    return pg_error(err, s->src->conn, s->res, "fetch");
+  }
+  s->n_rows = PQntuples(s->res);
+  s->exhausted = s->n_rows < s->fetch_rows;
+  return FLOE_OK;
+}
+
+static int stream_step(floe_source_stream *base, floe_error *err) {
+  pg_stream *s = (pg_stream *)base;
+  if (++s->row < s->n_rows) return 1;
+  if (s->exhausted) return 0;
+  int rc = fetch(s, err);
+  if (rc < 0) return rc;
+  return ++s->row < s->n_rows ? 1 : 0;
+}
+
+static bool stream_is_null(floe_source_stream *base, int64_t col) {
+  pg_stream *s = (pg_stream *)base;
+  return PQgetisnull(s->res, s->row, (int)col);
+}
+
+/* PostgreSQL writes years before 1 as "YYYY-MM-DD... BC" (ISO DateStyle);
+ * floe's parser wants the astronomical year: 1 BC is year 0, 44 BC -43. */
+static int rewrite_bc(const char *s, size_t len, floe_buf *out) {
+  size_t body = len - 3, digits = 0;
+  while (digits < body && s[digits] >= '0' && s[digits] <= '9') digits++;
+  if (digits == 0 || digits > 9) return -1;
+  long long year = strtoll(s, NULL, 10);
+  floe_buf_reset(out);
+  if (floe_buf_appendf(out, "-%04lld", year - 1) < 0 ||
+      floe_buf_append(out, s + digits, body - digits) < 0)
+    return -1;
+  return 0;
+}
+
+static int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+static int stream_append(floe_source_stream *base, int64_t col,
+                         floe_arrow_builder *b, floe_error *err) {
+  pg_stream *s = (pg_stream *)base;
+  int c = (int)col;
+  const char *text = PQgetvalue(s->res, s->row, c);
+  size_t len = (size_t)PQgetlength(s->res, s->row, c);
+  unsigned oid = PQftype(s->res, c);
+  floe_buf *scratch = &s->base.scratch;
+  if (oid == OID_BYTEA && (b->type.id == FLOE_ARROW_BINARY ||
+                           b->type.id == FLOE_ARROW_UUID ||
+                           b->type.id == FLOE_ARROW_FIXED)) {
+    /* bytea_output = hex: "\x" then two digits a byte. */
+    if (len < 2 || text[0] != '\\' || text[1] != 'x' || len % 2 != 0)
+      return floe_src_value_error(err, &b->type, text, len,
+                                  "bytea not in hex format");
+    floe_buf_reset(scratch);
+    if (floe_buf_reserve(scratch, (len - 2) / 2) < 0) return FLOE_ENOMEM;
+    for (size_t i = 2; i < len; i += 2) {
+      int hi = hex_digit(text[i]), lo = hex_digit(text[i + 1]);
+      if (hi < 0 || lo < 0)
+        return floe_src_value_error(err, &b->type, text, len,
+                                    "bytea not in hex format");
+      floe_buf_put_byte(scratch, (uint8_t)(hi << 4 | lo));
+    }
+    if (b->type.id != FLOE_ARROW_BINARY &&
+        scratch->len != (size_t)b->type.byte_width)
+      return floe_src_value_error(err, &b->type, text, len, "wrong length");
+    return floe_arrow_builder_append_bytes(b, scratch->data, scratch->len);
+  }
+  if ((b->type.id == FLOE_ARROW_DATE32 ||
+       b->type.id == FLOE_ARROW_TIMESTAMP_US ||
+       b->type.id == FLOE_ARROW_TIMESTAMP_US_TZ ||
+       b->type.id == FLOE_ARROW_TIMESTAMP_NS ||
+       b->type.id == FLOE_ARROW_TIMESTAMP_NS_TZ) &&
+      len > 3 && memcmp(text + len - 3, " BC", 3) == 0) {
+    if (rewrite_bc(text, len, scratch) < 0)
+      return floe_src_value_error(err, &b->type, text, len, "bad BC date");
+    return floe_src_append_text(b, (const char *)scratch->data, scratch->len, err);
+  }
+  return floe_src_append_text(b, text, len, err);
+}
+
+static int stream_cell_text(floe_source_stream *base, int64_t col,
+                            floe_buf *out) {
+  pg_stream *s = (pg_stream *)base;
+  return floe_buf_append(out, PQgetvalue(s->res, s->row, (int)col),
+                         (size_t)PQgetlength(s->res, s->row, (int)col));
+}
+
+static void stream_close(floe_source_stream *base) {
+  pg_stream *s = (pg_stream *)base;
+  PQclear(s->res);
+  PGconn *conn = s->src->conn;
+  if (s->own_transaction) {
+    /* A read transaction: COMMIT when healthy, ROLLBACK after an error. */
+    PGresult *res = PQexec(conn, PQtransactionStatus(conn) == PQTRANS_INERROR
+                                     ? "ROLLBACK"
+                                     : "COMMIT");
+    PQclear(res);
+  } else if (s->cursor_open && PQtransactionStatus(conn) == PQTRANS_INTRANS) {
+    char sql[64];
+    snprintf(sql, sizeof sql, "CLOSE %s", s->cursor);
+    PQclear(PQexec(conn, sql));
+  }
+  floe_free(s);
+}
+
+static const floe_source_stream_ops pg_stream_ops = {
+    stream_step, stream_is_null, stream_append, stream_cell_text, stream_close};
+
+static int infer_columns(pg_stream *s, floe_error *err) {
+  int n = PQnfields(s->res);
+  floe_source_column *columns = floe_calloc((size_t)(n ? n : 1), sizeof *columns);
+  if (columns == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  s->base.columns = columns;
+  s->base.n_columns = n;
+  for (int i = 0; i < n; i++) {
+    char type_name[48];
+    unsigned oid = PQftype(s->res, i);
+    columns[i].type = pg_map_type(oid, PQfmod(s->res, i));
+    snprintf(type_name, sizeof type_name, "oid %u", oid);
+    columns[i].name = floe_strdup(PQfname(s->res, i));
+    columns[i].declared_type = floe_strdup(type_name);
+    columns[i].nullable = true;
+    if (columns[i].name == NULL || columns[i].declared_type == NULL)
+      return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  }
+  return FLOE_OK;
+}
+
+static int pg_query(floe_source *base, const floe_source_query_spec *spec,
+                    floe_source_stream **out, floe_error *err) {
+  pg_source *src = (pg_source *)base;
+  floe_buf sql = FLOE_BUF_INIT;
+  pg_params p = {0};
+  PGresult *res = NULL;
+  int rc = FLOE_OK;
+  pg_stream *s = floe_calloc(1, sizeof *s);
+  if (s == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  s->src = src;
+  s->base.ops = &pg_stream_ops;
+  s->fetch_rows =
+      spec->batch_rows > 0 ? spec->batch_rows : FLOE_SOURCE_DEFAULT_BATCH_ROWS;
+  snprintf(s->cursor, sizeof s->cursor, "floe_cursor_%u", ++src->cursor_seq);
+  /* The cursor wraps the query text: drop a trailing ';' it may carry. */
+  size_t len = strlen(spec->sql);
+  while (len > 0 && (spec->sql[len - 1] == ';' || spec->sql[len - 1] == ' ' ||
+                     spec->sql[len - 1] == '\n' || spec->sql[len - 1] == '\t' ||
+                     spec->sql[len - 1] == '\r'))
+    len--;
+  if (floe_buf_appendf(&sql, "DECLARE %s NO SCROLL CURSOR FOR ", s->cursor) < 0 ||
+      floe_buf_append(&sql, spec->sql, len) < 0 || floe_buf_terminate(&sql) < 0) {
+    rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    goto cleanup;
+  }
+  FLOE_TRY(pg_params_init(&p, spec->params, spec->n_params, err));
+  if (!src->base.in_transaction) {
+    FLOE_TRY(run_command(src, "BEGIN", err));
+    s->own_transaction = true;
+  }
+  res = exec_params(src, (const char *)sql.data, &p);
+  if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+    rc = pg_error(err, src->conn, res, "declare cursor");
+    goto cleanup;
+  }
+  s->cursor_open = true;
+  /* The first FETCH gives the result's shape (and its first rows). */
+  FLOE_TRY(fetch(s, err));
+  s->base.n_result_columns = PQnfields(s->res);
+  if (spec->columns == NULL) FLOE_TRY(infer_columns(s, err));
+  *out = &s->base;
+  s = NULL;
+cleanup:
+  if (s != NULL) {
+    floe_src_columns_free(s->base.columns, s->base.n_columns);
+    stream_close(&s->base);
+  }
+  PQclear(res);
+  pg_params_free(&p);
+  floe_buf_free(&sql);
+  return rc;
+}
+
+/* ---- connection ----------------------------------------------------------------------------- */
+
+static void pg_close(floe_source *base) {
+  pg_source *src = (pg_source *)base;
+  PQfinish(src->conn); /* the server rolls back an open transaction */
+  floe_free(src);
+}
+
+/* libpq prints server notices on stderr by default; library code is quiet. */
+static void ignore_notice(void *arg, const char *message) {
+  (void)arg;
+  (void)message;
+}
+
+static const floe_source_driver pg_driver = {
+    "postgres", pg_close, pg_describe, pg_query,
+    pg_exec,    pg_begin, pg_commit,   pg_rollback};
 
 int floe_src_postgres_open(floe_source **out, const floe_source_config *config,
                            floe_error *err) {
-  (void)config;
-  *out = NULL;
-  return floe_error_set(err, FLOE_EUNSUPPORTED,
-                        "source postgres: driver not built in yet");
+  int rc = FLOE_OK;
+  const char *conninfo = config->postgres_conninfo;
+  if (conninfo == NULL)
+    return floe_error_set(err, FLOE_EINVAL, "source postgres: no conninfo");
+  const char *password = NULL;
+  if (config->password_env != NULL && *config->password_env != '\0') {
+    password = getenv(config->password_env);
+    if (password == NULL)
+      return floe_error_set(err, FLOE_EINVAL,
+                            "source postgres: password environment variable "
+                            "%s is not set",
+                            config->password_env);
+  }
+  pg_source *src = floe_calloc(1, sizeof *src);
+  if (src == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  src->base.driver = &pg_driver;
+  /* dbname with expand_dbname = 1 takes a whole conninfo string or URI;
+   * later keywords override what it sets. */
+  const char *keys[] = {"dbname", "client_encoding", "application_name",
+                        password ? "password" : NULL, NULL};
+  const char *values[] = {conninfo, "UTF8", "floe", password, NULL};
+  src->conn = PQconnectdbParams(keys, values, 1);
+  if (src->conn == NULL) {
+    rc = floe_error_set(err, FLOE_ENOMEM, "source postgres: out of memory");
+    goto cleanup;
+  }
+  if (PQstatus(src->conn) != CONNECTION_OK) {
+    rc = pg_error(err, src->conn, NULL, "source postgres: connect");
+    goto cleanup;
+  }
+  PQsetNoticeProcessor(src->conn, ignore_notice, NULL);
+  rc = run_command(src,
+                   "SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD';"
+                   " SET bytea_output = 'hex'; SET extra_float_digits = 3;"
+                   " SET IntervalStyle = 'iso_8601'",
+                   err);
+  if (rc < 0) {
+    floe_error_prefix(err, "source postgres: session setup");
+    goto cleanup;
+  }
+  *out = &src->base;
+  src = NULL;
+cleanup:
+  if (src != NULL) pg_close(&src->base);
+  return rc;
 }
