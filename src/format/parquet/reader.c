@@ -497,6 +497,8 @@ static int walk_schema(walk *w, int depth, const char *prefix, int32_t def,
 }
 
 static const char *kv_string(floe_arena *arena, const pq_bytes *b) {
+  /* A KeyValue without its required key decodes as an empty key. */
+  if (b->data == NULL) return floe_arena_strdup(arena, "");
   return floe_arena_strndup(arena, (const char *)b->data, (size_t)b->len);
 }
 
