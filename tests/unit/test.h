@@ -137,7 +137,7 @@ static inline const char *test_fixture(const char *relative) {
 static inline const char *test_tmpdir(const char *name) {
   static char path[4096];
   snprintf(path, sizeof path, "tmp/%s", name);
-  char cmd[4200];
+  char cmd[8300];
   snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", path, path);
   if (system(cmd) != 0) return NULL;
   return path;
