@@ -16,6 +16,7 @@
  * text and written back, so rewriting metadata from a newer writer does
  * not silently drop its fields.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -727,10 +728,66 @@ void floe_iceberg_metadata_free(floe_iceberg_metadata *metadata) {
   ice_arena_destroy(metadata->arena);
 }
 
+/* Iceberg ids are Java longs, but one hand-assembled table in the wild
+ * (DuckDB's equality_delete_cross_partition) carries snapshot id
+ * 9876543210123456789 > 2^63-1. jansson refuses such literals, so integer
+ * tokens in (2^63-1, 2^64-1] are rewritten to their two's-complement int64
+ * value (the id modulo 2^64) before parsing. *out is NULL when the text
+ * needs no change; otherwise the caller frees it. */
+static int wrap_big_integers(const char *text, size_t len, char **out, size_t *out_len) {
+  *out = NULL;
+  floe_buf copy = FLOE_BUF_INIT;
+  size_t done = 0; /* text[0..done) already copied */
+  bool in_string = false;
+  for (size_t i = 0; i < len; i++) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') i++;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      continue;
+    }
+    if (c < '0' || c > '9' || (i > 0 && ((text[i - 1] >= '0' && text[i - 1] <= '9') ||
+                                          text[i - 1] == '-' || text[i - 1] == '.')))
+      continue;
+    size_t end = i;
+    while (end < len && text[end] >= '0' && text[end] <= '9') end++;
+    bool integer = end >= len || (text[end] != '.' && text[end] != 'e' && text[end] != 'E');
+    if (integer && end - i >= 19 && end - i <= 20) {
+      char digits[24];
+      memcpy(digits, text + i, end - i);
+      digits[end - i] = '\0';
+      errno = 0;
+      unsigned long long v = strtoull(digits, NULL, 10);
+      if (errno == 0 && v > (unsigned long long)INT64_MAX) {
+        if (floe_buf_append(&copy, text + done, i - done) < 0 ||
+            floe_buf_appendf(&copy, "%" PRId64, (int64_t)(uint64_t)v) < 0) {
+          floe_buf_free(&copy);
+          return FLOE_ENOMEM;
+        }
+        done = end;
+      }
+    }
+    i = end - 1;
+  }
+  if (copy.data == NULL) return FLOE_OK;
+  if (floe_buf_append(&copy, text + done, len - done) < 0) {
+    floe_buf_free(&copy);
+    return FLOE_ENOMEM;
+  }
+  *out = (char *)floe_buf_detach(&copy, out_len);
+  return FLOE_OK;
+}
+
 int floe_iceberg_metadata_parse(floe_iceberg_metadata **out, const char *json,
                                 size_t len, floe_error *err) {
   *out = NULL;
   floe_buf inflated = FLOE_BUF_INIT;
+  char *wrapped = NULL;
+  size_t wrapped_len = 0;
   json_t *root = NULL;
   floe_iceberg_metadata *md = NULL;
   int rc = FLOE_OK;
@@ -748,6 +805,15 @@ int floe_iceberg_metadata_parse(floe_iceberg_metadata **out, const char *json,
     json = (const char *)inflated.data;
     len = inflated.len;
   }
+  rc = wrap_big_integers(json, len, &wrapped, &wrapped_len);
+  if (rc < 0) {
+    rc = nomem(err);
+    goto cleanup;
+  }
+  if (wrapped != NULL) {
+    json = wrapped;
+    len = wrapped_len;
+  }
   rc = ice_json_load(json, len, "table metadata", &root, err);
   if (rc < 0) goto cleanup;
   md = metadata_alloc();
@@ -762,6 +828,7 @@ int floe_iceberg_metadata_parse(floe_iceberg_metadata **out, const char *json,
 cleanup:
   floe_iceberg_metadata_free(md);
   json_decref(root);
+  floe_free(wrapped);
   floe_buf_free(&inflated);
   return rc;
 }
