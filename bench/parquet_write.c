@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "floe/arrow.h"
@@ -25,6 +26,15 @@ static double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CPU seconds of this process (user + system): steadier than wall time on
+ * a busy machine; reported on stderr. */
+static double cpu_s(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+         (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
 static void die(const char *what, const floe_error *err) {
@@ -89,14 +99,15 @@ int main(int argc, char **argv) {
   options.compression = FLOE_PARQUET_ZSTD;
   options.compression_level = 3;
 
-  double t0 = now_s();
+  double t0 = now_s(), c0 = cpu_s();
   floe_parquet_writer *w = NULL;
   if (floe_parquet_writer_open_file(&w, path, &schema, &options, &err) < 0) die("open", &err);
   for (int64_t b = 0; b < n_batches; b++)
     if (floe_parquet_writer_write(w, &batches[b], &err) < 0) die("write", &err);
   floe_parquet_file_metrics metrics;
   if (floe_parquet_writer_close(w, &metrics, &err) < 0) die("close", &err);
-  double t1 = now_s();
+  double t1 = now_s(), c1 = cpu_s();
+  fprintf(stderr, "bench_parquet_write: wall %.3f s, cpu %.3f s\n", t1 - t0, c1 - c0);
 
   printf("floe_s=%.3f floe_bytes=%" PRId64 "\n", t1 - t0, metrics.file_size);
   floe_parquet_file_metrics_free(&metrics);

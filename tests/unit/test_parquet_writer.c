@@ -289,7 +289,11 @@ static const char *tmp_path(const char *name) {
     snprintf(saved, sizeof saved, "%s", d ? d : ".");
     dir = saved;
   }
-  snprintf(path, sizeof path, "%s/%s", dir, name);
+  size_t dir_len = strlen(dir), name_len = strlen(name);
+  if (dir_len + name_len + 2 > sizeof path) return name;
+  memcpy(path, dir, dir_len);
+  path[dir_len] = '/';
+  memcpy(path + dir_len + 1, name, name_len + 1);
   return path;
 }
 
