@@ -153,11 +153,12 @@ typedef struct ctx {
   const cfg_node *defaults_node;
 } ctx;
 
+/* "path.key" into out (PATH_SIZE bytes); very long paths are cut, which
+ * only shortens a message. */
 static void pjoin(char *out, const char *path, const char *key) {
-  if (path == NULL || path[0] == '\0')
-    snprintf(out, PATH_SIZE, "%s", key);
-  else
-    snprintf(out, PATH_SIZE, "%s.%s", path, key);
+  int n = path == NULL || path[0] == '\0' ? snprintf(out, PATH_SIZE, "%s", key)
+                                          : snprintf(out, PATH_SIZE, "%s.%s", path, key);
+  if (n < 0) out[0] = '\0';
 }
 
 static char *xdup(ctx *c, const char *s) {
@@ -262,7 +263,9 @@ static char *resolve_path(ctx *c, const cfg_node *node, const char *text) {
   const char *rel = text;
   while (rel[0] == '.' && rel[1] == '/') rel += 2;
   floe_buf buf = FLOE_BUF_INIT;
-  if (floe_buf_appendf(&buf, "%s/%s", c->base_dir, rel) != 0 ||
+  size_t dir_len = strlen(c->base_dir);
+  const char *sep = dir_len > 0 && c->base_dir[dir_len - 1] == '/' ? "" : "/";
+  if (floe_buf_appendf(&buf, "%s%s%s", c->base_dir, sep, rel) != 0 ||
       floe_buf_terminate(&buf) != 0) {
     floe_buf_free(&buf);
     c->d->oom = true;
