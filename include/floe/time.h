@@ -31,7 +31,9 @@ static inline int64_t floe_floor_div(int64_t a, int64_t b) {
   return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
 }
 static inline int64_t floe_floor_mod(int64_t a, int64_t b) {
-  return a - floe_floor_div(a, b) * b;
+  /* a % b, moved to b's sign; no multiply, so no overflow near INT64_MIN. */
+  int64_t r = a % b;
+  return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
 }
 
 /* Parses "YYYY-MM-DD". */

@@ -94,7 +94,7 @@ static int read_binary(reader *r, pq_bytes *out) {
 }
 
 static int read_string(reader *r, const char **out) {
-  pq_bytes b;
+  pq_bytes b = {NULL, 0};
   int rc = read_binary(r, &b);
   if (rc < 0) return rc;
   char *s = floe_arena_strndup(r->arena, (const char *)b.data, (size_t)b.len);
@@ -143,7 +143,7 @@ static int skip_struct(reader *r) {
 /* Skips one value of compact type `type` (Thrift compact protocol). */
 static int skip_value(reader *r, int type) {
   uint64_t u;
-  pq_bytes b;
+  pq_bytes b = {NULL, 0};
   int rc;
   switch (type) {
     case CT_TRUE:
