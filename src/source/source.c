@@ -501,7 +501,10 @@ int floe_source_begin(floe_source *src, floe_error *err) {
                           "source %s: begin: a transaction is already open",
                           src->driver->dialect);
   rc = src->driver->begin(src, err);
-  if (rc < 0) return floe_error_prefix(err, "source %s: begin", src->driver->dialect), rc;
+  if (rc < 0) {
+    floe_error_prefix(err, "source %s: begin", src->driver->dialect);
+    return rc;
+  }
   src->in_transaction = true;
   return FLOE_OK;
 }

@@ -505,7 +505,7 @@ static void test_batches_split_at_batch_size(void) {
                                       batch.children[1], &err), &err);
       for (int64_t i = 0; i < batch.length; i++, next_id++) {
         CHECK_INT_EQ(floe_arrow_view_int64(&ids, i), next_id);
-        char label[16];
+        char label[32];
         snprintf(label, sizeof label, "n%" PRId64, next_id);
         CHECK(text_eq(&labels, i, label));
       }
