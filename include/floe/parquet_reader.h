@@ -205,7 +205,9 @@ typedef struct floe_parquet_scan_options {
   /* Row groups to read, ascending or not; NULL reads all. */
   const int32_t *row_groups;
   int32_t n_row_groups;
-  int64_t batch_size; /* rows per batch; 0 means 65536 */
+  int64_t batch_size; /* rows per batch; 0 means 65536. Batches of very
+                         wide rows get fewer rows, so that a batch's
+                         fixed-width buffers stay under 128 MiB. */
 } floe_parquet_scan_options;
 
 typedef struct floe_parquet_scan floe_parquet_scan;

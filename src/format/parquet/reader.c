@@ -40,6 +40,9 @@
 #define SLICE 1024
 #define MAX_SCHEMA_DEPTH 64
 #define MAX_PAGE_BYTES ((int64_t)1 << 30)
+/* Fixed-width bytes (values, offsets) one batch may hold; wide rows get
+ * fewer rows per batch, so memory never scales with a claimed row count. */
+#define MAX_BATCH_FIXED_BYTES ((int64_t)128 << 20)
 #define JULIAN_UNIX_EPOCH INT64_C(2440588)
 
 /* How a column's physical values become its Arrow values. */
@@ -1602,6 +1605,13 @@ int floe_parquet_reader_scan_open(floe_parquet_scan **out, floe_parquet_reader *
     rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
     goto cleanup;
   }
+  int64_t row_bytes = 1;
+  for (int32_t i = 0; i < s->n_cols; i++) {
+    const conv *cv = &r->extra[s->cols[i]].cv;
+    row_bytes += cv->kind == CV_VARLEN ? 4 : cv->out_w ? cv->out_w : 1;
+  }
+  if (s->batch_size > MAX_BATCH_FIXED_BYTES / row_bytes)
+    s->batch_size = MAX_BATCH_FIXED_BYTES / row_bytes > 0 ? MAX_BATCH_FIXED_BYTES / row_bytes : 1;
   for (int32_t i = 0; i < s->n_cols; i++) {
     col_scan *c = &s->cs[i];
     c->column = s->cols[i];
