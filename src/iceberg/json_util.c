@@ -52,7 +52,11 @@ int ice_json_load(const char *text, size_t len, const char *what,
   json_error_t jerr;
   *out = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
   if (*out == NULL) {
-    if (strstr(jerr.text, "memory") != NULL)
+    /* jansson reports a failed allocation inside the lexer as a syntax
+     * error; if not even one byte can be allocated now, say ENOMEM. */
+    void *probe = floe_malloc(1);
+    floe_free(probe);
+    if (probe == NULL || json_error_code(&jerr) == json_error_out_of_memory)
       return floe_error_set(err, FLOE_ENOMEM, "%s: out of memory", what);
     return floe_error_set(err, FLOE_EFORMAT, "%s: invalid JSON at line %d column %d: %s",
                           what, jerr.line, jerr.column, jerr.text);

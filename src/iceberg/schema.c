@@ -346,9 +346,9 @@ json_t *ice_type_to_json(const floe_iceberg_type *type) {
   if (obj == NULL) return NULL;
   int rc = FLOE_OK;
   if (type->id == FLOE_ICEBERG_STRUCT) {
-    json_t *fields = json_array();
+    json_t *fields = NULL;
     rc = ice_json_set(obj, "type", json_string("struct"));
-    if (rc == FLOE_OK) rc = ice_json_set(obj, "fields", fields);
+    if (rc == FLOE_OK) rc = ice_json_set(obj, "fields", fields = json_array());
     for (int32_t i = 0; rc == FLOE_OK && i < type->n_fields; i++) {
       const floe_iceberg_field *f = &type->fields[i];
       json_t *fj = json_object();
