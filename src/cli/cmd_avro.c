@@ -87,9 +87,13 @@ static int inspect(const char *path) {
   printf("\nmetadata: %zu entries\n", floe_avro_reader_metadata_count(reader));
   for (size_t i = 0; i < floe_avro_reader_metadata_count(reader); i++) {
     const floe_avro_metadata *m = floe_avro_reader_metadata_at(reader, i);
-    printf("  %s (%zu bytes): ", m->key, m->value_len);
+    printf("  %s (%zu bytes):", m->key, m->value_len);
     if (strcmp(m->key, "avro.schema") == 0) {
-      printf("(see schema below)\n");
+      printf(" (see schema below)\n");
+      continue;
+    }
+    if (m->value_len == 0) {
+      printf(" (empty)\n");
       continue;
     }
     char *pretty = printable_text(m->value, m->value_len) ? pretty_json(m->value, m->value_len)
@@ -99,9 +103,9 @@ static int inspect(const char *path) {
       print_indented(pretty, "    ");
       free(pretty);
     } else if (printable_text(m->value, m->value_len)) {
-      printf("%s\n", (const char *)m->value);
+      printf(" %s\n", (const char *)m->value);
     } else {
-      printf("hex ");
+      printf(" hex ");
       print_hex(m->value, m->value_len);
       printf("\n");
     }
