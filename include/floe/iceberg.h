@@ -231,7 +231,8 @@ int floe_iceberg_schema_promote_column(floe_iceberg_schema **out,
 int floe_iceberg_schema_make_optional(floe_iceberg_schema **out,
                                       const floe_iceberg_schema *base,
                                       const char *name, floe_error *err);
-/* Always rejects making a column required: existing rows may hold nulls. */
+/* Rejects making an optional column required (existing rows may hold
+ * nulls); for a column that is already required it returns a plain copy. */
 int floe_iceberg_schema_set_required(floe_iceberg_schema **out,
                                      const floe_iceberg_schema *base,
                                      const char *name, floe_error *err);
