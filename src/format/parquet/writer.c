@@ -667,6 +667,10 @@ static inline int64_t page_estimate(const pq_col *c) {
  * millions of values: bits of booleans, dictionary indices). */
 #define MAX_PAGE_VALUES (1 << 18)
 static inline bool page_full(const pq_col *c) {
+  /* Until the dictionary has proved itself on the first page, that page may
+   * still be re-encoded PLAIN, so it is also cut at its PLAIN size. */
+  if (c->dict_on && !c->dict_checked && c->page_plain >= c->page_limit)
+    return true;
   return c->page_n >= MAX_PAGE_VALUES || page_estimate(c) >= c->page_limit;
 }
 
