@@ -1,0 +1,105 @@
+/*
+ * floe/merge.h: applying changes to an Iceberg table in one atomic commit —
+ * upsert on a primary key (`mode: merge`), change capture from an operation
+ * column (I/U/D), and hash-diff of a full source against the table.
+ *
+ * The replication engine streams the source rows of a batch range into a
+ * floe_merge and commits once. The merge de-duplicates changes per key
+ * (last by the ordering column wins, ties by arrival order), finds the
+ * table rows they replace, and writes new data files plus deletes:
+ *   - FLOE_MERGE_POSITION_DELETES (default): scans only the key columns of
+ *     the data files whose partition and key bounds can match, and writes
+ *     position delete files (file_path, pos);
+ *   - FLOE_MERGE_EQUALITY_DELETES: writes equality delete files on the key
+ *     (cheap to write, costlier to read);
+ *   - FLOE_MERGE_COPY_ON_WRITE: rewrites each affected data file without the
+ *     replaced rows.
+ * Everything lands in one row-delta (or overwrite, for copy-on-write)
+ * snapshot carrying the caller's summary properties, so a merge is exactly
+ * as atomic as an append.
+ */
+#ifndef FLOE_MERGE_H
+#define FLOE_MERGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "floe/arrow.h"
+#include "floe/common.h"
+#include "floe/iceberg.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct floe_table; /* include/floe/table.h */
+
+typedef enum floe_merge_kind {
+  FLOE_MERGE_UPSERT = 0,  /* every source row is an insert-or-update of its key */
+  FLOE_MERGE_CDC_OP = 1,  /* an operation column says insert/update/delete */
+  FLOE_MERGE_HASH_DIFF = 2 /* the batches are the full source: diff by key + row hash */
+} floe_merge_kind;
+
+typedef enum floe_merge_deletes {
+  FLOE_MERGE_POSITION_DELETES = 0,
+  FLOE_MERGE_EQUALITY_DELETES = 1,
+  FLOE_MERGE_COPY_ON_WRITE = 2
+} floe_merge_deletes;
+
+typedef struct floe_merge_options {
+  floe_merge_kind kind;
+  floe_merge_deletes deletes;
+  /* Key columns by Iceberg field id (the table's primary key). */
+  int32_t n_key_field_ids;
+  const int32_t *key_field_ids;
+  /* Ordering column (batch_sk or a sequence) deciding which change of a key
+   * wins within the input; -1 = arrival order. */
+  int32_t order_field_id;
+  /* CDC_OP: the operation column's name in the input batches (it is not
+   * written to the table) and the values meaning insert/update/delete
+   * (defaults "I", "U", "D"); an unknown value is an error naming the row. */
+  const char *op_column;
+  const char *op_insert, *op_update, *op_delete;
+  /* Snapshot summary properties to add (floe.source-table, floe.batch-sk.*,
+   * floe.run-id ...). */
+  int32_t n_summary;
+  const floe_iceberg_property *summary;
+} floe_merge_options;
+
+typedef struct floe_merge_result {
+  int64_t snapshot_id;      /* the committed snapshot (0 when nothing changed) */
+  int64_t rows_inserted;    /* keys new to the table */
+  int64_t rows_updated;     /* keys replaced */
+  int64_t rows_deleted;     /* keys deleted */
+  int64_t rows_unchanged;   /* hash-diff: identical rows skipped */
+  int64_t input_rows;       /* change rows received */
+  int64_t duplicate_keys;   /* changes superseded by a later change of the same key */
+  int64_t data_files, delete_files;
+  int64_t bytes_written;
+  /* The table's expected live row count change: inserted - deleted. The
+   * engine validates it against the committed snapshot's total-records. */
+  int64_t net_row_change;
+} floe_merge_result;
+
+typedef struct floe_merge floe_merge;
+
+/* Starts a merge into `table` (borrowed; must outlive the merge). */
+int floe_merge_begin(floe_merge **out, struct floe_table *table,
+                     const floe_merge_options *options, floe_error *err);
+/* Adds change rows: a "+s" batch whose columns carry "PARQUET:field_id"
+ * for table columns (the op column, for CDC_OP, is matched by name and has
+ * no field id). The batch is only read. */
+int floe_merge_add(floe_merge *merge, const struct ArrowSchema *schema,
+                   const struct ArrowArray *batch, floe_error *err);
+/* Writes the files and commits one snapshot (retrying on conflict per the
+ * table's commit rules). */
+int floe_merge_commit(floe_merge *merge, floe_merge_result *out,
+                      floe_error *err);
+/* Frees the merge; files written by an uncommitted merge are deleted.
+ * Accepts NULL. */
+void floe_merge_free(floe_merge *merge);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
