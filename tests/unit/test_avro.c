@@ -8,6 +8,7 @@
 #include <glob.h>
 #include <jansson.h>
 #include <math.h>
+#include <zstd.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -972,6 +973,13 @@ static void test_reader_rejects_hostile_values(void) {
   expect_format_error(file.data, file.len, "block 1");
   build_file(&file, "\"int\"", "snappy", (const uint8_t *)"\x01\x00\x02\x00\x00\x00\x00", 7, 1);
   expect_format_error(file.data, file.len, "snappy CRC32 mismatch");
+  /* An empty zstd frame (content size 0) holding zero records: valid
+   * (found by the fuzzer: it once passed NULL + 0 to the codec). */
+  uint8_t frame[64];
+  size_t frame_len = ZSTD_compress(frame, sizeof frame, "", 0, 3);
+  REQUIRE(!ZSTD_isError(frame_len));
+  build_file(&file, "\"int\"", "zstandard", frame, frame_len, 0);
+  CHECK_INT_EQ(count_records(file.data, file.len, &err), 0);
   /* Missing schema. */
   floe_buf_reset(&file);
   floe_buf_append(&file, "Obj\x01\x00" "0123456789abcdef", 21);

@@ -437,6 +437,9 @@ static int next_block(floe_avro_reader *r, floe_error *err) {
       compressed_len -= 4;
     }
     floe_buf_reset(&r->block_buf);
+    /* Give the buffer memory even for an empty block: the codec layer
+     * writes at data + len, which must not be NULL + 0. */
+    if (floe_buf_reserve(&r->block_buf, 64) < 0) return nomem(err);
     if (compressed_len > 0 || codec != FLOE_CODEC_SNAPPY) {
       rc = floe_decompress_buf(&r->codec_ctx, codec, data, compressed_len, &r->block_buf,
                                FLOE_AVRO_MAX_BLOCK_SIZE, err);
