@@ -303,7 +303,8 @@ int floe_decompress_buf(floe_codec_ctx *ctx, floe_codec codec,
       if (snappy_uncompressed_length((const char *)src, n, &len) != SNAPPY_OK)
         return floe_error_set(err, FLOE_EFORMAT, "snappy: corrupt block header");
       if (len > max_size) return floe_error_set(err, FLOE_EFORMAT, "snappy: block larger than %zu bytes", max_size);
-      if (floe_buf_reserve(out, len) < 0) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+      /* At least one byte, so the target pointer is never NULL + 0. */
+      if (floe_buf_reserve(out, len ? len : 1) < 0) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
       int rc = floe_decompress(ctx, codec, src, n, out->data + out->len, len, err);
       if (rc == FLOE_OK) out->len += len;
       return rc;
@@ -312,7 +313,7 @@ int floe_decompress_buf(floe_codec_ctx *ctx, floe_codec codec,
       unsigned long long len = ZSTD_getFrameContentSize(src, n);
       if (len != ZSTD_CONTENTSIZE_UNKNOWN && len != ZSTD_CONTENTSIZE_ERROR) {
         if (len > max_size) return floe_error_set(err, FLOE_EFORMAT, "zstd: frame larger than %zu bytes", max_size);
-        if (floe_buf_reserve(out, (size_t)len) < 0) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+        if (floe_buf_reserve(out, len ? (size_t)len : 1) < 0) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
         int rc = floe_decompress(ctx, codec, src, n, out->data + out->len, (size_t)len, err);
         if (rc == FLOE_OK) out->len += (size_t)len;
         return rc;
