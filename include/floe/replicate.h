@@ -1,0 +1,210 @@
+/*
+ * floe/replicate.h: the replication engine — what `floe run`, `floe status`
+ * and `floe validate` do with a job file.
+ *
+ * One run takes a loaded floe_config (include/floe/config.h) and, table by
+ * table in file order, follows the control-table contract of DESIGN.md ("The
+ * job, in the user's words"): read the source's batch number (or cursor), add
+ * an insert-only row to the control table in the source database, copy the
+ * rows `previous < batch_sk <= new` into the Iceberg table with the table's
+ * strategy and write mode, delete that control row again if the write
+ * fails, and compare what was read with what was committed.
+ *
+ * Exactly once. Every commit floe makes carries the snapshot summary
+ * properties floe.source-table, floe.batch-sk.low, floe.batch-sk.high and
+ * floe.run-id in the same atomic commit as the data. Before a table is
+ * loaded, its control rows are reconciled with the committed history of
+ * the table's main branch: a control row above the highest committed batch
+ * (a run died between inserting it and committing) is compensated and its
+ * range loaded again in this run; a committed range whose control row is
+ * missing gets the row re-inserted (kind "repair"). docs/replicate.md
+ * describes the protocol, the strategies and modes, and the run report.
+ *
+ * Nothing here prints or exits: log lines go through floe_log (events
+ * connect, discover, plan, control_read, control_insert, extract,
+ * file_written, commit, validate, compensate, repair, nothing_new), progress
+ * through the caller's callback, and results into a floe_run_report the
+ * caller renders (floe_run_report_json, floe_run_report_text).
+ *
+ * Debug switches (tests only; read from the environment by the engine):
+ *   FLOE_CRASH_AT=<point>[:<n>]  _exit(137) at the n-th (default first)
+ *       arrival at a named point: after_control_insert, after_data_file,
+ *       before_commit, after_manifest, after_commit, during_validation,
+ *       during_compensation, during_repair.
+ *   FLOE_FAIL_AT=<point>[:<n>]  make the n-th arrival fail as an I/O error
+ *       would: commit (the catalog commit), write (the data writer),
+ *       control_insert.
+ */
+#ifndef FLOE_REPLICATE_H
+#define FLOE_REPLICATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "floe/buffer.h"
+#include "floe/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The job configuration (include/floe/config.h). Declared, not included,
+ * so that this header can be used together with the other module headers. */
+struct floe_config;
+
+/* Exit codes of `floe run|status|validate|config` (documented in --help and
+ * docs/replicate.md). */
+#define FLOE_REPLICATE_EXIT_OK 0         /* success, including "nothing new" */
+#define FLOE_REPLICATE_EXIT_FAILURE 1    /* a table failed */
+#define FLOE_REPLICATE_EXIT_USAGE 2      /* bad arguments or configuration */
+#define FLOE_REPLICATE_EXIT_VALIDATION 3 /* validation found a mismatch */
+
+/* The exit code for the return value of floe_replicate_run/validate:
+ * FLOE_OK -> 0, FLOE_EVALIDATE -> 3, FLOE_EINVAL -> 2, anything else 1. */
+int floe_replicate_exit_code(int rc);
+
+typedef enum floe_run_status {
+  FLOE_RUN_OK = 0,          /* loaded and validated */
+  FLOE_RUN_NOTHING_NEW = 1, /* the source has no batch past the control max */
+  FLOE_RUN_PLANNED = 2,     /* dry run: what would be loaded */
+  FLOE_RUN_FAILED = 3,      /* nothing committed for the failing range */
+  FLOE_RUN_MISMATCH = 4     /* committed, but validation found a mismatch */
+} floe_run_status;
+
+/* "ok", "nothing_new", "planned", "failed", "mismatch". */
+const char *floe_run_status_name(floe_run_status status);
+
+/* What happened to one table. Strings are owned by the report. */
+typedef struct floe_run_table {
+  char *name;   /* the key under tables: (= control table_name) */
+  char *target; /* namespace.table */
+  const char *strategy, *mode; /* static names */
+  floe_run_status status;
+  /* The range loaded (or, dry run, that would be): low < batch <= high. For
+   * a cursor column, batch numbers are load counters and the cursor range
+   * is watermark_low < cursor <= watermark_high. */
+  bool has_range;
+  int64_t batch_low, batch_high;
+  char *watermark_low, *watermark_high; /* NULL unless a cursor column */
+  int64_t rows_source;  /* rows the source held in the range */
+  int64_t rows_written; /* rows written to data files */
+  int64_t rows_inserted, rows_updated, rows_deleted; /* merge / CDC */
+  int64_t files;        /* data and delete files committed */
+  int64_t bytes;        /* bytes of those files */
+  int64_t commits;      /* snapshots committed (chunks, partitions) */
+  int64_t repairs;      /* reconciliation repairs made */
+  int64_t schema_changes; /* columns added, widened or made optional */
+  int64_t snapshot_id;  /* the last snapshot committed, 0 when none */
+  double seconds;
+  char *message;        /* the error, mismatch or note; NULL when none */
+} floe_run_table;
+
+typedef struct floe_run_report {
+  char run_id[37];
+  const char *command; /* "run" or "validate" */
+  bool dry_run;
+  int64_t started_ms, finished_ms;
+  size_t n_tables;
+  floe_run_table *tables;
+} floe_run_report;
+
+/* Progress of the table being loaded, for a terminal line. */
+typedef struct floe_run_progress {
+  const char *table;
+  int64_t rows;    /* rows read from the source so far (this table) */
+  int64_t bytes;   /* bytes of data files finished so far */
+  double seconds;  /* since the table started */
+} floe_run_progress;
+
+typedef void (*floe_run_progress_fn)(void *ctx, const floe_run_progress *progress);
+
+typedef struct floe_run_options {
+  /* Only these tables (names under tables:); n_tables 0 = all. A name the
+   * config does not have is FLOE_EINVAL before anything runs. */
+  const char *const *tables;
+  size_t n_tables;
+  /* Plan and report what would be loaded; write nothing (not even the
+   * control table). */
+  bool dry_run;
+  /* Called about every 100 ms while rows stream (may be NULL). */
+  floe_run_progress_fn progress;
+  void *progress_ctx;
+} floe_run_options;
+
+/*
+ * Runs the job: every selected table in file order; a failing table does
+ * not stop the others. `out` is initialised here and always filled (free it
+ * with floe_run_report_free). Returns FLOE_OK when every table is ok or has
+ * nothing new, FLOE_EVALIDATE when validation found a mismatch (and nothing
+ * failed), FLOE_EINVAL for an unknown table name or a table whose settings
+ * cannot work with its source (merge without a key ...), another negative
+ * code when a table failed (err holds the first failure; each table's
+ * message is in the report) or when the source or catalog cannot be
+ * reached.
+ */
+int floe_replicate_run(const struct floe_config *cfg, const floe_run_options *options,
+                       floe_run_report *out, floe_error *err);
+
+/*
+ * Re-checks committed loads: for every selected table, each floe commit
+ * still on the table's main branch is recounted against the source over
+ * its range (row count; and the checksum, when validate.checksum is set,
+ * for the latest commit). Status per table: ok or mismatch (message with
+ * both numbers). Returns as floe_replicate_run.
+ */
+int floe_replicate_validate(const struct floe_config *cfg,
+                            const floe_run_options *options,
+                            floe_run_report *out, floe_error *err);
+
+/* Releases what the report owns and zeroes it. Accepts NULL. */
+void floe_run_report_free(floe_run_report *report);
+
+/* Appends the report as one JSON object (docs/replicate.md, "Run report"). */
+int floe_run_report_json(const floe_run_report *report, floe_buf *out,
+                         floe_error *err);
+/* Appends the per-table summary as an aligned text table (one line per
+ * table: table, status, range, rows, files, bytes, seconds, snapshot). */
+int floe_run_report_text(const floe_run_report *report, floe_buf *out,
+                         floe_error *err);
+
+/* One table's state for `floe status`. Strings owned by the status. */
+typedef struct floe_status_table {
+  char *name, *target;
+  bool has_control;        /* the control table has rows for it */
+  int64_t control_max;     /* largest batch_sk in the control table */
+  int64_t control_rows;
+  char *control_watermark; /* watermark of that row (cursor), or NULL */
+  bool table_exists;
+  bool has_snapshot;
+  int64_t snapshot_id;     /* current snapshot */
+  int64_t total_records;   /* its total-records, -1 when absent */
+  bool has_committed;
+  int64_t committed_high;  /* highest floe.batch-sk.high on main */
+  char *committed_watermark;
+  char *last_run_id;       /* floe.run-id of the latest floe commit */
+  int64_t last_commit_ms;  /* its timestamp */
+  char *message;           /* an error reaching this table, or NULL */
+} floe_status_table;
+
+typedef struct floe_status_report {
+  size_t n_tables;
+  floe_status_table *tables;
+} floe_status_report;
+
+/* Reads the control table and each table's metadata; writes nothing (a
+ * missing control table reads as empty). Per-table problems go into the
+ * table's message; the return value is negative only when the source or
+ * catalog cannot be opened. Free with floe_status_report_free. */
+int floe_replicate_status(const struct floe_config *cfg,
+                          const floe_run_options *options,
+                          floe_status_report *out, floe_error *err);
+void floe_status_report_free(floe_status_report *report);
+/* Appends the status as an aligned text table. */
+int floe_status_report_text(const floe_status_report *report, floe_buf *out,
+                            floe_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

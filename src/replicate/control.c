@@ -1,0 +1,317 @@
+/*
+ * replicate/control: the control table, floe's insert-only ledger of
+ * replicated batches in the source database (DESIGN.md, "The job, in the
+ * user's words").
+ *
+ * One row per (table_name, batch_sk): the batch number loaded up to, the
+ * run that inserted it, when, the cursor watermark (cursor-column tables)
+ * and the kind of row ("init" for the first (table, 0), "load", "repair"
+ * for a row re-inserted by reconciliation). Rows are only inserted; the one
+ * delete is the compensation of a row whose load failed, guarded so that it
+ * removes only that run's row and only while it is the table's latest.
+ *
+ * The statements live here, per dialect, and are shipped word for word in
+ * sql/<dialect>/control.sql for people who manage the table by hand;
+ * tests/unit/test_replicate_control.c checks that the files match these
+ * strings. `{control}` stands for the (quoted) table name; the shipped files
+ * write it as floe_control. SQLite accepts PostgreSQL's $1 parameters (they
+ * are named parameters there, numbered in order of first use), so the two
+ * share their statement texts; Snowflake binds :1.
+ */
+#include "replicate/engine_internal.h" /* first: config_compat.h */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "floe/source.h"
+
+static const char *const stmt_names[FLOE_CONTROL_STMT_COUNT] = {
+    "create", "latest", "previous", "history", "insert", "compensate", "latest_all"};
+
+const char *floe_control_stmt_name(floe_control_stmt stmt) {
+  return (unsigned)stmt < FLOE_CONTROL_STMT_COUNT ? stmt_names[stmt] : "?";
+}
+
+static const char *const sqlite_sql[FLOE_CONTROL_STMT_COUNT] = {
+    "CREATE TABLE IF NOT EXISTS {control} (\n"
+    "  table_name  TEXT    NOT NULL,\n"
+    "  batch_sk    INTEGER NOT NULL,\n"
+    "  run_id      TEXT    NOT NULL,\n"
+    "  inserted_at TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),\n"
+    "  watermark   TEXT,\n"
+    "  kind        TEXT    NOT NULL DEFAULT 'load',\n"
+    "  PRIMARY KEY (table_name, batch_sk)\n"
+    ")",
+    "SELECT max(batch_sk) FROM {control} WHERE table_name = $1",
+    "SELECT max(batch_sk) FROM {control} WHERE table_name = $1 AND batch_sk < $2",
+    "SELECT batch_sk, run_id, CAST(inserted_at AS TEXT) AS inserted_at, watermark, kind\n"
+    "FROM {control} WHERE table_name = $1 ORDER BY batch_sk",
+    "INSERT INTO {control} (table_name, batch_sk, run_id, watermark, kind)\n"
+    "VALUES ($1, $2, $3, $4, $5)",
+    "DELETE FROM {control}\n"
+    "WHERE table_name = $1 AND batch_sk = $2 AND run_id = $3\n"
+    "  AND batch_sk = (SELECT max(batch_sk) FROM {control} WHERE table_name = $1)",
+    "SELECT table_name, max(batch_sk) AS batch_sk, count(*) AS loads\n"
+    "FROM {control} GROUP BY table_name ORDER BY table_name",
+};
+
+static const char *const postgres_sql[FLOE_CONTROL_STMT_COUNT] = {
+    "CREATE TABLE IF NOT EXISTS {control} (\n"
+    "  table_name  text        NOT NULL,\n"
+    "  batch_sk    bigint      NOT NULL,\n"
+    "  run_id      text        NOT NULL,\n"
+    "  inserted_at timestamptz NOT NULL DEFAULT now(),\n"
+    "  watermark   text,\n"
+    "  kind        text        NOT NULL DEFAULT 'load',\n"
+    "  PRIMARY KEY (table_name, batch_sk)\n"
+    ")",
+    NULL, NULL, NULL, NULL, NULL, NULL, /* as SQLite */
+};
+
+static const char *const snowflake_sql[FLOE_CONTROL_STMT_COUNT] = {
+    "CREATE TABLE IF NOT EXISTS {control} (\n"
+    "  table_name  VARCHAR       NOT NULL,\n"
+    "  batch_sk    NUMBER(38, 0) NOT NULL,\n"
+    "  run_id      VARCHAR       NOT NULL,\n"
+    "  inserted_at TIMESTAMP_TZ  NOT NULL DEFAULT CURRENT_TIMESTAMP(),\n"
+    "  watermark   VARCHAR,\n"
+    "  kind        VARCHAR       NOT NULL DEFAULT 'load',\n"
+    "  PRIMARY KEY (table_name, batch_sk)\n"
+    ")",
+    "SELECT max(batch_sk) FROM {control} WHERE table_name = :1",
+    "SELECT max(batch_sk) FROM {control} WHERE table_name = :1 AND batch_sk < :2",
+    "SELECT batch_sk, run_id, CAST(inserted_at AS VARCHAR) AS inserted_at, watermark, kind\n"
+    "FROM {control} WHERE table_name = :1 ORDER BY batch_sk",
+    "INSERT INTO {control} (table_name, batch_sk, run_id, watermark, kind)\n"
+    "VALUES (:1, :2, :3, :4, :5)",
+    "DELETE FROM {control}\n"
+    "WHERE table_name = :1 AND batch_sk = :2 AND run_id = :3\n"
+    "  AND batch_sk = (SELECT max(batch_sk) FROM {control} WHERE table_name = :1)",
+    "SELECT table_name, max(batch_sk) AS batch_sk, count(*) AS loads\n"
+    "FROM {control} GROUP BY table_name ORDER BY table_name",
+};
+
+int floe_control_sql(const char *dialect, floe_control_stmt stmt,
+                     const char *table_sql, char **out, floe_error *err) {
+  *out = NULL;
+  if ((unsigned)stmt >= FLOE_CONTROL_STMT_COUNT)
+    return floe_error_set(err, FLOE_EINVAL, "control table: unknown statement %d",
+                          (int)stmt);
+  const char *text = NULL;
+  if (dialect != NULL && strcmp(dialect, "sqlite") == 0) {
+    text = sqlite_sql[stmt];
+  } else if (dialect != NULL && strcmp(dialect, "postgres") == 0) {
+    text = postgres_sql[stmt] ? postgres_sql[stmt] : sqlite_sql[stmt];
+  } else if (dialect != NULL && strcmp(dialect, "snowflake") == 0) {
+    text = snowflake_sql[stmt];
+  } else {
+    return floe_error_set(err, FLOE_EUNSUPPORTED,
+                          "control table: no statements for dialect '%s'",
+                          dialect ? dialect : "(none)");
+  }
+  if (table_sql == NULL) table_sql = "floe_control";
+  static const char placeholder[] = "{control}";
+  size_t n_place = 0;
+  for (const char *p = strstr(text, placeholder); p; p = strstr(p + 1, placeholder))
+    n_place++;
+  size_t len = strlen(text) + n_place * strlen(table_sql) + 1;
+  char *sql = floe_malloc(len);
+  if (sql == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  char *w = sql;
+  const char *r = text;
+  for (const char *p; (p = strstr(r, placeholder)) != NULL; r = p + sizeof placeholder - 1) {
+    memcpy(w, r, (size_t)(p - r));
+    w += p - r;
+    memcpy(w, table_sql, strlen(table_sql));
+    w += strlen(table_sql);
+  }
+  strcpy(w, r);
+  *out = sql;
+  return FLOE_OK;
+}
+
+void floe_control_rows_free(floe_control_rows *rows) {
+  if (rows == NULL) return;
+  for (size_t i = 0; i < rows->n; i++) {
+    floe_free(rows->rows[i].run_id);
+    floe_free(rows->rows[i].inserted_at);
+    floe_free(rows->rows[i].watermark);
+    floe_free(rows->rows[i].kind);
+  }
+  floe_free(rows->rows);
+  rows->rows = NULL;
+  rows->n = 0;
+}
+
+const floe_control_row *floe_control_rows_latest(const floe_control_rows *rows) {
+  const floe_control_row *best = NULL;
+  for (size_t i = 0; rows != NULL && i < rows->n; i++)
+    if (best == NULL || rows->rows[i].batch_sk > best->batch_sk) best = &rows->rows[i];
+  return best;
+}
+
+int floe_control_open(floe_control *ctl, floe_source *src, const char *name,
+                      const char *schema, floe_error *err) {
+  int rc = FLOE_OK;
+  char *qualified = NULL;
+  memset(ctl, 0, sizeof *ctl);
+  ctl->src = src;
+  if (name == NULL || name[0] == '\0') name = "floe_control";
+  if (schema != NULL && schema[0] != '\0') {
+    qualified = floe_replicate_strdupf("%s.%s", schema, name);
+    if (qualified == NULL) {
+      rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+      goto cleanup;
+    }
+    FLOE_TRY(floe_source_quote_name(src, qualified, &ctl->table_sql, err));
+  } else {
+    FLOE_TRY(floe_source_quote_ident(src, name, &ctl->table_sql, err));
+  }
+  for (int i = 0; i < FLOE_CONTROL_STMT_COUNT; i++)
+    FLOE_TRY(floe_control_sql(floe_source_dialect(src), (floe_control_stmt)i,
+                              ctl->table_sql, &ctl->sql[i], err));
+cleanup:
+  floe_free(qualified);
+  if (rc < 0) {
+    floe_error_prefix(err, "control table");
+    floe_control_close(ctl);
+  }
+  return rc;
+}
+
+void floe_control_close(floe_control *ctl) {
+  if (ctl == NULL) return;
+  floe_free(ctl->table_sql);
+  for (int i = 0; i < FLOE_CONTROL_STMT_COUNT; i++) floe_free(ctl->sql[i]);
+  memset(ctl, 0, sizeof *ctl);
+}
+
+int floe_control_create(floe_control *ctl, floe_error *err) {
+  int rc = floe_source_exec(ctl->src, ctl->sql[FLOE_CONTROL_CREATE], NULL, 0, NULL, err);
+  if (rc < 0) floe_error_prefix(err, "control table %s: create", ctl->table_sql);
+  return rc;
+}
+
+int floe_control_exists(floe_control *ctl, bool *out, floe_error *err) {
+  /* describe takes the name as written in the config, unquoted. */
+  floe_source_table desc = {0};
+  char *plain = floe_strdup(ctl->table_sql);
+  int rc = FLOE_OK;
+  *out = false;
+  if (plain == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  rc = floe_source_describe(ctl->src, plain, &desc, err);
+  if (rc == FLOE_OK) *out = desc.exists;
+  floe_source_table_free(&desc);
+  floe_free(plain);
+  if (rc < 0) floe_error_prefix(err, "control table %s", ctl->table_sql);
+  return rc;
+}
+
+static char *view_text(const floe_arrow_view *v, int64_t i) {
+  if (floe_arrow_view_is_null(v, i)) return NULL;
+  size_t len;
+  const uint8_t *bytes = floe_arrow_view_bytes(v, i, &len);
+  return floe_strndup((const char *)bytes, len);
+}
+
+int floe_control_history(floe_control *ctl, const char *table_name,
+                         floe_control_rows *out, floe_error *err) {
+  int rc = FLOE_OK;
+  floe_source_stream *stream = NULL;
+  struct ArrowArray batch = {0};
+  memset(out, 0, sizeof *out);
+  floe_source_column cols[5];
+  memset(cols, 0, sizeof cols);
+  const char *names[5] = {"batch_sk", "run_id", "inserted_at", "watermark", "kind"};
+  for (int i = 0; i < 5; i++) {
+    cols[i].name = (char *)names[i];
+    cols[i].declared_type = (char *)"";
+    cols[i].nullable = i != 0;
+    cols[i].type = floe_arrow_type_of(i == 0 ? FLOE_ARROW_INT64 : FLOE_ARROW_UTF8);
+  }
+  floe_source_param param = floe_param_text(table_name);
+  floe_source_query_spec spec = {0};
+  spec.sql = ctl->sql[FLOE_CONTROL_HISTORY];
+  spec.params = &param;
+  spec.n_params = 1;
+  spec.columns = cols;
+  spec.n_columns = 5;
+  spec.table = ctl->table_sql;
+  size_t cap = 0;
+  FLOE_TRY(floe_source_query(ctl->src, &spec, &stream, err));
+  const struct ArrowSchema *schema = floe_source_stream_schema(stream);
+  for (;;) {
+    rc = floe_source_stream_next(stream, &batch, err);
+    if (rc < 0) goto cleanup;
+    if (rc == 0) break;
+    floe_arrow_view v[5];
+    for (int c = 0; c < 5; c++)
+      FLOE_TRY(floe_arrow_view_init(&v[c], schema->children[c], batch.children[c], err));
+    for (int64_t r = 0; r < batch.length; r++) {
+      if (out->n == cap) {
+        size_t ncap = cap ? cap * 2 : 16;
+        floe_control_row *grown = floe_realloc(out->rows, ncap * sizeof *grown);
+        if (grown == NULL) {
+          rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+          goto cleanup;
+        }
+        out->rows = grown;
+        cap = ncap;
+      }
+      floe_control_row *row = &out->rows[out->n++];
+      memset(row, 0, sizeof *row);
+      row->batch_sk = floe_arrow_view_int64(&v[0], r);
+      row->run_id = view_text(&v[1], r);
+      row->inserted_at = view_text(&v[2], r);
+      row->watermark = view_text(&v[3], r);
+      row->kind = view_text(&v[4], r);
+      if ((!floe_arrow_view_is_null(&v[1], r) && row->run_id == NULL) ||
+          (!floe_arrow_view_is_null(&v[4], r) && row->kind == NULL)) {
+        rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+        goto cleanup;
+      }
+    }
+    floe_arrow_array_release(&batch);
+  }
+  rc = FLOE_OK;
+cleanup:
+  floe_arrow_array_release(&batch);
+  floe_source_stream_free(stream);
+  if (rc < 0) {
+    floe_control_rows_free(out);
+    floe_error_prefix(err, "control table %s: read rows of '%s'", ctl->table_sql,
+                      table_name);
+  }
+  return rc;
+}
+
+int floe_control_insert(floe_control *ctl, const char *table_name,
+                        int64_t batch_sk, const char *run_id,
+                        const char *watermark, const char *kind,
+                        floe_error *err) {
+  floe_source_param params[5] = {floe_param_text(table_name), floe_param_int64(batch_sk),
+                                 floe_param_text(run_id), floe_param_text(watermark),
+                                 floe_param_text(kind)};
+  int rc = floe_debug_fail_point("control_insert", err);
+  if (rc == FLOE_OK)
+    rc = floe_source_exec(ctl->src, ctl->sql[FLOE_CONTROL_INSERT], params, 5, NULL, err);
+  if (rc < 0)
+    floe_error_prefix(err, "control table %s: insert ('%s', %lld)", ctl->table_sql,
+                      table_name, (long long)batch_sk);
+  return rc;
+}
+
+int floe_control_compensate(floe_control *ctl, const char *table_name,
+                            int64_t batch_sk, const char *run_id,
+                            int64_t *out_deleted, floe_error *err) {
+  floe_source_param params[3] = {floe_param_text(table_name), floe_param_int64(batch_sk),
+                                 floe_param_text(run_id)};
+  int64_t deleted = 0;
+  int rc = floe_source_exec(ctl->src, ctl->sql[FLOE_CONTROL_COMPENSATE], params, 3,
+                            &deleted, err);
+  if (rc < 0)
+    floe_error_prefix(err, "control table %s: compensate ('%s', %lld)", ctl->table_sql,
+                      table_name, (long long)batch_sk);
+  if (out_deleted) *out_deleted = deleted;
+  return rc;
+}

@@ -1,0 +1,247 @@
+/*
+ * replicate/engine_internal.h: the parts of the replication engine shared
+ * between its files (control.c, reconcile.c, plan.c, schema_map.c,
+ * checksum.c, debug.c, report.c, engine.c) and exposed to its unit tests.
+ * Nothing outside src/replicate includes it.
+ */
+#ifndef FLOE_REPLICATE_ENGINE_INTERNAL_H
+#define FLOE_REPLICATE_ENGINE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "replicate/config_compat.h" /* first: see there */
+#include "floe/arrow.h"
+#include "floe/common.h"
+#include "floe/iceberg.h"
+#include "floe/replicate.h"
+#include "floe/source.h"
+
+/* ==== control table (control.c) ======================================= */
+
+typedef enum floe_control_stmt {
+  FLOE_CONTROL_CREATE = 0,  /* create the table if missing */
+  FLOE_CONTROL_LATEST,      /* latest batch of a table ($1 table) */
+  FLOE_CONTROL_PREVIOUS,    /* largest batch below $2 ($1 table) */
+  FLOE_CONTROL_HISTORY,     /* every row of a table, by batch_sk */
+  FLOE_CONTROL_INSERT,      /* ($1 table, $2 batch_sk, $3 run_id, $4 watermark, $5 kind) */
+  FLOE_CONTROL_COMPENSATE,  /* delete ($1 table, $2 batch_sk, $3 run_id) if it is the latest */
+  FLOE_CONTROL_LATEST_ALL,  /* latest batch of every table (for people; no parameters) */
+  FLOE_CONTROL_STMT_COUNT
+} floe_control_stmt;
+
+/* The statement's name in sql/<dialect>/control.sql ("create", "latest",
+ * "previous", "history", "insert", "compensate", "latest_all"). */
+const char *floe_control_stmt_name(floe_control_stmt stmt);
+
+/* The statement text for `dialect` ("sqlite", "postgres", "snowflake") with
+ * the control table written as `table_sql` (already quoted/qualified; NULL =
+ * floe_control, as in the shipped files). *out is allocated (floe_free).
+ * FLOE_EUNSUPPORTED for an unknown dialect. */
+int floe_control_sql(const char *dialect, floe_control_stmt stmt,
+                     const char *table_sql, char **out, floe_error *err);
+
+typedef struct floe_control_row {
+  int64_t batch_sk;
+  char *run_id;
+  char *inserted_at;
+  char *watermark; /* NULL when none */
+  char *kind;      /* "init", "load", "repair" */
+} floe_control_row;
+
+typedef struct floe_control_rows {
+  size_t n;
+  floe_control_row *rows; /* ascending batch_sk */
+} floe_control_rows;
+
+void floe_control_rows_free(floe_control_rows *rows);
+/* The row with the largest batch_sk, or NULL. */
+const floe_control_row *floe_control_rows_latest(const floe_control_rows *rows);
+
+/* A control table in one source: `table_sql` is the quoted name. */
+typedef struct floe_control {
+  floe_source *src;
+  char *table_sql;
+  char *sql[FLOE_CONTROL_STMT_COUNT];
+} floe_control;
+
+/* Prepares the statements for src's dialect; `name` and `schema` as in the
+ * config (schema may be NULL). Does not touch the database. */
+int floe_control_open(floe_control *ctl, floe_source *src, const char *name,
+                      const char *schema, floe_error *err);
+void floe_control_close(floe_control *ctl);
+/* Creates the table when missing. */
+int floe_control_create(floe_control *ctl, floe_error *err);
+/* Whether the control table exists (for read-only commands). */
+int floe_control_exists(floe_control *ctl, bool *out, floe_error *err);
+/* Every row of `table_name`, ascending. */
+int floe_control_history(floe_control *ctl, const char *table_name,
+                         floe_control_rows *out, floe_error *err);
+int floe_control_insert(floe_control *ctl, const char *table_name,
+                        int64_t batch_sk, const char *run_id,
+                        const char *watermark, const char *kind,
+                        floe_error *err);
+/* Deletes the row (table_name, batch_sk) inserted by run_id, only while it
+ * is the table's latest row; *out_deleted gets 1 or 0. */
+int floe_control_compensate(floe_control *ctl, const char *table_name,
+                            int64_t batch_sk, const char *run_id,
+                            int64_t *out_deleted, floe_error *err);
+
+/* ==== committed history (reconcile.c) ================================= */
+
+/* One floe commit found on the main branch. */
+typedef struct floe_commit_info {
+  int64_t snapshot_id;
+  int64_t timestamp_ms;
+  int64_t batch_low, batch_high;
+  char *run_id;
+  char *watermark_low, *watermark_high; /* NULL unless a cursor column */
+  bool complete; /* false for a part i/n with i < n */
+  int64_t added_records, deleted_records, total_records; /* -1 when absent */
+  const char *operation; /* static copy: "append", "overwrite", ... */
+} floe_commit_info;
+
+typedef struct floe_commit_list {
+  size_t n;
+  floe_commit_info *commits; /* newest first (ancestry order) */
+  /* Whether the walk reached a snapshot without a parent (or the table has
+   * no snapshot): then the history is complete. false when expired
+   * snapshots cut the chain. */
+  bool complete_history;
+} floe_commit_list;
+
+/* Walks the ancestry of main (the current snapshot) and collects the commits
+ * whose summary has floe.source-table == table_name. */
+int floe_commits_collect(const floe_iceberg_metadata *metadata,
+                         const char *table_name, floe_commit_list *out,
+                         floe_error *err);
+void floe_commit_list_free(floe_commit_list *list);
+/* The complete commit with the largest batch_high, or NULL. */
+const floe_commit_info *floe_commits_latest(const floe_commit_list *list);
+
+typedef enum floe_repair_action {
+  FLOE_REPAIR_COMPENSATE = 0, /* control row without a commit: delete it */
+  FLOE_REPAIR_REINSERT = 1    /* commit without a control row: insert it */
+} floe_repair_action;
+
+typedef struct floe_repair {
+  floe_repair_action action;
+  int64_t batch_sk;
+  const char *run_id;    /* borrowed from the control row or commit */
+  const char *watermark; /* borrowed; may be NULL */
+} floe_repair;
+
+/*
+ * Decides the repairs for one table (pure; no I/O). Control rows with
+ * batch_sk > 0 above the highest complete commit are compensated, highest
+ * first; complete commits whose batch_high has no control row are
+ * re-inserted, lowest first. When no commit is found and the history is
+ * cut (expired snapshots), control rows cannot be proven wrong:
+ * FLOE_ECONFLICT explains that. *out (floe_free) borrows strings from the
+ * inputs.
+ */
+int floe_reconcile_plan(const floe_control_rows *control,
+                        const floe_commit_list *commits, floe_repair **out,
+                        size_t *out_n, floe_error *err);
+
+/* ==== schema mapping (schema_map.c) =================================== */
+
+/* Finds a source column for `name`: exact match first, then a unique
+ * case-insensitive one. -1 when none (or ambiguous). */
+int64_t floe_schema_find_column(const floe_source_table *source,
+                                const char *name);
+
+/* Builds the Iceberg schema of a new table from the source's columns (ids
+ * 1..n in source order, NOT NULL columns required), leaving out the columns
+ * named in `exclude` (the CDC op column). */
+int floe_schema_from_source(const floe_source_table *source,
+                            const char *const *exclude, size_t n_exclude,
+                            floe_iceberg_schema **out, floe_error *err);
+
+/* Whether values of `from` can be written to a column of type `to` without
+ * loss (equal, int->long, float->double, decimal(P,S)->decimal(P',S) with
+ * P' >= P). */
+bool floe_schema_type_fits(const floe_iceberg_type *from,
+                           const floe_iceberg_type *to);
+
+/* The result of comparing a source with an existing table schema. */
+typedef struct floe_schema_drift {
+  floe_iceberg_schema *evolved; /* NULL when the schema stays */
+  int32_t n_added, n_widened, n_made_optional;
+  /* Per source column: the table field id it writes (0 = excluded), and the
+   * type the query converts it to (the table column's type). */
+  int64_t n_columns;
+  int32_t *field_ids;
+  floe_arrow_type_info *types;
+  char *description; /* "added x (long); widened y int->long", or NULL */
+} floe_schema_drift;
+
+/*
+ * Maps the source's columns onto `current` (the table's schema): new
+ * columns are added (optional), widenable types widened, required columns
+ * the source no longer has (or now allows nulls in) made optional. An
+ * incompatible change is FLOE_EINVAL naming the column and both types
+ * ("column 'price': source type string (declared 'TEXT') cannot be stored
+ * in the table's long column"). Columns match by name, exactly or else
+ * case-insensitively (docs/replicate.md). `table` names the table in
+ * messages. Free with floe_schema_drift_free.
+ */
+int floe_schema_map(const floe_iceberg_schema *current,
+                    const floe_source_table *source,
+                    const char *const *exclude, size_t n_exclude,
+                    const char *table, floe_schema_drift *out,
+                    floe_error *err);
+void floe_schema_drift_free(floe_schema_drift *drift);
+
+/* ==== checksums (checksum.c) ========================================== */
+
+/* Order-independent per-column checksum of a set of rows: for each column,
+ * the count of nulls and the wrapping sum of a 64-bit hash of every non-null
+ * value's bytes (fixed-width values as stored, booleans as one byte,
+ * strings and binaries as their bytes). Both sides of a validation build one
+ * from Arrow batches of the same types. */
+typedef struct floe_checksum {
+  int32_t n_columns;
+  int32_t *field_ids;
+  uint64_t *sums;
+  int64_t *nulls;
+  int64_t rows;
+} floe_checksum;
+
+/* Columns by field id (copied). */
+int floe_checksum_init(floe_checksum *sum, const int32_t *field_ids,
+                       int32_t n, floe_error *err);
+void floe_checksum_free(floe_checksum *sum);
+/* Adds a "+s" batch; columns are found by "PARQUET:field_id" (others are
+ * ignored; a checksum column missing from the batch is FLOE_EINVAL). */
+int floe_checksum_add(floe_checksum *sum, const struct ArrowSchema *schema,
+                      const struct ArrowArray *batch, floe_error *err);
+/* -1 when equal, else the index of the first differing column. */
+int32_t floe_checksum_compare(const floe_checksum *a, const floe_checksum *b);
+
+/* ==== debug switches (debug.c) ======================================== */
+
+/* Called at each named point: exits the process with status 137 when
+ * FLOE_CRASH_AT names this point and this is the n-th arrival. */
+void floe_debug_crash_point(const char *point);
+/* Returns FLOE_EIO (with a message) when FLOE_FAIL_AT names this point and
+ * this is the n-th arrival, else FLOE_OK. */
+int floe_debug_fail_point(const char *point, floe_error *err);
+/* Forgets the counters (tests). */
+void floe_debug_reset(void);
+
+/* ==== reports (report.c) ============================================== */
+
+/* Appends a zeroed table entry to the report; *out points into it (valid
+ * until the next append). */
+int floe_run_report_add(floe_run_report *report, floe_run_table **out,
+                        floe_error *err);
+int floe_status_report_add(floe_status_report *report,
+                           floe_status_table **out, floe_error *err);
+
+/* printf into a new string (floe_free); NULL on allocation failure. */
+char *floe_replicate_strdupf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,277 @@
+/*
+ * replicate/schema_map: from a source table's columns to an Iceberg schema,
+ * on the first run and on every later run (schema drift).
+ *
+ * Names: a source column writes the table column of the same name; when no
+ * name matches exactly, a unique case-insensitive match is taken (Snowflake
+ * folds unquoted names to upper case, PostgreSQL to lower case, so a table
+ * created from one spelling keeps working with the other). New tables get
+ * the names exactly as the source reports them.
+ *
+ * Drift (Iceberg spec: Schema Evolution): a new source column is added as an
+ * optional column; int->long, float->double and decimal(P,S)->decimal(P',S)
+ * with P' > P widen the table column; a narrower source type is converted up
+ * by the source query; a column the source dropped stays in the table and
+ * reads null from then on (made optional if it was required); anything else
+ * (string -> long, a decimal scale change, timestamp <-> timestamptz) is an
+ * error naming the column and both types, and nothing is written.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "floe/buffer.h"
+#include "replicate/engine_internal.h"
+
+int64_t floe_schema_find_column(const floe_source_table *source, const char *name) {
+  if (name == NULL) return -1;
+  for (int64_t i = 0; i < source->n_columns; i++)
+    if (strcmp(source->columns[i].name, name) == 0) return i;
+  int64_t found = -1;
+  for (int64_t i = 0; i < source->n_columns; i++)
+    if (strcasecmp(source->columns[i].name, name) == 0) {
+      if (found >= 0) return -1; /* ambiguous */
+      found = i;
+    }
+  return found;
+}
+
+static bool excluded(const char *name, const char *const *exclude, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (exclude[i] != NULL && strcasecmp(exclude[i], name) == 0) return true;
+  return false;
+}
+
+int floe_schema_from_source(const floe_source_table *source,
+                            const char *const *exclude, size_t n_exclude,
+                            floe_iceberg_schema **out, floe_error *err) {
+  int rc = FLOE_OK;
+  *out = NULL;
+  floe_iceberg_column *cols = floe_calloc((size_t)source->n_columns + 1, sizeof *cols);
+  if (cols == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  int32_t n = 0;
+  for (int64_t i = 0; i < source->n_columns; i++) {
+    const floe_source_column *c = &source->columns[i];
+    if (excluded(c->name, exclude, n_exclude)) continue;
+    floe_iceberg_column *col = &cols[n];
+    col->id = n + 1;
+    col->name = c->name;
+    col->required = !c->nullable;
+    rc = floe_iceberg_type_from_arrow(&c->type, &col->type, err);
+    if (rc < 0) {
+      floe_error_prefix(err, "column '%s' (declared '%s')", c->name,
+                        c->declared_type ? c->declared_type : "");
+      goto cleanup;
+    }
+    n++;
+  }
+  if (n == 0) {
+    rc = floe_error_set(err, FLOE_EINVAL, "the source table has no columns to replicate");
+    goto cleanup;
+  }
+  FLOE_TRY(floe_iceberg_schema_new(out, 0, cols, n, err));
+cleanup:
+  floe_free(cols);
+  return rc;
+}
+
+bool floe_schema_type_fits(const floe_iceberg_type *from, const floe_iceberg_type *to) {
+  if (from->id == to->id) {
+    if (from->id == FLOE_ICEBERG_DECIMAL)
+      return from->scale == to->scale && from->precision <= to->precision;
+    if (from->id == FLOE_ICEBERG_FIXED) return from->length == to->length;
+    return true;
+  }
+  if (from->id == FLOE_ICEBERG_INT && to->id == FLOE_ICEBERG_LONG) return true;
+  if (from->id == FLOE_ICEBERG_FLOAT && to->id == FLOE_ICEBERG_DOUBLE) return true;
+  return false;
+}
+
+/* Whether the table column's type `have` may be promoted to `want`. */
+static bool widens(const floe_iceberg_type *have, const floe_iceberg_type *want) {
+  if (have->id == FLOE_ICEBERG_INT && want->id == FLOE_ICEBERG_LONG) return true;
+  if (have->id == FLOE_ICEBERG_FLOAT && want->id == FLOE_ICEBERG_DOUBLE) return true;
+  return have->id == FLOE_ICEBERG_DECIMAL && want->id == FLOE_ICEBERG_DECIMAL &&
+         have->scale == want->scale && want->precision > have->precision;
+}
+
+void floe_schema_drift_free(floe_schema_drift *drift) {
+  if (drift == NULL) return;
+  floe_iceberg_schema_free(drift->evolved);
+  floe_free(drift->field_ids);
+  floe_free(drift->types);
+  floe_free(drift->description);
+  memset(drift, 0, sizeof *drift);
+}
+
+/* Replaces *schema by the result of an evolution step. */
+static void step(floe_iceberg_schema **schema, floe_iceberg_schema *next) {
+  floe_iceberg_schema_free(*schema);
+  *schema = next;
+}
+
+/* Finds a top-level field by name: exact, else unique case-insensitive. */
+static const floe_iceberg_field *find_field(const floe_iceberg_schema *schema,
+                                            const char *name) {
+  const floe_iceberg_type *root = &schema->root;
+  for (int32_t i = 0; i < root->n_fields; i++)
+    if (strcmp(root->fields[i].name, name) == 0) return &root->fields[i];
+  const floe_iceberg_field *found = NULL;
+  for (int32_t i = 0; i < root->n_fields; i++)
+    if (strcasecmp(root->fields[i].name, name) == 0) {
+      if (found != NULL) return NULL;
+      found = &root->fields[i];
+    }
+  return found;
+}
+
+static int note(floe_buf *desc, const char *fmt, ...) {
+  if (desc->len > 0 && floe_buf_append_str(desc, "; ") < 0) return FLOE_ENOMEM;
+  char line[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  return floe_buf_append_str(desc, line) < 0 ? FLOE_ENOMEM : FLOE_OK;
+}
+
+int floe_schema_map(const floe_iceberg_schema *current,
+                    const floe_source_table *source,
+                    const char *const *exclude, size_t n_exclude,
+                    const char *table, floe_schema_drift *out,
+                    floe_error *err) {
+  int rc = FLOE_OK;
+  floe_iceberg_schema *work = NULL, *next = NULL;
+  floe_buf desc;
+  floe_buf_init(&desc);
+  memset(out, 0, sizeof *out);
+  out->n_columns = source->n_columns;
+  out->field_ids = floe_calloc((size_t)source->n_columns + 1, sizeof *out->field_ids);
+  out->types = floe_calloc((size_t)source->n_columns + 1, sizeof *out->types);
+  if (out->field_ids == NULL || out->types == NULL) {
+    rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    goto cleanup;
+  }
+  FLOE_TRY(floe_iceberg_schema_copy(&work, current, err));
+  int32_t last_id = floe_iceberg_schema_highest_field_id(current);
+  bool changed = false;
+
+  /* Pass 1: check every column before changing anything, so an
+   * incompatible change writes nothing (not even a schema commit). */
+  for (int64_t i = 0; i < source->n_columns; i++) {
+    const floe_source_column *c = &source->columns[i];
+    if (excluded(c->name, exclude, n_exclude)) continue;
+    floe_iceberg_type want;
+    rc = floe_iceberg_type_from_arrow(&c->type, &want, err);
+    if (rc < 0) {
+      floe_error_prefix(err, "table %s: column '%s' (declared '%s')", table, c->name,
+                        c->declared_type ? c->declared_type : "");
+      goto cleanup;
+    }
+    const floe_iceberg_field *f = find_field(current, c->name);
+    if (f == NULL) continue;
+    if (!floe_iceberg_type_is_primitive(f->type.id) ||
+        (!floe_schema_type_fits(&want, &f->type) && !widens(&f->type, &want))) {
+      char have_text[48], want_text[48];
+      floe_iceberg_type_format(&f->type, have_text, sizeof have_text);
+      floe_iceberg_type_format(&want, want_text, sizeof want_text);
+      rc = floe_error_set(err, FLOE_EINVAL,
+                          "table %s: column '%s': source type %s (declared '%s') cannot "
+                          "be stored in the table's %s column (incompatible schema "
+                          "change; nothing was written)",
+                          table, c->name, want_text,
+                          c->declared_type ? c->declared_type : "", have_text);
+      goto cleanup;
+    }
+  }
+
+  /* Pass 2: evolve. */
+  for (int64_t i = 0; i < source->n_columns; i++) {
+    const floe_source_column *c = &source->columns[i];
+    if (excluded(c->name, exclude, n_exclude)) {
+      out->types[i] = c->type; /* read as it is, never written */
+      continue;
+    }
+    floe_iceberg_type want;
+    FLOE_TRY(floe_iceberg_type_from_arrow(&c->type, &want, err));
+    const floe_iceberg_field *f = find_field(work, c->name);
+    if (f == NULL) {
+      FLOE_TRY(floe_iceberg_schema_add_column(&next, work, NULL, c->name, &want, NULL,
+                                              &last_id, err));
+      step(&work, next);
+      next = NULL;
+      char t[48];
+      floe_iceberg_type_format(&want, t, sizeof t);
+      if (note(&desc, "added %s (%s)", c->name, t) < 0) goto nomem;
+      out->n_added++;
+      changed = true;
+      f = find_field(work, c->name);
+    } else {
+      char fname[256];
+      snprintf(fname, sizeof fname, "%s", f->name);
+      if (widens(&f->type, &want)) {
+        char a[48], b[48];
+        floe_iceberg_type_format(&f->type, a, sizeof a);
+        floe_iceberg_type_format(&want, b, sizeof b);
+        FLOE_TRY(floe_iceberg_schema_promote_column(&next, work, fname, &want, err));
+        step(&work, next);
+        next = NULL;
+        if (note(&desc, "widened %s %s->%s", fname, a, b) < 0) goto nomem;
+        out->n_widened++;
+        changed = true;
+        f = find_field(work, fname);
+      }
+      if (f->required && c->nullable) {
+        FLOE_TRY(floe_iceberg_schema_make_optional(&next, work, fname, err));
+        step(&work, next);
+        next = NULL;
+        if (note(&desc, "made %s optional", fname) < 0) goto nomem;
+        out->n_made_optional++;
+        changed = true;
+        f = find_field(work, fname);
+      }
+    }
+    if (f == NULL) {
+      rc = floe_error_set(err, FLOE_EINVAL, "table %s: column '%s' vanished", table,
+                          c->name);
+      goto cleanup;
+    }
+    out->field_ids[i] = f->id;
+    FLOE_TRY(floe_iceberg_type_to_arrow(&f->type, &out->types[i], err));
+  }
+
+  /* Columns the source dropped: they stay and read null. */
+  for (int32_t i = 0; i < current->root.n_fields; i++) {
+    const floe_iceberg_field *f = &current->root.fields[i];
+    bool present = false;
+    for (int64_t j = 0; j < source->n_columns && !present; j++)
+      present = out->field_ids[j] == f->id;
+    if (present || !f->required) continue;
+    char fname[256];
+    snprintf(fname, sizeof fname, "%s", f->name);
+    FLOE_TRY(floe_iceberg_schema_make_optional(&next, work, fname, err));
+    step(&work, next);
+    next = NULL;
+    if (note(&desc, "made %s optional (dropped by the source)", fname) < 0) goto nomem;
+    out->n_made_optional++;
+    changed = true;
+  }
+
+  if (changed) {
+    out->evolved = work;
+    work = NULL;
+    if (floe_buf_terminate(&desc) < 0) goto nomem;
+    out->description = (char *)floe_buf_detach(&desc, NULL);
+  }
+  rc = FLOE_OK;
+  goto cleanup;
+nomem:
+  rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+cleanup:
+  floe_iceberg_schema_free(work);
+  floe_iceberg_schema_free(next);
+  floe_buf_free(&desc);
+  if (rc < 0) floe_schema_drift_free(out);
+  return rc;
+}
