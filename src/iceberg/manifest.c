@@ -1597,7 +1597,8 @@ static int reader_resolve_partition(floe_manifest_reader *r,
     floe_error ignored = {0};
     /* A schema floe cannot parse is not fatal: the partition types can
      * still come from the table metadata or the Avro schema. */
-    if (floe_iceberg_schema_parse(&r->header_schema, schema_text, 0, &ignored) ==
+    if (floe_iceberg_schema_parse(&r->header_schema, schema_text,
+                                  strlen(schema_text), &ignored) ==
         FLOE_ENOMEM)
       return floe_mf_nomem(err, "manifest header schema");
   }
