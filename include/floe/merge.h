@@ -70,7 +70,11 @@ typedef struct floe_merge_result {
   int64_t snapshot_id;      /* the committed snapshot (0 when nothing changed) */
   int64_t rows_inserted;    /* keys new to the table */
   int64_t rows_updated;     /* keys replaced */
-  int64_t rows_deleted;     /* keys deleted */
+  int64_t rows_deleted;     /* keys deleted (hash-diff: table keys the
+                             * source no longer has) */
+  int64_t deletes_missing;  /* CDC: keys whose final change is a delete but
+                             * that the table does not hold (no-ops; also
+                             * an insert then delete within the input) */
   int64_t rows_unchanged;   /* hash-diff: identical rows skipped */
   int64_t input_rows;       /* change rows received */
   int64_t duplicate_keys;   /* changes superseded by a later change of the same key */

@@ -1,0 +1,1750 @@
+/*
+ * replicate/merge: applying a change set to an Iceberg table in one commit
+ * (include/floe/merge.h): upsert on a key, change capture from an operation
+ * column, and hash-diff of a full source against the table.
+ *
+ * The merge runs in three phases, each bounded by the change set, never by
+ * the table:
+ *
+ *  1. add: change rows are copied, columnar, into chunks of CHUNK_ROWS
+ *     rows in the table's column layout (missing optional columns become
+ *     nulls). Each row's key is encoded (merge_key_encode) into an arena and
+ *     entered in an open-addressing hash table of entries; a later change of
+ *     a key wins over an earlier one when its ordering value is larger or
+ *     equal (ties go to arrival order), so each entry holds the winning row
+ *     and its action (upsert or delete).
+ *  2. table pass: one scan of the table's live rows reading only what the
+ *     delete kind needs: the key columns plus _file/_pos (position deletes,
+ *     copy-on-write), plus the partition source columns (equality deletes:
+ *     the delete must live in the partition of the row it deletes), or
+ *     every column (hash-diff, hashed on the fly). A range or IN filter on
+ *     the first key column lets the scan prune data files by partition and
+ *     column bounds. Each live row whose key is in the change set is marked
+ *     on its entry and deleted (position delete, equality delete, or
+ *     remembered for rewriting); for hash-diff, rows whose hash matches the
+ *     source are left alone and rows whose key the source lacks are deleted.
+ *  3. write and commit: the winning upserts go through the data writer
+ *     (partitioned like the table), deletes through the position or
+ *     equality delete writer; copy-on-write rewrites each affected data
+ *     file without its replaced rows. One row-delta (or overwrite) snapshot
+ *     carries everything plus the caller's summary properties. A commit
+ *     hook turns a rebase into a clean conflict when a concurrent commit
+ *     added data that may hold keys of this change set (or, for hash-diff,
+ *     changed the table at all).
+ *
+ * Equality deletes and same-commit inserts: a row's new version and the
+ * equality delete of its old version land in one snapshot, so both get the
+ * same data sequence number, and an equality delete applies only to data
+ * files with a strictly smaller one (Iceberg spec: Scan Planning, "An
+ * equality delete file must be applied to a data file when ... the data
+ * file's data sequence number is strictly less than the delete's"). The
+ * new version therefore survives its own delete.
+ */
+#include "floe/merge.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "floe/scan.h"
+#include "floe/table.h"
+#include "floe/table_writer.h"
+#include "replicate/merge_internal.h"
+
+#define CHUNK_ROWS 65536
+#define OUT_BATCH_ROWS 65536
+/* Up to this many changed keys the scan filter is an IN list (precise
+ * bounds and partition pruning); above it, a [min, max] range. */
+#define IN_FILTER_MAX 64
+
+enum { ACT_UPSERT = 0, ACT_DELETE = 1 };
+enum {
+  F_EXISTS = 1,    /* the table held a live row with this key */
+  F_UNCHANGED = 2, /* hash-diff: the table row equals the source row */
+  F_ORDER_NULL = 4 /* the winning row's ordering value is null */
+};
+
+typedef struct merge_entry {
+  uint64_t hash;
+  const uint8_t *key; /* in merge->arena */
+  uint32_t key_len;
+  uint8_t action;
+  uint8_t flags;
+  int64_t row;        /* winning buffered row: chunk * CHUNK_ROWS + index */
+  floe_int128 order;  /* its ordering value */
+  uint64_t row_hash;  /* hash-diff: of the winning row's non-key columns */
+} merge_entry;
+
+typedef struct merge_column {
+  int32_t field_id;
+  const char *name;
+  bool required;
+  const floe_iceberg_type *type;
+  floe_arrow_type_info arrow;
+  int32_t key_index; /* position in the key, or -1 */
+} merge_column;
+
+typedef struct merge_chunk {
+  struct ArrowArray array;
+  floe_arrow_view *views; /* one per table column */
+  int64_t length;
+} merge_chunk;
+
+/* Rows of one data file that copy-on-write removes. */
+typedef struct cow_file {
+  int64_t *positions;
+  size_t n, cap;
+} cow_file;
+
+struct floe_merge {
+  floe_table *table;
+  floe_iceberg_metadata *md; /* copy of the table's metadata at begin */
+  const floe_iceberg_schema *schema;
+  const floe_iceberg_partition_spec *spec;
+  floe_merge_kind kind;
+  floe_merge_deletes deletes;
+  int32_t order_field_id;
+  int32_t order_column;      /* index into columns, or -1 */
+  char *op_column, *op_insert, *op_update, *op_delete;
+  int32_t n_summary;
+  floe_iceberg_property *summary;
+  char *name; /* table name for messages */
+
+  int32_t n_columns;
+  merge_column *columns;
+  int32_t n_keys;
+  int32_t *key_columns; /* indices into columns, in key order */
+  struct ArrowSchema row_schema;
+
+  /* buffered change rows */
+  floe_arrow_batch_builder builder;
+  int64_t builder_rows;
+  merge_chunk *chunks;
+  int64_t n_chunks, cap_chunks;
+  int64_t n_batches;
+
+  /* the key table */
+  floe_arena arena;
+  merge_entry *entries;
+  int64_t n_entries, cap_entries;
+  int32_t *slots; /* entry index + 1; 0 = empty */
+  uint64_t n_slots;
+
+  floe_buf scratch;
+  floe_merge_result result;
+  int64_t table_rows_deleted;
+  int64_t rows_written;
+  bool committed, failed;
+
+  /* writers (open while the merge's files are not committed) */
+  floe_table_writer_options wopts;
+  char *prefix_base;
+  floe_data_writer *data_writer;
+  floe_position_delete_writer *pos_writer;
+  floe_equality_delete_writer *eq_writer;
+  floe_content_file_list data_files, pos_files, eq_files;
+
+  /* concurrency check */
+  int64_t base_sequence_number;
+  bool has_key_range;
+  floe_iceberg_value key_lo, key_hi;
+  char conflict[512];
+};
+
+/* ==== hashing (XXH64) ================================================= */
+
+#define XXH_P1 UINT64_C(11400714785074694791)
+#define XXH_P2 UINT64_C(14029467366897019727)
+#define XXH_P3 UINT64_C(1609587929392839161)
+#define XXH_P4 UINT64_C(9650029242287828579)
+#define XXH_P5 UINT64_C(2870177450012600261)
+
+static inline uint64_t rotl64(uint64_t x, int r) {
+  return (x << r) | (x >> (64 - r));
+}
+static inline uint64_t rd64(const uint8_t *p) {
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return v; /* little-endian hosts only, as the rest of floe */
+}
+static inline uint32_t rd32(const uint8_t *p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+static inline uint64_t xxh_round(uint64_t acc, uint64_t input) {
+  acc += input * XXH_P2;
+  acc = rotl64(acc, 31);
+  return acc * XXH_P1;
+}
+static inline uint64_t xxh_merge(uint64_t acc, uint64_t val) {
+  acc ^= xxh_round(0, val);
+  return acc * XXH_P1 + XXH_P4;
+}
+
+uint64_t floe_merge_xxh64(const void *data, size_t len, uint64_t seed) {
+  const uint8_t *p = data, *end = p + len;
+  uint64_t h;
+  if (len >= 32) {
+    uint64_t v1 = seed + XXH_P1 + XXH_P2, v2 = seed + XXH_P2, v3 = seed,
+             v4 = seed - XXH_P1;
+    const uint8_t *limit = end - 32;
+    do {
+      v1 = xxh_round(v1, rd64(p));
+      v2 = xxh_round(v2, rd64(p + 8));
+      v3 = xxh_round(v3, rd64(p + 16));
+      v4 = xxh_round(v4, rd64(p + 24));
+      p += 32;
+    } while (p <= limit);
+    h = rotl64(v1, 1) + rotl64(v2, 7) + rotl64(v3, 12) + rotl64(v4, 18);
+    h = xxh_merge(h, v1);
+    h = xxh_merge(h, v2);
+    h = xxh_merge(h, v3);
+    h = xxh_merge(h, v4);
+  } else {
+    h = seed + XXH_P5;
+  }
+  h += (uint64_t)len;
+  while (p + 8 <= end) {
+    h ^= xxh_round(0, rd64(p));
+    h = rotl64(h, 27) * XXH_P1 + XXH_P4;
+    p += 8;
+  }
+  if (p + 4 <= end) {
+    h ^= (uint64_t)rd32(p) * XXH_P1;
+    h = rotl64(h, 23) * XXH_P2 + XXH_P3;
+    p += 4;
+  }
+  while (p < end) {
+    h ^= (uint64_t)(*p) * XXH_P5;
+    h = rotl64(h, 11) * XXH_P1;
+    p++;
+  }
+  h ^= h >> 33;
+  h *= XXH_P2;
+  h ^= h >> 29;
+  h *= XXH_P3;
+  h ^= h >> 32;
+  return h;
+}
+
+/* ==== keys and row hashes ============================================= */
+
+/* Appends the key encoding of one non-null value: fixed-width types as
+ * their little-endian bytes, variable-width as a 4-byte length then the
+ * bytes, so a concatenation of key columns is unambiguous. Change rows and
+ * scanned rows both arrive in the table's Arrow types, so equal values
+ * encode equally. */
+static int key_append(floe_buf *out, const floe_arrow_view *v, int64_t i) {
+  switch (v->type.id) {
+    case FLOE_ARROW_BOOL: {
+      uint8_t b = floe_arrow_view_bool(v, i) ? 1 : 0;
+      return floe_buf_append(out, &b, 1);
+    }
+    case FLOE_ARROW_UTF8:
+    case FLOE_ARROW_BINARY: {
+      size_t len;
+      const uint8_t *bytes = floe_arrow_view_bytes(v, i, &len);
+      uint32_t l32 = (uint32_t)len;
+      int rc = floe_buf_append(out, &l32, 4);
+      if (rc < 0) return rc;
+      return floe_buf_append(out, bytes, len);
+    }
+    case FLOE_ARROW_FIXED:
+    case FLOE_ARROW_UUID: {
+      size_t len;
+      const uint8_t *bytes = floe_arrow_view_bytes(v, i, &len);
+      return floe_buf_append(out, bytes, len);
+    }
+    default: {
+      int32_t size = floe_arrow_type_value_size(&v->type);
+      return floe_buf_append(out, v->values + (v->offset + i) * size,
+                             (size_t)size);
+    }
+  }
+}
+
+/* Appends row i's value of a column (typed `type`) to a row-hash input:
+ * 0x00 for null, else 0x01, a 4-byte length and the Appendix D binary
+ * single-value serialization (Iceberg spec: Appendix D), so the hash of a
+ * row is stable across runs, machines and file layouts. */
+static int row_hash_append(floe_buf *out, const floe_iceberg_type *type,
+                           const floe_arrow_view *v, int64_t i,
+                           floe_error *err) {
+  uint8_t marker = floe_arrow_view_is_null(v, i) ? 0 : 1;
+  int rc = floe_buf_append(out, &marker, 1);
+  if (rc < 0 || marker == 0) return rc;
+  size_t len_at = out->len;
+  uint32_t l32 = 0;
+  rc = floe_buf_append(out, &l32, 4);
+  if (rc < 0) return rc;
+  floe_iceberg_value value;
+  rc = floe_iceberg_value_from_arrow(type, v, i, &value, err);
+  if (rc < 0) return rc;
+  rc = floe_iceberg_value_to_binary(type, &value, out, err);
+  if (rc < 0) return rc;
+  l32 = (uint32_t)(out->len - len_at - 4);
+  memcpy(out->data + len_at, &l32, 4);
+  return FLOE_OK;
+}
+
+/* ==== buffered rows =================================================== */
+
+/* Appends row i of view v to builder b (same Arrow type). */
+static int append_value(floe_arrow_builder *b, const floe_arrow_view *v,
+                        int64_t i) {
+  if (floe_arrow_view_is_null(v, i)) return floe_arrow_builder_append_null(b);
+  switch (b->type.id) {
+    case FLOE_ARROW_BOOL:
+      return floe_arrow_builder_append_bool(b, floe_arrow_view_bool(v, i));
+    case FLOE_ARROW_INT32:
+    case FLOE_ARROW_DATE32:
+      return floe_arrow_builder_append_int32(b, floe_arrow_view_int32(v, i));
+    case FLOE_ARROW_FLOAT:
+      return floe_arrow_builder_append_float(b, floe_arrow_view_float(v, i));
+    case FLOE_ARROW_DOUBLE:
+      return floe_arrow_builder_append_double(b, floe_arrow_view_double(v, i));
+    case FLOE_ARROW_DECIMAL128:
+      return floe_arrow_builder_append_decimal(b, floe_arrow_view_decimal(v, i));
+    case FLOE_ARROW_UTF8:
+    case FLOE_ARROW_BINARY:
+    case FLOE_ARROW_FIXED:
+    case FLOE_ARROW_UUID: {
+      size_t len;
+      const uint8_t *bytes = floe_arrow_view_bytes(v, i, &len);
+      return floe_arrow_builder_append_bytes(b, bytes, len);
+    }
+    default:
+      return floe_arrow_builder_append_int64(b, floe_arrow_view_int64(v, i));
+  }
+}
+
+/* Appends rows [start, start+n) of v to b, bulk-copying fixed-width values
+ * when the column has no nulls. */
+static int append_range(floe_arrow_builder *b, const floe_arrow_view *v,
+                        int64_t start, int64_t n) {
+  int32_t size = floe_arrow_type_value_size(&b->type);
+  if (size > 0 && v->validity == NULL && b->validity == NULL) {
+    int rc = floe_arrow_builder_reserve(b, n, 0);
+    if (rc < 0) return rc;
+    memcpy(b->values + (size_t)b->length * (size_t)size,
+           v->values + (size_t)(v->offset + start) * (size_t)size,
+           (size_t)n * (size_t)size);
+    b->length += n;
+    return FLOE_OK;
+  }
+  for (int64_t i = 0; i < n; i++) {
+    int rc = append_value(b, v, start + i);
+    if (rc < 0) return rc;
+  }
+  return FLOE_OK;
+}
+
+/* Moves the rows built so far into a new chunk. */
+static int seal_chunk(floe_merge *m, floe_error *err) {
+  if (m->builder_rows == 0) return FLOE_OK;
+  if (m->n_chunks == m->cap_chunks) {
+    int64_t cap = m->cap_chunks ? m->cap_chunks * 2 : 16;
+    merge_chunk *c = floe_realloc(m->chunks, (size_t)cap * sizeof *c);
+    if (c == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    m->chunks = c;
+    m->cap_chunks = cap;
+  }
+  merge_chunk *c = &m->chunks[m->n_chunks];
+  memset(c, 0, sizeof *c);
+  int rc = floe_arrow_batch_builder_finish(&m->builder, &c->array, err);
+  if (rc < 0) return rc;
+  m->n_chunks++;
+  c->length = c->array.length;
+  c->views = floe_calloc((size_t)m->n_columns, sizeof *c->views);
+  if (c->views == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  for (int32_t k = 0; k < m->n_columns; k++) {
+    rc = floe_arrow_view_init(&c->views[k], m->row_schema.children[k],
+                              c->array.children[k], err);
+    if (rc < 0) return rc;
+  }
+  m->builder_rows = 0;
+  return FLOE_OK;
+}
+
+static inline const floe_arrow_view *row_view(const floe_merge *m, int64_t row,
+                                              int32_t column, int64_t *index) {
+  const merge_chunk *c = &m->chunks[row / CHUNK_ROWS];
+  *index = row % CHUNK_ROWS;
+  return &c->views[column];
+}
+
+/* ==== the key table =================================================== */
+
+static int entries_grow(floe_merge *m, floe_error *err) {
+  if (m->n_entries < m->cap_entries) return FLOE_OK;
+  int64_t cap = m->cap_entries ? m->cap_entries * 2 : 1024;
+  merge_entry *e = floe_realloc(m->entries, (size_t)cap * sizeof *e);
+  if (e == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  m->entries = e;
+  m->cap_entries = cap;
+  return FLOE_OK;
+}
+
+static int slots_grow(floe_merge *m, floe_error *err) {
+  if ((uint64_t)(m->n_entries + 1) * 2 <= m->n_slots) return FLOE_OK;
+  uint64_t n = m->n_slots ? m->n_slots * 2 : 2048;
+  int32_t *slots = floe_calloc((size_t)n, sizeof *slots);
+  if (slots == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  for (int64_t i = 0; i < m->n_entries; i++) {
+    uint64_t s = m->entries[i].hash & (n - 1);
+    while (slots[s] != 0) s = (s + 1) & (n - 1);
+    slots[s] = (int32_t)(i + 1);
+  }
+  floe_free(m->slots);
+  m->slots = slots;
+  m->n_slots = n;
+  return FLOE_OK;
+}
+
+/* The entry of a key, or NULL; *slot gets the slot it is in or would go. */
+static merge_entry *entry_find(const floe_merge *m, const uint8_t *key,
+                               size_t len, uint64_t hash, uint64_t *slot) {
+  if (m->n_slots == 0) return NULL;
+  uint64_t s = hash & (m->n_slots - 1);
+  while (m->slots[s] != 0) {
+    merge_entry *e = &m->entries[m->slots[s] - 1];
+    if (e->hash == hash && e->key_len == len && memcmp(e->key, key, len) == 0) {
+      if (slot) *slot = s;
+      return e;
+    }
+    s = (s + 1) & (m->n_slots - 1);
+  }
+  if (slot) *slot = s;
+  return NULL;
+}
+
+/* ==== options and columns ============================================= */
+
+static int column_index(const floe_merge *m, int32_t field_id) {
+  for (int32_t i = 0; i < m->n_columns; i++)
+    if (m->columns[i].field_id == field_id) return i;
+  return -1;
+}
+
+static bool order_type_ok(floe_arrow_type id) {
+  switch (id) {
+    case FLOE_ARROW_INT32:
+    case FLOE_ARROW_INT64:
+    case FLOE_ARROW_DATE32:
+    case FLOE_ARROW_TIME64_US:
+    case FLOE_ARROW_TIMESTAMP_US:
+    case FLOE_ARROW_TIMESTAMP_US_TZ:
+    case FLOE_ARROW_TIMESTAMP_NS:
+    case FLOE_ARROW_TIMESTAMP_NS_TZ:
+    case FLOE_ARROW_DECIMAL128:
+      return true;
+    default:
+      return false;
+  }
+}
+
+static floe_int128 order_value(const floe_arrow_view *v, int64_t i) {
+  switch (v->type.id) {
+    case FLOE_ARROW_INT32:
+    case FLOE_ARROW_DATE32:
+      return floe_arrow_view_int32(v, i);
+    case FLOE_ARROW_DECIMAL128:
+      return floe_arrow_view_decimal(v, i);
+    default:
+      return floe_arrow_view_int64(v, i);
+  }
+}
+
+static char *dup_or(const char *s, const char *fallback) {
+  return floe_strdup(s != NULL ? s : fallback);
+}
+
+int floe_merge_begin(floe_merge **out, struct floe_table *table,
+                     const floe_merge_options *options, floe_error *err) {
+  int rc = FLOE_OK;
+  floe_merge *m = NULL;
+  *out = NULL;
+  if (table == NULL || options == NULL)
+    return floe_error_set(err, FLOE_EINVAL, "merge: no table or options");
+  const char *tname = floe_table_name(table);
+  if (options->kind < FLOE_MERGE_UPSERT || options->kind > FLOE_MERGE_HASH_DIFF ||
+      options->deletes < FLOE_MERGE_POSITION_DELETES ||
+      options->deletes > FLOE_MERGE_COPY_ON_WRITE)
+    return floe_error_set(err, FLOE_EINVAL,
+                          "merge into %s: unknown merge kind %d or delete kind %d",
+                          tname, (int)options->kind, (int)options->deletes);
+  if (options->n_key_field_ids <= 0 || options->key_field_ids == NULL)
+    return floe_error_set(err, FLOE_EINVAL,
+                          "merge into %s: no key columns given", tname);
+  if (options->kind == FLOE_MERGE_CDC_OP && options->op_column == NULL)
+    return floe_error_set(err, FLOE_EINVAL,
+                          "merge into %s: cdc needs the operation column's name",
+                          tname);
+
+  m = floe_calloc(1, sizeof *m);
+  if (m == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  m->table = table;
+  m->kind = options->kind;
+  m->deletes = options->deletes;
+  m->order_field_id = options->order_field_id;
+  m->order_column = -1;
+  floe_arena_init(&m->arena, 0);
+  floe_buf_init(&m->scratch);
+  m->name = floe_strdup(tname);
+  if (m->name == NULL) {
+    rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    goto cleanup;
+  }
+  rc = floe_iceberg_metadata_copy(&m->md, floe_table_metadata(table), err);
+  if (rc < 0) goto cleanup;
+  m->schema = floe_iceberg_metadata_current_schema(m->md);
+  m->spec = floe_iceberg_metadata_default_spec(m->md);
+  if (m->schema == NULL) {
+    rc = floe_error_set(err, FLOE_EINVAL, "merge into %s: table has no schema",
+                        tname);
+    goto cleanup;
+  }
+  {
+    const floe_iceberg_snapshot *snap =
+        floe_iceberg_metadata_current_snapshot(m->md);
+    m->base_sequence_number = snap != NULL ? snap->sequence_number : 0;
+  }
+
+  /* columns: every top-level column, which must be primitive */
+  m->n_columns = m->schema->root.n_fields;
+  m->columns = floe_calloc((size_t)m->n_columns + 1, sizeof *m->columns);
+  m->key_columns = floe_calloc((size_t)options->n_key_field_ids,
+                               sizeof *m->key_columns);
+  if (m->columns == NULL || m->key_columns == NULL) {
+    rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    goto cleanup;
+  }
+  for (int32_t i = 0; i < m->n_columns; i++) {
+    const floe_iceberg_field *f = &m->schema->root.fields[i];
+    merge_column *c = &m->columns[i];
+    c->field_id = f->id;
+    c->name = f->name;
+    c->required = f->required;
+    c->type = &f->type;
+    c->key_index = -1;
+    if (!floe_iceberg_type_is_primitive(f->type.id)) {
+      rc = floe_error_set(err, FLOE_EUNSUPPORTED,
+                          "merge into %s: column '%s' is nested; merge "
+                          "supports primitive columns only",
+                          tname, f->name);
+      goto cleanup;
+    }
+    rc = floe_iceberg_type_to_arrow(&f->type, &c->arrow, err);
+    if (rc < 0) {
+      floe_error_prefix(err, "merge into %s: column '%s'", tname, f->name);
+      goto cleanup;
+    }
+  }
+  m->n_keys = options->n_key_field_ids;
+  for (int32_t k = 0; k < m->n_keys; k++) {
+    int idx = column_index(m, options->key_field_ids[k]);
+    if (idx < 0) {
+      rc = floe_error_set(err, FLOE_EINVAL,
+                          "merge into %s: key field id %d is not a top-level "
+                          "column of the table",
+                          tname, (int)options->key_field_ids[k]);
+      goto cleanup;
+    }
+    if (m->columns[idx].key_index >= 0) {
+      rc = floe_error_set(err, FLOE_EINVAL,
+                          "merge into %s: key column '%s' is listed twice",
+                          tname, m->columns[idx].name);
+      goto cleanup;
+    }
+    m->columns[idx].key_index = k;
+    m->key_columns[k] = idx;
+  }
+  if (m->order_field_id >= 0) {
+    m->order_column = column_index(m, m->order_field_id);
+    if (m->order_column < 0) {
+      rc = floe_error_set(err, FLOE_EINVAL,
+                          "merge into %s: ordering field id %d is not a "
+                          "top-level column of the table",
+                          tname, (int)m->order_field_id);
+      goto cleanup;
+    }
+    if (!order_type_ok(m->columns[m->order_column].arrow.id)) {
+      char tn[32];
+      floe_iceberg_type_format(m->columns[m->order_column].type, tn, sizeof tn);
+      rc = floe_error_set(err, FLOE_EINVAL,
+                          "merge into %s: ordering column '%s' is %s; it must "
+                          "be an integer, decimal, date, time or timestamp",
+                          tname, m->columns[m->order_column].name, tn);
+      goto cleanup;
+    }
+  }
+  if (m->kind == FLOE_MERGE_CDC_OP) {
+    m->op_column = floe_strdup(options->op_column);
+    m->op_insert = dup_or(options->op_insert, "I");
+    m->op_update = dup_or(options->op_update, "U");
+    m->op_delete = dup_or(options->op_delete, "D");
+    if (!m->op_column || !m->op_insert || !m->op_update || !m->op_delete) {
+      rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+      goto cleanup;
+    }
+    for (int32_t i = 0; i < m->n_columns; i++)
+      if (strcmp(m->columns[i].name, m->op_column) == 0) {
+        rc = floe_error_set(err, FLOE_EINVAL,
+                            "merge into %s: the operation column '%s' is a "
+                            "table column; it must not be written to the table",
+                            tname, m->op_column);
+        goto cleanup;
+      }
+  }
+  if (options->n_summary > 0) {
+    m->summary = floe_calloc((size_t)options->n_summary, sizeof *m->summary);
+    if (m->summary == NULL) {
+      rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+      goto cleanup;
+    }
+    for (int32_t i = 0; i < options->n_summary; i++) {
+      m->summary[i].key = floe_strdup(options->summary[i].key);
+      m->summary[i].value = floe_strdup(options->summary[i].value);
+      m->n_summary = i + 1;
+      if (m->summary[i].key == NULL || m->summary[i].value == NULL) {
+        rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+        goto cleanup;
+      }
+    }
+  }
+  rc = floe_iceberg_schema_to_arrow(m->schema, NULL, 0, &m->row_schema, err);
+  if (rc < 0) goto cleanup;
+  rc = floe_arrow_batch_builder_init(&m->builder, &m->row_schema, err);
+  if (rc < 0) goto cleanup;
+  *out = m;
+  m = NULL;
+cleanup:
+  if (rc < 0 && err != NULL && strncmp(err->message, "merge", 5) != 0)
+    floe_error_prefix(err, "merge into %s", tname);
+  floe_merge_free(m);
+  return rc;
+}
+
+/* ==== add ============================================================= */
+
+static bool arrow_type_equal(const floe_arrow_type_info *a,
+                             const floe_arrow_type_info *b) {
+  if (a->id != b->id) return false;
+  if (a->id == FLOE_ARROW_DECIMAL128)
+    return a->precision == b->precision && a->scale == b->scale;
+  if (a->id == FLOE_ARROW_FIXED) return a->byte_width == b->byte_width;
+  return true;
+}
+
+typedef enum { OP_INSERT, OP_UPDATE, OP_DELETE } cdc_op;
+
+int floe_merge_add(floe_merge *m, const struct ArrowSchema *schema,
+                   const struct ArrowArray *batch, floe_error *err) {
+  int rc = FLOE_OK;
+  int32_t *source = NULL;            /* per table column: batch child or -1 */
+  floe_arrow_view *views = NULL;     /* per batch child */
+  int64_t op_child = -1;
+  if (m == NULL || schema == NULL || batch == NULL)
+    return floe_error_set(err, FLOE_EINVAL, "merge: no merge or batch");
+  if (m->committed || m->failed)
+    return floe_error_set(err, FLOE_EINVAL,
+                          "merge into %s: add after commit or failure", m->name);
+  if (schema->format == NULL || strcmp(schema->format, "+s") != 0 ||
+      schema->n_children != batch->n_children)
+    return floe_error_set(err, FLOE_EINVAL,
+                          "merge into %s: batch %" PRId64
+                          " is not a struct batch matching its schema",
+                          m->name, m->n_batches + 1);
+  m->n_batches++;
+  source = floe_malloc(((size_t)m->n_columns + 1) * sizeof *source);
+  views = floe_calloc((size_t)schema->n_children + 1, sizeof *views);
+  if (source == NULL || views == NULL) {
+    rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    goto cleanup;
+  }
+  for (int32_t i = 0; i < m->n_columns; i++) source[i] = -1;
+  for (int64_t c = 0; c < schema->n_children; c++) {
+    const struct ArrowSchema *child = schema->children[c];
+    const char *cname = child->name ? child->name : "";
+    rc = floe_arrow_view_init(&views[c], child, batch->children[c], err);
+    if (rc < 0) {
+      floe_error_prefix(err, "merge into %s: batch %" PRId64 " column '%s'",
+                        m->name, m->n_batches, cname);
+      goto cleanup;
+    }
+    int32_t id = floe_arrow_schema_field_id(child);
+    if (m->kind == FLOE_MERGE_CDC_OP && strcmp(cname, m->op_column) == 0) {
+      if (views[c].type.id != FLOE_ARROW_UTF8) {
+        rc = floe_error_set(err, FLOE_EINVAL,
+                            "merge into %s: batch %" PRId64
+                            ": operation column '%s' must be a string",
+                            m->name, m->n_batches, cname);
+        goto cleanup;
+      }
+      op_child = c;
+      continue;
+    }
+    int idx = id >= 0 ? column_index(m, id) : -1;
+    if (idx < 0) {
+      rc = floe_error_set(err, FLOE_EINVAL,
+                          "merge into %s: batch %" PRId64
+                          ": column '%s' (field id %d) is not a column of "
+                          "the table",
+                          m->name, m->n_batches, cname, (int)id);
+      goto cleanup;
+    }
+    if (!arrow_type_equal(&views[c].type, &m->columns[idx].arrow)) {
+      char have[32], want[32];
+      floe_arrow_type_name(&views[c].type, have, sizeof have);
+      floe_arrow_type_name(&m->columns[idx].arrow, want, sizeof want);
+      rc = floe_error_set(err, FLOE_EINVAL,
+                          "merge into %s: batch %" PRId64
+                          ": column '%s' is %s, the table column is %s",
+                          m->name, m->n_batches, cname, have, want);
+      goto cleanup;
+    }
+    if (source[idx] >= 0) {
+      rc = floe_error_set(err, FLOE_EINVAL,
+                          "merge into %s: batch %" PRId64
+                          ": column '%s' appears twice",
+                          m->name, m->n_batches, cname);
+      goto cleanup;
+    }
+    source[idx] = (int32_t)c;
+  }
+  for (int32_t i = 0; i < m->n_columns; i++) {
+    if (source[i] >= 0) continue;
+    if (m->columns[i].required || m->columns[i].key_index >= 0 ||
+        i == m->order_column) {
+      rc = floe_error_set(err, FLOE_EINVAL,
+                          "merge into %s: batch %" PRId64
+                          ": %s column '%s' is missing",
+                          m->name, m->n_batches,
+                          m->columns[i].key_index >= 0 ? "key"
+                          : i == m->order_column        ? "ordering"
+                                                        : "required",
+                          m->columns[i].name);
+      goto cleanup;
+    }
+  }
+  if (m->kind == FLOE_MERGE_CDC_OP && op_child < 0) {
+    rc = floe_error_set(err, FLOE_EINVAL,
+                        "merge into %s: batch %" PRId64
+                        ": operation column '%s' is missing",
+                        m->name, m->n_batches, m->op_column);
+    goto cleanup;
+  }
+
+  /* Check every row before buffering any: null keys, required nulls, ops. */
+  for (int64_t r = 0; r < batch->length; r++) {
+    for (int32_t i = 0; i < m->n_columns; i++) {
+      if (source[i] < 0 || !floe_arrow_view_is_null(&views[source[i]], r))
+        continue;
+      if (m->columns[i].key_index >= 0 || m->columns[i].required) {
+        rc = floe_error_set(err, FLOE_EINVAL,
+                            "merge into %s: batch %" PRId64 " row %" PRId64
+                            ": %s column '%s' is null",
+                            m->name, m->n_batches, r,
+                            m->columns[i].key_index >= 0 ? "key" : "required",
+                            m->columns[i].name);
+        goto cleanup;
+      }
+    }
+    if (op_child >= 0) {
+      const floe_arrow_view *ov = &views[op_child];
+      size_t len = 0;
+      const uint8_t *op =
+          floe_arrow_view_is_null(ov, r) ? NULL : floe_arrow_view_bytes(ov, r, &len);
+      bool known = op != NULL &&
+                   ((len == strlen(m->op_insert) && memcmp(op, m->op_insert, len) == 0) ||
+                    (len == strlen(m->op_update) && memcmp(op, m->op_update, len) == 0) ||
+                    (len == strlen(m->op_delete) && memcmp(op, m->op_delete, len) == 0));
+      if (!known) {
+        rc = floe_error_set(err, FLOE_EINVAL,
+                            "merge into %s: batch %" PRId64 " row %" PRId64
+                            ": operation '%.*s' is none of '%s', '%s', '%s'",
+                            m->name, m->n_batches, r, op ? (int)len : 4,
+                            op ? (const char *)op : "null", m->op_insert,
+                            m->op_update, m->op_delete);
+        goto cleanup;
+      }
+    }
+  }
+
+  int64_t done = 0;
+  while (done < batch->length) {
+    int64_t seg = batch->length - done;
+    if (seg > CHUNK_ROWS - m->builder_rows) seg = CHUNK_ROWS - m->builder_rows;
+    int64_t first_row = m->n_chunks * CHUNK_ROWS + m->builder_rows;
+    for (int32_t i = 0; i < m->n_columns; i++) {
+      floe_arrow_builder *b = &m->builder.columns[i];
+      rc = source[i] >= 0 ? append_range(b, &views[source[i]], done, seg)
+                          : floe_arrow_builder_append_nulls(b, seg);
+      if (rc < 0) {
+        rc = floe_error_set(err, rc, "merge into %s: buffering batch %" PRId64,
+                            m->name, m->n_batches);
+        goto cleanup;
+      }
+    }
+    m->builder_rows += seg;
+    for (int64_t j = 0; j < seg; j++) {
+      int64_t r = done + j;
+      m->scratch.len = 0;
+      for (int32_t k = 0; k < m->n_keys; k++) {
+        rc = key_append(&m->scratch, &views[source[m->key_columns[k]]], r);
+        if (rc < 0) {
+          rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+          goto cleanup;
+        }
+      }
+      uint8_t action = ACT_UPSERT;
+      if (op_child >= 0) {
+        size_t len;
+        const uint8_t *op = floe_arrow_view_bytes(&views[op_child], r, &len);
+        if (len == strlen(m->op_delete) && memcmp(op, m->op_delete, len) == 0)
+          action = ACT_DELETE;
+      }
+      bool order_null = false;
+      floe_int128 order = 0;
+      if (m->order_column >= 0) {
+        const floe_arrow_view *ov = &views[source[m->order_column]];
+        order_null = floe_arrow_view_is_null(ov, r);
+        if (!order_null) order = order_value(ov, r);
+      }
+      uint64_t hash = floe_merge_xxh64(m->scratch.data, m->scratch.len, 0);
+      uint64_t slot;
+      merge_entry *e = entry_find(m, m->scratch.data, m->scratch.len, hash, &slot);
+      if (e != NULL) {
+        m->result.duplicate_keys++;
+        bool wins = true;
+        if (m->order_column >= 0) {
+          bool old_null = (e->flags & F_ORDER_NULL) != 0;
+          if (order_null)
+            wins = old_null;
+          else if (!old_null)
+            wins = order >= e->order;
+        }
+        if (wins) {
+          e->row = first_row + j;
+          e->action = action;
+          e->order = order;
+          e->flags = (uint8_t)(order_null ? F_ORDER_NULL : 0);
+        }
+        continue;
+      }
+      if ((rc = entries_grow(m, err)) < 0 || (rc = slots_grow(m, err)) < 0)
+        goto cleanup;
+      entry_find(m, m->scratch.data, m->scratch.len, hash, &slot);
+      uint8_t *key = floe_arena_memdup(&m->arena, m->scratch.data, m->scratch.len);
+      if (key == NULL && m->scratch.len > 0) {
+        rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+        goto cleanup;
+      }
+      e = &m->entries[m->n_entries];
+      memset(e, 0, sizeof *e);
+      e->hash = hash;
+      e->key = key;
+      e->key_len = (uint32_t)m->scratch.len;
+      e->row = first_row + j;
+      e->action = action;
+      e->order = order;
+      e->flags = (uint8_t)(order_null ? F_ORDER_NULL : 0);
+      m->slots[slot] = (int32_t)(m->n_entries + 1);
+      m->n_entries++;
+    }
+    done += seg;
+    if (m->builder_rows == CHUNK_ROWS) {
+      rc = seal_chunk(m, err);
+      if (rc < 0) goto cleanup;
+    }
+  }
+  m->result.input_rows += batch->length;
+cleanup:
+  if (rc < 0 && rc != FLOE_EINVAL) m->failed = true;
+  floe_free(source);
+  floe_free(views);
+  return rc;
+}
+
+/* ==== writers ========================================================= */
+
+static int writer_options(floe_merge *m, const char *suffix,
+                          floe_table_writer_options *out, char *prefix,
+                          size_t prefix_size, floe_error *err) {
+  if (m->prefix_base == NULL) {
+    char uuid[37];
+    int rc = floe_iceberg_uuid_random(uuid, err);
+    if (rc < 0) return rc;
+    m->prefix_base = floe_strdup(uuid);
+    if (m->prefix_base == NULL)
+      return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  }
+  floe_table_writer_options_init(out);
+  int rc = floe_table_writer_options_from_metadata(out, m->md, err);
+  if (rc < 0) return rc;
+  out->io = floe_table_io(m->table);
+  snprintf(prefix, prefix_size, "00000-merge-%s-%s", m->prefix_base, suffix);
+  out->file_prefix = prefix;
+  return FLOE_OK;
+}
+
+static int data_writer_get(floe_merge *m, floe_error *err) {
+  if (m->data_writer != NULL) return FLOE_OK;
+  floe_table_writer_options o;
+  char prefix[128];
+  int rc = writer_options(m, "data", &o, prefix, sizeof prefix, err);
+  if (rc < 0) return rc;
+  return floe_data_writer_open(&m->data_writer, &o, err);
+}
+
+static int pos_writer_get(floe_merge *m, floe_error *err) {
+  if (m->pos_writer != NULL) return FLOE_OK;
+  floe_table_writer_options o;
+  char prefix[128];
+  int rc = writer_options(m, "pos", &o, prefix, sizeof prefix, err);
+  if (rc < 0) return rc;
+  return floe_position_delete_writer_open(&m->pos_writer, &o, err);
+}
+
+static int eq_writer_get(floe_merge *m, floe_error *err) {
+  if (m->eq_writer != NULL) return FLOE_OK;
+  floe_table_writer_options o;
+  char prefix[128];
+  int rc = writer_options(m, "eq", &o, prefix, sizeof prefix, err);
+  if (rc < 0) return rc;
+  int32_t *ids = floe_malloc((size_t)m->n_keys * sizeof *ids);
+  if (ids == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  for (int32_t k = 0; k < m->n_keys; k++)
+    ids[k] = m->columns[m->key_columns[k]].field_id;
+  rc = floe_equality_delete_writer_open(&m->eq_writer, &o, ids, m->n_keys, err);
+  floe_free(ids);
+  return rc;
+}
+
+/* Writes the rows built in `bb` (described by `schema`) with `write`. */
+typedef int (*batch_sink)(floe_merge *m, const struct ArrowSchema *schema,
+                          const struct ArrowArray *batch, floe_error *err);
+
+static int sink_data(floe_merge *m, const struct ArrowSchema *schema,
+                     const struct ArrowArray *batch, floe_error *err) {
+  int rc = data_writer_get(m, err);
+  if (rc < 0) return rc;
+  m->rows_written += batch->length;
+  return floe_data_writer_write(m->data_writer, schema, batch, err);
+}
+
+static int sink_eq(floe_merge *m, const struct ArrowSchema *schema,
+                   const struct ArrowArray *batch, floe_error *err) {
+  int rc = eq_writer_get(m, err);
+  if (rc < 0) return rc;
+  return floe_equality_delete_writer_write(m->eq_writer, schema, batch, err);
+}
+
+static int flush_builder(floe_merge *m, floe_arrow_batch_builder *bb,
+                         const struct ArrowSchema *schema, batch_sink sink,
+                         floe_error *err) {
+  if (bb->n_columns == 0 || bb->columns[0].length == 0) return FLOE_OK;
+  struct ArrowArray batch;
+  memset(&batch, 0, sizeof batch);
+  int rc = floe_arrow_batch_builder_finish(bb, &batch, err);
+  if (rc < 0) return rc;
+  rc = sink(m, schema, &batch, err);
+  floe_arrow_array_release(&batch);
+  return rc;
+}
+
+/* ==== the table pass ================================================== */
+
+typedef struct table_pass {
+  floe_scan *scan;
+  const floe_scan_plan_info *plan;
+  struct ArrowSchema out_schema;
+  int32_t *col_child; /* per table column: child of the scan batch, or -1 */
+  int64_t file_child, pos_child;
+  char *cur_path;     /* the data file of the rows being read */
+  size_t cur_path_cap;
+  int32_t cur_task;
+  /* per plan task: rows copy-on-write removes; whether deletes touch it */
+  cow_file *cow;
+  bool *touched;
+  /* equality deletes: key (+ partition source) columns of deleted rows */
+  struct ArrowSchema eq_schema;
+  floe_arrow_batch_builder eq_bb;
+  int32_t *eq_child; /* per eq_schema child: child of the scan batch */
+  int32_t n_eq;
+  bool eq_ready;
+} table_pass;
+
+static void table_pass_reset(table_pass *p) {
+  floe_scan_free(p->scan);
+  floe_arrow_schema_release(&p->out_schema);
+  floe_free(p->col_child);
+  floe_free(p->cur_path);
+  if (p->cow != NULL && p->plan != NULL)
+    for (int32_t t = 0; t < p->plan->n_tasks; t++) floe_free(p->cow[t].positions);
+  floe_free(p->cow);
+  floe_free(p->touched);
+  floe_arrow_schema_release(&p->eq_schema);
+  if (p->eq_ready) floe_arrow_batch_builder_free(&p->eq_bb);
+  floe_free(p->eq_child);
+  memset(p, 0, sizeof *p);
+}
+
+/* Adds id to ids[0..*n) unless present. */
+static void id_add(int32_t *ids, int32_t *n, int32_t id) {
+  for (int32_t i = 0; i < *n; i++)
+    if (ids[i] == id) return;
+  ids[(*n)++] = id;
+}
+
+/* The filter that lets the scan prune files: `key IN (...)` for a few
+ * changed keys (bounds and partition pruning per value), else
+ * `key >= min AND key <= max` over the first key column (bounds pruning:
+ * effective when changed keys are clustered, e.g. monotonic ids; random
+ * keys span the whole range and prune nothing). Only integer-backed and
+ * string first key columns get a filter. */
+static bool key_first_kind(const floe_merge *m, bool *is_int32, bool *is_int64,
+                           bool *is_str) {
+  floe_arrow_type t = m->columns[m->key_columns[0]].arrow.id;
+  *is_int32 = t == FLOE_ARROW_INT32 || t == FLOE_ARROW_DATE32;
+  *is_int64 = t == FLOE_ARROW_INT64 || t == FLOE_ARROW_TIME64_US ||
+              t == FLOE_ARROW_TIMESTAMP_US || t == FLOE_ARROW_TIMESTAMP_US_TZ ||
+              t == FLOE_ARROW_TIMESTAMP_NS || t == FLOE_ARROW_TIMESTAMP_NS_TZ;
+  *is_str = t == FLOE_ARROW_UTF8;
+  return *is_int32 || *is_int64 || *is_str;
+}
+
+/* The first key column's value of an entry (its encoding starts the key). */
+static floe_iceberg_value entry_first_key(const merge_entry *e, bool is_int32,
+                                          bool is_int64) {
+  floe_iceberg_value v;
+  memset(&v, 0, sizeof v);
+  if (is_int32) {
+    memcpy(&v.v.i32, e->key, 4);
+  } else if (is_int64) {
+    memcpy(&v.v.i64, e->key, 8);
+  } else {
+    uint32_t len;
+    memcpy(&len, e->key, 4);
+    v.bytes = e->key + 4;
+    v.len = len;
+  }
+  return v;
+}
+
+/* Sets key_lo/key_hi to the smallest and largest first-key value of the
+ * change set (when that column is integer-backed or a string). */
+static void key_range(floe_merge *m) {
+  bool is_int32, is_int64, is_str;
+  m->has_key_range = false;
+  if (m->n_entries == 0 || !key_first_kind(m, &is_int32, &is_int64, &is_str))
+    return;
+  floe_iceberg_value lo = floe_iceberg_null_value(), hi = lo;
+  for (int64_t i = 0; i < m->n_entries; i++) {
+    floe_iceberg_value v = entry_first_key(&m->entries[i], is_int32, is_int64);
+    bool below, above;
+    if (lo.is_null) {
+      below = above = true;
+    } else if (is_int32) {
+      below = v.v.i32 < lo.v.i32;
+      above = v.v.i32 > hi.v.i32;
+    } else if (is_int64) {
+      below = v.v.i64 < lo.v.i64;
+      above = v.v.i64 > hi.v.i64;
+    } else {
+      size_t nl = v.len < lo.len ? v.len : lo.len;
+      int c = memcmp(v.bytes, lo.bytes, nl);
+      below = c < 0 || (c == 0 && v.len < lo.len);
+      nl = v.len < hi.len ? v.len : hi.len;
+      c = memcmp(v.bytes, hi.bytes, nl);
+      above = c > 0 || (c == 0 && v.len > hi.len);
+    }
+    if (below) lo = v;
+    if (above) hi = v;
+  }
+  m->has_key_range = true;
+  m->key_lo = lo;
+  m->key_hi = hi;
+}
+
+/* The filter that lets the scan prune files: `key IN (...)` for a few
+ * changed keys (bounds and partition pruning per value), else
+ * `key >= min AND key <= max` over the first key column (bounds pruning:
+ * effective when changed keys are clustered, e.g. monotonic ids; random
+ * keys span the whole range and prune nothing). Only integer-backed and
+ * string first key columns get a filter. */
+static int key_filter(floe_merge *m, floe_scan_predicate *terms, int32_t *n_terms,
+                      floe_iceberg_value **in_values, floe_error *err) {
+  *n_terms = 0;
+  const merge_column *kc = &m->columns[m->key_columns[0]];
+  bool is_int32, is_int64, is_str;
+  if (!m->has_key_range || !key_first_kind(m, &is_int32, &is_int64, &is_str))
+    return FLOE_OK;
+  if (m->n_entries <= IN_FILTER_MAX) {
+    floe_iceberg_value *values = floe_calloc((size_t)m->n_entries, sizeof *values);
+    if (values == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    int32_t n = 0;
+    for (int64_t i = 0; i < m->n_entries; i++)
+      values[n++] = entry_first_key(&m->entries[i], is_int32, is_int64);
+    *in_values = values;
+    terms[0].column = NULL;
+    terms[0].field_id = kc->field_id;
+    terms[0].op = FLOE_SCAN_IN;
+    terms[0].values = values;
+    terms[0].n_values = n;
+    *n_terms = 1;
+    return FLOE_OK;
+  }
+  terms[0].column = NULL;
+  terms[0].field_id = kc->field_id;
+  terms[0].op = FLOE_SCAN_GE;
+  terms[0].value = m->key_lo;
+  terms[1] = terms[0];
+  terms[1].op = FLOE_SCAN_LE;
+  terms[1].value = m->key_hi;
+  *n_terms = 2;
+  return FLOE_OK;
+}
+
+/* Opens a scan of the table's live rows with the given columns (NULL: all)
+ * plus _file/_pos when with_position. */
+static int pass_open(floe_merge *m, table_pass *p, const int32_t *ids,
+                     int32_t n_ids, bool with_position,
+                     const floe_scan_predicate *filter, int32_t n_filter,
+                     floe_error *err) {
+  floe_scan_options so;
+  memset(&so, 0, sizeof so);
+  so.field_ids = ids;
+  so.n_field_ids = n_ids;
+  so.with_file_path = with_position;
+  so.with_pos = with_position;
+  so.filter = filter;
+  so.n_filter = n_filter;
+  int rc = floe_scan_open(&p->scan, m->md, floe_table_io(m->table), &so, err);
+  if (rc < 0) return rc;
+  rc = floe_scan_plan(p->scan, &p->plan, err);
+  if (rc < 0) return rc;
+  rc = floe_scan_schema(p->scan, &p->out_schema, err);
+  if (rc < 0) return rc;
+  p->col_child = floe_malloc(((size_t)m->n_columns + 1) * sizeof *p->col_child);
+  p->cow = floe_calloc((size_t)p->plan->n_tasks + 1, sizeof *p->cow);
+  p->touched = floe_calloc((size_t)p->plan->n_tasks + 1, sizeof *p->touched);
+  if (p->col_child == NULL || p->cow == NULL || p->touched == NULL)
+    return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  for (int32_t i = 0; i < m->n_columns; i++) p->col_child[i] = -1;
+  p->file_child = p->pos_child = -1;
+  p->cur_task = -1;
+  for (int64_t c = 0; c < p->out_schema.n_children; c++) {
+    int32_t id = floe_arrow_schema_field_id(p->out_schema.children[c]);
+    if (id == FLOE_SCAN_FIELD_ID_FILE_PATH)
+      p->file_child = c;
+    else if (id == FLOE_SCAN_FIELD_ID_POS)
+      p->pos_child = c;
+    else {
+      int idx = column_index(m, id);
+      if (idx >= 0) p->col_child[idx] = (int32_t)c;
+    }
+  }
+  return FLOE_OK;
+}
+
+/* Points p->cur_task at the plan task of data file `path` (-1: none). */
+static int pass_lookup_task(table_pass *p, const uint8_t *path, size_t len,
+                            floe_error *err) {
+  if (p->cur_path != NULL && strlen(p->cur_path) == len &&
+      memcmp(p->cur_path, path, len) == 0)
+    return FLOE_OK;
+  if (len + 1 > p->cur_path_cap) {
+    char *s = floe_realloc(p->cur_path, len + 1);
+    if (s == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    p->cur_path = s;
+    p->cur_path_cap = len + 1;
+  }
+  memcpy(p->cur_path, path, len);
+  p->cur_path[len] = '\0';
+  for (int32_t t = 0; t < p->plan->n_tasks; t++)
+    if (strcmp(p->plan->tasks[t].file.file_path, p->cur_path) == 0) {
+      p->cur_task = t;
+      return FLOE_OK;
+    }
+  p->cur_task = -1;
+  return FLOE_OK;
+}
+
+static int pass_find_task(floe_merge *m, table_pass *p, const uint8_t *path,
+                          size_t len, floe_error *err) {
+  int rc = pass_lookup_task(p, path, len, err);
+  if (rc < 0 || p->cur_task >= 0) return rc;
+  return floe_error_set(err, FLOE_EFORMAT,
+                        "merge into %s: scan returned a row of %s, which is "
+                        "not in its plan",
+                        m->name, p->cur_path);
+}
+
+/* Deletes row r of a scanned batch (views by scan child). */
+static int pass_delete_row(floe_merge *m, table_pass *p,
+                           const floe_arrow_view *views, int64_t r,
+                           floe_error *err) {
+  int rc;
+  m->table_rows_deleted++;
+  if (m->deletes == FLOE_MERGE_EQUALITY_DELETES) {
+    for (int32_t j = 0; j < p->n_eq; j++) {
+      rc = append_value(&p->eq_bb.columns[j], &views[p->eq_child[j]], r);
+      if (rc < 0) return floe_error_set(err, rc, "out of memory");
+    }
+    if (p->eq_bb.columns[0].length >= OUT_BATCH_ROWS)
+      return flush_builder(m, &p->eq_bb, &p->eq_schema, sink_eq, err);
+    return FLOE_OK;
+  }
+  size_t len;
+  const uint8_t *path = floe_arrow_view_bytes(&views[p->file_child], r, &len);
+  rc = pass_find_task(m, p, path, len, err);
+  if (rc < 0) return rc;
+  int64_t pos = floe_arrow_view_int64(&views[p->pos_child], r);
+  p->touched[p->cur_task] = true;
+  if (m->deletes == FLOE_MERGE_POSITION_DELETES) {
+    rc = pos_writer_get(m, err);
+    if (rc < 0) return rc;
+    const floe_scan_task *task = &p->plan->tasks[p->cur_task];
+    return floe_position_delete_writer_add(
+        m->pos_writer, task->file.n_partition > 0 ? task->file.partition : NULL,
+        p->cur_path, pos, err);
+  }
+  cow_file *cf = &p->cow[p->cur_task];
+  if (cf->n == cf->cap) {
+    size_t cap = cf->cap ? cf->cap * 2 : 64;
+    int64_t *np = floe_realloc(cf->positions, cap * sizeof *np);
+    if (np == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    cf->positions = np;
+    cf->cap = cap;
+  }
+  cf->positions[cf->n++] = pos;
+  return FLOE_OK;
+}
+
+/* Hash of the non-key columns of a row: views[col_of(i)] per table column
+ * i (col_of < 0: the column is null). */
+static int row_hash(floe_merge *m, const floe_arrow_view *const *cols,
+                    const int64_t *rows, uint64_t *out, floe_error *err) {
+  m->scratch.len = 0;
+  for (int32_t i = 0; i < m->n_columns; i++) {
+    if (m->columns[i].key_index >= 0) continue;
+    int rc;
+    if (cols[i] == NULL) {
+      uint8_t marker = 0;
+      rc = floe_buf_append(&m->scratch, &marker, 1);
+    } else {
+      rc = row_hash_append(&m->scratch, m->columns[i].type, cols[i], rows[i], err);
+    }
+    if (rc < 0) return rc;
+  }
+  *out = floe_merge_xxh64(m->scratch.data, m->scratch.len, 0);
+  return FLOE_OK;
+}
+
+static int compare_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Scans the table's live rows and marks, deletes or diffs them against the
+ * change set (see the file comment). */
+static int table_pass_run(floe_merge *m, table_pass *p, floe_error *err) {
+  int rc = FLOE_OK;
+  int32_t *ids = NULL;
+  floe_iceberg_value *in_values = NULL;
+  const floe_arrow_view **cols = NULL;
+  int64_t *col_rows = NULL;
+  floe_arrow_view *views = NULL;
+  struct ArrowArray batch;
+  memset(&batch, 0, sizeof batch);
+
+  int32_t n_ids = 0;
+  ids = floe_malloc(((size_t)m->n_columns + 1) * sizeof *ids);
+  cols = floe_calloc((size_t)m->n_columns + 1, sizeof *cols);
+  col_rows = floe_calloc((size_t)m->n_columns + 1, sizeof *col_rows);
+  if (ids == NULL || cols == NULL || col_rows == NULL) {
+    rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    goto cleanup;
+  }
+  for (int32_t k = 0; k < m->n_keys; k++)
+    id_add(ids, &n_ids, m->columns[m->key_columns[k]].field_id);
+  int32_t n_eq_ids = n_ids;
+  if (m->deletes == FLOE_MERGE_EQUALITY_DELETES && m->spec != NULL)
+    for (int32_t f = 0; f < m->spec->n_fields; f++)
+      if (column_index(m, m->spec->fields[f].source_id) >= 0)
+        id_add(ids, &n_ids, m->spec->fields[f].source_id);
+  n_eq_ids = n_ids;
+  if (m->kind == FLOE_MERGE_HASH_DIFF)
+    for (int32_t i = 0; i < m->n_columns; i++) id_add(ids, &n_ids, m->columns[i].field_id);
+
+  floe_scan_predicate terms[2];
+  memset(terms, 0, sizeof terms);
+  int32_t n_terms = 0;
+  if (m->kind != FLOE_MERGE_HASH_DIFF) {
+    rc = key_filter(m, terms, &n_terms, &in_values, err);
+    if (rc < 0) goto cleanup;
+  }
+  rc = pass_open(m, p, ids, n_ids, m->deletes != FLOE_MERGE_EQUALITY_DELETES,
+                 terms, n_terms, err);
+  if (rc < 0) goto cleanup;
+
+  if (m->deletes == FLOE_MERGE_EQUALITY_DELETES) {
+    rc = floe_iceberg_schema_to_arrow(m->schema, ids, n_eq_ids, &p->eq_schema, err);
+    if (rc < 0) goto cleanup;
+    rc = floe_arrow_batch_builder_init(&p->eq_bb, &p->eq_schema, err);
+    if (rc < 0) goto cleanup;
+    p->eq_ready = true;
+    p->n_eq = n_eq_ids;
+    p->eq_child = floe_malloc((size_t)n_eq_ids * sizeof *p->eq_child);
+    if (p->eq_child == NULL) {
+      rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+      goto cleanup;
+    }
+    for (int32_t j = 0; j < n_eq_ids; j++)
+      p->eq_child[j] = p->col_child[column_index(m, ids[j])];
+  }
+
+  /* hash-diff: the source side's row hashes */
+  if (m->kind == FLOE_MERGE_HASH_DIFF) {
+    for (int64_t i = 0; i < m->n_entries; i++) {
+      merge_entry *e = &m->entries[i];
+      for (int32_t c = 0; c < m->n_columns; c++)
+        cols[c] = row_view(m, e->row, c, &col_rows[c]);
+      rc = row_hash(m, cols, col_rows, &e->row_hash, err);
+      if (rc < 0) goto cleanup;
+    }
+  }
+
+  views = floe_calloc((size_t)p->out_schema.n_children + 1, sizeof *views);
+  if (views == NULL) {
+    rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    goto cleanup;
+  }
+  for (;;) {
+    rc = floe_scan_next(p->scan, &batch, err);
+    if (rc < 0) goto cleanup;
+    if (batch.release == NULL) break;
+    for (int64_t c = 0; c < p->out_schema.n_children; c++) {
+      rc = floe_arrow_view_init(&views[c], p->out_schema.children[c],
+                                batch.children[c], err);
+      if (rc < 0) goto cleanup;
+    }
+    for (int32_t c = 0; c < m->n_columns; c++) {
+      cols[c] = p->col_child[c] >= 0 ? &views[p->col_child[c]] : NULL;
+    }
+    for (int64_t r = 0; r < batch.length; r++) {
+      m->scratch.len = 0;
+      bool null_key = false;
+      for (int32_t k = 0; k < m->n_keys; k++) {
+        const floe_arrow_view *kv = &views[p->col_child[m->key_columns[k]]];
+        if (floe_arrow_view_is_null(kv, r)) {
+          null_key = true;
+          break;
+        }
+        rc = key_append(&m->scratch, kv, r);
+        if (rc < 0) goto cleanup;
+      }
+      merge_entry *e = NULL;
+      if (!null_key) {
+        uint64_t hash = floe_merge_xxh64(m->scratch.data, m->scratch.len, 0);
+        e = entry_find(m, m->scratch.data, m->scratch.len, hash, NULL);
+      }
+      if (m->kind != FLOE_MERGE_HASH_DIFF) {
+        if (e == NULL) continue;
+        e->flags |= F_EXISTS;
+        rc = pass_delete_row(m, p, views, r, err);
+        if (rc < 0) goto cleanup;
+        continue;
+      }
+      /* hash-diff */
+      if (e != NULL && !(e->flags & F_EXISTS)) {
+        e->flags |= F_EXISTS;
+        for (int32_t c = 0; c < m->n_columns; c++) col_rows[c] = r;
+        uint64_t h;
+        rc = row_hash(m, cols, col_rows, &h, err);
+        if (rc < 0) goto cleanup;
+        if (h == e->row_hash) {
+          e->flags |= F_UNCHANGED;
+          continue;
+        }
+      } else if (e == NULL) {
+        m->result.rows_deleted++; /* in the table, not in the source */
+      }
+      /* changed, absent from the source, or a second live row of a key */
+      rc = pass_delete_row(m, p, views, r, err);
+      if (rc < 0) goto cleanup;
+    }
+    floe_arrow_array_release(&batch);
+  }
+  if (p->eq_ready) {
+    rc = flush_builder(m, &p->eq_bb, &p->eq_schema, sink_eq, err);
+    if (rc < 0) goto cleanup;
+  }
+cleanup:
+  floe_arrow_array_release(&batch);
+  floe_free(ids);
+  floe_free(in_values);
+  floe_free(cols);
+  floe_free(col_rows);
+  floe_free(views);
+  return rc;
+}
+
+/* Copy-on-write: reads every live row of the touched data files and writes
+ * the ones the merge does not replace. */
+static int cow_rewrite(floe_merge *m, table_pass *p, floe_error *err) {
+  int rc = FLOE_OK;
+  table_pass rp;
+  memset(&rp, 0, sizeof rp);
+  floe_arrow_view *views = NULL;
+  floe_arrow_batch_builder bb;
+  bool bb_ready = false;
+  struct ArrowArray batch;
+  memset(&batch, 0, sizeof batch);
+
+  for (int32_t t = 0; t < p->plan->n_tasks; t++)
+    if (p->cow[t].n > 1)
+      qsort(p->cow[t].positions, p->cow[t].n, sizeof(int64_t), compare_i64);
+  rc = pass_open(m, &rp, NULL, 0, true, NULL, 0, err);
+  if (rc < 0) goto cleanup;
+  rc = floe_arrow_batch_builder_init(&bb, &m->row_schema, err);
+  if (rc < 0) goto cleanup;
+  bb_ready = true;
+  views = floe_calloc((size_t)rp.out_schema.n_children + 1, sizeof *views);
+  if (views == NULL) {
+    rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    goto cleanup;
+  }
+  for (;;) {
+    rc = floe_scan_next(rp.scan, &batch, err);
+    if (rc < 0) goto cleanup;
+    if (batch.release == NULL) break;
+    for (int64_t c = 0; c < rp.out_schema.n_children; c++) {
+      rc = floe_arrow_view_init(&views[c], rp.out_schema.children[c],
+                                batch.children[c], err);
+      if (rc < 0) goto cleanup;
+    }
+    for (int64_t r = 0; r < batch.length; r++) {
+      size_t len;
+      const uint8_t *path = floe_arrow_view_bytes(&views[rp.file_child], r, &len);
+      /* the first pass's plan numbers the touched tasks; a file it pruned
+       * is not there (-1) and is untouched */
+      rc = pass_lookup_task(p, path, len, err);
+      if (rc < 0) goto cleanup;
+      if (p->cur_task < 0 || !p->touched[p->cur_task]) continue;
+      const cow_file *cf = &p->cow[p->cur_task];
+      int64_t pos = floe_arrow_view_int64(&views[rp.pos_child], r);
+      if (bsearch(&pos, cf->positions, cf->n, sizeof(int64_t), compare_i64))
+        continue;
+      for (int32_t c = 0; c < m->n_columns; c++) {
+        floe_arrow_builder *b = &bb.columns[c];
+        rc = rp.col_child[c] >= 0 ? append_value(b, &views[rp.col_child[c]], r)
+                                  : floe_arrow_builder_append_null(b);
+        if (rc < 0) {
+          rc = floe_error_set(err, rc, "out of memory");
+          goto cleanup;
+        }
+      }
+      if (bb.columns[0].length >= OUT_BATCH_ROWS) {
+        rc = flush_builder(m, &bb, &m->row_schema, sink_data, err);
+        if (rc < 0) goto cleanup;
+      }
+    }
+    floe_arrow_array_release(&batch);
+  }
+  rc = flush_builder(m, &bb, &m->row_schema, sink_data, err);
+cleanup:
+  floe_arrow_array_release(&batch);
+  if (bb_ready) floe_arrow_batch_builder_free(&bb);
+  floe_free(views);
+  table_pass_reset(&rp);
+  return rc;
+}
+
+/* Writes the winning upserts (skipping hash-diff's unchanged rows) in
+ * arrival order through the data writer. */
+static int write_new_rows(floe_merge *m, floe_error *err) {
+  int rc = FLOE_OK;
+  int64_t *rows = NULL;
+  floe_arrow_batch_builder bb;
+  bool bb_ready = false;
+  int64_t n = 0;
+  rows = floe_malloc(((size_t)m->n_entries + 1) * sizeof *rows);
+  if (rows == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  for (int64_t i = 0; i < m->n_entries; i++) {
+    const merge_entry *e = &m->entries[i];
+    if (e->action == ACT_UPSERT && !(e->flags & F_UNCHANGED)) rows[n++] = e->row;
+  }
+  if (n == 0) goto cleanup;
+  qsort(rows, (size_t)n, sizeof *rows, compare_i64);
+  rc = floe_arrow_batch_builder_init(&bb, &m->row_schema, err);
+  if (rc < 0) goto cleanup;
+  bb_ready = true;
+  for (int64_t i = 0; i < n; i++) {
+    const merge_chunk *ch = &m->chunks[rows[i] / CHUNK_ROWS];
+    int64_t idx = rows[i] % CHUNK_ROWS;
+    for (int32_t c = 0; c < m->n_columns; c++) {
+      rc = append_value(&bb.columns[c], &ch->views[c], idx);
+      if (rc < 0) {
+        rc = floe_error_set(err, rc, "out of memory");
+        goto cleanup;
+      }
+    }
+    if (bb.columns[0].length >= OUT_BATCH_ROWS) {
+      rc = flush_builder(m, &bb, &m->row_schema, sink_data, err);
+      if (rc < 0) goto cleanup;
+    }
+  }
+  rc = flush_builder(m, &bb, &m->row_schema, sink_data, err);
+cleanup:
+  if (bb_ready) floe_arrow_batch_builder_free(&bb);
+  floe_free(rows);
+  return rc;
+}
+
+/* ==== commit ========================================================== */
+
+/* Whether a content file's bounds on the first key column can hold a key
+ * in [key_lo, key_hi] (missing bounds: yes). */
+static bool file_may_hold_keys(const floe_merge *m,
+                               const floe_iceberg_content_file *f) {
+  if (!m->has_key_range) return true;
+  const merge_column *kc = &m->columns[m->key_columns[0]];
+  for (int32_t c = 0; c < f->n_columns; c++) {
+    const floe_iceberg_column_metrics *cm = &f->columns[c];
+    if (cm->field_id != kc->field_id) continue;
+    if (cm->lower_bound == NULL || cm->upper_bound == NULL) return true;
+    floe_iceberg_value lo, hi;
+    if (floe_iceberg_value_from_binary(kc->type, cm->lower_bound,
+                                       cm->lower_bound_len, &lo, NULL) < 0 ||
+        floe_iceberg_value_from_binary(kc->type, cm->upper_bound,
+                                       cm->upper_bound_len, &hi, NULL) < 0)
+      return true;
+    floe_arrow_type t = kc->arrow.id;
+    if (t == FLOE_ARROW_INT32 || t == FLOE_ARROW_DATE32)
+      return !(hi.v.i32 < m->key_lo.v.i32 || lo.v.i32 > m->key_hi.v.i32);
+    if (t == FLOE_ARROW_UTF8) {
+      /* string upper bounds may be truncated upward; compare prefixes */
+      size_t n = hi.len < m->key_lo.len ? hi.len : m->key_lo.len;
+      int c1 = memcmp(hi.bytes, m->key_lo.bytes, n);
+      if (c1 < 0) return false;
+      n = lo.len < m->key_hi.len ? lo.len : m->key_hi.len;
+      int c2 = memcmp(lo.bytes, m->key_hi.bytes, n);
+      if (c2 > 0 || (c2 == 0 && lo.len > m->key_hi.len)) return false;
+      return true;
+    }
+    return !(hi.v.i64 < m->key_lo.v.i64 || lo.v.i64 > m->key_hi.v.i64);
+  }
+  return true;
+}
+
+/* Runs before every commit attempt on the table state the attempt builds
+ * on: files committed since the merge's base that may hold keys of this
+ * change set would make a rebase wrong (a key's old row could survive, or
+ * a key could end up twice), so the commit stops with a conflict. Hash-
+ * diff compares against the whole table: any concurrent change conflicts. */
+static int merge_commit_hook(void *ctx, floe_table_op *op, int attempt) {
+  (void)op;
+  (void)attempt;
+  floe_merge *m = ctx;
+  const floe_iceberg_snapshot *snap =
+      floe_iceberg_metadata_current_snapshot(floe_table_metadata(m->table));
+  int64_t seq = snap != NULL ? snap->sequence_number : 0;
+  if (seq <= m->base_sequence_number) return 0;
+  floe_table_files files = {0};
+  if (floe_table_files_read(m->table, NULL, &files, NULL) < 0) {
+    snprintf(m->conflict, sizeof m->conflict,
+             "cannot list the files of the concurrent commit");
+    return FLOE_ECONFLICT;
+  }
+  int rc = 0;
+  for (int32_t i = 0; i < files.n && rc == 0; i++) {
+    const floe_table_file *tf = &files.files[i];
+    if (tf->sequence_number <= m->base_sequence_number) continue;
+    bool conflict = m->kind == FLOE_MERGE_HASH_DIFF ||
+                    (tf->file.content == FLOE_CONTENT_DATA &&
+                     file_may_hold_keys(m, &tf->file));
+    if (conflict) {
+      snprintf(m->conflict, sizeof m->conflict,
+               "snapshot %" PRId64 " added %s, which may hold changed keys",
+               tf->snapshot_id, tf->file.file_path);
+      rc = FLOE_ECONFLICT;
+    }
+  }
+  floe_table_files_reset(&files);
+  return rc;
+}
+
+static int add_files(floe_table_op *op, const floe_content_file_list *list,
+                     floe_merge_result *res, bool data, floe_error *err) {
+  for (int32_t i = 0; i < list->n_files; i++) {
+    int rc = floe_table_op_add_file(op, &list->files[i], err);
+    if (rc < 0) return rc;
+    if (data)
+      res->data_files++;
+    else
+      res->delete_files++;
+    res->bytes_written += list->files[i].file_size_in_bytes;
+  }
+  return FLOE_OK;
+}
+
+static void abort_writers(floe_merge *m) {
+  floe_data_writer_abort(m->data_writer);
+  floe_position_delete_writer_abort(m->pos_writer);
+  floe_equality_delete_writer_abort(m->eq_writer);
+}
+
+int floe_merge_commit(floe_merge *m, floe_merge_result *out, floe_error *err) {
+  int rc = FLOE_OK;
+  table_pass pass;
+  memset(&pass, 0, sizeof pass);
+  floe_table_op *op = NULL;
+  if (out != NULL) memset(out, 0, sizeof *out);
+  if (m == NULL) return floe_error_set(err, FLOE_EINVAL, "merge: no merge");
+  if (m->committed || m->failed)
+    return floe_error_set(err, FLOE_EINVAL,
+                          "merge into %s: commit after commit or failure", m->name);
+  m->failed = true; /* until it succeeds */
+  rc = seal_chunk(m, err);
+  if (rc < 0) goto cleanup;
+  key_range(m);
+
+  bool has_rows = floe_iceberg_metadata_current_snapshot(m->md) != NULL;
+  if (has_rows && (m->n_entries > 0 || m->kind == FLOE_MERGE_HASH_DIFF)) {
+    rc = table_pass_run(m, &pass, err);
+    if (rc < 0) goto cleanup;
+  }
+  bool cow_files = false;
+  if (m->deletes == FLOE_MERGE_COPY_ON_WRITE && pass.plan != NULL) {
+    for (int32_t t = 0; t < pass.plan->n_tasks; t++) cow_files |= pass.touched[t];
+    if (cow_files) {
+      rc = cow_rewrite(m, &pass, err);
+      if (rc < 0) goto cleanup;
+    }
+  }
+  rc = write_new_rows(m, err);
+  if (rc < 0) goto cleanup;
+
+  floe_merge_result *res = &m->result;
+  for (int64_t i = 0; i < m->n_entries; i++) {
+    const merge_entry *e = &m->entries[i];
+    if (e->action == ACT_UPSERT) {
+      if (e->flags & F_UNCHANGED)
+        res->rows_unchanged++;
+      else if (e->flags & F_EXISTS)
+        res->rows_updated++;
+      else
+        res->rows_inserted++;
+    } else if (e->flags & F_EXISTS) {
+      res->rows_deleted++;
+    } else {
+      res->deletes_missing++;
+    }
+  }
+  int64_t new_rows = res->rows_inserted + res->rows_updated;
+  res->net_row_change = new_rows - m->table_rows_deleted;
+
+  if (m->data_writer != NULL) {
+    rc = floe_data_writer_close(m->data_writer, &m->data_files, err);
+    if (rc < 0) goto cleanup;
+  }
+  if (m->pos_writer != NULL) {
+    rc = floe_position_delete_writer_close(m->pos_writer, &m->pos_files, err);
+    if (rc < 0) goto cleanup;
+  }
+  if (m->eq_writer != NULL) {
+    rc = floe_equality_delete_writer_close(m->eq_writer, &m->eq_files, err);
+    if (rc < 0) goto cleanup;
+  }
+  if (m->data_files.n_files + m->pos_files.n_files + m->eq_files.n_files == 0 &&
+      !cow_files) {
+    m->committed = true; /* nothing changed: no snapshot */
+    m->failed = false;
+    goto cleanup;
+  }
+
+  rc = floe_table_op_new(&op, m->table,
+                         cow_files ? FLOE_TABLE_OVERWRITE : FLOE_TABLE_ROW_DELTA,
+                         err);
+  if (rc < 0) goto cleanup;
+  if ((rc = add_files(op, &m->data_files, res, true, err)) < 0 ||
+      (rc = add_files(op, &m->pos_files, res, false, err)) < 0 ||
+      (rc = add_files(op, &m->eq_files, res, false, err)) < 0)
+    goto cleanup;
+  if (pass.plan != NULL) {
+    for (int32_t t = 0; t < pass.plan->n_tasks; t++) {
+      if (!pass.touched[t]) continue;
+      const char *path = pass.plan->tasks[t].file.file_path;
+      rc = cow_files ? floe_table_op_delete_path(op, path, err)
+                     : floe_table_op_reference_data_file(op, path, err);
+      if (rc < 0) goto cleanup;
+    }
+  }
+  for (int32_t i = 0; i < m->n_summary; i++) {
+    rc = floe_table_op_set_summary(op, m->summary[i].key, m->summary[i].value, err);
+    if (rc < 0) goto cleanup;
+  }
+  floe_table_op_set_commit_hook(op, merge_commit_hook, m);
+  m->conflict[0] = '\0';
+  rc = floe_table_op_commit(op, &res->snapshot_id, err);
+  if (rc < 0) {
+    if (m->conflict[0] != '\0')
+      floe_error_set(err, rc, "concurrent commit: %s", m->conflict);
+    goto cleanup;
+  }
+  m->committed = true;
+  m->failed = false;
+cleanup:
+  if (rc < 0) {
+    abort_writers(m);
+    if (err != NULL && strncmp(err->message, "merge into", 10) != 0)
+      floe_error_prefix(err, "merge into %s", m->name);
+  } else if (out != NULL) {
+    *out = m->result;
+  }
+  floe_table_op_free(op);
+  table_pass_reset(&pass);
+  return rc;
+}
+
+void floe_merge_free(floe_merge *m) {
+  if (m == NULL) return;
+  if (!m->committed) abort_writers(m);
+  floe_data_writer_free(m->data_writer);
+  floe_position_delete_writer_free(m->pos_writer);
+  floe_equality_delete_writer_free(m->eq_writer);
+  floe_content_file_list_free(&m->data_files);
+  floe_content_file_list_free(&m->pos_files);
+  floe_content_file_list_free(&m->eq_files);
+  for (int64_t i = 0; i < m->n_chunks; i++) {
+    floe_arrow_array_release(&m->chunks[i].array);
+    floe_free(m->chunks[i].views);
+  }
+  floe_free(m->chunks);
+  if (m->builder.columns != NULL) floe_arrow_batch_builder_free(&m->builder);
+  floe_arrow_schema_release(&m->row_schema);
+  floe_arena_free(&m->arena);
+  floe_free(m->entries);
+  floe_free(m->slots);
+  floe_buf_free(&m->scratch);
+  floe_free(m->columns);
+  floe_free(m->key_columns);
+  floe_free(m->op_column);
+  floe_free(m->op_insert);
+  floe_free(m->op_update);
+  floe_free(m->op_delete);
+  for (int32_t i = 0; i < m->n_summary; i++) {
+    floe_free(m->summary[i].key);
+    floe_free(m->summary[i].value);
+  }
+  floe_free(m->summary);
+  floe_free(m->prefix_base);
+  floe_iceberg_metadata_free(m->md);
+  floe_free(m->name);
+  floe_free(m);
+}
