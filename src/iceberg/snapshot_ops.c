@@ -541,7 +541,7 @@ static selection select_range(const floe_iceberg_metadata *md,
                                      &ignore) < 0 ||
       floe_iceberg_value_from_binary(t, m->upper_bound, m->upper_bound_len, &hi,
                                      &ignore) < 0) {
-    snprintf(why, why_size, "unreadable bounds for column '%s': %s", r->column,
+    snprintf(why, why_size, "unreadable bounds for column '%s': %.200s", r->column,
              ignore.message);
     return SEL_PARTIAL;
   }
