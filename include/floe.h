@@ -12,6 +12,7 @@
 #include "floe/log.h"
 #include "floe/parquet_reader.h"
 #include "floe/parquet_writer.h"
+#include "floe/replicate.h"
 #include "floe/scan.h"
 #include "floe/table.h"
 #include "floe/time.h"

@@ -18,7 +18,7 @@
  * are named parameters there, numbered in order of first use), so the two
  * share their statement texts; Snowflake binds :1.
  */
-#include "replicate/engine_internal.h" /* first: config_compat.h */
+#include "replicate/engine_internal.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "replicate/config_compat.h" /* first: see there */
+#include "floe/replicate.h" /* includes floe/config.h: see there */
 #include "floe/arrow.h"
 #include "floe/common.h"
 #include "floe/iceberg.h"
@@ -230,6 +230,77 @@ void floe_debug_crash_point(const char *point);
 int floe_debug_fail_point(const char *point, floe_error *err);
 /* Forgets the counters (tests). */
 void floe_debug_reset(void);
+
+
+/* ==== sessions and jobs (plan.c) ====================================== */
+
+#include "floe/catalog.h"
+
+/* What one command holds open: the source (with the control table) and the
+ * catalog. */
+typedef struct floe_session {
+  const floe_config *cfg;
+  floe_source *src;
+  floe_catalog *catalog;
+  floe_control ctl;
+  bool ctl_open;
+} floe_session;
+
+/* Connects to the source (logging event=connect) and opens the catalog.
+ * Secrets never reach a message. */
+int floe_session_open(floe_session *session, const floe_config *cfg,
+                      floe_error *err);
+void floe_session_close(floe_session *session);
+
+/* One configured table resolved against its source. */
+typedef struct floe_job {
+  floe_session *session;
+  const floe_config_table *t;
+  floe_source_table desc;
+  char *source_sql;     /* the quoted source table */
+  int64_t batch_idx;    /* source column index, -1 when none */
+  int64_t cursor_idx;
+  int64_t part_idx;     /* strategy partition: partition_column */
+  int64_t op_idx;       /* cdc op column */
+  bool cursor_is_int;   /* bind cursor values as integers */
+  char *batch_sql, *cursor_sql, *part_sql; /* quoted column names */
+  char *ns, *name;      /* target identifier */
+} floe_job;
+
+/* Describes the source table and finds the configured columns (logging
+ * event=discover). A strategy other than full needs its batch or cursor
+ * column; full uses the batch column when the source has it. Errors name
+ * the table and column (FLOE_ENOTFOUND for a missing table, FLOE_EINVAL
+ * for a missing or unusable column). */
+int floe_job_open(floe_job *job, floe_session *session,
+                  const floe_config_table *t, floe_error *err);
+void floe_job_close(floe_job *job);
+floe_catalog_ident floe_job_ident(const floe_job *job);
+
+/* The source rows one commit reads: low < batch <= high (either side
+ * optional), or wm_low < cursor <= wm_high, and partition_column = value. */
+typedef struct floe_unit_filter {
+  bool has_low, has_high;
+  int64_t low, high;
+  const char *wm_low, *wm_high; /* cursor bounds (NULL = open) */
+  bool has_part;
+  const char *part_value;       /* NULL: IS NULL */
+} floe_unit_filter;
+
+/* Appends " WHERE ..." for the filter and the table's `where:` to sql and
+ * fills params (at most 5; *n_params set). Parameters are $1, $2, ... in
+ * order of appearance (snowflake: :1 ...). */
+int floe_job_where(const floe_job *job, const floe_unit_filter *filter,
+                   floe_buf *sql, floe_source_param *params, size_t *n_params,
+                   floe_error *err);
+/* count(*) of the source rows under the filter. */
+int floe_job_count(floe_job *job, const floe_unit_filter *filter,
+                   int64_t *out, floe_error *err);
+/* max(batch column) of the source (with `where:`); *is_null when empty. */
+int floe_job_max_batch(floe_job *job, int64_t *out, bool *is_null,
+                       floe_error *err);
+/* max(cursor) as text (NULL when empty). *out freed with floe_free. */
+int floe_job_max_cursor(floe_job *job, char **out, floe_error *err);
 
 /* ==== reports (report.c) ============================================== */
 

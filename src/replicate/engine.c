@@ -1,0 +1,1470 @@
+/*
+ * replicate/engine: `floe run` — the control-table contract of DESIGN.md
+ * carried out table by table, with the exactly-once reconciliation around
+ * it.
+ *
+ * Per table: describe the source and find its columns (plan.c); load the
+ * Iceberg table or create it from the source's schema, and evolve its
+ * schema when the source drifted (schema_map.c; a schema commit before any
+ * data commit); reconcile the control rows with the table's committed
+ * history (reconcile.c) and repair; then decide what is new and load it as
+ * one or more *units*, each one atomic commit:
+ *
+ *   incremental  one unit (previous, new]            one control row
+ *   chunked      one unit per batch value / N rows   one control row each
+ *   partition    one unit per partition value that   one control row for the
+ *                has rows in (previous, new]         range; commits "i/n"
+ *   full         one unit reading the whole table    one control row
+ *
+ * The control row is inserted before the data is read and deleted again
+ * (compensation) when the unit's write or commit fails; every commit carries
+ * floe.source-table, floe.batch-sk.low/high and floe.run-id in its snapshot
+ * summary, which is what reconciliation trusts on the next run. After each
+ * commit the engine validates: source count over the range against the
+ * committed snapshot's added-records (merge: the merge's expected net change
+ * against total-records), and optionally per-column checksums of the source
+ * batches against the files the snapshot added.
+ *
+ * Memory: rows stream a batch at a time from the source into the data
+ * writer (or the merge), so a run's memory does not grow with the table.
+ * Files written by a unit that fails before its commit is attempted are
+ * deleted; once a commit was attempted they are left alone (rule 2: if the
+ * commit did land, they are the table).
+ */
+#include "replicate/engine_internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "floe/io.h"
+#include "floe/log.h"
+#include "floe/merge.h"
+#include "floe/parquet_reader.h"
+#include "floe/table.h"
+#include "floe/table_writer.h"
+#include "floe/time.h"
+
+typedef struct engine {
+  floe_session s;
+  const floe_run_options *opt;
+  char run_id[37];
+  bool dry_run;
+  bool ctl_exists; /* the control table exists (dry run checks, never creates) */
+} engine;
+
+typedef struct job_state {
+  engine *e;
+  floe_job job;
+  floe_run_table *rep;
+  floe_table *table; /* NULL in a dry run of a table not created yet */
+  floe_schema_drift map;
+  int64_t started_us;
+  int64_t last_progress_us;
+  int64_t progress_rows, progress_bytes;
+  int rc_mismatch; /* FLOE_EVALIDATE once a unit mismatched */
+} job_state;
+
+/* One commit's worth of rows. */
+typedef struct unit {
+  floe_unit_filter filter;   /* which source rows */
+  int64_t batch_low, batch_high; /* for the summary */
+  const char *wm_low, *wm_high;  /* cursor summary */
+  int part_i, part_n;            /* partition strategy: i/n, else 0 */
+  const char *part_value;        /* for logs */
+} unit;
+
+static double seconds_since(int64_t us) { return (double)(floe_now_micros() - us) / 1e6; }
+
+static void progress(job_state *js, bool force) {
+  const floe_run_options *o = js->e->opt;
+  if (o == NULL || o->progress == NULL) return;
+  int64_t now = floe_now_micros();
+  if (!force && now - js->last_progress_us < 100000) return;
+  js->last_progress_us = now;
+  floe_run_progress p = {js->rep->name, js->progress_rows, js->progress_bytes,
+                         seconds_since(js->started_us)};
+  o->progress(o->progress_ctx, &p);
+}
+
+static int set_message(floe_run_table *rep, const char *text) {
+  floe_free(rep->message);
+  rep->message = floe_strdup(text);
+  return rep->message ? FLOE_OK : FLOE_ENOMEM;
+}
+
+/* ---- table: load, create, evolve ------------------------------------------ */
+
+static const char *config_transform_text(const floe_config_partition_field *f, char *buf,
+                                         size_t size) {
+  const char *name = floe_config_transform_name(f->transform);
+  if (strcmp(name, "bucket") == 0 || strcmp(name, "truncate") == 0)
+    snprintf(buf, size, "%s[%d]", name, (int)f->argument);
+  else
+    snprintf(buf, size, "%s", name);
+  return buf;
+}
+
+/* The spec for a new table: partition_by, or for strategy partition without
+ * one, identity(partition_column). */
+static int build_spec(job_state *js, const floe_iceberg_schema *schema,
+                      floe_iceberg_partition_spec **out, floe_error *err) {
+  const floe_config_table *t = js->job.t;
+  int rc = FLOE_OK;
+  *out = NULL;
+  int32_t last = 999;
+  FLOE_TRY(floe_iceberg_partition_spec_new(out, 0, err));
+  for (size_t i = 0; i < t->n_partition_by; i++) {
+    const floe_config_partition_field *f = &t->partition_by[i];
+    const floe_iceberg_field *col = floe_iceberg_schema_find_name(schema, f->column, false);
+    char tr[32];
+    if (col == NULL) {
+      rc = floe_error_set(err, FLOE_EINVAL,
+                          "partition_by: column '%s' is not a column of the source",
+                          f->column);
+      goto cleanup;
+    }
+    FLOE_TRY(floe_iceberg_partition_spec_add_field(*out, schema, col->name,
+                                                   config_transform_text(f, tr, sizeof tr),
+                                                   NULL, &last, err));
+  }
+  if (t->n_partition_by == 0 && js->job.part_idx >= 0)
+    FLOE_TRY(floe_iceberg_partition_spec_add_field(
+        *out, schema, js->job.desc.columns[js->job.part_idx].name, "identity", NULL, &last, err));
+cleanup:
+  if (rc < 0) {
+    floe_iceberg_partition_spec_free(*out);
+    *out = NULL;
+  }
+  return rc;
+}
+
+static const char *const *op_exclude(job_state *js, size_t *n) {
+  static const char *one[1];
+  *n = 0;
+  if (js->job.op_idx < 0) return NULL;
+  one[0] = js->job.desc.columns[js->job.op_idx].name;
+  *n = 1;
+  return one;
+}
+
+static int ensure_namespace(engine *e, const char *ns, floe_error *err) {
+  int exists = 0;
+  int rc = floe_catalog_namespace_exists(e->s.catalog, ns, &exists, err);
+  if (rc < 0 || exists) return rc;
+  rc = floe_catalog_namespace_create(e->s.catalog, ns, NULL, 0, err);
+  return rc == FLOE_EEXISTS ? FLOE_OK : rc;
+}
+
+static int open_table(job_state *js, floe_error *err) {
+  engine *e = js->e;
+  const floe_config_table *t = js->job.t;
+  floe_catalog_ident ident = floe_job_ident(&js->job);
+  floe_iceberg_schema *schema = NULL;
+  floe_iceberg_partition_spec *spec = NULL;
+  floe_iceberg_property *props = NULL;
+  size_t n_ex = 0;
+  const char *const *ex = op_exclude(js, &n_ex);
+  int rc = floe_table_load(e->s.catalog, ident, &js->table, err);
+  if (rc == FLOE_ENOTFOUND) {
+    if (err) floe_error_init(err);
+    FLOE_TRY(floe_schema_from_source(&js->job.desc, ex, n_ex, &schema, err));
+    if (e->dry_run) {
+      /* Map against the schema the table would get. */
+      FLOE_TRY(floe_schema_map(schema, &js->job.desc, ex, n_ex, t->name, &js->map, err));
+      floe_log(FLOE_LOG_INFO, "plan", "table=%s target=%s.%s action=create_table", t->name,
+               ident.ns, ident.name);
+      goto cleanup;
+    }
+    FLOE_TRY(build_spec(js, schema, &spec, err));
+    props = floe_calloc(t->n_properties + 1, sizeof *props);
+    if (props == NULL) {
+      rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+      goto cleanup;
+    }
+    for (size_t i = 0; i < t->n_properties; i++) {
+      props[i].key = t->properties[i].key;
+      props[i].value = t->properties[i].value;
+    }
+    FLOE_TRY(ensure_namespace(e, ident.ns, err));
+    rc = floe_table_create(e->s.catalog, ident, schema, spec, NULL, props,
+                           (int32_t)t->n_properties, NULL, &js->table, err);
+    if (rc == FLOE_EEXISTS) /* another run created it meanwhile */
+      rc = floe_table_load(e->s.catalog, ident, &js->table, err);
+    if (rc < 0) goto cleanup;
+    floe_log(FLOE_LOG_INFO, "create_table", "table=%s target=%s.%s columns=%d partition_fields=%d",
+             t->name, ident.ns, ident.name, (int)schema->root.n_fields,
+             spec ? (int)spec->n_fields : 0);
+  } else if (rc < 0) {
+    goto cleanup;
+  }
+  FLOE_TRY(floe_schema_map(floe_table_schema(js->table), &js->job.desc, ex, n_ex, t->name,
+                           &js->map, err));
+  if (js->map.evolved != NULL) {
+    js->rep->schema_changes = js->map.n_added + js->map.n_widened + js->map.n_made_optional;
+    floe_log(FLOE_LOG_INFO, "schema_change", "table=%s changes=%s dry_run=%d", t->name,
+             js->map.description ? js->map.description : "", (int)e->dry_run);
+    if (!e->dry_run) {
+      FLOE_TRY(floe_table_set_schema(js->table, js->map.evolved, err));
+      /* Field ids of the committed schema: equal to the evolved one's. */
+      floe_schema_drift again;
+      FLOE_TRY(floe_schema_map(floe_table_schema(js->table), &js->job.desc, ex, n_ex, t->name,
+                               &again, err));
+      floe_schema_drift_free(&js->map);
+      js->map = again;
+    }
+  }
+cleanup:
+  floe_iceberg_schema_free(schema);
+  floe_iceberg_partition_spec_free(spec);
+  floe_free(props);
+  if (rc < 0) floe_error_prefix(err, "target %s.%s", ident.ns, ident.name);
+  return rc;
+}
+
+/* ---- reconciliation ------------------------------------------------------- */
+
+static int reconcile(job_state *js, floe_control_rows *history, floe_error *err) {
+  engine *e = js->e;
+  const char *name = js->job.t->name;
+  floe_commit_list commits;
+  floe_repair *repairs = NULL;
+  size_t n = 0;
+  memset(&commits, 0, sizeof commits);
+  int rc = floe_commits_collect(js->table ? floe_table_metadata(js->table) : NULL, name,
+                                &commits, err);
+  if (rc < 0) return rc;
+  FLOE_TRY(floe_reconcile_plan(history, &commits, &repairs, &n, err));
+  for (size_t i = 0; i < n; i++) {
+    const floe_repair *r = &repairs[i];
+    const char *action = r->action == FLOE_REPAIR_COMPENSATE ? "compensate" : "reinsert";
+    floe_log(FLOE_LOG_WARN, "repair", "table=%s batch_sk=%lld action=%s run_id=%s dry_run=%d",
+             name, (long long)r->batch_sk, action, r->run_id ? r->run_id : "",
+             (int)e->dry_run);
+    js->rep->repairs++;
+    if (e->dry_run) continue;
+    floe_debug_crash_point("during_repair");
+    if (r->action == FLOE_REPAIR_COMPENSATE) {
+      int64_t deleted = 0;
+      FLOE_TRY(floe_control_compensate(&e->s.ctl, name, r->batch_sk,
+                                       r->run_id ? r->run_id : "", &deleted, err));
+      if (deleted != 1) {
+        rc = floe_error_set(err, FLOE_ECONFLICT,
+                            "repair: control row (%s, %lld) changed while floe repaired it "
+                            "(another run?)",
+                            name, (long long)r->batch_sk);
+        goto cleanup;
+      }
+    } else {
+      FLOE_TRY(floe_control_insert(&e->s.ctl, name, r->batch_sk,
+                                   r->run_id ? r->run_id : e->run_id, r->watermark, "repair",
+                                   err));
+    }
+  }
+  if (n > 0 && !e->dry_run) {
+    floe_control_rows_free(history);
+    FLOE_TRY(floe_control_history(&e->s.ctl, name, history, err));
+  } else if (n > 0 && e->dry_run) {
+    /* Simulate: drop compensated rows from the in-memory history. */
+    size_t w = 0;
+    for (size_t i = 0; i < history->n; i++) {
+      bool gone = false;
+      for (size_t j = 0; j < n && !gone; j++)
+        gone = repairs[j].action == FLOE_REPAIR_COMPENSATE &&
+               repairs[j].batch_sk == history->rows[i].batch_sk;
+      if (gone) {
+        floe_free(history->rows[i].run_id);
+        floe_free(history->rows[i].inserted_at);
+        floe_free(history->rows[i].watermark);
+        floe_free(history->rows[i].kind);
+      } else {
+        history->rows[w++] = history->rows[i];
+      }
+    }
+    history->n = w;
+  }
+cleanup:
+  floe_free(repairs);
+  floe_commit_list_free(&commits);
+  if (rc < 0) floe_error_prefix(err, "reconcile");
+  return rc;
+}
+
+/* ---- one unit: extract, write, commit, validate --------------------------- */
+
+typedef struct hook_ctx {
+  int unused;
+} hook_ctx;
+
+static int commit_hook(void *ctx, floe_table_op *op, int attempt) {
+  (void)ctx;
+  (void)op;
+  (void)attempt;
+  /* Manifests, manifest list and metadata file are written; the catalog
+   * pointer is not swapped yet. */
+  floe_debug_crash_point("after_manifest");
+  return floe_debug_fail_point("commit", NULL);
+}
+
+static int fmt_i64(char *buf, size_t size, int64_t v) {
+  return snprintf(buf, size, "%" PRId64, v);
+}
+
+typedef struct summary {
+  floe_iceberg_property props[12];
+  char low[32], high[32], part[32];
+  int32_t n;
+} summary;
+
+static void summary_build(summary *s, job_state *js, const unit *u) {
+  memset(s, 0, sizeof *s);
+  fmt_i64(s->low, sizeof s->low, u->batch_low);
+  fmt_i64(s->high, sizeof s->high, u->batch_high);
+#define PUT(k, v) (s->props[s->n].key = (char *)(k), s->props[s->n].value = (char *)(v), s->n++)
+  PUT("floe.source-table", js->job.t->name);
+  PUT("floe.batch-sk.low", s->low);
+  PUT("floe.batch-sk.high", s->high);
+  PUT("floe.run-id", js->e->run_id);
+  PUT("floe.strategy", floe_config_strategy_name(js->job.t->strategy));
+  PUT("floe.mode", floe_config_mode_name(js->job.t->mode));
+  if (u->wm_high != NULL) {
+    if (u->wm_low != NULL) PUT("floe.watermark.low", u->wm_low);
+    PUT("floe.watermark.high", u->wm_high);
+  }
+  if (u->part_n > 0) {
+    snprintf(s->part, sizeof s->part, "%d/%d", u->part_i, u->part_n);
+    PUT("floe.part", s->part);
+  }
+#undef PUT
+}
+
+static int64_t summary_i64(const floe_iceberg_snapshot *snap, const char *key) {
+  for (int32_t i = 0; snap != NULL && i < snap->n_summary; i++)
+    if (strcmp(snap->summary[i].key, key) == 0) return strtoll(snap->summary[i].value, NULL, 10);
+  return -1;
+}
+
+/* The query's expected columns: the source's, typed and numbered as the
+ * table columns they write. */
+static int query_columns(job_state *js, floe_source_column **out, floe_error *err) {
+  int64_t n = js->job.desc.n_columns;
+  floe_source_column *cols = floe_calloc((size_t)n + 1, sizeof *cols);
+  if (cols == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  for (int64_t i = 0; i < n; i++) {
+    cols[i] = js->job.desc.columns[i];
+    cols[i].type = js->map.types[i];
+    cols[i].field_id = js->map.field_ids[i];
+  }
+  *out = cols;
+  return FLOE_OK;
+}
+
+static int select_sql(job_state *js, const unit *u, floe_buf *sql, floe_source_param *params,
+                      size_t *n_params, floe_error *err) {
+  int rc = floe_buf_append_str(sql, "SELECT ");
+  for (int64_t i = 0; i < js->job.desc.n_columns && rc == 0; i++) {
+    char *q = NULL;
+    int qrc = floe_source_quote_ident(js->e->s.src, js->job.desc.columns[i].name, &q, err);
+    if (qrc < 0) return qrc;
+    rc |= floe_buf_appendf(sql, "%s%s", i ? ", " : "", q);
+    floe_free(q);
+  }
+  rc |= floe_buf_appendf(sql, " FROM %s", js->job.source_sql);
+  if (rc) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  int wrc = floe_job_where(&js->job, &u->filter, sql, params, n_params, err);
+  if (wrc < 0) return wrc;
+  return floe_buf_terminate(sql) < 0 ? floe_error_set(err, FLOE_ENOMEM, "out of memory") : FLOE_OK;
+}
+
+/* Checksums the data files `snapshot_id` added, read back from storage. */
+static int checksum_committed(job_state *js, int64_t snapshot_id, floe_checksum *out,
+                              bool *skipped, floe_error *err) {
+  floe_table_files files = {0};
+  floe_parquet_reader *reader = NULL;
+  floe_parquet_scan *scan = NULL;
+  struct ArrowSchema schema = {0};
+  struct ArrowArray batch = {0};
+  int rc = FLOE_OK;
+  *skipped = false;
+  const floe_iceberg_snapshot *snap =
+      floe_iceberg_metadata_snapshot(floe_table_metadata(js->table), snapshot_id);
+  FLOE_TRY(floe_table_files_read(js->table, snap, &files, err));
+  for (int32_t i = 0; i < files.n; i++) {
+    const floe_table_file *f = &files.files[i];
+    if (f->file.content != FLOE_CONTENT_DATA || f->snapshot_id != snapshot_id ||
+        f->status != FLOE_ENTRY_ADDED)
+      continue;
+    const char *path = floe_io_local_path(f->file.file_path);
+    if (path == NULL) {
+      *skipped = true;
+      goto cleanup;
+    }
+    FLOE_TRY(floe_parquet_reader_open(&reader, path, err));
+    floe_parquet_scan_options so;
+    memset(&so, 0, sizeof so);
+    so.field_ids = out->field_ids;
+    so.n_field_ids = out->n_columns;
+    FLOE_TRY(floe_parquet_reader_scan_open(&scan, reader, &so, err));
+    FLOE_TRY(floe_parquet_reader_scan_schema(scan, &schema, err));
+    for (;;) {
+      FLOE_TRY(floe_parquet_reader_scan_next(scan, &batch, NULL, err));
+      if (batch.release == NULL) break;
+      FLOE_TRY(floe_checksum_add(out, &schema, &batch, err));
+      floe_arrow_array_release(&batch);
+    }
+    floe_arrow_schema_release(&schema);
+    floe_parquet_reader_scan_free(scan);
+    scan = NULL;
+    floe_parquet_reader_free(reader);
+    reader = NULL;
+  }
+cleanup:
+  floe_arrow_array_release(&batch);
+  floe_arrow_schema_release(&schema);
+  floe_parquet_reader_scan_free(scan);
+  floe_parquet_reader_free(reader);
+  floe_table_files_reset(&files);
+  return rc;
+}
+
+static int merge_kind_options(job_state *js, floe_merge_options *mo, int32_t *keys,
+                              floe_error *err) {
+  const floe_config_table *t = js->job.t;
+  const floe_source_table *d = &js->job.desc;
+  memset(mo, 0, sizeof *mo);
+  mo->kind = t->cdc.type == FLOE_CDC_OP_COLUMN   ? FLOE_MERGE_CDC_OP
+             : t->cdc.type == FLOE_CDC_HASH_DIFF ? FLOE_MERGE_HASH_DIFF
+                                                 : FLOE_MERGE_UPSERT;
+  if (t->cdc.type == FLOE_CDC_STREAM || t->cdc.type == FLOE_CDC_CHANGES)
+    return floe_error_set(err, FLOE_EUNSUPPORTED,
+                          "cdc type %s needs a Snowflake source, not available in this build",
+                          floe_config_cdc_type_name(t->cdc.type));
+  mo->deletes = t->merge.deletes == FLOE_DELETES_EQUALITY        ? FLOE_MERGE_EQUALITY_DELETES
+                : t->merge.deletes == FLOE_DELETES_COPY_ON_WRITE ? FLOE_MERGE_COPY_ON_WRITE
+                                                                 : FLOE_MERGE_POSITION_DELETES;
+  int32_t n = 0;
+  if (t->n_primary_key > 0) {
+    for (size_t i = 0; i < t->n_primary_key; i++) {
+      int64_t idx = floe_schema_find_column(d, t->primary_key[i]);
+      if (idx < 0 || js->map.field_ids[idx] <= 0)
+        return floe_error_set(err, FLOE_EINVAL,
+                              "primary_key: '%s' is not a column of the source",
+                              t->primary_key[i]);
+      keys[n++] = js->map.field_ids[idx];
+    }
+  } else {
+    for (int32_t ord = 1; ord <= (int32_t)d->n_columns; ord++)
+      for (int64_t i = 0; i < d->n_columns; i++)
+        if (d->columns[i].pk_ordinal == ord && js->map.field_ids[i] > 0)
+          keys[n++] = js->map.field_ids[i];
+  }
+  if (n == 0)
+    return floe_error_set(err, FLOE_EINVAL,
+                          "mode merge needs a key: set primary_key (the source declares none)");
+  mo->key_field_ids = keys;
+  mo->n_key_field_ids = n;
+  const char *order = t->merge.order_by ? t->merge.order_by
+                      : t->cdc.sequence ? t->cdc.sequence
+                      : js->job.batch_idx >= 0 ? d->columns[js->job.batch_idx].name
+                      : js->job.cursor_idx >= 0 ? d->columns[js->job.cursor_idx].name
+                                                : NULL;
+  mo->order_field_id = -1;
+  if (order != NULL) {
+    int64_t idx = floe_schema_find_column(d, order);
+    if (idx < 0 || js->map.field_ids[idx] <= 0)
+      return floe_error_set(err, FLOE_EINVAL, "merge order column '%s' is not a column of the source",
+                            order);
+    mo->order_field_id = js->map.field_ids[idx];
+  }
+  if (mo->kind == FLOE_MERGE_CDC_OP) {
+    mo->op_column = d->columns[js->job.op_idx].name;
+    mo->op_insert = t->cdc.insert_value;
+    mo->op_update = t->cdc.update_value;
+    mo->op_delete = t->cdc.delete_value;
+  }
+  return FLOE_OK;
+}
+
+/* Loads one unit. On failure nothing of it is committed (or, when the
+ * commit's outcome is unknown, reconciliation settles it next run). */
+static int load_unit(job_state *js, const unit *u, floe_error *err) {
+  engine *e = js->e;
+  const floe_config_table *t = js->job.t;
+  floe_source_column *cols = NULL;
+  floe_source_stream *stream = NULL;
+  floe_data_writer *writer = NULL;
+  floe_merge *merge = NULL;
+  floe_content_file_list files = {0};
+  floe_table_op *op = NULL;
+  floe_checksum src_sum, tbl_sum;
+  struct ArrowArray batch = {0};
+  floe_buf sql;
+  floe_source_param params[5];
+  size_t n_params = 0;
+  char prefix[80], uuid[37];
+  int64_t snapshot_id = 0, rows = 0, bytes = 0, files_n = 0;
+  bool is_merge = t->mode == FLOE_MODE_MERGE;
+  bool want_checksum = t->validate.checksum && !is_merge;
+  bool commit_attempted = false;
+  int32_t keys[64];
+  int rc = FLOE_OK;
+  int64_t unit_started = floe_now_micros();
+  floe_buf_init(&sql);
+  memset(&src_sum, 0, sizeof src_sum);
+  memset(&tbl_sum, 0, sizeof tbl_sum);
+
+  FLOE_TRY(select_sql(js, u, &sql, params, &n_params, err));
+  FLOE_TRY(query_columns(js, &cols, err));
+  if (want_checksum) {
+    int32_t ids[1024];
+    int32_t n = 0;
+    for (int64_t i = 0; i < js->job.desc.n_columns && n < 1024; i++)
+      if (js->map.field_ids[i] > 0) ids[n++] = js->map.field_ids[i];
+    FLOE_TRY(floe_checksum_init(&src_sum, ids, n, err));
+    FLOE_TRY(floe_checksum_init(&tbl_sum, ids, n, err));
+  }
+  const floe_iceberg_metadata *md = floe_table_metadata(js->table);
+  int64_t total_before = summary_i64(floe_table_current_snapshot(js->table), "total-records");
+  if (total_before < 0) total_before = 0;
+  summary sm;
+  summary_build(&sm, js, u);
+
+  if (is_merge) {
+    floe_merge_options mo;
+    FLOE_TRY(merge_kind_options(js, &mo, keys, err));
+    mo.summary = sm.props;
+    mo.n_summary = sm.n;
+    FLOE_TRY(floe_merge_begin(&merge, js->table, &mo, err));
+  } else {
+    floe_table_writer_options wo;
+    floe_table_writer_options_init(&wo);
+    FLOE_TRY(floe_table_writer_options_from_metadata(&wo, md, err));
+    wo.io = floe_table_io(js->table);
+    FLOE_TRY(floe_io_uuid4(uuid, err));
+    snprintf(prefix, sizeof prefix, "00000-%d-%s", u->part_i, uuid);
+    wo.file_prefix = prefix;
+    FLOE_TRY(floe_data_writer_open(&writer, &wo, err));
+  }
+
+  floe_log(FLOE_LOG_INFO, "extract",
+           "table=%s batch_sk_low=%lld batch_sk_high=%lld watermark_low=%s watermark_high=%s "
+           "partition=%s",
+           t->name, (long long)u->batch_low, (long long)u->batch_high,
+           u->wm_low ? u->wm_low : "", u->wm_high ? u->wm_high : "",
+           u->part_value ? u->part_value : "");
+  floe_source_query_spec qs;
+  memset(&qs, 0, sizeof qs);
+  qs.sql = (const char *)sql.data;
+  qs.params = params;
+  qs.n_params = n_params;
+  qs.columns = cols;
+  qs.n_columns = js->job.desc.n_columns;
+  qs.table = t->source ? t->source : t->name;
+  FLOE_TRY(floe_source_query(e->s.src, &qs, &stream, err));
+  const struct ArrowSchema *bschema = floe_source_stream_schema(stream);
+  for (;;) {
+    rc = floe_source_stream_next(stream, &batch, err);
+    if (rc < 0) goto cleanup;
+    if (rc == 0) break;
+    if (want_checksum) FLOE_TRY(floe_checksum_add(&src_sum, bschema, &batch, err));
+    if (is_merge) {
+      FLOE_TRY(floe_merge_add(merge, bschema, &batch, err));
+    } else {
+      FLOE_TRY(floe_debug_fail_point("write", err));
+      FLOE_TRY(floe_data_writer_write(writer, bschema, &batch, err));
+    }
+    rows += batch.length;
+    js->progress_rows += batch.length;
+    floe_arrow_array_release(&batch);
+    progress(js, false);
+  }
+  rc = FLOE_OK;
+  floe_source_stream_free(stream);
+  stream = NULL;
+
+  floe_merge_result mr;
+  memset(&mr, 0, sizeof mr);
+  if (is_merge) {
+    commit_attempted = true;
+    floe_debug_crash_point("before_commit");
+    FLOE_TRY(floe_merge_commit(merge, &mr, err));
+    snapshot_id = mr.snapshot_id;
+    files_n = mr.data_files + mr.delete_files;
+    bytes = mr.bytes_written;
+    if (snapshot_id == 0) {
+      /* Nothing changed: still record the range in an (empty) commit, so
+       * the control row has its proof. */
+      FLOE_TRY(floe_table_op_new(&op, js->table, FLOE_TABLE_APPEND, err));
+      for (int32_t i = 0; i < sm.n; i++)
+        FLOE_TRY(floe_table_op_set_summary(op, sm.props[i].key, sm.props[i].value, err));
+      floe_table_op_set_commit_hook(op, commit_hook, NULL);
+      FLOE_TRY(floe_table_op_commit(op, &snapshot_id, err));
+    }
+  } else {
+    FLOE_TRY(floe_data_writer_close(writer, &files, err));
+    for (int32_t i = 0; i < files.n_files; i++) {
+      bytes += files.files[i].file_size_in_bytes;
+      floe_log(FLOE_LOG_DEBUG, "file_written", "table=%s path=%s rows=%lld bytes=%lld", t->name,
+               files.files[i].file_path, (long long)files.files[i].record_count,
+               (long long)files.files[i].file_size_in_bytes);
+    }
+    files_n = files.n_files;
+    js->progress_bytes += bytes;
+    floe_log(FLOE_LOG_INFO, "file_written", "table=%s files=%d rows=%lld bytes=%lld", t->name,
+             (int)files.n_files, (long long)rows, (long long)bytes);
+    floe_debug_crash_point("after_data_file");
+
+    bool overwrite = t->mode == FLOE_MODE_OVERWRITE || t->strategy == FLOE_STRATEGY_PARTITION;
+    FLOE_TRY(floe_table_op_new(&op, js->table, overwrite ? FLOE_TABLE_OVERWRITE : FLOE_TABLE_APPEND,
+                               err));
+    for (int32_t i = 0; i < files.n_files; i++)
+      FLOE_TRY(floe_table_op_add_file(op, &files.files[i], err));
+    if (t->strategy == FLOE_STRATEGY_PARTITION) {
+      FLOE_TRY(floe_table_op_delete_added_partitions(op, err));
+    } else if (overwrite) {
+      if (t->overwrite == FLOE_OVERWRITE_TABLE) {
+        FLOE_TRY(floe_table_op_delete_all(op, err));
+      } else if (t->overwrite == FLOE_OVERWRITE_PARTITIONS) {
+        FLOE_TRY(floe_table_op_delete_added_partitions(op, err));
+      } else {
+        /* range: the rows of (low, high] on the batch column. */
+        if (js->job.batch_idx < 0) {
+          rc = floe_error_set(err, FLOE_EINVAL,
+                              "overwrite: range needs a batch_column (integer) to select the "
+                              "rows to replace");
+          goto cleanup;
+        }
+        int32_t fid = js->map.field_ids[js->job.batch_idx];
+        const floe_iceberg_field *f =
+            floe_iceberg_schema_find_id(floe_table_schema(js->table), fid);
+        floe_table_range range;
+        memset(&range, 0, sizeof range);
+        range.column = f->name;
+        range.has_lo = u->filter.has_low;
+        range.has_hi = u->filter.has_high;
+        range.lo_exclusive = true;
+        range.hi_inclusive = true;
+        if (f->type.id == FLOE_ICEBERG_INT) {
+          range.lo.v.i32 = (int32_t)u->filter.low;
+          range.hi.v.i32 = (int32_t)u->filter.high;
+        } else if (f->type.id == FLOE_ICEBERG_DECIMAL) {
+          range.lo.v.dec = (floe_int128)u->filter.low;
+          range.hi.v.dec = (floe_int128)u->filter.high;
+        } else {
+          range.lo.v.i64 = u->filter.low;
+          range.hi.v.i64 = u->filter.high;
+        }
+        FLOE_TRY(floe_table_op_delete_range(op, &range, err));
+      }
+    }
+    for (int32_t i = 0; i < sm.n; i++)
+      FLOE_TRY(floe_table_op_set_summary(op, sm.props[i].key, sm.props[i].value, err));
+    floe_table_op_set_commit_hook(op, commit_hook, NULL);
+    floe_debug_crash_point("before_commit");
+    commit_attempted = true;
+    FLOE_TRY(floe_table_op_commit(op, &snapshot_id, err));
+  }
+  floe_log(FLOE_LOG_INFO, "commit",
+           "table=%s snapshot=%lld batch_sk_low=%lld batch_sk_high=%lld rows=%lld files=%lld "
+           "bytes=%lld run_id=%s",
+           t->name, (long long)snapshot_id, (long long)u->batch_low, (long long)u->batch_high,
+           (long long)rows, (long long)files_n, (long long)bytes, e->run_id);
+  floe_debug_crash_point("after_commit");
+  js->rep->commits++;
+  js->rep->snapshot_id = snapshot_id;
+  js->rep->rows_written += rows;
+  js->rep->files += files_n;
+  js->rep->bytes += bytes;
+  js->rep->rows_inserted += mr.rows_inserted;
+  js->rep->rows_updated += mr.rows_updated;
+  js->rep->rows_deleted += mr.rows_deleted;
+
+  /* Validation: the commit stands whatever the outcome. */
+  floe_debug_crash_point("during_validation");
+  if (t->validate.count || want_checksum) {
+    int64_t source_rows = 0;
+    floe_error verr = {0};
+    const floe_iceberg_snapshot *snap =
+        floe_iceberg_metadata_snapshot(floe_table_metadata(js->table), snapshot_id);
+    char msg[512] = "";
+    int vrc = floe_job_count(&js->job, &u->filter, &source_rows, &verr);
+    if (vrc < 0) {
+      rc = floe_error_set(err, vrc, "validate: %s", verr.message);
+      goto cleanup;
+    }
+    js->rep->rows_source += source_rows;
+    if (is_merge) {
+      int64_t total_after = summary_i64(snap, "total-records");
+      if (total_after < 0) total_after = 0;
+      if (t->validate.count && source_rows != mr.input_rows)
+        snprintf(msg, sizeof msg,
+                 "count mismatch in (%lld, %lld]: source has %lld rows, merge received %lld",
+                 (long long)u->batch_low, (long long)u->batch_high, (long long)source_rows,
+                 (long long)mr.input_rows);
+      else if (t->validate.count && mr.snapshot_id != 0 &&
+               total_after - total_before != mr.net_row_change)
+        snprintf(msg, sizeof msg,
+                 "row count mismatch in (%lld, %lld]: the merge expected a net change of %lld "
+                 "rows, the snapshot's total-records changed by %lld",
+                 (long long)u->batch_low, (long long)u->batch_high,
+                 (long long)mr.net_row_change, (long long)(total_after - total_before));
+    } else {
+      int64_t added = summary_i64(snap, "added-records");
+      if (added < 0) added = 0;
+      if (t->validate.count && (source_rows != added || rows != added))
+        snprintf(msg, sizeof msg,
+                 "count mismatch in (%lld, %lld]: source has %lld rows, snapshot %lld added "
+                 "%lld (read %lld)",
+                 (long long)u->batch_low, (long long)u->batch_high, (long long)source_rows,
+                 (long long)snapshot_id, (long long)added, (long long)rows);
+    }
+    if (msg[0] == '\0' && want_checksum) {
+      bool skipped = false;
+      FLOE_TRY(checksum_committed(js, snapshot_id, &tbl_sum, &skipped, err));
+      int32_t bad = skipped ? -1 : floe_checksum_compare(&src_sum, &tbl_sum);
+      if (bad >= 0) {
+        const floe_iceberg_field *f =
+            floe_iceberg_schema_find_id(floe_table_schema(js->table), src_sum.field_ids[bad]);
+        snprintf(msg, sizeof msg,
+                 "checksum mismatch in (%lld, %lld], column '%s': source sum %016llx nulls %lld, "
+                 "table sum %016llx nulls %lld",
+                 (long long)u->batch_low, (long long)u->batch_high, f ? f->name : "?",
+                 (unsigned long long)src_sum.sums[bad], (long long)src_sum.nulls[bad],
+                 (unsigned long long)tbl_sum.sums[bad], (long long)tbl_sum.nulls[bad]);
+      }
+    }
+    floe_log(msg[0] ? FLOE_LOG_ERROR : FLOE_LOG_INFO, "validate",
+             "table=%s snapshot=%lld source_rows=%lld written_rows=%lld checksum=%d ok=%d%s%s",
+             t->name, (long long)snapshot_id, (long long)source_rows, (long long)rows,
+             (int)want_checksum, msg[0] == '\0', msg[0] ? " message=" : "", msg[0] ? msg : "");
+    if (msg[0] != '\0') {
+      js->rc_mismatch = FLOE_EVALIDATE;
+      if (set_message(js->rep, msg) < 0) {
+        rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+        goto cleanup;
+      }
+    }
+  }
+  (void)unit_started;
+cleanup:
+  floe_arrow_array_release(&batch);
+  floe_source_stream_free(stream);
+  if (rc < 0 && !commit_attempted && writer != NULL) floe_data_writer_abort(writer);
+  floe_data_writer_free(writer);
+  floe_merge_free(merge);
+  floe_content_file_list_free(&files);
+  floe_table_op_free(op);
+  floe_checksum_free(&src_sum);
+  floe_checksum_free(&tbl_sum);
+  floe_free(cols);
+  floe_buf_free(&sql);
+  return rc;
+}
+
+/* ---- groups: control row + units + compensation -------------------------- */
+
+/* Inserts the control row, runs the units, compensates on failure. */
+static int load_group(job_state *js, int64_t batch_sk, const char *watermark, unit *units,
+                      int n_units, floe_error *err) {
+  engine *e = js->e;
+  const char *name = js->job.t->name;
+  int rc = floe_control_insert(&e->s.ctl, name, batch_sk, e->run_id, watermark, "load", err);
+  if (rc < 0) return rc;
+  floe_log(FLOE_LOG_INFO, "control_insert", "table=%s batch_sk=%lld watermark=%s run_id=%s",
+           name, (long long)batch_sk, watermark ? watermark : "", e->run_id);
+  floe_debug_crash_point("after_control_insert");
+  for (int i = 0; i < n_units && rc == FLOE_OK; i++) rc = load_unit(js, &units[i], err);
+  if (rc == FLOE_OK) return FLOE_OK;
+
+  floe_debug_crash_point("during_compensation");
+  floe_error cerr = {0};
+  int64_t deleted = 0;
+  int crc = floe_control_compensate(&e->s.ctl, name, batch_sk, e->run_id, &deleted, &cerr);
+  floe_log(FLOE_LOG_ERROR, "compensate",
+           "table=%s batch_sk=%lld batch_sk_low=%lld deleted=%lld ok=%d error=%s", name,
+           (long long)batch_sk, (long long)units[0].batch_low, (long long)deleted, crc == 0,
+           err ? err->message : "");
+  char range[160];
+  if (units[0].wm_high != NULL)
+    snprintf(range, sizeof range, "cursor range (%s, %s]",
+             units[0].wm_low ? units[0].wm_low : "-inf", watermark ? watermark : "");
+  else
+    snprintf(range, sizeof range, "batch range (%lld, %lld]", (long long)units[0].batch_low,
+             (long long)batch_sk);
+  if (crc < 0)
+    floe_error_prefix(err, "%s failed and its control row could not be deleted (%s; the next "
+                           "run repairs it)",
+                      range, cerr.message);
+  else
+    floe_error_prefix(err, "%s failed (control row compensated)", range);
+  return rc;
+}
+
+/* ---- per table -------------------------------------------------------------- */
+
+/* Distinct partition values (as text) of the rows under `f`. */
+static int partition_values(job_state *js, const floe_unit_filter *f, char ***out, size_t *n_out,
+                            floe_error *err) {
+  floe_buf sql;
+  floe_source_param params[5];
+  size_t n_params = 0;
+  floe_source_stream *stream = NULL;
+  struct ArrowArray batch = {0};
+  char **values = NULL;
+  size_t n = 0, cap = 0;
+  int rc = FLOE_OK;
+  floe_buf_init(&sql);
+  const char *d = floe_source_dialect(js->e->s.src);
+  floe_unit_filter g = *f;
+  g.has_part = false;
+  if (floe_buf_appendf(&sql, "SELECT DISTINCT CAST(%s AS %s) FROM %s", js->job.part_sql,
+                       strcmp(d, "snowflake") == 0 ? "VARCHAR" : "TEXT", js->job.source_sql) < 0) {
+    rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    goto cleanup;
+  }
+  FLOE_TRY(floe_job_where(&js->job, &g, &sql, params, &n_params, err));
+  if (floe_buf_appendf(&sql, " ORDER BY 1") < 0 || floe_buf_terminate(&sql) < 0) {
+    rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    goto cleanup;
+  }
+  floe_source_column col;
+  memset(&col, 0, sizeof col);
+  col.name = (char *)"value";
+  col.declared_type = (char *)"";
+  col.nullable = true;
+  col.type = floe_arrow_type_of(FLOE_ARROW_UTF8);
+  floe_source_query_spec qs;
+  memset(&qs, 0, sizeof qs);
+  qs.sql = (const char *)sql.data;
+  qs.params = params;
+  qs.n_params = n_params;
+  qs.columns = &col;
+  qs.n_columns = 1;
+  FLOE_TRY(floe_source_query(js->e->s.src, &qs, &stream, err));
+  const struct ArrowSchema *schema = floe_source_stream_schema(stream);
+  for (;;) {
+    rc = floe_source_stream_next(stream, &batch, err);
+    if (rc < 0) goto cleanup;
+    if (rc == 0) break;
+    floe_arrow_view v;
+    FLOE_TRY(floe_arrow_view_init(&v, schema->children[0], batch.children[0], err));
+    for (int64_t r = 0; r < batch.length; r++) {
+      if (n == cap) {
+        size_t ncap = cap ? cap * 2 : 16;
+        char **grown = floe_realloc(values, ncap * sizeof *grown);
+        if (grown == NULL) {
+          rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+          goto cleanup;
+        }
+        values = grown;
+        cap = ncap;
+      }
+      values[n] = NULL;
+      if (!floe_arrow_view_is_null(&v, r)) {
+        size_t len;
+        const uint8_t *b = floe_arrow_view_bytes(&v, r, &len);
+        if ((values[n] = floe_strndup((const char *)b, len)) == NULL) {
+          rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+          goto cleanup;
+        }
+      }
+      n++;
+    }
+    floe_arrow_array_release(&batch);
+  }
+  rc = FLOE_OK;
+cleanup:
+  floe_arrow_array_release(&batch);
+  floe_source_stream_free(stream);
+  floe_buf_free(&sql);
+  if (rc < 0) {
+    for (size_t i = 0; i < n; i++) floe_free(values[i]);
+    floe_free(values);
+    values = NULL;
+    n = 0;
+  }
+  *out = values;
+  *n_out = n;
+  return rc;
+}
+
+static void free_values(char **values, size_t n) {
+  for (size_t i = 0; i < n; i++) floe_free(values[i]);
+  floe_free(values);
+}
+
+/* Loads (low, high] (or the cursor range) as one group: one unit, or for the
+ * partition strategy one unit per partition value with rows in the range. */
+static int load_range(job_state *js, int64_t batch_sk, int64_t low, int64_t high, bool has_low,
+                      bool has_high, const char *wm_low, const char *wm_high, floe_error *err) {
+  const floe_config_table *t = js->job.t;
+  unit base;
+  memset(&base, 0, sizeof base);
+  base.batch_low = low;
+  base.batch_high = batch_sk;
+  base.filter.has_low = has_low;
+  base.filter.low = low;
+  base.filter.has_high = has_high;
+  base.filter.high = high;
+  base.filter.wm_low = wm_low;
+  base.filter.wm_high = wm_high;
+  base.wm_low = wm_low;
+  base.wm_high = wm_high;
+  if (!js->rep->has_range) js->rep->batch_low = low;
+  js->rep->has_range = true;
+  js->rep->batch_high = batch_sk;
+  if (wm_high != NULL) {
+    if (js->rep->watermark_low == NULL && wm_low != NULL) js->rep->watermark_low = floe_strdup(wm_low);
+    floe_free(js->rep->watermark_high);
+    js->rep->watermark_high = floe_strdup(wm_high);
+  }
+  if (t->strategy == FLOE_STRATEGY_FULL) {
+    /* The whole table as of high: no low bound. */
+    base.filter.has_low = false;
+    base.filter.wm_low = NULL;
+  }
+  if (js->e->dry_run) {
+    int64_t count = 0;
+    int rc = floe_job_count(&js->job, &base.filter, &count, err);
+    if (rc < 0) return rc;
+    js->rep->rows_source += count;
+    floe_log(FLOE_LOG_INFO, "plan", "table=%s batch_sk=%lld batch_sk_low=%lld rows=%lld dry_run=1",
+             t->name, (long long)batch_sk, (long long)low, (long long)count);
+    return FLOE_OK;
+  }
+  if (t->strategy != FLOE_STRATEGY_PARTITION) return load_group(js, batch_sk, wm_high, &base, 1, err);
+
+  char **values = NULL;
+  size_t n = 0;
+  int rc = partition_values(js, &base.filter, &values, &n, err);
+  if (rc < 0) return rc;
+  unit *units = floe_calloc(n + 1, sizeof *units);
+  if (units == NULL) {
+    free_values(values, n);
+    return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < n; i++) {
+    units[i] = base;
+    /* The whole partition up to high: dynamic overwrite replaces it. */
+    units[i].filter.has_low = false;
+    units[i].filter.wm_low = NULL;
+    units[i].filter.has_part = true;
+    units[i].filter.part_value = values[i];
+    units[i].part_value = values[i] ? values[i] : "null";
+    units[i].part_i = (int)i + 1;
+    units[i].part_n = (int)n;
+  }
+  if (n == 0) {
+    /* Rows filtered away: record the range with an empty commit. */
+    units[0] = base;
+    n = 0;
+    rc = load_group(js, batch_sk, wm_high, units, 1, err);
+  } else {
+    rc = load_group(js, batch_sk, wm_high, units, (int)n, err);
+  }
+  floe_free(units);
+  free_values(values, n);
+  return rc;
+}
+
+/* The next chunk's high end after `low`: the next batch value, or the
+ * batch value N rows on. */
+static int next_chunk_batch(job_state *js, int64_t low, int64_t max, int64_t *out, floe_error *err) {
+  const floe_config_table *t = js->job.t;
+  floe_buf sql;
+  floe_source_param params[6];
+  size_t n = 0;
+  bool is_null = false;
+  floe_unit_filter f;
+  memset(&f, 0, sizeof f);
+  f.has_low = f.has_high = true;
+  f.low = low;
+  f.high = max;
+  floe_buf_init(&sql);
+  int rc = FLOE_OK;
+  if (t->chunk.by == FLOE_CHUNK_BY_ROWS)
+    rc = floe_buf_appendf(&sql, "SELECT %s FROM %s", js->job.batch_sql, js->job.source_sql);
+  else
+    rc = floe_buf_appendf(&sql, "SELECT min(%s) FROM %s", js->job.batch_sql, js->job.source_sql);
+  if (rc < 0) goto nomem;
+  FLOE_TRY(floe_job_where(&js->job, &f, &sql, params, &n, err));
+  if (t->chunk.by == FLOE_CHUNK_BY_ROWS &&
+      floe_buf_appendf(&sql, " ORDER BY %s LIMIT 1 OFFSET %lld", js->job.batch_sql,
+                       (long long)(t->chunk.rows - 1)) < 0)
+    goto nomem;
+  if (floe_buf_terminate(&sql) < 0) goto nomem;
+  FLOE_TRY(floe_source_query_int64(js->e->s.src, (const char *)sql.data, params, n, out, &is_null,
+                                   err));
+  if (is_null) *out = max;
+  goto cleanup;
+nomem:
+  rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+cleanup:
+  floe_buf_free(&sql);
+  return rc;
+}
+
+static int next_chunk_cursor(job_state *js, const char *low, const char *max, char **out,
+                             floe_error *err) {
+  floe_buf sql;
+  floe_source_param params[6];
+  size_t n = 0;
+  floe_unit_filter f;
+  memset(&f, 0, sizeof f);
+  f.wm_low = low;
+  f.wm_high = max;
+  floe_buf_init(&sql);
+  const char *d = floe_source_dialect(js->e->s.src);
+  int rc = FLOE_OK;
+  *out = NULL;
+  if (floe_buf_appendf(&sql, "SELECT CAST(%s AS %s) FROM %s", js->job.cursor_sql,
+                       strcmp(d, "snowflake") == 0 ? "VARCHAR" : "TEXT", js->job.source_sql) < 0)
+    goto nomem;
+  FLOE_TRY(floe_job_where(&js->job, &f, &sql, params, &n, err));
+  if (floe_buf_appendf(&sql, " ORDER BY %s LIMIT 1 OFFSET %lld", js->job.cursor_sql,
+                       (long long)(js->job.t->chunk.rows - 1)) < 0 ||
+      floe_buf_terminate(&sql) < 0)
+    goto nomem;
+  FLOE_TRY(floe_source_query_text(js->e->s.src, (const char *)sql.data, params, n, out, err));
+  if (*out == NULL && (*out = floe_strdup(max)) == NULL) goto nomem;
+  goto cleanup;
+nomem:
+  rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+cleanup:
+  floe_buf_free(&sql);
+  return rc;
+}
+
+static void nothing_new(job_state *js, const char *why) {
+  js->rep->status = FLOE_RUN_NOTHING_NEW;
+  set_message(js->rep, why);
+  floe_log(FLOE_LOG_INFO, "nothing_new", "table=%s reason=%s", js->job.t->name, why);
+}
+
+static int run_table(job_state *js, floe_error *err) {
+  engine *e = js->e;
+  const floe_config_table *t = js->job.t;
+  floe_control_rows history;
+  char *src_wm = NULL, *chunk_wm = NULL, *prev_wm_copy = NULL;
+  memset(&history, 0, sizeof history);
+  int rc = FLOE_OK;
+
+  FLOE_TRY(open_table(js, err));
+
+  if (e->ctl_exists || !e->dry_run) {
+    FLOE_TRY(floe_control_history(&e->s.ctl, t->name, &history, err));
+    floe_log(FLOE_LOG_INFO, "control_read", "table=%s rows=%zu", t->name, history.n);
+    FLOE_TRY(reconcile(js, &history, err));
+  }
+  const floe_control_row *latest = floe_control_rows_latest(&history);
+  if (latest == NULL) {
+    /* Case 1: first sight. */
+    floe_log(FLOE_LOG_INFO, "control_insert", "table=%s batch_sk=0 kind=init dry_run=%d", t->name,
+             (int)e->dry_run);
+    if (!e->dry_run)
+      FLOE_TRY(floe_control_insert(&e->s.ctl, t->name, 0, e->run_id, NULL, "init", err));
+  }
+  int64_t prev = latest ? latest->batch_sk : 0;
+  if (latest != NULL && latest->watermark != NULL &&
+      (prev_wm_copy = floe_strdup(latest->watermark)) == NULL) {
+    rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    goto cleanup;
+  }
+  const char *prev_wm = prev_wm_copy;
+  floe_log(FLOE_LOG_INFO, "plan", "table=%s strategy=%s mode=%s control_max=%lld watermark=%s",
+           t->name, floe_config_strategy_name(t->strategy), floe_config_mode_name(t->mode),
+           (long long)prev, prev_wm ? prev_wm : "");
+
+  if (js->job.batch_idx >= 0) {
+    int64_t src_max = 0;
+    bool is_null = false;
+    FLOE_TRY(floe_job_max_batch(&js->job, &src_max, &is_null, err));
+    if (is_null || src_max <= prev) {
+      char why[160];
+      snprintf(why, sizeof why, "source max(%s) = %s, control max = %lld",
+               js->job.desc.columns[js->job.batch_idx].name, is_null ? "null" : "", (long long)prev);
+      if (!is_null)
+        snprintf(why, sizeof why, "source max(%s) = %lld, control max = %lld",
+                 js->job.desc.columns[js->job.batch_idx].name, (long long)src_max, (long long)prev);
+      nothing_new(js, why);
+      goto cleanup;
+    }
+    if (t->strategy == FLOE_STRATEGY_CHUNKED && !e->dry_run) {
+      int64_t low = prev;
+      while (low < src_max) {
+        int64_t high = 0;
+        FLOE_TRY(next_chunk_batch(js, low, src_max, &high, err));
+        if (high <= low) high = src_max;
+        FLOE_TRY(load_range(js, high, low, high, true, true, NULL, NULL, err));
+        low = high;
+      }
+    } else {
+      FLOE_TRY(load_range(js, src_max, prev, src_max, true, true, NULL, NULL, err));
+    }
+  } else if (js->job.cursor_idx >= 0) {
+    FLOE_TRY(floe_job_max_cursor(&js->job, &src_wm, err));
+    int64_t newer = 0;
+    if (src_wm != NULL && prev_wm != NULL) {
+      floe_unit_filter f;
+      memset(&f, 0, sizeof f);
+      f.wm_low = prev_wm;
+      FLOE_TRY(floe_job_count(&js->job, &f, &newer, err));
+    }
+    if (src_wm == NULL || (prev_wm != NULL && newer == 0)) {
+      char why[256];
+      snprintf(why, sizeof why, "source max(%s) = %s, control watermark = %s",
+               js->job.desc.columns[js->job.cursor_idx].name, src_wm ? src_wm : "null",
+               prev_wm ? prev_wm : "none");
+      nothing_new(js, why);
+      goto cleanup;
+    }
+    if (t->strategy == FLOE_STRATEGY_CHUNKED && !e->dry_run) {
+      char *low = prev_wm ? floe_strdup(prev_wm) : NULL;
+      int64_t counter = prev;
+      for (;;) {
+        FLOE_TRY(next_chunk_cursor(js, low, src_wm, &chunk_wm, err));
+        counter++;
+        rc = load_range(js, counter, counter - 1, counter, false, false, low, chunk_wm, err);
+        floe_free(low);
+        low = chunk_wm;
+        chunk_wm = NULL;
+        if (rc < 0) break;
+        if (strcmp(low, src_wm) == 0) break;
+      }
+      floe_free(low);
+      if (rc < 0) goto cleanup;
+    } else {
+      FLOE_TRY(load_range(js, prev + 1, prev, prev + 1, false, false, prev_wm, src_wm, err));
+    }
+  } else {
+    /* full without a batch column: a load counter, every run. */
+    FLOE_TRY(load_range(js, prev + 1, prev, prev + 1, false, false, NULL, NULL, err));
+  }
+  if (js->rep->status != FLOE_RUN_NOTHING_NEW)
+    js->rep->status = e->dry_run ? FLOE_RUN_PLANNED : js->rc_mismatch ? FLOE_RUN_MISMATCH : FLOE_RUN_OK;
+cleanup:
+  floe_free(src_wm);
+  floe_free(chunk_wm);
+  floe_free(prev_wm_copy);
+  floe_control_rows_free(&history);
+  return rc;
+}
+
+/* ---- the run ------------------------------------------------------------------ */
+
+static bool selected(const floe_run_options *o, const char *name) {
+  if (o == NULL || o->n_tables == 0) return true;
+  for (size_t i = 0; i < o->n_tables; i++)
+    if (strcmp(o->tables[i], name) == 0) return true;
+  return false;
+}
+
+int floe_replicate_check_tables(const floe_config *cfg, const floe_run_options *o,
+                                floe_error *err);
+int floe_replicate_check_tables(const floe_config *cfg, const floe_run_options *o,
+                                floe_error *err) {
+  for (size_t i = 0; o != NULL && i < o->n_tables; i++)
+    if (floe_config_table_find(cfg, o->tables[i]) == NULL) {
+      floe_buf names;
+      floe_buf_init(&names);
+      for (size_t k = 0; k < cfg->n_tables; k++)
+        floe_buf_appendf(&names, "%s%s", k ? ", " : "", cfg->tables[k].name);
+      floe_buf_terminate(&names);
+      int rc = floe_error_set(err, FLOE_EINVAL, "--table %s: no such table in %s (tables: %s)",
+                              o->tables[i], cfg->path ? cfg->path : "the configuration",
+                              names.data ? (char *)names.data : "");
+      floe_buf_free(&names);
+      return rc;
+    }
+  return FLOE_OK;
+}
+
+int floe_replicate_run(const floe_config *cfg, const floe_run_options *options,
+                       floe_run_report *out, floe_error *err) {
+  engine e;
+  int rc = FLOE_OK, worst = FLOE_OK;
+  memset(&e, 0, sizeof e);
+  memset(out, 0, sizeof *out);
+  e.opt = options;
+  e.dry_run = options != NULL && options->dry_run;
+  out->command = "run";
+  out->dry_run = e.dry_run;
+  out->started_ms = floe_now_micros() / 1000;
+  FLOE_TRY(floe_io_uuid4(e.run_id, err));
+  memcpy(out->run_id, e.run_id, sizeof e.run_id);
+  FLOE_TRY(floe_replicate_check_tables(cfg, options, err));
+  FLOE_TRY(floe_session_open(&e.s, cfg, err));
+  floe_log(FLOE_LOG_INFO, "run", "run_id=%s tables=%zu dry_run=%d", e.run_id, cfg->n_tables,
+           (int)e.dry_run);
+  if (e.dry_run) {
+    FLOE_TRY(floe_control_exists(&e.s.ctl, &e.ctl_exists, err));
+  } else {
+    FLOE_TRY(floe_control_create(&e.s.ctl, err));
+    e.ctl_exists = true;
+  }
+
+  for (size_t i = 0; i < cfg->n_tables; i++) {
+    const floe_config_table *t = &cfg->tables[i];
+    if (!selected(options, t->name)) continue;
+    floe_run_table *rep = NULL;
+    FLOE_TRY(floe_run_report_add(out, &rep, err));
+    job_state js;
+    memset(&js, 0, sizeof js);
+    js.e = &e;
+    js.rep = rep;
+    js.started_us = floe_now_micros();
+    rep->name = floe_strdup(t->name);
+    rep->target = floe_replicate_strdupf("%s.%s", t->target_namespace ? t->target_namespace : "default",
+                                         t->target_name ? t->target_name : t->name);
+    rep->strategy = floe_config_strategy_name(t->strategy);
+    rep->mode = floe_config_mode_name(t->mode);
+    if (rep->name == NULL || rep->target == NULL) {
+      rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+      goto cleanup;
+    }
+    floe_error terr = {0};
+    int trc = floe_job_open(&js.job, &e.s, t, &terr);
+    if (trc == FLOE_OK) {
+      trc = run_table(&js, &terr);
+      if (trc < 0) floe_error_prefix(&terr, "table %s", t->name);
+    }
+    if (trc == FLOE_OK && js.rc_mismatch) trc = FLOE_EVALIDATE;
+    if (trc < 0 && trc != FLOE_EVALIDATE) {
+      rep->status = FLOE_RUN_FAILED;
+      set_message(rep, terr.message);
+      floe_log(FLOE_LOG_ERROR, "table_failed", "table=%s error=%s", t->name, terr.message);
+      if (worst == FLOE_OK || worst == FLOE_EVALIDATE) {
+        worst = trc;
+        if (err) *err = terr;
+      }
+    } else if (trc == FLOE_EVALIDATE && worst == FLOE_OK) {
+      worst = trc;
+      floe_error_set(err, FLOE_EVALIDATE, "table %s: %s", t->name,
+                     rep->message ? rep->message : "validation mismatch");
+    }
+    progress(&js, true);
+    rep->seconds = seconds_since(js.started_us);
+    floe_log(FLOE_LOG_INFO, "table_done",
+             "table=%s status=%s rows=%lld files=%lld bytes=%lld commits=%lld seconds=%.3f",
+             t->name, floe_run_status_name(rep->status), (long long)rep->rows_written,
+             (long long)rep->files, (long long)rep->bytes, (long long)rep->commits, rep->seconds);
+    floe_schema_drift_free(&js.map);
+    floe_table_free(js.table);
+    floe_job_close(&js.job);
+  }
+  rc = worst;
+cleanup:
+  out->finished_ms = floe_now_micros() / 1000;
+  floe_session_close(&e.s);
+  return rc;
+}
+
+/* ---- floe validate ---------------------------------------------------------- */
+
+/* Checksums the source rows under `u`. */
+static int source_checksum(job_state *js, const unit *u, floe_checksum *sum, floe_error *err) {
+  floe_buf sql;
+  floe_source_param params[5];
+  size_t n_params = 0;
+  floe_source_column *cols = NULL;
+  floe_source_stream *stream = NULL;
+  struct ArrowArray batch = {0};
+  int rc = FLOE_OK;
+  floe_buf_init(&sql);
+  FLOE_TRY(select_sql(js, u, &sql, params, &n_params, err));
+  FLOE_TRY(query_columns(js, &cols, err));
+  floe_source_query_spec qs;
+  memset(&qs, 0, sizeof qs);
+  qs.sql = (const char *)sql.data;
+  qs.params = params;
+  qs.n_params = n_params;
+  qs.columns = cols;
+  qs.n_columns = js->job.desc.n_columns;
+  qs.table = js->job.t->source ? js->job.t->source : js->job.t->name;
+  FLOE_TRY(floe_source_query(js->e->s.src, &qs, &stream, err));
+  for (;;) {
+    rc = floe_source_stream_next(stream, &batch, err);
+    if (rc < 0) goto cleanup;
+    if (rc == 0) break;
+    FLOE_TRY(floe_checksum_add(sum, floe_source_stream_schema(stream), &batch, err));
+    floe_arrow_array_release(&batch);
+  }
+  rc = FLOE_OK;
+cleanup:
+  floe_arrow_array_release(&batch);
+  floe_source_stream_free(stream);
+  floe_free(cols);
+  floe_buf_free(&sql);
+  return rc;
+}
+
+static int validate_table(job_state *js, floe_error *err) {
+  const floe_config_table *t = js->job.t;
+  floe_commit_list commits;
+  floe_checksum a, b;
+  memset(&commits, 0, sizeof commits);
+  memset(&a, 0, sizeof a);
+  memset(&b, 0, sizeof b);
+  int rc = FLOE_OK;
+  char msg[512] = "";
+  FLOE_TRY(open_table(js, err));
+  if (js->table == NULL) {
+    js->rep->status = FLOE_RUN_NOTHING_NEW;
+    set_message(js->rep, "table not created yet");
+    goto cleanup;
+  }
+  FLOE_TRY(floe_commits_collect(floe_table_metadata(js->table), t->name, &commits, err));
+  const floe_commit_info *latest = floe_commits_latest(&commits);
+  if (latest == NULL) {
+    js->rep->status = FLOE_RUN_NOTHING_NEW;
+    set_message(js->rep, "no floe commit on the table yet");
+    goto cleanup;
+  }
+  bool is_merge = t->mode == FLOE_MODE_MERGE;
+  bool whole = t->strategy == FLOE_STRATEGY_FULL;
+  if (is_merge || t->strategy == FLOE_STRATEGY_PARTITION) {
+    set_message(js->rep, is_merge ? "merge loads are validated when they commit (net row change)"
+                                  : "partition loads are validated when they commit");
+    js->rep->status = FLOE_RUN_OK;
+    goto cleanup;
+  }
+  js->rep->has_range = true;
+  js->rep->batch_high = latest->batch_high;
+  js->rep->batch_low = latest->batch_high;
+  js->rep->snapshot_id = latest->snapshot_id;
+  /* Oldest first, so the first mismatch reported is the earliest. */
+  for (size_t k = commits.n; k-- > 0;) {
+    const floe_commit_info *c = &commits.commits[k];
+    if (!c->complete) continue;
+    if (whole && c != latest) continue; /* older full copies are superseded */
+    unit u;
+    memset(&u, 0, sizeof u);
+    u.batch_low = c->batch_low;
+    u.batch_high = c->batch_high;
+    if (js->job.batch_idx >= 0) {
+      u.filter.has_low = !whole;
+      u.filter.low = c->batch_low;
+      u.filter.has_high = true;
+      u.filter.high = c->batch_high;
+    } else if (js->job.cursor_idx >= 0) {
+      u.filter.wm_low = whole ? NULL : c->watermark_low;
+      u.filter.wm_high = c->watermark_high;
+    } else if (c != latest) {
+      continue; /* a full copy without a batch column: only the latest is checkable */
+    }
+    if (c->batch_low < js->rep->batch_low) js->rep->batch_low = c->batch_low;
+    int64_t source_rows = 0;
+    FLOE_TRY(floe_job_count(&js->job, &u.filter, &source_rows, err));
+    int64_t added = c->added_records < 0 ? 0 : c->added_records;
+    js->rep->rows_source += source_rows;
+    js->rep->rows_written += added;
+    js->rep->commits++;
+    floe_log(source_rows == added ? FLOE_LOG_INFO : FLOE_LOG_ERROR, "validate",
+             "table=%s snapshot=%lld batch_sk_low=%lld batch_sk_high=%lld source_rows=%lld "
+             "committed_rows=%lld ok=%d",
+             t->name, (long long)c->snapshot_id, (long long)c->batch_low,
+             (long long)c->batch_high, (long long)source_rows, (long long)added,
+             source_rows == added);
+    if (source_rows != added && msg[0] == '\0')
+      snprintf(msg, sizeof msg,
+               "count mismatch in (%lld, %lld]: source has %lld rows, snapshot %lld added %lld",
+               (long long)c->batch_low, (long long)c->batch_high, (long long)source_rows,
+               (long long)c->snapshot_id, (long long)added);
+    if (c == latest && t->validate.checksum && msg[0] == '\0') {
+      int32_t ids[1024];
+      int32_t n = 0;
+      for (int64_t i = 0; i < js->job.desc.n_columns && n < 1024; i++)
+        if (js->map.field_ids[i] > 0) ids[n++] = js->map.field_ids[i];
+      FLOE_TRY(floe_checksum_init(&a, ids, n, err));
+      FLOE_TRY(floe_checksum_init(&b, ids, n, err));
+      FLOE_TRY(source_checksum(js, &u, &a, err));
+      bool skipped = false;
+      FLOE_TRY(checksum_committed(js, c->snapshot_id, &b, &skipped, err));
+      int32_t bad = skipped ? -1 : floe_checksum_compare(&a, &b);
+      if (bad >= 0) {
+        const floe_iceberg_field *f =
+            floe_iceberg_schema_find_id(floe_table_schema(js->table), a.field_ids[bad]);
+        snprintf(msg, sizeof msg,
+                 "checksum mismatch in (%lld, %lld], column '%s': source sum %016llx nulls %lld, "
+                 "table sum %016llx nulls %lld",
+                 (long long)c->batch_low, (long long)c->batch_high, f ? f->name : "?",
+                 (unsigned long long)a.sums[bad], (long long)a.nulls[bad],
+                 (unsigned long long)b.sums[bad], (long long)b.nulls[bad]);
+      }
+    }
+  }
+  if (msg[0] != '\0') {
+    js->rep->status = FLOE_RUN_MISMATCH;
+    js->rc_mismatch = FLOE_EVALIDATE;
+    set_message(js->rep, msg);
+  } else {
+    js->rep->status = FLOE_RUN_OK;
+  }
+cleanup:
+  floe_checksum_free(&a);
+  floe_checksum_free(&b);
+  floe_commit_list_free(&commits);
+  return rc;
+}
+
+int floe_replicate_validate(const floe_config *cfg, const floe_run_options *options,
+                            floe_run_report *out, floe_error *err) {
+  engine e;
+  int rc = FLOE_OK, worst = FLOE_OK;
+  memset(&e, 0, sizeof e);
+  memset(out, 0, sizeof *out);
+  e.opt = options;
+  e.dry_run = true; /* validate never writes */
+  out->command = "validate";
+  out->started_ms = floe_now_micros() / 1000;
+  FLOE_TRY(floe_io_uuid4(e.run_id, err));
+  memcpy(out->run_id, e.run_id, sizeof e.run_id);
+  FLOE_TRY(floe_replicate_check_tables(cfg, options, err));
+  FLOE_TRY(floe_session_open(&e.s, cfg, err));
+  for (size_t i = 0; i < cfg->n_tables; i++) {
+    const floe_config_table *t = &cfg->tables[i];
+    if (!selected(options, t->name)) continue;
+    floe_run_table *rep = NULL;
+    FLOE_TRY(floe_run_report_add(out, &rep, err));
+    job_state js;
+    memset(&js, 0, sizeof js);
+    js.e = &e;
+    js.rep = rep;
+    js.started_us = floe_now_micros();
+    rep->name = floe_strdup(t->name);
+    rep->target = floe_replicate_strdupf("%s.%s", t->target_namespace ? t->target_namespace : "default",
+                                         t->target_name ? t->target_name : t->name);
+    rep->strategy = floe_config_strategy_name(t->strategy);
+    rep->mode = floe_config_mode_name(t->mode);
+    if (rep->name == NULL || rep->target == NULL) {
+      rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+      goto cleanup;
+    }
+    floe_error terr = {0};
+    int trc = floe_job_open(&js.job, &e.s, t, &terr);
+    if (trc == FLOE_OK) trc = validate_table(&js, &terr);
+    if (trc < 0) {
+      floe_error_prefix(&terr, "table %s", t->name);
+      rep->status = FLOE_RUN_FAILED;
+      set_message(rep, terr.message);
+      if (worst == FLOE_OK || worst == FLOE_EVALIDATE) {
+        worst = trc;
+        if (err) *err = terr;
+      }
+    } else if (js.rc_mismatch && worst == FLOE_OK) {
+      worst = FLOE_EVALIDATE;
+      floe_error_set(err, FLOE_EVALIDATE, "table %s: %s", t->name, rep->message);
+    }
+    rep->seconds = seconds_since(js.started_us);
+    floe_schema_drift_free(&js.map);
+    floe_table_free(js.table);
+    floe_job_close(&js.job);
+  }
+  rc = worst;
+cleanup:
+  out->finished_ms = floe_now_micros() / 1000;
+  floe_session_close(&e.s);
+  return rc;
+}

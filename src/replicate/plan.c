@@ -1,0 +1,354 @@
+/*
+ * replicate/plan: everything the engine needs to know before it moves a
+ * row — the open source and catalog of a command (floe_session), each
+ * configured table resolved against its source (floe_job: which column is
+ * the batch number, the cursor, the partition column, the CDC op column),
+ * and the SQL that selects the rows of one commit (floe_job_where) with its
+ * count and max queries.
+ *
+ * Column names from the config are matched to the source like every other
+ * name in the engine: exactly, else case-insensitively when unique
+ * (replicate/schema_map.c). Values are always bound as parameters, never
+ * spliced into SQL; identifiers are quoted by the source's dialect. The
+ * table's `where:` is the one piece of SQL the user writes, ANDed in
+ * parentheses.
+ */
+#include "replicate/engine_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "floe/log.h"
+
+/* ---- session ------------------------------------------------------------ */
+
+/* Appends " password='...'" to a key=value conninfo (libpq quoting). */
+static int conninfo_with_password(const char *conninfo, const char *password, char **out) {
+  floe_buf b;
+  floe_buf_init(&b);
+  int rc = floe_buf_append_str(&b, conninfo);
+  rc |= floe_buf_append_str(&b, " password='");
+  for (const char *p = password; *p; p++) {
+    if (*p == '\'' || *p == '\\') rc |= floe_buf_append_byte(&b, '\\');
+    rc |= floe_buf_append_byte(&b, (uint8_t)*p);
+  }
+  rc |= floe_buf_append_byte(&b, '\'');
+  rc |= floe_buf_terminate(&b);
+  if (rc) {
+    floe_buf_free(&b);
+    return FLOE_ENOMEM;
+  }
+  *out = (char *)floe_buf_detach(&b, NULL);
+  return FLOE_OK;
+}
+
+int floe_session_open(floe_session *s, const floe_config *cfg, floe_error *err) {
+  int rc = FLOE_OK;
+  char *conninfo = NULL;
+  memset(s, 0, sizeof *s);
+  s->cfg = cfg;
+  const char *type_name = floe_config_source_type_name(cfg->source.type);
+  floe_source_config sc;
+  memset(&sc, 0, sizeof sc);
+  sc.type = floe_source_type_from_name(type_name);
+  sc.sqlite_path = cfg->source.path;
+  sc.postgres_conninfo = cfg->source.conninfo;
+  sc.password_env = cfg->source.password_env;
+  if (sc.type == FLOE_SOURCE_POSTGRES && cfg->source.password != NULL &&
+      cfg->source.conninfo != NULL) {
+    if (strstr(cfg->source.conninfo, "://") != NULL) {
+      rc = floe_error_set(err, FLOE_EINVAL,
+                          "source: `password` works with a key=value conninfo; with a "
+                          "postgresql:// URI use password_env");
+      goto cleanup;
+    }
+    if (conninfo_with_password(cfg->source.conninfo, cfg->source.password, &conninfo) < 0) {
+      rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+      goto cleanup;
+    }
+    sc.postgres_conninfo = conninfo;
+  }
+  floe_log(FLOE_LOG_INFO, "connect", "source=%s", type_name);
+  rc = floe_source_open(&s->src, &sc, err);
+  if (rc < 0) {
+    floe_error_prefix(err, "source %s", type_name);
+    goto cleanup;
+  }
+  FLOE_TRY(floe_control_open(&s->ctl, s->src, cfg->control.table, cfg->control.schema, err));
+  s->ctl_open = true;
+
+  const char *cat = floe_config_catalog_type_name(cfg->target.catalog.type);
+  floe_catalog_config cc;
+  memset(&cc, 0, sizeof cc);
+  if (strcmp(cat, "sql") == 0) {
+    cc.type = FLOE_CATALOG_SQL;
+    cc.sql_uri = cfg->target.catalog.uri;
+  } else if (strcmp(cat, "hadoop") == 0) {
+    cc.type = FLOE_CATALOG_HADOOP;
+  } else {
+    rc = floe_error_set(err, FLOE_EUNSUPPORTED,
+                        "target.catalog.type %s: not supported by this build (use sql or "
+                        "hadoop)",
+                        cat);
+    goto cleanup;
+  }
+  cc.name = cfg->target.catalog.name;
+  cc.warehouse = cfg->target.warehouse;
+  cc.durable = cfg->run.durability == FLOE_DURABILITY_NONE ? -1 : 1;
+  floe_log(FLOE_LOG_INFO, "connect", "catalog=%s warehouse=%s", cat,
+           cfg->target.warehouse ? cfg->target.warehouse : "");
+  rc = floe_catalog_open(&cc, &s->catalog, err);
+  if (rc < 0) floe_error_prefix(err, "target catalog %s", cat);
+cleanup:
+  floe_free(conninfo);
+  if (rc < 0) floe_session_close(s);
+  return rc;
+}
+
+void floe_session_close(floe_session *s) {
+  if (s == NULL) return;
+  if (s->ctl_open) floe_control_close(&s->ctl);
+  floe_catalog_free(s->catalog);
+  floe_source_close(s->src);
+  memset(s, 0, sizeof *s);
+}
+
+/* ---- jobs --------------------------------------------------------------- */
+
+void floe_job_close(floe_job *job) {
+  if (job == NULL) return;
+  floe_source_table_free(&job->desc);
+  floe_free(job->source_sql);
+  floe_free(job->batch_sql);
+  floe_free(job->cursor_sql);
+  floe_free(job->part_sql);
+  floe_free(job->ns);
+  floe_free(job->name);
+  memset(job, 0, sizeof *job);
+}
+
+floe_catalog_ident floe_job_ident(const floe_job *job) {
+  floe_catalog_ident id = {job->ns, job->name};
+  return id;
+}
+
+static bool is_integer(const floe_arrow_type_info *t) {
+  return t->id == FLOE_ARROW_INT32 || t->id == FLOE_ARROW_INT64 ||
+         (t->id == FLOE_ARROW_DECIMAL128 && t->scale == 0 && t->precision <= 18);
+}
+
+/* Finds a column named in the config; its quoted name into *quoted. */
+static int resolve(floe_job *job, const char *key, const char *name, bool required,
+                   int64_t *out_idx, char **quoted, floe_error *err) {
+  *out_idx = -1;
+  if (name == NULL) return FLOE_OK;
+  int64_t idx = floe_schema_find_column(&job->desc, name);
+  if (idx < 0) {
+    if (!required) return FLOE_OK;
+    floe_buf cols;
+    floe_buf_init(&cols);
+    for (int64_t i = 0; i < job->desc.n_columns && i < 30; i++)
+      floe_buf_appendf(&cols, "%s%s", i ? ", " : "", job->desc.columns[i].name);
+    floe_buf_terminate(&cols);
+    int rc = floe_error_set(err, FLOE_EINVAL,
+                            "%s '%s' is not a column of source table %s (columns: %s)", key,
+                            name, job->t->source ? job->t->source : job->t->name,
+                            cols.data ? (char *)cols.data : "");
+    floe_buf_free(&cols);
+    return rc;
+  }
+  *out_idx = idx;
+  if (quoted != NULL)
+    return floe_source_quote_ident(job->session->src, job->desc.columns[idx].name, quoted, err);
+  return FLOE_OK;
+}
+
+int floe_job_open(floe_job *job, floe_session *s, const floe_config_table *t,
+                  floe_error *err) {
+  int rc = FLOE_OK;
+  memset(job, 0, sizeof *job);
+  job->session = s;
+  job->t = t;
+  job->batch_idx = job->cursor_idx = job->part_idx = job->op_idx = -1;
+  const char *source = t->source ? t->source : t->name;
+  job->ns = floe_strdup(t->target_namespace ? t->target_namespace : "default");
+  job->name = floe_strdup(t->target_name ? t->target_name : t->name);
+  if (job->ns == NULL || job->name == NULL) {
+    rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    goto cleanup;
+  }
+  FLOE_TRY(floe_source_quote_name(s->src, source, &job->source_sql, err));
+  FLOE_TRY(floe_source_describe(s->src, source, &job->desc, err));
+  if (!job->desc.exists) {
+    rc = floe_error_set(err, FLOE_ENOTFOUND, "source table %s does not exist", source);
+    goto cleanup;
+  }
+  bool full = t->strategy == FLOE_STRATEGY_FULL;
+  FLOE_TRY(resolve(job, "batch_column", t->batch_column, !full, &job->batch_idx,
+                   &job->batch_sql, err));
+  FLOE_TRY(resolve(job, "cursor_column", t->cursor_column, true, &job->cursor_idx,
+                   &job->cursor_sql, err));
+  if (t->strategy == FLOE_STRATEGY_PARTITION)
+    FLOE_TRY(resolve(job, "partition_column", t->partition_column, true, &job->part_idx,
+                     &job->part_sql, err));
+  if (t->cdc.type == FLOE_CDC_OP_COLUMN)
+    FLOE_TRY(resolve(job, "cdc.column", t->cdc.column, true, &job->op_idx, NULL, err));
+  if (job->batch_idx >= 0 && !is_integer(&job->desc.columns[job->batch_idx].type)) {
+    char tn[48];
+    floe_arrow_type_name(&job->desc.columns[job->batch_idx].type, tn, sizeof tn);
+    rc = floe_error_set(err, FLOE_EINVAL,
+                        "batch_column '%s' of source table %s is %s (declared '%s'); a "
+                        "batch column holds integers (use cursor_column for other types)",
+                        job->desc.columns[job->batch_idx].name, source, tn,
+                        job->desc.columns[job->batch_idx].declared_type);
+    goto cleanup;
+  }
+  if (job->cursor_idx >= 0) job->cursor_is_int = is_integer(&job->desc.columns[job->cursor_idx].type);
+  floe_log(FLOE_LOG_INFO, "discover", "table=%s source=%s columns=%lld batch_column=%s cursor_column=%s",
+           t->name, source, (long long)job->desc.n_columns,
+           job->batch_idx >= 0 ? job->desc.columns[job->batch_idx].name : "",
+           job->cursor_idx >= 0 ? job->desc.columns[job->cursor_idx].name : "");
+cleanup:
+  if (rc < 0) {
+    floe_error_prefix(err, "table %s", t->name);
+    floe_job_close(job);
+  }
+  return rc;
+}
+
+/* ---- SQL for one unit ----------------------------------------------------- */
+
+static int param_ref(const floe_job *job, floe_buf *sql, size_t n) {
+  const char *d = floe_source_dialect(job->session->src);
+  return floe_buf_appendf(sql, strcmp(d, "snowflake") == 0 ? ":%zu" : "$%zu", n);
+}
+
+static floe_source_param cursor_param(const floe_job *job, const char *text) {
+  if (job->cursor_is_int) {
+    char *end = NULL;
+    long long v = strtoll(text, &end, 10);
+    if (end != text && *end == '\0') return floe_param_int64(v);
+  }
+  return floe_param_text(text);
+}
+
+int floe_job_where(const floe_job *job, const floe_unit_filter *f, floe_buf *sql,
+                   floe_source_param *params, size_t *n_params, floe_error *err) {
+  int rc = 0;
+  size_t n = 0;
+  bool first = true;
+#define AND() (rc |= floe_buf_append_str(sql, first ? " WHERE " : " AND "), first = false)
+  if (job->batch_idx >= 0 && (f->has_low || f->has_high)) {
+    if (f->has_low) {
+      AND();
+      rc |= floe_buf_appendf(sql, "%s > ", job->batch_sql);
+      rc |= param_ref(job, sql, ++n);
+      params[n - 1] = floe_param_int64(f->low);
+    }
+    if (f->has_high) {
+      AND();
+      rc |= floe_buf_appendf(sql, "%s <= ", job->batch_sql);
+      rc |= param_ref(job, sql, ++n);
+      params[n - 1] = floe_param_int64(f->high);
+    }
+  }
+  if (job->cursor_idx >= 0) {
+    if (f->wm_low != NULL) {
+      AND();
+      rc |= floe_buf_appendf(sql, "%s > ", job->cursor_sql);
+      rc |= param_ref(job, sql, ++n);
+      params[n - 1] = cursor_param(job, f->wm_low);
+    }
+    if (f->wm_high != NULL) {
+      AND();
+      rc |= floe_buf_appendf(sql, "%s <= ", job->cursor_sql);
+      rc |= param_ref(job, sql, ++n);
+      params[n - 1] = cursor_param(job, f->wm_high);
+    }
+  }
+  if (f->has_part && job->part_idx >= 0) {
+    AND();
+    if (f->part_value == NULL) {
+      rc |= floe_buf_appendf(sql, "%s IS NULL", job->part_sql);
+    } else {
+      rc |= floe_buf_appendf(sql, "%s = ", job->part_sql);
+      rc |= param_ref(job, sql, ++n);
+      params[n - 1] = floe_param_text(f->part_value);
+    }
+  }
+  if (job->t->where != NULL && job->t->where[0] != '\0') {
+    AND();
+    rc |= floe_buf_appendf(sql, "(%s)", job->t->where);
+  }
+#undef AND
+  *n_params = n;
+  return rc ? floe_error_set(err, FLOE_ENOMEM, "out of memory") : FLOE_OK;
+}
+
+int floe_job_count(floe_job *job, const floe_unit_filter *filter, int64_t *out,
+                   floe_error *err) {
+  floe_buf sql;
+  floe_buf_init(&sql);
+  floe_source_param params[5];
+  size_t n = 0;
+  bool is_null = false;
+  int rc = floe_buf_appendf(&sql, "SELECT count(*) FROM %s", job->source_sql) < 0
+               ? floe_error_set(err, FLOE_ENOMEM, "out of memory")
+               : FLOE_OK;
+  if (rc == FLOE_OK) rc = floe_job_where(job, filter, &sql, params, &n, err);
+  if (rc == FLOE_OK && floe_buf_terminate(&sql) < 0)
+    rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  if (rc == FLOE_OK)
+    rc = floe_source_query_int64(job->session->src, (const char *)sql.data, params, n, out,
+                                 &is_null, err);
+  if (rc == FLOE_OK && is_null) *out = 0;
+  floe_buf_free(&sql);
+  if (rc < 0) floe_error_prefix(err, "count rows of %s", job->source_sql);
+  return rc;
+}
+
+int floe_job_max_batch(floe_job *job, int64_t *out, bool *is_null, floe_error *err) {
+  floe_buf sql;
+  floe_buf_init(&sql);
+  floe_source_param params[5];
+  size_t n = 0;
+  floe_unit_filter none;
+  memset(&none, 0, sizeof none);
+  int rc = floe_buf_appendf(&sql, "SELECT max(%s) FROM %s", job->batch_sql, job->source_sql) < 0
+               ? floe_error_set(err, FLOE_ENOMEM, "out of memory")
+               : FLOE_OK;
+  if (rc == FLOE_OK) rc = floe_job_where(job, &none, &sql, params, &n, err);
+  if (rc == FLOE_OK && floe_buf_terminate(&sql) < 0)
+    rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  if (rc == FLOE_OK)
+    rc = floe_source_query_int64(job->session->src, (const char *)sql.data, params, n, out,
+                                 is_null, err);
+  floe_buf_free(&sql);
+  if (rc < 0) floe_error_prefix(err, "max(%s) of %s", job->batch_sql, job->source_sql);
+  return rc;
+}
+
+int floe_job_max_cursor(floe_job *job, char **out, floe_error *err) {
+  floe_buf sql;
+  floe_buf_init(&sql);
+  floe_source_param params[5];
+  size_t n = 0;
+  floe_unit_filter none;
+  memset(&none, 0, sizeof none);
+  *out = NULL;
+  const char *d = floe_source_dialect(job->session->src);
+  int rc = floe_buf_appendf(&sql, "SELECT CAST(max(%s) AS %s) FROM %s", job->cursor_sql,
+                            strcmp(d, "snowflake") == 0 ? "VARCHAR" : "TEXT",
+                            job->source_sql) < 0
+               ? floe_error_set(err, FLOE_ENOMEM, "out of memory")
+               : FLOE_OK;
+  if (rc == FLOE_OK) rc = floe_job_where(job, &none, &sql, params, &n, err);
+  if (rc == FLOE_OK && floe_buf_terminate(&sql) < 0)
+    rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  if (rc == FLOE_OK)
+    rc = floe_source_query_text(job->session->src, (const char *)sql.data, params, n, out, err);
+  floe_buf_free(&sql);
+  if (rc < 0) floe_error_prefix(err, "max(%s) of %s", job->cursor_sql, job->source_sql);
+  return rc;
+}
