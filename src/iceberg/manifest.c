@@ -770,10 +770,14 @@ static int partition_to_avro(const floe_iceberg_type *t,
     case FLOE_ICEBERG_FLOAT: *out = floe_avro_float(v->v.f32); return FLOE_OK;
     case FLOE_ICEBERG_DOUBLE: *out = floe_avro_double(v->v.f64); return FLOE_OK;
     case FLOE_ICEBERG_STRING:
+      if (v->bytes == NULL && v->len > 0)
+        return floe_error_set(err, FLOE_EINVAL, "value has %zu bytes and no data", v->len);
       *out = floe_avro_string_n((const char *)(v->bytes ? v->bytes : (const uint8_t *)""),
                                 v->len);
       return FLOE_OK;
     case FLOE_ICEBERG_BINARY:
+      if (v->bytes == NULL && v->len > 0)
+        return floe_error_set(err, FLOE_EINVAL, "value has %zu bytes and no data", v->len);
       *out = floe_avro_bytes(v->bytes ? v->bytes : (const uint8_t *)"", v->len);
       return FLOE_OK;
     case FLOE_ICEBERG_UUID:
