@@ -49,9 +49,9 @@ typedef struct floe_config_location {
 } floe_config_location;
 
 typedef enum floe_config_source_type {
-  FLOE_SOURCE_SQLITE = 0,
-  FLOE_SOURCE_POSTGRES = 1,
-  FLOE_SOURCE_SNOWFLAKE = 2
+  FLOE_CONFIG_SOURCE_SQLITE = 0,
+  FLOE_CONFIG_SOURCE_POSTGRES = 1,
+  FLOE_CONFIG_SOURCE_SNOWFLAKE = 2
 } floe_config_source_type;
 
 typedef enum floe_config_snowflake_auth {
@@ -89,9 +89,9 @@ typedef struct floe_config_source {
 } floe_config_source;
 
 typedef enum floe_config_catalog_type {
-  FLOE_CATALOG_SQL = 0,    /* JDBC-catalog compatible tables in SQLite or PostgreSQL */
-  FLOE_CATALOG_HADOOP = 1, /* version-hint files under the warehouse */
-  FLOE_CATALOG_REST = 2    /* Iceberg REST catalog */
+  FLOE_CONFIG_CATALOG_SQL = 0,    /* JDBC-catalog compatible tables in SQLite or PostgreSQL */
+  FLOE_CONFIG_CATALOG_HADOOP = 1, /* version-hint files under the warehouse */
+  FLOE_CONFIG_CATALOG_REST = 2    /* Iceberg REST catalog */
 } floe_config_catalog_type;
 
 typedef struct floe_config_catalog {
@@ -173,14 +173,14 @@ typedef struct floe_config_chunk {
 } floe_config_chunk;
 
 typedef enum floe_config_transform {
-  FLOE_TRANSFORM_IDENTITY = 0,
-  FLOE_TRANSFORM_BUCKET = 1,   /* argument: number of buckets N */
-  FLOE_TRANSFORM_TRUNCATE = 2, /* argument: width W */
-  FLOE_TRANSFORM_YEAR = 3,
-  FLOE_TRANSFORM_MONTH = 4,
-  FLOE_TRANSFORM_DAY = 5,
-  FLOE_TRANSFORM_HOUR = 6,
-  FLOE_TRANSFORM_VOID = 7
+  FLOE_CONFIG_TRANSFORM_IDENTITY = 0,
+  FLOE_CONFIG_TRANSFORM_BUCKET = 1,   /* argument: number of buckets N */
+  FLOE_CONFIG_TRANSFORM_TRUNCATE = 2, /* argument: width W */
+  FLOE_CONFIG_TRANSFORM_YEAR = 3,
+  FLOE_CONFIG_TRANSFORM_MONTH = 4,
+  FLOE_CONFIG_TRANSFORM_DAY = 5,
+  FLOE_CONFIG_TRANSFORM_HOUR = 6,
+  FLOE_CONFIG_TRANSFORM_VOID = 7
 } floe_config_transform;
 
 /* One partition field: transform(argument, column). argument is 0 for the

@@ -45,48 +45,7 @@
 #include "floe/buffer.h"
 #include "floe/common.h"
 
-/*
- * floe/config.h declares enumerators whose names floe/source.h,
- * floe/iceberg.h and floe/catalog.h also declare (FLOE_SOURCE_SQLITE,
- * FLOE_SOURCE_POSTGRES, FLOE_SOURCE_SNOWFLAKE, FLOE_TRANSFORM_IDENTITY ..
- * FLOE_TRANSFORM_VOID, FLOE_CATALOG_SQL, FLOE_CATALOG_HADOOP), so a file
- * including it and one of those does not compile. This header includes
- * config.h with its copies renamed (FLOE_CONFIG_COMPAT_*), so the whole
- * public API (floe.h) can be included together, in any order, as long as
- * config.h itself is reached through this header first. Code that reads a
- * config enum of those three kinds compares with the renamed names or uses
- * floe_config_*_name(). When config.h renames its enumerators, this block
- * becomes a no-op.
- */
-#ifndef FLOE_CONFIG_H
-#define FLOE_SOURCE_SQLITE FLOE_CONFIG_COMPAT_SOURCE_SQLITE
-#define FLOE_SOURCE_POSTGRES FLOE_CONFIG_COMPAT_SOURCE_POSTGRES
-#define FLOE_SOURCE_SNOWFLAKE FLOE_CONFIG_COMPAT_SOURCE_SNOWFLAKE
-#define FLOE_CATALOG_SQL FLOE_CONFIG_COMPAT_CATALOG_SQL
-#define FLOE_CATALOG_HADOOP FLOE_CONFIG_COMPAT_CATALOG_HADOOP
-#define FLOE_TRANSFORM_IDENTITY FLOE_CONFIG_COMPAT_TRANSFORM_IDENTITY
-#define FLOE_TRANSFORM_BUCKET FLOE_CONFIG_COMPAT_TRANSFORM_BUCKET
-#define FLOE_TRANSFORM_TRUNCATE FLOE_CONFIG_COMPAT_TRANSFORM_TRUNCATE
-#define FLOE_TRANSFORM_YEAR FLOE_CONFIG_COMPAT_TRANSFORM_YEAR
-#define FLOE_TRANSFORM_MONTH FLOE_CONFIG_COMPAT_TRANSFORM_MONTH
-#define FLOE_TRANSFORM_DAY FLOE_CONFIG_COMPAT_TRANSFORM_DAY
-#define FLOE_TRANSFORM_HOUR FLOE_CONFIG_COMPAT_TRANSFORM_HOUR
-#define FLOE_TRANSFORM_VOID FLOE_CONFIG_COMPAT_TRANSFORM_VOID
 #include "floe/config.h"
-#undef FLOE_SOURCE_SQLITE
-#undef FLOE_SOURCE_POSTGRES
-#undef FLOE_SOURCE_SNOWFLAKE
-#undef FLOE_CATALOG_SQL
-#undef FLOE_CATALOG_HADOOP
-#undef FLOE_TRANSFORM_IDENTITY
-#undef FLOE_TRANSFORM_BUCKET
-#undef FLOE_TRANSFORM_TRUNCATE
-#undef FLOE_TRANSFORM_YEAR
-#undef FLOE_TRANSFORM_MONTH
-#undef FLOE_TRANSFORM_DAY
-#undef FLOE_TRANSFORM_HOUR
-#undef FLOE_TRANSFORM_VOID
-#endif
 
 #ifdef __cplusplus
 extern "C" {

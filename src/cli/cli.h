@@ -12,5 +12,6 @@
 
 int floe_cli_parquet(int argc, char **argv);
 int floe_cli_avro(int argc, char **argv);
+int floe_cli_table(int argc, char **argv);
 
 #endif

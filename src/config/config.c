@@ -583,17 +583,17 @@ static void map_source(ctx *c, const cfg_node *root) {
   get_str(c, map, "source", "host", &s->host);
 
   switch (type) {
-    case FLOE_SOURCE_SQLITE:
+    case FLOE_CONFIG_SOURCE_SQLITE:
       require(c, map, at, "source", "path", "the SQLite database file");
       break;
-    case FLOE_SOURCE_POSTGRES:
+    case FLOE_CONFIG_SOURCE_POSTGRES:
       require(c, map, at, "source", "conninfo",
               "a libpq connection string, e.g. \"host=127.0.0.1 dbname=shop user=floe\"");
       if (s->password != NULL && s->password_env != NULL)
         cfg_diag(c->d, key_node(map, "password"), "source.password",
                  "set either password or password_env, not both");
       break;
-    case FLOE_SOURCE_SNOWFLAKE:
+    case FLOE_CONFIG_SOURCE_SNOWFLAKE:
       require(c, map, at, "source", "account", "the Snowflake account identifier");
       require(c, map, at, "source", "user", "the Snowflake user");
       if (s->authenticator == FLOE_SNOWFLAKE_AUTH_KEYPAIR) {
@@ -632,7 +632,7 @@ static void map_catalog(ctx *c, const cfg_node *target) {
   const cfg_node *at = key_node(target, "catalog");
   const cfg_node *map = get_map(c, target, "target", "catalog");
   if (map == NULL) {
-    if (at == NULL) cat->type = FLOE_CATALOG_HADOOP;
+    if (at == NULL) cat->type = FLOE_CONFIG_CATALOG_HADOOP;
     return;
   }
   check_keys(c, map, "target.catalog", catalog_keys, N_OF(catalog_keys));
@@ -650,7 +650,7 @@ static void map_catalog(ctx *c, const cfg_node *target) {
   char shown[128];
   if (uri_node != NULL) cfg_show_value(uri_node, shown, sizeof shown);
   switch (type) {
-    case FLOE_CATALOG_SQL:
+    case FLOE_CONFIG_CATALOG_SQL:
       if (cat->uri == NULL) {
         if (uri_node == NULL)
           cfg_diag(c->d, at, "target.catalog.uri",
@@ -680,12 +680,12 @@ static void map_catalog(ctx *c, const cfg_node *target) {
                  shown);
       }
       break;
-    case FLOE_CATALOG_HADOOP:
+    case FLOE_CONFIG_CATALOG_HADOOP:
       if (uri_node != NULL)
         cfg_diag(c->d, uri_node, "target.catalog.uri",
                  "a hadoop catalog keeps its pointer under the warehouse; remove uri");
       break;
-    case FLOE_CATALOG_REST:
+    case FLOE_CONFIG_CATALOG_REST:
       if (cat->uri == NULL) {
         if (uri_node == NULL)
           cfg_diag(c->d, at, "target.catalog.uri", "missing (rest catalog: https://host/...)");
@@ -697,7 +697,7 @@ static void map_catalog(ctx *c, const cfg_node *target) {
     default:
       break;
   }
-  if (cat->token != NULL && type != FLOE_CATALOG_REST && type >= 0)
+  if (cat->token != NULL && type != FLOE_CONFIG_CATALOG_REST && type >= 0)
     cfg_diag(c->d, key_node(map, "token"), "target.catalog.token",
              "only a rest catalog takes a token");
 }
@@ -1181,7 +1181,7 @@ static void validate_table(ctx *c, const cfg_node *tmap, const cfg_node *tkey,
       cfg_diag(c->d, AT("cdc", true), KP("cdc.stream"),
                "missing (cdc type stream needs the Snowflake stream name)");
     if ((t->cdc.type == FLOE_CDC_STREAM || t->cdc.type == FLOE_CDC_CHANGES) &&
-        c->cfg->source.type != FLOE_SOURCE_SNOWFLAKE && value_of(c->root, "source") != NULL)
+        c->cfg->source.type != FLOE_CONFIG_SOURCE_SNOWFLAKE && value_of(c->root, "source") != NULL)
       cfg_diag(c->d, AT("cdc.type", false), KP("cdc.type"),
                "%s needs a snowflake source (source.type is %s)", cdc_types[t->cdc.type],
                source_types[c->cfg->source.type]);

@@ -198,15 +198,15 @@ static void dump_source(dumper *w) {
   if (w->rc == 0) w->rc = floe_buf_append_str(w->out, "source:\n");
   put_raw(w, 2, "type", floe_config_source_type_name(s->type));
   switch (s->type) {
-    case FLOE_SOURCE_SQLITE:
+    case FLOE_CONFIG_SOURCE_SQLITE:
       put_str(w, 2, "path", s->path, false);
       break;
-    case FLOE_SOURCE_POSTGRES:
+    case FLOE_CONFIG_SOURCE_POSTGRES:
       put_connection(w, 2, "conninfo", s->conninfo);
       put_opt(w, 2, "password_env", s->password_env, false);
       put_opt(w, 2, "password", s->password, true);
       break;
-    case FLOE_SOURCE_SNOWFLAKE: {
+    case FLOE_CONFIG_SOURCE_SNOWFLAKE: {
       static const char *const auth_names[] = {"keypair", "oauth", "pat"};
       put_str(w, 2, "account", s->account, false);
       put_str(w, 2, "user", s->user, false);

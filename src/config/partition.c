@@ -97,7 +97,7 @@ int floe_config_partition_parse(floe_config_partition_field *out, const char *te
   if (word == NULL) goto fail;
   skip_ws(&p);
   if (*p == '\0') { /* a bare column: identity */
-    out->transform = FLOE_TRANSFORM_IDENTITY;
+    out->transform = FLOE_CONFIG_TRANSFORM_IDENTITY;
     out->column = word;
     return FLOE_OK;
   }
@@ -126,9 +126,9 @@ int floe_config_partition_parse(floe_config_partition_field *out, const char *te
   out->transform = (floe_config_transform)t;
   p++;
   skip_ws(&p);
-  if (t == FLOE_TRANSFORM_BUCKET || t == FLOE_TRANSFORM_TRUNCATE) {
-    const char *what = t == FLOE_TRANSFORM_BUCKET ? "count" : "width";
-    const char *letter = t == FLOE_TRANSFORM_BUCKET ? "N" : "W";
+  if (t == FLOE_CONFIG_TRANSFORM_BUCKET || t == FLOE_CONFIG_TRANSFORM_TRUNCATE) {
+    const char *what = t == FLOE_CONFIG_TRANSFORM_BUCKET ? "count" : "width";
+    const char *letter = t == FLOE_CONFIG_TRANSFORM_BUCKET ? "N" : "W";
     if (!isdigit((unsigned char)*p)) {
       rc = floe_error_set(err, FLOE_EINVAL, "%s needs a %s: %s(%s, column)", word, what,
                           word, letter);
@@ -157,8 +157,8 @@ int floe_config_partition_parse(floe_config_partition_field *out, const char *te
   skip_ws(&p);
   if (*p == ',') {
     rc = floe_error_set(err, FLOE_EINVAL, "%s takes one column: %s", word,
-                        t == FLOE_TRANSFORM_BUCKET     ? "bucket(N, column)"
-                        : t == FLOE_TRANSFORM_TRUNCATE ? "truncate(W, column)"
+                        t == FLOE_CONFIG_TRANSFORM_BUCKET     ? "bucket(N, column)"
+                        : t == FLOE_CONFIG_TRANSFORM_TRUNCATE ? "truncate(W, column)"
                                                        : "transform(column)");
     goto cleanup;
   }
@@ -198,9 +198,9 @@ static int append_column(floe_buf *out, const char *column) {
 
 int floe_config_partition_format(const floe_config_partition_field *field, floe_buf *out) {
   int rc = FLOE_OK;
-  if (field->transform == FLOE_TRANSFORM_IDENTITY) return append_column(out, field->column);
+  if (field->transform == FLOE_CONFIG_TRANSFORM_IDENTITY) return append_column(out, field->column);
   FLOE_TRY(floe_buf_appendf(out, "%s(", floe_config_transform_name(field->transform)));
-  if (field->transform == FLOE_TRANSFORM_BUCKET || field->transform == FLOE_TRANSFORM_TRUNCATE)
+  if (field->transform == FLOE_CONFIG_TRANSFORM_BUCKET || field->transform == FLOE_CONFIG_TRANSFORM_TRUNCATE)
     FLOE_TRY(floe_buf_appendf(out, "%d, ", (int)field->argument));
   FLOE_TRY(append_column(out, field->column));
   FLOE_TRY(floe_buf_append_byte(out, ')'));

@@ -94,7 +94,7 @@ static void test_full_config_maps_every_field(void) {
   }
   REQUIRE(rc == FLOE_OK);
   CHECK_INT_EQ(cfg.version, 1);
-  CHECK_INT_EQ(cfg.source.type, FLOE_SOURCE_POSTGRES);
+  CHECK_INT_EQ(cfg.source.type, FLOE_CONFIG_SOURCE_POSTGRES);
   CHECK_STR_EQ(cfg.source.conninfo, "host=127.0.0.1 port=5432 dbname=shop user=floe");
   CHECK_STR_EQ(cfg.source.password_env, "PGPASSWORD");
   CHECK(cfg.source.password == NULL);
@@ -102,7 +102,7 @@ static void test_full_config_maps_every_field(void) {
   CHECK_INT_EQ(cfg.source.timeout_s, 120);
   /* Relative paths are resolved against the file's directory. */
   CHECK_STR_EQ(cfg.target.warehouse, CONFIG_DIR "/warehouse");
-  CHECK_INT_EQ(cfg.target.catalog.type, FLOE_CATALOG_SQL);
+  CHECK_INT_EQ(cfg.target.catalog.type, FLOE_CONFIG_CATALOG_SQL);
   CHECK_STR_EQ(cfg.target.catalog.uri, "sqlite:" CONFIG_DIR "/catalog.db");
   CHECK_STR_EQ(cfg.target.catalog.name, "lake");
   CHECK_STR_EQ(cfg.target.default_namespace, "analytics");
@@ -132,10 +132,10 @@ static void test_full_config_maps_every_field(void) {
   CHECK_INT_EQ(t->chunk.by, FLOE_CHUNK_BY_ROWS);
   CHECK_INT_EQ(t->chunk.rows, 100000);
   REQUIRE(t->n_partition_by == 2);
-  CHECK_INT_EQ(t->partition_by[0].transform, FLOE_TRANSFORM_DAY);
+  CHECK_INT_EQ(t->partition_by[0].transform, FLOE_CONFIG_TRANSFORM_DAY);
   CHECK_INT_EQ(t->partition_by[0].argument, 0);
   CHECK_STR_EQ(t->partition_by[0].column, "order_ts");
-  CHECK_INT_EQ(t->partition_by[1].transform, FLOE_TRANSFORM_BUCKET);
+  CHECK_INT_EQ(t->partition_by[1].transform, FLOE_CONFIG_TRANSFORM_BUCKET);
   CHECK_INT_EQ(t->partition_by[1].argument, 16);
   CHECK_STR_EQ(t->partition_by[1].column, "customer_id");
   CHECK_INT_EQ(t->mode, FLOE_MODE_MERGE);
@@ -177,10 +177,10 @@ static void test_full_config_maps_every_field(void) {
   CHECK_INT_EQ(t->mode, FLOE_MODE_OVERWRITE);
   CHECK_INT_EQ(t->overwrite, FLOE_OVERWRITE_PARTITIONS);
   REQUIRE(t->n_partition_by == 2);
-  CHECK_INT_EQ(t->partition_by[0].transform, FLOE_TRANSFORM_TRUNCATE);
+  CHECK_INT_EQ(t->partition_by[0].transform, FLOE_CONFIG_TRANSFORM_TRUNCATE);
   CHECK_INT_EQ(t->partition_by[0].argument, 4);
   CHECK_STR_EQ(t->partition_by[0].column, "Postal Code");
-  CHECK_INT_EQ(t->partition_by[1].transform, FLOE_TRANSFORM_IDENTITY);
+  CHECK_INT_EQ(t->partition_by[1].transform, FLOE_CONFIG_TRANSFORM_IDENTITY);
   CHECK_STR_EQ(t->partition_by[1].column, "customer_id");
   CHECK_INT_EQ(t->n_primary_key, 0);
   CHECK_INT_EQ(t->cdc.type, FLOE_CDC_NONE);
@@ -214,7 +214,7 @@ static void test_minimal_config_gets_documented_defaults(void) {
   floe_config cfg;
   floe_error err;
   REQUIRE_OK(load_text(&cfg, HEADER "tables:\n  orders:\n", NULL, 0, &err), &err);
-  CHECK_INT_EQ(cfg.target.catalog.type, FLOE_CATALOG_HADOOP);
+  CHECK_INT_EQ(cfg.target.catalog.type, FLOE_CONFIG_CATALOG_HADOOP);
   CHECK_STR_EQ(cfg.target.catalog.name, "floe");
   CHECK_STR_EQ(cfg.target.default_namespace, "default");
   CHECK_STR_EQ(cfg.control.table, "floe_control");
@@ -496,9 +496,9 @@ static void test_overrides_edit_scalars_lists_and_nested_keys(void) {
   CHECK_INT_EQ(t->mode, FLOE_MODE_MERGE);
   CHECK_STR_EQ(cfg.source.path, "/tmp/x.db");
   REQUIRE(t->n_partition_by == 2);
-  CHECK_INT_EQ(t->partition_by[0].transform, FLOE_TRANSFORM_DAY);
+  CHECK_INT_EQ(t->partition_by[0].transform, FLOE_CONFIG_TRANSFORM_DAY);
   CHECK_STR_EQ(t->partition_by[0].column, "ts");
-  CHECK_INT_EQ(t->partition_by[1].transform, FLOE_TRANSFORM_BUCKET);
+  CHECK_INT_EQ(t->partition_by[1].transform, FLOE_CONFIG_TRANSFORM_BUCKET);
   CHECK_INT_EQ(t->partition_by[1].argument, 8);
   CHECK(t->validate.checksum);
   CHECK(t->validate.count);
@@ -508,7 +508,7 @@ static void test_overrides_edit_scalars_lists_and_nested_keys(void) {
   REQUIRE(cfg.target.n_properties == 2);
   CHECK_STR_EQ(cfg.target.properties[0].value, "orc");
   CHECK_STR_EQ(cfg.target.properties[1].key, "write.metadata.delete-after-commit.enabled");
-  CHECK_INT_EQ(cfg.target.catalog.type, FLOE_CATALOG_HADOOP);
+  CHECK_INT_EQ(cfg.target.catalog.type, FLOE_CONFIG_CATALOG_HADOOP);
   floe_config_free(&cfg);
 }
 
@@ -758,19 +758,19 @@ static void test_partition_spec_strings_parse_and_format(void) {
     const char *column;
     const char *formatted;
   } cases[] = {
-      {"order_id", FLOE_TRANSFORM_IDENTITY, 0, "order_id", "order_id"},
-      {"identity(order_id)", FLOE_TRANSFORM_IDENTITY, 0, "order_id", "order_id"},
-      {" bucket( 16 ,customer_id ) ", FLOE_TRANSFORM_BUCKET, 16, "customer_id",
+      {"order_id", FLOE_CONFIG_TRANSFORM_IDENTITY, 0, "order_id", "order_id"},
+      {"identity(order_id)", FLOE_CONFIG_TRANSFORM_IDENTITY, 0, "order_id", "order_id"},
+      {" bucket( 16 ,customer_id ) ", FLOE_CONFIG_TRANSFORM_BUCKET, 16, "customer_id",
        "bucket(16, customer_id)"},
-      {"truncate(4, sku)", FLOE_TRANSFORM_TRUNCATE, 4, "sku", "truncate(4, sku)"},
-      {"year(ts)", FLOE_TRANSFORM_YEAR, 0, "ts", "year(ts)"},
-      {"month(ts)", FLOE_TRANSFORM_MONTH, 0, "ts", "month(ts)"},
-      {"day(ts)", FLOE_TRANSFORM_DAY, 0, "ts", "day(ts)"},
-      {"hour(ts)", FLOE_TRANSFORM_HOUR, 0, "ts", "hour(ts)"},
-      {"void(legacy)", FLOE_TRANSFORM_VOID, 0, "legacy", "void(legacy)"},
-      {"day(\"Order Date\")", FLOE_TRANSFORM_DAY, 0, "Order Date", "day(\"Order Date\")"},
-      {"\"say \"\"hi\"\"\"", FLOE_TRANSFORM_IDENTITY, 0, "say \"hi\"", "\"say \"\"hi\"\"\""},
-      {"day(address.zip)", FLOE_TRANSFORM_DAY, 0, "address.zip", "day(address.zip)"},
+      {"truncate(4, sku)", FLOE_CONFIG_TRANSFORM_TRUNCATE, 4, "sku", "truncate(4, sku)"},
+      {"year(ts)", FLOE_CONFIG_TRANSFORM_YEAR, 0, "ts", "year(ts)"},
+      {"month(ts)", FLOE_CONFIG_TRANSFORM_MONTH, 0, "ts", "month(ts)"},
+      {"day(ts)", FLOE_CONFIG_TRANSFORM_DAY, 0, "ts", "day(ts)"},
+      {"hour(ts)", FLOE_CONFIG_TRANSFORM_HOUR, 0, "ts", "hour(ts)"},
+      {"void(legacy)", FLOE_CONFIG_TRANSFORM_VOID, 0, "legacy", "void(legacy)"},
+      {"day(\"Order Date\")", FLOE_CONFIG_TRANSFORM_DAY, 0, "Order Date", "day(\"Order Date\")"},
+      {"\"say \"\"hi\"\"\"", FLOE_CONFIG_TRANSFORM_IDENTITY, 0, "say \"hi\"", "\"say \"\"hi\"\"\""},
+      {"day(address.zip)", FLOE_CONFIG_TRANSFORM_DAY, 0, "address.zip", "day(address.zip)"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     floe_config_partition_field field;
