@@ -43,6 +43,7 @@
 #include "floe/log.h"
 #include "floe/merge.h"
 #include "floe/parquet_reader.h"
+#include "floe/scan.h"
 #include "floe/table.h"
 #include "floe/table_writer.h"
 #include "floe/time.h"
@@ -174,8 +175,8 @@ static int open_table(job_state *js, floe_error *err) {
     if (e->dry_run) {
       /* Map against the schema the table would get. */
       FLOE_TRY(floe_schema_map(schema, &js->job.desc, ex, n_ex, t->name, &js->map, err));
-      floe_log(FLOE_LOG_INFO, "plan", "table=%s target=%s.%s action=create_table", t->name,
-               ident.ns, ident.name);
+      floe_log(FLOE_LOG_INFO, "plan", "table=%s target=%s action=create_table", t->name,
+               js->rep->target);
       goto cleanup;
     }
     FLOE_TRY(build_spec(js, schema, &spec, err));
@@ -194,8 +195,8 @@ static int open_table(job_state *js, floe_error *err) {
     if (rc == FLOE_EEXISTS) /* another run created it meanwhile */
       rc = floe_table_load(e->s.catalog, ident, &js->table, err);
     if (rc < 0) goto cleanup;
-    floe_log(FLOE_LOG_INFO, "create_table", "table=%s target=%s.%s columns=%d partition_fields=%d",
-             t->name, ident.ns, ident.name, (int)schema->root.n_fields,
+    floe_log(FLOE_LOG_INFO, "create_table", "table=%s target=%s columns=%d partition_fields=%d",
+             t->name, js->rep->target, (int)schema->root.n_fields,
              spec ? (int)spec->n_fields : 0);
   } else if (rc < 0) {
     goto cleanup;
@@ -344,6 +345,42 @@ static int64_t summary_i64(const floe_iceberg_snapshot *snap, const char *key) {
   for (int32_t i = 0; snap != NULL && i < snap->n_summary; i++)
     if (strcmp(snap->summary[i].key, key) == 0) return strtoll(snap->summary[i].value, NULL, 10);
   return -1;
+}
+
+/* Live rows of a snapshot: total-records less the rows position deletes
+ * remove (each position delete removes exactly one row). With equality
+ * deletes, which need not match a row each, the rows are counted by a scan
+ * of one column instead. 0 for no snapshot. */
+static int live_rows(job_state *js, const floe_iceberg_snapshot *snap, int64_t *out,
+                     floe_error *err) {
+  *out = 0;
+  if (snap == NULL) return FLOE_OK;
+  int64_t total = summary_i64(snap, "total-records");
+  int64_t pos = summary_i64(snap, "total-position-deletes");
+  int64_t eq = summary_i64(snap, "total-equality-deletes");
+  if (eq <= 0 && total >= 0) {
+    *out = total - (pos > 0 ? pos : 0);
+    return FLOE_OK;
+  }
+  floe_scan *scan = NULL;
+  struct ArrowArray batch = {0};
+  floe_scan_options so;
+  memset(&so, 0, sizeof so);
+  so.has_snapshot_id = true;
+  so.snapshot_id = snap->snapshot_id;
+  int32_t id = floe_table_schema(js->table)->root.fields[0].id;
+  so.field_ids = &id;
+  so.n_field_ids = 1;
+  so.use_current_schema = true;
+  int rc = floe_scan_open(&scan, floe_table_metadata(js->table), floe_table_io(js->table), &so, err);
+  while (rc == FLOE_OK) {
+    rc = floe_scan_next(scan, &batch, err);
+    if (rc < 0 || batch.release == NULL) break;
+    *out += batch.length;
+    floe_arrow_array_release(&batch);
+  }
+  floe_scan_free(scan);
+  return rc;
 }
 
 /* The query's expected columns: the source's, typed and numbered as the
@@ -526,8 +563,8 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
     FLOE_TRY(floe_checksum_init(&tbl_sum, ids, n, err));
   }
   const floe_iceberg_metadata *md = floe_table_metadata(js->table);
-  int64_t total_before = summary_i64(floe_table_current_snapshot(js->table), "total-records");
-  if (total_before < 0) total_before = 0;
+  int64_t live_before = 0;
+  if (is_merge) FLOE_TRY(live_rows(js, floe_table_current_snapshot(js->table), &live_before, err));
   summary sm;
   summary_build(&sm, js, u);
 
@@ -696,20 +733,21 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
     }
     js->rep->rows_source += source_rows;
     if (is_merge) {
-      int64_t total_after = summary_i64(snap, "total-records");
-      if (total_after < 0) total_after = 0;
+      int64_t live_after = 0;
+      FLOE_TRY(live_rows(js, snap, &live_after, err));
       if (t->validate.count && source_rows != mr.input_rows)
         snprintf(msg, sizeof msg,
                  "count mismatch in (%lld, %lld]: source has %lld rows, merge received %lld",
                  (long long)u->batch_low, (long long)u->batch_high, (long long)source_rows,
                  (long long)mr.input_rows);
       else if (t->validate.count && mr.snapshot_id != 0 &&
-               total_after - total_before != mr.net_row_change)
+               live_after - live_before != mr.net_row_change)
         snprintf(msg, sizeof msg,
                  "row count mismatch in (%lld, %lld]: the merge expected a net change of %lld "
-                 "rows, the snapshot's total-records changed by %lld",
+                 "rows, the table's live rows changed by %lld (%lld -> %lld)",
                  (long long)u->batch_low, (long long)u->batch_high,
-                 (long long)mr.net_row_change, (long long)(total_after - total_before));
+                 (long long)mr.net_row_change, (long long)(live_after - live_before),
+                 (long long)live_before, (long long)live_after);
     } else {
       int64_t added = summary_i64(snap, "added-records");
       if (added < 0) added = 0;
@@ -912,11 +950,12 @@ static int load_range(job_state *js, int64_t batch_sk, int64_t low, int64_t high
   base.filter.wm_high = wm_high;
   base.wm_low = wm_low;
   base.wm_high = wm_high;
-  if (!js->rep->has_range) js->rep->batch_low = low;
+  bool first = !js->rep->has_range;
+  if (first) js->rep->batch_low = low;
   js->rep->has_range = true;
   js->rep->batch_high = batch_sk;
   if (wm_high != NULL) {
-    if (js->rep->watermark_low == NULL && wm_low != NULL) js->rep->watermark_low = floe_strdup(wm_low);
+    if (first && wm_low != NULL) js->rep->watermark_low = floe_strdup(wm_low);
     floe_free(js->rep->watermark_high);
     js->rep->watermark_high = floe_strdup(wm_high);
   }
