@@ -979,7 +979,6 @@ typedef struct table_pass {
 } table_pass;
 
 static void table_pass_reset(table_pass *p) {
-  floe_scan_free(p->scan);
   floe_arrow_schema_release(&p->out_schema);
   floe_free(p->col_child);
   floe_free(p->cur_path);
@@ -990,6 +989,7 @@ static void table_pass_reset(table_pass *p) {
   floe_arrow_schema_release(&p->eq_schema);
   if (p->eq_ready) floe_arrow_batch_builder_free(&p->eq_bb);
   floe_free(p->eq_child);
+  floe_scan_free(p->scan); /* last: p->plan lives in it */
   memset(p, 0, sizeof *p);
 }
 

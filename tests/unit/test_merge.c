@@ -1,0 +1,921 @@
+/*
+ * tests/unit/test_merge: upsert, CDC and hash-diff merges (floe/merge.h)
+ * into real tables: a hadoop catalog in a scratch directory, rows appended
+ * through floe's data writer, a merge, then a full scan of the table
+ * compared row by row with the expected rows, plus exact result counts and
+ * snapshot summaries. Every behaviour runs with position deletes, equality
+ * deletes and copy-on-write where it applies, on unpartitioned tables and
+ * on identity / bucket partitions (including a key's row moving partition
+ * on update). An independent reader (icebird, tests/interop/node_modules)
+ * reads one merged table when node is available.
+ */
+#include <dirent.h>
+#include <limits.h>
+#include <unistd.h>
+
+#include "floe/catalog.h"
+#include "floe/merge.h"
+#include "floe/scan.h"
+#include "floe/table.h"
+#include "floe/table_writer.h"
+#include "replicate/merge_internal.h"
+#include "test.h"
+
+#define NULL_INT INT32_MIN
+
+/* A test row of db.t: id long (1, required), name string (2), amount int
+ * (3), batch long (4), region string (5); op is the CDC operation. */
+typedef struct trow {
+  int64_t id;
+  const char *name;
+  int32_t amount;
+  int64_t batch;
+  const char *region;
+  const char *op;
+} trow;
+
+typedef struct fixture {
+  char dir[1024];
+  floe_catalog *cat;
+  floe_table *table;
+  int files;
+} fixture;
+
+static const floe_catalog_ident ident = {"db", "t"};
+
+static floe_iceberg_schema *make_schema(void) {
+  floe_iceberg_column cols[] = {
+      {1, "id", true, floe_iceberg_type_of(FLOE_ICEBERG_LONG), NULL},
+      {2, "name", false, floe_iceberg_type_of(FLOE_ICEBERG_STRING), NULL},
+      {3, "amount", false, floe_iceberg_type_of(FLOE_ICEBERG_INT), NULL},
+      {4, "batch", false, floe_iceberg_type_of(FLOE_ICEBERG_LONG), NULL},
+      {5, "region", false, floe_iceberg_type_of(FLOE_ICEBERG_STRING), NULL},
+  };
+  floe_iceberg_schema *s = NULL;
+  floe_error err = {0};
+  if (floe_iceberg_schema_new(&s, 0, cols, 5, &err) != 0) return NULL;
+  return s;
+}
+
+/* Creates db.t in a fresh hadoop warehouse; `partition` is NULL or
+ * "column:transform". */
+static bool fixture_open(fixture *fx, const char *name, const char *partition,
+                         floe_error *err) {
+  memset(fx, 0, sizeof *fx);
+  char cmd[2200];
+  snprintf(cmd, sizeof cmd, "rm -rf tmp/merge/%s && mkdir -p tmp/merge/%s", name, name);
+  if (system(cmd) != 0) return false;
+  snprintf(cmd, sizeof cmd, "tmp/merge/%s", name);
+  if (realpath(cmd, fx->dir) == NULL) return false;
+  floe_catalog_config cfg = {0};
+  cfg.type = FLOE_CATALOG_HADOOP;
+  cfg.warehouse = fx->dir;
+  cfg.durable = -1;
+  if (floe_catalog_open(&cfg, &fx->cat, err) != 0) return false;
+  if (floe_catalog_namespace_create(fx->cat, "db", NULL, 0, err) != 0) return false;
+  floe_iceberg_schema *schema = make_schema();
+  floe_iceberg_partition_spec *spec = NULL;
+  if (partition != NULL) {
+    char column[64];
+    const char *colon = strchr(partition, ':');
+    snprintf(column, sizeof column, "%.*s", (int)(colon - partition), partition);
+    int32_t last = 999;
+    floe_iceberg_partition_spec_new(&spec, 0, err);
+    if (floe_iceberg_partition_spec_add_field(spec, schema, column, colon + 1, NULL,
+                                              &last, err) != 0)
+      return false;
+  }
+  int rc = floe_table_create(fx->cat, ident, schema, spec, NULL, NULL, 0, NULL,
+                             &fx->table, err);
+  floe_iceberg_schema_free(schema);
+  floe_iceberg_partition_spec_free(spec);
+  return rc == 0;
+}
+
+static void fixture_close(fixture *fx) {
+  floe_table_free(fx->table);
+  floe_catalog_free(fx->cat);
+}
+
+/* A batch of rows with the columns `ids` (field ids, in that order) plus,
+ * when with_op, a string column "op" without a field id. */
+static bool make_batch(const trow *rows, int n, const int32_t *ids, int n_ids,
+                       bool with_op, struct ArrowSchema *schema,
+                       struct ArrowArray *batch) {
+  floe_error err = {0};
+  floe_iceberg_schema *ts = make_schema();
+  struct ArrowSchema s;
+  memset(&s, 0, sizeof s);
+  if (floe_arrow_schema_init_struct(&s, NULL, n_ids + (with_op ? 1 : 0)) != 0) return false;
+  for (int c = 0; c < n_ids; c++) {
+    const floe_iceberg_field *f = floe_iceberg_schema_find_id(ts, ids[c]);
+    floe_arrow_type_info t;
+    floe_iceberg_type_to_arrow(&f->type, &t, &err);
+    floe_arrow_schema_init(s.children[c], f->name, &t, !f->required, f->id);
+  }
+  if (with_op) {
+    floe_arrow_type_info t = floe_arrow_type_of(FLOE_ARROW_UTF8);
+    floe_arrow_schema_init(s.children[n_ids], "op", &t, false, -1);
+  }
+  floe_iceberg_schema_free(ts);
+  floe_arrow_batch_builder bb;
+  if (floe_arrow_batch_builder_init(&bb, &s, &err) != 0) return false;
+  for (int r = 0; r < n; r++) {
+    for (int c = 0; c < n_ids; c++) {
+      floe_arrow_builder *b = &bb.columns[c];
+      const trow *x = &rows[r];
+      switch (ids[c]) {
+        case 1:
+          if (x->id == INT64_MIN)
+            floe_arrow_builder_append_null(b);
+          else
+            floe_arrow_builder_append_int64(b, x->id);
+          break;
+        case 2:
+        case 5: {
+          const char *v = ids[c] == 2 ? x->name : x->region;
+          if (v == NULL)
+            floe_arrow_builder_append_null(b);
+          else
+            floe_arrow_builder_append_bytes(b, v, strlen(v));
+          break;
+        }
+        case 3:
+          if (x->amount == NULL_INT)
+            floe_arrow_builder_append_null(b);
+          else
+            floe_arrow_builder_append_int32(b, x->amount);
+          break;
+        case 4:
+          floe_arrow_builder_append_int64(b, x->batch);
+          break;
+      }
+    }
+    if (with_op)
+      floe_arrow_builder_append_bytes(&bb.columns[n_ids], rows[r].op, strlen(rows[r].op));
+  }
+  int rc = floe_arrow_batch_builder_finish(&bb, batch, &err);
+  floe_arrow_batch_builder_free(&bb);
+  *schema = s;
+  return rc == 0;
+}
+
+static const int32_t all_ids[] = {1, 2, 3, 4, 5};
+
+/* Appends rows to the table as one data file (per partition). */
+static bool append_rows(fixture *fx, const trow *rows, int n, floe_error *err) {
+  struct ArrowSchema s;
+  struct ArrowArray b;
+  if (!make_batch(rows, n, all_ids, 5, false, &s, &b)) return false;
+  floe_table_writer_options o;
+  floe_table_writer_options_init(&o);
+  floe_table_writer_options_from_metadata(&o, floe_table_metadata(fx->table), err);
+  o.io = floe_table_io(fx->table);
+  char prefix[64];
+  snprintf(prefix, sizeof prefix, "00000-append-%d", ++fx->files);
+  o.file_prefix = prefix;
+  floe_data_writer *w = NULL;
+  floe_content_file_list files = {0};
+  bool ok = floe_data_writer_open(&w, &o, err) == 0 &&
+            floe_data_writer_write(w, &s, &b, err) == 0 &&
+            floe_data_writer_close(w, &files, err) == 0 &&
+            floe_table_append(fx->table, files.files, files.n_files, NULL, 0, NULL, err) == 0;
+  floe_content_file_list_free(&files);
+  floe_data_writer_free(w);
+  floe_arrow_array_release(&b);
+  floe_arrow_schema_release(&s);
+  return ok;
+}
+
+static int cmp_line(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The table's live rows as "id|name|amount|batch|region" lines sorted by
+ * text (ids are zero-padded by the callers' expectations), joined by ';'. */
+static char *table_text(floe_table *t) {
+  floe_error err = {0};
+  floe_scan *scan = NULL;
+  if (floe_scan_open(&scan, floe_table_metadata(t), floe_table_io(t), NULL, &err) != 0) {
+    printf("  scan: %s\n", err.message);
+    return strdup("(scan failed)");
+  }
+  struct ArrowSchema s;
+  floe_scan_schema(scan, &s, &err);
+  char **lines = NULL;
+  size_t n = 0, cap = 0;
+  for (;;) {
+    struct ArrowArray b;
+    memset(&b, 0, sizeof b);
+    if (floe_scan_next(scan, &b, &err) != 0) {
+      printf("  scan: %s\n", err.message);
+      break;
+    }
+    if (b.release == NULL) break;
+    floe_arrow_view v[5];
+    for (int c = 0; c < 5; c++) floe_arrow_view_init(&v[c], s.children[c], b.children[c], &err);
+    for (int64_t r = 0; r < b.length; r++) {
+      floe_buf line;
+      floe_buf_init(&line);
+      for (int c = 0; c < 5; c++) {
+        if (c) floe_buf_append_byte(&line, '|');
+        floe_arrow_view_format(&v[c], r, &line);
+      }
+      floe_buf_terminate(&line);
+      if (n == cap) {
+        cap = cap ? cap * 2 : 64;
+        lines = realloc(lines, cap * sizeof *lines);
+      }
+      lines[n++] = strdup((char *)line.data);
+      floe_buf_free(&line);
+    }
+    floe_arrow_array_release(&b);
+  }
+  floe_arrow_schema_release(&s);
+  floe_scan_free(scan);
+  qsort(lines, n, sizeof *lines, cmp_line);
+  floe_buf out;
+  floe_buf_init(&out);
+  for (size_t i = 0; i < n; i++) {
+    if (i) floe_buf_append_byte(&out, ';');
+    floe_buf_append_str(&out, lines[i]);
+    free(lines[i]);
+  }
+  free(lines);
+  floe_buf_terminate(&out);
+  char *text = strdup(out.len ? (char *)out.data : "");
+  floe_buf_free(&out);
+  return text;
+}
+
+#define CHECK_TABLE(table, expected)          \
+  do {                                        \
+    char *text_ = table_text(table);          \
+    CHECK_STR_EQ(text_, expected);            \
+    free(text_);                              \
+  } while (0)
+
+static const char *summary(const floe_table *t, const char *key) {
+  const floe_iceberg_snapshot *s = floe_table_current_snapshot(t);
+  if (s == NULL) return NULL;
+  for (int32_t i = 0; i < s->n_summary; i++)
+    if (strcmp(s->summary[i].key, key) == 0) return s->summary[i].value;
+  return NULL;
+}
+
+#define CHECK_SUMMARY_INT(t, key, expected)                        \
+  do {                                                             \
+    const char *got_ = summary(t, key);                              \
+    char want_[32];                                                   \
+    snprintf(want_, sizeof want_, "%lld", (long long)(expected));        \
+    if ((expected) == 0 && got_ == NULL) break;                      \
+    CHECK_STR_EQ(got_, want_);                                          \
+  } while (0)
+
+/* Runs one merge of `nb` batches (rows[i], n[i]) and returns its code. */
+static int run_merge(fixture *fx, const floe_merge_options *o, const trow *const *rows,
+                     const int *n, int nb, bool with_op, floe_merge_result *res,
+                     floe_error *err) {
+  floe_merge *m = NULL;
+  int rc = floe_merge_begin(&m, fx->table, o, err);
+  for (int i = 0; rc == 0 && i < nb; i++) {
+    struct ArrowSchema s;
+    struct ArrowArray b;
+    if (!make_batch(rows[i], n[i], all_ids, 5, with_op, &s, &b)) {
+      rc = -100;
+      break;
+    }
+    rc = floe_merge_add(m, &s, &b, err);
+    floe_arrow_array_release(&b);
+    floe_arrow_schema_release(&s);
+  }
+  if (rc == 0) rc = floe_merge_commit(m, res, err);
+  floe_merge_free(m);
+  return rc;
+}
+
+static const int32_t key_id[] = {1};
+static const floe_iceberg_property run_summary[] = {{"floe.run-id", "r1"}};
+
+static floe_merge_options upsert_options(floe_merge_deletes deletes) {
+  floe_merge_options o;
+  memset(&o, 0, sizeof o);
+  o.kind = FLOE_MERGE_UPSERT;
+  o.deletes = deletes;
+  o.n_key_field_ids = 1;
+  o.key_field_ids = key_id;
+  o.order_field_id = 4;
+  o.n_summary = 1;
+  o.summary = run_summary;
+  return o;
+}
+
+static const trow base_a[] = {{1, "a", 10, 1, "eu", NULL},
+                              {2, "b", 20, 1, "eu", NULL},
+                              {3, "c", 30, 1, "us", NULL}};
+static const trow base_b[] = {{4, "d", 40, 1, "us", NULL}, {5, "e", 50, 1, "eu", NULL}};
+
+static bool load_base(fixture *fx, floe_error *err) {
+  return append_rows(fx, base_a, 3, err) && append_rows(fx, base_b, 2, err);
+}
+
+/* ---- hashing -------------------------------------------------------- */
+
+static void test_xxh64_matches_reference_vectors(void) {
+  /* xxHash's published XXH64 values (seed 0). */
+  CHECK(floe_merge_xxh64("", 0, 0) == UINT64_C(0xEF46DB3751D8E999));
+  CHECK(floe_merge_xxh64("a", 1, 0) == UINT64_C(0xD24EC4F1A98C6E5B));
+  CHECK(floe_merge_xxh64("abc", 3, 0) == UINT64_C(0x44BC2CF5AD770999));
+  const char *s = "Nobody inspects the spammish repetition";
+  CHECK(floe_merge_xxh64(s, strlen(s), 0) == UINT64_C(0xFBCEA83C8A378BF1));
+}
+
+/* ---- upsert --------------------------------------------------------- */
+
+/* Updates of ids 2 and 3, inserts of 6 and 7; id 2 twice (the larger batch
+ * wins), id 3 twice (the later-arriving row has the smaller batch and
+ * loses), id 7 twice with equal batch (arrival order wins). */
+static const trow up1[] = {{2, "b2", 21, 10, "eu", NULL},
+                           {6, "f", 60, 10, "us", NULL},
+                           {2, "b3", 22, 11, "eu", NULL},
+                           {3, "c2", 31, 12, "us", NULL}};
+static const trow up2[] = {{3, "c-old", 32, 11, "us", NULL},
+                           {7, "g", 70, 13, "eu", NULL},
+                           {7, "g2", 71, 13, "eu", NULL}};
+static const char *up_expected =
+    "1|a|10|1|eu;2|b3|22|11|eu;3|c2|31|12|us;4|d|40|1|us;5|e|50|1|eu;6|f|60|10|us;"
+    "7|g2|71|13|eu";
+
+static void check_upsert_result(const floe_merge_result *r) {
+  CHECK(r->snapshot_id != 0);
+  CHECK_INT_EQ(r->input_rows, 7);
+  CHECK_INT_EQ(r->duplicate_keys, 3);
+  CHECK_INT_EQ(r->rows_inserted, 2);
+  CHECK_INT_EQ(r->rows_updated, 2);
+  CHECK_INT_EQ(r->rows_deleted, 0);
+  CHECK_INT_EQ(r->rows_unchanged, 0);
+  CHECK_INT_EQ(r->net_row_change, 2);
+}
+
+static void run_upsert(floe_merge_deletes deletes, const char *name) {
+  fixture fx;
+  floe_error err = {0};
+  REQUIRE(fixture_open(&fx, name, NULL, &err));
+  REQUIRE(load_base(&fx, &err));
+  floe_merge_options o = upsert_options(deletes);
+  const trow *rows[] = {up1, up2};
+  int n[] = {4, 3};
+  floe_merge_result r;
+  int rc = run_merge(&fx, &o, rows, n, 2, false, &r, &err);
+  CHECK_OK(rc, &err);
+  if (rc == 0) {
+    check_upsert_result(&r);
+    CHECK_TABLE(fx.table, up_expected);
+    CHECK_INT_EQ(floe_table_current_snapshot(fx.table)->snapshot_id, r.snapshot_id);
+    CHECK_STR_EQ(summary(fx.table, "floe.run-id"), "r1");
+    CHECK_STR_EQ(summary(fx.table, "operation"), "overwrite");
+    CHECK_SUMMARY_INT(fx.table, "added-files-size", r.bytes_written);
+    if (deletes == FLOE_MERGE_POSITION_DELETES) {
+      CHECK_INT_EQ(r.data_files, 1);
+      CHECK_INT_EQ(r.delete_files, 1);
+      CHECK_SUMMARY_INT(fx.table, "added-records", 4);
+      CHECK_SUMMARY_INT(fx.table, "added-position-deletes", 2);
+      CHECK_SUMMARY_INT(fx.table, "added-position-delete-files", 1);
+      CHECK_SUMMARY_INT(fx.table, "total-records", 9);
+      CHECK_SUMMARY_INT(fx.table, "total-position-deletes", 2);
+      CHECK_SUMMARY_INT(fx.table, "total-data-files", 3);
+    } else if (deletes == FLOE_MERGE_EQUALITY_DELETES) {
+      CHECK_INT_EQ(r.data_files, 1);
+      CHECK_INT_EQ(r.delete_files, 1);
+      CHECK_SUMMARY_INT(fx.table, "added-records", 4);
+      CHECK_SUMMARY_INT(fx.table, "added-equality-deletes", 2);
+      CHECK_SUMMARY_INT(fx.table, "added-equality-delete-files", 1);
+      CHECK_SUMMARY_INT(fx.table, "total-records", 9);
+      CHECK_SUMMARY_INT(fx.table, "total-equality-deletes", 2);
+    } else {
+      /* file a (ids 1-3) rewritten with id 1 only, plus the 4 new rows */
+      CHECK_INT_EQ(r.data_files, 1);
+      CHECK_INT_EQ(r.delete_files, 0);
+      CHECK_SUMMARY_INT(fx.table, "added-records", 5);
+      CHECK_SUMMARY_INT(fx.table, "deleted-records", 3);
+      CHECK_SUMMARY_INT(fx.table, "deleted-data-files", 1);
+      CHECK_SUMMARY_INT(fx.table, "total-records", 7);
+      CHECK_SUMMARY_INT(fx.table, "total-delete-files", 0);
+      CHECK_SUMMARY_INT(fx.table, "total-data-files", 2);
+    }
+  }
+  fixture_close(&fx);
+}
+
+static void test_upsert_position_deletes_last_change_wins(void) {
+  run_upsert(FLOE_MERGE_POSITION_DELETES, "upsert_pos");
+}
+static void test_upsert_equality_deletes_keep_same_commit_rows(void) {
+  run_upsert(FLOE_MERGE_EQUALITY_DELETES, "upsert_eq");
+}
+static void test_upsert_copy_on_write_rewrites_touched_file(void) {
+  run_upsert(FLOE_MERGE_COPY_ON_WRITE, "upsert_cow");
+}
+
+/* 300 rows in 3 files, then 150 changes (more than the IN-filter limit:
+ * the scan gets a key range) updating ids 101..250 and inserting 301..
+ * 350 (as 251..300 stay). Checked by count and per-row values. */
+static void test_upsert_many_keys_uses_range_pruning(void) {
+  floe_merge_deletes modes[] = {FLOE_MERGE_POSITION_DELETES, FLOE_MERGE_EQUALITY_DELETES,
+                                FLOE_MERGE_COPY_ON_WRITE};
+  for (int mode = 0; mode < 3; mode++) {
+    fixture fx;
+    floe_error err = {0};
+    char name[32];
+    snprintf(name, sizeof name, "many_%d", mode);
+    REQUIRE(fixture_open(&fx, name, NULL, &err));
+    trow rows[200];
+    for (int f = 0; f < 3; f++) {
+      for (int i = 0; i < 100; i++)
+        rows[i] = (trow){f * 100 + i + 1, "old", i, 1, "eu", NULL};
+      REQUIRE(append_rows(&fx, rows, 100, &err));
+    }
+    for (int i = 0; i < 200; i++) {
+      int64_t id = i < 150 ? 101 + i : 301 + (i - 150);
+      rows[i] = (trow){id, "new", (int32_t)id, 2, "us", NULL};
+    }
+    floe_merge_options o = upsert_options(modes[mode]);
+    const trow *rp[] = {rows};
+    int n[] = {200};
+    floe_merge_result r;
+    REQUIRE_OK(run_merge(&fx, &o, rp, n, 1, false, &r, &err), &err);
+    CHECK_INT_EQ(r.rows_updated, 150);
+    CHECK_INT_EQ(r.rows_inserted, 50);
+    CHECK_INT_EQ(r.net_row_change, 50);
+    char *text = table_text(fx.table);
+    int n_rows = 0, n_new = 0;
+    for (char *p = text; *p; p++) n_rows += *p == ';';
+    n_rows += text[0] != 0;
+    for (char *p = strstr(text, "|new|"); p; p = strstr(p + 1, "|new|")) n_new++;
+    CHECK_INT_EQ(n_rows, 350);
+    CHECK_INT_EQ(n_new, 200);
+    CHECK(strncmp(text, "100|old|99|1|eu;101|new|101|2|us;", 33) == 0);
+    CHECK(strstr(text, ";101|new|101|2|us;") != NULL);
+    CHECK(strstr(text, ";251|old|50|1|eu;") != NULL);
+    free(text);
+    fixture_close(&fx);
+  }
+}
+
+static void test_upsert_into_empty_table_inserts(void) {
+  fixture fx;
+  floe_error err = {0};
+  REQUIRE(fixture_open(&fx, "empty", NULL, &err));
+  floe_merge_options o = upsert_options(FLOE_MERGE_POSITION_DELETES);
+  const trow *rows[] = {up1};
+  int n[] = {4};
+  floe_merge_result r;
+  REQUIRE_OK(run_merge(&fx, &o, rows, n, 1, false, &r, &err), &err);
+  CHECK_INT_EQ(r.rows_inserted, 3);
+  CHECK_INT_EQ(r.rows_updated, 0);
+  CHECK_INT_EQ(r.duplicate_keys, 1);
+  CHECK_INT_EQ(r.delete_files, 0);
+  CHECK_STR_EQ(summary(fx.table, "operation"), "append");
+  CHECK_TABLE(fx.table, "2|b3|22|11|eu;3|c2|31|12|us;6|f|60|10|us");
+  /* no rows: no commit */
+  floe_merge *m = NULL;
+  REQUIRE_OK(floe_merge_begin(&m, fx.table, &o, &err), &err);
+  CHECK_OK(floe_merge_commit(m, &r, &err), &err);
+  CHECK_INT_EQ(r.snapshot_id, 0);
+  floe_merge_free(m);
+  fixture_close(&fx);
+}
+
+/* ---- partitioned tables --------------------------------------------- */
+
+static void run_partitioned(const char *partition, const char *tag) {
+  floe_merge_deletes modes[] = {FLOE_MERGE_POSITION_DELETES, FLOE_MERGE_EQUALITY_DELETES,
+                                FLOE_MERGE_COPY_ON_WRITE};
+  for (int mode = 0; mode < 3; mode++) {
+    fixture fx;
+    floe_error err = {0};
+    char name[64];
+    snprintf(name, sizeof name, "%s_%d", tag, mode);
+    REQUIRE(fixture_open(&fx, name, partition, &err));
+    REQUIRE(load_base(&fx, &err));
+    /* id 1 moves eu -> us, id 3 stays in us, id 8 is new in eu */
+    static const trow ch[] = {{1, "a2", 11, 2, "us", NULL},
+                              {3, "c2", 31, 2, "us", NULL},
+                              {8, "h", 80, 2, "eu", NULL}};
+    floe_merge_options o = upsert_options(modes[mode]);
+    const trow *rows[] = {ch};
+    int n[] = {3};
+    floe_merge_result r;
+    int rc = run_merge(&fx, &o, rows, n, 1, false, &r, &err);
+    CHECK_OK(rc, &err);
+    if (rc == 0) {
+      CHECK_INT_EQ(r.rows_updated, 2);
+      CHECK_INT_EQ(r.rows_inserted, 1);
+      CHECK_INT_EQ(r.net_row_change, 1);
+      CHECK_TABLE(fx.table,
+                  "1|a2|11|2|us;2|b|20|1|eu;3|c2|31|2|us;4|d|40|1|us;5|e|50|1|eu;8|h|80|2|eu");
+      if (mode != 2) CHECK_SUMMARY_INT(fx.table, "total-records", 8);
+    }
+    /* a second merge on top of the first's deletes */
+    static const trow ch2[] = {{1, "a3", 12, 3, "eu", NULL}, {8, "h2", 81, 3, "us", NULL}};
+    const trow *rows2[] = {ch2};
+    int n2[] = {2};
+    rc = run_merge(&fx, &o, rows2, n2, 1, false, &r, &err);
+    CHECK_OK(rc, &err);
+    if (rc == 0) {
+      CHECK_INT_EQ(r.rows_updated, 2);
+      CHECK_INT_EQ(r.net_row_change, 0);
+      CHECK_TABLE(fx.table,
+                  "1|a3|12|3|eu;2|b|20|1|eu;3|c2|31|2|us;4|d|40|1|us;5|e|50|1|eu;8|h2|81|3|us");
+    }
+    fixture_close(&fx);
+  }
+}
+
+static void test_partitioned_identity_row_moves_partition(void) {
+  run_partitioned("region:identity", "ident");
+}
+static void test_partitioned_bucket_on_key(void) { run_partitioned("id:bucket[4]", "bucket"); }
+
+/* Position deletes live in the partition of the data file they delete. */
+static void test_position_deletes_in_data_file_partition(void) {
+  fixture fx;
+  floe_error err = {0};
+  REQUIRE(fixture_open(&fx, "posdel_part", "region:identity", &err));
+  REQUIRE(load_base(&fx, &err));
+  static const trow ch[] = {{1, "a2", 11, 2, "us", NULL}};
+  floe_merge_options o = upsert_options(FLOE_MERGE_POSITION_DELETES);
+  const trow *rows[] = {ch};
+  int n[] = {1};
+  floe_merge_result r;
+  REQUIRE_OK(run_merge(&fx, &o, rows, n, 1, false, &r, &err), &err);
+  floe_table_files files = {0};
+  REQUIRE_OK(floe_table_files_read(fx.table, NULL, &files, &err), &err);
+  int n_deletes = 0;
+  for (int32_t i = 0; i < files.n; i++) {
+    const floe_iceberg_content_file *f = &files.files[i].file;
+    if (f->content != FLOE_CONTENT_POSITION_DELETES) continue;
+    n_deletes++;
+    CHECK_INT_EQ(f->record_count, 1);
+    REQUIRE(f->n_partition == 1);
+    CHECK_INT_EQ((int)f->partition[0].len, 2);
+    CHECK(memcmp(f->partition[0].bytes, "eu", 2) == 0);
+    CHECK(f->referenced_data_file != NULL && strstr(f->referenced_data_file, "region=eu"));
+  }
+  CHECK_INT_EQ(n_deletes, 1);
+  floe_table_files_reset(&files);
+  fixture_close(&fx);
+}
+
+/* ---- composite keys, schema subsets, errors -------------------------- */
+
+static void test_composite_key_region_id(void) {
+  fixture fx;
+  floe_error err = {0};
+  REQUIRE(fixture_open(&fx, "composite", NULL, &err));
+  static const trow base[] = {{1, "eu1", 1, 1, "eu", NULL},
+                              {1, "us1", 2, 1, "us", NULL},
+                              {2, "eu2", 3, 1, "eu", NULL}};
+  REQUIRE(append_rows(&fx, base, 3, &err));
+  static const int32_t keys[] = {5, 1};
+  static const trow ch[] = {{1, "us1b", 9, 2, "us", NULL}, {2, "us2", 8, 2, "us", NULL}};
+  floe_merge_deletes modes[] = {FLOE_MERGE_POSITION_DELETES, FLOE_MERGE_EQUALITY_DELETES,
+                                FLOE_MERGE_COPY_ON_WRITE};
+  const char *expected[] = {
+      "1|eu1|1|1|eu;1|us1b|9|2|us;2|eu2|3|1|eu;2|us2|8|2|us",
+      "1|eu1|1|1|eu;1|us1b|9|2|us;2|eu2|3|1|eu;2|us2|8|2|us",
+      "1|eu1|1|1|eu;1|us1b|9|2|us;2|eu2|3|1|eu;2|us2|8|2|us"};
+  for (int mode = 0; mode < 3; mode++) {
+    floe_merge_options o = upsert_options(modes[mode]);
+    o.n_key_field_ids = 2;
+    o.key_field_ids = keys;
+    const trow *rows[] = {ch};
+    int n[] = {2};
+    floe_merge_result r;
+    REQUIRE_OK(run_merge(&fx, &o, rows, n, 1, false, &r, &err), &err);
+    /* the first run updates (us,1) and inserts (us,2); later runs update both */
+    CHECK_INT_EQ(r.rows_updated, mode == 0 ? 1 : 2);
+    CHECK_INT_EQ(r.rows_inserted, mode == 0 ? 1 : 0);
+    CHECK_TABLE(fx.table, expected[mode]);
+  }
+  fixture_close(&fx);
+}
+
+static void test_null_key_is_an_error_naming_the_row(void) {
+  fixture fx;
+  floe_error err = {0};
+  REQUIRE(fixture_open(&fx, "nullkey", NULL, &err));
+  REQUIRE(load_base(&fx, &err));
+  int64_t before = floe_table_current_snapshot(fx.table)->snapshot_id;
+  static const trow ch[] = {{2, "b2", 1, 2, "eu", NULL}, {INT64_MIN, "x", 1, 2, "eu", NULL}};
+  floe_merge_options o = upsert_options(FLOE_MERGE_POSITION_DELETES);
+  const trow *rows[] = {ch};
+  int n[] = {2};
+  floe_merge_result r;
+  CHECK_INT_EQ(run_merge(&fx, &o, rows, n, 1, false, &r, &err), FLOE_EINVAL);
+  CHECK_STR_EQ(err.message, "merge into db.t: batch 1 row 1: key column 'id' is null");
+  CHECK_INT_EQ(floe_table_current_snapshot(fx.table)->snapshot_id, before);
+  fixture_close(&fx);
+}
+
+static void test_batch_with_subset_of_columns(void) {
+  fixture fx;
+  floe_error err = {0};
+  REQUIRE(fixture_open(&fx, "subset", NULL, &err));
+  REQUIRE(load_base(&fx, &err));
+  floe_merge_options o = upsert_options(FLOE_MERGE_POSITION_DELETES);
+  o.order_field_id = -1;
+  floe_merge *m = NULL;
+  REQUIRE_OK(floe_merge_begin(&m, fx.table, &o, &err), &err);
+  static const trow ch[] = {{2, "b2", 0, 0, NULL, NULL}, {9, "i", 0, 0, NULL, NULL}};
+  static const int32_t ids[] = {2, 1}; /* name, id: amount/batch/region absent */
+  struct ArrowSchema s;
+  struct ArrowArray b;
+  REQUIRE(make_batch(ch, 2, ids, 2, false, &s, &b));
+  CHECK_OK(floe_merge_add(m, &s, &b, &err), &err);
+  floe_arrow_array_release(&b);
+  floe_arrow_schema_release(&s);
+  /* a batch without the key is rejected, and the merge stays usable */
+  static const int32_t no_key[] = {2};
+  REQUIRE(make_batch(ch, 2, no_key, 1, false, &s, &b));
+  CHECK_INT_EQ(floe_merge_add(m, &s, &b, &err), FLOE_EINVAL);
+  CHECK_STR_EQ(err.message, "merge into db.t: batch 2: key column 'id' is missing");
+  floe_arrow_array_release(&b);
+  floe_arrow_schema_release(&s);
+  floe_merge_result r;
+  CHECK_OK(floe_merge_commit(m, &r, &err), &err);
+  CHECK_INT_EQ(r.input_rows, 2);
+  floe_merge_free(m);
+  CHECK_TABLE(fx.table,
+              "1|a|10|1|eu;2|b2|\\N|\\N|\\N;3|c|30|1|us;4|d|40|1|us;5|e|50|1|eu;9|i|\\N|\\N|\\N");
+  fixture_close(&fx);
+}
+
+/* ---- CDC ------------------------------------------------------------ */
+
+static void run_cdc(floe_merge_deletes deletes, const char *name) {
+  fixture fx;
+  floe_error err = {0};
+  REQUIRE(fixture_open(&fx, name, NULL, &err));
+  REQUIRE(load_base(&fx, &err));
+  static const trow ch[] = {
+      {6, "f", 60, 1, "eu", "I"},   {6, "f", 60, 2, "eu", "D"}, /* nothing */
+      {2, "b2", 21, 2, "eu", "U"},  {3, "c", 30, 2, "us", "D"},
+      {9, NULL, NULL_INT, 2, NULL, "D"},                        /* missing */
+      {4, "d", 40, 5, "us", "D"},   {4, "d2", 41, 6, "us", "I"}, /* re-insert */
+      {1, "a3", 13, 3, "eu", "U"},  {1, "a2", 12, 2, "eu", "U"}, /* older loses */
+  };
+  floe_merge_options o = upsert_options(deletes);
+  o.kind = FLOE_MERGE_CDC_OP;
+  o.op_column = "op";
+  const trow *rows[] = {ch};
+  int n[] = {9};
+  floe_merge_result r;
+  int rc = run_merge(&fx, &o, rows, n, 1, true, &r, &err);
+  CHECK_OK(rc, &err);
+  if (rc == 0) {
+    CHECK_INT_EQ(r.input_rows, 9);
+    CHECK_INT_EQ(r.duplicate_keys, 3);
+    CHECK_INT_EQ(r.rows_inserted, 0);
+    CHECK_INT_EQ(r.rows_updated, 3);
+    CHECK_INT_EQ(r.rows_deleted, 1);
+    CHECK_INT_EQ(r.deletes_missing, 2);
+    CHECK_INT_EQ(r.net_row_change, -1);
+    CHECK_TABLE(fx.table, "1|a3|13|3|eu;2|b2|21|2|eu;4|d2|41|6|us;5|e|50|1|eu");
+    if (deletes == FLOE_MERGE_POSITION_DELETES) {
+      CHECK_SUMMARY_INT(fx.table, "added-records", 3);
+      CHECK_SUMMARY_INT(fx.table, "added-position-deletes", 4);
+    }
+    /* the op column is not a table column */
+    CHECK_INT_EQ(floe_table_schema(fx.table)->root.n_fields, 5);
+  }
+  fixture_close(&fx);
+}
+
+static void test_cdc_position_deletes(void) { run_cdc(FLOE_MERGE_POSITION_DELETES, "cdc_pos"); }
+static void test_cdc_equality_deletes(void) { run_cdc(FLOE_MERGE_EQUALITY_DELETES, "cdc_eq"); }
+static void test_cdc_copy_on_write(void) { run_cdc(FLOE_MERGE_COPY_ON_WRITE, "cdc_cow"); }
+
+static void test_cdc_custom_op_values_and_unknown_op(void) {
+  fixture fx;
+  floe_error err = {0};
+  REQUIRE(fixture_open(&fx, "cdc_ops", NULL, &err));
+  REQUIRE(load_base(&fx, &err));
+  floe_merge_options o = upsert_options(FLOE_MERGE_POSITION_DELETES);
+  o.kind = FLOE_MERGE_CDC_OP;
+  o.op_column = "op";
+  o.op_insert = "insert";
+  o.op_update = "update";
+  o.op_delete = "delete";
+  static const trow ch[] = {{5, "e", 50, 2, "eu", "delete"}, {7, "g", 70, 2, "eu", "insert"}};
+  const trow *rows[] = {ch};
+  int n[] = {2};
+  floe_merge_result r;
+  REQUIRE_OK(run_merge(&fx, &o, rows, n, 1, true, &r, &err), &err);
+  CHECK_INT_EQ(r.rows_deleted, 1);
+  CHECK_INT_EQ(r.rows_inserted, 1);
+  CHECK_TABLE(fx.table, "1|a|10|1|eu;2|b|20|1|eu;3|c|30|1|us;4|d|40|1|us;7|g|70|2|eu");
+  static const trow bad[] = {{1, "a", 1, 3, "eu", "update"}, {2, "b", 1, 3, "eu", "X"}};
+  const trow *rows2[] = {bad};
+  CHECK_INT_EQ(run_merge(&fx, &o, rows2, n, 1, true, &r, &err), FLOE_EINVAL);
+  CHECK_STR_EQ(err.message,
+               "merge into db.t: batch 1 row 1: operation 'X' is none of 'insert', "
+               "'update', 'delete'");
+  fixture_close(&fx);
+}
+
+/* ---- hash-diff ------------------------------------------------------ */
+
+static void run_hash_diff(floe_merge_deletes deletes, const char *name) {
+  fixture fx;
+  floe_error err = {0};
+  REQUIRE(fixture_open(&fx, name, "region:identity", &err));
+  REQUIRE(load_base(&fx, &err));
+  static const trow extra[] = {{8, NULL, 80, 1, "eu", NULL}};
+  REQUIRE(append_rows(&fx, extra, 1, &err));
+  /* the full source: 1, 4, 5 same; 2 changed; 3 gone; 8's null name now
+   * an empty string (a change); 6 new */
+  static const trow src[] = {{1, "a", 10, 1, "eu", NULL}, {2, "B", 20, 1, "eu", NULL},
+                             {4, "d", 40, 1, "us", NULL}, {5, "e", 50, 1, "eu", NULL},
+                             {6, "f", 60, 1, "us", NULL}, {8, "", 80, 1, "eu", NULL}};
+  floe_merge_options o = upsert_options(deletes);
+  o.kind = FLOE_MERGE_HASH_DIFF;
+  o.order_field_id = -1;
+  const trow *rows[] = {src};
+  int n[] = {6};
+  floe_merge_result r;
+  int rc = run_merge(&fx, &o, rows, n, 1, false, &r, &err);
+  CHECK_OK(rc, &err);
+  if (rc == 0) {
+    CHECK(r.snapshot_id != 0);
+    CHECK_INT_EQ(r.rows_inserted, 1);
+    CHECK_INT_EQ(r.rows_updated, 2);
+    CHECK_INT_EQ(r.rows_deleted, 1);
+    CHECK_INT_EQ(r.rows_unchanged, 3);
+    CHECK_INT_EQ(r.net_row_change, 0);
+    CHECK_TABLE(fx.table,
+                "1|a|10|1|eu;2|B|20|1|eu;4|d|40|1|us;5|e|50|1|eu;6|f|60|1|us;8||80|1|eu");
+  }
+  int64_t snap = floe_table_current_snapshot(fx.table)->snapshot_id;
+  rc = run_merge(&fx, &o, rows, n, 1, false, &r, &err);
+  CHECK_OK(rc, &err);
+  CHECK_INT_EQ(r.snapshot_id, 0);
+  CHECK_INT_EQ(r.rows_unchanged, 6);
+  CHECK_INT_EQ(r.rows_inserted + r.rows_updated + r.rows_deleted, 0);
+  CHECK_INT_EQ(floe_table_current_snapshot(fx.table)->snapshot_id, snap);
+  fixture_close(&fx);
+}
+
+static void test_hash_diff_position_deletes(void) {
+  run_hash_diff(FLOE_MERGE_POSITION_DELETES, "hd_pos");
+}
+static void test_hash_diff_equality_deletes(void) {
+  run_hash_diff(FLOE_MERGE_EQUALITY_DELETES, "hd_eq");
+}
+static void test_hash_diff_copy_on_write(void) { run_hash_diff(FLOE_MERGE_COPY_ON_WRITE, "hd_cow"); }
+
+/* ---- concurrency ---------------------------------------------------- */
+
+static int count_data_files(const char *dir) {
+  char path[1200];
+  snprintf(path, sizeof path, "%s/db/t/data", dir);
+  DIR *d = opendir(path);
+  if (d == NULL) return -1;
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) n += strstr(e->d_name, ".parquet") != NULL;
+  closedir(d);
+  return n;
+}
+
+static void test_concurrent_append_rebases_or_conflicts(void) {
+  fixture fx;
+  floe_error err = {0};
+  REQUIRE(fixture_open(&fx, "concurrent", NULL, &err));
+  REQUIRE(load_base(&fx, &err));
+  floe_merge_options o = upsert_options(FLOE_MERGE_POSITION_DELETES);
+  static const trow ch[] = {{2, "b2", 21, 2, "eu", NULL}, {3, "c2", 31, 2, "us", NULL}};
+  struct ArrowSchema s;
+  struct ArrowArray b;
+  REQUIRE(make_batch(ch, 2, all_ids, 5, false, &s, &b));
+
+  /* an append of unrelated keys between begin and commit: rebase */
+  floe_merge *m = NULL;
+  REQUIRE_OK(floe_merge_begin(&m, fx.table, &o, &err), &err);
+  CHECK_OK(floe_merge_add(m, &s, &b, &err), &err);
+  fixture other = fx;
+  REQUIRE_OK(floe_table_load(fx.cat, ident, &other.table, &err), &err);
+  static const trow other_rows[] = {{10, "j", 100, 1, "eu", NULL}};
+  REQUIRE(append_rows(&other, other_rows, 1, &err));
+  floe_merge_result r;
+  CHECK_OK(floe_merge_commit(m, &r, &err), &err);
+  floe_merge_free(m);
+  CHECK_INT_EQ(r.rows_updated, 2);
+  CHECK_TABLE(fx.table,
+              "10|j|100|1|eu;1|a|10|1|eu;2|b2|21|2|eu;3|c2|31|2|us;4|d|40|1|us;5|e|50|1|eu");
+
+  /* an append that adds one of the merge's keys: a clean conflict, and the
+   * merge's files are gone */
+  REQUIRE_OK(floe_table_refresh(fx.table, &err), &err);
+  REQUIRE_OK(floe_merge_begin(&m, fx.table, &o, &err), &err);
+  CHECK_OK(floe_merge_add(m, &s, &b, &err), &err);
+  REQUIRE_OK(floe_table_refresh(other.table, &err), &err);
+  static const trow dup_rows[] = {{3, "c-concurrent", 1, 5, "us", NULL}};
+  REQUIRE(append_rows(&other, dup_rows, 1, &err));
+  int files_before = count_data_files(fx.dir);
+  CHECK_INT_EQ(floe_merge_commit(m, &r, &err), FLOE_ECONFLICT);
+  CHECK(strstr(err.message, "concurrent commit") != NULL);
+  floe_merge_free(m);
+  CHECK_INT_EQ(count_data_files(fx.dir), files_before);
+  REQUIRE_OK(floe_table_refresh(fx.table, &err), &err);
+  CHECK_TABLE(fx.table, "10|j|100|1|eu;1|a|10|1|eu;2|b2|21|2|eu;3|c-concurrent|1|5|us;"
+                        "3|c2|31|2|us;4|d|40|1|us;5|e|50|1|eu");
+  floe_table_free(other.table);
+  floe_arrow_array_release(&b);
+  floe_arrow_schema_release(&s);
+  fixture_close(&fx);
+}
+
+/* ---- an independent reader ------------------------------------------- */
+
+/* icebird (npm) reads the table of test_upsert_position_deletes... through
+ * a fetch() that serves local files; its rows must equal floe's. */
+static void test_icebird_reads_merged_table(void) {
+  char node_modules[1200];
+  snprintf(node_modules, sizeof node_modules, "%s/tests/interop/node_modules/icebird",
+           FLOE_SOURCE_DIR);
+  if (access(node_modules, R_OK) != 0 || system("node --version > /dev/null 2>&1") != 0)
+    SKIP("node or tests/interop/node_modules/icebird missing (scripts/deps.sh --npm)");
+  fixture fx;
+  floe_error err = {0};
+  REQUIRE(fixture_open(&fx, "icebird", NULL, &err));
+  REQUIRE(load_base(&fx, &err));
+  floe_merge_options o = upsert_options(FLOE_MERGE_POSITION_DELETES);
+  const trow *rows[] = {up1, up2};
+  int n[] = {4, 3};
+  floe_merge_result r;
+  REQUIRE_OK(run_merge(&fx, &o, rows, n, 2, false, &r, &err), &err);
+  char script[1400];
+  snprintf(script, sizeof script, "%s/icebird.mjs", fx.dir);
+  FILE *f = fopen(script, "w");
+  REQUIRE(f != NULL);
+  fprintf(f,
+          "import fs from 'node:fs';\n"
+          "const { icebergRead } = await import('%s/src/index.js');\n"
+          "globalThis.fetch = async (url, init = {}) => {\n"
+          "  const path = String(url).replace(/^file:\\/\\//, '');\n"
+          "  const data = fs.readFileSync(path);\n"
+          "  const h = new Headers({ 'content-length': String(data.length) });\n"
+          "  if ((init.method || 'GET') === 'HEAD') return new Response(null, { headers: h });\n"
+          "  const range = init.headers && (init.headers.Range || init.headers.range);\n"
+          "  if (range) { const m = /bytes=(\\d+)-(\\d*)/.exec(range);\n"
+          "    const end = m[2] ? Number(m[2]) + 1 : data.length;\n"
+          "    return new Response(data.subarray(Number(m[1]), end), { status: 206 }); }\n"
+          "  return new Response(data, { headers: h });\n"
+          "};\n"
+          "const rows = await icebergRead({ tableUrl: process.argv[2], metadataFileName: "
+          "process.argv[3] });\n"
+          "const lines = rows.map(r => [r.id, r.name, r.amount, r.batch, r.region].join('|'));\n"
+          "lines.sort();\n"
+          "process.stdout.write(lines.join(';'));\n",
+          node_modules);
+  fclose(f);
+  const char *meta = floe_table_metadata_location(fx.table);
+  const char *slash = strrchr(meta, '/');
+  char cmd[4000];
+  snprintf(cmd, sizeof cmd, "node '%s' '%s/db/t' '%s' 2>&1", script, fx.dir, slash + 1);
+  FILE *p = popen(cmd, "r");
+  REQUIRE(p != NULL);
+  char out[4096] = {0};
+  size_t got = fread(out, 1, sizeof out - 1, p);
+  out[got] = 0;
+  pclose(p);
+  CHECK_STR_EQ(out, up_expected);
+  fixture_close(&fx);
+}
+
+int main(void) {
+  system("mkdir -p tmp/merge");
+  RUN(test_xxh64_matches_reference_vectors);
+  RUN(test_upsert_position_deletes_last_change_wins);
+  RUN(test_upsert_equality_deletes_keep_same_commit_rows);
+  RUN(test_upsert_copy_on_write_rewrites_touched_file);
+  RUN(test_upsert_many_keys_uses_range_pruning);
+  RUN(test_upsert_into_empty_table_inserts);
+  RUN(test_partitioned_identity_row_moves_partition);
+  RUN(test_partitioned_bucket_on_key);
+  RUN(test_position_deletes_in_data_file_partition);
+  RUN(test_composite_key_region_id);
+  RUN(test_null_key_is_an_error_naming_the_row);
+  RUN(test_batch_with_subset_of_columns);
+  RUN(test_cdc_position_deletes);
+  RUN(test_cdc_equality_deletes);
+  RUN(test_cdc_copy_on_write);
+  RUN(test_cdc_custom_op_values_and_unknown_op);
+  RUN(test_hash_diff_position_deletes);
+  RUN(test_hash_diff_equality_deletes);
+  RUN(test_hash_diff_copy_on_write);
+  RUN(test_concurrent_append_rebases_or_conflicts);
+  RUN(test_icebird_reads_merged_table);
+  return test_report();
+}
