@@ -25,6 +25,7 @@
 #ifndef FLOE_SOURCE_H
 #define FLOE_SOURCE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -60,6 +61,47 @@ typedef struct floe_source_config {
   /* Name of an environment variable holding the password, or NULL. The
    * password never appears in error messages. */
   const char *password_env;
+
+  /* snowflake (SQL API v2, docs/snowflake.md). Account identifier
+   * ("myorg-myaccount", or a locator "xy12345.us-east-1") and login name;
+   * both required. */
+  const char *snowflake_account;
+  const char *snowflake_user;
+  /* "keypair" (default), "oauth" or "pat" (programmatic access token). */
+  const char *snowflake_authenticator;
+  /* keypair: PEM private key file (PKCS#8, optionally encrypted) and the
+   * name of an environment variable holding its passphrase (or NULL). */
+  const char *snowflake_private_key_file;
+  const char *snowflake_private_key_passphrase_env;
+  /* oauth/pat: the token from an environment variable, a file (whitespace
+   * trimmed), or given directly; re-read when Snowflake answers 401.
+   * Tokens, keys and passphrases never appear in logs or errors. */
+  const char *snowflake_token_env;
+  const char *snowflake_token_file;
+  const char *snowflake_token;
+  /* Statement context sent in every request (NULL: the user's default). */
+  const char *snowflake_warehouse;
+  const char *snowflake_role;
+  const char *snowflake_database;
+  const char *snowflake_schema;
+  /* Endpoint override: "host:port" (https), or plain http only for a
+   * loopback host ("127.0.0.1:8080", "localhost:8080"), for tests and
+   * emulators. NULL: https://<account>.snowflakecomputing.com. */
+  const char *snowflake_host;
+  /* Statement timeout sent to Snowflake in seconds; 0 means 600. */
+  int snowflake_statement_timeout_s;
+  /* HTTP: connect timeout and whole-request timeout in ms (0: 10000 and
+   * 600000), attempts per request (0: 8), first backoff step in ms (0:
+   * 200), longest wait between status polls in ms (0: 2000). */
+  int snowflake_connect_timeout_ms;
+  int snowflake_request_timeout_ms;
+  int snowflake_max_attempts;
+  int snowflake_backoff_base_ms;
+  int snowflake_poll_max_ms;
+  /* When not NULL and *interrupt becomes nonzero (a SIGINT handler sets
+   * it), a running statement is cancelled (POST .../cancel) and the call
+   * returns FLOE_ECANCELED. */
+  const volatile sig_atomic_t *interrupt;
 } floe_source_config;
 
 /* Parses "sqlite", "postgres"/"postgresql", "snowflake"; FLOE_SOURCE_NONE

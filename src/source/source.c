@@ -49,8 +49,7 @@ int floe_source_open(floe_source **out, const floe_source_config *config,
     case FLOE_SOURCE_POSTGRES:
       return floe_src_postgres_open(out, config, err);
     case FLOE_SOURCE_SNOWFLAKE:
-      return floe_error_set(err, FLOE_EUNSUPPORTED,
-                            "source snowflake: driver not built in");
+      return floe_src_snowflake_open(out, config, err);
     default:
       return floe_error_set(err, FLOE_EINVAL,
                             "source: unknown type %d (want sqlite, postgres "

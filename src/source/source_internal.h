@@ -93,6 +93,8 @@ int floe_src_sqlite_open(floe_source **out, const floe_source_config *config,
                          floe_error *err);
 int floe_src_postgres_open(floe_source **out, const floe_source_config *config,
                            floe_error *err);
+int floe_src_snowflake_open(floe_source **out, const floe_source_config *config,
+                            floe_error *err);
 
 /* ---- shared helpers (source.c) ------------------------------------------- */
 

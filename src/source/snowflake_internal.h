@@ -1,0 +1,264 @@
+/*
+ * source/snowflake_internal.h: the parts of the Snowflake driver, shared by
+ * snowflake.c (the driver), snowflake_decode.c (result partitions ->
+ * Arrow), snowflake_jwt.c (key-pair JWTs) and snowflake_http.c (HTTP with
+ * retries), and by their unit tests, fuzz target and benchmark.
+ *
+ * Snowflake SQL API v2 (docs.snowflake.com/en/developer-guide/sql-api/,
+ * specifications/sqlapi.yaml in snowflakedb/snowflake-rest-api-specs):
+ * every result value arrives as a JSON string in a fixed encoding that does
+ * not depend on session output formats ("Handling responses", "Getting the
+ * data from the results"): FIXED as decimal text, REAL as float text, DATE
+ * as days since the epoch, TIME as seconds since midnight with 9 fractional
+ * digits, TIMESTAMP_NTZ/LTZ as seconds since the epoch, TIMESTAMP_TZ as
+ * "<epoch seconds> <offset minutes + 1440>", BINARY as hex, VARIANT/OBJECT/
+ * ARRAY as JSON text. SQL NULL is JSON null.
+ *
+ * Private to src/source/ (and tests that include it by path).
+ */
+#ifndef FLOE_SNOWFLAKE_INTERNAL_H
+#define FLOE_SNOWFLAKE_INTERNAL_H
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "floe/arrow.h"
+#include "floe/buffer.h"
+#include "floe/common.h"
+
+/* ---- result types (snowflake_decode.c) ------------------------------------ */
+
+/* A rowType "type" as the SQL API names it (either case on the wire). */
+typedef enum floe_sf_kind {
+  FLOE_SF_OTHER = 0, /* any type not listed: its text is kept */
+  FLOE_SF_FIXED,
+  FLOE_SF_REAL,
+  FLOE_SF_TEXT,
+  FLOE_SF_BOOLEAN,
+  FLOE_SF_DATE,
+  FLOE_SF_TIME,
+  FLOE_SF_TIMESTAMP_NTZ,
+  FLOE_SF_TIMESTAMP_LTZ,
+  FLOE_SF_TIMESTAMP_TZ,
+  FLOE_SF_BINARY,
+  FLOE_SF_VARIANT,
+  FLOE_SF_OBJECT,
+  FLOE_SF_ARRAY,
+  FLOE_SF_GEOGRAPHY,
+  FLOE_SF_GEOMETRY
+} floe_sf_kind;
+
+/* One result column as resultSetMetaData.rowType describes it. */
+typedef struct floe_sf_column {
+  char *name;
+  floe_sf_kind kind;
+  int32_t precision;
+  int32_t scale;
+  int64_t length;
+  bool nullable;
+} floe_sf_column;
+
+/* Parses a rowType or information_schema type name ("FIXED", "fixed",
+ * "NUMBER", "TIMESTAMP_TZ", "VARCHAR", ...); FLOE_SF_OTHER when unknown. */
+floe_sf_kind floe_sf_kind_parse(const char *name);
+/* "FIXED", "TEXT", ... (static storage). */
+const char *floe_sf_kind_name(floe_sf_kind kind);
+/* The floe/Iceberg type a column of this kind maps to (docs/snowflake.md):
+ * FIXED(p,0) with p <= 18 -> long, other FIXED(p,s) -> decimal(p,s) (p > 38
+ * -> string), REAL -> double, TEXT -> string, BINARY -> binary, BOOLEAN,
+ * DATE, TIME -> time, TIMESTAMP_NTZ -> timestamp, TIMESTAMP_LTZ/TZ ->
+ * timestamptz, VARIANT/OBJECT/ARRAY/GEOGRAPHY/GEOMETRY/other -> string. */
+floe_arrow_type_info floe_sf_map_type(floe_sf_kind kind, int32_t precision,
+                                      int32_t scale);
+
+/* Parses a rowType array into *out (n columns, each name and the array
+ * allocated; free with floe_sf_columns_free). Errors: FLOE_EFORMAT naming
+ * the element that is not an object with a string "name" and "type",
+ * FLOE_ENOMEM. */
+int floe_sf_row_type_parse(const json_t *row_type, floe_sf_column **out,
+                           int64_t *out_n, floe_error *err);
+void floe_sf_columns_free(floe_sf_column *columns, int64_t n);
+
+/* Appends one non-null value in the SQL API encoding of `kind` (scale: the
+ * column's scale) to `b`, converted to b->type: FIXED/REAL/TEXT/BOOLEAN and
+ * the JSON kinds by the shared text rules (floe_src_append_text); DATE,
+ * TIME and the timestamps from their epoch encodings (digits beyond
+ * microseconds are dropped, rounding toward the past, unless the target is
+ * a nanosecond timestamp); BINARY from hex. A string target gets the
+ * canonical text (ISO dates, times and timestamps, hex for binary).
+ * FLOE_ERANGE (message by floe_src_value_error) when the value does not fit
+ * or is malformed; FLOE_ENOMEM. */
+int floe_sf_append_cell(floe_arrow_builder *b, floe_sf_kind kind,
+                        int32_t scale, const char *s, size_t len,
+                        floe_error *err);
+
+/* ---- streaming partition decoder (snowflake_decode.c) ---------------------- */
+
+/* A push parser for one SQL API response body (ResultSet, QueryStatus,
+ * QueryFailureStatus, or a partition body `{"data": [...]}`). Bytes are fed
+ * as they arrive; the `data` array is parsed token by token and every row is
+ * converted into the decoder's column builders as soon as its closing
+ * bracket arrives, so no DOM of the rows ever exists: memory is the decoded
+ * partition (one Arrow batch) plus one row of raw text. Every other
+ * top-level member (statementHandle, resultSetMetaData, code, message,
+ * stats, ...) is kept as raw JSON, at most FLOE_SF_ENVELOPE_MAX bytes, and
+ * parsed with jansson at the end (floe_sf_decoder_envelope).
+ *
+ * Column types: the wire kinds come from floe_sf_decoder_set_columns or,
+ * when not set, from the body's own resultSetMetaData.rowType (which
+ * Snowflake sends before `data`; when `data` comes first it is kept raw and
+ * decoded at the end). The target types are those given to
+ * floe_sf_decoder_set_targets, else floe_sf_map_type of each column. */
+typedef struct floe_sf_decoder floe_sf_decoder;
+
+#define FLOE_SF_ENVELOPE_MAX (16u << 20)
+
+int floe_sf_decoder_new(floe_sf_decoder **out, floe_error *err);
+/* Accepts NULL. */
+void floe_sf_decoder_free(floe_sf_decoder *dec);
+/* Fixes the target types of the n result columns (copied). A body whose
+ * rowType has another column count fails with FLOE_EINVAL. */
+int floe_sf_decoder_set_targets(floe_sf_decoder *dec,
+                                const floe_arrow_type_info *types, int64_t n,
+                                floe_error *err);
+/* Fixes the wire columns (copied), for partition bodies that carry no
+ * metadata. */
+int floe_sf_decoder_set_columns(floe_sf_decoder *dec,
+                                const floe_sf_column *columns, int64_t n,
+                                floe_error *err);
+/* Starts a new body: drops rows, envelope and parse state (keeps the
+ * columns and targets). `first_row` is the 1-based number of the body's
+ * first row in the whole result, for error messages. */
+void floe_sf_decoder_reset(floe_sf_decoder *dec, int64_t first_row);
+/* Parses the next bytes of the body. Errors: FLOE_EFORMAT (malformed JSON,
+ * a row with the wrong number of cells, a cell that is not a string or
+ * null: "row 17: 3 cells, rowType has 4 columns"), FLOE_ERANGE (a value
+ * that does not fit: "column 'PRICE' row 17: value ..."), FLOE_EINVAL
+ * (column count differs from the targets), FLOE_ENOMEM. After an error
+ * every further call fails the same way. */
+int floe_sf_decoder_feed(floe_sf_decoder *dec, const void *bytes, size_t len,
+                         floe_error *err);
+/* Ends the body: it must be one complete JSON object. Parses the envelope.
+ * Errors as floe_sf_decoder_feed. */
+int floe_sf_decoder_finish(floe_sf_decoder *dec, floe_error *err);
+/* The body's members other than `data` as a JSON object (borrowed; valid
+ * until the next reset), or NULL before finish. */
+const json_t *floe_sf_decoder_envelope(const floe_sf_decoder *dec);
+/* The wire columns (from set_columns or the body's rowType), or NULL. */
+const floe_sf_column *floe_sf_decoder_columns(const floe_sf_decoder *dec,
+                                              int64_t *out_n);
+/* The target types (NULL until known). */
+const floe_arrow_type_info *floe_sf_decoder_targets(const floe_sf_decoder *dec);
+/* Whether the body had a `data` member. */
+bool floe_sf_decoder_has_data(const floe_sf_decoder *dec);
+/* Rows decoded since the last reset. */
+int64_t floe_sf_decoder_rows(const floe_sf_decoder *dec);
+/* Moves the decoded rows into *out: a "+s" array with one child per
+ * column, typed as the targets (the caller releases it), with its schema in
+ * *out_schema when not NULL (caller releases). An empty body gives a
+ * length-0 array. Errors: FLOE_EINVAL when no columns are known,
+ * FLOE_ENOMEM. */
+int floe_sf_decoder_take_batch(floe_sf_decoder *dec, struct ArrowArray *out,
+                               struct ArrowSchema *out_schema,
+                               floe_error *err);
+
+/* ---- key-pair JWT (snowflake_jwt.c) ---------------------------------------- */
+
+typedef struct floe_sf_key floe_sf_key;
+
+/* Loads an RSA private key from a PEM file (PKCS#8, encrypted PKCS#8 with
+ * `passphrase`, or PKCS#1), and computes its public-key fingerprint.
+ * *out owns the key; free with floe_sf_key_free. Errors: FLOE_ENOTFOUND /
+ * FLOE_EIO (file), FLOE_EINVAL (not an RSA private key, wrong or missing
+ * passphrase: the message names the file, never the passphrase). */
+int floe_sf_key_load(floe_sf_key **out, const char *pem_path,
+                     const char *passphrase, floe_error *err);
+/* Same from PEM text in memory. */
+int floe_sf_key_from_pem(floe_sf_key **out, const void *pem, size_t len,
+                         const char *passphrase, floe_error *err);
+void floe_sf_key_free(floe_sf_key *key);
+/* "SHA256:<base64 of SHA-256 of the DER SubjectPublicKeyInfo>" (static in
+ * the key; borrowed). */
+const char *floe_sf_key_fingerprint(const floe_sf_key *key);
+
+/* The account part of the JWT claims from an account identifier, per
+ * "Key-pair authentication: Generate a JWT": upper-cased; a locator with a
+ * region or cloud ("xy12345.us-east-1.aws") keeps the part before the first
+ * '.'; an identifier with ".global" keeps the part before the first '-';
+ * "myorg-myaccount" stays as it is. out_size >= 256. */
+void floe_sf_jwt_account(const char *account, char *out, size_t out_size);
+
+/* Makes a signed RS256 JWT: header {"alg":"RS256","typ":"JWT"}, claims
+ * iss = ACCOUNT.USER.<fingerprint>, sub = ACCOUNT.USER (both upper-cased,
+ * account as floe_sf_jwt_account), iat = now_s, exp = now_s + lifetime_s.
+ * *out is allocated (floe_free). Errors: FLOE_EINVAL (empty account or
+ * user), FLOE_EIO (signing failed), FLOE_ENOMEM. */
+int floe_sf_jwt_make(const floe_sf_key *key, const char *account,
+                     const char *user, int64_t now_s, int64_t lifetime_s,
+                     char **out, floe_error *err);
+
+/* base64url without padding (RFC 7515 section 2) / standard base64 with
+ * padding, appended to out. */
+int floe_sf_base64url(floe_buf *out, const void *bytes, size_t len);
+int floe_sf_base64(floe_buf *out, const void *bytes, size_t len);
+
+/* ---- HTTP with retries (snowflake_http.c) --------------------------------- */
+
+/* Where a 200 response body goes, as it arrives. `reset` runs before every
+ * attempt (a retry starts the body over). write returns 0 or a negative
+ * floe code with its message in err; that ends the request. */
+typedef struct floe_sf_sink {
+  void (*reset)(void *ctx);
+  int (*write)(void *ctx, const void *bytes, size_t len, floe_error *err);
+  void *ctx;
+} floe_sf_sink;
+
+/* Supplies the Authorization bearer token and its
+ * X-Snowflake-Authorization-Token-Type; `refresh` asks for a new one (after
+ * a 401). The strings stay valid until the next call. */
+typedef int (*floe_sf_token_fn)(void *ctx, bool refresh, const char **token,
+                                const char **token_type, floe_error *err);
+
+typedef struct floe_sf_http_options {
+  const char *base_url;        /* "https://acct.snowflakecomputing.com" */
+  floe_sf_token_fn token;
+  void *token_ctx;
+  long connect_timeout_ms;     /* 0: 10000 */
+  long request_timeout_ms;     /* whole request; 0: 300000 */
+  int max_attempts;            /* 0: 8 */
+  long backoff_base_ms;        /* 0: 200 */
+  long backoff_max_ms;         /* 0: 20000 */
+  const volatile sig_atomic_t *interrupt; /* stop waiting when != 0 */
+} floe_sf_http_options;
+
+typedef struct floe_sf_http floe_sf_http;
+
+int floe_sf_http_new(floe_sf_http **out, const floe_sf_http_options *options,
+                     floe_error *err);
+void floe_sf_http_free(floe_sf_http *http);
+
+/* One request, retried (same body, same path; on retries `retry_path` when
+ * given, e.g. with "&retry=true") on 429, 503, 504, dropped connections
+ * and timeouts with jittered exponential backoff honouring Retry-After, at
+ * most max_attempts times; a 401 refreshes the token once and retries.
+ * A 200 body goes to `sink` (when given); any other body is returned in
+ * *out_body (at most 1 MiB kept). *out_status gets the final status.
+ * Errors: FLOE_ENETWORK (attempts exhausted, with the last status or curl
+ * error), FLOE_ECANCELED (interrupted while waiting), what the sink
+ * returned, FLOE_ENOMEM. A non-200 final status is not an error here. */
+int floe_sf_http_call(floe_sf_http *http, const char *method, const char *path,
+                      const char *retry_path, const char *body,
+                      const floe_sf_sink *sink, long *out_status,
+                      floe_buf *out_body, floe_error *err);
+/* Sleeps ms milliseconds in slices, returning FLOE_ECANCELED early when
+ * *interrupt becomes nonzero. */
+int floe_sf_http_sleep(const floe_sf_http *http, long ms, floe_error *err);
+/* While `ignore` is true the interrupt flag is not consulted (to send the
+ * cancel request of an interrupted statement). */
+void floe_sf_http_ignore_interrupt(floe_sf_http *http, bool ignore);
+/* Requests sent so far (attempts included), for tests. */
+int64_t floe_sf_http_requests(const floe_sf_http *http);
+
+#endif
