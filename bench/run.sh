@@ -33,3 +33,12 @@ if [ "$same" != "true" ]; then
 fi
 ratio="$(awk -v a="$floe_s" -v b="$duckdb_s" 'BEGIN { printf "%.2f", a / b }')"
 echo "parquet_write rows=$rows floe_s=$floe_s duckdb_s=$duckdb_s ratio=$ratio floe_bytes=$floe_bytes duckdb_bytes=$duckdb_bytes"
+
+# upsert: floe's merge on a 10M-row table, 1M changed rows (bench/upsert.c,
+# bench/README.md). Prints `upsert table_rows=… changed_rows=… seconds=…
+# peak_rss_mb=…`, then the equality-delete and copy-on-write lines.
+# BENCH_UPSERT_ROWS / BENCH_UPSERT_CHANGES override the sizes.
+upsert_bin="$build/bench_upsert"
+[ -x "$upsert_bin" ] || { echo "bench: $upsert_bin not built" >&2; exit 1; }
+mkdir -p "$work/upsert"
+"$upsert_bin" "${BENCH_UPSERT_ROWS:-10000000}" "${BENCH_UPSERT_CHANGES:-1000000}" "$work/upsert"
