@@ -58,8 +58,9 @@ extern "C" {
 #define FLOE_REPLICATE_EXIT_USAGE 2      /* bad arguments or configuration */
 #define FLOE_REPLICATE_EXIT_VALIDATION 3 /* validation found a mismatch */
 
-/* The exit code for the return value of floe_replicate_run/validate:
- * FLOE_OK -> 0, FLOE_EVALIDATE -> 3, FLOE_EINVAL -> 2, anything else 1. */
+/* The exit code for the return value of floe_replicate_run/validate when
+ * no table ran (bad --table, unreachable source): FLOE_OK -> 0,
+ * FLOE_EVALIDATE -> 3, FLOE_EINVAL -> 2, anything else 1. */
 int floe_replicate_exit_code(int rc);
 
 typedef enum floe_run_status {
@@ -154,6 +155,12 @@ int floe_replicate_run(const struct floe_config *cfg, const floe_run_options *op
 int floe_replicate_validate(const struct floe_config *cfg,
                             const floe_run_options *options,
                             floe_run_report *out, floe_error *err);
+
+/* The exit code of a run or validation from its report and return value:
+ * 1 when a table failed (whatever the reason: a table's bad column is a
+ * failure of that table, not a usage error), else 3 when one mismatched,
+ * else floe_replicate_exit_code(rc) (0 when rc is FLOE_OK). */
+int floe_run_report_exit_code(const floe_run_report *report, int rc);
 
 /* Releases what the report owns and zeroes it. Accepts NULL. */
 void floe_run_report_free(floe_run_report *report);

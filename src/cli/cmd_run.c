@@ -71,7 +71,7 @@ int floe_cli_run(int argc, char **argv) {
   opt.progress = job_progress;
   int rc = floe_replicate_run(&cfg, &opt, &report, &err);
   job_progress_clear();
-  code = floe_replicate_exit_code(rc);
+  code = floe_run_report_exit_code(&report, rc);
   if (report.n_tables > 0) {
     floe_buf text = FLOE_BUF_INIT;
     if (floe_run_report_text(&report, &text, NULL) == 0)

@@ -91,7 +91,7 @@ int floe_cli_validate(int argc, char **argv) {
   opt.tables = args.tables;
   opt.n_tables = args.n_tables;
   int rc = floe_replicate_validate(&cfg, &opt, &report, &err);
-  code = floe_replicate_exit_code(rc);
+  code = floe_run_report_exit_code(&report, rc);
   floe_buf text = FLOE_BUF_INIT;
   if (args.json ? floe_run_report_json(&report, &text, NULL) == 0
                 : floe_run_report_text(&report, &text, NULL) == 0) {

@@ -183,9 +183,8 @@ typedef struct floe_schema_drift {
  * the source no longer has (or now allows nulls in) made optional. An
  * incompatible change is FLOE_EINVAL naming the column and both types
  * ("column 'price': source type string (declared 'TEXT') cannot be stored
- * in the table's long column"). Columns match by name, exactly or else
- * case-insensitively (docs/replicate.md). `table` names the table in
- * messages. Free with floe_schema_drift_free.
+ * in the table's long column"; the caller adds the table). Columns match by
+ * name, exactly or else case-insensitively (docs/replicate.md). Free with floe_schema_drift_free.
  */
 int floe_schema_map(const floe_iceberg_schema *current,
                     const floe_source_table *source,

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "floe/log.h"
 
@@ -43,9 +44,24 @@ static int conninfo_with_password(const char *conninfo, const char *password, ch
   return FLOE_OK;
 }
 
+/* An absolute form of a local relative warehouse path ("./w" -> "/cwd/w"),
+ * so table locations in metadata are absolute, as every other engine needs
+ * them; NULL (no copy needed) for absolute paths and URIs. */
+static int absolute_warehouse(const char *warehouse, char **out) {
+  *out = NULL;
+  if (warehouse == NULL || warehouse[0] == '/' || strstr(warehouse, ":") != NULL) return FLOE_OK;
+  char cwd[4096];
+  if (getcwd(cwd, sizeof cwd) == NULL) return FLOE_EIO;
+  while (warehouse[0] == '.' && warehouse[1] == '/') warehouse += 2;
+  size_t n = strlen(warehouse);
+  while (n > 1 && warehouse[n - 1] == '/') n--;
+  *out = floe_replicate_strdupf("%s/%.*s", cwd, (int)n, warehouse);
+  return *out ? FLOE_OK : FLOE_ENOMEM;
+}
+
 int floe_session_open(floe_session *s, const floe_config *cfg, floe_error *err) {
   int rc = FLOE_OK;
-  char *conninfo = NULL;
+  char *conninfo = NULL, *warehouse = NULL;
   memset(s, 0, sizeof *s);
   s->cfg = cfg;
   const char *type_name = floe_config_source_type_name(cfg->source.type);
@@ -94,14 +110,20 @@ int floe_session_open(floe_session *s, const floe_config *cfg, floe_error *err) 
     goto cleanup;
   }
   cc.name = cfg->target.catalog.name;
-  cc.warehouse = cfg->target.warehouse;
+  if (absolute_warehouse(cfg->target.warehouse, &warehouse) < 0) {
+    rc = floe_error_set(err, FLOE_EIO, "target.warehouse %s: cannot make it absolute",
+                        cfg->target.warehouse);
+    goto cleanup;
+  }
+  cc.warehouse = warehouse ? warehouse : cfg->target.warehouse;
   cc.durable = cfg->run.durability == FLOE_DURABILITY_NONE ? -1 : 1;
   floe_log(FLOE_LOG_INFO, "connect", "catalog=%s warehouse=%s", cat,
-           cfg->target.warehouse ? cfg->target.warehouse : "");
+           cc.warehouse ? cc.warehouse : "");
   rc = floe_catalog_open(&cc, &s->catalog, err);
   if (rc < 0) floe_error_prefix(err, "target catalog %s", cat);
 cleanup:
   floe_free(conninfo);
+  floe_free(warehouse);
   if (rc < 0) floe_session_close(s);
   return rc;
 }

@@ -35,6 +35,17 @@ int floe_replicate_exit_code(int rc) {
   return FLOE_REPLICATE_EXIT_FAILURE;
 }
 
+int floe_run_report_exit_code(const floe_run_report *report, int rc) {
+  bool failed = false, mismatch = false;
+  for (size_t i = 0; report != NULL && i < report->n_tables; i++) {
+    failed |= report->tables[i].status == FLOE_RUN_FAILED;
+    mismatch |= report->tables[i].status == FLOE_RUN_MISMATCH;
+  }
+  if (failed) return FLOE_REPLICATE_EXIT_FAILURE;
+  if (mismatch) return FLOE_REPLICATE_EXIT_VALIDATION;
+  return floe_replicate_exit_code(rc);
+}
+
 const char *floe_run_status_name(floe_run_status status) {
   switch (status) {
     case FLOE_RUN_OK: return "ok";

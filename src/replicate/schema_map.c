@@ -165,7 +165,7 @@ int floe_schema_map(const floe_iceberg_schema *current,
     floe_iceberg_type want;
     rc = floe_iceberg_type_from_arrow(&c->type, &want, err);
     if (rc < 0) {
-      floe_error_prefix(err, "table %s: column '%s' (declared '%s')", table, c->name,
+      floe_error_prefix(err, "column '%s' (declared '%s')", c->name,
                         c->declared_type ? c->declared_type : "");
       goto cleanup;
     }
@@ -177,10 +177,10 @@ int floe_schema_map(const floe_iceberg_schema *current,
       floe_iceberg_type_format(&f->type, have_text, sizeof have_text);
       floe_iceberg_type_format(&want, want_text, sizeof want_text);
       rc = floe_error_set(err, FLOE_EINVAL,
-                          "table %s: column '%s': source type %s (declared '%s') cannot "
+                          "column '%s': source type %s (declared '%s') cannot "
                           "be stored in the table's %s column (incompatible schema "
                           "change; nothing was written)",
-                          table, c->name, want_text,
+                          c->name, want_text,
                           c->declared_type ? c->declared_type : "", have_text);
       goto cleanup;
     }
