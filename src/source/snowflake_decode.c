@@ -536,6 +536,7 @@ struct floe_sf_decoder {
   floe_buf envelope;        /* "{" members "}" without data */
   size_t meta_start, meta_end; /* resultSetMetaData's value in envelope */
   bool in_meta;
+  bool meta_applied; /* this body's rowType is in effect */
   json_t *env;
   bool has_data;
 
@@ -641,6 +642,7 @@ void floe_sf_decoder_reset(floe_sf_decoder *dec, int64_t first_row) {
   floe_buf_reset(&dec->data_raw);
   dec->meta_start = dec->meta_end = 0;
   dec->in_meta = false;
+  dec->meta_applied = false;
   if (dec->env != NULL) json_decref(dec->env);
   dec->env = NULL;
   dec->has_data = false;
@@ -695,8 +697,9 @@ static int fail_with(floe_sf_decoder *dec, floe_error *err,
 /* Makes the columns, targets and builders ready from what is known. Returns
  * 1 when ready, 0 when no columns are known yet, < 0 on error. */
 static int prepare_columns(floe_sf_decoder *dec, floe_error *err) {
-  if (dec->builders_ready) return 1;
-  if (dec->columns == NULL && dec->meta_end > dec->meta_start) {
+  /* A body's own rowType replaces the columns of an earlier body. */
+  if (!dec->meta_applied && dec->meta_end > dec->meta_start) {
+    dec->meta_applied = true;
     json_error_t jerr;
     json_t *meta = json_loadb((const char *)dec->envelope.data + dec->meta_start,
                               dec->meta_end - dec->meta_start, 0, &jerr);
@@ -709,9 +712,17 @@ static int prepare_columns(floe_sf_decoder *dec, floe_error *err) {
                                     &perr);
     json_decref(meta);
     if (rc < 0) return fail_with(dec, err, &perr);
+    builders_free(dec);
+    floe_sf_columns_free(dec->columns, dec->n_columns);
     dec->columns = cols;
     dec->n_columns = n;
+    if (!dec->targets_fixed) {
+      floe_free(dec->targets);
+      dec->targets = NULL;
+      dec->n_targets = 0;
+    }
   }
+  if (dec->builders_ready) return 1;
   if (dec->columns == NULL) return 0;
   if (dec->targets_fixed && dec->n_targets != dec->n_columns)
     return fail(dec, err, FLOE_EINVAL,
