@@ -17,6 +17,35 @@
  * Everything lands in one row-delta (or overwrite, for copy-on-write)
  * snapshot carrying the caller's summary properties, so a merge is exactly
  * as atomic as an append.
+ *
+ * Semantics, per key (the final change of a key after de-duplication):
+ *   - UPSERT: the row replaces every live table row with its key, or is
+ *     inserted;
+ *   - CDC_OP: insert and update are both upserts (an insert of a key the
+ *     table holds replaces it); delete removes the key's live rows, and a
+ *     delete of a key the table lacks is a counted no-op (deletes_missing),
+ *     so an insert then a delete of a new key within the input leaves
+ *     nothing;
+ *   - HASH_DIFF: the input is the whole source; table keys missing from it
+ *     are deleted, keys whose row hash (XXH64 over the Appendix D binary
+ *     form of every non-key column, nulls marked) differs are replaced, new
+ *     keys inserted, identical rows left alone. Nothing to change: no
+ *     commit (snapshot_id 0).
+ * Every kind reads the table once (key columns, or all columns for hash-
+ * diff) to find the live rows of the changed keys, so the counts are exact
+ * with every delete kind; equality deletes are written only for keys the
+ * table holds, in the partition of the row they delete.
+ *
+ * Memory: the change rows (columnar, all table columns) and one hash-table
+ * entry per distinct key (about 64 bytes plus the key), never the table;
+ * the table pass holds one scan batch.
+ *
+ * Concurrency: when the commit has to rebase over snapshots committed
+ * after the merge's begin, it fails with FLOE_ECONFLICT ("concurrent
+ * commit: ...") if one of them added a data file whose key bounds overlap
+ * the changed keys (for hash-diff: any file), since rebasing would keep a
+ * stale row; otherwise it rebases. Nothing is written to the table on
+ * failure, and the merge's files are deleted.
  */
 #ifndef FLOE_MERGE_H
 #define FLOE_MERGE_H
@@ -87,16 +116,32 @@ typedef struct floe_merge_result {
 
 typedef struct floe_merge floe_merge;
 
-/* Starts a merge into `table` (borrowed; must outlive the merge). */
+/* Starts a merge into `table` (borrowed; must outlive the merge). The
+ * table's metadata is copied now: the merge reads and writes against the
+ * state at begin. options are copied. Errors: FLOE_EINVAL (no key, a key
+ * or ordering field id that is not a top-level column, an ordering column
+ * that is not an integer/decimal/date/time/timestamp, CDC without an op
+ * column, an op column named like a table column), FLOE_EUNSUPPORTED (a
+ * table with nested columns). Free *out with floe_merge_free. */
 int floe_merge_begin(floe_merge **out, struct floe_table *table,
                      const floe_merge_options *options, floe_error *err);
 /* Adds change rows: a "+s" batch whose columns carry "PARQUET:field_id"
  * for table columns (the op column, for CDC_OP, is matched by name and has
- * no field id). The batch is only read. */
+ * no field id, and must be a string). Columns may come in any order; an
+ * optional column may be missing (its values become null), key, ordering
+ * and required columns may not. The batch is only read (rows are copied).
+ * Errors, which leave the merge usable: FLOE_EINVAL naming the batch (1-
+ * based) and row (0-based) for a column not in the table, a type that is
+ * not the column's Arrow mapping, a null key or required value, an unknown
+ * op value ("merge into db.t: batch 1 row 1: key column 'id' is null").
+ * FLOE_ENOMEM leaves it failed (only free remains). */
 int floe_merge_add(floe_merge *merge, const struct ArrowSchema *schema,
                    const struct ArrowArray *batch, floe_error *err);
-/* Writes the files and commits one snapshot (retrying on conflict per the
- * table's commit rules). */
+/* Reads the table, writes the files and commits one snapshot (retrying on
+ * conflict per the table's commit rules and the concurrency rule above).
+ * *out (may be NULL) gets the counts; snapshot_id 0 when nothing changed.
+ * A merge commits at most once. Errors: FLOE_ECONFLICT, and those of the
+ * scan, the writers and the table commit, prefixed "merge into <table>". */
 int floe_merge_commit(floe_merge *merge, floe_merge_result *out,
                       floe_error *err);
 /* Frees the merge; files written by an uncommitted merge are deleted.
