@@ -1,0 +1,609 @@
+/*
+ * Tests of the replication engine's parts (src/replicate): reconciliation
+ * of control rows with committed history, the walk of main's ancestry,
+ * schema mapping and drift, the unit SQL (ranges, cursors, partitions,
+ * where:), checksums, reports, exit codes and the debug switches. The
+ * end-to-end behaviour through `floe run` is tested in tests/e2e.
+ */
+#include "replicate/engine_internal.h"
+
+#include <stdlib.h>
+
+#include "floe/io.h"
+#include "test.h"
+
+/* ---- reconciliation --------------------------------------------------- */
+
+static floe_control_row row(int64_t batch_sk, const char *run_id) {
+  floe_control_row r;
+  memset(&r, 0, sizeof r);
+  r.batch_sk = batch_sk;
+  r.run_id = (char *)run_id;
+  r.kind = (char *)(batch_sk == 0 ? "init" : "load");
+  return r;
+}
+
+static floe_commit_info commit(int64_t low, int64_t high, const char *run_id, bool complete) {
+  floe_commit_info c;
+  memset(&c, 0, sizeof c);
+  c.batch_low = low;
+  c.batch_high = high;
+  c.run_id = (char *)run_id;
+  c.complete = complete;
+  return c;
+}
+
+static void test_reconcile_nothing_to_repair_when_ledger_and_table_agree(void) {
+  floe_control_row rows[] = {row(0, "a"), row(10, "a"), row(20, "b")};
+  floe_commit_info commits[] = {commit(10, 20, "b", true), commit(0, 10, "a", true)};
+  floe_control_rows ctl = {3, rows};
+  floe_commit_list list = {2, commits, true};
+  floe_repair *repairs = NULL;
+  size_t n = 99;
+  floe_error err = {0};
+  CHECK_OK(floe_reconcile_plan(&ctl, &list, &repairs, &n, &err), &err);
+  CHECK_INT_EQ(n, 0);
+  CHECK(repairs == NULL);
+}
+
+static void test_reconcile_compensates_rows_above_the_last_commit_highest_first(void) {
+  /* A run inserted 20 and died; a chunked run inserted 30 and 40 and died. */
+  floe_control_row rows[] = {row(0, "a"), row(10, "a"), row(20, "b"), row(30, "c"), row(40, "c")};
+  floe_commit_info commits[] = {commit(0, 10, "a", true)};
+  floe_control_rows ctl = {5, rows};
+  floe_commit_list list = {1, commits, true};
+  floe_repair *repairs = NULL;
+  size_t n = 0;
+  floe_error err = {0};
+  REQUIRE_OK(floe_reconcile_plan(&ctl, &list, &repairs, &n, &err), &err);
+  REQUIRE(n == 3);
+  CHECK_INT_EQ(repairs[0].action, FLOE_REPAIR_COMPENSATE);
+  CHECK_INT_EQ(repairs[0].batch_sk, 40);
+  CHECK_STR_EQ(repairs[0].run_id, "c");
+  CHECK_INT_EQ(repairs[1].batch_sk, 30);
+  CHECK_INT_EQ(repairs[2].batch_sk, 20);
+  CHECK_STR_EQ(repairs[2].run_id, "b");
+  floe_free(repairs);
+}
+
+static void test_reconcile_reinserts_rows_of_committed_ranges_lowest_first(void) {
+  floe_control_row rows[] = {row(0, "a")};
+  floe_commit_info commits[] = {commit(20, 30, "c", true), commit(10, 20, "b", true),
+                                commit(0, 10, "a", true)};
+  commits[0].watermark_high = (char *)"2024-01-03";
+  floe_control_rows ctl = {1, rows};
+  floe_commit_list list = {3, commits, true};
+  floe_repair *repairs = NULL;
+  size_t n = 0;
+  floe_error err = {0};
+  REQUIRE_OK(floe_reconcile_plan(&ctl, &list, &repairs, &n, &err), &err);
+  REQUIRE(n == 3);
+  for (size_t i = 0; i < n; i++) CHECK_INT_EQ(repairs[i].action, FLOE_REPAIR_REINSERT);
+  CHECK_INT_EQ(repairs[0].batch_sk, 10);
+  CHECK_INT_EQ(repairs[2].batch_sk, 30);
+  CHECK_STR_EQ(repairs[2].watermark, "2024-01-03");
+  CHECK_STR_EQ(repairs[2].run_id, "c");
+  floe_free(repairs);
+}
+
+static void test_reconcile_an_unfinished_partitioned_range_is_not_proof(void) {
+  /* Parts 1/3 and 2/3 of (10, 20] landed, 3/3 did not. */
+  floe_control_row rows[] = {row(0, "a"), row(10, "a"), row(20, "b")};
+  floe_commit_info commits[] = {commit(10, 20, "b", false), commit(10, 20, "b", false),
+                                commit(0, 10, "a", true)};
+  floe_control_rows ctl = {3, rows};
+  floe_commit_list list = {3, commits, true};
+  floe_repair *repairs = NULL;
+  size_t n = 0;
+  floe_error err = {0};
+  REQUIRE_OK(floe_reconcile_plan(&ctl, &list, &repairs, &n, &err), &err);
+  REQUIRE(n == 1);
+  CHECK_INT_EQ(repairs[0].action, FLOE_REPAIR_COMPENSATE);
+  CHECK_INT_EQ(repairs[0].batch_sk, 20);
+  floe_free(repairs);
+}
+
+static void test_reconcile_keeps_rows_below_expired_commits(void) {
+  /* Snapshots of 10 and 20 expired; 30 is visible: 10 and 20 stay. */
+  floe_control_row rows[] = {row(0, "a"), row(10, "a"), row(20, "b"), row(30, "c")};
+  floe_commit_info commits[] = {commit(20, 30, "c", true)};
+  floe_control_rows ctl = {4, rows};
+  floe_commit_list list = {1, commits, false};
+  floe_repair *repairs = NULL;
+  size_t n = 0;
+  floe_error err = {0};
+  REQUIRE_OK(floe_reconcile_plan(&ctl, &list, &repairs, &n, &err), &err);
+  CHECK_INT_EQ(n, 0);
+  floe_free(repairs);
+  /* With no visible commit and a cut history, floe refuses to guess. */
+  floe_commit_list none = {0, NULL, false};
+  CHECK_INT_EQ(floe_reconcile_plan(&ctl, &none, &repairs, &n, &err), FLOE_ECONFLICT);
+  CHECK(strstr(err.message, "batch_sk=10") != NULL);
+  /* A table that never had a commit (complete history): everything reloads. */
+  floe_commit_list empty = {0, NULL, true};
+  REQUIRE_OK(floe_reconcile_plan(&ctl, &empty, &repairs, &n, &err), &err);
+  CHECK_INT_EQ(n, 3);
+  floe_free(repairs);
+}
+
+/* Metadata with snapshots 1 <- 2 <- 3 <- 4 (4 current) carrying summaries. */
+static floe_iceberg_metadata *history_metadata(bool cut) {
+  floe_iceberg_column cols[] = {{1, "id", true, floe_iceberg_type_of(FLOE_ICEBERG_LONG), NULL}};
+  floe_iceberg_schema *schema = NULL;
+  floe_iceberg_metadata *md = NULL;
+  floe_error err = {0};
+  if (floe_iceberg_schema_new(&schema, 0, cols, 1, &err) < 0) return NULL;
+  if (floe_iceberg_metadata_new(&md, 2, "/w/t", schema, NULL, NULL, NULL, 0, &err) < 0) {
+    floe_iceberg_schema_free(schema);
+    return NULL;
+  }
+  floe_iceberg_schema_free(schema);
+  struct {
+    const char *table, *low, *high, *run, *part, *wm;
+  } s[] = {{"orders", "0", "10", "r1", NULL, NULL},
+           {"other", "0", "99", "r2", NULL, NULL},
+           {"orders", "10", "20", "r3", "1/2", NULL},
+           {"orders", "20", "30", "r4", NULL, "2024-05-01 00:00:00"}};
+  for (int i = 0; i < 4; i++) {
+    if (cut && i == 0) continue; /* snapshot 1 expired */
+    floe_iceberg_property props[8];
+    int32_t n = 0;
+    props[n++] = (floe_iceberg_property){(char *)"operation", (char *)"append"};
+    props[n++] = (floe_iceberg_property){(char *)"floe.source-table", (char *)s[i].table};
+    props[n++] = (floe_iceberg_property){(char *)"floe.batch-sk.low", (char *)s[i].low};
+    props[n++] = (floe_iceberg_property){(char *)"floe.batch-sk.high", (char *)s[i].high};
+    props[n++] = (floe_iceberg_property){(char *)"floe.run-id", (char *)s[i].run};
+    props[n++] = (floe_iceberg_property){(char *)"added-records", (char *)"7"};
+    if (s[i].part) props[n++] = (floe_iceberg_property){(char *)"floe.part", (char *)s[i].part};
+    if (s[i].wm) props[n++] = (floe_iceberg_property){(char *)"floe.watermark.high", (char *)s[i].wm};
+    floe_iceberg_snapshot snap;
+    memset(&snap, 0, sizeof snap);
+    snap.snapshot_id = i + 1;
+    snap.has_parent = i > 0;
+    snap.parent_snapshot_id = i;
+    snap.sequence_number = i + 1;
+    snap.timestamp_ms = 1000 * (i + 1);
+    snap.manifest_list = (char *)"/w/t/metadata/snap.avro";
+    snap.n_summary = n;
+    snap.summary = props;
+    if (floe_iceberg_metadata_add_snapshot(md, &snap, &err) < 0 ||
+        floe_iceberg_metadata_set_ref(md, "main", i + 1, false, &err) < 0) {
+      fprintf(stdout, "  metadata: %s\n", err.message);
+      floe_iceberg_metadata_free(md);
+      return NULL;
+    }
+  }
+  return md;
+}
+
+static void test_commits_are_collected_from_main_ancestry_per_table(void) {
+  floe_iceberg_metadata *md = history_metadata(false);
+  REQUIRE(md != NULL);
+  floe_commit_list list;
+  floe_error err = {0};
+  REQUIRE_OK(floe_commits_collect(md, "orders", &list, &err), &err);
+  REQUIRE(list.n == 3);
+  CHECK(list.complete_history);
+  CHECK_INT_EQ(list.commits[0].snapshot_id, 4); /* newest first */
+  CHECK_INT_EQ(list.commits[0].batch_low, 20);
+  CHECK_INT_EQ(list.commits[0].batch_high, 30);
+  CHECK_STR_EQ(list.commits[0].run_id, "r4");
+  CHECK_STR_EQ(list.commits[0].watermark_high, "2024-05-01 00:00:00");
+  CHECK_INT_EQ(list.commits[0].added_records, 7);
+  CHECK_STR_EQ(list.commits[0].operation, "append");
+  CHECK(!list.commits[1].complete); /* part 1/2 */
+  CHECK_INT_EQ(list.commits[2].snapshot_id, 1);
+  CHECK_INT_EQ(floe_commits_latest(&list)->batch_high, 30);
+  floe_commit_list_free(&list);
+  REQUIRE_OK(floe_commits_collect(md, "nobody", &list, &err), &err);
+  CHECK_INT_EQ(list.n, 0);
+  CHECK(floe_commits_latest(&list) == NULL);
+  floe_commit_list_free(&list);
+  floe_iceberg_metadata_free(md);
+
+  md = history_metadata(true);
+  REQUIRE(md != NULL);
+  REQUIRE_OK(floe_commits_collect(md, "orders", &list, &err), &err);
+  CHECK_INT_EQ(list.n, 2);
+  CHECK(!list.complete_history);
+  floe_commit_list_free(&list);
+  floe_iceberg_metadata_free(md);
+}
+
+/* ---- schema mapping ----------------------------------------------------- */
+
+static floe_source_column scol(const char *name, floe_arrow_type_info type, bool nullable) {
+  floe_source_column c;
+  memset(&c, 0, sizeof c);
+  c.name = (char *)name;
+  c.declared_type = (char *)"X";
+  c.nullable = nullable;
+  c.type = type;
+  return c;
+}
+
+static void test_schema_from_source_numbers_columns_and_skips_the_op_column(void) {
+  floe_source_column cols[] = {scol("id", floe_arrow_type_of(FLOE_ARROW_INT64), false),
+                               scol("op", floe_arrow_type_of(FLOE_ARROW_UTF8), true),
+                               scol("price", floe_arrow_decimal(10, 2), true),
+                               scol("ts", floe_arrow_type_of(FLOE_ARROW_TIMESTAMP_US_TZ), true)};
+  floe_source_table src = {true, 4, cols};
+  const char *exclude[] = {"OP"};
+  floe_iceberg_schema *schema = NULL;
+  floe_error err = {0};
+  REQUIRE_OK(floe_schema_from_source(&src, exclude, 1, &schema, &err), &err);
+  REQUIRE(schema->root.n_fields == 3);
+  CHECK_STR_EQ(schema->root.fields[0].name, "id");
+  CHECK_INT_EQ(schema->root.fields[0].id, 1);
+  CHECK(schema->root.fields[0].required);
+  CHECK_STR_EQ(schema->root.fields[1].name, "price");
+  CHECK_INT_EQ(schema->root.fields[1].id, 2);
+  CHECK_INT_EQ(schema->root.fields[1].type.id, FLOE_ICEBERG_DECIMAL);
+  CHECK_INT_EQ(schema->root.fields[1].type.precision, 10);
+  CHECK(!schema->root.fields[1].required);
+  CHECK_INT_EQ(schema->root.fields[2].type.id, FLOE_ICEBERG_TIMESTAMPTZ);
+
+  floe_schema_drift map;
+  REQUIRE_OK(floe_schema_map(schema, &src, exclude, 1, "t", &map, &err), &err);
+  CHECK(map.evolved == NULL);
+  CHECK_INT_EQ(map.field_ids[0], 1);
+  CHECK_INT_EQ(map.field_ids[1], 0); /* op: not written */
+  CHECK_INT_EQ(map.types[1].id, FLOE_ARROW_UTF8);
+  CHECK_INT_EQ(map.field_ids[3], 3);
+  floe_schema_drift_free(&map);
+  floe_iceberg_schema_free(schema);
+}
+
+static void test_schema_drift_adds_widens_and_keeps_dropped_columns(void) {
+  floe_iceberg_column tcols[] = {
+      {1, "ID", true, floe_iceberg_type_of(FLOE_ICEBERG_LONG), NULL},
+      {2, "qty", false, floe_iceberg_type_of(FLOE_ICEBERG_INT), NULL},
+      {3, "price", false, floe_iceberg_decimal(9, 2), NULL},
+      {4, "gone", true, floe_iceberg_type_of(FLOE_ICEBERG_STRING), NULL},
+      {5, "small", false, floe_iceberg_type_of(FLOE_ICEBERG_LONG), NULL}};
+  floe_iceberg_schema *table = NULL;
+  floe_error err = {0};
+  REQUIRE_OK(floe_iceberg_schema_new(&table, 0, tcols, 5, &err), &err);
+  floe_source_column cols[] = {scol("id", floe_arrow_type_of(FLOE_ARROW_INT64), false),
+                               scol("qty", floe_arrow_type_of(FLOE_ARROW_INT64), true),
+                               scol("price", floe_arrow_decimal(12, 2), true),
+                               scol("small", floe_arrow_type_of(FLOE_ARROW_INT32), true),
+                               scol("note", floe_arrow_type_of(FLOE_ARROW_UTF8), true)};
+  floe_source_table src = {true, 5, cols};
+  floe_schema_drift map;
+  REQUIRE_OK(floe_schema_map(table, &src, NULL, 0, "t", &map, &err), &err);
+  REQUIRE(map.evolved != NULL);
+  CHECK_INT_EQ(map.n_added, 1);
+  CHECK_INT_EQ(map.n_widened, 2);
+  CHECK_INT_EQ(map.n_made_optional, 1);
+  CHECK_STR_EQ(map.description,
+               "widened qty int->long; widened price decimal(9,2)->decimal(12,2); added note "
+               "(string); made gone optional (dropped by the source)");
+  const floe_iceberg_field *f = floe_iceberg_schema_find_name(map.evolved, "note", true);
+  REQUIRE(f != NULL);
+  CHECK_INT_EQ(f->id, 6);
+  CHECK(!f->required);
+  CHECK_INT_EQ(floe_iceberg_schema_find_id(map.evolved, 2)->type.id, FLOE_ICEBERG_LONG);
+  CHECK_INT_EQ(floe_iceberg_schema_find_id(map.evolved, 3)->type.precision, 12);
+  CHECK(!floe_iceberg_schema_find_id(map.evolved, 4)->required);
+  /* "id" matched "ID" case-insensitively; "small" stays long, read as long. */
+  CHECK_INT_EQ(map.field_ids[0], 1);
+  CHECK_INT_EQ(map.field_ids[3], 5);
+  CHECK_INT_EQ(map.types[3].id, FLOE_ARROW_INT64);
+  CHECK_INT_EQ(map.field_ids[4], 6);
+  floe_schema_drift_free(&map);
+  floe_iceberg_schema_free(table);
+}
+
+static void test_schema_drift_refuses_incompatible_changes_naming_both_types(void) {
+  floe_iceberg_column tcols[] = {{1, "id", true, floe_iceberg_type_of(FLOE_ICEBERG_LONG), NULL},
+                                 {2, "price", false, floe_iceberg_decimal(9, 2), NULL},
+                                 {3, "ts", false, floe_iceberg_type_of(FLOE_ICEBERG_TIMESTAMP), NULL}};
+  floe_iceberg_schema *table = NULL;
+  floe_error err = {0};
+  REQUIRE_OK(floe_iceberg_schema_new(&table, 0, tcols, 3, &err), &err);
+  struct {
+    const char *name;
+    floe_arrow_type_info type;
+    const char *message;
+  } cases[] = {
+      {"id", floe_arrow_type_of(FLOE_ARROW_UTF8),
+       "column 'id': source type string (declared 'X') cannot be stored in the table's long column"},
+      {"price", floe_arrow_decimal(12, 3),
+       "column 'price': source type decimal(12,3) (declared 'X') cannot be stored in the table's "
+       "decimal(9,2) column"},
+      {"ts", floe_arrow_type_of(FLOE_ARROW_TIMESTAMP_US_TZ),
+       "column 'ts': source type timestamptz (declared 'X') cannot be stored in the table's "
+       "timestamp column"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    floe_source_column cols[] = {scol("id", floe_arrow_type_of(FLOE_ARROW_INT64), false),
+                                 scol("price", floe_arrow_decimal(9, 2), true),
+                                 scol("ts", floe_arrow_type_of(FLOE_ARROW_TIMESTAMP_US), true),
+                                 scol("extra", floe_arrow_type_of(FLOE_ARROW_UTF8), true)};
+    for (int c = 0; c < 3; c++)
+      if (strcmp(cols[c].name, cases[i].name) == 0) cols[c].type = cases[i].type;
+    floe_source_table src = {true, 4, cols};
+    floe_schema_drift map;
+    CHECK_INT_EQ(floe_schema_map(table, &src, NULL, 0, "t", &map, &err), FLOE_EINVAL);
+    if (strstr(err.message, cases[i].message) == NULL)
+      TEST_FAIL_AT(__FILE__, __LINE__, "message '%s' lacks '%s'", err.message, cases[i].message);
+    CHECK(map.evolved == NULL && map.field_ids == NULL);
+  }
+  floe_iceberg_schema_free(table);
+}
+
+static void test_type_fits(void) {
+  floe_iceberg_type i = floe_iceberg_type_of(FLOE_ICEBERG_INT), l = floe_iceberg_type_of(FLOE_ICEBERG_LONG);
+  floe_iceberg_type f = floe_iceberg_type_of(FLOE_ICEBERG_FLOAT), d = floe_iceberg_type_of(FLOE_ICEBERG_DOUBLE);
+  floe_iceberg_type d92 = floe_iceberg_decimal(9, 2), d122 = floe_iceberg_decimal(12, 2);
+  CHECK(floe_schema_type_fits(&i, &l));
+  CHECK(!floe_schema_type_fits(&l, &i));
+  CHECK(floe_schema_type_fits(&f, &d));
+  CHECK(!floe_schema_type_fits(&d, &f));
+  CHECK(floe_schema_type_fits(&d92, &d122));
+  CHECK(!floe_schema_type_fits(&d122, &d92));
+  CHECK(!floe_schema_type_fits(&i, &d));
+}
+
+/* ---- unit SQL --------------------------------------------------------- */
+
+static void test_unit_where_clauses_bind_every_value(void) {
+  floe_source_config sc = {0};
+  sc.type = FLOE_SOURCE_SQLITE;
+  const char *dir = test_tmpdir("replicate_engine_where");
+  char path[512];
+  snprintf(path, sizeof path, "%s/src.db", dir);
+  sc.sqlite_path = path;
+  sc.sqlite_create = true;
+  floe_source *src = NULL;
+  floe_error err = {0};
+  REQUIRE_OK(floe_source_open(&src, &sc, &err), &err);
+  CHECK_OK(floe_source_exec(src,
+                            "CREATE TABLE t (id INTEGER, b INTEGER, c TEXT, p TEXT);"
+                            "INSERT INTO t VALUES (1, 1, '2024-01-01', 'x'), (2, 2, '2024-01-02', 'x'),"
+                            " (3, 3, '2024-01-03', 'y'), (4, 3, '2024-01-04', NULL)",
+                            NULL, 0, NULL, &err),
+           &err);
+  floe_config_table t;
+  memset(&t, 0, sizeof t);
+  t.name = (char *)"t";
+  t.strategy = FLOE_STRATEGY_PARTITION;
+  t.batch_column = (char *)"B"; /* matched case-insensitively */
+  t.partition_column = (char *)"p";
+  t.where = (char *)"id <> 2";
+  t.target_namespace = (char *)"ns";
+  floe_session session;
+  memset(&session, 0, sizeof session);
+  session.src = src;
+  floe_job job;
+  REQUIRE_OK(floe_job_open(&job, &session, &t, &err), &err);
+  CHECK_INT_EQ(job.batch_idx, 1);
+  CHECK_INT_EQ(job.part_idx, 3);
+  CHECK_STR_EQ(job.batch_sql, "\"b\"");
+  floe_unit_filter f;
+  memset(&f, 0, sizeof f);
+  f.has_low = f.has_high = true;
+  f.low = 0;
+  f.high = 3;
+  f.has_part = true;
+  f.part_value = "x";
+  floe_buf sql = FLOE_BUF_INIT;
+  floe_source_param params[5];
+  size_t n = 0;
+  CHECK_OK(floe_job_where(&job, &f, &sql, params, &n, &err), &err);
+  floe_buf_terminate(&sql);
+  CHECK_STR_EQ((const char *)sql.data, " WHERE \"b\" > $1 AND \"b\" <= $2 AND \"p\" = $3 AND (id <> 2)");
+  CHECK_INT_EQ(n, 3);
+  CHECK_INT_EQ(params[1].int64_value, 3);
+  floe_buf_free(&sql);
+  int64_t count = -1;
+  CHECK_OK(floe_job_count(&job, &f, &count, &err), &err);
+  CHECK_INT_EQ(count, 1); /* id 1 (id 2 filtered by where:) */
+  f.part_value = NULL; /* IS NULL */
+  CHECK_OK(floe_job_count(&job, &f, &count, &err), &err);
+  CHECK_INT_EQ(count, 1);
+  f.has_part = false;
+  f.has_low = false;
+  CHECK_OK(floe_job_count(&job, &f, &count, &err), &err);
+  CHECK_INT_EQ(count, 3);
+  int64_t max = 0;
+  bool is_null = true;
+  CHECK_OK(floe_job_max_batch(&job, &max, &is_null, &err), &err);
+  CHECK(!is_null);
+  CHECK_INT_EQ(max, 3);
+  floe_job_close(&job);
+
+  /* A cursor column, and a missing column named with the table's columns. */
+  t.strategy = FLOE_STRATEGY_INCREMENTAL;
+  t.batch_column = NULL;
+  t.cursor_column = (char *)"c";
+  t.where = NULL;
+  REQUIRE_OK(floe_job_open(&job, &session, &t, &err), &err);
+  char *wm = NULL;
+  CHECK_OK(floe_job_max_cursor(&job, &wm, &err), &err);
+  CHECK_STR_EQ(wm, "2024-01-04");
+  memset(&f, 0, sizeof f);
+  f.wm_low = "2024-01-02";
+  f.wm_high = wm;
+  CHECK_OK(floe_job_count(&job, &f, &count, &err), &err);
+  CHECK_INT_EQ(count, 2);
+  floe_free(wm);
+  floe_job_close(&job);
+  t.cursor_column = (char *)"nope";
+  CHECK_INT_EQ(floe_job_open(&job, &session, &t, &err), FLOE_EINVAL);
+  CHECK(strstr(err.message, "cursor_column 'nope' is not a column of source table t (columns: id, b, c, p)") != NULL);
+  t.cursor_column = NULL;
+  t.batch_column = (char *)"c"; /* text: not a batch column */
+  CHECK_INT_EQ(floe_job_open(&job, &session, &t, &err), FLOE_EINVAL);
+  CHECK(strstr(err.message, "a batch column holds integers") != NULL);
+  t.source = (char *)"missing";
+  CHECK_INT_EQ(floe_job_open(&job, &session, &t, &err), FLOE_ENOTFOUND);
+  floe_source_close(src);
+}
+
+/* ---- checksums ---------------------------------------------------------- */
+
+static int batch_of(struct ArrowSchema *schema, struct ArrowArray *array, const int64_t *ids,
+                    const char *const *names, int n, int32_t id_field) {
+  floe_arrow_schema_init_struct(schema, NULL, 2);
+  floe_arrow_type_info l = floe_arrow_type_of(FLOE_ARROW_INT64), u = floe_arrow_type_of(FLOE_ARROW_UTF8);
+  floe_arrow_schema_init(schema->children[0], "id", &l, true, id_field);
+  floe_arrow_schema_init(schema->children[1], "name", &u, true, 2);
+  floe_arrow_batch_builder bb;
+  floe_error err = {0};
+  if (floe_arrow_batch_builder_init(&bb, schema, &err) < 0) return -1;
+  for (int i = 0; i < n; i++) {
+    floe_arrow_builder_append_int64(&bb.columns[0], ids[i]);
+    if (names[i])
+      floe_arrow_builder_append_bytes(&bb.columns[1], names[i], strlen(names[i]));
+    else
+      floe_arrow_builder_append_null(&bb.columns[1]);
+  }
+  int rc = floe_arrow_batch_builder_finish(&bb, array, &err);
+  floe_arrow_batch_builder_free(&bb);
+  return rc;
+}
+
+static void test_checksums_ignore_row_order_and_see_every_change(void) {
+  int32_t fields[] = {1, 2};
+  floe_checksum a, b;
+  floe_error err = {0};
+  REQUIRE_OK(floe_checksum_init(&a, fields, 2, &err), &err);
+  REQUIRE_OK(floe_checksum_init(&b, fields, 2, &err), &err);
+  struct ArrowSchema s1, s2, s3;
+  struct ArrowArray a1, a2, a3;
+  int64_t ids1[] = {1, 2, 3}, ids2[] = {3}, ids3[] = {2, 1};
+  const char *n1[] = {"x", NULL, "z"}, *n2[] = {"z"}, *n3[] = {NULL, "x"};
+  REQUIRE(batch_of(&s1, &a1, ids1, n1, 3, 1) == 0);
+  REQUIRE(batch_of(&s2, &a2, ids2, n2, 1, 1) == 0);
+  REQUIRE(batch_of(&s3, &a3, ids3, n3, 2, 1) == 0);
+  CHECK_OK(floe_checksum_add(&a, &s1, &a1, &err), &err);
+  CHECK_OK(floe_checksum_add(&b, &s2, &a2, &err), &err);
+  CHECK_OK(floe_checksum_add(&b, &s3, &a3, &err), &err);
+  CHECK_INT_EQ(floe_checksum_compare(&a, &b), -1);
+  CHECK_INT_EQ(a.rows, 3);
+  CHECK_INT_EQ(a.nulls[1], 1);
+  /* One changed value in column 2. */
+  floe_checksum c;
+  REQUIRE_OK(floe_checksum_init(&c, fields, 2, &err), &err);
+  struct ArrowSchema s4;
+  struct ArrowArray a4;
+  const char *n4[] = {"x", NULL, "Z"};
+  REQUIRE(batch_of(&s4, &a4, ids1, n4, 3, 1) == 0);
+  CHECK_OK(floe_checksum_add(&c, &s4, &a4, &err), &err);
+  CHECK_INT_EQ(floe_checksum_compare(&a, &c), 1);
+  /* A batch without the column is an error naming the field id. */
+  floe_checksum d;
+  int32_t other[] = {9};
+  REQUIRE_OK(floe_checksum_init(&d, other, 1, &err), &err);
+  CHECK_INT_EQ(floe_checksum_add(&d, &s1, &a1, &err), FLOE_EINVAL);
+  CHECK(strstr(err.message, "field id 9") != NULL);
+  floe_checksum_free(&a);
+  floe_checksum_free(&b);
+  floe_checksum_free(&c);
+  floe_checksum_free(&d);
+  floe_arrow_schema_release(&s1);
+  floe_arrow_schema_release(&s2);
+  floe_arrow_schema_release(&s3);
+  floe_arrow_schema_release(&s4);
+  floe_arrow_array_release(&a1);
+  floe_arrow_array_release(&a2);
+  floe_arrow_array_release(&a3);
+  floe_arrow_array_release(&a4);
+}
+
+/* ---- reports, exit codes, debug switches ---------------------------------- */
+
+static void test_report_json_and_text(void) {
+  floe_run_report r;
+  memset(&r, 0, sizeof r);
+  strcpy(r.run_id, "11111111-2222-3333-4444-555555555555");
+  r.command = "run";
+  r.started_ms = 1000;
+  r.finished_ms = 2500;
+  floe_run_table *t = NULL;
+  floe_error err = {0};
+  REQUIRE_OK(floe_run_report_add(&r, &t, &err), &err);
+  t->name = floe_strdup("orders");
+  t->target = floe_strdup("sales.orders");
+  t->strategy = "incremental";
+  t->mode = "append";
+  t->status = FLOE_RUN_OK;
+  t->has_range = true;
+  t->batch_low = 2;
+  t->batch_high = 5;
+  t->rows_source = t->rows_written = 15;
+  t->files = 1;
+  t->bytes = 2048;
+  t->commits = 1;
+  t->snapshot_id = 42;
+  t->seconds = 0.25;
+  REQUIRE_OK(floe_run_report_add(&r, &t, &err), &err);
+  t->name = floe_strdup("bad \"one\"");
+  t->target = floe_strdup("x.y");
+  t->strategy = "full";
+  t->mode = "overwrite";
+  t->status = FLOE_RUN_FAILED;
+  t->message = floe_strdup("line1\nline2");
+  floe_buf json = FLOE_BUF_INIT;
+  REQUIRE_OK(floe_run_report_json(&r, &json, &err), &err);
+  floe_buf_terminate(&json);
+  const char *j = (const char *)json.data;
+  CHECK(strstr(j, "\"run_id\":\"11111111-2222-3333-4444-555555555555\"") != NULL);
+  CHECK(strstr(j, "\"status\":\"failed\",\"exit_code\":1") != NULL);
+  CHECK(strstr(j, "\"range\":{\"batch_sk_low\":2,\"batch_sk_high\":5}") != NULL);
+  CHECK(strstr(j, "\"snapshot_id\":42") != NULL);
+  CHECK(strstr(j, "\"table\":\"bad \\\"one\\\"\"") != NULL);
+  CHECK(strstr(j, "\"message\":\"line1\\nline2\"") != NULL);
+  floe_buf text = FLOE_BUF_INIT;
+  REQUIRE_OK(floe_run_report_text(&r, &text, &err), &err);
+  floe_buf_terminate(&text);
+  CHECK(strstr((const char *)text.data, "orders     ok      (2, 5]    15      1  2.0 KiB     0.25        42") != NULL);
+  CHECK_INT_EQ(floe_run_report_exit_code(&r, FLOE_EIO), 1);
+  r.tables[1].status = FLOE_RUN_MISMATCH;
+  CHECK_INT_EQ(floe_run_report_exit_code(&r, FLOE_EVALIDATE), 3);
+  r.tables[1].status = FLOE_RUN_NOTHING_NEW;
+  CHECK_INT_EQ(floe_run_report_exit_code(&r, FLOE_OK), 0);
+  CHECK_INT_EQ(floe_replicate_exit_code(FLOE_EINVAL), 2);
+  CHECK_INT_EQ(floe_replicate_exit_code(FLOE_ESOURCE), 1);
+  floe_buf_free(&json);
+  floe_buf_free(&text);
+  floe_run_report_free(&r);
+  CHECK(r.tables == NULL && r.n_tables == 0);
+}
+
+static void test_fail_points_count_arrivals(void) {
+  floe_error err = {0};
+  setenv("FLOE_FAIL_AT", "commit:2", 1);
+  floe_debug_reset();
+  CHECK_INT_EQ(floe_debug_fail_point("commit", &err), FLOE_OK);
+  CHECK_INT_EQ(floe_debug_fail_point("write", &err), FLOE_OK);
+  CHECK_INT_EQ(floe_debug_fail_point("commit", &err), FLOE_EIO);
+  CHECK(strstr(err.message, "injected failure (FLOE_FAIL_AT=commit:2)") != NULL);
+  CHECK_INT_EQ(floe_debug_fail_point("commit", &err), FLOE_OK);
+  setenv("FLOE_FAIL_AT", "commitx", 1);
+  floe_debug_reset();
+  CHECK_INT_EQ(floe_debug_fail_point("commit", &err), FLOE_OK);
+  unsetenv("FLOE_FAIL_AT");
+  floe_debug_reset();
+  floe_debug_crash_point("after_commit"); /* unset: returns */
+}
+
+int main(void) {
+  RUN(test_reconcile_nothing_to_repair_when_ledger_and_table_agree);
+  RUN(test_reconcile_compensates_rows_above_the_last_commit_highest_first);
+  RUN(test_reconcile_reinserts_rows_of_committed_ranges_lowest_first);
+  RUN(test_reconcile_an_unfinished_partitioned_range_is_not_proof);
+  RUN(test_reconcile_keeps_rows_below_expired_commits);
+  RUN(test_commits_are_collected_from_main_ancestry_per_table);
+  RUN(test_schema_from_source_numbers_columns_and_skips_the_op_column);
+  RUN(test_schema_drift_adds_widens_and_keeps_dropped_columns);
+  RUN(test_schema_drift_refuses_incompatible_changes_naming_both_types);
+  RUN(test_type_fits);
+  RUN(test_unit_where_clauses_bind_every_value);
+  RUN(test_checksums_ignore_row_order_and_see_every_change);
+  RUN(test_report_json_and_text);
+  RUN(test_fail_points_count_arrivals);
+  return test_report();
+}
