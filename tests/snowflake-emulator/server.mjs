@@ -293,6 +293,8 @@ export class Emulator {
       } else {
         rec.result = out.results[0];
       }
+      if (rec.canceled) throw new Error('canceled');
+      if (rec.timedOut) throw new Error('timeout');
       rec.status = 'done';
     } catch (err) {
       if (rec.canceled) {

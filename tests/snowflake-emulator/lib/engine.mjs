@@ -132,7 +132,7 @@ export class Engine {
   // Statement timestamp: strictly increasing microseconds, so change-log
   // entries of successive statements never share a timestamp.
   nextTs() {
-    let now = BigInt(Date.now()) * 1000n;
+    let now = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000));
     if (now <= this.lastTs) now = this.lastTs + 1n;
     this.lastTs = now;
     return now;
@@ -284,6 +284,7 @@ export class Engine {
 
   async wait(seconds, req) {
     if (!seconds) return;
+    if (req.abort && req.abort.aborted) throw req.abort.reason;
     await new Promise((resolve, reject) => {
       const t = setTimeout(resolve, seconds * 1000);
       if (req.abort) {
