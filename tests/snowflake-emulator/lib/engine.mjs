@@ -941,7 +941,8 @@ function dmlResult(verb, c) {
       data: [[String(c.updated), '0']], stats: { numRowsUpdated: c.updated, numDmlDuplicates: 0 },
     };
   }
-  if (verb === 'DELETE' || verb === 'TRUNCATE') {
+  if (verb === 'TRUNCATE') return statusResult('Statement executed successfully.');
+  if (verb === 'DELETE') {
     return { rowType: [fixedCol('number of rows deleted')], data: [[String(c.deleted)]], stats: { numRowsDeleted: c.deleted } };
   }
   return {
