@@ -13,5 +13,10 @@
 int floe_cli_parquet(int argc, char **argv);
 int floe_cli_avro(int argc, char **argv);
 int floe_cli_table(int argc, char **argv);
+int floe_cli_run(int argc, char **argv);
+int floe_cli_status(int argc, char **argv);
+int floe_cli_validate(int argc, char **argv);
+int floe_cli_config(int argc, char **argv);
+int floe_cli_init(int argc, char **argv);
 
 #endif

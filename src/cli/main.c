@@ -18,6 +18,11 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+    {"run", floe_cli_run, "replicate the configured tables (the hourly job)"},
+    {"status", floe_cli_status, "per table: control max, committed watermark, snapshot, rows"},
+    {"validate", floe_cli_validate, "recount source ranges against committed snapshots"},
+    {"config", floe_cli_config, "check a configuration file (config check [--show])"},
+    {"init", floe_cli_init, "print a commented sample configuration"},
     {"parquet", floe_cli_parquet, "inspect or print a Parquet file (inspect|cat)"},
     {"avro", floe_cli_avro, "inspect or print an Avro container file (inspect|cat)"},
     {"table", floe_cli_table, "create, list, drop, inspect or scan Iceberg tables"},
@@ -33,7 +38,8 @@ static void usage(FILE *out) {
   fprintf(out,
           "\n"
           "`floe <command> --help` shows a command's options.\n"
-          "exit codes: 0 success, 1 failure, 2 usage error\n");
+          "exit codes: 0 success (including \"nothing new\"), 1 failure, 2 usage or\n"
+          "configuration error, 3 validation mismatch\n");
 }
 
 static void stderr_sink(void *ctx, floe_log_level level, const char *line) {
