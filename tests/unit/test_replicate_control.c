@@ -181,7 +181,7 @@ static void exercise(floe_source *src, const char *schema) {
 }
 
 static void test_control_table_protocol_on_sqlite(void) {
-  char path[512];
+  char path[4200];
   snprintf(path, sizeof path, "%s/control.db", test_tmpdir("replicate_control_sqlite"));
   remove(path);
   floe_source_config sc = {0};
@@ -196,7 +196,7 @@ static void test_control_table_protocol_on_sqlite(void) {
 }
 
 static void test_control_table_protocol_on_postgres(void) {
-  char dir[512], cmd[1200], conninfo[512] = "";
+  char dir[4200], cmd[9000], conninfo[512] = "";
   snprintf(dir, sizeof dir, "%s/pg", test_tmpdir("replicate_control_pg"));
   snprintf(cmd, sizeof cmd, "%s/tests/support/pg.sh start %s %d 2>/dev/null", FLOE_SOURCE_DIR, dir,
            (int)getpid());

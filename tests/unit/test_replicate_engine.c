@@ -352,7 +352,7 @@ static void test_unit_where_clauses_bind_every_value(void) {
   floe_source_config sc = {0};
   sc.type = FLOE_SOURCE_SQLITE;
   const char *dir = test_tmpdir("replicate_engine_where");
-  char path[512];
+  char path[4200];
   snprintf(path, sizeof path, "%s/src.db", dir);
   sc.sqlite_path = path;
   sc.sqlite_create = true;
