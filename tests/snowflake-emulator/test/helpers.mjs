@@ -18,15 +18,21 @@ export const USER = 'FLOE_USER';
 
 // Generates (once) a test key pair; returns { privatePem, publicPem, publicPath }.
 export function testKeys(name = 'test_rsa') {
-  fs.mkdirSync(KEYS, { recursive: true });
   const priv = path.join(KEYS, `${name}_key.p8`);
   const pub = path.join(KEYS, `${name}_key.pub`);
   if (!fs.existsSync(priv) || !fs.existsSync(pub)) {
-    const tmp = `${priv}.${process.pid}.tmp`;
-    execFileSync('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', tmp], { stdio: 'ignore' });
-    execFileSync('openssl', ['pkey', '-in', tmp, '-pubout', '-out', `${pub}.${process.pid}.tmp`], { stdio: 'ignore' });
-    fs.renameSync(`${pub}.${process.pid}.tmp`, pub);
-    fs.renameSync(tmp, priv);
+    // Test files run in parallel: build the pair in a private directory and
+    // move the whole directory into place, so a pair is never mixed.
+    const tmp = `${KEYS}.${process.pid}.tmp`;
+    fs.mkdirSync(tmp, { recursive: true });
+    const tpriv = path.join(tmp, path.basename(priv));
+    execFileSync('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', tpriv], { stdio: 'ignore' });
+    execFileSync('openssl', ['pkey', '-in', tpriv, '-pubout', '-out', path.join(tmp, path.basename(pub))], { stdio: 'ignore' });
+    try {
+      fs.renameSync(tmp, KEYS);
+    } catch {
+      fs.rmSync(tmp, { recursive: true, force: true }); // another process won
+    }
   }
   return { privatePem: fs.readFileSync(priv, 'utf8'), publicPem: fs.readFileSync(pub, 'utf8'), publicPath: pub };
 }
