@@ -1009,7 +1009,15 @@ static int sf_rollback(floe_source *base, floe_error *err) {
 
 /* ---- describe ------------------------------------------------------------------------- */
 
+/* Appends an identifier: bare when it is a plain upper-case identifier
+ * (Snowflake resolves `SHOP` and `"SHOP"` to the same object), otherwise
+ * double-quoted with inner quotes doubled. */
 static int append_quoted_ident(floe_buf *b, const char *name) {
+  bool plain = (*name >= 'A' && *name <= 'Z') || *name == '_';
+  for (const char *c = name; plain && *c; c++)
+    plain = (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_' ||
+            *c == '$';
+  if (plain) return floe_buf_append_str(b, name);
   int rc = floe_buf_append_byte(b, '"');
   for (const char *c = name; rc == FLOE_OK && *c; c++) {
     if (*c == '"') rc = floe_buf_append_byte(b, '"');

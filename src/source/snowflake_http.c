@@ -37,6 +37,7 @@ struct floe_sf_http {
   unsigned rng;
   int64_t requests;
   bool ignore_interrupt;
+  bool aborting_get; /* the current request is a GET */
   /* per request */
   const floe_sf_sink *sink;
   floe_buf *body;
@@ -146,10 +147,14 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ctx) {
   return n;
 }
 
+/* Aborts a download (a GET: status poll or partition) when interrupted. A
+ * POST is left to finish, so the caller learns the statement handle it
+ * must cancel. */
 static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow,
                        curl_off_t ultotal, curl_off_t ulnow) {
+  floe_sf_http *h = ctx;
   (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-  return interrupted(ctx) ? 1 : 0;
+  return h->aborting_get && interrupted(h) ? 1 : 0;
 }
 
 static bool retryable_curl(CURLcode rc) {
@@ -258,6 +263,7 @@ int floe_sf_http_call(floe_sf_http *http, const char *method, const char *path,
       curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     }
     h->sink = sink;
+    h->aborting_get = strcmp(method, "GET") == 0;
     h->body = out_body;
     h->sink_rc = 0;
     floe_error_init(&h->sink_err);
