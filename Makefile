@@ -11,7 +11,7 @@ ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
-.PHONY: all build deps test unit-test asan-test interop-test fuzz-replay fuzz bench demo clean
+.PHONY: all build deps test unit-test asan-test interop-test emulator-test fuzz-replay fuzz bench demo clean
 
 all: build
 
@@ -34,6 +34,11 @@ interop-test: build
 	@scripts/deps.sh --npm
 	@FLOE_BUILD=$(abspath $(BUILD)) node --test tests/interop/
 
+# The Snowflake SQL API emulator's own tests (it is a test fixture too).
+emulator-test: deps
+	@scripts/deps.sh --npm
+	@node --test tests/snowflake-emulator/test/*.test.mjs
+
 fuzz-replay: deps
 	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DFLOE_FUZZ=ON -DFLOE_SANITIZE=ON >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
@@ -44,7 +49,7 @@ fuzz: deps
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
 	@tests/fuzz/run.sh fuzz $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
-test: unit-test asan-test interop-test fuzz-replay
+test: unit-test asan-test interop-test emulator-test fuzz-replay
 
 bench: build
 	@scripts/deps.sh --npm

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 PACKAGES="build-essential cmake pkg-config clang libclang-rt-14-dev \
 libzstd-dev libsnappy-dev zlib1g-dev liblz4-dev libjansson-dev libyaml-dev \
 libsqlite3-dev sqlite3 libpq-dev postgresql libcurl4-openssl-dev libssl-dev \
-nodejs npm"
+openssl nodejs npm"
 
 missing=""
 for p in $PACKAGES; do
@@ -34,10 +34,15 @@ if [ -n "$missing" ]; then
   fi
 fi
 
-if [ "${1:-}" = "--npm" ]; then
-  if [ ! -d tests/interop/node_modules ] ||
-     [ tests/interop/package-lock.json -nt tests/interop/node_modules ]; then
-    echo "deps: npm ci in tests/interop"
-    (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
+# npm ci in each folder whose lock file is newer than its node_modules.
+npm_install() {
+  if [ ! -d "$1/node_modules" ] || [ "$1/package-lock.json" -nt "$1/node_modules" ]; then
+    echo "deps: npm ci in $1"
+    (cd "$1" && npm ci --no-audit --no-fund --loglevel=error)
+    touch "$1/node_modules"
   fi
+}
+if [ "${1:-}" = "--npm" ]; then
+  npm_install tests/interop
+  npm_install tests/snowflake-emulator
 fi
