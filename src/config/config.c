@@ -539,6 +539,8 @@ static void map_source(ctx *c, const cfg_node *root) {
     if (at == NULL)
       cfg_diag(c->d, root, "source", "missing (where rows come from: a mapping with type "
                                      "sqlite, postgres or snowflake)");
+    else if (value_of(root, "source") == NULL) /* `source:` with no value */
+      cfg_diag(c->d, at, "source.type", "missing (expected sqlite, postgres or snowflake)");
     return;
   }
   check_keys(c, map, "source", source_keys, N_OF(source_keys));
