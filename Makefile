@@ -11,7 +11,7 @@ ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
-.PHONY: all build deps test unit-test asan-test interop-test emulator-test fuzz-replay fuzz bench demo clean
+.PHONY: all build deps test unit-test asan-test interop-test e2e-test emulator-test fuzz-replay fuzz bench demo clean
 
 all: build
 
@@ -34,6 +34,12 @@ interop-test: build
 	@scripts/deps.sh --npm
 	@FLOE_BUILD=$(abspath $(BUILD)) node --test tests/interop/
 
+# End to end through the floe command: SQLite and PostgreSQL sources (and the
+# Snowflake emulator), every target checked by icebird and DuckDB.
+e2e-test: build
+	@scripts/deps.sh --npm
+	@FLOE_BIN=$(abspath $(BUILD))/floe node --test tests/e2e/
+
 # The Snowflake SQL API emulator's own tests (it is a test fixture too).
 emulator-test: deps
 	@scripts/deps.sh --npm
@@ -49,7 +55,7 @@ fuzz: deps
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
 	@tests/fuzz/run.sh fuzz $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
-test: unit-test asan-test interop-test emulator-test fuzz-replay
+test: unit-test asan-test interop-test e2e-test emulator-test fuzz-replay
 
 bench: build
 	@scripts/deps.sh --npm
