@@ -6,7 +6,8 @@
  * columns) described by a `struct ArrowSchema`, exactly as the Arrow C data
  * interface specifies, so DuckDB, pyarrow and others can import them without
  * copies. floe uses a subset of the Arrow types, one per Iceberg primitive
- * (floe_arrow_type). Column field ids travel in the schema metadata key
+ * (floe_arrow_type), plus lists ("+l": int32 offsets into one child array
+ * named "element", Arrow Columnar Format: Variable-size List Layout). Column field ids travel in the schema metadata key
  * "PARQUET:field_id"; uuid is "w:16" with extension name "arrow.uuid".
  *
  * Ownership: every ArrowSchema/ArrowArray that floe hands out owns its
@@ -84,7 +85,8 @@ typedef enum floe_arrow_type {
   FLOE_ARROW_BINARY,          /* "z"  int32 offsets */
   FLOE_ARROW_FIXED,           /* "w:N" */
   FLOE_ARROW_UUID,            /* "w:16" + ARROW:extension:name=arrow.uuid */
-  FLOE_ARROW_STRUCT           /* "+s" */
+  FLOE_ARROW_STRUCT,          /* "+s" */
+  FLOE_ARROW_LIST             /* "+l"  int32 offsets, one child "element" */
 } floe_arrow_type;
 
 typedef struct floe_arrow_type_info {
@@ -134,7 +136,19 @@ int floe_arrow_schema_init(struct ArrowSchema *out, const char *name,
  * set with floe_arrow_schema_init(out->children[i], ...). */
 int floe_arrow_schema_init_struct(struct ArrowSchema *out, const char *name,
                                   int64_t n_children);
-/* Parses a field's format (and uuid extension metadata) into `out`. */
+/* Initialises `out` as a list field ("+l") whose one child, named
+ * "element", holds the elements: of type `element`, nullable when
+ * element_nullable, with field id element_id (< 0: none; for Iceberg
+ * lists the element-id). The schema owns copies of every string. Errors:
+ * FLOE_ENOMEM (out is then released), FLOE_EINVAL when element is itself
+ * a list or struct (build nested children by hand). */
+int floe_arrow_schema_init_list(struct ArrowSchema *out, const char *name,
+                                bool nullable, int32_t field_id,
+                                const floe_arrow_type_info *element,
+                                bool element_nullable, int32_t element_id);
+/* Parses a field's format (and uuid extension metadata) into `out`. A
+ * list ("+l") gives FLOE_ARROW_LIST; its element type is that of
+ * schema->children[0]. */
 int floe_arrow_schema_type(const struct ArrowSchema *schema,
                            floe_arrow_type_info *out, floe_error *err);
 /* The field id in metadata "PARQUET:field_id", or -1. */
@@ -161,10 +175,24 @@ typedef struct floe_arrow_builder {
   uint8_t *data;       /* bytes of variable-length values */
   size_t data_len;
   size_t data_cap;
+  struct floe_arrow_builder *child; /* list: the element builder (owned) */
 } floe_arrow_builder;
 
+/* Initialises a builder of a leaf type. A list type needs its element
+ * type: use floe_arrow_builder_init_list or _init_schema (FLOE_EINVAL). */
 int floe_arrow_builder_init(floe_arrow_builder *b,
                             const floe_arrow_type_info *type);
+/* Initialises a list builder whose elements are of type `element` (a leaf
+ * type). The builder owns its child builder. */
+int floe_arrow_builder_init_list(floe_arrow_builder *b,
+                                 const floe_arrow_type_info *element);
+/* Initialises a builder for the column `field` describes (leaf or list,
+ * lists of lists included). Errors: FLOE_EUNSUPPORTED for formats floe
+ * does not build (structs), FLOE_ENOMEM. */
+int floe_arrow_builder_init_schema(floe_arrow_builder *b,
+                                   const struct ArrowSchema *field,
+                                   floe_error *err);
+/* Frees the buffers (and a list's child builder). Accepts NULL. */
 void floe_arrow_builder_free(floe_arrow_builder *b);
 /* Room for n more rows (and, for varlen, data_bytes more bytes). */
 int floe_arrow_builder_reserve(floe_arrow_builder *b, int64_t n,
@@ -180,11 +208,34 @@ int floe_arrow_builder_append_decimal(floe_arrow_builder *b, floe_int128 v);
 /* utf8, binary, fixed and uuid (len must equal the byte width). */
 int floe_arrow_builder_append_bytes(floe_arrow_builder *b, const void *bytes,
                                     size_t len);
+/* Lists: one list value is appended by floe_arrow_builder_list_start,
+ * which hands out the element builder (*out_child, owned by b), then any
+ * number of appends to that child (nulls are null elements), then
+ * floe_arrow_builder_list_end, which closes the list (possibly empty).
+ * A null list is floe_arrow_builder_append_null(b). Errors: FLOE_EINVAL
+ * when b is not a list builder, FLOE_ERANGE past 2^31-1 elements per
+ * batch, FLOE_ENOMEM. */
+int floe_arrow_builder_list_start(floe_arrow_builder *b,
+                                  floe_arrow_builder **out_child);
+int floe_arrow_builder_list_end(floe_arrow_builder *b);
 /* Moves the built column into `out` and resets the builder (same type) for
- * the next batch. */
+ * the next batch. A list's array owns its finished child array. */
 int floe_arrow_builder_finish(floe_arrow_builder *b, struct ArrowArray *out);
 
-/* A batch builder: one column builder per child of a struct schema. */
+struct floe_arrow_view;
+/* Appends rows [start, start + n) of column `v` to b in bulk: fixed-width
+ * values with one memcpy, variable-length and list offsets rebased in one
+ * pass with their bytes / elements copied whole, validity bit by bit. The
+ * view's layout must be the builder's (same value width; utf8 and binary
+ * interchange, as do fixed[16] and uuid; lists need matching element
+ * layouts): FLOE_EINVAL otherwise. FLOE_ERANGE past 2 GiB of bytes or
+ * 2^31-1 elements per batch; FLOE_ENOMEM. */
+int floe_arrow_builder_append_view(floe_arrow_builder *b,
+                                   const struct floe_arrow_view *v,
+                                   int64_t start, int64_t n);
+
+/* A batch builder: one column builder per child of a struct schema
+ * (leaf or list children; see floe_arrow_builder_init_schema). */
 typedef struct floe_arrow_batch_builder {
   int64_t n_columns;
   floe_arrow_builder *columns;
@@ -212,13 +263,26 @@ typedef struct floe_arrow_view {
   int64_t null_count;
   const uint8_t *validity; /* NULL: no nulls */
   const uint8_t *values;
-  const int32_t *offsets;  /* varlen */
+  const int32_t *offsets;  /* varlen and list */
   const uint8_t *data;     /* varlen */
+  /* list: the element column (borrowed from the schema and array given to
+   * floe_arrow_view_init); open it with floe_arrow_view_list_child */
+  const struct ArrowSchema *child_schema;
+  const struct ArrowArray *child_array;
 } floe_arrow_view;
 
+/* Opens a read-only view over `array` as `schema` describes it (both
+ * borrowed, must outlive the view). Errors: FLOE_EUNSUPPORTED for an
+ * unknown format, FLOE_EINVAL for a buffer or child count that does not
+ * fit the format. */
 int floe_arrow_view_init(floe_arrow_view *view,
                          const struct ArrowSchema *schema,
                          const struct ArrowArray *array, floe_error *err);
+/* The element column of a list view (indices into it are the list's
+ * offsets, see floe_arrow_view_list_range). FLOE_EINVAL when v is not a
+ * list; otherwise as floe_arrow_view_init. */
+int floe_arrow_view_list_child(const floe_arrow_view *v, floe_arrow_view *out,
+                               floe_error *err);
 
 static inline bool floe_arrow_bit(const uint8_t *bits, int64_t i) {
   return (bits[i >> 3] >> (i & 7)) & 1;
@@ -277,12 +341,21 @@ static inline const uint8_t *floe_arrow_view_bytes(const floe_arrow_view *v,
   return v->values + (v->offset + i) * v->type.byte_width;
 }
 
+/* The elements of list value i are child rows [*start, *end). */
+static inline void floe_arrow_view_list_range(const floe_arrow_view *v,
+                                              int64_t i, int64_t *start,
+                                              int64_t *end) {
+  *start = v->offsets[v->offset + i];
+  *end = v->offsets[v->offset + i + 1];
+}
+
 /* Appends value i as text, as floe's CSV output and the fixture CSVs render
  * it: ints decimal, floats shortest round-trip ("1.1", "5.0"), decimals at
  * fixed scale, dates YYYY-MM-DD, times HH:MM:SS[.ffffff], timestamps
  * "YYYY-MM-DD HH:MM:SS[.ffffff]" (tz: followed by "+00"), uuid canonical
  * lower case, binary/fixed lower-case hex, strings as they are, null as
- * "\\N". */
+ * "\\N", lists as "[a, b]" with each element rendered by these rules (a
+ * null element as "\\N", an empty list as "[]"). */
 int floe_arrow_view_format(const floe_arrow_view *v, int64_t i, floe_buf *out);
 
 /* Writes the unscaled decimal `v` at `scale` as text ("-12.30"); returns the

@@ -7,6 +7,14 @@
  * handed to any Arrow consumer. Builders grow plain byte buffers and move
  * them into an array on finish; views are read-only cursors over any
  * conforming array, ours or a foreign one.
+ *
+ * Lists ("+l") are the one nested shape: an int32 offsets buffer and one
+ * child array (Arrow Columnar Format: Variable-size List Layout). A list
+ * builder owns a child builder for its elements and finishes both
+ * together; a list view points at its child, which callers open as a view
+ * of its own. Bulk appends from a view (floe_arrow_builder_append_view)
+ * copy fixed-width values with memcpy and rebase offsets in one pass, so
+ * scans can move column slices instead of single values.
  */
 #include "floe/arrow.h"
 
@@ -62,6 +70,7 @@ void floe_arrow_type_format(const floe_arrow_type_info *type, char *out,
     case FLOE_ARROW_UTF8: f = "u"; break;
     case FLOE_ARROW_BINARY: f = "z"; break;
     case FLOE_ARROW_STRUCT: f = "+s"; break;
+    case FLOE_ARROW_LIST: f = "+l"; break;
     case FLOE_ARROW_DECIMAL128:
       snprintf(out, out_size, "d:%d,%d", type->precision, type->scale);
       return;
@@ -94,6 +103,7 @@ void floe_arrow_type_name(const floe_arrow_type_info *type, char *out,
     case FLOE_ARROW_BINARY: n = "binary"; break;
     case FLOE_ARROW_UUID: n = "uuid"; break;
     case FLOE_ARROW_STRUCT: n = "struct"; break;
+    case FLOE_ARROW_LIST: n = "list"; break;
     case FLOE_ARROW_DECIMAL128:
       snprintf(out, out_size, "decimal(%d,%d)", type->precision, type->scale);
       return;
@@ -268,6 +278,30 @@ int floe_arrow_schema_init_struct(struct ArrowSchema *out, const char *name,
   return schema_init_common(out, "+s", name, NULL, n_children, 0);
 }
 
+int floe_arrow_schema_init_list(struct ArrowSchema *out, const char *name,
+                                bool nullable, int32_t field_id,
+                                const floe_arrow_type_info *element,
+                                bool element_nullable, int32_t element_id) {
+  memset(out, 0, sizeof *out);
+  if (element->id == FLOE_ARROW_LIST || element->id == FLOE_ARROW_STRUCT ||
+      element->id == FLOE_ARROW_UNKNOWN)
+    return FLOE_EINVAL;
+  char *metadata = NULL;
+  if (field_id >= 0) {
+    char id_text[16];
+    snprintf(id_text, sizeof id_text, "%d", field_id);
+    const char *key = "PARQUET:field_id", *value = id_text;
+    if ((metadata = encode_metadata(1, &key, &value)) == NULL) return FLOE_ENOMEM;
+  }
+  int rc = schema_init_common(out, "+l", name, metadata, 1,
+                              nullable ? ARROW_FLAG_NULLABLE : 0);
+  if (rc < 0) return rc;
+  rc = floe_arrow_schema_init(out->children[0], "element", element,
+                              element_nullable, element_id);
+  if (rc < 0) schema_release(out);
+  return rc;
+}
+
 int floe_arrow_schema_copy(struct ArrowSchema *out,
                            const struct ArrowSchema *schema) {
   char *metadata = NULL;
@@ -322,7 +356,7 @@ int floe_arrow_schema_type(const struct ArrowSchema *schema,
       {"tsn:", FLOE_ARROW_TIMESTAMP_NS}, {"tsn:UTC", FLOE_ARROW_TIMESTAMP_NS_TZ},
       {"tsn:+00:00", FLOE_ARROW_TIMESTAMP_NS_TZ},
       {"u", FLOE_ARROW_UTF8},          {"z", FLOE_ARROW_BINARY},
-      {"+s", FLOE_ARROW_STRUCT},
+      {"+s", FLOE_ARROW_STRUCT},       {"+l", FLOE_ARROW_LIST},
   };
   for (size_t i = 0; i < sizeof simple / sizeof simple[0]; i++) {
     if (strcmp(f, simple[i].format) == 0) {
@@ -399,19 +433,88 @@ static int grow(uint8_t **buf, size_t *cap, size_t need) {
   return FLOE_OK;
 }
 
+/* Whether values are int32 offsets (utf8, binary, list). */
+static bool uses_offsets(floe_arrow_type id) {
+  return floe_arrow_type_is_varlen(id) || id == FLOE_ARROW_LIST;
+}
+
+/* Allocates the first offset (0) of an offsets-based builder. */
+static int init_offsets(floe_arrow_builder *b) {
+  if (grow(&b->values, &b->values_cap, 4 * 64) < 0) return FLOE_ENOMEM;
+  memset(b->values, 0, 4);
+  return FLOE_OK;
+}
+
 int floe_arrow_builder_init(floe_arrow_builder *b,
                             const floe_arrow_type_info *type) {
   memset(b, 0, sizeof *b);
   b->type = *type;
-  if (floe_arrow_type_is_varlen(type->id)) {
-    if (grow(&b->values, &b->values_cap, 4 * 64) < 0) return FLOE_ENOMEM;
-    memset(b->values, 0, 4);
+  if (type->id == FLOE_ARROW_LIST) return FLOE_EINVAL; /* needs an element type */
+  if (floe_arrow_type_is_varlen(type->id)) return init_offsets(b);
+  return FLOE_OK;
+}
+
+/* Makes b a list builder that takes ownership of `child` (a heap-allocated,
+ * initialised builder); frees the child on failure. */
+static int init_list_with_child(floe_arrow_builder *b, floe_arrow_builder *child) {
+  memset(b, 0, sizeof *b);
+  b->type = floe_arrow_type_of(FLOE_ARROW_LIST);
+  b->child = child;
+  if (init_offsets(b) < 0) {
+    floe_arrow_builder_free(b);
+    return FLOE_ENOMEM;
   }
+  return FLOE_OK;
+}
+
+int floe_arrow_builder_init_list(floe_arrow_builder *b,
+                                 const floe_arrow_type_info *element) {
+  memset(b, 0, sizeof *b);
+  if (element->id == FLOE_ARROW_LIST || element->id == FLOE_ARROW_STRUCT) return FLOE_EINVAL;
+  floe_arrow_builder *child = floe_calloc(1, sizeof *child);
+  if (child == NULL) return FLOE_ENOMEM;
+  int rc = floe_arrow_builder_init(child, element);
+  if (rc < 0) {
+    floe_arrow_builder_free(child);
+    floe_free(child);
+    return rc;
+  }
+  return init_list_with_child(b, child);
+}
+
+int floe_arrow_builder_init_schema(floe_arrow_builder *b,
+                                   const struct ArrowSchema *field,
+                                   floe_error *err) {
+  memset(b, 0, sizeof *b);
+  floe_arrow_type_info type;
+  int rc = floe_arrow_schema_type(field, &type, err);
+  if (rc < 0) return rc;
+  if (type.id != FLOE_ARROW_LIST) {
+    if (floe_arrow_builder_init(b, &type) < 0)
+      return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    return FLOE_OK;
+  }
+  if (field->n_children != 1 || field->children == NULL || field->children[0] == NULL)
+    return floe_error_set(err, FLOE_EINVAL, "list column '%s' has %lld children, want 1",
+                          field->name ? field->name : "", (long long)field->n_children);
+  floe_arrow_builder *child = floe_calloc(1, sizeof *child);
+  if (child == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  rc = floe_arrow_builder_init_schema(child, field->children[0], err);
+  if (rc < 0) {
+    floe_arrow_builder_free(child);
+    floe_free(child);
+    return floe_error_prefix(err, "list column '%s'", field->name ? field->name : ""), rc;
+  }
+  if (init_list_with_child(b, child) < 0) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
   return FLOE_OK;
 }
 
 void floe_arrow_builder_free(floe_arrow_builder *b) {
   if (b == NULL) return;
+  if (b->child != NULL) {
+    floe_arrow_builder_free(b->child);
+    floe_free(b->child);
+  }
   floe_free(b->validity);
   floe_free(b->values);
   floe_free(b->data);
@@ -420,7 +523,7 @@ void floe_arrow_builder_free(floe_arrow_builder *b) {
 
 static size_t values_bytes(const floe_arrow_builder *b, int64_t rows) {
   if (b->type.id == FLOE_ARROW_BOOL) return (size_t)(rows + 7) / 8;
-  if (floe_arrow_type_is_varlen(b->type.id)) return (size_t)(rows + 1) * 4;
+  if (uses_offsets(b->type.id)) return (size_t)(rows + 1) * 4;
   return (size_t)rows * (size_t)floe_arrow_type_value_size(&b->type);
 }
 
@@ -456,7 +559,7 @@ int floe_arrow_builder_append_null(floe_arrow_builder *b) {
   if (begin_row(b, false) < 0) return FLOE_ENOMEM;
   if (b->type.id == FLOE_ARROW_BOOL) {
     floe_arrow_bit_set(b->values, b->length, false);
-  } else if (floe_arrow_type_is_varlen(b->type.id)) {
+  } else if (uses_offsets(b->type.id)) {
     int32_t end;
     memcpy(&end, b->values + b->length * 4, 4);
     memcpy(b->values + (b->length + 1) * 4, &end, 4);
@@ -518,8 +621,70 @@ int floe_arrow_builder_append_bytes(floe_arrow_builder *b, const void *bytes,
   return FLOE_OK;
 }
 
+int floe_arrow_builder_list_start(floe_arrow_builder *b,
+                                  floe_arrow_builder **out_child) {
+  if (out_child != NULL) *out_child = NULL;
+  if (b->type.id != FLOE_ARROW_LIST || b->child == NULL) return FLOE_EINVAL;
+  if (floe_arrow_builder_reserve(b, 1, 0) < 0) return FLOE_ENOMEM;
+  if (out_child != NULL) *out_child = b->child;
+  return FLOE_OK;
+}
+
+int floe_arrow_builder_list_end(floe_arrow_builder *b) {
+  if (b->type.id != FLOE_ARROW_LIST || b->child == NULL) return FLOE_EINVAL;
+  if (b->child->length > INT32_MAX) return FLOE_ERANGE;
+  if (begin_row(b, true) < 0) return FLOE_ENOMEM;
+  int32_t end = (int32_t)b->child->length;
+  memcpy(b->values + (b->length + 1) * 4, &end, 4);
+  b->length++;
+  return FLOE_OK;
+}
+
+/* Finishes a list builder: the child builder's column becomes the array's
+ * one child; the builder keeps its (reset) child builder. */
+static int finish_list(floe_arrow_builder *b, struct ArrowArray *out) {
+  array_private *p = floe_calloc(1, sizeof *p);
+  struct ArrowArray *child_storage = floe_calloc(1, sizeof *child_storage);
+  struct ArrowArray **child_ptrs = floe_calloc(1, sizeof *child_ptrs);
+  if (p == NULL || child_storage == NULL || child_ptrs == NULL) goto nomem;
+  if (floe_arrow_builder_finish(b->child, child_storage) < 0) {
+    floe_arrow_array_release(child_storage);
+    goto nomem;
+  }
+  child_ptrs[0] = child_storage;
+  p->child_storage = child_storage;
+  p->child_ptrs = child_ptrs;
+  p->buffers[0] = b->null_count > 0 ? b->validity : NULL;
+  if (b->null_count == 0) floe_free(b->validity);
+  p->buffers[1] = b->values;
+  floe_free(b->data);
+  for (int i = 0; i < 3; i++) p->buffer_ptrs[i] = p->buffers[i];
+  out->length = b->length;
+  out->null_count = b->null_count;
+  out->n_buffers = 2;
+  out->buffers = p->buffer_ptrs;
+  out->n_children = 1;
+  out->children = child_ptrs;
+  out->private_data = p;
+  out->release = array_release;
+  floe_arrow_builder *child = b->child;
+  memset(b, 0, sizeof *b);
+  b->type = floe_arrow_type_of(FLOE_ARROW_LIST);
+  b->child = child;
+  return init_offsets(b);
+nomem:
+  floe_free(p);
+  floe_free(child_storage);
+  floe_free(child_ptrs);
+  return FLOE_ENOMEM;
+}
+
 int floe_arrow_builder_finish(floe_arrow_builder *b, struct ArrowArray *out) {
   memset(out, 0, sizeof *out);
+  if (b->type.id == FLOE_ARROW_LIST) {
+    if (b->child == NULL) return FLOE_EINVAL;
+    return finish_list(b, out);
+  }
   array_private *p = floe_calloc(1, sizeof *p);
   if (p == NULL) return FLOE_ENOMEM;
   bool varlen = floe_arrow_type_is_varlen(b->type.id);
@@ -593,10 +758,7 @@ int floe_arrow_batch_builder_init(floe_arrow_batch_builder *bb,
                             sizeof *bb->columns);
   if (bb->columns == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
   for (int64_t i = 0; i < schema->n_children; i++) {
-    floe_arrow_type_info type;
-    int rc = floe_arrow_schema_type(schema->children[i], &type, err);
-    if (rc == FLOE_OK && floe_arrow_builder_init(&bb->columns[i], &type) < 0)
-      rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    int rc = floe_arrow_builder_init_schema(&bb->columns[i], schema->children[i], err);
     if (rc < 0) {
       floe_arrow_batch_builder_free(bb);
       return rc;
@@ -655,6 +817,20 @@ int floe_arrow_view_init(floe_arrow_view *view,
   view->offset = array->offset;
   view->null_count = array->null_count;
   if (view->type.id == FLOE_ARROW_STRUCT) return FLOE_OK;
+  if (view->type.id == FLOE_ARROW_LIST) {
+    if (array->n_buffers != 2 || array->n_children != 1 || schema->n_children != 1 ||
+        array->children == NULL || array->children[0] == NULL || schema->children == NULL ||
+        schema->children[0] == NULL)
+      return floe_error_set(err, FLOE_EINVAL,
+                            "list column '%s': arrow array has %" PRId64 " buffers and %" PRId64
+                            " children, want 2 and 1",
+                            schema->name ? schema->name : "", array->n_buffers, array->n_children);
+    view->validity = array->null_count != 0 ? array->buffers[0] : NULL;
+    view->offsets = array->buffers[1];
+    view->child_schema = schema->children[0];
+    view->child_array = array->children[0];
+    return FLOE_OK;
+  }
   int64_t want = floe_arrow_type_is_varlen(view->type.id) ? 3 : 2;
   if (array->n_buffers != want)
     return floe_error_set(err, FLOE_EINVAL,
@@ -668,6 +844,15 @@ int floe_arrow_view_init(floe_arrow_view *view,
     view->data = array->buffers[2];
   }
   return FLOE_OK;
+}
+
+int floe_arrow_view_list_child(const floe_arrow_view *v, floe_arrow_view *out,
+                               floe_error *err) {
+  if (v->type.id != FLOE_ARROW_LIST || v->child_schema == NULL || v->child_array == NULL) {
+    memset(out, 0, sizeof *out);
+    return floe_error_set(err, FLOE_EINVAL, "not a list view");
+  }
+  return floe_arrow_view_init(out, v->child_schema, v->child_array, err);
 }
 
 static int append_hex(floe_buf *out, const uint8_t *p, size_t n) {
@@ -776,7 +961,119 @@ int floe_arrow_view_format(const floe_arrow_view *v, int64_t i, floe_buf *out) {
     case FLOE_ARROW_FIXED:
       bytes = floe_arrow_view_bytes(v, i, &len);
       return append_hex(out, bytes, len);
+    case FLOE_ARROW_LIST: {
+      /* README of the fixtures: "list: `[a, b]`", elements as top-level
+       * values. */
+      floe_arrow_view child;
+      floe_error err = {0};
+      int64_t start, end;
+      int rc = floe_arrow_view_list_child(v, &child, &err);
+      if (rc < 0) return rc;
+      floe_arrow_view_list_range(v, i, &start, &end);
+      rc = floe_buf_append_byte(out, '[');
+      for (int64_t k = start; k < end && rc == FLOE_OK; k++) {
+        if (k > start) rc = floe_buf_append(out, ", ", 2);
+        if (rc == FLOE_OK) rc = floe_arrow_view_format(&child, k, out);
+      }
+      return rc == FLOE_OK ? floe_buf_append_byte(out, ']') : rc;
+    }
     default:
       return floe_buf_append_str(out, "?");
   }
+}
+
+/* ---- bulk appends ----------------------------------------------------- */
+
+/* Whether a view of type `from` can be copied byte for byte into a
+ * builder of type `to`. */
+static bool same_layout(const floe_arrow_type_info *to, const floe_arrow_type_info *from) {
+  floe_arrow_type a = to->id, b = from->id;
+  if (a == b) {
+    if (a == FLOE_ARROW_FIXED) return to->byte_width == from->byte_width;
+    if (a == FLOE_ARROW_DECIMAL128) return to->scale == from->scale;
+    return a != FLOE_ARROW_STRUCT && a != FLOE_ARROW_UNKNOWN;
+  }
+  if (floe_arrow_type_is_varlen(a) && floe_arrow_type_is_varlen(b)) return true;
+  if ((a == FLOE_ARROW_FIXED || a == FLOE_ARROW_UUID) &&
+      (b == FLOE_ARROW_FIXED || b == FLOE_ARROW_UUID))
+    return to->byte_width == from->byte_width;
+  if ((a == FLOE_ARROW_TIMESTAMP_US || a == FLOE_ARROW_TIMESTAMP_US_TZ) &&
+      (b == FLOE_ARROW_TIMESTAMP_US || b == FLOE_ARROW_TIMESTAMP_US_TZ))
+    return true;
+  return (a == FLOE_ARROW_TIMESTAMP_NS || a == FLOE_ARROW_TIMESTAMP_NS_TZ) &&
+         (b == FLOE_ARROW_TIMESTAMP_NS || b == FLOE_ARROW_TIMESTAMP_NS_TZ);
+}
+
+/* Copies n bits from src (starting at bit s) to dst (starting at bit d). */
+static void copy_bits(uint8_t *dst, int64_t d, const uint8_t *src, int64_t s, int64_t n) {
+  if ((d & 7) == 0 && (s & 7) == 0) {
+    memcpy(dst + d / 8, src + s / 8, (size_t)(n / 8));
+    for (int64_t k = n & ~(int64_t)7; k < n; k++)
+      floe_arrow_bit_set(dst, d + k, floe_arrow_bit(src, s + k));
+    return;
+  }
+  for (int64_t k = 0; k < n; k++) floe_arrow_bit_set(dst, d + k, floe_arrow_bit(src, s + k));
+}
+
+/* Appends the validity of view rows [start, start + n) to b (rows
+ * b->length .. + n); counts their nulls into b->null_count. */
+static int append_validity(floe_arrow_builder *b, const floe_arrow_view *v, int64_t start,
+                           int64_t n) {
+  int64_t nulls = 0;
+  if (v->validity != NULL)
+    for (int64_t k = 0; k < n; k++) nulls += !floe_arrow_bit(v->validity, v->offset + start + k);
+  if (nulls == 0 && b->validity == NULL) return FLOE_OK;
+  size_t need = (size_t)(b->length + n + 7) / 8;
+  if (b->validity == NULL) {
+    if (grow(&b->validity, &b->validity_cap, need < 64 ? 64 : need) < 0) return FLOE_ENOMEM;
+    memset(b->validity, 0xff, b->validity_cap);
+  } else {
+    size_t old = b->validity_cap;
+    if (grow(&b->validity, &b->validity_cap, need) < 0) return FLOE_ENOMEM;
+    if (b->validity_cap > old) memset(b->validity + old, 0xff, b->validity_cap - old);
+  }
+  if (v->validity != NULL)
+    copy_bits(b->validity, b->length, v->validity, v->offset + start, n);
+  else
+    for (int64_t k = 0; k < n; k++) floe_arrow_bit_set(b->validity, b->length + k, true);
+  b->null_count += nulls;
+  return FLOE_OK;
+}
+
+int floe_arrow_builder_append_view(floe_arrow_builder *b, const floe_arrow_view *v,
+                                   int64_t start, int64_t n) {
+  if (n <= 0) return FLOE_OK;
+  if (start < 0 || start + n > v->length || !same_layout(&b->type, &v->type)) return FLOE_EINVAL;
+  if (floe_arrow_builder_reserve(b, n, 0) < 0) return FLOE_ENOMEM;
+  int64_t first = v->offset + start;
+  if (uses_offsets(b->type.id)) {
+    int32_t base = v->offsets[first], last = v->offsets[first + n];
+    int32_t end;
+    memcpy(&end, b->values + b->length * 4, 4);
+    int64_t count = (int64_t)last - base;
+    if (count < 0) return FLOE_EINVAL;
+    if ((int64_t)end + count > INT32_MAX) return FLOE_ERANGE;
+    if (b->type.id == FLOE_ARROW_LIST) {
+      floe_arrow_view child;
+      if (b->child == NULL || floe_arrow_view_list_child(v, &child, NULL) < 0) return FLOE_EINVAL;
+      int rc = floe_arrow_builder_append_view(b->child, &child, base, count);
+      if (rc < 0) return rc;
+    } else {
+      if (grow(&b->data, &b->data_cap, b->data_len + (size_t)count) < 0) return FLOE_ENOMEM;
+      if (count > 0) memcpy(b->data + b->data_len, v->data + base, (size_t)count);
+      b->data_len += (size_t)count;
+    }
+    int32_t *dst = (int32_t *)(void *)(b->values) + b->length + 1;
+    const int32_t *src = v->offsets + first + 1;
+    int32_t shift = end - base;
+    for (int64_t k = 0; k < n; k++) dst[k] = src[k] + shift;
+  } else if (b->type.id == FLOE_ARROW_BOOL) {
+    copy_bits(b->values, b->length, v->values, first, n);
+  } else {
+    size_t w = (size_t)floe_arrow_type_value_size(&b->type);
+    memcpy(b->values + (size_t)b->length * w, v->values + (size_t)first * w, (size_t)n * w);
+  }
+  if (append_validity(b, v, start, n) < 0) return FLOE_ENOMEM;
+  b->length += n;
+  return FLOE_OK;
 }
