@@ -55,8 +55,14 @@ if [ ${#targets[@]} -eq 0 ]; then
   exit 1
 fi
 
-# Fixture files that make good seeds for a target, one per line.
+# Files that make good seeds for a target, one per line: fixture files,
+# and for config_yaml the repository's own YAML examples and test configs.
 seeds_for() {
+  # The configuration seeds live in this repository, not in the fixtures.
+  if [ "$1" = config_yaml ]; then
+    find "$repo/tests/unit/config" "$repo/examples" -type f -name '*.yaml' 2>/dev/null | sort
+    return 0
+  fi
   [ -d "$fixtures" ] || return 0
   case "$1" in
     parquet_reader)
@@ -65,6 +71,10 @@ seeds_for() {
     avro_reader)
       [ -d "$fixtures/avro" ] && find "$fixtures/avro" -type f -name '*.avro' | sort
       find "$fixtures/iceberg" -path '*/metadata/*.avro' -type f 2>/dev/null | sort
+      ;;
+    metadata_json)
+      [ -d "$fixtures/metadata-json" ] && find "$fixtures/metadata-json" -type f -name '*.json' | sort
+      find "$fixtures/iceberg" -path '*/metadata/*.metadata.json' -type f 2>/dev/null | sort
       ;;
   esac
   return 0
