@@ -43,6 +43,7 @@ typedef struct floe_io_entry {
   char *name;    /* the entry's name, not its full path */
   int is_dir;    /* 1 for a directory (a "prefix" on object stores) */
   uint64_t size; /* bytes; 0 for directories */
+  int64_t mtime_ms; /* last modification, ms since the epoch; 0 if unknown */
 } floe_io_entry;
 
 /* A directory listing, sorted by name. Owned by the caller; release with
@@ -94,6 +95,8 @@ typedef struct floe_io_ops {
               floe_error *err);
   int (*set_fault)(floe_io *io, const floe_io_fault *fault, floe_error *err);
   void (*destroy)(floe_io *io);
+  /* Optional (may be NULL): calls of the fault's op since it was set. */
+  long (*fault_calls)(floe_io *io);
 } floe_io_ops;
 
 /* Every implementation's object begins with this header. */
@@ -247,6 +250,13 @@ int floe_io_read_all(floe_io *io, const char *path, size_t max_bytes,
  * without fault injection return FLOE_EUNSUPPORTED. */
 int floe_io_set_fault(floe_io *io, const floe_io_fault *fault,
                       floe_error *err);
+
+/* Sets *out_calls to the number of calls of the installed fault's kind of
+ * operation made since floe_io_set_fault, whether or not they failed. A
+ * test arms a fault that never fires (nth = LONG_MAX), runs an operation
+ * and so learns how many writes, fsyncs or publishes it makes, then fails
+ * each in turn. Errors: FLOE_EUNSUPPORTED without fault injection. */
+int floe_io_fault_calls(floe_io *io, long *out_calls, floe_error *err);
 
 /* Writes a random (version 4) UUID in canonical text form, 36 characters
  * plus NUL, into out[37]. Used for new file names (DESIGN.md rule 2).

@@ -126,6 +126,16 @@ int floe_io_set_fault(floe_io *io, const floe_io_fault *fault,
   return io->ops->set_fault(io, fault, err);
 }
 
+int floe_io_fault_calls(floe_io *io, long *out_calls, floe_error *err) {
+  *out_calls = 0;
+  if (io->ops->fault_calls == NULL)
+    return floe_error_set(err, FLOE_EUNSUPPORTED,
+                          "io %s: fault injection is not supported",
+                          io->ops->name);
+  *out_calls = io->ops->fault_calls(io);
+  return FLOE_OK;
+}
+
 int floe_io_read_all(floe_io *io, const char *path, size_t max_bytes,
                      char **out, size_t *out_len, floe_error *err) {
   int rc = FLOE_OK;

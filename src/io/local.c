@@ -95,6 +95,10 @@ static int set_fault(floe_io *base, const floe_io_fault *fault,
   return FLOE_OK;
 }
 
+static long fault_calls(floe_io *base) {
+  return ((local_io *)base)->fault_calls;
+}
+
 /* ---- paths ---------------------------------------------------------------- */
 
 const char *floe_io_local_path(const char *location) {
@@ -526,6 +530,8 @@ static int local_list(floe_io *io, const char *location, floe_io_listing *out,
     }
     e->is_dir = S_ISDIR(st.st_mode) ? 1 : 0;
     e->size = e->is_dir ? 0 : (uint64_t)st.st_size;
+    e->mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 +
+                  (int64_t)st.st_mtim.tv_nsec / 1000000;
     out->count++;
   }
   closedir(dir);
@@ -553,6 +559,7 @@ static const floe_io_ops local_ops = {
     .list = local_list,
     .set_fault = set_fault,
     .destroy = local_destroy,
+    .fault_calls = fault_calls,
 };
 
 int floe_io_local_open(const floe_io_local_options *options, floe_io **out,
