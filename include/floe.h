@@ -14,6 +14,7 @@
 #include "floe/parquet_writer.h"
 #include "floe/replicate.h"
 #include "floe/scan.h"
+#include "floe/source.h"
 #include "floe/table.h"
 #include "floe/time.h"
 

@@ -51,6 +51,15 @@
 extern "C" {
 #endif
 
+struct floe_catalog;
+
+/* Opens the catalog a job file names (target.catalog, target.warehouse made
+ * absolute, run.durability), as `floe run` does; for the commands that work
+ * on the job's tables (`floe table -c`, `floe maintain -c`). The caller
+ * frees *out with floe_catalog_free. */
+int floe_replicate_open_catalog(const struct floe_config *cfg,
+                                struct floe_catalog **out, floe_error *err);
+
 /* Exit codes of `floe run|status|validate|config` (documented in --help and
  * docs/replicate.md). */
 #define FLOE_REPLICATE_EXIT_OK 0         /* success, including "nothing new" */
@@ -183,7 +192,7 @@ typedef struct floe_status_table {
   bool table_exists;
   bool has_snapshot;
   int64_t snapshot_id;     /* current snapshot */
-  int64_t total_records;   /* its total-records, -1 when absent */
+  int64_t total_records;   /* its live rows (net of deletes), -1 when absent */
   bool has_committed;
   int64_t committed_high;  /* highest floe.batch-sk.high on main */
   char *committed_watermark;

@@ -298,6 +298,14 @@ int floe_table_files_read(const floe_table *table,
                           floe_table_files *out, floe_error *err);
 void floe_table_files_reset(floe_table_files *files);
 
+/* The live rows of `snapshot` (NULL = current; no snapshot: 0): its
+ * total-records less its position deletes (each removes one row) when it
+ * has no equality deletes; otherwise (an equality delete need not match a
+ * row) counted by a scan of one column. */
+int floe_table_live_rows(const floe_table *table,
+                         const floe_iceberg_snapshot *snapshot,
+                         int64_t *out, floe_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -18,5 +18,6 @@ int floe_cli_status(int argc, char **argv);
 int floe_cli_validate(int argc, char **argv);
 int floe_cli_config(int argc, char **argv);
 int floe_cli_init(int argc, char **argv);
+int floe_cli_demo(int argc, char **argv);
 
 #endif

@@ -23,6 +23,7 @@ static const command commands[] = {
     {"validate", floe_cli_validate, "recount source ranges against committed snapshots"},
     {"config", floe_cli_config, "check a configuration file (config check [--show])"},
     {"init", floe_cli_init, "print a commented sample configuration"},
+    {"demo", floe_cli_demo, "run the main job on a generated SQLite source (make demo)"},
     {"parquet", floe_cli_parquet, "inspect or print a Parquet file (inspect|cat)"},
     {"avro", floe_cli_avro, "inspect or print an Avro container file (inspect|cat)"},
     {"table", floe_cli_table, "create, list, drop, inspect or scan Iceberg tables"},

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "floe/log.h"
+#include "floe/scan.h"
 #include "iceberg/table_internal.h"
 
 int64_t table_now_ms(void) {
@@ -529,4 +530,43 @@ static int apply_name_mapping(void *ctx, const floe_table *t,
 
 int floe_table_set_default_name_mapping(floe_table *table, floe_error *err) {
   return commit_update(table, "set name mapping", apply_name_mapping, NULL, err);
+}
+
+static int64_t snapshot_summary_i64(const floe_iceberg_snapshot *snap, const char *key) {
+  for (int32_t i = 0; i < snap->n_summary; i++)
+    if (strcmp(snap->summary[i].key, key) == 0) return strtoll(snap->summary[i].value, NULL, 10);
+  return -1;
+}
+
+int floe_table_live_rows(const floe_table *table, const floe_iceberg_snapshot *snapshot,
+                         int64_t *out, floe_error *err) {
+  *out = 0;
+  if (snapshot == NULL) snapshot = floe_table_current_snapshot(table);
+  if (snapshot == NULL) return FLOE_OK;
+  int64_t total = snapshot_summary_i64(snapshot, "total-records");
+  int64_t pos = snapshot_summary_i64(snapshot, "total-position-deletes");
+  int64_t eq = snapshot_summary_i64(snapshot, "total-equality-deletes");
+  if (eq <= 0 && total >= 0) {
+    *out = total - (pos > 0 ? pos : 0);
+    return FLOE_OK;
+  }
+  floe_scan *scan = NULL;
+  struct ArrowArray batch = {0};
+  floe_scan_options so;
+  memset(&so, 0, sizeof so);
+  so.has_snapshot_id = true;
+  so.snapshot_id = snapshot->snapshot_id;
+  int32_t id = floe_table_schema(table)->root.fields[0].id;
+  so.field_ids = &id;
+  so.n_field_ids = 1;
+  so.use_current_schema = true;
+  int rc = floe_scan_open(&scan, floe_table_metadata(table), floe_table_io(table), &so, err);
+  while (rc == FLOE_OK) {
+    rc = floe_scan_next(scan, &batch, err);
+    if (rc < 0 || batch.release == NULL) break;
+    *out += batch.length;
+    floe_arrow_array_release(&batch);
+  }
+  floe_scan_free(scan);
+  return rc;
 }

@@ -56,7 +56,8 @@ static int status_table(floe_session *s, bool ctl_exists, const floe_config_tabl
   if (snap != NULL) {
     st->has_snapshot = true;
     st->snapshot_id = snap->snapshot_id;
-    st->total_records = summary_i64(snap, "total-records");
+    /* Live rows: net of deletes, what a reader of the table sees. */
+    FLOE_TRY(floe_table_live_rows(table, snap, &st->total_records, err));
   }
   FLOE_TRY(floe_commits_collect(floe_table_metadata(table), t->name, &commits, err));
   const floe_commit_info *c = floe_commits_latest(&commits);
