@@ -57,6 +57,11 @@ fuzz: deps
 
 test: unit-test asan-test interop-test e2e-test emulator-test fuzz-replay
 
+# The main job on the embedded default: a generated SQLite source replicated
+# into ./demo/warehouse with the SQL catalog ./demo/catalog.db.
+demo: build
+	@$(BUILD)/floe demo --dir demo
+
 bench: build
 	@scripts/deps.sh --npm
 	@bench/run.sh $(abspath $(BUILD))
