@@ -22,11 +22,18 @@
  * -> UTF8; other BYTE_ARRAY -> BINARY; UUID -> UUID; other
  * FIXED_LEN_BYTE_ARRAY -> FIXED; FLOAT, DOUBLE.
  *
- * Nested data: leaf columns under a repeated field (lists, maps) are
- * reported with `nested` set and are not readable; scans skip them unless
- * projected (then FLOE_EUNSUPPORTED). Leaves of optional/required groups
- * without repetition are read as flat columns named by their dotted path
- * ("b_struct.b_c_int").
+ * Nested data: leaf columns under a repeated field are reported with
+ * `nested` set. Lists of primitives are readable as Arrow lists ("+l"
+ * with an "element" child): the standard 3-level LIST layout and the
+ * legacy 2-level and bare repeated layouts (parquet-format LogicalTypes.md:
+ * "Lists", "Backward-compatibility rules"), in v1 and v2 pages, with null
+ * lists, empty lists and null elements told apart by the definition level.
+ * Such a column is named by its list field ("e", not "e.list.element"),
+ * carries the list's field id and is found by the element's id too. Other
+ * nested leaves (maps, lists of structs or lists) are not readable: scans
+ * skip them unless projected (then FLOE_EUNSUPPORTED). Leaves of optional/
+ * required groups without repetition are read as flat columns named by
+ * their dotted path ("b_struct.b_c_int").
  *
  * Memory: a scan holds the projected column chunks of one row group and one
  * decompressed page per column, plus the batch being built.
@@ -121,18 +128,31 @@ typedef struct floe_parquet_column_info {
   int32_t field_id;          /* -1 when absent */
   const char *physical_type; /* "INT32", ... */
   int32_t type_length;
-  bool nullable;             /* max definition level > 0 */
-  bool nested;               /* under a repeated field: not readable */
+  bool nullable;             /* max definition level > 0 (lists: the list
+                                can be null) */
+  bool nested;               /* under a repeated field: readable only as a
+                                list (arrow_type FLOE_ARROW_LIST) */
   int32_t max_definition_level;
   int32_t max_repetition_level;
   floe_arrow_type_info arrow_type; /* FLOE_ARROW_UNKNOWN when unreadable */
+  /* Lists (arrow_type FLOE_ARROW_LIST): the element, and the definition
+   * levels that tell a null list (d < list_definition_level), an empty
+   * list (d < element_definition_level) and a null element (d <
+   * max_definition_level) apart. */
+  floe_arrow_type_info element_type;
+  int32_t element_field_id;  /* -1 when absent */
+  bool element_nullable;
+  int32_t list_definition_level;
+  int32_t element_definition_level;
 } floe_parquet_column_info;
 
 int32_t floe_parquet_reader_num_columns(const floe_parquet_reader *reader);
 /* Column i (0 <= i < num_columns), or NULL. Owned by the reader. */
 const floe_parquet_column_info *floe_parquet_reader_column(
     const floe_parquet_reader *reader, int32_t i);
-/* Index of the column with this field id / dotted name, or -1. */
+/* Index of the column with this field id (a list column also by its
+ * element's id) / dotted name (a list column by its list field's path),
+ * or -1. */
 int32_t floe_parquet_reader_find_field_id(const floe_parquet_reader *reader,
                                           int32_t field_id);
 int32_t floe_parquet_reader_find_column(const floe_parquet_reader *reader,
@@ -187,8 +207,9 @@ int floe_parquet_reader_format_stat(const floe_parquet_reader *reader,
                                     int32_t column, const uint8_t *value,
                                     int64_t len, floe_buf *out);
 
-/* The Arrow struct schema of all readable columns (non-nested, supported
- * types), in file order. The caller releases *out. */
+/* The Arrow struct schema of all readable columns (flat columns of
+ * supported types and lists of them), in file order. The caller releases
+ * *out. */
 int floe_parquet_reader_arrow_schema(const floe_parquet_reader *reader,
                                      struct ArrowSchema *out, floe_error *err);
 
@@ -197,7 +218,8 @@ int floe_parquet_reader_arrow_schema(const floe_parquet_reader *reader,
 typedef struct floe_parquet_scan_options {
   /* Projection, in output order: by field id, else by dotted name, else
    * (both NULL) every readable column. A column that is not in the file is
-   * FLOE_ENOTFOUND; a nested one FLOE_EUNSUPPORTED. */
+   * FLOE_ENOTFOUND; an unreadable nested one (a map, a list of structs)
+   * FLOE_EUNSUPPORTED. */
   const int32_t *field_ids;
   int32_t n_field_ids;
   const char *const *names;

@@ -812,6 +812,400 @@ static void test_footer_fuzz_regression_seeds_are_rejected_cleanly(void) {
   }
 }
 
+/* ---- lists (hand-built) ---------------------------------------------- */
+
+/* One schema element of a hand-built file. */
+typedef struct elem_spec {
+  const char *name;
+  int phys;       /* -1: group */
+  int repetition; /* 0 required, 1 optional, 2 repeated */
+  int children;
+  int ct;         /* converted type, -1 none (3 = LIST) */
+  int field_id;   /* -1 none */
+} elem_spec;
+
+typedef struct lpage {
+  bool v2;
+  int32_t num_values, num_rows;
+  const uint32_t *rep, *def; /* num_values levels each */
+  int rep_bw, def_bw;
+  const int32_t *values;     /* PLAIN INT32 */
+  int32_t n_values;
+} lpage;
+
+/* RLE/bit-packed hybrid levels as bit-packed runs (Encodings.md). */
+static size_t encode_levels(const uint32_t *lv, int32_t n, int bw, uint8_t *out) {
+  size_t k = 0;
+  int32_t groups = (n + 7) / 8;
+  k += put_uvarint(out, (uint64_t)groups << 1 | 1);
+  memset(out + k, 0, (size_t)groups * (size_t)bw);
+  for (int32_t i = 0; i < n; i++)
+    for (int b = 0; b < bw; b++)
+      if ((lv[i] >> b) & 1) {
+        int64_t bit = (int64_t)i * bw + b;
+        out[k + (size_t)(bit / 8)] |= (uint8_t)(1u << (bit % 8));
+      }
+  return k + (size_t)groups * (size_t)bw;
+}
+
+/* A file with the schema `elems` (elems[0] is the root), one INT32 leaf
+ * column (the last element) and the pages given. */
+static size_t build_list_file(uint8_t *out, const elem_spec *elems, int n_elems, int64_t rows,
+                              const lpage *pages, int n_pages) {
+  size_t n = 4;
+  memcpy(out, "PAR1", 4);
+  int64_t data_offset = 4;
+  int64_t total_values = 0;
+  for (int i = 0; i < n_pages; i++) {
+    const lpage *pg = &pages[i];
+    static uint8_t body[1 << 16];
+    size_t len = 0, rep_len = 0, def_len = 0;
+    if (pg->rep_bw > 0) {
+      size_t at = len + (pg->v2 ? 0 : 4);
+      rep_len = encode_levels(pg->rep, pg->num_values, pg->rep_bw, body + at);
+      if (!pg->v2) floe_store_u32le(body + len, (uint32_t)rep_len);
+      len = at + rep_len;
+    }
+    if (pg->def_bw > 0) {
+      size_t at = len + (pg->v2 ? 0 : 4);
+      def_len = encode_levels(pg->def, pg->num_values, pg->def_bw, body + at);
+      if (!pg->v2) floe_store_u32le(body + len, (uint32_t)def_len);
+      len = at + def_len;
+    }
+    for (int32_t v = 0; v < pg->n_values; v++) floe_store_u32le(body + len + 4 * (size_t)v, (uint32_t)pg->values[v]);
+    len += 4 * (size_t)pg->n_values;
+    static tw h;
+    memset(&h, 0, sizeof h);
+    tw_begin(&h, 0);
+    tw_i32(&h, 1, pg->v2 ? 3 : 0);
+    tw_i32(&h, 2, (int32_t)len);
+    tw_i32(&h, 3, (int32_t)len);
+    if (pg->v2) {
+      tw_begin(&h, 8);
+      tw_i32(&h, 1, pg->num_values);
+      tw_i32(&h, 2, 0);
+      tw_i32(&h, 3, pg->num_rows);
+      tw_i32(&h, 4, 0);
+      tw_i32(&h, 5, (int32_t)def_len);
+      tw_i32(&h, 6, (int32_t)rep_len);
+      tw_field(&h, 7, 2); /* is_compressed = false */
+    } else {
+      tw_begin(&h, 5);
+      tw_i32(&h, 1, pg->num_values);
+      tw_i32(&h, 2, 0);
+      tw_i32(&h, 3, 3);
+      tw_i32(&h, 4, 3);
+    }
+    tw_end(&h);
+    tw_end(&h);
+    memcpy(out + n, h.b, h.n);
+    n += h.n;
+    memcpy(out + n, body, len);
+    n += len;
+    total_values += pg->num_values;
+  }
+  int64_t chunk_len = (int64_t)n - data_offset;
+  static tw f;
+  memset(&f, 0, sizeof f);
+  tw_begin(&f, 0);
+  tw_i32(&f, 1, 1);
+  tw_list(&f, 2, 12, n_elems);
+  for (int i = 0; i < n_elems; i++) {
+    tw_begin(&f, 0);
+    if (elems[i].phys >= 0) tw_i32(&f, 1, elems[i].phys);
+    if (i > 0) tw_i32(&f, 3, elems[i].repetition);
+    tw_str(&f, 4, elems[i].name);
+    if (elems[i].children > 0) tw_i32(&f, 5, elems[i].children);
+    if (elems[i].ct >= 0) tw_i32(&f, 6, elems[i].ct);
+    if (elems[i].field_id >= 0) tw_i32(&f, 9, elems[i].field_id);
+    tw_end(&f);
+  }
+  tw_i64(&f, 3, rows);
+  tw_list(&f, 4, 12, 1);
+  tw_begin(&f, 0);
+  tw_list(&f, 1, 12, 1);
+  tw_begin(&f, 0);
+  tw_i64(&f, 2, 4);
+  tw_begin(&f, 3);
+  tw_i32(&f, 1, 1 /* INT32 */);
+  tw_list(&f, 2, 5, 1);
+  tw_varint(&f, zigzag(0));
+  tw_list(&f, 3, 8, 1);
+  tw_varint(&f, 1);
+  tw_byte(&f, 'v');
+  tw_i32(&f, 4, 0);
+  tw_i64(&f, 5, total_values);
+  tw_i64(&f, 6, chunk_len);
+  tw_i64(&f, 7, chunk_len);
+  tw_i64(&f, 9, data_offset);
+  tw_end(&f);
+  tw_end(&f);
+  tw_i64(&f, 2, chunk_len);
+  tw_i64(&f, 3, rows);
+  tw_end(&f);
+  tw_end(&f);
+  memcpy(out + n, f.b, f.n);
+  n += f.n;
+  floe_store_u32le(out + n, (uint32_t)f.n);
+  memcpy(out + n + 4, "PAR1", 4);
+  return n + 8;
+}
+
+/* Reads a built file with a batch size into t. */
+static int read_built_opt(const uint8_t *file, size_t len, const floe_parquet_scan_options *opt,
+                          table *t, floe_error *err) {
+  char path[256];
+  snprintf(path, sizeof path, "/tmp/floe_test_parquet_lists_%d.parquet", (int)getpid());
+  FILE *f = fopen(path, "wb");
+  if (f == NULL) return FLOE_EIO;
+  fwrite(file, 1, len, f);
+  fclose(f);
+  int rc = read_table(path, opt, t, err);
+  remove(path);
+  return rc;
+}
+
+/* Checks column 0 of every batch size against want (NULL = null list). */
+static void check_list_rows(const uint8_t *file, size_t len, const char *const *want, int64_t n) {
+  const int64_t sizes[] = {0, 1, 2, 4};
+  for (size_t b = 0; b < sizeof sizes / sizeof sizes[0]; b++) {
+    floe_parquet_scan_options opt = {0};
+    opt.batch_size = sizes[b];
+    table t;
+    floe_error err = {0};
+    int rc = read_built_opt(file, len, &opt, &t, &err);
+    if (rc != FLOE_OK) {
+      TEST_FAIL_AT(__FILE__, __LINE__, "batch size %lld: %s", (long long)sizes[b], err.message);
+      table_free(&t);
+      continue;
+    }
+    CHECK_INT_EQ(t.nrows, n);
+    CHECK(t.ncols == 1 && t.types[0] == FLOE_ARROW_LIST);
+    for (int64_t r = 0; r < t.nrows && r < n; r++) {
+      bool ok = want[r] == NULL ? t.cells[r] == NULL : t.cells[r] != NULL && strcmp(t.cells[r], want[r]) == 0;
+      if (!ok)
+        TEST_FAIL_AT(__FILE__, __LINE__, "batch size %lld row %lld: got %s, expected %s", (long long)sizes[b],
+                     (long long)r, t.cells[r] ? t.cells[r] : "NULL", want[r] ? want[r] : "NULL");
+    }
+    table_free(&t);
+  }
+}
+
+/* The standard 3-level layout, optional list of optional int32, in two v1
+ * pages with a row split across them (v1 pages may split records), and
+ * the same rows in one v2 page. Levels follow parquet-format's nested
+ * encoding: list_def 1, element present 2, value 3. */
+static void test_three_level_lists_tell_null_empty_and_null_elements_apart(void) {
+  const elem_spec schema[] = {{"schema", -1, 0, 1, -1, -1},
+                              {"l", -1, 1, 1, 3 /* LIST */, 5},
+                              {"list", -1, 2, 1, -1, -1},
+                              {"element", 1, 1, 0, -1, 6}};
+  /* [1, 2, NULL], NULL, [], [4], [NULL], [5, 6, 7] */
+  const uint32_t rep[] = {0, 1, 1, 0, 0, 0, 0, 0, 1, 1};
+  const uint32_t def[] = {3, 3, 2, 0, 1, 3, 2, 3, 3, 3};
+  const int32_t v1[] = {1, 2, 4, 5}, v2[] = {6, 7}, all[] = {1, 2, 4, 5, 6, 7};
+  const char *want[] = {"[1, 2, \\N]", NULL, "[]", "[4]", "[\\N]", "[5, 6, 7]"};
+  static uint8_t file[16384];
+  lpage pages[2] = {{false, 8, 0, rep, def, 1, 2, v1, 4}, {false, 2, 0, rep + 8, def + 8, 1, 2, v2, 2}};
+  size_t len = build_list_file(file, schema, 4, 6, pages, 2);
+  check_list_rows(file, len, want, 6);
+  lpage one = {true, 10, 6, rep, def, 1, 2, all, 6};
+  len = build_list_file(file, schema, 4, 6, &one, 1);
+  check_list_rows(file, len, want, 6);
+  /* The column is named and numbered by its list; the element id finds it
+   * too; the Arrow schema has the element's id and nullability. */
+  table t;
+  floe_error err = {0};
+  floe_parquet_scan_options opt = {0};
+  const int32_t by_element[] = {6};
+  opt.field_ids = by_element;
+  opt.n_field_ids = 1;
+  REQUIRE_OK(read_built_opt(file, len, &opt, &t, &err), &err);
+  CHECK_STR_EQ(t.names[0], "l");
+  table_free(&t);
+  floe_parquet_reader *r = NULL;
+  REQUIRE_OK(floe_parquet_reader_open_memory(&r, file, len, "lists", &err), &err);
+  const floe_parquet_column_info *c = floe_parquet_reader_column(r, 0);
+  CHECK_STR_EQ(c->name, "l");
+  CHECK_INT_EQ(c->field_id, 5);
+  CHECK_INT_EQ(c->element_field_id, 6);
+  CHECK(c->nested && c->nullable && c->element_nullable);
+  CHECK_INT_EQ(c->list_definition_level, 1);
+  CHECK_INT_EQ(c->element_definition_level, 2);
+  struct ArrowSchema s;
+  REQUIRE_OK(floe_parquet_reader_arrow_schema(r, &s, &err), &err);
+  CHECK_STR_EQ(s.children[0]->format, "+l");
+  CHECK_INT_EQ(floe_arrow_schema_field_id(s.children[0]), 5);
+  CHECK_INT_EQ(floe_arrow_schema_field_id(s.children[0]->children[0]), 6);
+  CHECK(s.children[0]->children[0]->flags & ARROW_FLAG_NULLABLE);
+  floe_arrow_schema_release(&s);
+  floe_parquet_reader_free(r);
+}
+
+/* Legacy layouts (LogicalTypes.md, backward-compatibility rules): a LIST
+ * group over a repeated primitive (2-level), and a bare repeated field. */
+static void test_legacy_two_level_and_bare_repeated_lists(void) {
+  static uint8_t file[16384];
+  /* optional group l (LIST) { repeated int32 element; }: [1, 2], NULL, [], [3] */
+  const elem_spec two[] = {{"schema", -1, 0, 1, -1, -1}, {"l", -1, 1, 1, 3, 5}, {"element", 1, 2, 0, -1, 6}};
+  const uint32_t rep2[] = {0, 1, 0, 0, 0}, def2[] = {2, 2, 0, 1, 2};
+  const int32_t val2[] = {1, 2, 3};
+  lpage p2 = {false, 5, 0, rep2, def2, 1, 2, val2, 3};
+  size_t len = build_list_file(file, two, 3, 4, &p2, 1);
+  const char *want2[] = {"[1, 2]", NULL, "[]", "[3]"};
+  check_list_rows(file, len, want2, 4);
+  floe_parquet_reader *r = NULL;
+  floe_error err = {0};
+  REQUIRE_OK(floe_parquet_reader_open_memory(&r, file, len, "two", &err), &err);
+  CHECK_STR_EQ(floe_parquet_reader_column(r, 0)->name, "l");
+  CHECK(!floe_parquet_reader_column(r, 0)->element_nullable);
+  floe_parquet_reader_free(r);
+  /* repeated int32 l: a required list of required elements: [7, 8], [], [9] */
+  const elem_spec bare[] = {{"schema", -1, 0, 1, -1, -1}, {"l", 1, 2, 0, -1, 4}};
+  const uint32_t rep3[] = {0, 1, 0, 0}, def3[] = {1, 1, 0, 1};
+  const int32_t val3[] = {7, 8, 9};
+  lpage p3 = {false, 4, 0, rep3, def3, 1, 1, val3, 3};
+  len = build_list_file(file, bare, 2, 3, &p3, 1);
+  const char *want3[] = {"[7, 8]", "[]", "[9]"};
+  check_list_rows(file, len, want3, 3);
+  REQUIRE_OK(floe_parquet_reader_open_memory(&r, file, len, "bare", &err), &err);
+  CHECK(!floe_parquet_reader_column(r, 0)->nullable);
+  CHECK_INT_EQ(floe_parquet_reader_column(r, 0)->field_id, 4);
+  floe_parquet_reader_free(r);
+}
+
+/* Lists of structs (rule 2 and rule 3 "array"), maps and lists of lists
+ * stay unreadable: skipped by default, FLOE_EUNSUPPORTED when projected. */
+static void test_lists_of_structs_and_maps_are_refused(void) {
+  static uint8_t file[16384];
+  const uint32_t rep[] = {0}, def[] = {0};
+  lpage p = {false, 1, 0, rep, def, 1, 3, NULL, 0};
+  const elem_spec array[] = {{"schema", -1, 0, 1, -1, -1}, {"l", -1, 1, 1, 3, 5},
+                             {"array", -1, 2, 1, -1, -1}, {"x", 1, 1, 0, -1, 6}};
+  const elem_spec nested[] = {{"schema", -1, 0, 1, -1, -1}, {"l", -1, 1, 1, 3, 5},
+                              {"list", -1, 2, 1, -1, -1}, {"element", -1, 1, 1, 3, 6},
+                              {"list", -1, 2, 1, -1, -1}, {"element", 1, 1, 0, -1, 7}};
+  const elem_spec map[] = {{"schema", -1, 0, 1, -1, -1}, {"m", -1, 1, 1, 1 /* MAP */, 5},
+                           {"key_value", -1, 2, 1, -1, -1}, {"key", 1, 0, 0, -1, 6}};
+  const struct {
+    const elem_spec *e;
+    int n;
+  } cases[] = {{array, 4}, {nested, 6}, {map, 4}};
+  for (int i = 0; i < 3; i++) {
+    size_t len = build_list_file(file, cases[i].e, cases[i].n, 1, &p, 1);
+    table t;
+    floe_error err = {0};
+    CHECK_INT_EQ(read_built_opt(file, len, NULL, &t, &err), FLOE_EUNSUPPORTED);
+    CHECK(strstr(err.message, "no readable columns") != NULL);
+    table_free(&t);
+    floe_parquet_scan_options opt = {0};
+    const int32_t id = 5 + (i == 1 ? 2 : 1);
+    opt.field_ids = &id;
+    opt.n_field_ids = 1;
+    CHECK_INT_EQ(read_built_opt(file, len, &opt, &t, &err), FLOE_EUNSUPPORTED);
+    CHECK(strstr(err.message, "nested") != NULL);
+    table_free(&t);
+  }
+}
+
+/* Broken levels are format errors that say where. */
+static void test_bad_list_levels_are_format_errors(void) {
+  static uint8_t file[16384];
+  const elem_spec schema[] = {{"schema", -1, 0, 1, -1, -1}, {"l", -1, 1, 1, 3, 5},
+                              {"list", -1, 2, 1, -1, -1}, {"element", 1, 0, 0, -1, 6}};
+  const int32_t vals[] = {1, 2};
+  /* a record starting with repetition level 1 */
+  const uint32_t rep1[] = {1, 0}, def1[] = {2, 2};
+  lpage p = {false, 2, 0, rep1, def1, 1, 2, vals, 2};
+  size_t len = build_list_file(file, schema, 4, 2, &p, 1);
+  table t;
+  floe_error err = {0};
+  CHECK_INT_EQ(read_built_opt(file, len, NULL, &t, &err), FLOE_EFORMAT);
+  CHECK(strstr(err.message, "repetition level 1 where no list is open") != NULL);
+  CHECK(strstr(err.message, "column 'l'") != NULL);
+  table_free(&t);
+  /* an element after a null list */
+  const uint32_t rep2[] = {0, 1}, def2[] = {0, 2};
+  lpage q = {false, 2, 0, rep2, def2, 1, 2, vals, 1};
+  len = build_list_file(file, schema, 4, 1, &q, 1);
+  CHECK_INT_EQ(read_built_opt(file, len, NULL, &t, &err), FLOE_EFORMAT);
+  table_free(&t);
+  /* fewer rows than the row group claims */
+  const uint32_t rep3[] = {0, 1}, def3[] = {2, 2};
+  lpage z = {false, 2, 0, rep3, def3, 1, 2, vals, 2};
+  len = build_list_file(file, schema, 4, 3, &z, 1);
+  CHECK_INT_EQ(read_built_opt(file, len, NULL, &t, &err), FLOE_EFORMAT);
+  table_free(&t);
+  /* repetition levels that end before the page's values */
+  lpage w = {false, 2, 0, rep3, def3, 1, 2, vals, 2};
+  len = build_list_file(file, schema, 4, 1, &w, 1);
+  for (size_t i = 0; i + 5 < len; i++)
+    if (memcmp(file + i, "\x02\x00\x00\x00\x03", 5) == 0) { /* rep levels: 2 bytes, 1 group */
+      file[i + 4] = 0; /* a corrupt run header */
+      break;
+    }
+  CHECK_INT_EQ(read_built_opt(file, len, NULL, &t, &err), FLOE_EFORMAT);
+  CHECK(strstr(err.message, "column 'l'") != NULL);
+  table_free(&t);
+}
+
+/* Many rows over many pages and SLICE boundaries: random list lengths,
+ * null lists and null elements, v1 and v2, against the generator. */
+static void test_long_lists_cross_pages_and_batches(void) {
+  const elem_spec schema[] = {{"schema", -1, 0, 1, -1, -1}, {"l", -1, 1, 1, 3, 5},
+                              {"list", -1, 2, 1, -1, -1}, {"element", 1, 1, 0, -1, 6}};
+  enum { ROWS = 300 };
+  static uint32_t rep[8192], def[8192];
+  static int32_t vals[8192];
+  static char *want[ROWS];
+  int32_t n = 0, nv = 0;
+  for (int r = 0; r < ROWS; r++) {
+    floe_buf b = FLOE_BUF_INIT;
+    int kind = (int)(rng() % 10);
+    if (kind == 0) {
+      rep[n] = 0, def[n++] = 0;
+      want[r] = NULL;
+      continue;
+    }
+    int len = kind == 1 ? 0 : (int)(rng() % 40);
+    floe_buf_append_byte(&b, '[');
+    if (len == 0) rep[n] = 0, def[n++] = 1;
+    for (int k = 0; k < len; k++) {
+      rep[n] = k ? 1 : 0;
+      if (rng() % 7 == 0) {
+        def[n++] = 2;
+        floe_buf_append_str(&b, k ? ", \\N" : "\\N");
+      } else {
+        def[n++] = 3;
+        vals[nv] = (int32_t)(rng() % 100000) - 50000;
+        floe_buf_appendf(&b, k ? ", %d" : "%d", vals[nv++]);
+      }
+    }
+    floe_buf_append_byte(&b, ']');
+    floe_buf_terminate(&b);
+    want[r] = strdup((char *)b.data);
+    floe_buf_free(&b);
+  }
+  /* v1 pages of 1000 level entries (rows split), values per page */
+  static lpage pages[16];
+  int np = 0;
+  int32_t vpos = 0;
+  for (int32_t at = 0; at < n; at += 1000) {
+    int32_t k = n - at < 1000 ? n - at : 1000, kv = 0;
+    for (int32_t i = 0; i < k; i++) kv += def[at + i] == 3;
+    pages[np++] = (lpage){false, k, 0, rep + at, def + at, 1, 2, vals + vpos, kv};
+    vpos += kv;
+  }
+  static uint8_t file[1 << 17];
+  size_t len = build_list_file(file, schema, 4, ROWS, pages, np);
+  REQUIRE(len < sizeof file);
+  check_list_rows(file, len, (const char *const *)want, ROWS);
+  lpage whole = {true, n, ROWS, rep, def, 1, 2, vals, nv};
+  len = build_list_file(file, schema, 4, ROWS, &whole, 1);
+  check_list_rows(file, len, (const char *const *)want, ROWS);
+  for (int r = 0; r < ROWS; r++) free(want[r]);
+}
+
 /* ---- fixtures ------------------------------------------------------- */
 
 static const char *const pt_files[] = {
@@ -948,7 +1342,25 @@ static bool json_cell_equal(const json_t *j, const char *got, floe_arrow_type ty
     }
     return true;
   }
-  return true; /* lists: nested columns are not read */
+  if (json_is_array(j)) { /* lists: "[a, b]", null elements "\\N" */
+    floe_buf b = FLOE_BUF_INIT;
+    size_t i;
+    json_t *e;
+    floe_buf_append_byte(&b, '[');
+    json_array_foreach(j, i, e) {
+      if (i) floe_buf_append_str(&b, ", ");
+      if (json_is_null(e)) floe_buf_append_str(&b, "\\N");
+      else if (json_is_integer(e)) floe_buf_appendf(&b, "%" JSON_INTEGER_FORMAT, json_integer_value(e));
+      else if (json_is_string(e)) floe_buf_append_str(&b, json_string_value(e));
+      else floe_buf_append_str(&b, "?");
+    }
+    floe_buf_append_byte(&b, ']');
+    floe_buf_terminate(&b);
+    bool same = strcmp((const char *)b.data, got) == 0;
+    floe_buf_free(&b);
+    return same;
+  }
+  return false;
 }
 
 static void test_fixtures_match_hyparquet_json(void) {
@@ -1051,11 +1463,11 @@ static void test_bad_data_is_rejected_or_read(void) {
   } cases[] = {
       {"PARQUET-1481", FLOE_EFORMAT, 0},
       {"ARROW-RS-GH-6229-DICTHEADER", FLOE_EFORMAT, 0},
-      {"ARROW-RS-GH-6229-LEVELS", FLOE_EUNSUPPORTED, 0}, /* list-only file */
+      {"ARROW-RS-GH-6229-LEVELS", FLOE_EUNSUPPORTED, 0}, /* only a list of structs */
       {"ARROW-GH-41321", FLOE_EFORMAT, 0},
       {"ARROW-GH-41317", FLOE_EFORMAT, 0},
       {"ARROW-GH-43605", FLOE_OK, 21186},
-      {"ARROW-GH-45185", FLOE_EUNSUPPORTED, 0}, /* list-only file */
+      {"ARROW-GH-45185", FLOE_EFORMAT, 0}, /* a list whose levels start at 1 */
       {"ARROW-GH-47662", FLOE_EFORMAT, 0},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -1185,7 +1597,10 @@ static void test_projection_by_field_id_and_name(void) {
   table all, by_id, by_name;
   floe_error err = {0};
   REQUIRE_OK(read_table(path, NULL, &all, &err), &err);
-  CHECK_INT_EQ(all.ncols, 11); /* col11 is a list: skipped */
+  CHECK_INT_EQ(all.ncols, 12); /* col11 is list<string> */
+  CHECK_STR_EQ(all.names[11], "col11");
+  CHECK(all.types[11] == FLOE_ARROW_LIST);
+  CHECK_STR_EQ(all.cells[11], "[item1, item2]");
   const int32_t ids[] = {7, 1, 10};
   floe_parquet_scan_options opt = {0};
   opt.field_ids = ids;
@@ -1196,8 +1611,8 @@ static void test_projection_by_field_id_and_name(void) {
   CHECK_STR_EQ(by_id.names[1], "col0");
   CHECK(by_id.types[2] == FLOE_ARROW_TIMESTAMP_US_TZ);
   for (int64_t r = 0; r < all.nrows; r++) {
-    CHECK(cell_equal(by_id.cells[r * 3], all.cells[r * 11 + 6], FLOE_ARROW_UTF8));
-    CHECK(cell_equal(by_id.cells[r * 3 + 1], all.cells[r * 11], FLOE_ARROW_BOOL));
+    CHECK(cell_equal(by_id.cells[r * 3], all.cells[r * 12 + 6], FLOE_ARROW_UTF8));
+    CHECK(cell_equal(by_id.cells[r * 3 + 1], all.cells[r * 12], FLOE_ARROW_BOOL));
   }
   CHECK_STR_EQ(by_id.cells[0], "example");
   CHECK_STR_EQ(by_id.cells[2], "2023-10-10 12:34:56+00");
@@ -1210,7 +1625,7 @@ static void test_projection_by_field_id_and_name(void) {
   CHECK_STR_EQ(by_name.cells[0], "12345.67");
   CHECK_STR_EQ(by_name.cells[1], "3.4028235e+38");
   table_free(&by_name);
-  /* missing and nested columns */
+  /* missing columns; a list by its list id (12) and its element id (13) */
   const int32_t missing[] = {99};
   memset(&opt, 0, sizeof opt);
   opt.field_ids = missing;
@@ -1218,11 +1633,14 @@ static void test_projection_by_field_id_and_name(void) {
   CHECK_INT_EQ(read_table(path, &opt, &by_name, &err), FLOE_ENOTFOUND);
   CHECK(strstr(err.message, "field id 99") != NULL);
   table_free(&by_name);
-  const int32_t nested[] = {13};
-  opt.field_ids = nested;
-  CHECK_INT_EQ(read_table(path, &opt, &by_name, &err), FLOE_EUNSUPPORTED);
-  CHECK(strstr(err.message, "col11.list.element") != NULL);
-  table_free(&by_name);
+  for (int32_t list_id = 12; list_id <= 13; list_id++) {
+    opt.field_ids = &list_id;
+    REQUIRE_OK(read_table(path, &opt, &by_name, &err), &err);
+    REQUIRE(by_name.ncols == 1 && by_name.nrows == 1);
+    CHECK_STR_EQ(by_name.names[0], "col11");
+    CHECK_STR_EQ(by_name.cells[0], "[item1, item2]");
+    table_free(&by_name);
+  }
   table_free(&all);
   table_free(&by_id);
 }
@@ -1292,9 +1710,10 @@ static void test_open_errors_say_what_and_where(void) {
 static void test_allocation_failures_are_reported_and_leak_free(void) {
   const char *files[] = {"parquet/parquet-testing/alltypes_plain.snappy.parquet",
                          "parquet/parquet-testing/delta_byte_array.parquet",
-                         "parquet/parquet-testing/rle_boolean_encoding.parquet"};
+                         "parquet/parquet-testing/rle_boolean_encoding.parquet",
+                         "parquet/parquet-testing/datapage_v2.snappy.parquet" /* a list */};
   if (test_fixture(files[0]) == NULL) SKIP("../shared/fixtures absent");
-  for (int f = 0; f < 3; f++) {
+  for (int f = 0; f < 4; f++) {
     char path[4096];
     snprintf(path, sizeof path, "%s", test_fixture(files[f]));
     int failures = 0;
@@ -1339,6 +1758,11 @@ int main(void) {
   RUN(test_corrupt_checksum_fixtures_are_rejected);
   RUN(test_bad_data_is_rejected_or_read);
   RUN(test_nulls_snappy_flattens_its_optional_struct);
+  RUN(test_three_level_lists_tell_null_empty_and_null_elements_apart);
+  RUN(test_legacy_two_level_and_bare_repeated_lists);
+  RUN(test_lists_of_structs_and_maps_are_refused);
+  RUN(test_bad_list_levels_are_format_errors);
+  RUN(test_long_lists_cross_pages_and_batches);
   RUN(test_schema_types_and_metadata);
   RUN(test_projection_by_field_id_and_name);
   RUN(test_row_groups_batches_and_first_rows);

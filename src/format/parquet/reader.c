@@ -89,6 +89,8 @@ struct floe_parquet_reader {
   floe_parquet_column_info *columns;
   column_extra *extra;
   int32_t *node_depth;
+  int32_t *node_parent;  /* -1 for the root */
+  int32_t *node_def;     /* definition level of each node (itself included) */
   int64_t *rg_first_row;
   floe_parquet_key_value *kv;
   int32_t n_kv;
@@ -435,9 +437,90 @@ typedef struct walk {
   floe_error *err;
 } walk;
 
+static bool annotated(const pq_schema_element *e, pq_logical_kind lt, int ct) {
+  return (e->has_logical_type && e->logical_type.kind == lt) ||
+         (e->has_converted_type && (int)e->converted_type == ct);
+}
+
+static bool is_repeated(const pq_schema_element *e) {
+  return e->has_repetition && e->repetition == PQ_REPEATED;
+}
+
+/* Makes a leaf under one repeated field readable as a list of primitives
+ * when its ancestors form one of the LIST layouts of parquet-format
+ * LogicalTypes.md ("Lists", and "Backward-compatibility rules"):
+ *
+ *   <opt|req> group L (LIST) { repeated group list { <opt|req> T element; } }
+ *   <opt|req> group L (LIST) { repeated T element; }        (2-level)
+ *   repeated T L;          (no LIST group: a required list of required T)
+ *
+ * A repeated group with several fields, or with one field named "array" or
+ * "<L>_tuple", has struct elements; maps and deeper nesting are refused
+ * too: the column then stays unreadable (nested, CV_NONE). */
+static void classify_list(floe_parquet_reader *r, int32_t leaf_index,
+                          floe_parquet_column_info *c, column_extra *x, const char *path) {
+  const pq_schema_element *leaf = &r->meta.schema[leaf_index];
+  int32_t list_node, repeated_node = -1;
+  for (int32_t n = leaf_index; n > 0; n = r->node_parent[n])
+    if (is_repeated(&r->meta.schema[n])) repeated_node = n;
+  if (repeated_node < 0 || c->max_repetition_level != 1) return;
+  int32_t parent = r->node_parent[repeated_node];
+  const pq_schema_element *p = parent > 0 ? &r->meta.schema[parent] : NULL;
+  bool parent_is_list = p != NULL && annotated(p, PQ_LT_LIST, PQ_CT_LIST) &&
+                        p->has_num_children && p->num_children == 1;
+  bool parent_is_map = p != NULL && (annotated(p, PQ_LT_MAP, PQ_CT_MAP) ||
+                                     annotated(p, PQ_LT_MAP, PQ_CT_MAP_KEY_VALUE));
+  const pq_schema_element *rep_el = &r->meta.schema[repeated_node];
+  if (parent_is_map || annotated(rep_el, PQ_LT_MAP, PQ_CT_MAP_KEY_VALUE) ||
+      annotated(rep_el, PQ_LT_MAP, PQ_CT_MAP))
+    return;
+  if (repeated_node == leaf_index) {
+    /* Rule 1 (2-level) under a LIST group, or a bare repeated primitive. */
+    list_node = parent_is_list ? parent : repeated_node;
+  } else {
+    if (!parent_is_list || r->node_parent[leaf_index] != repeated_node) return;
+    if (!rep_el->has_num_children || rep_el->num_children != 1) return; /* rule 2 */
+    char tuple[512];
+    snprintf(tuple, sizeof tuple, "%s_tuple", p->name ? p->name : "");
+    if (rep_el->name != NULL &&
+        (strcmp(rep_el->name, "array") == 0 || strcmp(rep_el->name, tuple) == 0))
+      return; /* rule 3: the repeated group is the (struct) element */
+    list_node = parent;
+  }
+  floe_arrow_type_info element;
+  conv cv;
+  map_type(leaf, &element, &cv);
+  if (cv.kind == CV_NONE) return;
+  /* The column is named and identified by its list field. */
+  char *name = NULL;
+  if (list_node == leaf_index) {
+    name = (char *)path;
+  } else {
+    size_t keep = strlen(path);
+    for (int32_t n = leaf_index; n != list_node; n = r->node_parent[n]) {
+      while (keep > 0 && path[keep - 1] != '.') keep--;
+      if (keep > 0) keep--;
+    }
+    name = floe_arena_strndup(&r->arena, path, keep);
+    if (name == NULL) return;
+  }
+  const pq_schema_element *l = &r->meta.schema[list_node];
+  c->name = name;
+  c->field_id = l->has_field_id ? l->field_id : -1;
+  c->element_field_id = list_node != leaf_index && leaf->has_field_id ? leaf->field_id : -1;
+  c->element_type = element;
+  c->element_nullable = leaf->has_repetition && leaf->repetition == PQ_OPTIONAL;
+  c->list_definition_level =
+      list_node == repeated_node ? r->node_def[parent] : r->node_def[list_node];
+  c->element_definition_level = r->node_def[repeated_node];
+  c->nullable = c->list_definition_level > 0;
+  c->arrow_type = floe_arrow_type_of(FLOE_ARROW_LIST);
+  x->cv = cv;
+}
+
 /* Visits element w->next and its subtree. path is the dotted prefix. */
 static int walk_schema(walk *w, int depth, const char *prefix, int32_t def,
-                       int32_t rep, bool count_only) {
+                       int32_t rep, int32_t parent, bool count_only) {
   floe_parquet_reader *r = w->r;
   if (w->next >= r->meta.n_schema)
     return floe_error_set(w->err, FLOE_EFORMAT,
@@ -448,10 +531,14 @@ static int walk_schema(walk *w, int depth, const char *prefix, int32_t def,
                           MAX_SCHEMA_DEPTH);
   int32_t index = w->next++;
   const pq_schema_element *e = &r->meta.schema[index];
-  if (!count_only) r->node_depth[index] = depth;
   if (depth > 0 && e->has_repetition) {
     if (e->repetition != PQ_REQUIRED) def++;
     if (e->repetition == PQ_REPEATED) rep++;
+  }
+  if (!count_only) {
+    r->node_depth[index] = depth;
+    r->node_parent[index] = parent;
+    r->node_def[index] = def;
   }
   char *path = NULL;
   if (depth == 0) {
@@ -472,7 +559,7 @@ static int walk_schema(walk *w, int depth, const char *prefix, int32_t def,
                             "schema: element '%s' claims %" PRId32 " children",
                             e->name, n);
     for (int32_t i = 0; i < n; i++) {
-      int rc = walk_schema(w, depth + 1, path, def, rep, count_only);
+      int rc = walk_schema(w, depth + 1, path, def, rep, index, count_only);
       if (rc < 0) return rc;
     }
     return FLOE_OK;
@@ -491,10 +578,12 @@ static int walk_schema(walk *w, int depth, const char *prefix, int32_t def,
   c->max_repetition_level = rep;
   c->nullable = def > 0;
   c->nested = rep > 0;
+  c->element_field_id = -1;
   map_type(e, &c->arrow_type, &x->cv);
   if (c->nested || def > 255) {
     x->cv.kind = CV_NONE;
     c->arrow_type = floe_arrow_type_of(FLOE_ARROW_UNKNOWN);
+    if (c->nested && def <= 255) classify_list(r, index, c, x, path);
   }
   return FLOE_OK;
 }
@@ -548,7 +637,7 @@ static int reader_load(floe_parquet_reader *r, floe_error *err) {
   if (m->n_schema < 1) return floe_error_set(err, FLOE_EFORMAT, "footer: empty schema");
 
   walk w = {r, 0, 0, err};
-  if ((rc = walk_schema(&w, 0, "", 0, 0, true)) < 0) return rc;
+  if ((rc = walk_schema(&w, 0, "", 0, 0, -1, true)) < 0) return rc;
   if (w.next != m->n_schema)
     return floe_error_set(err, FLOE_EFORMAT,
                           "schema: %" PRId32 " elements but the tree uses %" PRId32,
@@ -559,14 +648,16 @@ static int reader_load(floe_parquet_reader *r, floe_error *err) {
   r->extra = floe_arena_calloc(&r->arena, (size_t)(w.n_leaves ? w.n_leaves : 1),
                                sizeof *r->extra);
   r->node_depth = floe_arena_calloc(&r->arena, (size_t)m->n_schema, sizeof *r->node_depth);
+  r->node_parent = floe_arena_calloc(&r->arena, (size_t)m->n_schema, sizeof *r->node_parent);
+  r->node_def = floe_arena_calloc(&r->arena, (size_t)m->n_schema, sizeof *r->node_def);
   r->rg_first_row = floe_arena_calloc(&r->arena, (size_t)(m->n_row_groups ? m->n_row_groups : 1),
                                       sizeof *r->rg_first_row);
   if (r->columns == NULL || r->extra == NULL || r->node_depth == NULL ||
-      r->rg_first_row == NULL)
+      r->node_parent == NULL || r->node_def == NULL || r->rg_first_row == NULL)
     return floe_error_set(err, FLOE_ENOMEM, "out of memory");
   w.next = 0;
   w.n_leaves = 0;
-  if ((rc = walk_schema(&w, 0, "", 0, 0, false)) < 0) return rc;
+  if ((rc = walk_schema(&w, 0, "", 0, 0, -1, false)) < 0) return rc;
 
   int64_t first = 0;
   for (int32_t g = 0; g < m->n_row_groups; g++) {
@@ -691,8 +782,13 @@ const floe_parquet_column_info *floe_parquet_reader_column(const floe_parquet_re
 }
 
 int32_t floe_parquet_reader_find_field_id(const floe_parquet_reader *r, int32_t field_id) {
+  if (field_id < 0) return -1;
   for (int32_t i = 0; i < r->n_columns; i++)
-    if (r->columns[i].field_id == field_id && field_id >= 0) return i;
+    if (r->columns[i].field_id == field_id) return i;
+  /* A list column is found by its element's id too. */
+  for (int32_t i = 0; i < r->n_columns; i++)
+    if (r->columns[i].arrow_type.id == FLOE_ARROW_LIST && r->columns[i].element_field_id == field_id)
+      return i;
   return -1;
 }
 
@@ -796,7 +892,8 @@ int floe_parquet_reader_format_stat(const floe_parquet_reader *r, int32_t column
   uint8_t fixed[32] = {0};
   floe_arrow_view v;
   memset(&v, 0, sizeof v);
-  v.type = c->arrow_type;
+  /* A list column's statistics describe its elements. */
+  v.type = c->arrow_type.id == FLOE_ARROW_LIST ? c->element_type : c->arrow_type;
   v.length = 1;
   int32_t offsets[2] = {0, (int32_t)(len > INT32_MAX ? 0 : len)};
   switch (cv->kind) {
@@ -835,8 +932,13 @@ static int schema_for(const floe_parquet_reader *r, const int32_t *cols, int32_t
   if (rc < 0) return floe_error_set(err, rc, "out of memory");
   for (int32_t i = 0; i < n; i++) {
     const floe_parquet_column_info *c = &r->columns[cols[i]];
-    rc = floe_arrow_schema_init(out->children[i], c->name, &c->arrow_type, c->nullable,
-                                c->field_id);
+    if (c->arrow_type.id == FLOE_ARROW_LIST)
+      rc = floe_arrow_schema_init_list(out->children[i], c->name, c->nullable, c->field_id,
+                                       &c->element_type, c->element_nullable,
+                                       c->element_field_id);
+    else
+      rc = floe_arrow_schema_init(out->children[i], c->name, &c->arrow_type, c->nullable,
+                                  c->field_id);
     if (rc < 0) {
       floe_arrow_schema_release(out);
       return floe_error_set(err, rc, "out of memory");
@@ -861,6 +963,16 @@ int floe_parquet_reader_arrow_schema(const floe_parquet_reader *r, struct ArrowS
 
 typedef enum { DEF_NONE, DEF_RLE, DEF_BITPACKED } def_mode;
 
+/* A page's repetition or definition levels. */
+typedef struct level_dec {
+  def_mode mode;  /* DEF_NONE: every level is 0 */
+  int bit_width;
+  pq_rle rle;
+  const uint8_t *bp; /* legacy BIT_PACKED levels */
+  size_t bp_len;
+  int64_t bp_index;
+} level_dec;
+
 typedef struct col_scan {
   int32_t column;
   const floe_parquet_column_info *info;
@@ -882,11 +994,14 @@ typedef struct col_scan {
   uint64_t page_offset;  /* file offset of the page header */
   int64_t page_left;     /* level entries left */
   pq_encoding enc;
-  def_mode dmode;
-  pq_rle def_rle;
-  const uint8_t *def_bp;
-  size_t def_bp_len;
-  int64_t def_bp_index;
+  level_dec def;
+  level_dec rep;            /* lists only */
+  /* lists: b is the element builder, lb the list column's builder; levels
+   * are decoded ahead into lev_r/lev_d so a read can stop at a row start */
+  bool is_list;
+  floe_arrow_builder *lb;
+  uint32_t lev_r[SLICE], lev_d[SLICE];
+  int64_t lev_pos, lev_n;
   const uint8_t *vp, *vend; /* values cursor */
   int64_t bit_index;        /* PLAIN booleans */
   pq_rle vrle;              /* dictionary indices, RLE booleans */
@@ -1123,48 +1238,76 @@ static int setup_values(col_scan *c, pq_encoding enc, const uint8_t *p, const ui
   }
 }
 
-/* Sets up the definition-level decoder over [p, p + len) for the v1 / v2
- * layouts. Returns the bytes the levels used (v1 RLE includes its prefix). */
-static int setup_levels(col_scan *c, pq_encoding enc, const uint8_t *p, size_t len,
-                        int64_t num_values, bool v2, size_t *used, floe_error *err) {
-  int32_t max_def = c->info->max_definition_level;
+/* Sets up a level decoder (max level max_level) over [p, p + len) for the
+ * v1 / v2 layouts. Returns the bytes the levels used (v1 RLE includes its
+ * prefix). `what` names the levels in errors. */
+static int setup_levels(level_dec *d, int32_t max_level, pq_encoding enc, const uint8_t *p,
+                        size_t len, int64_t num_values, bool v2, size_t *used, const char *what,
+                        floe_error *err) {
   *used = 0;
-  c->dmode = DEF_NONE;
-  if (max_def == 0) return FLOE_OK;
+  d->mode = DEF_NONE;
+  if (max_level == 0) return FLOE_OK;
   int bw = 0;
-  while ((1 << bw) <= max_def) bw++;
+  while ((1 << bw) <= max_level) bw++;
+  d->bit_width = bw;
   if (v2) {
-    pq_rle_init(&c->def_rle, p, len, bw);
-    c->dmode = DEF_RLE;
+    pq_rle_init(&d->rle, p, len, bw);
+    d->mode = DEF_RLE;
     *used = len;
     return FLOE_OK;
   }
   if (enc == PQ_ENC_RLE) {
-    if (len < 4) return fmt_error(err, "definition levels: missing length prefix");
+    if (len < 4) return fmt_error(err, "%s levels: missing length prefix", what);
     uint32_t l = floe_load_u32le(p);
-    if (l > len - 4) return fmt_error(err, "definition levels: length %" PRIu32 " exceeds the page", l);
-    pq_rle_init(&c->def_rle, p + 4, l, bw);
-    c->dmode = DEF_RLE;
+    if (l > len - 4) return fmt_error(err, "%s levels: length %" PRIu32 " exceeds the page", what, l);
+    pq_rle_init(&d->rle, p + 4, l, bw);
+    d->mode = DEF_RLE;
     *used = 4 + (size_t)l;
     return FLOE_OK;
   }
   if (enc == PQ_ENC_BIT_PACKED) {
     uint64_t bytes = ((uint64_t)num_values * (uint64_t)bw + 7) / 8;
-    if (bytes > len) return fmt_error(err, "definition levels: %" PRIu64 " bytes exceed the page", bytes);
-    c->def_bp = p;
-    c->def_bp_len = (size_t)bytes;
-    c->def_bp_index = 0;
-    c->dmode = DEF_BITPACKED;
+    if (bytes > len) return fmt_error(err, "%s levels: %" PRIu64 " bytes exceed the page", what, bytes);
+    d->bp = p;
+    d->bp_len = (size_t)bytes;
+    d->bp_index = 0;
+    d->mode = DEF_BITPACKED;
     *used = (size_t)bytes;
     return FLOE_OK;
   }
-  return fmt_error(err, "definition level encoding %s", encoding_name(enc));
+  return fmt_error(err, "%s level encoding %s", what, encoding_name(enc));
 }
 
-/* Reads page headers until a data page is set up. */
-static int next_page(col_scan *c, floe_parquet_scan *s, floe_error *err) {
+/* Decodes the next k levels into out (zeros when the column has none). */
+static int levels_get(level_dec *d, uint32_t *out, int64_t k, const char *what, floe_error *err) {
+  int rc;
+  if (d->mode == DEF_RLE) {
+    int64_t got;
+    if ((rc = pq_rle_get(&d->rle, out, k, &got, err)) < 0) return rc;
+    if (got < k)
+      return fmt_error(err, "%s levels end after %" PRId64 " of %" PRId64 " values", what, got, k);
+  } else if (d->mode == DEF_BITPACKED) {
+    if ((rc = pq_bitpacked_be_get(d->bp, d->bp_len, d->bit_width, d->bp_index, out, k, err)) < 0)
+      return rc;
+    d->bp_index += k;
+  } else {
+    memset(out, 0, sizeof *out * (size_t)k);
+  }
+  return FLOE_OK;
+}
+
+/* Reads page headers until a data page is set up. When the chunk has no
+ * more data pages: *at_end = true when at_end is given, else an error. */
+static int next_page(col_scan *c, floe_parquet_scan *s, bool *at_end, floe_error *err) {
+  if (at_end != NULL) *at_end = false;
   for (;;) {
-    if (c->pos >= c->chunk.len) return fmt_error(err, "column chunk has no more pages");
+    if (c->pos >= c->chunk.len) {
+      if (at_end != NULL) {
+        *at_end = true;
+        return FLOE_OK;
+      }
+      return fmt_error(err, "column chunk has no more pages");
+    }
     pq_page_header h;
     size_t consumed;
     c->page_offset = c->chunk_offset + c->pos;
@@ -1197,11 +1340,17 @@ static int next_page(col_scan *c, floe_parquet_scan *s, floe_error *err) {
         if (dh->num_values < 0) return fmt_error(err, "data page with %" PRId32 " values", dh->num_values);
         if ((rc = decompress_into(c, s, data, comp, raw, &c->page, err)) < 0) return rc;
         c->seen_data_page = true;
-        size_t used;
-        if ((rc = setup_levels(c, dh->definition_level_encoding, c->page.data, c->page.len,
-                               dh->num_values, false, &used, err)) < 0)
+        /* v1 page: repetition levels, definition levels, values. */
+        size_t used_r = 0, used;
+        if ((rc = setup_levels(&c->rep, c->info->max_repetition_level,
+                               dh->repetition_level_encoding, c->page.data, c->page.len,
+                               dh->num_values, false, &used_r, "repetition", err)) < 0 ||
+            (rc = setup_levels(&c->def, c->info->max_definition_level,
+                               dh->definition_level_encoding, c->page.data + used_r,
+                               c->page.len - used_r, dh->num_values, false, &used,
+                               "definition", err)) < 0)
           return rc;
-        if ((rc = setup_values(c, dh->encoding, c->page.data + used,
+        if ((rc = setup_values(c, dh->encoding, c->page.data + used_r + used,
                                c->page.data + c->page.len, err)) < 0)
           return rc;
         c->page_left = dh->num_values;
@@ -1232,8 +1381,12 @@ static int next_page(col_scan *c, floe_parquet_scan *s, floe_error *err) {
           return rc;
         }
         size_t used;
-        if ((rc = setup_levels(c, PQ_ENC_RLE, data + rep_len, (size_t)def_len, dh->num_values,
-                               true, &used, err)) < 0)
+        if ((rc = setup_levels(&c->rep, c->info->max_repetition_level, PQ_ENC_RLE, data,
+                               (size_t)rep_len, dh->num_values, true, &used, "repetition",
+                               err)) < 0 ||
+            (rc = setup_levels(&c->def, c->info->max_definition_level, PQ_ENC_RLE,
+                               data + rep_len, (size_t)def_len, dh->num_values, true, &used,
+                               "definition", err)) < 0)
           return rc;
         if (floe_buf_reserve(&c->page, 1) < 0)
           return floe_error_set(err, FLOE_ENOMEM, "out of memory");
@@ -1410,31 +1563,62 @@ static int ensure_validity(floe_arrow_builder *b, int64_t rows) {
   return FLOE_OK;
 }
 
-/* Appends n rows of column c to its builder. */
-static int read_rows(col_scan *c, floe_parquet_scan *s, int64_t n, floe_error *err) {
+/* Appends k entries of column c to its builder b: levels[i] == max_def
+ * marks the `present` values, decoded compactly from the page and then
+ * spread backwards over the null slots. */
+static int append_levels(col_scan *c, const uint32_t *levels, int64_t k, int64_t present,
+                         uint32_t max_def, floe_error *err) {
   floe_arrow_builder *b = c->b;
+  int rc;
+  if (floe_arrow_builder_reserve(b, k, 0) < 0)
+    return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  if ((rc = decode_values(c, present, err)) < 0) return rc;
+  if (present < k) {
+    /* Spread the compact values over their rows, last to first. */
+    if (ensure_validity(b, b->length + k) < 0)
+      return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    int64_t src = present - 1, base = b->length;
+    size_t w = (size_t)c->cv.out_w;
+    for (int64_t j = k - 1; j >= 0; j--) {
+      bool valid = levels[j] == max_def;
+      floe_arrow_bit_set(b->validity, base + j, valid);
+      if (c->cv.kind == CV_BOOL) {
+        bool v = valid && floe_arrow_bit(b->values, base + src);
+        floe_arrow_bit_set(b->values, base + j, v);
+      } else if (c->cv.kind == CV_VARLEN) {
+        /* A null row repeats the end offset of the last value before it. */
+        int32_t end;
+        memcpy(&end, b->values + (size_t)(base + src + 1) * 4, 4);
+        memcpy(b->values + (size_t)(base + j + 1) * 4, &end, 4);
+      } else if (valid) {
+        if (j != src) memcpy(b->values + (size_t)(base + j) * w, b->values + (size_t)(base + src) * w, w);
+      } else {
+        memset(b->values + (size_t)(base + j) * w, 0, w);
+      }
+      if (valid) src--;
+    }
+    b->null_count += k - present;
+  } else if (b->validity != NULL) {
+    if (ensure_validity(b, b->length + k) < 0)
+      return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    for (int64_t j = 0; j < k; j++) floe_arrow_bit_set(b->validity, b->length + j, true);
+  }
+  b->length += k;
+  return FLOE_OK;
+}
+
+/* Appends n rows of flat column c to its builder. */
+static int read_rows(col_scan *c, floe_parquet_scan *s, int64_t n, floe_error *err) {
   uint32_t levels[SLICE];
   const uint32_t max_def = (uint32_t)c->info->max_definition_level;
   int rc;
   while (n > 0) {
-    if (c->page_left == 0 && (rc = next_page(c, s, err)) < 0) return rc;
+    if (c->page_left == 0 && (rc = next_page(c, s, NULL, err)) < 0) return rc;
     int64_t k = n < c->page_left ? n : c->page_left;
     if (k > SLICE) k = SLICE;
     int64_t present = k;
-    if (c->dmode == DEF_RLE) {
-      int64_t got;
-      if ((rc = pq_rle_get(&c->def_rle, levels, k, &got, err)) < 0) return rc;
-      if (got < k)
-        return fmt_error(err, "definition levels end after %" PRId64 " of %" PRId64 " values",
-                         got, k);
-    } else if (c->dmode == DEF_BITPACKED) {
-      if ((rc = pq_bitpacked_be_get(c->def_bp, c->def_bp_len,
-                                    (int)(max_def >= 1 ? 32 - __builtin_clz(max_def) : 0),
-                                    c->def_bp_index, levels, k, err)) < 0)
-        return rc;
-      c->def_bp_index += k;
-    }
-    if (c->dmode != DEF_NONE) {
+    if (c->def.mode != DEF_NONE) {
+      if ((rc = levels_get(&c->def, levels, k, "definition", err)) < 0) return rc;
       present = 0;
       for (int64_t i = 0; i < k; i++) {
         if (levels[i] > max_def)
@@ -1443,43 +1627,107 @@ static int read_rows(col_scan *c, floe_parquet_scan *s, int64_t n, floe_error *e
         present += levels[i] == max_def;
       }
     }
-    if (floe_arrow_builder_reserve(b, k, 0) < 0)
-      return floe_error_set(err, FLOE_ENOMEM, "out of memory");
-    if ((rc = decode_values(c, present, err)) < 0) return rc;
-    if (present < k) {
-      /* Spread the compact values over their rows, last to first. */
-      if (ensure_validity(b, b->length + k) < 0)
-        return floe_error_set(err, FLOE_ENOMEM, "out of memory");
-      int64_t src = present - 1, base = b->length;
-      size_t w = (size_t)c->cv.out_w;
-      for (int64_t j = k - 1; j >= 0; j--) {
-        bool valid = levels[j] == max_def;
-        floe_arrow_bit_set(b->validity, base + j, valid);
-        if (c->cv.kind == CV_BOOL) {
-          bool v = valid && floe_arrow_bit(b->values, base + src);
-          floe_arrow_bit_set(b->values, base + j, v);
-        } else if (c->cv.kind == CV_VARLEN) {
-          /* A null row repeats the end offset of the last value before it. */
-          int32_t end;
-          memcpy(&end, b->values + (size_t)(base + src + 1) * 4, 4);
-          memcpy(b->values + (size_t)(base + j + 1) * 4, &end, 4);
-        } else if (valid) {
-          if (j != src) memcpy(b->values + (size_t)(base + j) * w, b->values + (size_t)(base + src) * w, w);
-        } else {
-          memset(b->values + (size_t)(base + j) * w, 0, w);
-        }
-        if (valid) src--;
-      }
-      b->null_count += k - present;
-    } else if (b->validity != NULL) {
-      if (ensure_validity(b, b->length + k) < 0)
-        return floe_error_set(err, FLOE_ENOMEM, "out of memory");
-      for (int64_t j = 0; j < k; j++) floe_arrow_bit_set(b->validity, b->length + j, true);
-    }
-    b->length += k;
+    if ((rc = append_levels(c, levels, k, present, max_def, err)) < 0) return rc;
     c->page_left -= k;
     n -= k;
   }
+  return FLOE_OK;
+}
+
+/* Closes list row `row` of the list builder: its elements end at child
+ * row `end`; a null list when !valid. */
+static int put_list_row(floe_arrow_builder *lb, int64_t end, bool valid, floe_error *err) {
+  if (end > INT32_MAX)
+    return floe_error_set(err, FLOE_ERANGE, "more than 2^31-1 list elements in one batch");
+  if (floe_arrow_builder_reserve(lb, 1, 0) < 0)
+    return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  if ((!valid || lb->validity != NULL) && ensure_validity(lb, lb->length + 1) < 0)
+    return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  if (lb->validity != NULL) floe_arrow_bit_set(lb->validity, lb->length, valid);
+  int32_t off = (int32_t)end;
+  memcpy(lb->values + (size_t)(lb->length + 1) * 4, &off, 4);
+  lb->length++;
+  lb->null_count += !valid;
+  return FLOE_OK;
+}
+
+/* Appends n rows of list column c: walks repetition and definition levels
+ * (parquet-format: "Nested Encoding"; Dremel). A row starts at repetition
+ * level 0; its definition level says whether the list is null (below
+ * list_definition_level), empty (below element_definition_level) or holds
+ * a first element, null below max_definition_level. Level 1 adds an
+ * element to the open row. Element values are decoded in runs of up to
+ * SLICE entries, always before the page changes. The read stops before the
+ * first entry of row n + 1, or at the end of the column chunk; v1 pages
+ * may split a row, so a page end is not a row end. */
+static int read_list_rows(col_scan *c, floe_parquet_scan *s, int64_t n, floe_error *err) {
+  floe_arrow_builder *lb = c->lb;
+  const uint32_t max_def = (uint32_t)c->info->max_definition_level;
+  const uint32_t list_def = (uint32_t)c->info->list_definition_level;
+  const uint32_t elem_def = (uint32_t)c->info->element_definition_level;
+  uint32_t elem[SLICE];
+  int64_t n_elem = 0, present = 0, rows = 0;
+  bool open = false;
+  int rc;
+  for (;;) {
+    if (c->lev_pos == c->lev_n) {
+      if (c->page_left == 0) {
+        /* Values of the pending elements are in this page: decode them. */
+        if (n_elem > 0) {
+          if ((rc = append_levels(c, elem, n_elem, present, max_def, err)) < 0) return rc;
+          n_elem = present = 0;
+        }
+        bool at_end = false;
+        if ((rc = next_page(c, s, rows == n ? &at_end : NULL, err)) < 0) return rc;
+        if (at_end) break;
+      }
+      int64_t k = c->page_left < SLICE ? c->page_left : SLICE;
+      if ((rc = levels_get(&c->rep, c->lev_r, k, "repetition", err)) < 0 ||
+          (rc = levels_get(&c->def, c->lev_d, k, "definition", err)) < 0)
+        return rc;
+      c->page_left -= k;
+      c->lev_pos = 0;
+      c->lev_n = k;
+    }
+    uint32_t r = c->lev_r[c->lev_pos], d = c->lev_d[c->lev_pos];
+    if (d > max_def)
+      return fmt_error(err, "definition level %" PRIu32 " above the maximum %" PRIu32, d, max_def);
+    if (r > 1) return fmt_error(err, "repetition level %" PRIu32 " above the maximum 1", r);
+    if (r == 0) {
+      if (rows == n) break; /* the next read's first row */
+      if (open && (rc = put_list_row(lb, c->b->length + n_elem, true, err)) < 0) return rc;
+      open = false;
+      rows++;
+      if (d < list_def) {
+        if ((rc = put_list_row(lb, c->b->length + n_elem, false, err)) < 0) return rc;
+        c->lev_pos++;
+        continue;
+      }
+      open = true;
+      if (d < elem_def) { /* an empty list */
+        c->lev_pos++;
+        continue;
+      }
+    } else {
+      if (!open)
+        return fmt_error(err, "repetition level 1 where no list is open (row %" PRId64 " of the read)",
+                         rows);
+      if (d < elem_def)
+        return fmt_error(err, "repeated entry with definition level %" PRIu32 " below %" PRIu32, d,
+                         elem_def);
+    }
+    elem[n_elem++] = d;
+    present += d == max_def;
+    c->lev_pos++;
+    if (n_elem == SLICE) {
+      if ((rc = append_levels(c, elem, n_elem, present, max_def, err)) < 0) return rc;
+      n_elem = present = 0;
+    }
+  }
+  if (n_elem > 0 && (rc = append_levels(c, elem, n_elem, present, max_def, err)) < 0) return rc;
+  if (open && (rc = put_list_row(lb, c->b->length, true, err)) < 0) return rc;
+  if (rows < n)
+    return fmt_error(err, "column chunk ends after %" PRId64 " of %" PRId64 " rows", rows, n);
   return FLOE_OK;
 }
 
@@ -1527,6 +1775,7 @@ static int load_chunk(floe_parquet_scan *s, col_scan *c, int32_t g, floe_error *
   c->dict_n = 0;
   c->page_left = 0;
   c->page_offset = (uint64_t)start;
+  c->lev_pos = c->lev_n = 0;
   return FLOE_OK;
 }
 
@@ -1574,8 +1823,10 @@ int floe_parquet_reader_scan_open(floe_parquet_scan **out, floe_parquet_reader *
       if (r->extra[col].cv.kind == CV_NONE) {
         rc = floe_error_set(err, FLOE_EUNSUPPORTED,
                             "%s: column '%s' is %s", r->name, r->columns[col].name,
-                            r->columns[col].nested ? "nested (lists and maps are not supported)"
-                                                   : "of an unsupported type");
+                            r->columns[col].nested
+                                ? "nested (only lists of primitives are supported: no maps, "
+                                  "structs or lists in lists)"
+                                : "of an unsupported type");
         goto cleanup;
       }
       s->cols[s->n_cols++] = col;
@@ -1609,6 +1860,7 @@ int floe_parquet_reader_scan_open(floe_parquet_scan **out, floe_parquet_reader *
   for (int32_t i = 0; i < s->n_cols; i++) {
     const conv *cv = &r->extra[s->cols[i]].cv;
     row_bytes += cv->kind == CV_VARLEN ? 4 : cv->out_w ? cv->out_w : 1;
+    if (r->columns[s->cols[i]].arrow_type.id == FLOE_ARROW_LIST) row_bytes += 4;
   }
   if (s->batch_size > MAX_BATCH_FIXED_BYTES / row_bytes)
     s->batch_size = MAX_BATCH_FIXED_BYTES / row_bytes > 0 ? MAX_BATCH_FIXED_BYTES / row_bytes : 1;
@@ -1618,6 +1870,11 @@ int floe_parquet_reader_scan_open(floe_parquet_scan **out, floe_parquet_reader *
     c->info = &r->columns[c->column];
     c->cv = r->extra[c->column].cv;
     c->b = &s->bb.columns[i];
+    if (c->info->arrow_type.id == FLOE_ARROW_LIST) {
+      c->is_list = true;
+      c->lb = c->b;
+      c->b = c->lb->child;
+    }
     size_t w = (size_t)(c->cv.phys_w > 16 ? c->cv.phys_w : 16);
     if (floe_buf_reserve(&c->scratch, SLICE * w + 16) < 0) {
       rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
@@ -1665,13 +1922,23 @@ int floe_parquet_reader_scan_next(floe_parquet_scan *s, struct ArrowArray *out,
   int64_t n = s->rows_left < s->batch_size ? s->rows_left : s->batch_size;
   for (int32_t i = 0; i < s->n_cols; i++) {
     col_scan *c = &s->cs[i];
-    if ((rc = read_rows(c, s, n, err)) < 0) {
+    rc = c->is_list ? read_list_rows(c, s, n, err) : read_rows(c, s, n, err);
+    if (rc < 0) {
       s->rows_left = 0; /* the row group cannot be resumed */
       s->rg_pos = s->n_row_groups;
       for (int32_t j = 0; j < s->n_cols; j++) {
-        floe_arrow_type_info t = s->bb.columns[j].type;
-        floe_arrow_builder_free(&s->bb.columns[j]);
-        floe_arrow_builder_init(&s->bb.columns[j], &t);
+        /* Drop the partial batch; the builders stay usable. */
+        floe_arrow_builder *b = s->cs[j].is_list ? s->cs[j].b : &s->bb.columns[j];
+        floe_arrow_type_info t = b->type;
+        floe_arrow_builder_free(b);
+        floe_arrow_builder_init(b, &t);
+        if (s->cs[j].is_list) {
+          b = s->cs[j].lb;
+          floe_free(b->validity);
+          b->validity = NULL;
+          b->validity_cap = 0;
+          b->length = b->null_count = 0;
+        }
       }
       return floe_error_prefix(err, "%s: row group %" PRId32 ", column '%s', page at offset %" PRIu64,
                                r->name, g, c->info->name, c->page_offset),
