@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "catalog/catalog_internal.h"
+#include "core/debug.h"
 
 #define DEFAULT_MAX_METADATA_BYTES ((size_t)64 << 20)
 #define MAX_IDENT_BYTES 255
@@ -468,9 +469,12 @@ int floe_catalog_commit(floe_catalog *c, floe_catalog_ident ident,
     rc = floe_error_set(err, FLOE_EINVAL, "no expected metadata location");
   if (rc == FLOE_OK && (json == NULL || len == 0))
     rc = floe_error_set(err, FLOE_EINVAL, "no metadata JSON given");
-  if (rc == FLOE_OK)
+  if (rc == FLOE_OK) {
+    floe_debug_crash_point("before_catalog_commit");
     rc = c->ops->commit(c, ident, expected_location, json, len, &location,
                         err);
+    if (rc == FLOE_OK) floe_debug_crash_point("after_catalog_commit");
+  }
   if (out_location != NULL) *out_location = location;
   else floe_free(location);
   return table_context(c, ident, "commit", rc, err);

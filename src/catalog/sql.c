@@ -33,6 +33,7 @@
 
 #include "catalog/catalog_internal.h"
 #include "catalog/sql_backend.h"
+#include "core/debug.h"
 
 #define MAX_LOCATION_BYTES 1000 /* VARCHAR(1000) */
 #define DEFAULT_BUSY_TIMEOUT_MS 5000
@@ -705,6 +706,7 @@ static int sql_commit(floe_catalog *c, floe_catalog_ident ident,
   FLOE_TRY(new_metadata_path(dir, parse_version(expected) + 1, &next, err));
   FLOE_TRY(floe_io_write_atomic(c->io, next, json, len, FLOE_IO_NO_REPLACE,
                                 err));
+  floe_debug_crash_point("after_metadata_file"); /* written, not yet pointed to */
   commit_ctx ctx = {ident, expected, next, 0};
   rc = run(c, 0, commit_step, &ctx, err);
   if (rc < 0) {

@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/debug.h"
 #include "floe/manifest.h"
 #include "floe/parquet_writer.h"
 #include "iceberg/manifest_internal.h"
@@ -1410,6 +1411,7 @@ int floe_manifest_writer_close(floe_manifest_writer *w, floe_manifest_file *out,
   out->deleted_rows_count = w->deleted_rows;
   out->n_partitions = w->n_fields;
   out->partitions = w->summaries;
+  floe_debug_crash_point("after_manifest"); /* the manifest is complete on storage */
   return FLOE_OK;
 failed:
   return floe_error_prefix(err, "manifest %s: close", w->path), rc;

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/debug.h"
 #include "floe/buffer.h"
 #include "floe/log.h"
 #include "iceberg/table_internal.h"
@@ -337,6 +338,9 @@ int floe_table_op_add_file(floe_table_op *op,
   op->n_added++;
   if (file->content == FLOE_CONTENT_POSITION_DELETES && file->referenced_data_file)
     if (strset_add(&op->refs, file->referenced_data_file) < 0) return nomem(err);
+  /* Every data or delete file a commit adds arrives here once it is
+   * finished on storage: one place for the crash points of both. */
+  floe_debug_crash_point(data ? "after_data_file" : "after_delete_file");
   return FLOE_OK;
 }
 
@@ -1237,6 +1241,7 @@ static int build_attempt(floe_table_op *op, floe_iceberg_metadata **out,
   lo.sequence_number = sequence_number;
   lo.first_row_id = base->has_next_row_id ? base->next_row_id : 0;
   FLOE_TRY(floe_manifest_list_write(floe_table_io(t), list_path, &lo, files, n_files, err));
+  floe_debug_crash_point("after_manifest_list");
 
   int32_t n_items = 32 + op->n_summary;
   sb.items = floe_calloc((size_t)n_items, sizeof *sb.items);

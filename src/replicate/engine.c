@@ -303,9 +303,9 @@ static int commit_hook(void *ctx, floe_table_op *op, int attempt) {
   (void)ctx;
   (void)op;
   (void)attempt;
-  /* Manifests, manifest list and metadata file are written; the catalog
-   * pointer is not swapped yet. */
-  floe_debug_crash_point("after_manifest");
+  /* Manifests and manifest list are written; the metadata file and the
+   * catalog pointer swap come next (their crash points are in the
+   * catalog). */
   return floe_debug_fail_point("commit", NULL);
 }
 
@@ -623,9 +623,11 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
 
   floe_merge_result mr;
   memset(&mr, 0, sizeof mr);
+  /* Every row is read; nothing of the commit is written yet (the writer
+   * still holds its last files open). */
+  floe_debug_crash_point("before_commit");
   if (is_merge) {
     commit_attempted = true;
-    floe_debug_crash_point("before_commit");
     FLOE_TRY(floe_merge_commit(merge, &mr, err));
     snapshot_id = mr.snapshot_id;
     files_n = mr.data_files + mr.delete_files;
@@ -651,7 +653,6 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
     js->progress_bytes += bytes;
     floe_log(FLOE_LOG_INFO, "file_written", "table=%s files=%d rows=%lld bytes=%lld", t->name,
              (int)files.n_files, (long long)rows, (long long)bytes);
-    floe_debug_crash_point("after_data_file");
 
     bool overwrite = t->mode == FLOE_MODE_OVERWRITE || t->strategy == FLOE_STRATEGY_PARTITION;
     FLOE_TRY(floe_table_op_new(&op, js->table, overwrite ? FLOE_TABLE_OVERWRITE : FLOE_TABLE_APPEND,
@@ -699,7 +700,6 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
     for (int32_t i = 0; i < sm.n; i++)
       FLOE_TRY(floe_table_op_set_summary(op, sm.props[i].key, sm.props[i].value, err));
     floe_table_op_set_commit_hook(op, commit_hook, NULL);
-    floe_debug_crash_point("before_commit");
     commit_attempted = true;
     FLOE_TRY(floe_table_op_commit(op, &snapshot_id, err));
   }

@@ -1,7 +1,7 @@
 /*
  * replicate/engine_internal.h: the parts of the replication engine shared
  * between its files (control.c, reconcile.c, plan.c, schema_map.c,
- * checksum.c, debug.c, report.c, engine.c) and exposed to its unit tests.
+ * checksum.c, report.c, engine.c) and exposed to its unit tests.
  * Nothing outside src/replicate includes it.
  */
 #ifndef FLOE_REPLICATE_ENGINE_INTERNAL_H
@@ -219,17 +219,11 @@ int floe_checksum_add(floe_checksum *sum, const struct ArrowSchema *schema,
 /* -1 when equal, else the index of the first differing column. */
 int32_t floe_checksum_compare(const floe_checksum *a, const floe_checksum *b);
 
-/* ==== debug switches (debug.c) ======================================== */
+/* ==== debug switches ================================================= */
 
-/* Called at each named point: exits the process with status 137 when
- * FLOE_CRASH_AT names this point and this is the n-th arrival. */
-void floe_debug_crash_point(const char *point);
-/* Returns FLOE_EIO (with a message) when FLOE_FAIL_AT names this point and
- * this is the n-th arrival, else FLOE_OK. */
-int floe_debug_fail_point(const char *point, floe_error *err);
-/* Forgets the counters (tests). */
-void floe_debug_reset(void);
-
+/* floe_debug_crash_point / floe_debug_fail_point live in core (every layer
+ * that writes has crash points). */
+#include "core/debug.h"
 
 /* ==== sessions and jobs (plan.c) ====================================== */
 
