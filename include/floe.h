@@ -10,6 +10,7 @@
 #include "floe/buffer.h"
 #include "floe/common.h"
 #include "floe/log.h"
+#include "floe/maintain.h"
 #include "floe/parquet_reader.h"
 #include "floe/parquet_writer.h"
 #include "floe/replicate.h"

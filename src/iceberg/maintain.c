@@ -1,0 +1,522 @@
+/*
+ * iceberg/maintain: orphan files of a table (include/floe/maintain.h).
+ *
+ * Two passes. The first builds the reachable set from the current
+ * metadata alone: metadata files, then every snapshot's manifest list,
+ * each distinct manifest once, and every entry's file path (any status).
+ * The second walks the table location through the table's floe_io and
+ * keeps what is neither reachable nor too new. Paths on both sides are
+ * normalised (file: URIs resolved, repeated slashes and "/./" collapsed)
+ * before they meet in one open-addressing hash set, so a table written by
+ * Java with "file:/w/t" paths is matched against a plain directory
+ * listing.
+ *
+ * The order protects live data: nothing is deleted unless the whole
+ * reachable set was read, and deletion re-reads the table pointer first
+ * so a commit that landed during the listing (whose new files might have
+ * looked like orphans but are also newer than the threshold) cancels the
+ * deletion. The age threshold is the guard for a writer that is still
+ * running: its files exist before any metadata references them.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "floe/io.h"
+#include "floe/maintain.h"
+#include "floe/manifest.h"
+
+/* ---- a set of normalised paths ------------------------------------------ */
+
+typedef struct path_set {
+  char **slots;
+  size_t cap; /* power of two */
+  size_t count;
+} path_set;
+
+static uint64_t hash_str(const char *s) {
+  uint64_t h = UINT64_C(1469598103934665603); /* FNV-1a */
+  for (; *s; s++) {
+    h ^= (uint8_t)*s;
+    h *= UINT64_C(1099511628211);
+  }
+  return h;
+}
+
+static void path_set_free(path_set *set) {
+  for (size_t i = 0; i < set->cap; i++) floe_free(set->slots[i]);
+  floe_free(set->slots);
+  memset(set, 0, sizeof *set);
+}
+
+static bool path_set_contains(const path_set *set, const char *path) {
+  if (set->cap == 0) return false;
+  for (size_t i = hash_str(path) & (set->cap - 1);; i = (i + 1) & (set->cap - 1)) {
+    if (set->slots[i] == NULL) return false;
+    if (strcmp(set->slots[i], path) == 0) return true;
+  }
+}
+
+static int path_set_grow(path_set *set, floe_error *err) {
+  size_t cap = set->cap ? set->cap * 2 : 256;
+  char **slots = floe_calloc(cap, sizeof *slots);
+  if (slots == NULL)
+    return floe_error_set(err, FLOE_ENOMEM, "reachable files: out of memory");
+  for (size_t i = 0; i < set->cap; i++) {
+    if (set->slots[i] == NULL) continue;
+    size_t j = hash_str(set->slots[i]) & (cap - 1);
+    while (slots[j] != NULL) j = (j + 1) & (cap - 1);
+    slots[j] = set->slots[i];
+  }
+  floe_free(set->slots);
+  set->slots = slots;
+  set->cap = cap;
+  return FLOE_OK;
+}
+
+/* Adds `path` (takes ownership). *out_added (may be NULL) tells whether it
+ * was new. */
+static int path_set_add_owned(path_set *set, char *path, bool *out_added,
+                              floe_error *err) {
+  if (out_added != NULL) *out_added = false;
+  if (path_set_contains(set, path)) {
+    floe_free(path);
+    return FLOE_OK;
+  }
+  if ((set->count + 1) * 2 > set->cap) {
+    int rc = path_set_grow(set, err);
+    if (rc < 0) {
+      floe_free(path);
+      return rc;
+    }
+  }
+  size_t i = hash_str(path) & (set->cap - 1);
+  while (set->slots[i] != NULL) i = (i + 1) & (set->cap - 1);
+  set->slots[i] = path;
+  set->count++;
+  if (out_added != NULL) *out_added = true;
+  return FLOE_OK;
+}
+
+/* ---- paths ---------------------------------------------------------------- */
+
+/* A comparable form of a location: file: URIs resolved to paths, "//" and
+ * "/./" collapsed, no trailing slash. Other schemes keep their "s3://"
+ * prefix and are collapsed after it. Caller frees. */
+static int normalise(const char *location, char **out, floe_error *err) {
+  const char *local = floe_io_local_path(location);
+  const char *src = local != NULL ? local : location;
+  size_t keep = 0; /* a scheme's "xx://" is copied as it is */
+  if (local == NULL) {
+    const char *sep = strstr(src, "://");
+    if (sep != NULL) keep = (size_t)(sep - src) + 3;
+  }
+  size_t len = strlen(src);
+  char *norm = floe_malloc(len + 1);
+  if (norm == NULL)
+    return floe_error_set(err, FLOE_ENOMEM, "path %s: out of memory", location);
+  memcpy(norm, src, keep);
+  size_t o = keep;
+  for (size_t i = keep; i < len; i++) {
+    char ch = src[i];
+    if (ch == '/' && o > keep && norm[o - 1] == '/') continue;
+    if (ch == '.' && o > keep && norm[o - 1] == '/' &&
+        (src[i + 1] == '/' || src[i + 1] == '\0'))
+      continue;
+    norm[o++] = ch;
+  }
+  while (o > keep + 1 && norm[o - 1] == '/') o--;
+  norm[o] = '\0';
+  *out = norm;
+  return FLOE_OK;
+}
+
+static int add_location(path_set *set, const char *location, bool *out_added,
+                        floe_error *err) {
+  char *norm = NULL;
+  int rc = normalise(location, &norm, err);
+  if (rc < 0) return rc;
+  return path_set_add_owned(set, norm, out_added, err);
+}
+
+static char *join(const char *dir, const char *name) {
+  size_t dlen = strlen(dir), nlen = strlen(name);
+  bool slash = dlen > 0 && dir[dlen - 1] != '/';
+  char *path = floe_malloc(dlen + (slash ? 1 : 0) + nlen + 1);
+  if (path == NULL) return NULL;
+  memcpy(path, dir, dlen);
+  if (slash) path[dlen] = '/';
+  memcpy(path + dlen + (slash ? 1 : 0), name, nlen + 1);
+  return path;
+}
+
+/* ---- the reachable set ---------------------------------------------------- */
+
+static int add_manifest(floe_io *io, const floe_iceberg_metadata *metadata,
+                        const char *path, const floe_manifest_file *list_entry,
+                        path_set *files, path_set *manifests, floe_error *err) {
+  bool added = false;
+  int rc = add_location(manifests, path, &added, err);
+  if (rc < 0 || !added) return rc; /* read each manifest once */
+  FLOE_TRY(add_location(files, path, NULL, err));
+  floe_manifest_reader *reader = NULL;
+  rc = floe_manifest_reader_open(&reader, io, path, list_entry, metadata, err);
+  if (rc < 0) {
+    floe_error_prefix(err, "manifest %s", path);
+    return rc;
+  }
+  for (;;) {
+    const floe_manifest_entry *entry = NULL;
+    rc = floe_manifest_reader_next(reader, &entry, err);
+    if (rc < 0 || entry == NULL) break;
+    if (entry->file.file_path != NULL)
+      rc = add_location(files, entry->file.file_path, NULL, err);
+    if (rc < 0) break;
+  }
+  floe_manifest_reader_free(reader);
+cleanup:
+  return rc;
+}
+
+/* Every reachable file of the metadata into `files`. */
+static int collect_reachable(const floe_table *table, path_set *files,
+                             floe_error *err) {
+  int rc = FLOE_OK;
+  const floe_iceberg_metadata *md = floe_table_metadata(table);
+  floe_io *io = floe_table_io(table);
+  path_set manifests = {0};
+  floe_manifest_list *list = NULL;
+  char *hint_dir = NULL, *hint = NULL;
+  FLOE_TRY(add_location(files, floe_table_metadata_location(table), NULL, err));
+  for (int32_t i = 0; i < md->n_metadata_log; i++)
+    FLOE_TRY(add_location(files, md->metadata_log[i].metadata_file, NULL, err));
+  hint_dir = join(floe_table_location(table), "metadata");
+  hint = hint_dir != NULL ? join(hint_dir, "version-hint.text") : NULL;
+  if (hint == NULL) {
+    rc = floe_error_set(err, FLOE_ENOMEM, "reachable files: out of memory");
+    goto cleanup;
+  }
+  FLOE_TRY(add_location(files, hint, NULL, err));
+  for (int32_t i = 0; i < md->n_statistics; i++)
+    FLOE_TRY(add_location(files, md->statistics[i].statistics_path, NULL, err));
+  for (int32_t i = 0; i < md->n_partition_statistics; i++)
+    FLOE_TRY(add_location(files, md->partition_statistics[i].statistics_path,
+                          NULL, err));
+  for (int32_t s = 0; s < md->n_snapshots; s++) {
+    const floe_iceberg_snapshot *snap = &md->snapshots[s];
+    for (int32_t m = 0; m < snap->n_manifests; m++) /* v1 */
+      FLOE_TRY(add_manifest(io, md, snap->manifests[m], NULL, files,
+                            &manifests, err));
+    if (snap->manifest_list == NULL) continue;
+    FLOE_TRY(add_location(files, snap->manifest_list, NULL, err));
+    rc = floe_manifest_list_read(io, snap->manifest_list, &list, err);
+    if (rc < 0) {
+      floe_error_prefix(err, "snapshot %" PRId64 ": manifest list %s",
+                        snap->snapshot_id, snap->manifest_list);
+      goto cleanup;
+    }
+    for (int32_t m = 0; m < list->n_files; m++)
+      FLOE_TRY(add_manifest(io, md, list->files[m].manifest_path,
+                            &list->files[m], files, &manifests, err));
+    floe_manifest_list_free(list);
+    list = NULL;
+  }
+cleanup:
+  floe_manifest_list_free(list);
+  path_set_free(&manifests);
+  floe_free(hint);
+  floe_free(hint_dir);
+  return rc;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void floe_maintain_paths_free(char **paths, size_t n) {
+  if (paths == NULL) return;
+  for (size_t i = 0; i < n; i++) floe_free(paths[i]);
+  floe_free(paths);
+}
+
+int floe_maintain_reachable_files(const floe_table *table, char ***out_paths,
+                                  size_t *out_n, floe_error *err) {
+  int rc = FLOE_OK;
+  path_set set = {0};
+  char **paths = NULL;
+  size_t n = 0;
+  *out_paths = NULL;
+  *out_n = 0;
+  FLOE_TRY(collect_reachable(table, &set, err));
+  paths = floe_calloc(set.count ? set.count : 1, sizeof *paths);
+  if (paths == NULL) {
+    rc = floe_error_set(err, FLOE_ENOMEM, "reachable files: out of memory");
+    goto cleanup;
+  }
+  for (size_t i = 0; i < set.cap; i++)
+    if (set.slots[i] != NULL) {
+      paths[n++] = set.slots[i];
+      set.slots[i] = NULL;
+    }
+  qsort(paths, n, sizeof *paths, cmp_str);
+  *out_paths = paths;
+  *out_n = n;
+  paths = NULL;
+cleanup:
+  floe_maintain_paths_free(paths, n);
+  path_set_free(&set);
+  if (rc < 0) floe_error_prefix(err, "table %s: reachable files",
+                                floe_table_name(table));
+  return rc;
+}
+
+/* ---- the walk -------------------------------------------------------------- */
+
+static bool ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), m = strlen(suffix);
+  return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+const char *floe_maintain_file_kind_name(floe_maintain_file_kind kind) {
+  switch (kind) {
+    case FLOE_MAINTAIN_DATA_FILE: return "data";
+    case FLOE_MAINTAIN_DELETE_FILE: return "delete";
+    case FLOE_MAINTAIN_MANIFEST: return "manifest";
+    case FLOE_MAINTAIN_MANIFEST_LIST: return "manifest-list";
+    case FLOE_MAINTAIN_METADATA: return "metadata";
+    case FLOE_MAINTAIN_TEMP: return "temp";
+    case FLOE_MAINTAIN_OTHER: break;
+  }
+  return "other";
+}
+
+static floe_maintain_file_kind kind_of(const char *name) {
+  if (name[0] == '.' || ends_with(name, ".tmp")) return FLOE_MAINTAIN_TEMP;
+  if (ends_with(name, ".metadata.json") || ends_with(name, ".metadata.json.gz"))
+    return FLOE_MAINTAIN_METADATA;
+  if (ends_with(name, ".avro"))
+    return strncmp(name, "snap-", 5) == 0 ? FLOE_MAINTAIN_MANIFEST_LIST
+                                          : FLOE_MAINTAIN_MANIFEST;
+  if (ends_with(name, ".puffin") || ends_with(name, "-deletes.parquet"))
+    return FLOE_MAINTAIN_DELETE_FILE;
+  if (ends_with(name, ".parquet") || ends_with(name, ".orc"))
+    return FLOE_MAINTAIN_DATA_FILE;
+  return FLOE_MAINTAIN_OTHER;
+}
+
+typedef struct walk {
+  floe_io *io;
+  const path_set *reachable;
+  int64_t cutoff_ms; /* files modified after this are kept */
+  floe_maintain_orphan_list *out;
+  size_t cap;
+} walk;
+
+static int add_orphan(walk *w, const char *path, const floe_io_entry *e,
+                      floe_error *err) {
+  floe_maintain_orphan_list *out = w->out;
+  if (out->n_files == w->cap) {
+    size_t cap = w->cap ? w->cap * 2 : 16;
+    floe_maintain_orphan *grown = floe_realloc(out->files, cap * sizeof *grown);
+    if (grown == NULL)
+      return floe_error_set(err, FLOE_ENOMEM, "orphans: out of memory");
+    out->files = grown;
+    w->cap = cap;
+  }
+  floe_maintain_orphan *o = &out->files[out->n_files];
+  memset(o, 0, sizeof *o);
+  o->path = floe_strdup(path);
+  if (o->path == NULL)
+    return floe_error_set(err, FLOE_ENOMEM, "orphans: out of memory");
+  o->size = e->size;
+  o->mtime_ms = e->mtime_ms;
+  o->kind = kind_of(e->name);
+  out->n_files++;
+  out->total_bytes += e->size;
+  return FLOE_OK;
+}
+
+/* Is `dir` another table (it holds a metadata/ directory)? */
+static int is_nested_table(floe_io *io, const char *dir, bool *out,
+                           floe_error *err) {
+  char *meta = join(dir, "metadata");
+  if (meta == NULL)
+    return floe_error_set(err, FLOE_ENOMEM, "orphans: out of memory");
+  int exists = 0, is_dir = 0;
+  int rc = floe_io_exists(io, meta, &exists, &is_dir, err);
+  *out = rc == FLOE_OK && exists && is_dir;
+  floe_free(meta);
+  return rc;
+}
+
+static int walk_dir(walk *w, const char *dir, bool is_root, floe_error *err) {
+  int rc = FLOE_OK;
+  floe_io_listing listing = {NULL, 0};
+  char *path = NULL, *norm = NULL;
+  rc = floe_io_list(w->io, dir, &listing, err);
+  if (rc == FLOE_ENOTFOUND && !is_root) { /* removed while walking */
+    rc = FLOE_OK;
+    goto cleanup;
+  }
+  if (rc < 0) goto cleanup;
+  for (size_t i = 0; i < listing.count; i++) {
+    const floe_io_entry *e = &listing.entries[i];
+    path = join(dir, e->name);
+    if (path == NULL) {
+      rc = floe_error_set(err, FLOE_ENOMEM, "orphans: out of memory");
+      goto cleanup;
+    }
+    if (e->is_dir) {
+      bool nested = false;
+      FLOE_TRY(is_nested_table(w->io, path, &nested, err));
+      if (nested)
+        w->out->n_nested_tables++;
+      else
+        FLOE_TRY(walk_dir(w, path, false, err));
+    } else {
+      FLOE_TRY(normalise(path, &norm, err));
+      if (path_set_contains(w->reachable, norm)) {
+        w->out->n_reachable++;
+      } else if (e->mtime_ms > w->cutoff_ms) {
+        w->out->n_too_new++;
+        w->out->too_new_bytes += e->size;
+      } else {
+        FLOE_TRY(add_orphan(w, path, e, err));
+      }
+      floe_free(norm);
+      norm = NULL;
+    }
+    floe_free(path);
+    path = NULL;
+  }
+cleanup:
+  floe_free(norm);
+  floe_free(path);
+  floe_io_listing_reset(&listing);
+  return rc;
+}
+
+static int cmp_orphan(const void *a, const void *b) {
+  return strcmp(((const floe_maintain_orphan *)a)->path,
+                ((const floe_maintain_orphan *)b)->path);
+}
+
+void floe_maintain_orphan_options_init(floe_maintain_orphan_options *options) {
+  memset(options, 0, sizeof *options);
+  options->older_than_ms = FLOE_MAINTAIN_DEFAULT_OLDER_THAN_MS;
+}
+
+void floe_maintain_orphan_list_reset(floe_maintain_orphan_list *orphans) {
+  if (orphans == NULL) return;
+  for (size_t i = 0; i < orphans->n_files; i++) floe_free(orphans->files[i].path);
+  floe_free(orphans->files);
+  memset(orphans, 0, sizeof *orphans);
+}
+
+static int64_t clock_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int delete_orphans(floe_table *table, const char *listed_location,
+                          floe_maintain_orphan_list *out, floe_error *err) {
+  int rc = floe_table_refresh(table, err);
+  if (rc < 0) return rc;
+  if (strcmp(floe_table_metadata_location(table), listed_location) != 0)
+    return floe_error_set(err, FLOE_ECONFLICT,
+                          "the table was committed to while its files were "
+                          "listed (metadata %s, now %s); nothing deleted: "
+                          "run again",
+                          listed_location, floe_table_metadata_location(table));
+  int first_rc = FLOE_OK;
+  for (size_t i = 0; i < out->n_files; i++) {
+    floe_maintain_orphan *o = &out->files[i];
+    floe_error one = {0};
+    rc = floe_io_delete(floe_table_io(table), o->path, &one);
+    if (rc == FLOE_OK || rc == FLOE_ENOTFOUND) {
+      o->deleted = true;
+      out->n_deleted++;
+      out->deleted_bytes += o->size;
+    } else if (first_rc == FLOE_OK) {
+      first_rc = rc;
+      floe_error_set(err, rc, "%s", one.message);
+    }
+  }
+  return first_rc;
+}
+
+int floe_maintain_orphans(floe_table *table,
+                          const floe_maintain_orphan_options *options,
+                          floe_maintain_orphan_list *out, floe_error *err) {
+  int rc = FLOE_OK;
+  path_set reachable = {0};
+  char *listed_location = NULL;
+  floe_maintain_orphan_options defaults;
+  if (options == NULL) {
+    floe_maintain_orphan_options_init(&defaults);
+    options = &defaults;
+  }
+  floe_maintain_orphan_list_reset(out);
+  int64_t older_than = options->older_than_ms < 0
+                           ? FLOE_MAINTAIN_DEFAULT_OLDER_THAN_MS
+                           : options->older_than_ms;
+  int64_t now = options->now_ms != 0 ? options->now_ms : clock_ms();
+  listed_location = floe_strdup(floe_table_metadata_location(table));
+  if (listed_location == NULL) {
+    rc = floe_error_set(err, FLOE_ENOMEM, "orphans: out of memory");
+    goto cleanup;
+  }
+  FLOE_TRY(collect_reachable(table, &reachable, err));
+  walk w = {floe_table_io(table), &reachable, now - older_than, out, 0};
+  FLOE_TRY(walk_dir(&w, floe_table_location(table), true, err));
+  if (out->n_files > 1)
+    qsort(out->files, out->n_files, sizeof *out->files, cmp_orphan);
+  if (options->delete_files)
+    FLOE_TRY(delete_orphans(table, listed_location, out, err));
+cleanup:
+  if (rc < 0) {
+    floe_error_prefix(err, "table %s: orphan files", floe_table_name(table));
+    if (!options->delete_files || out->n_deleted == 0)
+      floe_maintain_orphan_list_reset(out);
+  }
+  path_set_free(&reachable);
+  floe_free(listed_location);
+  return rc;
+}
+
+/* ---- durations ------------------------------------------------------------- */
+
+int floe_maintain_parse_duration(const char *text, int64_t *out_ms,
+                                 floe_error *err) {
+  const char *p = text;
+  int64_t value = 0;
+  if (text == NULL || *p < '0' || *p > '9')
+    return floe_error_set(err, FLOE_EINVAL,
+                          "duration '%s': expected a number and a unit "
+                          "(ms, s, m, h, d, w), as in 3d or 12h",
+                          text ? text : "");
+  for (; *p >= '0' && *p <= '9'; p++) {
+    if (value > (INT64_MAX - 9) / 10)
+      return floe_error_set(err, FLOE_ERANGE, "duration '%s': too large", text);
+    value = value * 10 + (*p - '0');
+  }
+  int64_t unit;
+  if (strcmp(p, "ms") == 0) unit = 1;
+  else if (strcmp(p, "s") == 0) unit = 1000;
+  else if (strcmp(p, "m") == 0) unit = 60 * 1000;
+  else if (strcmp(p, "h") == 0) unit = 3600 * 1000;
+  else if (strcmp(p, "d") == 0) unit = INT64_C(24) * 3600 * 1000;
+  else if (strcmp(p, "w") == 0) unit = INT64_C(7) * 24 * 3600 * 1000;
+  else if (*p == '\0' && value == 0) unit = 1;
+  else
+    return floe_error_set(err, FLOE_EINVAL,
+                          "duration '%s': unknown unit '%s' (expected ms, s, "
+                          "m, h, d or w)", text, p);
+  if (value > INT64_MAX / unit)
+    return floe_error_set(err, FLOE_ERANGE, "duration '%s': too large", text);
+  *out_ms = value * unit;
+  return FLOE_OK;
+}
