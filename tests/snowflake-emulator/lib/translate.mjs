@@ -143,6 +143,21 @@ export class Translator {
         }
         out.push(/^[A-Z_][A-Z0-9_]*$/.test(up) ? up : quoteIdent(up));
       } else if (t.k === 'qident') {
+        // A table reference written quoted ("S"."T_STREAM"): the same
+        // FROM-position rewrite as an unquoted one ("Identifier
+        // requirements": "ABC" and ABC name one object).
+        if (isWord(prev, 'FROM', 'JOIN') && !isOp(s[i + 1], '(') && this.ctx.hooks && this.ctx.hooks.tableRef) {
+          const nm = readName(s, i);
+          if (nm && !isOp(s[nm.next], '.')) {
+            const r = this.ctx.hooks.tableRef(this.resolve(nm.parts), s, nm.next, nm.parts, this);
+            if (r) {
+              out.push(r.sql);
+              i = r.next - 1;
+              continue;
+            }
+            this.ctx.fromTables.push(this.resolve(nm.parts));
+          }
+        }
         this.ctx.quotedNames.add(t.v);
         out.push(quoteIdent(t.v));
       } else if (t.k === 'string') {

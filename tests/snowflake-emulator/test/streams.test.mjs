@@ -140,3 +140,22 @@ test('stream offsets survive an emulator restart', async () => {
     await b.stop();
   }
 });
+
+test('quoted names: a stream and a CHANGES table written "SCHEMA"."NAME" are read like unquoted ones', async () => {
+  await emu.ok('create table qt (id number, v varchar)');
+  await emu.ok('alter table qt set change_tracking = true');
+  await emu.ok('create stream qt_s on table qt');
+  await sleep(20);
+  const t0 = (await emu.ok('select current_timestamp()')).data[0][0];
+  await sleep(20);
+  await emu.ok(`insert into qt values (1, 'a')`);
+  assert.deepEqual((await emu.ok('select "ID", "METADATA$ACTION" from "PUBLIC"."QT_S"')).data, [['1', 'INSERT']]);
+  assert.deepEqual((await emu.ok('select count(*) from "QT_S"')).data, [['1']]);
+  const ch = await emu.ok(`select "ID", metadata$action from "PUBLIC"."QT" changes(information => default) at(timestamp => ?)`,
+    { bindings: { 1: { type: 'TIMESTAMP_LTZ', value: t0 } } });
+  assert.deepEqual(ch.data, [['1', 'INSERT']]);
+  // A DML reading the quoted stream consumes it.
+  await emu.ok('create table qt_sink (id number)');
+  await emu.ok('insert into qt_sink select "ID" from "QT_S"');
+  assert.deepEqual((await emu.ok('select count(*) from qt_s')).data, [['0']]);
+});
