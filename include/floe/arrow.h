@@ -222,6 +222,13 @@ int floe_arrow_builder_list_end(floe_arrow_builder *b);
  * the next batch. A list's array owns its finished child array. */
 int floe_arrow_builder_finish(floe_arrow_builder *b, struct ArrowArray *out);
 
+/* Whether values of type `from` can be copied byte for byte into a column
+ * of type `to` (floe_arrow_builder_append_view): equal types (decimals of
+ * equal scale), utf8/binary, fixed/uuid of one width, timestamps with and
+ * without zone of one unit. For lists this says nothing about elements. */
+bool floe_arrow_type_same_layout(const floe_arrow_type_info *to,
+                                 const floe_arrow_type_info *from);
+
 struct floe_arrow_view;
 /* Appends rows [start, start + n) of column `v` to b in bulk: fixed-width
  * values with one memcpy, variable-length and list offsets rebased in one

@@ -127,8 +127,10 @@ bool floe_iceberg_type_equal(const floe_iceberg_type *a,
  * date<->DATE32, time<->TIME64_US, timestamp<->TIMESTAMP_US,
  * timestamptz<->TIMESTAMP_US_TZ, timestamp_ns<->TIMESTAMP_NS,
  * timestamptz_ns<->TIMESTAMP_NS_TZ, string<->UTF8, uuid<->UUID,
- * fixed<->FIXED, binary<->BINARY. Nested and v3 unknown/variant types and
- * Arrow UINT64 have no mapping (FLOE_EUNSUPPORTED). */
+ * fixed<->FIXED, binary<->BINARY; list of a primitive -> LIST (the element
+ * type is the element field's; see floe_iceberg_field_to_arrow). Structs,
+ * maps, lists of nested types, v3 unknown/variant and Arrow UINT64 and
+ * LIST (from_arrow) have no mapping (FLOE_EUNSUPPORTED). */
 int floe_iceberg_type_to_arrow(const floe_iceberg_type *type,
                                floe_arrow_type_info *out, floe_error *err);
 int floe_iceberg_type_from_arrow(const floe_arrow_type_info *arrow,
@@ -191,11 +193,19 @@ int32_t floe_iceberg_schema_highest_field_id(const floe_iceberg_schema *schema);
 /* Builds an Arrow struct schema ("+s") for the top-level columns with the
  * given field ids (in that order; ids NULL = every column in schema order):
  * each child carries "PARQUET:field_id" metadata and is nullable when the
- * column is optional. Only primitive columns are supported
- * (FLOE_EUNSUPPORTED for nested ones). The caller releases *out. */
+ * column is optional. Primitive columns and lists of primitives are
+ * supported (FLOE_EUNSUPPORTED for other nested ones). The caller releases
+ * *out. */
 int floe_iceberg_schema_to_arrow(const floe_iceberg_schema *schema,
                                  const int32_t *field_ids, int32_t n_ids,
                                  struct ArrowSchema *out, floe_error *err);
+/* Initialises `out` as the Arrow field of one Iceberg field: a leaf, or for
+ * a list of primitives a "+l" whose child "element" carries the element-id
+ * and is nullable unless element-required (floe_arrow_schema_init_list).
+ * Errors: FLOE_EUNSUPPORTED (nested types other than such lists),
+ * FLOE_ENOMEM. The caller releases *out on success. */
+int floe_iceberg_field_to_arrow(const floe_iceberg_field *field,
+                                struct ArrowSchema *out, floe_error *err);
 
 /* ---- schema evolution (Iceberg spec: Schema Evolution) ----------------
  * Each operation leaves `base` untouched and returns a new schema with

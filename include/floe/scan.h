@@ -14,7 +14,8 @@
  * widened; missing columns null or their initial default; identity-
  * partitioned columns taken from the partition tuple), drops deleted rows
  * (position deletes, deletion vectors, equality deletes) and applies the
- * row filter exactly.
+ * row filter exactly. Surviving rows are copied column by column in runs
+ * (memcpy of fixed-width values, rebased offsets), not value by value.
  *
  * Memory: planning keeps the list of live files (metadata only). Reading
  * holds one data file's row group (through the Parquet reader), the batch
@@ -97,9 +98,12 @@ typedef struct floe_scan_options {
    * schema instead (columns added later are then null). */
   bool use_current_schema;
   /* Projection: top-level columns by name, else by field id, else (both
-   * empty) every primitive top-level column of the schema. Nested columns
-   * (struct, list, map) are not readable (FLOE_EUNSUPPORTED when named;
-   * left out of the default projection). */
+   * empty) every primitive or list-of-primitive top-level column of the
+   * schema. Lists of primitives are read as Arrow lists ("+l", the child
+   * "element" carrying the element-id); a data file without the list
+   * column reads it as null. Other nested columns (struct, map, lists of
+   * nested types) are not readable (FLOE_EUNSUPPORTED when named; left out
+   * of the default projection). Filters take primitive columns only. */
   const char *const *columns;
   int32_t n_columns;
   const int32_t *field_ids;
@@ -122,6 +126,14 @@ typedef struct floe_scan_options {
    * and _pos (long, the row's position in its data file; 2147483645). */
   bool with_file_path;
   bool with_pos;
+  /* Data files to read: when data_files is not NULL, only the data files
+   * whose path (exactly as the manifest records it, before remapping) is
+   * one of data_files[0..n_data_files) are planned and read (n may be 0:
+   * nothing); the others count as pruned (plan data_files_pruned). Delete
+   * files attach to the kept files as usual. Lets a caller that knows
+   * which files can hold its keys (a merge) skip the rest. */
+  const char *const *data_files;
+  int32_t n_data_files;
 } floe_scan_options;
 
 /* ==== plans ============================================================ */

@@ -986,7 +986,8 @@ int floe_arrow_view_format(const floe_arrow_view *v, int64_t i, floe_buf *out) {
 
 /* Whether a view of type `from` can be copied byte for byte into a
  * builder of type `to`. */
-static bool same_layout(const floe_arrow_type_info *to, const floe_arrow_type_info *from) {
+bool floe_arrow_type_same_layout(const floe_arrow_type_info *to,
+                                 const floe_arrow_type_info *from) {
   floe_arrow_type a = to->id, b = from->id;
   if (a == b) {
     if (a == FLOE_ARROW_FIXED) return to->byte_width == from->byte_width;
@@ -1043,7 +1044,7 @@ static int append_validity(floe_arrow_builder *b, const floe_arrow_view *v, int6
 int floe_arrow_builder_append_view(floe_arrow_builder *b, const floe_arrow_view *v,
                                    int64_t start, int64_t n) {
   if (n <= 0) return FLOE_OK;
-  if (start < 0 || start + n > v->length || !same_layout(&b->type, &v->type)) return FLOE_EINVAL;
+  if (start < 0 || start + n > v->length || !floe_arrow_type_same_layout(&b->type, &v->type)) return FLOE_EINVAL;
   if (floe_arrow_builder_reserve(b, n, 0) < 0) return FLOE_ENOMEM;
   int64_t first = v->offset + start;
   if (uses_offsets(b->type.id)) {

@@ -19,9 +19,18 @@
  * for files written without ids), reads it in the file's type and widens
  * to the table type, substitutes identity-partition values and defaults
  * for columns the file lacks, drops deleted rows, evaluates the filter
- * exactly and builds output batches. Rows move as floe_iceberg_value so
- * that deletes, filters and output share one path; this costs a little
- * speed but keeps promotions and constants in one place.
+ * exactly and builds output batches.
+ *
+ * Output moves by column: a batch's surviving rows are found first (a keep
+ * mask from position deletes, then equality deletes and the filter, which
+ * read only the columns they need as floe_iceberg_value), then each output
+ * column is appended in runs of consecutive kept rows with
+ * floe_arrow_builder_append_view (memcpy of fixed-width values, rebased
+ * offsets), so a slice with no deleted or filtered row is one copy. Only
+ * columns that need a promotion (int->long, float->double, date->
+ * timestamp, ...) go value by value. Lists of primitives are read as Arrow
+ * lists (by the list's field id; element promotions per element), and a
+ * list column a file lacks reads as null.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -265,6 +274,10 @@ typedef struct work_col {
   int32_t batch_index;           /* COL_FILE: child of the Parquet batch */
   floe_arrow_type file_type;
   floe_iceberg_value constant;   /* COL_CONST */
+  bool for_rows;                 /* read per row (filter, equality deletes) */
+  bool bulk;                     /* COL_FILE: same layout as the output */
+  bool is_list;                  /* a list of primitives */
+  floe_arrow_type file_element_type; /* lists: the file's element type */
 } work_col;
 
 typedef struct file_state {
@@ -281,6 +294,8 @@ typedef struct file_state {
   floe_iceberg_value *row;
   floe_arrow_view *views;
   int32_t n_views;
+  uint8_t *keep;         /* per batch row: survives deletes and the filter */
+  int64_t keep_cap;
 } file_state;
 
 struct floe_scan {
@@ -296,6 +311,9 @@ struct floe_scan {
   scan_pred *filter;
   bool with_file, with_pos;
   int64_t batch_size;
+  /* data files to read (sorted paths as manifests record them); NULL: all */
+  char **data_files;
+  int32_t n_data_files;
   struct ArrowSchema out_schema;
   floe_arrow_batch_builder builder;
   bool builder_ready;
@@ -333,6 +351,7 @@ static void file_state_close(floe_scan *s, file_state *f) {
   floe_free(f->eq_index);
   floe_free(f->row);
   floe_free(f->views);
+  floe_free(f->keep);
   floe_arrow_schema_release(&f->batch_schema);
   floe_parquet_reader_scan_free(f->pscan);
   floe_parquet_reader_free(f->reader);
@@ -366,9 +385,16 @@ void floe_scan_free(floe_scan *s) {
   floe_free(s);
 }
 
-/* A top-level primitive column by name or id. */
+static bool is_primitive_list(const floe_iceberg_type *t) {
+  return t->id == FLOE_ICEBERG_LIST && t->n_fields == 1 && t->fields != NULL &&
+         floe_iceberg_type_is_primitive(t->fields[0].type.id) &&
+         t->fields[0].type.id != FLOE_ICEBERG_VARIANT && t->fields[0].type.id != FLOE_ICEBERG_UNKNOWN;
+}
+
+/* A top-level primitive column (or, when allow_list, a list of
+ * primitives) by name or id. */
 static int resolve_column(const floe_iceberg_schema *schema, const char *name, int32_t id,
-                          const floe_iceberg_field **out, floe_error *err) {
+                          bool allow_list, const floe_iceberg_field **out, floe_error *err) {
   const floe_iceberg_field *f = NULL;
   for (int32_t i = 0; i < schema->root.n_fields; i++) {
     const floe_iceberg_field *c = &schema->root.fields[i];
@@ -383,12 +409,18 @@ static int resolve_column(const floe_iceberg_schema *schema, const char *name, i
     return floe_error_set(err, FLOE_ENOTFOUND, "field id %d is not a top-level column of schema %d", id,
                           schema->schema_id);
   }
+  if (allow_list && is_primitive_list(&f->type)) {
+    *out = f;
+    return FLOE_OK;
+  }
   if (!floe_iceberg_type_is_primitive(f->type.id) || f->type.id == FLOE_ICEBERG_VARIANT ||
       f->type.id == FLOE_ICEBERG_UNKNOWN) {
     char t[32];
     floe_iceberg_type_format(&f->type, t, sizeof t);
-    return floe_error_set(err, FLOE_EUNSUPPORTED, "column '%s' (field id %d) is %s: only primitive columns can be read",
-                          f->name, f->id, t);
+    return floe_error_set(err, FLOE_EUNSUPPORTED, "column '%s' (field id %d) is %s: only %s can be %s",
+                          f->name, f->id, t,
+                          allow_list ? "primitive columns and lists of primitives" : "primitive columns",
+                          allow_list ? "read" : "filtered");
   }
   *out = f;
   return FLOE_OK;
@@ -396,20 +428,15 @@ static int resolve_column(const floe_iceberg_schema *schema, const char *name, i
 
 static bool arrow_mappable(const floe_iceberg_field *f) {
   floe_arrow_type_info info;
-  return floe_iceberg_type_is_primitive(f->type.id) && floe_iceberg_type_to_arrow(&f->type, &info, NULL) == FLOE_OK;
+  return (floe_iceberg_type_is_primitive(f->type.id) || is_primitive_list(&f->type)) &&
+         floe_iceberg_type_to_arrow(&f->type, &info, NULL) == FLOE_OK;
 }
 
 static int build_out_schema(floe_scan *s, floe_error *err) {
   int64_t n = s->n_proj + (s->with_file ? 1 : 0) + (s->with_pos ? 1 : 0);
   int rc = floe_arrow_schema_init_struct(&s->out_schema, "", n);
   if (rc < 0) return floe_error_set(err, rc, "scan schema: out of memory");
-  for (int32_t i = 0; i < s->n_proj; i++) {
-    floe_arrow_type_info info;
-    FLOE_TRY(floe_iceberg_type_to_arrow(&s->proj[i]->type, &info, err));
-    rc = floe_arrow_schema_init(s->out_schema.children[i], s->proj[i]->name, &info, !s->proj[i]->required,
-                                s->proj[i]->id);
-    if (rc < 0) return floe_error_set(err, rc, "scan schema: out of memory");
-  }
+  for (int32_t i = 0; i < s->n_proj; i++) FLOE_TRY(floe_iceberg_field_to_arrow(s->proj[i], s->out_schema.children[i], err));
   int64_t k = s->n_proj;
   if (s->with_file) {
     floe_arrow_type_info t = floe_arrow_type_of(FLOE_ARROW_UTF8);
@@ -425,6 +452,16 @@ static int build_out_schema(floe_scan *s, floe_error *err) {
   s->builder_ready = true;
 cleanup:
   return rc;
+}
+
+static int cmp_path(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Whether the options let the scan read this data file. */
+static bool data_file_wanted(const floe_scan *s, const char *path) {
+  if (s->data_files == NULL) return true;
+  return bsearch(&path, s->data_files, (size_t)s->n_data_files, sizeof *s->data_files, cmp_path) != NULL;
 }
 
 int floe_scan_open(floe_scan **out, const floe_iceberg_metadata *metadata, floe_io *io,
@@ -492,7 +529,7 @@ int floe_scan_open(floe_scan **out, const floe_iceberg_metadata *metadata, floe_
     }
     for (int32_t i = 0; i < n_req; i++) {
       rc = resolve_column(s->schema, options->n_columns > 0 ? options->columns[i] : NULL,
-                          options->n_columns > 0 ? 0 : options->field_ids[i], &s->proj[i], err);
+                          options->n_columns > 0 ? 0 : options->field_ids[i], true, &s->proj[i], err);
       if (rc < 0) {
         floe_error_prefix(err, "scan: projection");
         goto cleanup;
@@ -519,7 +556,7 @@ int floe_scan_open(floe_scan **out, const floe_iceberg_metadata *metadata, floe_
     for (int32_t i = 0; i < options->n_filter; i++) {
       const floe_scan_predicate *p = &options->filter[i];
       scan_pred *q = &s->filter[i];
-      rc = resolve_column(s->schema, p->column, p->field_id, &q->field, err);
+      rc = resolve_column(s->schema, p->column, p->field_id, false, &q->field, err);
       if (rc < 0) {
         floe_error_prefix(err, "scan: filter term %d", i);
         goto cleanup;
@@ -563,6 +600,25 @@ int floe_scan_open(floe_scan **out, const floe_iceberg_metadata *metadata, floe_
       }
       s->n_filter = i + 1;
     }
+  }
+  /* Data files to read. */
+  if (options->data_files != NULL) {
+    s->data_files = floe_arena_alloc(s->arena, sizeof *s->data_files * (size_t)(options->n_data_files + 1));
+    if (s->data_files == NULL || options->n_data_files < 0) {
+      rc = options->n_data_files < 0 ? floe_error_set(err, FLOE_EINVAL, "scan: negative n_data_files")
+                                     : floe_error_set(err, FLOE_ENOMEM, "scan: out of memory");
+      goto cleanup;
+    }
+    for (int32_t i = 0; i < options->n_data_files; i++) {
+      if (options->data_files[i] == NULL ||
+          (s->data_files[i] = floe_arena_strdup(s->arena, options->data_files[i])) == NULL) {
+        rc = options->data_files[i] == NULL ? floe_error_set(err, FLOE_EINVAL, "scan: data file %d is NULL", i)
+                                            : floe_error_set(err, FLOE_ENOMEM, "scan: out of memory");
+        goto cleanup;
+      }
+    }
+    s->n_data_files = options->n_data_files;
+    qsort(s->data_files, (size_t)s->n_data_files, sizeof *s->data_files, cmp_path);
   }
   FLOE_TRY(build_out_schema(s, err));
   *out = s;
@@ -872,7 +928,7 @@ static int read_manifest(floe_scan *s, const char *manifest_path, const floe_man
     if (e->status == FLOE_ENTRY_DELETED) continue;
     if (e->file.content == FLOE_CONTENT_DATA) {
       s->plan.data_files_total++;
-      if (!data_file_may_match(s, &e->file)) {
+      if (!data_file_wanted(s, e->file.file_path) || !data_file_may_match(s, &e->file)) {
         s->plan.data_files_pruned++;
         continue;
       }
@@ -1120,13 +1176,17 @@ static int open_task(floe_scan *s, const floe_scan_task *task, floe_error *err) 
   if (f->proj_index == NULL || f->pred_index == NULL || f->eq_index == NULL) goto nomem;
   for (int32_t i = 0; i < s->n_proj; i++)
     if (add_work(f, s->proj[i]->id, &f->proj_index[i]) < 0) goto nomem;
-  for (int32_t i = 0; i < s->n_filter; i++)
+  for (int32_t i = 0; i < s->n_filter; i++) {
     if (add_work(f, s->filter[i].field->id, &f->pred_index[i]) < 0) goto nomem;
+    f->work[f->pred_index[i]].for_rows = true;
+  }
   for (int32_t k = 0; k < s->eq.n_sets; k++) {
     f->eq_index[k] = floe_calloc((size_t)s->eq.sets[k].n_ids, sizeof(int32_t));
     if (f->eq_index[k] == NULL) goto nomem;
-    for (int32_t j = 0; j < s->eq.sets[k].n_ids; j++)
+    for (int32_t j = 0; j < s->eq.sets[k].n_ids; j++) {
       if (add_work(f, s->eq.sets[k].ids[j], &f->eq_index[k][j]) < 0) goto nomem;
+      f->work[f->eq_index[k][j]].for_rows = true;
+    }
   }
 
   /* Files without field ids are read through the name mapping. */
@@ -1171,16 +1231,47 @@ static int open_task(floe_scan *s, const floe_scan_task *task, floe_error *err) 
       }
     }
     if (is_const) continue;
+    w->is_list = w->type->id == FLOE_ICEBERG_LIST;
     int32_t col = -1;
     if (has_ids) {
       col = floe_parquet_reader_find_field_id(f->reader, w->field_id);
     } else {
       for (int32_t c = 0; c < n_cols && col < 0; c++) {
         const floe_parquet_column_info *info = floe_parquet_reader_column(f->reader, c);
-        if (!info->nested && mapped_field_id(s->name_mapping, info->name) == w->field_id) col = c;
+        if ((!info->nested || info->arrow_type.id == FLOE_ARROW_LIST) &&
+            mapped_field_id(s->name_mapping, info->name) == w->field_id)
+          col = c;
       }
     }
     const floe_parquet_column_info *info = col >= 0 ? floe_parquet_reader_column(f->reader, col) : NULL;
+    if (info != NULL && w->is_list) {
+      /* A list of primitives: the file's must be a list whose elements
+       * read as the table's element type (Iceberg spec: Schema Evolution
+       * allows element promotions). */
+      const floe_iceberg_type *elem = &w->type->fields[0].type;
+      if (info->arrow_type.id != FLOE_ARROW_LIST || !scan_type_readable(elem, &info->element_type)) {
+        char want[32], have[32];
+        floe_iceberg_type_format(elem, want, sizeof want);
+        floe_arrow_type_name(info->arrow_type.id == FLOE_ARROW_LIST ? &info->element_type : &info->arrow_type,
+                             have, sizeof have);
+        rc = floe_error_set(err, FLOE_EFORMAT,
+                            "column '%s' (field id %d) is %s%s in the file, cannot be read as list<%s>",
+                            info->name, w->field_id, info->arrow_type.id == FLOE_ARROW_LIST ? "a list of " : "",
+                            have, want);
+        goto cleanup;
+      }
+      floe_arrow_type_info out_elem;
+      FLOE_TRY(floe_iceberg_type_to_arrow(elem, &out_elem, err));
+      w->kind = COL_FILE;
+      w->file_type = FLOE_ARROW_LIST;
+      w->file_element_type = info->element_type.id;
+      w->bulk = floe_arrow_type_same_layout(&out_elem, &info->element_type);
+      w->batch_index = n_file;
+      file_ids[n_file] = info->field_id;
+      file_names[n_file] = info->name;
+      n_file++;
+      continue;
+    }
     if (info != NULL && !info->nested) {
       if (!scan_type_readable(w->type, &info->arrow_type)) {
         char want[32], have[32];
@@ -1192,6 +1283,9 @@ static int open_task(floe_scan *s, const floe_scan_task *task, floe_error *err) 
       }
       w->kind = COL_FILE;
       w->file_type = info->arrow_type.id;
+      floe_arrow_type_info out_type;
+      FLOE_TRY(floe_iceberg_type_to_arrow(w->type, &out_type, err));
+      w->bulk = floe_arrow_type_same_layout(&out_type, &info->arrow_type);
       w->batch_index = n_file;
       file_ids[n_file] = info->field_id;
       file_names[n_file] = info->name;
@@ -1283,6 +1377,86 @@ static bool row_matches(const scan_pred *q, const floe_iceberg_value *v) {
   return false;
 }
 
+/* Appends value by value the kept rows of a file column that needs a
+ * promotion (scan_value_widen) to builder b; lists per element. */
+static int append_widened(const work_col *w, const floe_arrow_view *v, const uint8_t *keep, int64_t n,
+                          int64_t first_row, floe_arrow_builder *b, floe_error *err) {
+  int rc = FLOE_OK;
+  floe_arrow_view child;
+  const floe_iceberg_type *elem = w->is_list ? &w->type->fields[0].type : NULL;
+  if (w->is_list) FLOE_TRY(floe_arrow_view_list_child(v, &child, err));
+  for (int64_t r = 0; r < n; r++) {
+    if (!keep[r]) continue;
+    floe_iceberg_value value;
+    if (!w->is_list || floe_arrow_view_is_null(v, r)) {
+      if (w->is_list) {
+        value = floe_iceberg_null_value();
+      } else {
+        scan_view_value(v, r, &value);
+        rc = scan_value_widen(w->type, w->file_type, &value, err);
+        if (rc < 0) {
+          floe_error_prefix(err, "row %lld, field id %d", (long long)(first_row + r), w->field_id);
+          goto cleanup;
+        }
+      }
+      FLOE_TRY(floe_iceberg_value_append_arrow(w->type, &value, b, err));
+      continue;
+    }
+    floe_arrow_builder *eb;
+    int64_t start, end;
+    floe_arrow_view_list_range(v, r, &start, &end);
+    if ((rc = floe_arrow_builder_list_start(b, &eb)) < 0) goto fail;
+    for (int64_t k = start; k < end; k++) {
+      scan_view_value(&child, k, &value);
+      rc = scan_value_widen(elem, w->file_element_type, &value, err);
+      if (rc < 0) {
+        floe_error_prefix(err, "row %lld, field id %d, element %lld", (long long)(first_row + r), w->field_id,
+                          (long long)(k - start));
+        goto cleanup;
+      }
+      FLOE_TRY(floe_iceberg_value_append_arrow(elem, &value, eb, err));
+    }
+    if ((rc = floe_arrow_builder_list_end(b)) < 0) goto fail;
+  }
+cleanup:
+  return rc;
+fail:
+  return floe_error_set(err, rc, "field id %d: %s", w->field_id, floe_error_code_name(rc));
+}
+
+/* Appends the kept rows of one output column: runs of kept rows copied in
+ * bulk when the layouts agree, constants repeated, promotions per value. */
+static int append_column(floe_scan *s, const work_col *w, const uint8_t *keep, int64_t n, int64_t kept,
+                         int64_t first_row, floe_arrow_builder *b, floe_error *err) {
+  file_state *f = &s->cur;
+  int rc = FLOE_OK;
+  if (w->kind == COL_CONST) {
+    if (w->constant.is_null) {
+      rc = floe_arrow_builder_append_nulls(b, kept);
+      return rc < 0 ? floe_error_set(err, rc, "out of memory") : FLOE_OK;
+    }
+    for (int64_t k = 0; k < kept; k++) FLOE_TRY(floe_iceberg_value_append_arrow(w->type, &w->constant, b, err));
+    return FLOE_OK;
+  }
+  const floe_arrow_view *v = &f->views[w->batch_index];
+  if (!w->bulk) return append_widened(w, v, keep, n, first_row, b, err);
+  for (int64_t r = 0; r < n;) {
+    if (!keep[r]) {
+      r++;
+      continue;
+    }
+    int64_t e = r + 1;
+    while (e < n && keep[e]) e++;
+    rc = floe_arrow_builder_append_view(b, v, r, e - r);
+    if (rc < 0)
+      return floe_error_set(err, rc, "field id %d, rows %lld..%lld: %s", w->field_id, (long long)(first_row + r),
+                            (long long)(first_row + e - 1), floe_error_code_name(rc));
+    r = e;
+  }
+cleanup:
+  return rc;
+}
+
 /* Runs the current file's next Parquet batch through deletes and the
  * filter into the builders. *out_end is set when the file is exhausted. */
 static int process_batch(floe_scan *s, bool *out_end, floe_error *err) {
@@ -1303,58 +1477,84 @@ static int process_batch(floe_scan *s, bool *out_end, floe_error *err) {
   }
   for (int32_t i = 0; i < f->n_views; i++)
     FLOE_TRY(floe_arrow_view_init(&f->views[i], f->batch_schema.children[i], batch.children[i], err));
+  int64_t n = batch.length;
+  if (n > f->keep_cap) {
+    uint8_t *grown = floe_realloc(f->keep, (size_t)n);
+    if (grown == NULL) goto nomem;
+    f->keep = grown;
+    f->keep_cap = n;
+  }
+  uint8_t *keep = f->keep;
   bool no_positions = scan_positions_empty(&s->positions);
-  int64_t n_proj_cols = s->n_proj;
-  s->stats.rows_read += batch.length;
-  for (int64_t r = 0; r < batch.length; r++) {
+  bool per_row = s->eq.n_sets > 0 || s->n_filter > 0;
+  int64_t kept = 0;
+  s->stats.rows_read += n;
+  /* Which rows survive: position deletes, equality deletes, the filter. */
+  for (int64_t r = 0; r < n; r++) {
     int64_t pos = first_row + r;
+    keep[r] = 0;
     if (!no_positions && scan_positions_contains(&s->positions, pos)) {
       s->stats.rows_deleted++;
       continue;
     }
-    for (int32_t i = 0; i < f->n_work; i++) {
-      work_col *w = &f->work[i];
-      if (w->kind == COL_CONST) {
-        f->row[i] = w->constant;
+    if (per_row) {
+      for (int32_t i = 0; i < f->n_work; i++) {
+        work_col *w = &f->work[i];
+        if (!w->for_rows) continue;
+        if (w->kind == COL_CONST) {
+          f->row[i] = w->constant;
+          continue;
+        }
+        scan_view_value(&f->views[w->batch_index], r, &f->row[i]);
+        rc = scan_value_widen(w->type, w->file_type, &f->row[i], err);
+        if (rc < 0) {
+          floe_error_prefix(err, "row %lld, field id %d", (long long)pos, w->field_id);
+          goto cleanup;
+        }
+      }
+      bool deleted = false;
+      for (int32_t k = 0; k < s->eq.n_sets && !deleted; k++) {
+        const scan_eq_set *set = &s->eq.sets[k];
+        floe_buf_reset(&key);
+        for (int32_t j = 0; j < set->n_ids; j++)
+          if (scan_key_append(&key, set->types[j], &f->row[f->eq_index[k][j]]) < 0) goto nomem;
+        deleted = scan_eq_set_contains(set, key.data, key.len);
+      }
+      if (deleted) {
+        s->stats.rows_eq_deleted++;
         continue;
       }
-      scan_view_value(&f->views[w->batch_index], r, &f->row[i]);
-      rc = scan_value_widen(w->type, w->file_type, &f->row[i], err);
-      if (rc < 0) {
-        floe_error_prefix(err, "row %lld, field id %d", (long long)pos, w->field_id);
-        goto cleanup;
+      bool match = true;
+      for (int32_t t = 0; t < s->n_filter && match; t++)
+        match = row_matches(&s->filter[t], &f->row[f->pred_index[t]]);
+      if (!match) {
+        s->stats.rows_filtered++;
+        continue;
       }
     }
-    bool deleted = false;
-    for (int32_t k = 0; k < s->eq.n_sets && !deleted; k++) {
-      const scan_eq_set *set = &s->eq.sets[k];
-      floe_buf_reset(&key);
-      for (int32_t j = 0; j < set->n_ids; j++)
-        if (scan_key_append(&key, set->types[j], &f->row[f->eq_index[k][j]]) < 0) goto nomem;
-      deleted = scan_eq_set_contains(set, key.data, key.len);
-    }
-    if (deleted) {
-      s->stats.rows_eq_deleted++;
-      continue;
-    }
-    bool keep = true;
-    for (int32_t t = 0; t < s->n_filter && keep; t++)
-      keep = row_matches(&s->filter[t], &f->row[f->pred_index[t]]);
-    if (!keep) {
-      s->stats.rows_filtered++;
-      continue;
-    }
-    for (int32_t i = 0; i < s->n_proj; i++)
-      FLOE_TRY(floe_iceberg_value_append_arrow(&s->proj[i]->type, &f->row[f->proj_index[i]],
-                                               &s->builder.columns[i], err));
-    int64_t k = n_proj_cols;
-    if (s->with_file &&
-        floe_arrow_builder_append_bytes(&s->builder.columns[k++], f->task->file.file_path,
-                                        strlen(f->task->file.file_path)) < 0)
-      goto nomem;
-    if (s->with_pos && floe_arrow_builder_append_int64(&s->builder.columns[k++], pos) < 0) goto nomem;
-    s->stats.rows_returned++;
+    keep[r] = 1;
+    kept++;
   }
+  if (kept == 0) goto cleanup;
+  /* The surviving rows, column by column. */
+  for (int32_t i = 0; i < s->n_proj; i++)
+    FLOE_TRY(append_column(s, &f->work[f->proj_index[i]], keep, n, kept, first_row, &s->builder.columns[i], err));
+  int64_t k = s->n_proj;
+  if (s->with_file) {
+    const char *path = f->task->file.file_path;
+    size_t len = strlen(path);
+    floe_arrow_builder *b = &s->builder.columns[k++];
+    if (floe_arrow_builder_reserve(b, kept, len * (size_t)kept) < 0) goto nomem;
+    for (int64_t r = 0; r < n; r++)
+      if (keep[r] && floe_arrow_builder_append_bytes(b, path, len) < 0) goto nomem;
+  }
+  if (s->with_pos) {
+    floe_arrow_builder *b = &s->builder.columns[k++];
+    if (floe_arrow_builder_reserve(b, kept, 0) < 0) goto nomem;
+    for (int64_t r = 0; r < n; r++)
+      if (keep[r] && floe_arrow_builder_append_int64(b, first_row + r) < 0) goto nomem;
+  }
+  s->stats.rows_returned += kept;
 cleanup:
   if (rc < 0) floe_error_prefix(err, "data file %s", f->task->file.file_path);
   floe_arrow_array_release(&batch);

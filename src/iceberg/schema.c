@@ -163,6 +163,27 @@ int floe_iceberg_type_to_arrow(const floe_iceberg_type *type,
       *out = floe_arrow_fixed(type->length);
       return FLOE_OK;
     case FLOE_ICEBERG_BINARY: id = FLOE_ARROW_BINARY; break;
+    case FLOE_ICEBERG_LIST: {
+      /* A list of primitives is an Arrow list ("+l"); its element type is
+       * the element field's (floe_iceberg_field_to_arrow builds both). */
+      floe_arrow_type_info element;
+      if (type->n_fields != 1 || type->fields == NULL ||
+          !floe_iceberg_type_is_primitive(type->fields[0].type.id))
+        return floe_error_set(err, FLOE_EUNSUPPORTED,
+                              "iceberg type list<%s> has no Arrow column mapping in floe "
+                              "(only lists of primitives)",
+                              type->n_fields == 1 && type->fields != NULL &&
+                                      type->fields[0].type.id == FLOE_ICEBERG_LIST
+                                  ? "list"
+                                  : type->n_fields == 1 && type->fields != NULL &&
+                                            type->fields[0].type.id == FLOE_ICEBERG_MAP
+                                        ? "map"
+                                        : "struct");
+      int rc = floe_iceberg_type_to_arrow(&type->fields[0].type, &element, err);
+      if (rc < 0) return floe_error_prefix(err, "list element"), rc;
+      id = FLOE_ARROW_LIST;
+      break;
+    }
     default: {
       char name[32];
       floe_iceberg_type_format(type, name, sizeof name);
@@ -779,21 +800,31 @@ int floe_iceberg_schema_to_arrow(const floe_iceberg_schema *schema,
         goto cleanup;
       }
     }
-    floe_arrow_type_info arrow;
-    rc = floe_iceberg_type_to_arrow(&f->type, &arrow, err);
-    if (rc < 0) {
-      floe_error_prefix(err, "column '%s'", f->name);
-      goto cleanup;
-    }
-    rc = floe_arrow_schema_init(out->children[i], f->name, &arrow, !f->required, f->id);
-    if (rc < 0) {
-      rc = floe_error_set(err, rc, "arrow schema: out of memory");
-      goto cleanup;
-    }
+    rc = floe_iceberg_field_to_arrow(f, out->children[i], err);
+    if (rc < 0) goto cleanup;
   }
   return FLOE_OK;
 cleanup:
   floe_arrow_schema_release(out);
+  return rc;
+}
+
+int floe_iceberg_field_to_arrow(const floe_iceberg_field *f, struct ArrowSchema *out,
+                                floe_error *err) {
+  floe_arrow_type_info arrow;
+  int rc = floe_iceberg_type_to_arrow(&f->type, &arrow, err);
+  if (rc < 0) return floe_error_prefix(err, "column '%s'", f->name), rc;
+  if (arrow.id == FLOE_ARROW_LIST) {
+    const floe_iceberg_field *e = &f->type.fields[0];
+    floe_arrow_type_info element;
+    FLOE_TRY(floe_iceberg_type_to_arrow(&e->type, &element, err));
+    rc = floe_arrow_schema_init_list(out, f->name, !f->required, f->id, &element, !e->required,
+                                     e->id);
+  } else {
+    rc = floe_arrow_schema_init(out, f->name, &arrow, !f->required, f->id);
+  }
+  if (rc < 0) return floe_error_set(err, rc, "arrow schema: column '%s': out of memory", f->name);
+cleanup:
   return rc;
 }
 

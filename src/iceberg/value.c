@@ -907,6 +907,8 @@ int floe_iceberg_value_from_arrow(const floe_iceberg_type *type,
                                   const floe_arrow_view *column, int64_t row,
                                   floe_iceberg_value *out, floe_error *err) {
   floe_arrow_type_info want;
+  if (!floe_iceberg_type_is_primitive(type->id))
+    return floe_error_set(err, FLOE_EUNSUPPORTED, "nested values have no floe_iceberg_value form");
   int rc = floe_iceberg_type_to_arrow(type, &want, err);
   if (rc < 0) return rc;
   if (want.id != column->type.id) {
