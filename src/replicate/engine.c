@@ -300,13 +300,16 @@ typedef struct hook_ctx {
 } hook_ctx;
 
 static int commit_hook(void *ctx, floe_table_op *op, int attempt) {
-  (void)ctx;
+  job_state *js = ctx;
   (void)op;
   (void)attempt;
   /* Manifests and manifest list are written; the metadata file and the
    * catalog pointer swap come next (their crash points are in the
-   * catalog). */
-  return floe_debug_fail_point("commit", NULL);
+   * catalog). A run whose table lock was taken over must not commit. */
+  int rc = floe_debug_fail_point("commit", NULL);
+  if (rc == FLOE_OK && js != NULL)
+    rc = floe_table_lock_renew(&js->e->s.ctl, js->job.t->name, js->e->run_id, NULL);
+  return rc;
 }
 
 static int fmt_i64(char *buf, size_t size, int64_t v) {
@@ -582,6 +585,8 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
     FLOE_TRY(floe_io_uuid4(uuid, err));
     snprintf(prefix, sizeof prefix, "00000-%d-%s", u->part_i, uuid);
     wo.file_prefix = prefix;
+  /* Still this table's only run (lock.c)? */
+  FLOE_TRY(floe_table_lock_renew(&e->s.ctl, t->name, e->run_id, err));
     FLOE_TRY(floe_data_writer_open(&writer, &wo, err));
   }
 
@@ -638,7 +643,7 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
       FLOE_TRY(floe_table_op_new(&op, js->table, FLOE_TABLE_APPEND, err));
       for (int32_t i = 0; i < sm.n; i++)
         FLOE_TRY(floe_table_op_set_summary(op, sm.props[i].key, sm.props[i].value, err));
-      floe_table_op_set_commit_hook(op, commit_hook, NULL);
+      floe_table_op_set_commit_hook(op, commit_hook, js);
       FLOE_TRY(floe_table_op_commit(op, &snapshot_id, err));
     }
   } else {
@@ -699,7 +704,7 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
     }
     for (int32_t i = 0; i < sm.n; i++)
       FLOE_TRY(floe_table_op_set_summary(op, sm.props[i].key, sm.props[i].value, err));
-    floe_table_op_set_commit_hook(op, commit_hook, NULL);
+    floe_table_op_set_commit_hook(op, commit_hook, js);
     commit_attempted = true;
     FLOE_TRY(floe_table_op_commit(op, &snapshot_id, err));
   }
@@ -1222,7 +1227,14 @@ int floe_replicate_check_tables(const floe_config *cfg, const floe_run_options *
 
 int floe_replicate_run(const floe_config *cfg, const floe_run_options *options,
                        floe_run_report *out, floe_error *err) {
+  bool locked = false;
   engine e;
+  /* One run per table at a time (lock.c): reconciliation below takes a
+   * control row above the last commit for a dead run's. */
+  if (!e->dry_run) {
+    FLOE_TRY(floe_table_lock_acquire(&e->s.ctl, t->name, e->run_id, err));
+    locked = true;
+  }
   int rc = FLOE_OK, worst = FLOE_OK;
   memset(&e, 0, sizeof e);
   memset(out, 0, sizeof *out);
@@ -1319,6 +1331,7 @@ static int source_checksum(job_state *js, const unit *u, floe_checksum *sum, flo
   qs.sql = (const char *)sql.data;
   qs.params = params;
   qs.n_params = n_params;
+  if (locked) floe_table_lock_release(&e->s.ctl, t->name, e->run_id);
   qs.columns = cols;
   qs.n_columns = js->job.desc.n_columns;
   qs.table = js->job.t->source ? js->job.t->source : js->job.t->name;

@@ -225,6 +225,25 @@ int32_t floe_checksum_compare(const floe_checksum *a, const floe_checksum *b);
  * that writes has crash points). */
 #include "core/debug.h"
 
+/* ==== one run per table (lock.c) ===================================== */
+
+/* Takes the table's lock: a lease row in <control>_lock (created when
+ * missing) naming run_id, this host and pid. A lock held by a live run is
+ * waited for (FLOE_LOCK_WAIT_SECONDS, default 600); one whose lease
+ * expired, or whose holder was on this host and is gone, is taken over
+ * (logged event=lock action=take_over). Re-entrant for the same run_id.
+ * Errors: FLOE_ECONFLICT naming the holder when the wait ends, source
+ * errors. */
+int floe_table_lock_acquire(floe_control *ctl, const char *table_name, const char *run_id,
+                            floe_error *err);
+/* Extends the lease (FLOE_LOCK_LEASE_SECONDS, default 120). FLOE_ECONFLICT
+ * when run_id no longer holds the lock. err may be NULL. */
+int floe_table_lock_renew(floe_control *ctl, const char *table_name, const char *run_id,
+                          floe_error *err);
+/* Deletes the lock row if run_id holds it; failures are logged only (the
+ * lease expires by itself). */
+void floe_table_lock_release(floe_control *ctl, const char *table_name, const char *run_id);
+
 /* ==== sessions and jobs (plan.c) ====================================== */
 
 #include "floe/catalog.h"
