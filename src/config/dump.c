@@ -45,10 +45,14 @@ static bool plain_safe(const char *s) {
   return true;
 }
 
-static int append_quoted(floe_buf *out, const char *s) {
+/* Values are interpolated when loaded, so a literal "${" in a value is
+ * written "$${" (interp.c); keys are not, so they are written as they are. */
+static int append_quoted(floe_buf *out, const char *s, bool value) {
   int rc = floe_buf_append_byte(out, '"');
   for (const unsigned char *p = (const unsigned char *)s; rc == 0 && *p; p++) {
-    if (*p == '"' || *p == '\\')
+    if (value && p[0] == '$' && p[1] == '{')
+      rc = floe_buf_append_str(out, "$$");
+    else if (*p == '"' || *p == '\\')
       rc = floe_buf_appendf(out, "\\%c", *p);
     else if (*p == '\n')
       rc = floe_buf_append_str(out, "\\n");
@@ -64,7 +68,11 @@ static int append_quoted(floe_buf *out, const char *s) {
 }
 
 static int append_scalar(floe_buf *out, const char *s) {
-  return plain_safe(s) ? floe_buf_append_str(out, s) : append_quoted(out, s);
+  return plain_safe(s) ? floe_buf_append_str(out, s) : append_quoted(out, s, true);
+}
+
+static int append_key(floe_buf *out, const char *s) {
+  return plain_safe(s) ? floe_buf_append_str(out, s) : append_quoted(out, s, false);
 }
 
 /* Masks password=... in a libpq conninfo and user:password@ in a URI. */
@@ -171,12 +179,12 @@ static void put_properties(dumper *w, int indent, const floe_config_property *pr
   if (w->rc == 0) w->rc = floe_buf_append_byte(w->out, '\n');
   for (size_t i = 0; i < n && w->rc == 0; i++) {
     w->rc = floe_buf_appendf(w->out, "%*s", indent + 2, "");
-    if (w->rc == 0) w->rc = append_scalar(w->out, props[i].key);
+    if (w->rc == 0) w->rc = append_key(w->out, props[i].key);
     if (w->rc == 0) w->rc = floe_buf_append_str(w->out, ": ");
     if (w->rc == 0) {
       const char *v = props[i].value;
       w->rc = cfg_is_secret_text(w->cfg, v) ? floe_buf_append_str(w->out, "\"" REDACTED "\"")
-                                            : append_quoted(w->out, v);
+                                            : append_quoted(w->out, v, true);
     }
     if (w->rc == 0) w->rc = floe_buf_append_byte(w->out, '\n');
   }
@@ -243,7 +251,7 @@ static void dump_table(dumper *w, const floe_config_table *t) {
   static const char *const chunk_bys[] = {"batch", "rows"};
   static const char *const deletes[] = {"position", "equality", "copy_on_write"};
   if (w->rc == 0) w->rc = floe_buf_append_str(w->out, "  ");
-  if (w->rc == 0) w->rc = append_scalar(w->out, t->name);
+  if (w->rc == 0) w->rc = append_key(w->out, t->name);
   if (w->rc == 0) w->rc = floe_buf_append_str(w->out, ":\n");
   put_str(w, 4, "source", t->source, false);
   floe_buf target = FLOE_BUF_INIT;
@@ -317,7 +325,7 @@ static void dump_table(dumper *w, const floe_config_table *t) {
       header = true;
     }
     if (w->rc == 0) w->rc = floe_buf_append_str(w->out, "      ");
-    if (w->rc == 0) w->rc = append_scalar(w->out, target_cfg->properties[i].key);
+    if (w->rc == 0) w->rc = append_key(w->out, target_cfg->properties[i].key);
     if (w->rc == 0) w->rc = floe_buf_append_str(w->out, ": null\n");
   }
 }
