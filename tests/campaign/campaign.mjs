@@ -1,0 +1,721 @@
+// The exactly-once crash campaign: real `floe run` processes killed
+// (_exit(137), as SIGKILL would) at every named crash point of
+// docs/durability.md, at the n-th arrival, across strategies, write modes
+// and sources, with new batches arriving between runs, double crashes (the
+// repair run is killed too), injected failures with a crash during
+// compensation, two floe processes on one table at once, two on different
+// tables of one catalog, and another writer committing to the table while
+// floe merges.
+//
+// After every trial the target is checked by readers that are not floe:
+//   - icebird reads the whole Iceberg table (deletes applied) and must equal
+//     the source's expected rows (sqlite3 / psql), row for row;
+//   - DuckDB reads the live data files by Parquet field id (count, sum(id))
+//     when the snapshot has no delete files;
+//   - the control table holds the init row and exactly one row per complete
+//     floe commit, and no other (no orphan, no missing row);
+//   - the snapshot summaries on main (floe.batch-sk.low/high, floe.run-id,
+//     floe.part) form contiguous, non-overlapping ranges up to the source's
+//     max, each batch in exactly one complete commit;
+//   - one more run is "nothing new" and commits nothing.
+//
+// Every trial is a pure function of (seed, trial): a failure prints the
+// command that replays it.
+//
+//   node tests/campaign/campaign.mjs [--trials N] [--seed S] [--trial K]
+//        [--jobs J] [--sources sqlite,postgres] [--floe PATH] [--keep]
+//        [--sample] [--verbose]
+//
+// --sample is the CI subset (fixed seed, 40 trials, every scenario kind).
+// Exit status 0 when every trial passed, 1 otherwise.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir, cpus } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  REPO, duckdbFiles, metadataLocation, modulesPresent, normalizeRows, pgRows, readIceberg,
+  readMetadata, sh, sqliteRows,
+} from '../e2e/lib/check_table.mjs';
+
+const SELF = fileURLToPath(import.meta.url);
+
+// ---- options -----------------------------------------------------------------
+
+function parseArgs(argv) {
+  const o = { trials: 500, seed: null, trial: null, jobs: Math.max(1, Math.min(2, cpus().length)),
+    sources: ['sqlite', 'postgres'], floe: process.env.FLOE_BIN ?? path.join(REPO, 'build/floe'),
+    keep: false, verbose: false, worker: null, sample: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => argv[++i];
+    if (a === '--trials') o.trials = Number(next());
+    else if (a === '--seed') o.seed = Number(next());
+    else if (a === '--trial') o.trial = Number(next());
+    else if (a === '--jobs') o.jobs = Number(next());
+    else if (a === '--sources') o.sources = next().split(',');
+    else if (a === '--floe') o.floe = path.resolve(next());
+    else if (a === '--keep') o.keep = true;
+    else if (a === '--verbose') o.verbose = true;
+    else if (a === '--sample') o.sample = true;
+    else if (a === '--worker') o.worker = next();
+    else if (a === '--help' || a === '-h') {
+      process.stdout.write(readFileSync(SELF, 'utf8').split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n') + '\n');
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a}`);
+  }
+  if (o.sample) {
+    if (o.seed === null) o.seed = 20261122;
+    if (!argv.includes('--trials')) o.trials = 40;
+  }
+  if (o.seed === null) o.seed = Math.floor(Math.random() * 2 ** 31);
+  return o;
+}
+
+// ---- deterministic randomness ------------------------------------------------
+
+function mulberry32(a) {
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function rngFor(seed, trial) {
+  let h = 2166136261 >>> 0;
+  for (const c of `${seed}/${trial}`) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0;
+  const r = mulberry32(h);
+  const rng = {
+    next: r,
+    int: (lo, hi) => lo + Math.floor(r() * (hi - lo + 1)),
+    pick: (xs) => xs[Math.floor(r() * xs.length)],
+    chance: (p) => r() < p,
+  };
+  return rng;
+}
+
+// ---- what a trial loads --------------------------------------------------------
+
+// kind: how the source changes per batch. append: new rows only; upsert:
+// rows updated in place (and deleted, for full loads) plus new rows; cdc: a
+// change log with I/U/D rows.
+const PROFILES = [
+  { name: 'incremental/append', strategy: 'incremental', mode: 'append', kind: 'append', yaml: '{}', parts: true },
+  { name: 'incremental/overwrite-range', strategy: 'incremental', mode: 'overwrite', kind: 'append', yaml: '{mode: overwrite, overwrite: range}', parts: true },
+  { name: 'incremental/merge', strategy: 'incremental', mode: 'merge', kind: 'upsert', yaml: '{mode: merge}', merge: true, parts: true },
+  { name: 'incremental/cdc', strategy: 'incremental', mode: 'cdc', kind: 'cdc', yaml: '{mode: merge, primary_key: [id], cdc: {type: op_column, column: op, sequence: seq}}', merge: true },
+  { name: 'incremental-cursor/append', strategy: 'incremental', mode: 'append', kind: 'append', yaml: '{cursor_column: seq}', cursor: true },
+  { name: 'chunked-batch/append', strategy: 'chunked', mode: 'append', kind: 'append', yaml: '{strategy: chunked, chunk: {by: batch}}', parts: true },
+  { name: 'chunked-rows/append', strategy: 'chunked', mode: 'append', kind: 'append', yaml: '{strategy: chunked, chunk: {by: rows, rows: 4}}' },
+  { name: 'chunked-cursor/append', strategy: 'chunked', mode: 'append', kind: 'append', yaml: '{strategy: chunked, cursor_column: seq, chunk: {by: rows, rows: 5}}', cursor: true },
+  { name: 'chunked-batch/merge', strategy: 'chunked', mode: 'merge', kind: 'upsert', yaml: '{strategy: chunked, mode: merge}', merge: true },
+  { name: 'full/overwrite', strategy: 'full', mode: 'overwrite', kind: 'full', yaml: '{strategy: full, mode: overwrite}' },
+  { name: 'full/hash-diff', strategy: 'full', mode: 'cdc', kind: 'full', yaml: '{strategy: full, mode: merge, cdc: {type: hash_diff}}', merge: true },
+  { name: 'partition/overwrite', strategy: 'partition', mode: 'overwrite', kind: 'append', yaml: '{strategy: partition, partition_column: region, partition_by: [region], mode: overwrite, overwrite: partitions}' },
+];
+
+// Crash points (docs/durability.md, "Crash points"). during_compensation
+// needs a failure to compensate; during_repair a run with something to
+// repair (a second crash).
+const CRASH_POINTS = ['after_control_insert', 'after_data_file', 'after_delete_file', 'after_manifest',
+  'after_manifest_list', 'after_metadata_file', 'before_catalog_commit', 'after_catalog_commit',
+  'before_commit', 'after_commit', 'during_validation'];
+const REPAIR_POINTS = ['during_repair', ...CRASH_POINTS];
+const FAIL_POINTS = ['commit', 'write', 'control_insert'];
+
+const COLUMNS = ['id', 'region', 'amount', 'note', 'seq', 'batch_sk'];
+
+function mergeYaml(yaml, extra) {
+  const inner = yaml.slice(1, -1).trim();
+  const add = extra.filter(Boolean).join(', ');
+  return `{${[inner, add].filter((s) => s !== '').join(', ')}}`;
+}
+
+// The plan of one trial: everything random is drawn here, up front.
+function planTrial(seed, trial, sources) {
+  const rng = rngFor(seed, trial);
+  const source = rng.pick(sources);
+  // Scenario kinds: most trials crash; some double-crash (the repair run
+  // is killed too); some fail and crash during compensation; a few are
+  // the concurrency scenarios.
+  const roll = rng.next();
+  const scenario = roll < 0.08 ? 'concurrent' : roll < 0.12 ? 'two-tables' : roll < 0.16 ? 'other-writer' : 'crashes';
+  let profile = rng.pick(PROFILES);
+  if (scenario === 'other-writer') profile = PROFILES.find((p) => p.name === rng.pick(['incremental/merge', 'incremental/append', 'incremental/cdc']));
+  const extra = [];
+  if (profile.parts && rng.chance(0.35)) extra.push(rng.pick(['partition_by: [bucket(4, id)]', 'partition_by: [region]', 'partition_by: [region, bucket(2, id)]']));
+  if (profile.merge) extra.push(`merge: {deletes: ${rng.pick(['position', 'equality', 'copy_on_write'])}}`);
+  if (rng.chance(0.2) && profile.kind !== 'cdc') extra.push('validate: {checksum: true}');
+  const yaml = mergeYaml(profile.yaml, extra);
+  const initialBatches = rng.int(1, 3);
+  const rounds = [];
+  const nRounds = scenario === 'crashes' ? rng.int(2, 4) : 1;
+  for (let i = 0; i < nRounds; i++) {
+    const r = { newBatches: rng.chance(0.75) ? rng.int(1, 2) : 0 };
+    const k = rng.next();
+    const n = () => (rng.chance(0.6) ? 1 : rng.int(2, 4));
+    if (k < 0.55) {
+      r.type = 'crash';
+      r.crash = `${rng.pick(CRASH_POINTS)}:${n()}`;
+    } else if (k < 0.8) {
+      r.type = 'double';
+      r.crash = `${rng.pick(CRASH_POINTS)}:${n()}`;
+      r.crash2 = `${rng.pick(REPAIR_POINTS)}:${rng.chance(0.7) ? 1 : rng.int(2, 3)}`;
+    } else if (k < 0.93) {
+      r.type = 'fail';
+      r.fail = `${rng.pick(FAIL_POINTS)}:${rng.chance(0.7) ? 1 : 2}`;
+      r.crash = rng.chance(0.6) ? 'during_compensation' : null;
+    } else {
+      r.type = 'clean';
+    }
+    r.batchesBetween = rng.chance(0.4) ? rng.int(1, 2) : 0; // arrive before the repair run
+    rounds.push(r);
+  }
+  return { seed, trial, source, scenario, profile, yaml, initialBatches, rounds, rngSeed: rng.int(1, 2 ** 30) };
+}
+
+// ---- the source ------------------------------------------------------------------
+
+class Source {
+  constructor(kind, dir, conninfo, profile, rng, name = 't') {
+    this.kind = kind;
+    this.dir = dir;
+    this.conninfo = conninfo;
+    this.profile = profile;
+    this.rng = rng;
+    this.name = name;
+    this.nextId = 1;
+    this.seq = 0;
+    this.batch = 0;
+    this.live = new Set();
+  }
+
+  exec(sql) {
+    if (this.kind === 'sqlite') sh('sqlite3', [path.join(this.dir, 'source.db'), sql]);
+    else sh('psql', [this.conninfo, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', sql]);
+  }
+
+  rows(sql) {
+    return this.kind === 'sqlite' ? sqliteRows(path.join(this.dir, 'source.db'), sql) : pgRows(this.conninfo, sql);
+  }
+
+  create() {
+    const pg = this.kind === 'postgres';
+    const int = pg ? 'bigint' : 'INTEGER';
+    const pk = this.profile.kind === 'upsert' || this.profile.kind === 'full' ? ' PRIMARY KEY' : '';
+    const op = this.profile.kind === 'cdc' ? ', op TEXT' : '';
+    this.exec(`CREATE TABLE ${this.name} (id ${int} NOT NULL${pk}, region TEXT, amount ${pg ? 'numeric' : 'DECIMAL'}(10,2), ` +
+      `note TEXT, seq ${int} NOT NULL, batch_sk ${int} NOT NULL${op})`);
+  }
+
+  value(id) {
+    const amount = (this.rng.int(0, 99999) / 100).toFixed(2);
+    const note = this.rng.chance(0.2) ? 'NULL' : this.rng.chance(0.1) ? `'it''s ${id}'` : `'n${id}-${this.seq}'`;
+    return { region: `'r${this.rng.int(0, 3)}'`, amount, note };
+  }
+
+  // One new batch, as the profile's kind changes a source.
+  addBatch() {
+    this.batch += this.rng.chance(0.2) ? this.rng.int(2, 3) : 1;
+    const b = this.batch;
+    const stmts = [];
+    const insert = (id, op) => {
+      const v = this.value(id);
+      this.seq++;
+      stmts.push(`INSERT INTO ${this.name} (id, region, amount, note, seq, batch_sk${op ? ', op' : ''}) VALUES ` +
+        `(${id}, ${v.region}, ${v.amount}, ${v.note}, ${this.seq}, ${b}${op ? `, '${op}'` : ''})`);
+    };
+    const liveIds = [...this.live];
+    const kind = this.profile.kind;
+    if (kind === 'append') {
+      for (let i = this.rng.int(1, 6); i > 0; i--) insert(this.nextId++);
+    } else if (kind === 'upsert' || kind === 'full') {
+      for (const id of liveIds) {
+        const r = this.rng.next();
+        if (r < 0.25) {
+          const v = this.value(id);
+          this.seq++;
+          stmts.push(`UPDATE ${this.name} SET amount = ${v.amount}, note = ${v.note}, seq = ${this.seq}, batch_sk = ${b} WHERE id = ${id}`);
+        } else if (r < 0.35 && kind === 'full') {
+          stmts.push(`DELETE FROM ${this.name} WHERE id = ${id}`);
+          this.live.delete(id);
+        }
+      }
+      for (let i = this.rng.int(1, 4); i > 0; i--) {
+        const id = this.nextId++;
+        insert(id);
+        this.live.add(id);
+      }
+    } else if (kind === 'cdc') {
+      for (const id of liveIds) {
+        const r = this.rng.next();
+        if (r < 0.25) insert(id, 'U');
+        else if (r < 0.4) {
+          insert(id, 'D');
+          this.live.delete(id);
+        }
+      }
+      for (let i = this.rng.int(1, 4); i > 0; i--) {
+        const id = this.nextId++;
+        insert(id, 'I');
+        this.live.add(id);
+        if (this.rng.chance(0.15)) insert(id, 'U'); // two changes of one key in one batch
+      }
+    }
+    this.exec(stmts.join(';\n'));
+  }
+
+  expectedSql() {
+    if (this.profile.kind === 'cdc')
+      return `SELECT id, region, amount, note, seq, batch_sk FROM ${this.name} c WHERE seq = ` +
+        `(SELECT max(seq) FROM ${this.name} x WHERE x.id = c.id) AND op <> 'D'`;
+    return `SELECT id, region, amount, note, seq, batch_sk FROM ${this.name}`;
+  }
+
+  control(table) {
+    return this.rows(`SELECT batch_sk, run_id, kind, watermark FROM floe_control WHERE table_name = '${table}' ORDER BY batch_sk`)
+      .map((r) => ({ ...r, batch_sk: Number(r.batch_sk) }));
+  }
+
+  max(column) {
+    const [r] = this.rows(`SELECT max(${column}) AS m FROM ${this.name}`);
+    return r.m === null ? null : Number(r.m);
+  }
+}
+
+// ---- running floe ----------------------------------------------------------------
+
+function runFloe(opts, dir, args, env = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(opts.floe, args, { cwd: dir, env: { ...process.env, FLOE_CRASH_AT: '', FLOE_FAIL_AT: '', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (status, signal) => resolve({ status: status ?? 128 + 9, signal, stdout, stderr }));
+  });
+}
+
+function writeJob(dir, source, tables, file = 'floe.yaml') {
+  const src = source.kind === 'sqlite' ? '{type: sqlite, path: ./source.db}' : `{type: postgres, conninfo: "${source.conninfo}"}`;
+  writeFileSync(path.join(dir, file), `version: 1
+source: ${src}
+target:
+  warehouse: ./warehouse
+  catalog: {type: sql, uri: "sqlite:./catalog.db"}
+  namespace: camp
+run: {durability: none, report: ./report.json}
+tables:
+${tables}
+`);
+}
+
+// ---- the checks ------------------------------------------------------------------
+
+class TrialFailure extends Error {}
+
+function fail(msg) {
+  throw new TrialFailure(msg);
+}
+
+function mainHistory(md) {
+  const byId = new Map((md.snapshots ?? []).map((s) => [String(s['snapshot-id']), s]));
+  const out = [];
+  let id = md['current-snapshot-id'];
+  const seen = new Set();
+  while (id !== undefined && id !== null && id !== -1 && byId.has(String(id)) && !seen.has(String(id))) {
+    seen.add(String(id));
+    const s = byId.get(String(id));
+    out.push(s);
+    id = s['parent-snapshot-id'];
+  }
+  return out.reverse(); // oldest first
+}
+
+// Control rows and snapshot summaries tell one story: contiguous,
+// non-overlapping ranges, one control row per complete commit.
+function checkLedger(dir, source, table, ns = 'camp') {
+  const loc = metadataLocation(path.join(dir, 'catalog.db'), ns, table);
+  const ctl = source.control(table);
+  if (loc === null) {
+    if (ctl.some((r) => r.batch_sk > 0)) fail(`${table}: control rows ${JSON.stringify(ctl)} but no Iceberg table`);
+    return { commits: [], ctl };
+  }
+  const md = readMetadata(loc);
+  const commits = mainHistory(md).filter((s) => s.summary?.['floe.source-table'] === table)
+    .map((s) => ({
+      id: String(s['snapshot-id']), low: Number(s.summary['floe.batch-sk.low']), high: Number(s.summary['floe.batch-sk.high']),
+      run: s.summary['floe.run-id'], part: s.summary['floe.part'] ?? null, wm: s.summary['floe.watermark.high'] ?? null,
+    }));
+  const complete = commits.filter((c) => c.part === null || c.part.split('/')[0] === c.part.split('/')[1]);
+  let prevHigh = 0;
+  const highs = new Set();
+  for (const c of complete) {
+    if (!(c.high > c.low)) fail(`${table}: commit ${c.id} has an empty range (${c.low}, ${c.high}]`);
+    if (c.low !== prevHigh) fail(`${table}: commit ${c.id} covers (${c.low}, ${c.high}] but the previous complete commit ended at ${prevHigh} (gap or overlap)`);
+    if (highs.has(c.high)) fail(`${table}: batch ${c.high} committed twice`);
+    highs.add(c.high);
+    prevHigh = c.high;
+  }
+  // Parts of one group: 1..n in order, one run, one range.
+  for (let i = 0; i < commits.length; i++) {
+    const c = commits[i];
+    if (c.part === null) continue;
+    const [k, n] = c.part.split('/').map(Number);
+    if (k > 1) {
+      const p = commits[i - 1];
+      if (!p || p.part !== `${k - 1}/${n}` || p.run !== c.run || p.high !== c.high)
+        fail(`${table}: part ${c.part} of snapshot ${c.id} does not follow part ${k - 1}/${n} of its run`);
+    }
+  }
+  const rows = ctl.filter((r) => r.batch_sk > 0);
+  const init = ctl.filter((r) => r.batch_sk === 0);
+  if (init.length !== 1) fail(`${table}: ${init.length} init rows in the control table`);
+  const ctlSet = rows.map((r) => r.batch_sk).join(',');
+  const comSet = complete.map((c) => c.high).join(',');
+  if (ctlSet !== comSet) fail(`${table}: control rows [${ctlSet}] != complete commits [${comSet}]`);
+  for (const r of rows) {
+    const c = complete.find((x) => x.high === r.batch_sk);
+    if (r.kind === 'load' && r.run_id !== c.run) fail(`${table}: control row ${r.batch_sk} run ${r.run_id} but commit run ${c.run}`);
+    if (c.wm !== null && String(r.watermark) !== c.wm) fail(`${table}: control row ${r.batch_sk} watermark ${r.watermark} != commit ${c.wm}`);
+  }
+  return { commits, complete, ctl, md };
+}
+
+async function checkTable(dir, source, table, ns = 'camp') {
+  const ledger = checkLedger(dir, source, table, ns);
+  const expected = normalizeRows(source.rows(source.expectedSql()), COLUMNS);
+  const got = normalizeRows(await readIceberg(path.join(dir, 'catalog.db'), ns, table), COLUMNS);
+  if (got.length !== expected.length || got.some((r, i) => r !== expected[i])) {
+    const gotSet = new Map();
+    for (const r of got) gotSet.set(r, (gotSet.get(r) ?? 0) + 1);
+    const missing = expected.filter((r) => !gotSet.has(r)).slice(0, 3);
+    const dup = [...gotSet].filter(([, n]) => n > 1).map(([r]) => r).slice(0, 3);
+    const extra = got.filter((r) => !expected.includes(r)).slice(0, 3);
+    fail(`${table}: icebird read ${got.length} rows, source has ${expected.length}; missing ${missing.join(' ')}; ` +
+      `duplicated ${dup.join(' ')}; unexpected ${extra.join(' ')}`);
+  }
+  let duck = 'skipped (delete files)';
+  try {
+    const d = await duckdbFiles(path.join(dir, 'catalog.db'), ns, table, 1);
+    const [s] = source.rows(`SELECT count(*) AS n, coalesce(sum(id), 0) AS total FROM (${source.expectedSql()}) e`);
+    if (d.rows !== Number(s.n) || d.sum !== BigInt(s.total))
+      fail(`${table}: DuckDB by field id counted ${d.rows} rows, sum(id) ${d.sum}; source ${s.n}, ${s.total}`);
+    duck = 'ok';
+  } catch (e) {
+    if (e instanceof TrialFailure) throw e;
+    if (!/delete files/.test(e.message)) throw e;
+  }
+  // Everything the source has is loaded.
+  const last = ledger.complete.at(-1);
+  if (source.profile.cursor) {
+    const max = source.max('seq');
+    if (max !== null && (!last || Number(last.wm) !== max)) fail(`${table}: loaded up to cursor ${last?.wm}, source max(seq) = ${max}`);
+  } else if (source.profile.strategy !== 'full' || true) {
+    const max = source.max('batch_sk');
+    if (max !== null && (!last || last.high !== max)) fail(`${table}: loaded up to batch ${last?.high}, source max = ${max}`);
+  }
+  return { rows: expected.length, duck, commits: ledger.commits.length };
+}
+
+// ---- one trial -------------------------------------------------------------------
+
+async function runTrial(opts, plan, pg) {
+  const log = [];
+  const note = (s) => { log.push(s); if (opts.verbose) process.stderr.write(`  ${s}\n`); };
+  const dir = mkdtempSync(path.join(tmpdir(), `floe-campaign-${plan.seed}-${plan.trial}-`));
+  const rng = rngFor(plan.rngSeed, 0);
+  let conninfo = null;
+  let db = null;
+  const result = { ...plan, points: [], reached: [], repairs: 0, outcome: 'ok', message: '', dir, runs: 0 };
+  try {
+    if (plan.source === 'postgres') {
+      db = `camp_${plan.seed}_${plan.trial}`.replace(/[^a-z0-9_]/g, '_');
+      sh('psql', [`${pg} dbname=postgres`, '-X', '-q', '-c', `DROP DATABASE IF EXISTS ${db}`]);
+      sh('psql', [`${pg} dbname=postgres`, '-X', '-q', '-c', `CREATE DATABASE ${db}`]);
+      conninfo = `${pg} dbname=${db}`;
+    }
+    const source = new Source(plan.source, dir, conninfo, plan.profile, rng);
+    source.create();
+    for (let i = 0; i < plan.initialBatches; i++) source.addBatch();
+    writeJob(dir, source, `  t: ${plan.yaml}`);
+
+    const run = async (env, expect, label) => {
+      const r = await runFloe(opts, dir, ['run'], env);
+      result.runs++;
+      const spec = env.FLOE_CRASH_AT ?? env.FLOE_FAIL_AT ?? '';
+      note(`${label}: floe run ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')} -> ${r.status}`);
+      if (r.status === 0 || r.status === 3) {
+        try {
+          const rep = JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8'));
+          for (const t of rep.tables) result.repairs += t.repairs ?? 0;
+        } catch { /* no report */ }
+      }
+      if (r.status === 137) result.reached.push(env.FLOE_CRASH_AT);
+      if (!expect.includes(r.status))
+        fail(`${label} (${spec || 'no fault'}): floe exited ${r.status}, expected ${expect.join('/')}\n` +
+          `${r.stdout}\n${r.stderr.split('\n').slice(-15).join('\n')}`);
+      return r;
+    };
+
+    if (plan.scenario === 'crashes') {
+      for (const [i, r] of plan.rounds.entries()) {
+        for (let k = 0; k < r.newBatches; k++) source.addBatch();
+        if (r.type === 'crash') {
+          result.points.push(r.crash);
+          await run({ FLOE_CRASH_AT: r.crash }, [0, 137], `round ${i + 1} crash`);
+        } else if (r.type === 'double') {
+          result.points.push(`${r.crash}+${r.crash2}`);
+          const a = await run({ FLOE_CRASH_AT: r.crash }, [0, 137], `round ${i + 1} crash`);
+          if (a.status === 137) {
+            for (let k = 0; k < r.batchesBetween; k++) source.addBatch();
+            await run({ FLOE_CRASH_AT: r.crash2 }, [0, 137], `round ${i + 1} repair crash`);
+          }
+        } else if (r.type === 'fail') {
+          result.points.push(`fail:${r.fail}${r.crash ? `+${r.crash}` : ''}`);
+          const env = { FLOE_FAIL_AT: r.fail };
+          if (r.crash) env.FLOE_CRASH_AT = r.crash;
+          await run(env, [0, 1, 137], `round ${i + 1} fail`);
+        } else {
+          await run({}, [0], `round ${i + 1} clean`);
+          checkLedger(dir, source, 't');
+        }
+        for (let k = 0; k < r.batchesBetween; k++) source.addBatch();
+      }
+      await run({}, [0], 'final');
+    } else if (plan.scenario === 'concurrent') {
+      // Two floe processes on one table at once, more batches than one
+      // run loads in a blink; both must end cleanly, each batch once.
+      for (let k = 0; k < 3; k++) source.addBatch();
+      result.points.push('2 runs at once');
+      const [a, b] = await Promise.all([runFloe(opts, dir, ['run']), runFloe(opts, dir, ['run'])]);
+      result.runs += 2;
+      note(`concurrent runs -> ${a.status}, ${b.status}`);
+      for (const r of [a, b])
+        if (r.status !== 0) fail(`a concurrent run exited ${r.status}\n${r.stdout}\n${r.stderr.split('\n').slice(-15).join('\n')}`);
+      for (const r of [a, b]) result.repairs += (r.stderr.match(/event=repair /g) ?? []).length;
+      if ([a, b].some((r) => /event=repair .*action=compensate/.test(r.stderr)))
+        fail(`a concurrent run compensated the other's control row:\n${a.stderr}\n${b.stderr}`);
+      source.addBatch();
+      await run({}, [0], 'after');
+    } else if (plan.scenario === 'two-tables') {
+      // Two processes, different tables, one catalog: both succeed.
+      const other = new Source(plan.source, dir, conninfo, plan.profile, rngFor(plan.rngSeed, 1), 'u');
+      other.create();
+      for (let k = 0; k < 2; k++) other.addBatch();
+      writeJob(dir, source, `  t: ${plan.yaml}\n  u: ${plan.yaml}`);
+      result.points.push('2 tables at once');
+      const [a, b] = await Promise.all([runFloe(opts, dir, ['run', '--table', 't']), runFloe(opts, dir, ['run', '--table', 'u'])]);
+      result.runs += 2;
+      note(`runs on t and u -> ${a.status}, ${b.status}`);
+      for (const r of [a, b])
+        if (r.status !== 0) fail(`a run on its own table exited ${r.status}\n${r.stdout}\n${r.stderr.split('\n').slice(-15).join('\n')}`);
+      await checkTable(dir, other, 'u');
+      await run({}, [0], 'after');
+    } else if (plan.scenario === 'other-writer') {
+      // Another writer (a second job appending its own rows to the same
+      // Iceberg table) commits while floe is paused just before its
+      // catalog swap; floe must rebase or fail cleanly, and the other
+      // writer's commit must survive.
+      const other = new Source(plan.source, dir, conninfo, { ...PROFILES[0] }, rngFor(plan.rngSeed, 2), 'w');
+      other.create();
+      other.nextId = 1000000;
+      for (let k = 0; k < 2; k++) other.addBatch();
+      // Same target, so the other job writes into camp.t; its rows must
+      // carry the same columns.
+      writeJob(dir, source, `  w: {target: camp.t}`, 'other.yaml');
+      await run({}, [0], 'first load of t');
+      const w0 = await runFloe(opts, dir, ['run', '-c', 'other.yaml']);
+      if (w0.status !== 0) fail(`the other writer's first load failed: ${w0.stderr.split('\n').slice(-10).join('\n')}`);
+      source.addBatch();
+      other.addBatch();
+      const gate = path.join(dir, 'gate');
+      result.points.push('writer during commit');
+      const floeRun = runFloe(opts, dir, ['run', '--table', 't'], { FLOE_PAUSE_AT: 'before_catalog_commit', FLOE_PAUSE_FILE: gate });
+      for (let i = 0; i < 3000 && !existsSync(`${gate}.paused`); i++) await new Promise((r) => setTimeout(r, 10));
+      if (!existsSync(`${gate}.paused`)) fail('floe never reached before_catalog_commit');
+      const w = await runFloe(opts, dir, ['run', '-c', 'other.yaml']);
+      note(`other writer -> ${w.status}`);
+      if (w.status !== 0) fail(`the other writer failed: ${w.stderr.split('\n').slice(-10).join('\n')}`);
+      writeFileSync(gate, '');
+      const a = await floeRun;
+      result.runs += 2;
+      note(`floe (paused, then released) -> ${a.status}`);
+      if (a.status !== 0 && a.status !== 1) fail(`floe exited ${a.status} after the concurrent commit\n${a.stderr}`);
+      result.reached.push(a.status === 0 ? 'rebased' : 'failed cleanly');
+      await run({}, [0], 'after');
+      // The combined table: t's expected rows plus w's rows.
+      const tRows = normalizeRows(source.rows(source.expectedSql()), COLUMNS);
+      const wRows = normalizeRows(other.rows(other.expectedSql()), COLUMNS);
+      const got = normalizeRows(await readIceberg(path.join(dir, 'catalog.db'), 'camp', 't'), COLUMNS);
+      const want = [...tRows, ...wRows].sort();
+      if (JSON.stringify(got) !== JSON.stringify(want))
+        fail(`table with two writers: icebird read ${got.length} rows, expected ${tRows.length} + ${wRows.length}`);
+      checkLedger(dir, source, 't');
+      checkLedger(dir, other, 'w');
+      result.rows = got.length;
+      result.idempotent = await idempotent(opts, dir, source, run);
+      return finish(result, log, opts, dir, db, pg);
+    }
+
+    const c = await checkTable(dir, source, 't');
+    result.rows = c.rows;
+    result.duck = c.duck;
+    result.idempotent = await idempotent(opts, dir, source, run);
+    // floe validate agrees (merge and partition loads say so themselves).
+    const v = await runFloe(opts, dir, ['validate']);
+    if (v.status !== 0) fail(`floe validate exited ${v.status}: ${v.stdout}${v.stderr.split('\n').slice(-5).join('\n')}`);
+  } catch (e) {
+    result.outcome = e instanceof TrialFailure ? 'FAIL' : 'ERROR';
+    result.message = e.message;
+  }
+  return finish(result, log, opts, dir, db, pg);
+}
+
+// One more run loads nothing and commits nothing.
+async function idempotent(opts, dir, source, run) {
+  const before = readMetadata(metadataLocation(path.join(dir, 'catalog.db'), 'camp', 't')).snapshots?.length ?? 0;
+  const ctl = source.control('t').length;
+  const r = await run({}, [0], 'rerun');
+  const after = readMetadata(metadataLocation(path.join(dir, 'catalog.db'), 'camp', 't')).snapshots?.length ?? 0;
+  if (!/nothing_new/.test(r.stdout)) fail(`a rerun with nothing new did not say so: ${r.stdout}`);
+  if (after !== before) fail(`a rerun with nothing new committed ${after - before} snapshots`);
+  if (source.control('t').length !== ctl) fail('a rerun with nothing new changed the control table');
+  return true;
+}
+
+function finish(result, log, opts, dir, db, pg) {
+  result.log = log;
+  if (result.outcome === 'ok' && !opts.keep) {
+    rmSync(dir, { recursive: true, force: true });
+    if (db) spawnSync('psql', [`${pg} dbname=postgres`, '-X', '-q', '-c', `DROP DATABASE IF EXISTS ${db}`]);
+  }
+  delete result.profile;
+  return result;
+}
+
+// ---- workers and the table -------------------------------------------------------
+
+async function worker(opts) {
+  const [w, n] = opts.worker.split('/').map(Number);
+  const pg = process.env.FLOE_CAMPAIGN_PG || null;
+  const trials = opts.trial !== null ? [opts.trial] : [...Array(opts.trials).keys()].filter((t) => t % n === w);
+  for (const t of trials) {
+    const plan = planTrial(opts.seed, t, pg ? opts.sources : opts.sources.filter((s) => s !== 'postgres'));
+    const name = plan.profile.name;
+    const r = await runTrial(opts, plan, pg);
+    r.profileName = name;
+    process.stdout.write(JSON.stringify(r) + '\n');
+  }
+}
+
+function startPostgres() {
+  const dir = mkdtempSync(path.join(tmpdir(), 'floe-campaign-pg-'));
+  let pgBin = process.env.PG_BIN;
+  if (!pgBin) {
+    const which = spawnSync('sh', ['-c', 'command -v postgres'], { encoding: 'utf8' }).stdout.trim();
+    pgBin = existsSync('/usr/lib/postgresql/15/bin/postgres') ? '/usr/lib/postgresql/15/bin'
+      : which ? path.dirname(spawnSync('readlink', ['-f', which], { encoding: 'utf8' }).stdout.trim()) : '/usr/lib/postgresql/15/bin';
+  }
+  const r = spawnSync(path.join(REPO, 'tests/support/pg.sh'), ['start', dir, String(process.pid)],
+    { encoding: 'utf8', env: { ...process.env, PG_BIN: pgBin } });
+  if (r.status === 77) return { skip: r.stderr.trim() };
+  if (r.status !== 0) throw new Error(`pg.sh start: ${r.stderr}`);
+  return { dir, conninfo: r.stdout.trim(), pgBin };
+}
+
+function pad(s, n) {
+  s = String(s);
+  return s.length >= n ? s : s + ' '.repeat(n - s.length);
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  if (opts.worker !== null) return worker(opts);
+  if (!existsSync(opts.floe)) {
+    console.error(`campaign: no floe binary at ${opts.floe} (build it, or --floe PATH / FLOE_BIN)`);
+    process.exit(2);
+  }
+  if (!modulesPresent()) {
+    console.error('campaign: node modules missing: run scripts/deps.sh --npm');
+    process.exit(2);
+  }
+  let pg = null;
+  if (opts.sources.includes('postgres')) {
+    pg = startPostgres();
+    if (pg.skip) {
+      console.log(`SKIP postgres trials: ${pg.skip}`);
+      pg = null;
+    }
+  }
+  const started = Date.now();
+  const n = opts.trial !== null ? 1 : Math.max(1, opts.jobs);
+  console.log(`floe crash campaign: seed ${opts.seed}, ${opts.trial !== null ? `trial ${opts.trial}` : `${opts.trials} trials`}, ` +
+    `${n} jobs, sources ${pg ? opts.sources.join(',') : 'sqlite'}, floe ${opts.floe}`);
+  const header = `${pad('trial', 6)}${pad('source', 9)}${pad('strategy/mode', 29)}${pad('scenario', 13)}${pad('crash points (reached)', 64)}${pad('repairs', 8)}outcome`;
+  console.log(header);
+  const results = [];
+  const base = ['--seed', String(opts.seed), '--trials', String(opts.trials), '--floe', opts.floe, '--sources', opts.sources.join(',')];
+  if (opts.trial !== null) base.push('--trial', String(opts.trial));
+  if (opts.keep) base.push('--keep');
+  if (opts.verbose) base.push('--verbose');
+  await Promise.all([...Array(n).keys()].map((w) => new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [SELF, ...base, '--worker', `${w}/${n}`],
+      { env: { ...process.env, FLOE_CAMPAIGN_PG: pg ? pg.conninfo : '' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let buf = '';
+    child.stdout.on('data', (d) => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        if (!line.startsWith('{')) continue;
+        const r = JSON.parse(line);
+        results.push(r);
+        const pts = r.points.length ? `${r.points.join(' ')} (${r.reached.length ? r.reached.join(' ') : '-'})` : '-';
+        console.log(`${pad(r.trial, 6)}${pad(r.source, 9)}${pad(r.profileName, 29)}${pad(r.scenario, 13)}${pad(pts, 64)}${pad(r.repairs, 8)}${r.outcome}`);
+        if (r.outcome !== 'ok') {
+          console.log(`      ${r.message.split('\n').join('\n      ')}`);
+          console.log(`      yaml: ${r.yaml}`);
+          console.log(`      steps: ${r.log.join('; ')}`);
+          console.log(`      replay: node tests/campaign/campaign.mjs --seed ${r.seed} --trial ${r.trial} --keep --verbose   (dir ${r.dir})`);
+        }
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`worker ${w} exited ${code}`))));
+  })));
+  if (pg) spawnSync(path.join(REPO, 'tests/support/pg.sh'), ['stop', pg.dir], { env: { ...process.env, PG_BIN: pg.pgBin } });
+
+  // Summary: outcomes by profile and by crash point.
+  const bad = results.filter((r) => r.outcome !== 'ok');
+  const byProfile = new Map();
+  for (const r of results) {
+    const k = `${r.profileName} ${r.source}`;
+    const e = byProfile.get(k) ?? { n: 0, ok: 0, repairs: 0 };
+    e.n++;
+    if (r.outcome === 'ok') e.ok++;
+    e.repairs += r.repairs;
+    byProfile.set(k, e);
+  }
+  const points = new Map();
+  for (const r of results) for (const p of r.reached) points.set(p.replace(/:\d+$/, ''), (points.get(p.replace(/:\d+$/, '')) ?? 0) + 1);
+  console.log('\nby strategy/mode and source:');
+  for (const [k, e] of [...byProfile].sort()) console.log(`  ${pad(k, 42)} ${pad(`${e.ok}/${e.n} ok`, 12)} repairs ${e.repairs}`);
+  console.log('crashes that happened, by point:');
+  for (const [k, v] of [...points].sort()) console.log(`  ${pad(k, 42)} ${v}`);
+  const runs = results.reduce((s, r) => s + r.runs, 0);
+  const repairs = results.reduce((s, r) => s + r.repairs, 0);
+  console.log(`\n${results.length} trials, ${results.length - bad.length} ok, ${bad.length} failed; ${runs} floe runs, ` +
+    `${results.reduce((s, r) => s + r.reached.length, 0)} crashes, ${repairs} repairs; ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  process.exitCode = bad.length === 0 && results.length === (opts.trial !== null ? 1 : opts.trials) ? 0 : 1;
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
