@@ -195,6 +195,13 @@ int floe_control_create(floe_control *ctl, floe_error *err) {
 int floe_control_exists(floe_control *ctl, bool *out, floe_error *err) {
   /* describe takes the name as written in the config, unquoted. */
   floe_source_table desc = {0};
+  if (rc == FLOE_ESOURCE) {
+    /* Two runs creating it at once: PostgreSQL's CREATE TABLE IF NOT EXISTS
+     * is not atomic (the loser fails with a unique violation on pg_type);
+     * a second try finds the table. */
+    if (err) floe_error_init(err);
+    rc = floe_source_exec(ctl->src, ctl->sql[FLOE_CONTROL_CREATE], NULL, 0, NULL, err);
+  }
   char *plain = floe_strdup(ctl->table_sql);
   int rc = FLOE_OK;
   *out = false;

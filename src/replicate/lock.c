@@ -221,7 +221,12 @@ int floe_table_lock_acquire(floe_control *ctl, const char *table_name, const cha
   int64_t started = floe_now_micros();
   int64_t backoff_ms = 50;
   bool logged_wait = false;
-  FLOE_TRY(exec_rows(ctl, L_CREATE, NULL, 0, NULL, err));
+  rc = exec_rows(ctl, L_CREATE, NULL, 0, NULL, err);
+  if (rc == FLOE_ESOURCE) { /* a concurrent create (see floe_control_create) */
+    if (err) floe_error_init(err);
+    rc = exec_rows(ctl, L_CREATE, NULL, 0, NULL, err);
+  }
+  if (rc < 0) goto cleanup;
   for (;;) {
     int64_t inserted = 0;
     floe_source_param ins[5] = {floe_param_text(table_name), floe_param_text(run_id),
