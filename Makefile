@@ -5,13 +5,15 @@
 #   make bench    benchmarks (bench/)
 #   make demo     the main job on the embedded default
 #   make fuzz     build the libFuzzer targets and run each for FUZZ_SECONDS
+#   make campaign the exactly-once crash campaign: CAMPAIGN_TRIALS (500) random
+#                 trials, CAMPAIGN_SEED to replay one; prints a table of trials
 JOBS ?= 2
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
-.PHONY: all build deps test unit-test asan-test interop-test e2e-test emulator-test fuzz-replay fuzz bench demo clean
+.PHONY: all build deps test unit-test asan-test interop-test e2e-test emulator-test fuzz-replay fuzz bench demo clean campaign-sample campaign
 
 all: build
 
@@ -55,7 +57,22 @@ fuzz: deps
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
 	@tests/fuzz/run.sh fuzz $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
-test: unit-test asan-test interop-test e2e-test emulator-test fuzz-replay
+# The exactly-once crash campaign (tests/campaign/): floe run killed at every
+# crash point, SQLite and PostgreSQL sources, every outcome checked by icebird,
+# DuckDB, the control table and the snapshot summaries. CI runs the lock
+# tests and a fixed sample (40 trials, one seed, a minute or two).
+CAMPAIGN_TRIALS ?= 500
+CAMPAIGN_SEED ?=
+campaign-sample: build
+	@scripts/deps.sh --npm
+	@FLOE_BIN=$(abspath $(BUILD))/floe node --test tests/campaign/lock.test.mjs
+	@node tests/campaign/campaign.mjs --sample --jobs $(JOBS) --floe $(abspath $(BUILD))/floe
+
+campaign: build
+	@scripts/deps.sh --npm
+	@node tests/campaign/campaign.mjs --trials $(CAMPAIGN_TRIALS) --jobs $(JOBS) --floe $(abspath $(BUILD))/floe $(if $(CAMPAIGN_SEED),--seed $(CAMPAIGN_SEED))
+
+test: unit-test asan-test interop-test e2e-test emulator-test fuzz-replay campaign-sample
 
 # The main job on the embedded default: a generated SQLite source replicated
 # into ./demo/warehouse with the SQL catalog ./demo/catalog.db.
