@@ -242,6 +242,18 @@ export class Translator {
         return { sql: `json_array(${args().join(', ')})`, next: close + 1 };
       case 'TO_BINARY': case 'HEX_DECODE_BINARY':
         return { sql: `from_hex(${args()[0]})`, next: close + 1 };
+      case 'DATE_PART': {
+        // DATE_PART(<part>, <expr>) ("DATE_PART" in the function reference);
+        // epoch_second and friends are whole numbers since the epoch.
+        const parts = splitCommas(s, open + 1, close);
+        const part = String(parts[0] && parts[0][0] && parts[0][0].v).toLowerCase();
+        const expr = this.tr(parts[1] || []);
+        const epoch = {
+          epoch_second: `CAST(floor(epoch(${expr})) AS BIGINT)`, epoch: `CAST(floor(epoch(${expr})) AS BIGINT)`,
+          epoch_millisecond: `epoch_ms(${expr})`, epoch_microsecond: `epoch_us(${expr})`, epoch_nanosecond: `epoch_ns(${expr})`,
+        }[part];
+        return { sql: epoch ?? `date_part(${quoteString(part)}, ${expr})`, next: close + 1 };
+      }
       case 'SHA2':
         return { sql: `sha256(${args()[0]})`, next: close + 1 };
       case 'SYSTEM$WAIT': {

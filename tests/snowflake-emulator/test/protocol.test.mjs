@@ -315,3 +315,18 @@ test('restart keeps the database (DuckDB file in the state directory)', async ()
     await emu3.stop();
   }
 });
+
+test('DATE_PART: epoch_second of CURRENT_TIMESTAMP() is the whole seconds since the epoch; other parts', async () => {
+  const emu2 = await startEmulator();
+  try {
+    const before = Math.floor(Date.now() / 1000);
+    const r = await emu2.ok('select date_part(epoch_second, current_timestamp()), date_part(year, to_date(\'2024-02-29\')), date_part(epoch_millisecond, to_timestamp_ntz(\'1970-01-01 00:00:01.5\'))');
+    const after = Math.floor(Date.now() / 1000);
+    const [secs, year, ms] = r.data[0].map(Number);
+    assert.ok(secs >= before && secs <= after, `${secs} in [${before}, ${after}]`);
+    assert.equal(year, 2024);
+    assert.equal(ms, 1500);
+  } finally {
+    await emu2.stop();
+  }
+});
