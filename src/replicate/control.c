@@ -153,7 +153,7 @@ const floe_control_row *floe_control_rows_latest(const floe_control_rows *rows) 
 int floe_control_open(floe_control *ctl, floe_source *src, const char *name,
                       const char *schema, floe_error *err) {
   int rc = FLOE_OK;
-  char *qualified = NULL;
+  char *qualified = NULL, *folded = NULL;
   memset(ctl, 0, sizeof *ctl);
   ctl->src = src;
   if (name == NULL || name[0] == '\0') name = "floe_control";
@@ -163,15 +163,22 @@ int floe_control_open(floe_control *ctl, floe_source *src, const char *name,
       rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
       goto cleanup;
     }
-    FLOE_TRY(floe_source_quote_name(src, qualified, &ctl->table_sql, err));
+    /* Snowflake: floe_control is FLOE_CONTROL, as in the shipped SQL. */
+    FLOE_TRY(floe_job_fold_name(src, qualified, &folded, err));
+    FLOE_TRY(floe_source_quote_name(src, folded, &ctl->table_sql, err));
   } else {
-    FLOE_TRY(floe_source_quote_ident(src, name, &ctl->table_sql, err));
+    FLOE_TRY(floe_job_fold_name(src, name, &folded, err));
+    if (strcmp(floe_source_dialect(src), "snowflake") == 0)
+      FLOE_TRY(floe_source_quote_name(src, folded, &ctl->table_sql, err));
+    else
+      FLOE_TRY(floe_source_quote_ident(src, name, &ctl->table_sql, err));
   }
   for (int i = 0; i < FLOE_CONTROL_STMT_COUNT; i++)
     FLOE_TRY(floe_control_sql(floe_source_dialect(src), (floe_control_stmt)i,
                               ctl->table_sql, &ctl->sql[i], err));
 cleanup:
   floe_free(qualified);
+  floe_free(folded);
   if (rc < 0) {
     floe_error_prefix(err, "control table");
     floe_control_close(ctl);

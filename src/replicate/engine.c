@@ -75,6 +75,10 @@ typedef struct unit {
   const char *wm_low, *wm_high;  /* cursor summary */
   int part_i, part_n;            /* partition strategy: i/n, else 0 */
   const char *part_value;        /* for logs */
+  /* Snowflake change capture (sf_cdc.c): the unit reads this query instead
+   * of a batch range of the source table, and records the CHANGES window. */
+  const floe_cdc_query *cdc;
+  const char *changes_start, *changes_end;
 } unit;
 
 static double seconds_since(int64_t us) { return (double)(floe_now_micros() - us) / 1e6; }
@@ -317,7 +321,7 @@ static int fmt_i64(char *buf, size_t size, int64_t v) {
 }
 
 typedef struct summary {
-  floe_iceberg_property props[12];
+  floe_iceberg_property props[16];
   char low[32], high[32], part[32];
   int32_t n;
 } summary;
@@ -340,6 +344,11 @@ static void summary_build(summary *s, job_state *js, const unit *u) {
   if (u->part_n > 0) {
     snprintf(s->part, sizeof s->part, "%d/%d", u->part_i, u->part_n);
     PUT("floe.part", s->part);
+  }
+  if (js->job.t->cdc.type == FLOE_CDC_STREAM) PUT("floe.stream", js->job.t->cdc.stream);
+  if (u->changes_end != NULL) {
+    if (u->changes_start != NULL) PUT("floe.changes.start", u->changes_start);
+    PUT("floe.changes.end", u->changes_end);
   }
 #undef PUT
 }
@@ -474,13 +483,11 @@ static int merge_kind_options(job_state *js, floe_merge_options *mo, int32_t *ke
   const floe_config_table *t = js->job.t;
   const floe_source_table *d = &js->job.desc;
   memset(mo, 0, sizeof *mo);
-  mo->kind = t->cdc.type == FLOE_CDC_OP_COLUMN   ? FLOE_MERGE_CDC_OP
-             : t->cdc.type == FLOE_CDC_HASH_DIFF ? FLOE_MERGE_HASH_DIFF
-                                                 : FLOE_MERGE_UPSERT;
-  if (t->cdc.type == FLOE_CDC_STREAM || t->cdc.type == FLOE_CDC_CHANGES)
-    return floe_error_set(err, FLOE_EUNSUPPORTED,
-                          "cdc type %s needs a Snowflake source, not available in this build",
-                          floe_config_cdc_type_name(t->cdc.type));
+  /* Streams and CHANGES arrive as I/U/D rows in FLOE$OP (sf_cdc.c). */
+  bool sf_cdc = t->cdc.type == FLOE_CDC_STREAM || t->cdc.type == FLOE_CDC_CHANGES;
+  mo->kind = t->cdc.type == FLOE_CDC_OP_COLUMN || sf_cdc ? FLOE_MERGE_CDC_OP
+             : t->cdc.type == FLOE_CDC_HASH_DIFF       ? FLOE_MERGE_HASH_DIFF
+                                                       : FLOE_MERGE_UPSERT;
   mo->deletes = t->merge.deletes == FLOE_DELETES_EQUALITY        ? FLOE_MERGE_EQUALITY_DELETES
                 : t->merge.deletes == FLOE_DELETES_COPY_ON_WRITE ? FLOE_MERGE_COPY_ON_WRITE
                                                                  : FLOE_MERGE_POSITION_DELETES;
@@ -505,7 +512,10 @@ static int merge_kind_options(job_state *js, floe_merge_options *mo, int32_t *ke
                           "mode merge needs a key: set primary_key (the source declares none)");
   mo->key_field_ids = keys;
   mo->n_key_field_ids = n;
+  /* Stream and CHANGES rows come in change order (a key's delete before
+   * its insert): arrival order decides unless merge.order_by says. */
   const char *order = t->merge.order_by ? t->merge.order_by
+                      : sf_cdc          ? NULL
                       : t->cdc.sequence ? t->cdc.sequence
                       : js->job.batch_idx >= 0 ? d->columns[js->job.batch_idx].name
                       : js->job.cursor_idx >= 0 ? d->columns[js->job.cursor_idx].name
@@ -518,7 +528,12 @@ static int merge_kind_options(job_state *js, floe_merge_options *mo, int32_t *ke
                             order);
     mo->order_field_id = js->map.field_ids[idx];
   }
-  if (mo->kind == FLOE_MERGE_CDC_OP) {
+  if (sf_cdc) {
+    mo->op_column = FLOE_CDC_OP_NAME;
+    mo->op_insert = "I";
+    mo->op_update = "U";
+    mo->op_delete = "D";
+  } else if (mo->kind == FLOE_MERGE_CDC_OP) {
     mo->op_column = d->columns[js->job.op_idx].name;
     mo->op_insert = t->cdc.insert_value;
     mo->op_update = t->cdc.update_value;
@@ -555,8 +570,26 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
   memset(&src_sum, 0, sizeof src_sum);
   memset(&tbl_sum, 0, sizeof tbl_sum);
 
-  FLOE_TRY(select_sql(js, u, &sql, params, &n_params, err));
+  int64_t n_query_columns = js->job.desc.n_columns;
+  if (u->cdc != NULL) {
+    n_params = u->cdc->n_params;
+    memcpy(params, u->cdc->params, n_params * sizeof params[0]);
+    if (floe_buf_append_str(&sql, u->cdc->select_sql) < 0 || floe_buf_terminate(&sql) < 0) {
+      rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+      goto cleanup;
+    }
+  } else {
+    FLOE_TRY(select_sql(js, u, &sql, params, &n_params, err));
+  }
   FLOE_TRY(query_columns(js, &cols, err));
+  if (u->cdc != NULL) {
+    /* query_columns leaves room for one more: the operation. */
+    floe_source_column *op_col = &cols[n_query_columns++];
+    op_col->name = (char *)FLOE_CDC_OP_NAME;
+    op_col->declared_type = (char *)"VARCHAR";
+    op_col->nullable = false;
+    op_col->type = floe_arrow_type_of(FLOE_ARROW_UTF8);
+  }
   if (want_checksum) {
     int32_t ids[1024];
     int32_t n = 0;
@@ -602,7 +635,7 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
   qs.params = params;
   qs.n_params = n_params;
   qs.columns = cols;
-  qs.n_columns = js->job.desc.n_columns;
+  qs.n_columns = n_query_columns;
   qs.table = t->source ? t->source : t->name;
   FLOE_TRY(floe_source_query(e->s.src, &qs, &stream, err));
   const struct ArrowSchema *bschema = floe_source_stream_schema(stream);
@@ -633,6 +666,9 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
   floe_debug_crash_point("before_commit");
   if (is_merge) {
     commit_attempted = true;
+    /* FLOE_FAIL_AT=commit reaches merges here (their commit is not a
+     * table op with the engine's hook). */
+    FLOE_TRY(floe_debug_fail_point("commit", err));
     FLOE_TRY(floe_merge_commit(merge, &mr, err));
     snapshot_id = mr.snapshot_id;
     files_n = mr.data_files + mr.delete_files;
@@ -731,7 +767,8 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
     const floe_iceberg_snapshot *snap =
         floe_iceberg_metadata_snapshot(floe_table_metadata(js->table), snapshot_id);
     char msg[512] = "";
-    int vrc = floe_job_count(&js->job, &u->filter, &source_rows, &verr);
+    int vrc = u->cdc != NULL ? floe_cdc_query_count(&js->job, u->cdc, &source_rows, &verr)
+                             : floe_job_count(&js->job, &u->filter, &source_rows, &verr);
     if (vrc < 0) {
       rc = floe_error_set(err, vrc, "validate: %s", verr.message);
       goto cleanup;
@@ -1087,6 +1124,141 @@ static void nothing_new(job_state *js, const char *why) {
   floe_log(FLOE_LOG_INFO, "nothing_new", "table=%s reason=%s", js->job.t->name, why);
 }
 
+/* One change-capture load under its own control row (batch_sk a load
+ * counter; watermark the CHANGES end), or its plan in a dry run. */
+static int load_cdc(job_state *js, unit *u, const char *watermark, floe_error *err) {
+  if (!js->rep->has_range) js->rep->batch_low = u->batch_low;
+  js->rep->has_range = true;
+  js->rep->batch_high = u->batch_high;
+  if (!js->e->dry_run) return load_group(js, u->batch_high, watermark, u, 1, err);
+  int64_t count = 0;
+  int rc = floe_cdc_query_count(&js->job, u->cdc, &count, err);
+  if (rc < 0) return rc;
+  js->rep->rows_source += count;
+  floe_log(FLOE_LOG_INFO, "plan", "table=%s batch_sk=%lld batch_sk_low=%lld rows=%lld dry_run=1",
+           js->job.t->name, (long long)u->batch_high, (long long)u->batch_low, (long long)count);
+  return FLOE_OK;
+}
+
+/* Snowflake change capture (sf_cdc.c). The first load copies the table as
+ * inserts (for CHANGES, from a position read before the copy, so changes
+ * during the copy are applied again later: merging a net change twice is
+ * harmless). Then a stream table merges one ledger batch: a batch staged
+ * by an earlier run and not committed yet (ledger max > committed) is
+ * finished; otherwise the stream is consumed into the ledger first. A
+ * CHANGES table merges the changes from the last commit's floe.changes.end
+ * to now. */
+static int run_sf_cdc(job_state *js, int64_t prev, floe_error *err) {
+  engine *e = js->e;
+  const floe_config_table *t = js->job.t;
+  bool is_stream = t->cdc.type == FLOE_CDC_STREAM;
+  floe_cdc_ledger ledger;
+  floe_cdc_query q;
+  unit u;
+  char *start = NULL, *end = NULL;
+  int64_t staged = 0, pending = 0, batch = 0;
+  bool copied = false;
+  int rc = FLOE_OK;
+  memset(&ledger, 0, sizeof ledger);
+  memset(&q, 0, sizeof q);
+  memset(&u, 0, sizeof u);
+  u.cdc = &q;
+  if (is_stream) {
+    FLOE_TRY(floe_cdc_ledger_open(&ledger, &js->job, err));
+    if (!e->dry_run) {
+      FLOE_TRY(floe_cdc_ledger_create(&ledger, &js->job, err));
+      FLOE_TRY(floe_cdc_ledger_max(&ledger, &js->job, &staged, err));
+    } else {
+      floe_error ignored = {0}; /* a dry run before the first run: no ledger yet */
+      if (floe_cdc_ledger_max(&ledger, &js->job, &staged, &ignored) < 0) staged = 0;
+    }
+  } else {
+    FLOE_TRY(floe_cdc_committed_position(js->table ? floe_table_metadata(js->table) : NULL,
+                                         t->name, &start, err));
+  }
+
+  if (is_stream ? prev == 0 : start == NULL) {
+    /* Ledger batches at or below the copy's number are covered by it. */
+    batch = (is_stream && staged > prev ? staged : prev) + 1;
+    if (!is_stream) FLOE_TRY(floe_cdc_now(&js->job, &end, err));
+    FLOE_TRY(floe_cdc_copy_query(&js->job, &q, err));
+    u.batch_low = prev;
+    u.batch_high = batch;
+    u.changes_end = u.wm_high = end;
+    floe_log(FLOE_LOG_INFO, "cdc_copy", "table=%s cdc=%s batch_sk=%lld position=%s", t->name,
+             floe_config_cdc_type_name(t->cdc.type), (long long)batch, end ? end : "");
+    FLOE_TRY(load_cdc(js, &u, end, err));
+    floe_cdc_query_free(&q);
+    copied = true;
+    prev = batch;
+    if (!is_stream || e->dry_run) goto cleanup; /* the CHANGES window starts at the copy */
+  }
+
+  memset(&u, 0, sizeof u);
+  u.cdc = &q;
+  if (is_stream) {
+    if (staged > prev) {
+      batch = staged;
+      floe_log(FLOE_LOG_WARN, "stream_resume",
+               "table=%s stream=%s ledger=%s batch_sk=%lld committed=%lld", t->name,
+               t->cdc.stream, ledger.ledger_name, (long long)batch, (long long)prev);
+    } else {
+      FLOE_TRY(floe_cdc_stream_pending(&ledger, &js->job, &pending, err));
+      batch = prev + 1;
+      if (pending > 0 && e->dry_run) {
+        js->rep->has_range = true;
+        js->rep->batch_low = prev;
+        js->rep->batch_high = batch;
+        js->rep->rows_source += pending;
+        floe_log(FLOE_LOG_INFO, "plan", "table=%s stream=%s batch_sk=%lld rows=%lld dry_run=1",
+                 t->name, t->cdc.stream, (long long)batch, (long long)pending);
+        goto cleanup;
+      }
+      if (pending > 0) {
+        FLOE_TRY(floe_cdc_stream_stage(&ledger, &js->job, prev, batch, err));
+        FLOE_TRY(floe_cdc_ledger_rows(&ledger, &js->job, batch, &pending, err));
+        floe_log(FLOE_LOG_INFO, "stream_consume", "table=%s stream=%s ledger=%s batch_sk=%lld rows=%lld",
+                 t->name, t->cdc.stream, ledger.ledger_name, (long long)batch, (long long)pending);
+        floe_debug_crash_point("after_stream_consume");
+      }
+      if (pending == 0) {
+        if (!copied) {
+          char why[256];
+          snprintf(why, sizeof why, "stream %s has no changes", t->cdc.stream);
+          nothing_new(js, why);
+        }
+        goto cleanup;
+      }
+    }
+    FLOE_TRY(floe_cdc_ledger_query(&js->job, &ledger, prev, batch, &q, err));
+    u.batch_low = prev;
+    u.batch_high = batch;
+    FLOE_TRY(load_cdc(js, &u, NULL, err));
+  } else {
+    FLOE_TRY(floe_cdc_now(&js->job, &end, err));
+    FLOE_TRY(floe_cdc_changes_query(&js->job, start, end, &q, err));
+    FLOE_TRY(floe_cdc_query_count(&js->job, &q, &pending, err));
+    if (pending == 0) {
+      char why[256];
+      snprintf(why, sizeof why, "no changes to %s between %s and %s", js->job.source_sql, start,
+               end);
+      nothing_new(js, why);
+      goto cleanup;
+    }
+    u.batch_low = prev;
+    u.batch_high = prev + 1;
+    u.changes_start = u.wm_low = start;
+    u.changes_end = u.wm_high = end;
+    FLOE_TRY(load_cdc(js, &u, end, err));
+  }
+cleanup:
+  floe_cdc_query_free(&q);
+  floe_cdc_ledger_close(&ledger);
+  floe_free(start);
+  floe_free(end);
+  return rc;
+}
+
 static int run_table(job_state *js, floe_error *err) {
   engine *e = js->e;
   const floe_config_table *t = js->job.t;
@@ -1121,7 +1293,9 @@ static int run_table(job_state *js, floe_error *err) {
            t->name, floe_config_strategy_name(t->strategy), floe_config_mode_name(t->mode),
            (long long)prev, prev_wm ? prev_wm : "");
 
-  if (js->job.batch_idx >= 0) {
+  if (t->cdc.type == FLOE_CDC_STREAM || t->cdc.type == FLOE_CDC_CHANGES) {
+    FLOE_TRY(run_sf_cdc(js, prev, err));
+  } else if (js->job.batch_idx >= 0) {
     int64_t src_max = 0;
     bool is_null = false;
     FLOE_TRY(floe_job_max_batch(&js->job, &src_max, &is_null, err));

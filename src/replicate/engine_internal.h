@@ -279,6 +279,16 @@ typedef struct floe_job {
   char *ns, *name;      /* target identifier */
 } floe_job;
 
+/* A table name from the config as the source resolves it: for Snowflake,
+ * each unquoted part that is a plain identifier is upper-cased (Snowflake
+ * stores and resolves unquoted identifiers in upper case, so `orders` in
+ * floe.yaml names ORDERS, as it would in a worksheet), and double-quoted
+ * parts are kept as written; other dialects get the text unchanged. *out is
+ * allocated (floe_free); the result goes to floe_source_quote_name or
+ * floe_source_describe. */
+int floe_job_fold_name(const floe_source *src, const char *name, char **out,
+                       floe_error *err);
+
 /* Describes the source table and finds the configured columns (logging
  * event=discover). A strategy other than full needs its batch or cursor
  * column; full uses the batch column when the source has it. Errors name
@@ -326,5 +336,77 @@ int floe_status_report_add(floe_status_report *report,
 /* printf into a new string (floe_free); NULL on allocation failure. */
 char *floe_replicate_strdupf(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
+
+/* ==== Snowflake change capture (sf_cdc.c) ============================= */
+
+/* The operation column a CDC unit's query adds after the source columns
+ * ('I', 'U', 'D'); the merge reads it by name and does not store it. */
+#define FLOE_CDC_OP_NAME "FLOE$OP"
+
+/* What one change-capture unit reads instead of a batch range of the
+ * source table: the SELECT (source columns in describe order, then
+ * FLOE$OP, ordered so that a key's delete precedes its insert), the count
+ * of the same rows (validation), and their parameters (text parameters
+ * point into `text`, owned here). */
+typedef struct floe_cdc_query {
+  char *select_sql;
+  char *count_sql;
+  floe_source_param params[2];
+  size_t n_params;
+  char *text[2];
+} floe_cdc_query;
+
+/* Frees what the query owns and zeroes it. Accepts NULL. */
+void floe_cdc_query_free(floe_cdc_query *q);
+/* Runs q's count (validation, "nothing new"). */
+int floe_cdc_query_count(const floe_job *job, const floe_cdc_query *q, int64_t *out,
+                         floe_error *err);
+/* The whole source table as inserts (the first load of a stream or CHANGES
+ * table). */
+int floe_cdc_copy_query(const floe_job *job, floe_cdc_query *out, floe_error *err);
+/* CHANGES(INFORMATION => DEFAULT) between two positions (timestamps as
+ * text, as floe_cdc_now gives them). */
+int floe_cdc_changes_query(const floe_job *job, const char *start, const char *end,
+                           floe_cdc_query *out, floe_error *err);
+
+/* A stream and its ledger table: `<table>_floe_ledger` (table = the key
+ * under tables:, folded like every Snowflake name) in control.schema when
+ * set, else in the source table's schema. Names are quoted for SQL. */
+typedef struct floe_cdc_ledger {
+  char *stream_sql;
+  char *ledger_sql;
+  char *ledger_name; /* folded, unquoted where possible: for messages */
+} floe_cdc_ledger;
+
+/* Resolves the names (no I/O). Errors: FLOE_EINVAL (no cdc.stream). */
+int floe_cdc_ledger_open(floe_cdc_ledger *l, const floe_job *job, floe_error *err);
+void floe_cdc_ledger_close(floe_cdc_ledger *l);
+/* CREATE TABLE IF NOT EXISTS, then ADD COLUMN for source columns the
+ * ledger lacks (logged as event=schema_change). */
+int floe_cdc_ledger_create(floe_cdc_ledger *l, const floe_job *job, floe_error *err);
+/* Largest staged batch (0 when the ledger is empty). */
+int floe_cdc_ledger_max(floe_cdc_ledger *l, const floe_job *job, int64_t *out, floe_error *err);
+/* Rows staged under `batch`. */
+int floe_cdc_ledger_rows(floe_cdc_ledger *l, const floe_job *job, int64_t batch, int64_t *out,
+                         floe_error *err);
+/* The batches (low, high] of the ledger as change rows. */
+int floe_cdc_ledger_query(const floe_job *job, const floe_cdc_ledger *ledger, int64_t low,
+                          int64_t high, floe_cdc_query *out, floe_error *err);
+/* Rows the stream holds now (a SELECT: the offset does not move). */
+int floe_cdc_stream_pending(floe_cdc_ledger *l, const floe_job *job, int64_t *out,
+                            floe_error *err);
+/* Consumes the stream into the ledger in one transaction (one SQL API
+ * request): deletes ledger batches <= committed, inserts the stream's rows
+ * stamped `batch` with row numbers. The offset moves exactly when the rows
+ * are in the ledger. */
+int floe_cdc_stream_stage(floe_cdc_ledger *l, const floe_job *job, int64_t committed,
+                          int64_t batch, floe_error *err);
+
+/* The source's CURRENT_TIMESTAMP() as text (a CHANGES position). */
+int floe_cdc_now(const floe_job *job, char **out, floe_error *err);
+/* floe.changes.end of the latest complete floe commit of table_name on
+ * main; *out NULL when there is none (floe_free). */
+int floe_cdc_committed_position(const floe_iceberg_metadata *md, const char *table_name,
+                                char **out, floe_error *err);
 
 #endif

@@ -59,6 +59,36 @@ static int absolute_warehouse(const char *warehouse, char **out) {
   return *out ? FLOE_OK : FLOE_ENOMEM;
 }
 
+static bool simple_ident_char(char c, bool first) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' ||
+         (!first && ((c >= '0' && c <= '9') || c == '$'));
+}
+
+int floe_job_fold_name(const floe_source *src, const char *name, char **out,
+                       floe_error *err) {
+  *out = floe_strdup(name ? name : "");
+  if (*out == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  if (strcmp(floe_source_dialect(src), "snowflake") != 0) return FLOE_OK;
+  /* Snowflake, "Identifier requirements": an unquoted identifier is stored
+   * and resolved in upper case; a double-quoted one is taken as written. */
+  char *p = *out;
+  while (*p != '\0') {
+    if (*p == '"') {
+      for (p++; *p != '\0'; p++)
+        if (*p == '"' && *++p != '"') break;
+    } else {
+      char *start = p;
+      bool simple = true;
+      for (; *p != '\0' && *p != '.'; p++) simple = simple && simple_ident_char(*p, p == start);
+      if (simple)
+        for (char *c = start; c < p; c++)
+          if (*c >= 'a' && *c <= 'z') *c = (char)(*c - 'a' + 'A');
+    }
+    if (*p == '.') p++;
+  }
+  return FLOE_OK;
+}
+
 int floe_session_open(floe_session *s, const floe_config *cfg, floe_error *err) {
   int rc = FLOE_OK;
   char *conninfo = NULL, *warehouse = NULL;
@@ -71,6 +101,26 @@ int floe_session_open(floe_session *s, const floe_config *cfg, floe_error *err) 
   sc.sqlite_path = cfg->source.path;
   sc.postgres_conninfo = cfg->source.conninfo;
   sc.password_env = cfg->source.password_env;
+  if (sc.type == FLOE_SOURCE_SNOWFLAKE) {
+    const floe_config_source *so = &cfg->source;
+    sc.snowflake_account = so->account;
+    sc.snowflake_user = so->user;
+    sc.snowflake_authenticator = so->authenticator == FLOE_SNOWFLAKE_AUTH_OAUTH ? "oauth"
+                                 : so->authenticator == FLOE_SNOWFLAKE_AUTH_PAT ? "pat"
+                                                                                : "keypair";
+    sc.snowflake_private_key_file = so->private_key_file;
+    sc.snowflake_private_key_passphrase_env = so->private_key_passphrase_env;
+    sc.snowflake_token_env = so->token_env;
+    sc.snowflake_token = so->token;
+    sc.snowflake_warehouse = so->warehouse;
+    sc.snowflake_role = so->role;
+    sc.snowflake_database = so->database;
+    sc.snowflake_schema = so->schema;
+    sc.snowflake_host = so->host;
+    sc.snowflake_statement_timeout_s = so->timeout_s > 0 && so->timeout_s < 86400 * 7
+                                           ? (int)so->timeout_s
+                                           : 0;
+  }
   if (sc.type == FLOE_SOURCE_POSTGRES && cfg->source.password != NULL &&
       cfg->source.conninfo != NULL) {
     if (strstr(cfg->source.conninfo, "://") != NULL) {
@@ -155,9 +205,12 @@ floe_catalog_ident floe_job_ident(const floe_job *job) {
   return id;
 }
 
+/* Integer columns, including decimal(P,0) of any precision: Snowflake's
+ * INTEGER is NUMBER(38,0). Their values are read and bound as int64; a
+ * value beyond it is FLOE_ERANGE from the source, never wrapped. */
 static bool is_integer(const floe_arrow_type_info *t) {
   return t->id == FLOE_ARROW_INT32 || t->id == FLOE_ARROW_INT64 ||
-         (t->id == FLOE_ARROW_DECIMAL128 && t->scale == 0 && t->precision <= 18);
+         (t->id == FLOE_ARROW_DECIMAL128 && t->scale == 0);
 }
 
 /* Finds a column named in the config; its quoted name into *quoted. */
@@ -193,6 +246,7 @@ int floe_job_open(floe_job *job, floe_session *s, const floe_config_table *t,
   job->session = s;
   job->t = t;
   job->batch_idx = job->cursor_idx = job->part_idx = job->op_idx = -1;
+  char *folded = NULL;
   const char *source = t->source ? t->source : t->name;
   job->ns = floe_strdup(t->target_namespace ? t->target_namespace : "default");
   job->name = floe_strdup(t->target_name ? t->target_name : t->name);
@@ -200,13 +254,18 @@ int floe_job_open(floe_job *job, floe_session *s, const floe_config_table *t,
     rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
     goto cleanup;
   }
+  FLOE_TRY(floe_job_fold_name(s->src, source, &folded, err));
+  source = folded;
   FLOE_TRY(floe_source_quote_name(s->src, source, &job->source_sql, err));
   FLOE_TRY(floe_source_describe(s->src, source, &job->desc, err));
   if (!job->desc.exists) {
     rc = floe_error_set(err, FLOE_ENOTFOUND, "source table %s does not exist", source);
     goto cleanup;
   }
-  bool full = t->strategy == FLOE_STRATEGY_FULL;
+  /* Snowflake change capture reads a stream or CHANGES, not a batch range:
+   * the batch column is optional there, as for full copies. */
+  bool full = t->strategy == FLOE_STRATEGY_FULL || t->cdc.type == FLOE_CDC_STREAM ||
+              t->cdc.type == FLOE_CDC_CHANGES;
   FLOE_TRY(resolve(job, "batch_column", t->batch_column, !full, &job->batch_idx,
                    &job->batch_sql, err));
   FLOE_TRY(resolve(job, "cursor_column", t->cursor_column, true, &job->cursor_idx,
@@ -232,6 +291,7 @@ int floe_job_open(floe_job *job, floe_session *s, const floe_config_table *t,
            job->batch_idx >= 0 ? job->desc.columns[job->batch_idx].name : "",
            job->cursor_idx >= 0 ? job->desc.columns[job->cursor_idx].name : "");
 cleanup:
+  floe_free(folded);
   if (rc < 0) {
     floe_error_prefix(err, "table %s", t->name);
     floe_job_close(job);
