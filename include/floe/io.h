@@ -202,7 +202,9 @@ void floe_io_writer_abort(floe_io_writer *writer);
  * rename (replacing) or, with FLOE_IO_NO_REPLACE, by link/RENAME_NOREPLACE
  * so that an existing file is never replaced (FLOE_EEXISTS). Parent
  * directories are created as needed. No temporary file is left behind on
- * any failure. Errors: FLOE_EEXISTS, FLOE_EIO, FLOE_ENOMEM. */
+ * any failure, and with FLOE_IO_NO_REPLACE a failure (including the
+ * directory fsync after the publish) leaves `path` unpublished. Errors:
+ * FLOE_EEXISTS, FLOE_EIO, FLOE_ENOMEM. */
 int floe_io_write_atomic(floe_io *io, const char *path, const void *data,
                          size_t len, int flags, floe_error *err);
 

@@ -407,6 +407,10 @@ static int local_write_atomic(floe_io *base, const char *location,
   floe_free(temp);
   temp = NULL;
   rc = fsync_dir_of(io, path, err);
+  /* A failed call must not leave the name published: the caller (a hadoop
+   * commit) reports failure, and a visible v<N+1> would be a commit it
+   * denies. With NO_REPLACE the name was free, so it is ours to take back. */
+  if (rc < 0 && (flags & FLOE_IO_NO_REPLACE)) unlink(path);
 cleanup:
   if (fd >= 0) close(fd);
   if (temp != NULL) unlink(temp);
@@ -423,7 +427,14 @@ static int local_rename_noreplace(floe_io *base, const char *from,
   if (rc < 0) return rc;
   if (checked_rename_noreplace(io, from_path, to_path) != 0)
     return floe_error_errno(err, errno, "rename %s to %s", from, to);
-  return fsync_dir_of(io, to_path, err);
+  rc = fsync_dir_of(io, to_path, err);
+  /* As in write_atomic: a failed rename leaves the old name, not the new. */
+  if (rc < 0 && renameat2(AT_FDCWD, to_path, AT_FDCWD, from_path,
+                          RENAME_NOREPLACE) != 0 &&
+      (errno == EINVAL || errno == ENOSYS) &&
+      link(to_path, from_path) == 0)
+    unlink(to_path);
+  return rc;
 }
 
 /* ---- namespace operations ------------------------------------------------- */
