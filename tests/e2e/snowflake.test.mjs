@@ -258,6 +258,30 @@ async function duckdbSelect(dir, table, columns, select) {
   return reader.getRowObjects();
 }
 
+// sql/snowflake/ledger.sql: each named statement, and whether floe sent it
+// (the emulator's request log since the last reset), compared with quotes
+// around plain identifiers dropped and whitespace collapsed.
+const plainSql = (text) => text.replace(/"([A-Z_][A-Z0-9_$]*)"/g, '$1').replace(/\s+/g, ' ').replace(/;\s*$/, '').trim();
+function shippedLedgerSql() {
+  const text = readFileSync(path.join(REPO, 'sql/snowflake/ledger.sql'), 'utf8');
+  const out = {};
+  for (const chunk of text.split(/^-- name: /m).slice(1)) {
+    const [name, ...rest] = chunk.split('\n');
+    const body = rest.filter((l) => !l.startsWith('--')).join('\n');
+    out[name.trim()] = plainSql(body.replace(/\n\s*\n[\s\S]*$/, ''));
+  }
+  return out;
+}
+async function assertShipped(names) {
+  const shipped = shippedLedgerSql();
+  const sent = new Set((await admin('GET', 'log')).requests.filter((e) => e.method === 'POST' && e.body)
+    .map((e) => plainSql(JSON.parse(e.body).statement ?? '')));
+  for (const n of names) {
+    assert.ok(shipped[n], `sql/snowflake/ledger.sql has no statement '${n}'`);
+    assert.ok(sent.has(shipped[n]), `floe did not send ledger.sql's '${n}':\n${shipped[n]}\nsent:\n${[...sent].join('\n')}`);
+  }
+}
+
 let schemaSeq = 0;
 async function newSchema(name) {
   const schema = `${name.toUpperCase()}_${++schemaSeq}`;
@@ -481,6 +505,7 @@ describe('floe run on Snowflake (SQL API emulator)', { skip: ready ? false : ski
     const counters = await admin('GET', 'counters');
     for (const [id, n] of Object.entries(counters.executions)) assert.equal(n, 1, `requestId ${id} executed ${n} times`);
     assert.match(runOk(dir).stdout, /items\s+nothing_new/);
+    await assertShipped(['create', 'staged_max', 'pending', 'stage', 'staged_rows', 'load', 'load_count']);
 
     // The next changes: the committed ledger batch is dropped when the next one is staged.
     await sf(schema, "UPDATE items SET name = 'ANT' WHERE id = 1; INSERT INTO items VALUES (8, 'hen', 8.50)");
@@ -493,33 +518,35 @@ describe('floe run on Snowflake (SQL API emulator)', { skip: ready ? false : ski
   test('CHANGES clause: each run merges the changes since the last commit\'s floe.changes.end', async () => {
     const schema = await newSchema('changes');
     const dir = scratch('changes');
-    await sf(schema, `CREATE TABLE things (id NUMBER(10,0) PRIMARY KEY, v VARCHAR, qty NUMBER(10,0));
-      ALTER TABLE things SET CHANGE_TRACKING = TRUE;
-      INSERT INTO things VALUES (1, 'one', 10), (2, 'two', 20), (3, 'three', 30)`);
-    job(dir, schema, '  things: {mode: merge, cdc: {type: changes}}');
+    await admin('POST', 'reset');
+    await sf(schema, `CREATE TABLE items (id NUMBER(10,0) PRIMARY KEY, name VARCHAR, price NUMBER(10,2));
+      ALTER TABLE items SET CHANGE_TRACKING = TRUE;
+      INSERT INTO items VALUES (1, 'one', 1.10), (2, 'two', 2.20), (3, 'three', 3.30)`);
+    job(dir, schema, '  items: {mode: merge, cdc: {type: changes}}');
     runOk(dir);
-    const cols = ['id', 'v', 'qty'];
-    assert.equal(await assertTable(dir, 'things', await sf(schema, 'SELECT * FROM things'), cols), 3);
-    const first = snapshots(dir, 'things').at(-1).summary;
+    const cols = ['id', 'name', 'price'];
+    assert.equal(await assertTable(dir, 'items', await sf(schema, 'SELECT * FROM items'), cols), 3);
+    const first = snapshots(dir, 'items').at(-1).summary;
     assert.match(first['floe.changes.end'], /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
-    assert.match(runOk(dir).stdout, /things\s+nothing_new/);
+    assert.match(runOk(dir).stdout, /items\s+nothing_new/);
 
-    await sf(schema, "UPDATE things SET qty = 11 WHERE id = 1; DELETE FROM things WHERE id = 2; INSERT INTO things VALUES (4, 'four', 40)");
+    await sf(schema, "UPDATE items SET price = 11 WHERE id = 1; DELETE FROM items WHERE id = 2; INSERT INTO items VALUES (4, 'four', 4.40)");
     const r = runOk(dir);
-    assert.match(r.stdout, /things\s+ok\s+\(1, 2\]\s+4/);
-    const second = snapshots(dir, 'things').at(-1).summary;
+    assert.match(r.stdout, /items\s+ok\s+\(1, 2\]\s+4/);
+    const second = snapshots(dir, 'items').at(-1).summary;
     assert.equal(second['floe.changes.start'], first['floe.changes.end']);
     assert.ok(second['floe.changes.end'] > second['floe.changes.start']);
-    assert.equal(await assertTable(dir, 'things', await sf(schema, 'SELECT * FROM things'), cols), 3);
-    const ctl = await control(schema, 'things');
+    assert.equal(await assertTable(dir, 'items', await sf(schema, 'SELECT * FROM items'), cols), 3);
+    const ctl = await control(schema, 'items');
     assert.deepEqual(ctl.map((c) => [c.batch_sk, c.watermark]), [[0, null], [1, first['floe.changes.end']], [2, second['floe.changes.end']]]);
 
     // A failed commit leaves the position where it was: the rerun reads the same changes.
-    await sf(schema, "INSERT INTO things VALUES (5, 'five', 50); UPDATE things SET v = 'FOUR' WHERE id = 4");
+    await sf(schema, "INSERT INTO items VALUES (5, 'five', 5.50); UPDATE items SET name = 'FOUR' WHERE id = 4");
     assert.equal(floe(dir, ['run'], { FLOE_FAIL_AT: 'commit' }).status, 1);
     runOk(dir);
-    assert.equal(snapshots(dir, 'things').at(-1).summary['floe.changes.start'], second['floe.changes.end']);
-    assert.equal(await assertTable(dir, 'things', await sf(schema, 'SELECT * FROM things'), cols), 4);
+    assert.equal(snapshots(dir, 'items').at(-1).summary['floe.changes.start'], second['floe.changes.end']);
+    assert.equal(await assertTable(dir, 'items', await sf(schema, 'SELECT * FROM items'), cols), 4);
+    await assertShipped(['copy', 'now', 'changes', 'changes_count']);
   });
 
   for (const fault of [
