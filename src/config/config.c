@@ -1154,8 +1154,11 @@ static void validate_table(ctx *c, const cfg_node *tmap, const cfg_node *tkey,
     cfg_diag(c->d, AT("chunk", true), KP("chunk.by"),
              "chunks by batch need batch_column; with cursor_column use chunk: {by: rows, "
              "rows: N}");
+  /* An invalid rows value was reported where it was read; absent or null
+   * (`rows:`) is missing. */
+  const cfg_node *rows_value = table_node(c, tmap, "chunk.rows", false, NULL);
   if (t->chunk.by == FLOE_CHUNK_BY_ROWS && t->chunk.rows <= 0 &&
-      table_node(c, tmap, "chunk.rows", true, NULL) == NULL)
+      (rows_value == NULL || cfg_node_is_null(rows_value)))
     cfg_diag(c->d, AT("chunk", true), KP("chunk.rows"),
              "missing (chunk.by rows needs rows: N, e.g. rows: 100000)");
   if (t->strategy == FLOE_STRATEGY_PARTITION && t->partition_column == NULL)
