@@ -144,7 +144,10 @@ function planTrial(seed, trial, sources) {
   const roll = rng.next();
   const scenario = roll < 0.08 ? 'concurrent' : roll < 0.12 ? 'two-tables' : roll < 0.16 ? 'other-writer' : 'crashes';
   let profile = rng.pick(PROFILES);
-  if (scenario === 'other-writer') profile = PROFILES.find((p) => p.name === rng.pick(['incremental/merge', 'incremental/append', 'incremental/cdc']));
+  if (scenario === 'other-writer') {
+    const name = rng.pick(['incremental/merge', 'incremental/append', 'incremental/cdc']);
+    profile = PROFILES.find((p) => p.name === name);
+  }
   const extra = [];
   if (profile.parts && rng.chance(0.35)) extra.push(rng.pick(['partition_by: [bucket(4, id)]', 'partition_by: [region]', 'partition_by: [region, bucket(2, id)]']));
   if (profile.merge) extra.push(`merge: {deletes: ${rng.pick(['position', 'equality', 'copy_on_write'])}}`);
@@ -431,7 +434,7 @@ async function runTrial(opts, plan, pg) {
   const rng = rngFor(plan.rngSeed, 0);
   let conninfo = null;
   let db = null;
-  const result = { ...plan, points: [], reached: [], repairs: 0, outcome: 'ok', message: '', dir, runs: 0 };
+  const result = { ...plan, points: [], reached: [], repairs: 0, outcome: 'ok', message: '', dir, runs: 0, started: Date.now() };
   try {
     if (plan.source === 'postgres') {
       db = `camp_${plan.seed}_${plan.trial}`.replace(/[^a-z0-9_]/g, '_');
@@ -590,6 +593,7 @@ async function idempotent(opts, dir, source, run) {
 
 function finish(result, log, opts, dir, db, pg) {
   result.log = log;
+  result.seconds = (Date.now() - result.started) / 1000;
   if (result.outcome === 'ok' && !opts.keep) {
     rmSync(dir, { recursive: true, force: true });
     if (db) spawnSync('psql', [`${pg} dbname=postgres`, '-X', '-q', '-c', `DROP DATABASE IF EXISTS ${db}`]);
@@ -605,10 +609,16 @@ async function worker(opts) {
   const pg = process.env.FLOE_CAMPAIGN_PG || null;
   const trials = opts.trial !== null ? [opts.trial] : [...Array(opts.trials).keys()].filter((t) => t % n === w);
   for (const t of trials) {
-    const plan = planTrial(opts.seed, t, pg ? opts.sources : opts.sources.filter((s) => s !== 'postgres'));
-    const name = plan.profile.name;
-    const r = await runTrial(opts, plan, pg);
-    r.profileName = name;
+    let r;
+    try {
+      const plan = planTrial(opts.seed, t, pg ? opts.sources : opts.sources.filter((s) => s !== 'postgres'));
+      const name = plan.profile.name;
+      r = await runTrial(opts, plan, pg);
+      r.profileName = name;
+    } catch (e) {
+      r = { trial: t, seed: opts.seed, source: '?', profileName: '?', scenario: '?', points: [], reached: [],
+        repairs: 0, outcome: 'ERROR', message: e.stack ?? String(e), log: [], runs: 0, seconds: 0, yaml: '' };
+    }
     process.stdout.write(JSON.stringify(r) + '\n');
   }
 }
@@ -656,7 +666,7 @@ async function main() {
   const n = opts.trial !== null ? 1 : Math.max(1, opts.jobs);
   console.log(`floe crash campaign: seed ${opts.seed}, ${opts.trial !== null ? `trial ${opts.trial}` : `${opts.trials} trials`}, ` +
     `${n} jobs, sources ${pg ? opts.sources.join(',') : 'sqlite'}, floe ${opts.floe}`);
-  const header = `${pad('trial', 6)}${pad('source', 9)}${pad('strategy/mode', 29)}${pad('scenario', 13)}${pad('crash points (reached)', 64)}${pad('repairs', 8)}outcome`;
+  const header = `${pad('trial', 6)}${pad('source', 9)}${pad('strategy/mode', 29)}${pad('scenario', 13)}${pad('crash points (reached)', 64)}${pad('repairs', 8)}${pad('s', 6)}outcome`;
   console.log(header);
   const results = [];
   const base = ['--seed', String(opts.seed), '--trials', String(opts.trials), '--floe', opts.floe, '--sources', opts.sources.join(',')];
@@ -677,7 +687,7 @@ async function main() {
         const r = JSON.parse(line);
         results.push(r);
         const pts = r.points.length ? `${r.points.join(' ')} (${r.reached.length ? r.reached.join(' ') : '-'})` : '-';
-        console.log(`${pad(r.trial, 6)}${pad(r.source, 9)}${pad(r.profileName, 29)}${pad(r.scenario, 13)}${pad(pts, 64)}${pad(r.repairs, 8)}${r.outcome}`);
+        console.log(`${pad(r.trial, 6)}${pad(r.source, 9)}${pad(r.profileName, 29)}${pad(r.scenario, 13)}${pad(pts, 64)}${pad(r.repairs, 8)}${pad(r.seconds.toFixed(1), 6)}${r.outcome}`);
         if (r.outcome !== 'ok') {
           console.log(`      ${r.message.split('\n').join('\n      ')}`);
           console.log(`      yaml: ${r.yaml}`);
@@ -687,7 +697,10 @@ async function main() {
       }
     });
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`worker ${w} exited ${code}`))));
+    child.on('close', (code) => {
+      if (code !== 0) console.log(`worker ${w} exited ${code}`);
+      resolve();
+    });
   })));
   if (pg) spawnSync(path.join(REPO, 'tests/support/pg.sh'), ['stop', pg.dir], { env: { ...process.env, PG_BIN: pg.pgBin } });
 
