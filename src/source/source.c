@@ -962,35 +962,55 @@ int floe_src_append_int64(floe_arrow_builder *b, int64_t v, floe_error *err) {
   }
 }
 
+/* 10^0 .. 10^18, exact in double up to 10^22. */
+static const double pow10_table[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,
+                                     1e7,  1e8,  1e9,  1e10, 1e11, 1e12, 1e13,
+                                     1e14, 1e15, 1e16, 1e17, 1e18};
+
 int floe_src_append_double(floe_arrow_builder *b, double v, floe_error *err) {
   const floe_arrow_type_info *t = &b->type;
   char text[40];
-  int len = floe_src_format_double(v, text, sizeof text);
+  int len;
   switch (t->id) {
+    case FLOE_ARROW_DOUBLE:
+      return floe_arrow_builder_append_double(b, v);
     case FLOE_ARROW_INT32:
     case FLOE_ARROW_INT64:
       /* Integral reals are accepted (3.0 -> 3); the range test is done in
        * double, where both bounds are exact. */
       if (!(v == floor(v) && v >= -9223372036854775808.0 &&
             v < 9223372036854775808.0))
-        return floe_src_value_error(err, t, text, (size_t)len,
-                                    "not an integer in range");
+        break;
       return floe_src_append_int64(b, (int64_t)v, err);
     case FLOE_ARROW_FLOAT: {
       float f = (float)v;
-      if (isinf(f) && !isinf(v))
-        return floe_src_value_error(err, t, text, (size_t)len,
-                                    "out of float range");
+      if (isinf(f) && !isinf(v)) break;
       return floe_arrow_builder_append_float(b, f);
     }
-    case FLOE_ARROW_DOUBLE:
-      return floe_arrow_builder_append_double(b, v);
     case FLOE_ARROW_DECIMAL128:
+      /* Fast path: v is exactly the double nearest a decimal with `scale`
+       * fraction digits (an unscaled value under 2^52, where no two such
+       * decimals share a double), which is what its shortest text would
+       * say; anything else takes the exact text path below. */
+      if (t->scale >= 0 && t->scale <= 18 && isfinite(v)) {
+        double scaled = nearbyint(v * pow10_table[t->scale]);
+        if (fabs(scaled) < 4503599627370496.0 && scaled / pow10_table[t->scale] == v &&
+            (t->precision > 18 || fabs(scaled) < pow10_table[t->precision]))
+          return floe_arrow_builder_append_decimal(b, (floe_int128)(int64_t)scaled);
+      }
+      len = floe_src_format_double(v, text, sizeof text);
+      return floe_src_append_text(b, text, (size_t)len, err);
     case FLOE_ARROW_UTF8:
+      len = floe_src_format_double(v, text, sizeof text);
       return floe_src_append_text(b, text, (size_t)len, err);
     default:
-      return floe_src_value_error(err, t, text, (size_t)len,
-                                  "a floating-point value cannot be read as "
-                                  "this type");
+      break;
   }
+  len = floe_src_format_double(v, text, sizeof text);
+  const char *why = t->id == FLOE_ARROW_INT32 || t->id == FLOE_ARROW_INT64
+                        ? "not an integer in range"
+                    : t->id == FLOE_ARROW_FLOAT ? "out of float range"
+                                                : "a floating-point value cannot be read as "
+                                                  "this type";
+  return floe_src_value_error(err, t, text, (size_t)len, why);
 }
