@@ -872,11 +872,23 @@ static int append_float_text(floe_buf *out, double v, int max_digits,
   if (v != v) return floe_buf_append_str(out, "NaN");
   if (v == 1.0 / 0.0) return floe_buf_append_str(out, "Infinity");
   if (v == -1.0 / 0.0) return floe_buf_append_str(out, "-Infinity");
-  for (int digits = 1; digits <= max_digits; digits++) {
-    snprintf(text, sizeof text, "%.*g", digits, v);
+  int digits = 1;
+  for (; digits <= max_digits; digits++) {
+    snprintf(text, sizeof text, "%.*e", digits - 1, v);
     if (single ? strtof(text, NULL) == (float)v : strtod(text, NULL) == v) break;
   }
-  if (strpbrk(text, ".e") == NULL) strcat(text, ".0");
+  if (digits > max_digits) digits = max_digits;
+  /* Those digits in positional notation while the decimal exponent is in
+   * [-4, 16), as Python's repr and DuckDB print doubles ("10.0", "0.0001",
+   * "1e+16", "3.4028235e+38"); "%g" would give "1e+01" for 10. */
+  snprintf(text, sizeof text, "%.*e", digits - 1, v);
+  const char *e = strchr(text, 'e');
+  int exp = e != NULL ? atoi(e + 1) : 0;
+  if (exp >= -4 && exp < 16) {
+    int decimals = digits - 1 - exp;
+    snprintf(text, sizeof text, "%.*f", decimals > 0 ? decimals : 0, v);
+    if (strchr(text, '.') == NULL) strcat(text, ".0");
+  }
   return floe_buf_append_str(out, text);
 }
 

@@ -404,6 +404,60 @@ static void test_append_view_copies_lists_and_rebases_offsets(void) {
   floe_arrow_builder_free(&b);
 }
 
+/* Doubles (also as list elements) render as the shortest round-trip text
+ * in Python repr's notation, which DuckDB shares ("10.0", not "1e+01");
+ * expected strings are Python's repr of the same values. */
+static void test_floats_render_shortest_in_repr_notation(void) {
+  const struct {
+    double v;
+    const char *want;
+  } cases[] = {{10.0, "10.0"}, {100.0, "100.0"}, {1e15, "1000000000000000.0"}, {1e16, "1e+16"},
+               {0.0001, "0.0001"}, {0.00001, "1e-05"}, {1.1, "1.1"},
+               {1.7976931348623157e308, "1.7976931348623157e+308"}, {-0.0, "-0.0"},
+               {123456.78901, "123456.78901"}, {10.125, "10.125"}, {-2.5e-7, "-2.5e-07"},
+               {5e-324, "5e-324"}};
+  floe_arrow_type_info elem = floe_arrow_type_of(FLOE_ARROW_DOUBLE);
+  floe_arrow_builder b;
+  REQUIRE(floe_arrow_builder_init_list(&b, &elem) == FLOE_OK);
+  floe_arrow_builder *child;
+  size_t n = sizeof cases / sizeof cases[0];
+  for (size_t i = 0; i < n; i++) {
+    REQUIRE(floe_arrow_builder_list_start(&b, &child) == FLOE_OK);
+    CHECK(floe_arrow_builder_append_double(child, cases[i].v) == FLOE_OK);
+    CHECK(floe_arrow_builder_list_end(&b) == FLOE_OK);
+  }
+  struct ArrowArray a;
+  REQUIRE(floe_arrow_builder_finish(&b, &a) == FLOE_OK);
+  struct ArrowSchema s;
+  REQUIRE(floe_arrow_schema_init_list(&s, "d", true, 1, &elem, true, 2) == FLOE_OK);
+  floe_arrow_view v;
+  floe_error err = {0};
+  REQUIRE_OK(floe_arrow_view_init(&v, &s, &a, &err), &err);
+  for (size_t i = 0; i < n; i++) {
+    char want[64];
+    snprintf(want, sizeof want, "[%s]", cases[i].want);
+    CHECK_STR_EQ(render(&v, (int64_t)i), want);
+  }
+  floe_arrow_array_release(&a);
+  floe_arrow_schema_release(&s);
+  floe_arrow_builder_free(&b);
+  /* float: the shortest text that reads back as the same float */
+  floe_arrow_type_info ft = floe_arrow_type_of(FLOE_ARROW_FLOAT);
+  REQUIRE(floe_arrow_builder_init(&b, &ft) == FLOE_OK);
+  CHECK(floe_arrow_builder_append_float(&b, 3.4028235e38f) == FLOE_OK);
+  CHECK(floe_arrow_builder_append_float(&b, 3.14f) == FLOE_OK);
+  CHECK(floe_arrow_builder_append_float(&b, 10.0f) == FLOE_OK);
+  REQUIRE(floe_arrow_builder_finish(&b, &a) == FLOE_OK);
+  REQUIRE(floe_arrow_schema_init(&s, "f", &ft, true, -1) == FLOE_OK);
+  REQUIRE_OK(floe_arrow_view_init(&v, &s, &a, &err), &err);
+  CHECK_STR_EQ(render(&v, 0), "3.4028235e+38");
+  CHECK_STR_EQ(render(&v, 1), "3.14");
+  CHECK_STR_EQ(render(&v, 2), "10.0");
+  floe_arrow_array_release(&a);
+  floe_arrow_schema_release(&s);
+  floe_arrow_builder_free(&b);
+}
+
 /* Every allocation of building, finishing and rendering a list batch can
  * fail: the code is ENOMEM and nothing leaks (ASan). */
 static void test_list_allocation_failures_are_clean(void) {
@@ -457,6 +511,7 @@ int main(void) {
   RUN(test_batch_builder_builds_list_columns_from_schema);
   RUN(test_append_view_copies_slices_exactly);
   RUN(test_append_view_copies_lists_and_rebases_offsets);
+  RUN(test_floats_render_shortest_in_repr_notation);
   RUN(test_list_allocation_failures_are_clean);
   return test_report();
 }
