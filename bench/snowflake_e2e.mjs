@@ -4,11 +4,12 @@
 // Iceberg table, for a table of mixed types (BENCH_SF_ROWS, default 1M).
 //
 // Prints one line on stdout:
-//   snowflake_e2e rows=1000000 seconds=… rows_per_s=… emulator_s=… emulator_share=…% floe_cpu_s=…
-// where emulator_s is how long the emulator alone takes to serve the same
-// SELECT (every partition fetched with a bare HTTP client, nothing decoded):
-// the part of floe's wall time spent waiting for "Snowflake". floe_cpu_s is
-// floe's own user+system CPU time (from /usr/bin/time when present).
+//   snowflake_e2e rows=1000000 seconds=… rows_per_s=… floe_cpu_s=… floe_busy=…% emulator_alone_s=…
+// floe_cpu_s is floe's own user+system CPU time (from /usr/bin/time when
+// present) and floe_busy its share of the run's wall time: the rest is
+// waiting for "Snowflake". emulator_alone_s is how long the emulator takes
+// to serve the same SELECT to a bare HTTP client (every partition fetched,
+// nothing decoded), measured separately before the run.
 // Details go to stderr. Partitions hold BENCH_SF_PARTITION_ROWS rows
 // (default 10000; real Snowflake cuts partitions by size, a few MB each).
 
@@ -130,6 +131,7 @@ const cpu = /cpu ([\d.]+) ([\d.]+)/.exec(r.stderr);
 const cpuS = cpu ? Number(cpu[1]) + Number(cpu[2]) : NaN;
 console.error(`bench: ${r.stdout.trim()}`);
 console.log(`snowflake_e2e rows=${rows} seconds=${seconds.toFixed(2)} rows_per_s=${Math.round(rows / seconds)} ` +
-  `emulator_s=${emulatorS.toFixed(2)} emulator_share=${Math.round((100 * emulatorS) / seconds)}% ` +
-  `floe_cpu_s=${Number.isNaN(cpuS) ? 'n/a' : cpuS.toFixed(2)} partitions=${parts} files=${report.files} bytes=${report.bytes}`);
+  `floe_cpu_s=${Number.isNaN(cpuS) ? 'n/a' : cpuS.toFixed(2)} ` +
+  `floe_busy=${Number.isNaN(cpuS) ? 'n/a' : `${Math.round((100 * cpuS) / seconds)}%`} ` +
+  `emulator_alone_s=${emulatorS.toFixed(2)} partitions=${parts} files=${report.files} bytes=${report.bytes}`);
 stop();
