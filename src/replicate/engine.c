@@ -1259,6 +1259,154 @@ cleanup:
   return rc;
 }
 
+/* One change-capture load under its own control row (batch_sk a load
+ * counter; watermark the CHANGES end), or its plan in a dry run. */
+static int load_cdc(job_state *js, unit *u, const char *watermark, floe_error *err) {
+  if (!js->rep->has_range) js->rep->batch_low = u->batch_low;
+  js->rep->has_range = true;
+  js->rep->batch_high = u->batch_high;
+  if (!js->e->dry_run) return load_group(js, u->batch_high, watermark, u, 1, err);
+  int64_t count = 0;
+  int rc = floe_cdc_query_count(&js->job, u->cdc, &count, err);
+  if (rc < 0) return rc;
+  js->rep->rows_source += count;
+  floe_log(FLOE_LOG_INFO, "plan", "table=%s batch_sk=%lld batch_sk_low=%lld rows=%lld dry_run=1",
+           js->job.t->name, (long long)u->batch_high, (long long)u->batch_low, (long long)count);
+  return FLOE_OK;
+}
+
+/* Snowflake change capture (sf_cdc.c). The first load copies the table as
+ * inserts (for CHANGES, from a position read before the copy, so changes
+ * during the copy are applied again later: merging a net change twice is
+ * harmless). Then a stream table merges one ledger batch: a batch staged
+ * by an earlier run and not committed yet (ledger max > committed) is
+ * finished; otherwise the stream is consumed into the ledger first. A
+ * CHANGES table merges the changes from the last commit's floe.changes.end
+ * to now. */
+static int run_sf_cdc(job_state *js, int64_t prev, floe_error *err) {
+  engine *e = js->e;
+  const floe_config_table *t = js->job.t;
+  bool is_stream = t->cdc.type == FLOE_CDC_STREAM;
+  floe_cdc_ledger ledger;
+  floe_cdc_query q;
+  unit u;
+  char *start = NULL, *end = NULL;
+  int64_t staged = 0, pending = 0, batch = 0;
+  bool copied = false;
+  int rc = FLOE_OK;
+  memset(&ledger, 0, sizeof ledger);
+  memset(&q, 0, sizeof q);
+  memset(&u, 0, sizeof u);
+  u.cdc = &q;
+  if (is_stream) {
+    FLOE_TRY(floe_cdc_ledger_open(&ledger, &js->job, err));
+    if (!e->dry_run) {
+      FLOE_TRY(floe_cdc_ledger_create(&ledger, &js->job, err));
+      FLOE_TRY(floe_cdc_ledger_max(&ledger, &js->job, &staged, err));
+    } else {
+      floe_error ignored = {0}; /* a dry run before the first run: no ledger yet */
+      if (floe_cdc_ledger_max(&ledger, &js->job, &staged, &ignored) < 0) staged = 0;
+    }
+  } else {
+    FLOE_TRY(floe_cdc_committed_position(js->table ? floe_table_metadata(js->table) : NULL,
+                                         t->name, &start, err));
+  }
+
+  if (is_stream ? prev == 0 : start == NULL) {
+    /* Ledger batches at or below the copy's number are covered by it. */
+    batch = (is_stream && staged > prev ? staged : prev) + 1;
+    if (!is_stream) {
+      FLOE_TRY(floe_cdc_now(&js->job, &end, err));
+      /* Fail on this run, not on every later one, when the table does not
+       * track changes: an empty window at the copy's position. */
+      FLOE_TRY(floe_cdc_changes_query(&js->job, end, end, &q, err));
+      rc = floe_cdc_query_count(&js->job, &q, &pending, err);
+      floe_cdc_query_free(&q);
+      if (rc < 0) {
+        floe_error_prefix(err, "cdc changes needs change tracking on the table (ALTER TABLE %s "
+                               "SET CHANGE_TRACKING = TRUE)",
+                          js->job.source_sql);
+        goto cleanup;
+      }
+    }
+    FLOE_TRY(floe_cdc_copy_query(&js->job, &q, err));
+    u.batch_low = prev;
+    u.batch_high = batch;
+    u.changes_end = u.wm_high = end;
+    floe_log(FLOE_LOG_INFO, "cdc_copy", "table=%s cdc=%s batch_sk=%lld position=%s", t->name,
+             floe_config_cdc_type_name(t->cdc.type), (long long)batch, end ? end : "");
+    FLOE_TRY(load_cdc(js, &u, end, err));
+    floe_cdc_query_free(&q);
+    copied = true;
+    prev = batch;
+    if (!is_stream || e->dry_run) goto cleanup; /* the CHANGES window starts at the copy */
+  }
+
+  memset(&u, 0, sizeof u);
+  u.cdc = &q;
+  if (is_stream) {
+    if (staged > prev) {
+      batch = staged;
+      floe_log(FLOE_LOG_WARN, "stream_resume",
+               "table=%s stream=%s ledger=%s batch_sk=%lld committed=%lld", t->name,
+               t->cdc.stream, ledger.ledger_name, (long long)batch, (long long)prev);
+    } else {
+      FLOE_TRY(floe_cdc_stream_pending(&ledger, &js->job, &pending, err));
+      batch = prev + 1;
+      if (pending > 0 && e->dry_run) {
+        js->rep->has_range = true;
+        js->rep->batch_low = prev;
+        js->rep->batch_high = batch;
+        js->rep->rows_source += pending;
+        floe_log(FLOE_LOG_INFO, "plan", "table=%s stream=%s batch_sk=%lld rows=%lld dry_run=1",
+                 t->name, t->cdc.stream, (long long)batch, (long long)pending);
+        goto cleanup;
+      }
+      if (pending > 0) {
+        FLOE_TRY(floe_cdc_stream_stage(&ledger, &js->job, prev, batch, err));
+        FLOE_TRY(floe_cdc_ledger_rows(&ledger, &js->job, batch, &pending, err));
+        floe_log(FLOE_LOG_INFO, "stream_consume", "table=%s stream=%s ledger=%s batch_sk=%lld rows=%lld",
+                 t->name, t->cdc.stream, ledger.ledger_name, (long long)batch, (long long)pending);
+        floe_debug_crash_point("after_stream_consume");
+      }
+      if (pending == 0) {
+        if (!copied) {
+          char why[256];
+          snprintf(why, sizeof why, "stream %s has no changes", t->cdc.stream);
+          nothing_new(js, why);
+        }
+        goto cleanup;
+      }
+    }
+    FLOE_TRY(floe_cdc_ledger_query(&js->job, &ledger, prev, batch, &q, err));
+    u.batch_low = prev;
+    u.batch_high = batch;
+    FLOE_TRY(load_cdc(js, &u, NULL, err));
+  } else {
+    FLOE_TRY(floe_cdc_now(&js->job, &end, err));
+    FLOE_TRY(floe_cdc_changes_query(&js->job, start, end, &q, err));
+    FLOE_TRY(floe_cdc_query_count(&js->job, &q, &pending, err));
+    if (pending == 0) {
+      char why[256];
+      snprintf(why, sizeof why, "no changes to %s between %s and %s", js->job.source_sql, start,
+               end);
+      nothing_new(js, why);
+      goto cleanup;
+    }
+    u.batch_low = prev;
+    u.batch_high = prev + 1;
+    u.changes_start = u.wm_low = start;
+    u.changes_end = u.wm_high = end;
+    FLOE_TRY(load_cdc(js, &u, end, err));
+  }
+cleanup:
+  floe_cdc_query_free(&q);
+  floe_cdc_ledger_close(&ledger);
+  floe_free(start);
+  floe_free(end);
+  return rc;
+}
+
 static int run_table(job_state *js, floe_error *err) {
   engine *e = js->e;
   const floe_config_table *t = js->job.t;

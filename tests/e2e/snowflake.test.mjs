@@ -549,6 +549,21 @@ describe('floe run on Snowflake (SQL API emulator)', { skip: ready ? false : ski
     await assertShipped(['copy', 'now', 'changes', 'changes_count']);
   });
 
+  test('CHANGES on a table without change tracking fails on the first run, with the fix in the message', async () => {
+    const schema = await newSchema('untracked');
+    const dir = scratch('untracked');
+    await sf(schema, "CREATE TABLE plain (id NUMBER(10,0) PRIMARY KEY, v VARCHAR); INSERT INTO plain VALUES (1, 'a')");
+    job(dir, schema, '  plain: {mode: merge, cdc: {type: changes}}');
+    const r = floe(dir, ['run']);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /cdc changes needs change tracking on the table \(ALTER TABLE "PLAIN" SET CHANGE_TRACKING = TRUE\)/);
+    assert.match(r.stderr, /Change tracking is not enabled/);
+    assert.deepEqual((await control(schema, 'plain')).map((c) => c.batch_sk), [0]);
+    assert.equal(snapshots(dir, 'plain').length, 0);
+    await sf(schema, 'ALTER TABLE plain SET CHANGE_TRACKING = TRUE');
+    assert.match(runOk(dir).stdout, /plain\s+ok\s+\(0, 1\]\s+1/);
+  });
+
   for (const fault of [
     { name: '429', rules: [{ type: 'status', status: 429, count: 2, retryAfter: 0 }] },
     { name: '503 after execution', rules: [{ type: 'status', status: 503, endpoint: 'submit', after: true, count: 2 }] },
