@@ -15,12 +15,6 @@
 #include "floe/log.h"
 #include "floe/table.h"
 
-static int64_t summary_i64(const floe_iceberg_snapshot *snap, const char *key) {
-  for (int32_t i = 0; snap != NULL && i < snap->n_summary; i++)
-    if (strcmp(snap->summary[i].key, key) == 0) return strtoll(snap->summary[i].value, NULL, 10);
-  return -1;
-}
-
 static int status_table(floe_session *s, bool ctl_exists, const floe_config_table *t,
                         floe_status_table *st, floe_error *err) {
   floe_control_rows rows;
