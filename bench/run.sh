@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# bench/run.sh <build-dir>: floe's Parquet writer against DuckDB's on the
+# bench/run.sh <build-dir>: every floe benchmark, one line each (bench/README.md).
+# First, floe's Parquet writer against DuckDB's on the
 # same 10M-row table (see bench/README.md). Prints exactly one line:
 #   parquet_write rows=10000000 floe_s=… duckdb_s=… ratio=… floe_bytes=… duckdb_bytes=…
 # BENCH_ROWS overrides the row count; details go to stderr.
@@ -42,3 +43,12 @@ upsert_bin="$build/bench_upsert"
 [ -x "$upsert_bin" ] || { echo "bench: $upsert_bin not built" >&2; exit 1; }
 mkdir -p "$work/upsert"
 "$upsert_bin" "${BENCH_UPSERT_ROWS:-10000000}" "${BENCH_UPSERT_CHANGES:-1000000}" "$work/upsert"
+
+# replicate: `floe run` of a 10M x 10 SQLite table against a bare sqlite3
+# scan of the same query (bench/replicate.sh). BENCH_REPLICATE_ROWS overrides.
+"$here/replicate.sh" "$build"
+
+# snowflake_decode: SQL API v2 result partitions decoded into Arrow batches.
+sf_bin="$build/bench_snowflake_decode"
+[ -x "$sf_bin" ] || { echo "bench: $sf_bin not built" >&2; exit 1; }
+"$sf_bin"
