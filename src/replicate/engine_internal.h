@@ -1,7 +1,7 @@
 /*
  * replicate/engine_internal.h: the parts of the replication engine shared
  * between its files (control.c, reconcile.c, plan.c, schema_map.c,
- * checksum.c, report.c, engine.c) and exposed to its unit tests.
+ * checksum.c, report.c, sf_cdc.c, engine.c) and exposed to its unit tests.
  * Nothing outside src/replicate includes it.
  */
 #ifndef FLOE_REPLICATE_ENGINE_INTERNAL_H
