@@ -923,6 +923,20 @@ int floe_src_append_text(floe_arrow_builder *b, const char *s, size_t len,
 
 int floe_src_append_int64(floe_arrow_builder *b, int64_t v, floe_error *err) {
   const floe_arrow_type_info *t = &b->type;
+  /* The common cases first: the value's text is only needed for errors. */
+  if (t->id == FLOE_ARROW_INT64) return floe_arrow_builder_append_int64(b, v);
+  if (t->id == FLOE_ARROW_INT32 && v >= INT32_MIN && v <= INT32_MAX)
+    return floe_arrow_builder_append_int32(b, (int32_t)v);
+  if (t->id == FLOE_ARROW_DECIMAL128 && t->scale >= 0 && t->precision - t->scale <= 18 &&
+      t->precision - t->scale >= 0) {
+    int64_t limit = 1;
+    for (int32_t i = 0; i < t->precision - t->scale; i++) limit *= 10;
+    if (v > -limit && v < limit) {
+      floe_int128 unscaled = v;
+      for (int32_t i = 0; i < t->scale; i++) unscaled *= 10;
+      return floe_arrow_builder_append_decimal(b, unscaled);
+    }
+  }
   char text[32];
   int len = snprintf(text, sizeof text, "%" PRId64, v);
   switch (t->id) {
