@@ -777,6 +777,15 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
     if (is_merge) {
       int64_t live_after = 0;
       FLOE_TRY(live_rows(js, snap, &live_after, err));
+      /* Measured against the commit's parent: when another writer
+       * committed meanwhile and the merge was rebased onto it, that
+       * writer's rows are not this merge's change. */
+      const floe_iceberg_snapshot *parent =
+          snap != NULL && snap->has_parent
+              ? floe_iceberg_metadata_snapshot(floe_table_metadata(js->table),
+                                               snap->parent_snapshot_id)
+              : NULL;
+      if (parent != NULL) FLOE_TRY(live_rows(js, parent, &live_before, err));
       if (t->validate.count && source_rows != mr.input_rows)
         snprintf(msg, sizeof msg,
                  "count mismatch in (%lld, %lld]: source has %lld rows, merge received %lld",
