@@ -341,8 +341,8 @@ function mainHistory(md) {
 
 // Control rows and snapshot summaries tell one story: contiguous,
 // non-overlapping ranges, one control row per complete commit.
-function checkLedger(dir, source, table, ns = 'camp') {
-  const loc = metadataLocation(path.join(dir, 'catalog.db'), ns, table);
+function checkLedger(dir, source, table, ns = 'camp', target = table) {
+  const loc = metadataLocation(path.join(dir, 'catalog.db'), ns, target);
   const ctl = source.control(table);
   if (loc === null) {
     if (ctl.some((r) => r.batch_sk > 0)) fail(`${table}: control rows ${JSON.stringify(ctl)} but no Iceberg table`);
@@ -549,7 +549,7 @@ async function runTrial(opts, plan, pg) {
       result.runs += 2;
       note(`floe (paused, then released) -> ${a.status}`);
       if (a.status !== 0 && a.status !== 1) fail(`floe exited ${a.status} after the concurrent commit\n${a.stderr}`);
-      result.reached.push(a.status === 0 ? 'rebased' : 'failed cleanly');
+      result.race = a.status === 0 ? 'rebased' : 'failed cleanly';
       await run({}, [0], 'after');
       // The combined table: t's expected rows plus w's rows.
       const tRows = normalizeRows(source.rows(source.expectedSql()), COLUMNS);
@@ -559,7 +559,7 @@ async function runTrial(opts, plan, pg) {
       if (JSON.stringify(got) !== JSON.stringify(want))
         fail(`table with two writers: icebird read ${got.length} rows, expected ${tRows.length} + ${wRows.length}`);
       checkLedger(dir, source, 't');
-      checkLedger(dir, other, 'w');
+      checkLedger(dir, other, 'w', 'camp', 't');
       result.rows = got.length;
       result.idempotent = await idempotent(opts, dir, source, run);
       return finish(result, log, opts, dir, db, pg);
@@ -686,7 +686,7 @@ async function main() {
         if (!line.startsWith('{')) continue;
         const r = JSON.parse(line);
         results.push(r);
-        const pts = r.points.length ? `${r.points.join(' ')} (${r.reached.length ? r.reached.join(' ') : '-'})` : '-';
+        const pts = r.points.length ? `${r.points.join(' ')} (${r.reached.length ? r.reached.join(' ') : r.race ?? '-'})` : '-';
         console.log(`${pad(r.trial, 6)}${pad(r.source, 9)}${pad(r.profileName, 29)}${pad(r.scenario, 13)}${pad(pts, 64)}${pad(r.repairs, 8)}${pad(r.seconds.toFixed(1), 6)}${r.outcome}`);
         if (r.outcome !== 'ok') {
           console.log(`      ${r.message.split('\n').join('\n      ')}`);
