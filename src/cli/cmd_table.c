@@ -29,10 +29,12 @@ static int usage(void) {
           "       floe table list [NS] CATALOG\n"
           "       floe table drop NS.TABLE [--purge] CATALOG\n"
           "       floe table inspect (NS.TABLE CATALOG | --metadata FILE) [--snapshot ID]\n"
+          "                          [--limit N (files listed)]\n"
           "       floe table scan (NS.TABLE CATALOG | --metadata FILE)\n"
           "                       [--snapshot ID | --as-of TS] [--format csv|jsonl]\n"
           "                       [--columns a,b] [--limit N]\n"
-          "CATALOG: --catalog-type sql|hadoop [--catalog-uri sqlite:PATH|postgresql://...]\n"
+          "CATALOG: -c floe.yaml (the job's target catalog), or\n"
+          "         --catalog-type sql|hadoop [--catalog-uri sqlite:PATH|postgresql://...]\n"
           "         --warehouse DIR [--catalog-name NAME]\n"
           "COLUMNS: 'id long required, name string, ts timestamptz, price decimal(9,2)'\n"
           "FIELDS:  'day(ts), bucket(16, id), truncate(4, name), region'\n");
@@ -137,12 +139,15 @@ static int parse_options(int argc, char **argv, options *o) {
 }
 
 static int open_catalog(const options *o, floe_catalog **out, floe_error *err) {
-  if (o->config_file != NULL)
-    return floe_error_set(err, FLOE_EUNSUPPORTED,
-                          "-c %s: reading the catalog from a job file is not "
-                          "available in this build; give --catalog-type, "
-                          "--catalog-uri and --warehouse",
-                          o->config_file);
+  if (o->config_file != NULL) {
+    /* The job file's target catalog and warehouse, as `floe run` opens them. */
+    floe_config cfg;
+    floe_config_init(&cfg);
+    int rc = floe_config_load(&cfg, o->config_file, NULL, 0, err);
+    if (rc == FLOE_OK) rc = floe_replicate_open_catalog(&cfg, out, err);
+    floe_config_free(&cfg);
+    return rc;
+  }
   floe_catalog_config config = {0};
   if (o->catalog_type == NULL)
     return floe_error_set(err, FLOE_EINVAL, "--catalog-type sql|hadoop is required");
@@ -590,14 +595,19 @@ static int cmd_inspect(const options *o) {
     printf("files of snapshot %" PRId64 ":\n", snap->snapshot_id);
     for (int32_t i = 0; i < files.n; i++) {
       const floe_table_file *f = &files.files[i];
+      if (f->file.content == FLOE_CONTENT_DATA) records += f->file.record_count;
+      bytes += f->file.file_size_in_bytes;
+      /* --limit N: list the first N files, count them all. */
+      if (o->has_limit && i >= o->limit) {
+        if (i == o->limit) printf("  ... %d more\n", (int)(files.n - i));
+        continue;
+      }
       printf("  %s %s records=%" PRId64 " size=%" PRId64 " partition=",
              content_name(f->file.content), f->file.file_path, f->file.record_count,
              f->file.file_size_in_bytes);
       print_partition(md, &f->file, &tmp);
       printf(" spec=%d seq=%" PRId64 " snapshot=%" PRId64 "\n", (int)f->file.spec_id,
              f->sequence_number, f->snapshot_id);
-      if (f->file.content == FLOE_CONTENT_DATA) records += f->file.record_count;
-      bytes += f->file.file_size_in_bytes;
     }
     printf("  %d files, %" PRId64 " data records, %" PRId64 " bytes\n", (int)files.n,
            records, bytes);

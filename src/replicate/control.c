@@ -195,13 +195,6 @@ void floe_control_close(floe_control *ctl) {
 
 int floe_control_create(floe_control *ctl, floe_error *err) {
   int rc = floe_source_exec(ctl->src, ctl->sql[FLOE_CONTROL_CREATE], NULL, 0, NULL, err);
-  if (rc < 0) floe_error_prefix(err, "control table %s: create", ctl->table_sql);
-  return rc;
-}
-
-int floe_control_exists(floe_control *ctl, bool *out, floe_error *err) {
-  /* describe takes the name as written in the config, unquoted. */
-  floe_source_table desc = {0};
   if (rc == FLOE_ESOURCE) {
     /* Two runs creating it at once: PostgreSQL's CREATE TABLE IF NOT EXISTS
      * is not atomic (the loser fails with a unique violation on pg_type);
@@ -209,6 +202,13 @@ int floe_control_exists(floe_control *ctl, bool *out, floe_error *err) {
     if (err) floe_error_init(err);
     rc = floe_source_exec(ctl->src, ctl->sql[FLOE_CONTROL_CREATE], NULL, 0, NULL, err);
   }
+  if (rc < 0) floe_error_prefix(err, "control table %s: create", ctl->table_sql);
+  return rc;
+}
+
+int floe_control_exists(floe_control *ctl, bool *out, floe_error *err) {
+  /* describe takes the name as written in the config, unquoted. */
+  floe_source_table desc = {0};
   char *plain = floe_strdup(ctl->table_sql);
   int rc = FLOE_OK;
   *out = false;

@@ -359,42 +359,6 @@ static int64_t summary_i64(const floe_iceberg_snapshot *snap, const char *key) {
   return -1;
 }
 
-/* Live rows of a snapshot: total-records less the rows position deletes
- * remove (each position delete removes exactly one row). With equality
- * deletes, which need not match a row each, the rows are counted by a scan
- * of one column instead. 0 for no snapshot. */
-static int live_rows(job_state *js, const floe_iceberg_snapshot *snap, int64_t *out,
-                     floe_error *err) {
-  *out = 0;
-  if (snap == NULL) return FLOE_OK;
-  int64_t total = summary_i64(snap, "total-records");
-  int64_t pos = summary_i64(snap, "total-position-deletes");
-  int64_t eq = summary_i64(snap, "total-equality-deletes");
-  if (eq <= 0 && total >= 0) {
-    *out = total - (pos > 0 ? pos : 0);
-    return FLOE_OK;
-  }
-  floe_scan *scan = NULL;
-  struct ArrowArray batch = {0};
-  floe_scan_options so;
-  memset(&so, 0, sizeof so);
-  so.has_snapshot_id = true;
-  so.snapshot_id = snap->snapshot_id;
-  int32_t id = floe_table_schema(js->table)->root.fields[0].id;
-  so.field_ids = &id;
-  so.n_field_ids = 1;
-  so.use_current_schema = true;
-  int rc = floe_scan_open(&scan, floe_table_metadata(js->table), floe_table_io(js->table), &so, err);
-  while (rc == FLOE_OK) {
-    rc = floe_scan_next(scan, &batch, err);
-    if (rc < 0 || batch.release == NULL) break;
-    *out += batch.length;
-    floe_arrow_array_release(&batch);
-  }
-  floe_scan_free(scan);
-  return rc;
-}
-
 /* The query's expected columns: the source's, typed and numbered as the
  * table columns they write. */
 static int query_columns(job_state *js, floe_source_column **out, floe_error *err) {
@@ -600,7 +564,7 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
   }
   const floe_iceberg_metadata *md = floe_table_metadata(js->table);
   int64_t live_before = 0;
-  if (is_merge) FLOE_TRY(live_rows(js, floe_table_current_snapshot(js->table), &live_before, err));
+  if (is_merge) FLOE_TRY(floe_table_live_rows(js->table, NULL, &live_before, err));
   summary sm;
   summary_build(&sm, js, u);
 
@@ -618,11 +582,11 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
     FLOE_TRY(floe_io_uuid4(uuid, err));
     snprintf(prefix, sizeof prefix, "00000-%d-%s", u->part_i, uuid);
     wo.file_prefix = prefix;
-  /* Still this table's only run (lock.c)? */
-  FLOE_TRY(floe_table_lock_renew(&e->s.ctl, t->name, e->run_id, err));
     FLOE_TRY(floe_data_writer_open(&writer, &wo, err));
   }
 
+  /* Still this table's only run (lock.c)? */
+  FLOE_TRY(floe_table_lock_renew(&e->s.ctl, t->name, e->run_id, err));
   floe_log(FLOE_LOG_INFO, "extract",
            "table=%s batch_sk_low=%lld batch_sk_high=%lld watermark_low=%s watermark_high=%s "
            "partition=%s",
@@ -776,7 +740,7 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
     js->rep->rows_source += source_rows;
     if (is_merge) {
       int64_t live_after = 0;
-      FLOE_TRY(live_rows(js, snap, &live_after, err));
+      FLOE_TRY(floe_table_live_rows(js->table, snap, &live_after, err));
       /* Measured against the commit's parent: when another writer
        * committed meanwhile and the merge was rebased onto it, that
        * writer's rows are not this merge's change. */
@@ -785,7 +749,7 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
               ? floe_iceberg_metadata_snapshot(floe_table_metadata(js->table),
                                                snap->parent_snapshot_id)
               : NULL;
-      if (parent != NULL) FLOE_TRY(live_rows(js, parent, &live_before, err));
+      if (parent != NULL) FLOE_TRY(floe_table_live_rows(js->table, parent, &live_before, err));
       if (t->validate.count && source_rows != mr.input_rows)
         snprintf(msg, sizeof msg,
                  "count mismatch in (%lld, %lld]: source has %lld rows, merge received %lld",
@@ -1288,7 +1252,14 @@ static int run_table(job_state *js, floe_error *err) {
   char *src_wm = NULL, *chunk_wm = NULL, *prev_wm_copy = NULL;
   memset(&history, 0, sizeof history);
   int rc = FLOE_OK;
+  bool locked = false;
 
+  /* One run per table at a time (lock.c): reconciliation below takes a
+   * control row above the last commit for a dead run's. */
+  if (!e->dry_run) {
+    FLOE_TRY(floe_table_lock_acquire(&e->s.ctl, t->name, e->run_id, err));
+    locked = true;
+  }
   FLOE_TRY(open_table(js, err));
 
   if (e->ctl_exists || !e->dry_run) {
@@ -1385,6 +1356,7 @@ static int run_table(job_state *js, floe_error *err) {
   if (js->rep->status != FLOE_RUN_NOTHING_NEW)
     js->rep->status = e->dry_run ? FLOE_RUN_PLANNED : js->rc_mismatch ? FLOE_RUN_MISMATCH : FLOE_RUN_OK;
 cleanup:
+  if (locked) floe_table_lock_release(&e->s.ctl, t->name, e->run_id);
   floe_free(src_wm);
   floe_free(chunk_wm);
   floe_free(prev_wm_copy);
@@ -1423,14 +1395,7 @@ int floe_replicate_check_tables(const floe_config *cfg, const floe_run_options *
 
 int floe_replicate_run(const floe_config *cfg, const floe_run_options *options,
                        floe_run_report *out, floe_error *err) {
-  bool locked = false;
   engine e;
-  /* One run per table at a time (lock.c): reconciliation below takes a
-   * control row above the last commit for a dead run's. */
-  if (!e->dry_run) {
-    FLOE_TRY(floe_table_lock_acquire(&e->s.ctl, t->name, e->run_id, err));
-    locked = true;
-  }
   int rc = FLOE_OK, worst = FLOE_OK;
   memset(&e, 0, sizeof e);
   memset(out, 0, sizeof *out);
@@ -1527,7 +1492,6 @@ static int source_checksum(job_state *js, const unit *u, floe_checksum *sum, flo
   qs.sql = (const char *)sql.data;
   qs.params = params;
   qs.n_params = n_params;
-  if (locked) floe_table_lock_release(&e->s.ctl, t->name, e->run_id);
   qs.columns = cols;
   qs.n_columns = js->job.desc.n_columns;
   qs.table = js->job.t->source ? js->job.t->source : js->job.t->name;

@@ -59,6 +59,39 @@ static int absolute_warehouse(const char *warehouse, char **out) {
   return *out ? FLOE_OK : FLOE_ENOMEM;
 }
 
+int floe_replicate_open_catalog(const floe_config *cfg, floe_catalog **out,
+                                floe_error *err) {
+  char *warehouse = NULL;
+  int rc;
+  *out = NULL;
+  const char *cat = floe_config_catalog_type_name(cfg->target.catalog.type);
+  floe_catalog_config cc;
+  memset(&cc, 0, sizeof cc);
+  if (strcmp(cat, "sql") == 0) {
+    cc.type = FLOE_CATALOG_SQL;
+    cc.sql_uri = cfg->target.catalog.uri;
+  } else if (strcmp(cat, "hadoop") == 0) {
+    cc.type = FLOE_CATALOG_HADOOP;
+  } else {
+    return floe_error_set(err, FLOE_EUNSUPPORTED,
+                          "target.catalog.type %s: not supported by this build (use sql or "
+                          "hadoop)",
+                          cat);
+  }
+  cc.name = cfg->target.catalog.name;
+  if (absolute_warehouse(cfg->target.warehouse, &warehouse) < 0)
+    return floe_error_set(err, FLOE_EIO, "target.warehouse %s: cannot make it absolute",
+                          cfg->target.warehouse);
+  cc.warehouse = warehouse ? warehouse : cfg->target.warehouse;
+  cc.durable = cfg->run.durability == FLOE_DURABILITY_NONE ? -1 : 1;
+  floe_log(FLOE_LOG_INFO, "connect", "catalog=%s warehouse=%s", cat,
+           cc.warehouse ? cc.warehouse : "");
+  rc = floe_catalog_open(&cc, out, err);
+  if (rc < 0) floe_error_prefix(err, "target catalog %s", cat);
+  floe_free(warehouse);
+  return rc;
+}
+
 static bool simple_ident_char(char c, bool first) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' ||
          (!first && ((c >= '0' && c <= '9') || c == '$'));
@@ -91,7 +124,7 @@ int floe_job_fold_name(const floe_source *src, const char *name, char **out,
 
 int floe_session_open(floe_session *s, const floe_config *cfg, floe_error *err) {
   int rc = FLOE_OK;
-  char *conninfo = NULL, *warehouse = NULL;
+  char *conninfo = NULL;
   memset(s, 0, sizeof *s);
   s->cfg = cfg;
   const char *type_name = floe_config_source_type_name(cfg->source.type);
@@ -144,36 +177,9 @@ int floe_session_open(floe_session *s, const floe_config *cfg, floe_error *err) 
   FLOE_TRY(floe_control_open(&s->ctl, s->src, cfg->control.table, cfg->control.schema, err));
   s->ctl_open = true;
 
-  const char *cat = floe_config_catalog_type_name(cfg->target.catalog.type);
-  floe_catalog_config cc;
-  memset(&cc, 0, sizeof cc);
-  if (strcmp(cat, "sql") == 0) {
-    cc.type = FLOE_CATALOG_SQL;
-    cc.sql_uri = cfg->target.catalog.uri;
-  } else if (strcmp(cat, "hadoop") == 0) {
-    cc.type = FLOE_CATALOG_HADOOP;
-  } else {
-    rc = floe_error_set(err, FLOE_EUNSUPPORTED,
-                        "target.catalog.type %s: not supported by this build (use sql or "
-                        "hadoop)",
-                        cat);
-    goto cleanup;
-  }
-  cc.name = cfg->target.catalog.name;
-  if (absolute_warehouse(cfg->target.warehouse, &warehouse) < 0) {
-    rc = floe_error_set(err, FLOE_EIO, "target.warehouse %s: cannot make it absolute",
-                        cfg->target.warehouse);
-    goto cleanup;
-  }
-  cc.warehouse = warehouse ? warehouse : cfg->target.warehouse;
-  cc.durable = cfg->run.durability == FLOE_DURABILITY_NONE ? -1 : 1;
-  floe_log(FLOE_LOG_INFO, "connect", "catalog=%s warehouse=%s", cat,
-           cc.warehouse ? cc.warehouse : "");
-  rc = floe_catalog_open(&cc, &s->catalog, err);
-  if (rc < 0) floe_error_prefix(err, "target catalog %s", cat);
+  rc = floe_replicate_open_catalog(cfg, &s->catalog, err);
 cleanup:
   floe_free(conninfo);
-  floe_free(warehouse);
   if (rc < 0) floe_session_close(s);
   return rc;
 }
