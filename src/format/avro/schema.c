@@ -426,8 +426,17 @@ int floe_avro_schema_parse(floe_avro_schema **out, const char *json,
   json_error_t jerr;
   json_t *root = json_loadb(json, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
   if (root == NULL) {
-    rc = floe_error_set(err, FLOE_EFORMAT, "avro schema: invalid JSON at line %d column %d: %s",
-                        jerr.line, jerr.column, jerr.text);
+    /* jansson (allocating through floe_malloc once the iceberg layer set
+     * its allocator) reports a failed allocation in its lexer as a syntax
+     * error; if not even one byte can be allocated now, it was ENOMEM. */
+    void *probe = floe_malloc(1);
+    floe_free(probe);
+    if (probe == NULL || json_error_code(&jerr) == json_error_out_of_memory)
+      rc = floe_error_set(err, FLOE_ENOMEM, "avro schema: out of memory parsing JSON");
+    else
+      rc = floe_error_set(err, FLOE_EFORMAT,
+                          "avro schema: invalid JSON at line %d column %d: %s", jerr.line,
+                          jerr.column, jerr.text);
     goto cleanup;
   }
   schema->json = root;
