@@ -358,7 +358,7 @@ static inline void fx_files_walk(const char *dir, fx_files *out, bool with_stat)
     out->items[out->n++] = strdup(line);
   }
   closedir(d);
-  qsort(out->items, out->n, sizeof *out->items, fx_cmp_str);
+  if (out->n > 1) qsort(out->items, out->n, sizeof *out->items, fx_cmp_str);
 }
 
 /* Items of `b` that are not in `a` (both sorted), joined by '\n'. */
