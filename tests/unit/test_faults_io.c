@@ -33,6 +33,8 @@
 #include <sqlite3.h>
 
 #include "faults_test_support.h"
+#include "floe/config.h"
+#include "floe/replicate.h"
 #include "test.h"
 
 typedef struct fault_kind {
@@ -355,6 +357,86 @@ static void test_sqlite_catalog_locked_beyond_retry_bound(void) {
   fx_close(&env);
 }
 
+/* fsync calls one append makes through the catalog's io. */
+static long fsyncs_of_append(fx_env *env, const char *name) {
+  floe_error err = {0};
+  floe_table *t = NULL;
+  long calls = -1;
+  if (fx_create_table(env, name, &t, &err) != 0) return -1;
+  floe_io_fault never = {FLOE_IO_FAULT_FSYNC, LONG_MAX, EIO, 0};
+  floe_io_set_fault(fx_io(env), &never, &err);
+  if (fx_run_op(env, t, FX_APPEND, &err) == 0) floe_io_fault_calls(fx_io(env), &calls, &err);
+  floe_io_set_fault(fx_io(env), NULL, NULL);
+  floe_table_free(t);
+  return calls;
+}
+
+/* The durable flag really fsyncs: every new file (data file, manifest,
+ * manifest list, metadata; hadoop also its hint) and its directory, i.e. two
+ * fsyncs per file written; none when durability is off, whether set on the
+ * catalog (durable = -1) or by `run.durability: none` in the YAML config. */
+static void test_durable_flag_fsyncs_files_and_directories(void) {
+  for (int k = 0; k < 2; k++) {
+    fx_kind kind = (fx_kind)k;
+    fx_env env;
+    floe_error err = {0};
+    REQUIRE(fx_open(&env, kind, "durable", 0, 0, &err));
+    long durable = fsyncs_of_append(&env, "d");
+    /* data file, manifest, manifest list, metadata (+ hint): file + dir */
+    CHECK_INT_EQ(durable, kind == FX_HADOOP ? 10 : 8);
+    fx_close(&env);
+    floe_catalog_config cfg = {0};
+    cfg.type = kind == FX_HADOOP ? FLOE_CATALOG_HADOOP : FLOE_CATALOG_SQL;
+    cfg.warehouse = env.warehouse;
+    cfg.sql_uri = kind == FX_HADOOP ? NULL : env.sql_uri;
+    cfg.durable = -1;
+    REQUIRE_OK(floe_catalog_open(&cfg, &env.cat, &err), &err);
+    CHECK_INT_EQ(fsyncs_of_append(&env, "n"), 0);
+    fx_close(&env);
+    printf("  %s: %ld fsyncs per append when durable, 0 when not\n", fx_kind_names[kind],
+           durable);
+
+    for (int none = 0; none < 2; none++) {
+      char yaml[4096];
+      snprintf(yaml, sizeof yaml,
+               "version: 1\n"
+               "source: {type: sqlite, path: src.db}\n"
+               "target:\n"
+               "  warehouse: %s\n"
+               "  catalog: %s\n"
+               "  namespace: db\n"
+               "run:\n"
+               "  durability: %s\n"
+               "tables:\n"
+               "  t: {batch_column: batch_sk}\n",
+               env.warehouse,
+               kind == FX_HADOOP ? "{type: hadoop}" : "{type: sql, uri: \"sqlite:CATALOG\"}",
+               none ? "none" : "fsync");
+      char *at = strstr(yaml, "CATALOG");
+      if (at != NULL) {
+        char rest[4096];
+        snprintf(rest, sizeof rest, "%s", at + 7);
+        snprintf(at, sizeof yaml - (size_t)(at - yaml), "%s%s", env.sql_uri, rest);
+      }
+      floe_config config;
+      floe_config_init(&config);
+      CHECK_OK(floe_config_load_string(&config, "durable.yaml", yaml, strlen(yaml), NULL, 0,
+                                       &err), &err);
+      CHECK_INT_EQ(config.run.durability, none ? FLOE_DURABILITY_NONE : FLOE_DURABILITY_FSYNC);
+      floe_catalog *cat = NULL;
+      CHECK_OK(floe_replicate_open_catalog(&config, &cat, &err), &err);
+      floe_config_free(&config);
+      if (cat == NULL) continue;
+      env.cat = cat;
+      char name[16];
+      snprintf(name, sizeof name, "cfg%d", none);
+      long n = fsyncs_of_append(&env, name);
+      CHECK_INT_EQ(n, none ? 0 : durable);
+      fx_close(&env);
+    }
+  }
+}
+
 static void test_matrix_totals(void) {
   printf("  %ld cases: %ld failed cleanly and recovered, %ld absorbed with a correct commit\n",
          total_cases, total_failed_cleanly, total_absorbed);
@@ -366,6 +448,7 @@ int main(void) {
   RUN(test_io_fault_matrix_hadoop);
   RUN(test_io_fault_matrix_sqlite);
   RUN(test_sqlite_catalog_locked_beyond_retry_bound);
+  RUN(test_durable_flag_fsyncs_files_and_directories);
   RUN(test_matrix_totals);
   return test_report();
 }
