@@ -50,9 +50,9 @@
  * distinct data file path once) up to max_buffered_deletes, then writes
  * the largest partition's deletes out.
  *
- * Ownership: the writers copy the strings of their options but borrow the
- * schema, the partition spec, the properties' lifetime only during open,
- * and the io: schema, spec and io must outlive the writer. Files that a
+ * Ownership: the writers copy the strings of their options and read the
+ * properties during open, but borrow the schema, the partition spec and the
+ * io, which must outlive the writer. Files that a
  * writer handed out through close belong to the caller; every other file it
  * created is deleted when the writer is aborted or freed without a
  * successful close.

@@ -118,9 +118,8 @@ static int compare_deletes(const void *a, const void *b) {
 }
 
 /* A struct batch (file_path, pos) of deletes [from, to). */
-static int deletes_batch(const floe_position_delete_writer *w, const ranked_path *ranked,
-                         const tw_pos_delete *d, int64_t from, int64_t to,
-                         struct ArrowArray *out) {
+static int deletes_batch(const ranked_path *ranked, const tw_pos_delete *d, int64_t from,
+                         int64_t to, struct ArrowArray *out) {
   floe_arrow_builder paths, positions;
   floe_arrow_type_info utf8 = floe_arrow_type_of(FLOE_ARROW_UTF8);
   floe_arrow_type_info i64 = floe_arrow_type_of(FLOE_ARROW_INT64);
@@ -130,7 +129,6 @@ static int deletes_batch(const floe_position_delete_writer *w, const ranked_path
   int rc = floe_arrow_builder_init(&paths, &utf8);
   int rc2 = floe_arrow_builder_init(&positions, &i64);
   if (rc == FLOE_OK) rc = rc2;
-  (void)w;
   for (int64_t i = from; i < to && rc == FLOE_OK; i++) {
     const char *path = ranked[d[i].path].path;
     rc = floe_arrow_builder_append_bytes(&paths, path, strlen(path));
@@ -188,7 +186,7 @@ static int flush_partition(floe_position_delete_writer *w, int32_t part, floe_er
     int64_t slice = tw_next_slice(c, f);
     if (slice > POS_CHUNK_ROWS) slice = POS_CHUNK_ROWS;
     if (slice > kept - done) slice = kept - done;
-    if (deletes_batch(w, ranked, d, done, done + slice, &batch) < 0) goto nomem;
+    if (deletes_batch(ranked, d, done, done + slice, &batch) < 0) goto nomem;
     rc = floe_parquet_writer_write(f->pw, &batch, err);
     floe_arrow_array_release(&batch);
     if (rc < 0) {
