@@ -322,6 +322,41 @@ static void test_unreadable_manifest_refuses_to_list_or_delete(void) {
   fx_close(&env);
 }
 
+/* A commit that lands between the listing and the deletion: its new files
+ * look orphaned to the stale listing (the age guard is off here), so the
+ * deletion must notice the moved pointer and delete nothing. */
+static void test_commit_during_listing_cancels_deletion(void) {
+  fx_env env;
+  floe_error err = {0};
+  floe_table *stale = NULL, *writer = NULL;
+  REQUIRE(fx_open(&env, FX_SQLITE, "orphans_race", 0, 0, &err));
+  REQUIRE_OK(fx_create_table(&env, "t", &stale, &err), &err);
+  floe_catalog_ident ident = {"db", "t"};
+  REQUIRE_OK(floe_table_load(env.cat, ident, &writer, &err), &err);
+  REQUIRE_OK(fx_run_op(&env, writer, FX_APPEND, &err), &err);
+  floe_maintain_orphan_options o;
+  floe_maintain_orphan_options_init(&o);
+  o.older_than_ms = 0;
+  o.now_ms = fx_now_ms() + 1000;
+  o.delete_files = true;
+  floe_maintain_orphan_list list = {0};
+  int rc = floe_maintain_orphans(stale, &o, &list, &err);
+  CHECK_INT_EQ(rc, FLOE_ECONFLICT);
+  CHECK(strstr(err.message, "nothing deleted") != NULL);
+  CHECK_INT_EQ(list.n_deleted, 0);
+  char *rows = fx_rows(&env, "t");
+  CHECK_STR_EQ(rows, fx_expected_rows[FX_APPEND]);
+  free(rows);
+  /* Against the current metadata the same call finds nothing to delete. */
+  floe_maintain_orphan_list_reset(&list);
+  CHECK_OK(floe_maintain_orphans(stale, &o, &list, &err), &err);
+  CHECK_INT_EQ(list.n_files, 0);
+  floe_maintain_orphan_list_reset(&list);
+  floe_table_free(writer);
+  floe_table_free(stale);
+  fx_close(&env);
+}
+
 static void test_durations_parse_with_units(void) {
   floe_error err = {0};
   int64_t ms = -1;
@@ -428,6 +463,7 @@ int main(void) {
   RUN(test_failed_commits_leave_exactly_listed_orphans_sqlite);
   RUN(test_metadata_beyond_the_log_is_orphaned);
   RUN(test_unreadable_manifest_refuses_to_list_or_delete);
+  RUN(test_commit_during_listing_cancels_deletion);
   RUN(test_cli_lists_then_deletes);
   return test_report();
 }
