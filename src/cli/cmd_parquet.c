@@ -17,6 +17,7 @@
 #include "floe.h"
 
 #include "cli.h"
+#include "rows.h"
 
 static int usage(void) {
   fprintf(stderr,
@@ -105,129 +106,34 @@ static int inspect(const char *path) {
   return 0;
 }
 
-static void put_csv(const uint8_t *s, size_t n, FILE *out) {
-  bool quote = false;
-  for (size_t i = 0; i < n; i++)
-    if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r') quote = true;
-  if (!quote) {
-    fwrite(s, 1, n, out);
-    return;
-  }
-  fputc('"', out);
-  for (size_t i = 0; i < n; i++) {
-    if (s[i] == '"') fputc('"', out);
-    fputc(s[i], out);
-  }
-  fputc('"', out);
-}
-
-static void put_json_string(const uint8_t *s, size_t n, FILE *out) {
-  fputc('"', out);
-  for (size_t i = 0; i < n; i++) {
-    uint8_t ch = s[i];
-    if (ch == '"' || ch == '\\') {
-      fputc('\\', out);
-      fputc(ch, out);
-    } else if (ch == '\n') {
-      fputs("\\n", out);
-    } else if (ch == '\r') {
-      fputs("\\r", out);
-    } else if (ch == '\t') {
-      fputs("\\t", out);
-    } else if (ch < 0x20) {
-      fprintf(out, "\\u%04x", ch);
-    } else {
-      fputc(ch, out);
-    }
-  }
-  fputc('"', out);
-}
-
 static int cat(const char *path, bool jsonl, const char *columns, int64_t limit) {
   floe_error err = {0};
   floe_parquet_reader *r = NULL;
   floe_parquet_scan *scan = NULL;
   struct ArrowSchema schema = {0};
   struct ArrowArray batch = {0};
-  floe_buf text = FLOE_BUF_INIT;
-  char *names_buf = NULL;
+  cli_rows rows = {0};
   const char **names = NULL;
-  floe_arrow_view *views = NULL;
   int status = 1;
   if (floe_parquet_reader_open(&r, path, &err) < 0) goto cleanup;
   floe_parquet_scan_options opt = {0};
   if (columns != NULL) {
-    names_buf = strdup(columns);
-    names = calloc(strlen(columns) + 1, sizeof *names);
-    if (names_buf == NULL || names == NULL) {
+    int32_t n = 0;
+    if ((names = cli_split_names(columns, &n)) == NULL) {
       floe_error_set(&err, FLOE_ENOMEM, "out of memory");
       goto cleanup;
     }
-    int32_t n = 0;
-    for (char *save = NULL, *tok = strtok_r(names_buf, ",", &save); tok != NULL;
-         tok = strtok_r(NULL, ",", &save))
-      names[n++] = tok;
     opt.names = names;
     opt.n_names = n;
   }
   if (floe_parquet_reader_scan_open(&scan, r, &opt, &err) < 0 ||
-      floe_parquet_reader_scan_schema(scan, &schema, &err) < 0)
+      floe_parquet_reader_scan_schema(scan, &schema, &err) < 0 ||
+      cli_rows_begin(&rows, stdout, &schema, jsonl, limit, &err) < 0)
     goto cleanup;
-  views = calloc((size_t)(schema.n_children ? schema.n_children : 1), sizeof *views);
-  if (views == NULL) {
-    floe_error_set(&err, FLOE_ENOMEM, "out of memory");
-    goto cleanup;
-  }
-  if (!jsonl) {
-    for (int64_t c = 0; c < schema.n_children; c++) {
-      if (c) fputc(',', stdout);
-      const char *name = schema.children[c]->name;
-      put_csv((const uint8_t *)name, strlen(name), stdout);
-    }
-    fputc('\n', stdout);
-  }
-  int64_t printed = 0;
-  while (limit < 0 || printed < limit) {
+  while (!cli_rows_done(&rows)) {
     if (floe_parquet_reader_scan_next(scan, &batch, NULL, &err) < 0) goto cleanup;
     if (batch.release == NULL) break;
-    for (int64_t c = 0; c < schema.n_children; c++)
-      if (floe_arrow_view_init(&views[c], schema.children[c], batch.children[c], &err) < 0)
-        goto cleanup;
-    for (int64_t row = 0; row < batch.length && (limit < 0 || printed < limit); row++, printed++) {
-      if (jsonl) fputc('{', stdout);
-      for (int64_t c = 0; c < schema.n_children; c++) {
-        const floe_arrow_view *v = &views[c];
-        floe_buf_reset(&text);
-        if (!floe_arrow_view_is_null(v, row) && floe_arrow_view_format(v, row, &text) < 0) {
-          floe_error_set(&err, FLOE_ENOMEM, "out of memory");
-          goto cleanup;
-        }
-        if (!jsonl) {
-          if (c) fputc(',', stdout);
-          if (floe_arrow_view_is_null(v, row))
-            fputs("\\N", stdout);
-          else
-            put_csv(text.data, text.len, stdout);
-          continue;
-        }
-        if (c) fputc(',', stdout);
-        const char *name = schema.children[c]->name;
-        put_json_string((const uint8_t *)name, strlen(name), stdout);
-        fputc(':', stdout);
-        floe_arrow_type id = v->type.id;
-        if (floe_arrow_view_is_null(v, row)) {
-          fputs("null", stdout);
-        } else if (id == FLOE_ARROW_BOOL || id == FLOE_ARROW_INT32 || id == FLOE_ARROW_INT64 ||
-                   id == FLOE_ARROW_UINT64 ||
-                   ((id == FLOE_ARROW_FLOAT || id == FLOE_ARROW_DOUBLE) && text.len > 0 &&
-                    (text.data[text.len - 1] >= '0' && text.data[text.len - 1] <= '9'))) {
-          fwrite(text.data, 1, text.len, stdout);
-        } else {
-          put_json_string(text.data, text.len, stdout);
-        }
-      }
-      fputs(jsonl ? "}\n" : "\n", stdout);
-    }
+    if (cli_rows_print(&rows, &schema, &batch, &err) < 0) goto cleanup;
     floe_arrow_array_release(&batch);
   }
   status = 0;
@@ -237,10 +143,8 @@ cleanup:
   floe_arrow_schema_release(&schema);
   floe_parquet_reader_scan_free(scan);
   floe_parquet_reader_free(r);
-  floe_buf_free(&text);
-  free(views);
+  cli_rows_free(&rows);
   free(names);
-  free(names_buf);
   return status;
 }
 

@@ -21,6 +21,7 @@
 #include "floe.h"
 
 #include "cli.h"
+#include "rows.h"
 
 static int usage(void) {
   fprintf(stderr,
@@ -621,54 +622,14 @@ cleanup:
 
 /* ---- scan ------------------------------------------------------------- */
 
-static void put_csv(const uint8_t *s, size_t n, FILE *out) {
-  bool quote = false;
-  for (size_t i = 0; i < n; i++)
-    if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r') quote = true;
-  if (!quote) {
-    fwrite(s, 1, n, out);
-    return;
-  }
-  fputc('"', out);
-  for (size_t i = 0; i < n; i++) {
-    if (s[i] == '"') fputc('"', out);
-    fputc(s[i], out);
-  }
-  fputc('"', out);
-}
-
-static void put_json_string(const uint8_t *s, size_t n, FILE *out) {
-  fputc('"', out);
-  for (size_t i = 0; i < n; i++) {
-    uint8_t ch = s[i];
-    if (ch == '"' || ch == '\\') {
-      fputc('\\', out);
-      fputc(ch, out);
-    } else if (ch == '\n') {
-      fputs("\\n", out);
-    } else if (ch == '\r') {
-      fputs("\\r", out);
-    } else if (ch == '\t') {
-      fputs("\\t", out);
-    } else if (ch < 0x20) {
-      fprintf(out, "\\u%04x", ch);
-    } else {
-      fputc(ch, out);
-    }
-  }
-  fputc('"', out);
-}
-
 static int cmd_scan(const options *o) {
   floe_error err = {0};
   opened t;
   floe_scan *scan = NULL;
   struct ArrowSchema schema = {0};
   struct ArrowArray batch = {0};
-  floe_buf text = FLOE_BUF_INIT;
-  char *names_buf = NULL;
+  cli_rows rows = {0};
   const char **names = NULL;
-  floe_arrow_view *views = NULL;
   bool jsonl = o->format != NULL && strcmp(o->format, "jsonl") == 0;
   int rc = open_table(o, &t, &err);
   if (rc < 0) goto cleanup;
@@ -682,87 +643,30 @@ static int cmd_scan(const options *o) {
   so.has_as_of = o->has_as_of;
   so.as_of_timestamp_ms = o->as_of_ms;
   if (o->columns != NULL) {
-    names_buf = strdup(o->columns);
-    names = calloc(strlen(o->columns) + 1, sizeof *names);
-    if (names_buf == NULL || names == NULL) {
+    int32_t n = 0;
+    if ((names = cli_split_names(o->columns, &n)) == NULL) {
       rc = floe_error_set(&err, FLOE_ENOMEM, "out of memory");
       goto cleanup;
     }
-    int32_t n = 0;
-    for (char *save = NULL, *tok = strtok_r(names_buf, ",", &save); tok != NULL;
-         tok = strtok_r(NULL, ",", &save))
-      names[n++] = tok;
     so.columns = names;
     so.n_columns = n;
   }
   FLOE_TRY(floe_scan_open(&scan, floe_table_metadata(t.table), floe_table_io(t.table), &so,
                           &err));
   FLOE_TRY(floe_scan_schema(scan, &schema, &err));
-  views = calloc((size_t)(schema.n_children ? schema.n_children : 1), sizeof *views);
-  if (views == NULL) {
-    rc = floe_error_set(&err, FLOE_ENOMEM, "out of memory");
-    goto cleanup;
-  }
-  if (!jsonl) {
-    for (int64_t c = 0; c < schema.n_children; c++) {
-      if (c) fputc(',', stdout);
-      const char *name = schema.children[c]->name;
-      put_csv((const uint8_t *)name, strlen(name), stdout);
-    }
-    fputc('\n', stdout);
-  }
-  int64_t printed = 0;
-  while (!o->has_limit || printed < o->limit) {
+  FLOE_TRY(cli_rows_begin(&rows, stdout, &schema, jsonl, o->has_limit ? o->limit : -1, &err));
+  while (!cli_rows_done(&rows)) {
     FLOE_TRY(floe_scan_next(scan, &batch, &err));
     if (batch.release == NULL) break;
-    for (int64_t c = 0; c < schema.n_children; c++)
-      FLOE_TRY(floe_arrow_view_init(&views[c], schema.children[c], batch.children[c], &err));
-    for (int64_t row = 0; row < batch.length && (!o->has_limit || printed < o->limit);
-         row++, printed++) {
-      if (jsonl) fputc('{', stdout);
-      for (int64_t c = 0; c < schema.n_children; c++) {
-        const floe_arrow_view *v = &views[c];
-        bool is_null = floe_arrow_view_is_null(v, row);
-        floe_buf_reset(&text);
-        if (!is_null && floe_arrow_view_format(v, row, &text) < 0) {
-          rc = floe_error_set(&err, FLOE_ENOMEM, "out of memory");
-          goto cleanup;
-        }
-        if (c) fputc(',', stdout);
-        if (!jsonl) {
-          if (is_null)
-            fputs("\\N", stdout);
-          else
-            put_csv(text.data, text.len, stdout);
-          continue;
-        }
-        const char *name = schema.children[c]->name;
-        put_json_string((const uint8_t *)name, strlen(name), stdout);
-        fputc(':', stdout);
-        floe_arrow_type id = v->type.id;
-        if (is_null) {
-          fputs("null", stdout);
-        } else if (id == FLOE_ARROW_BOOL || id == FLOE_ARROW_INT32 || id == FLOE_ARROW_INT64 ||
-                   id == FLOE_ARROW_UINT64 ||
-                   ((id == FLOE_ARROW_FLOAT || id == FLOE_ARROW_DOUBLE) && text.len > 0 &&
-                    (text.data[text.len - 1] >= '0' && text.data[text.len - 1] <= '9'))) {
-          fwrite(text.data, 1, text.len, stdout);
-        } else {
-          put_json_string(text.data, text.len, stdout);
-        }
-      }
-      fputs(jsonl ? "}\n" : "\n", stdout);
-    }
+    FLOE_TRY(cli_rows_print(&rows, &schema, &batch, &err));
     floe_arrow_array_release(&batch);
   }
 cleanup:
   floe_arrow_array_release(&batch);
   floe_arrow_schema_release(&schema);
   floe_scan_free(scan);
-  floe_buf_free(&text);
-  free(views);
+  cli_rows_free(&rows);
   free(names);
-  free(names_buf);
   close_table(&t);
   return rc < 0 ? fail(&err) : FLOE_EXIT_OK;
 }

@@ -51,6 +51,9 @@ static void stderr_sink(void *ctx, floe_log_level level, const char *line) {
 
 int main(int argc, char **argv) {
   floe_log_set_sink(stderr_sink, NULL);
+  /* Warnings and errors only; the job commands apply logging.* from the job
+   * file. */
+  floe_log_set_level(FLOE_LOG_WARN);
   if (argc < 2) {
     usage(stderr);
     return FLOE_EXIT_USAGE;
