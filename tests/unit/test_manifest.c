@@ -29,7 +29,9 @@
 
 /* Paths here are built from fixture paths of unknown length; truncation
  * would only make a lookup fail, which the tests report. */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
 
 static floe_io *test_io(void) {
   static floe_io *io;
