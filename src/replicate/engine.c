@@ -618,6 +618,8 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
     js->progress_rows += batch.length;
     floe_arrow_array_release(&batch);
     progress(js, false);
+    /* A batch is in the writer, the source stream still open. */
+    floe_debug_crash_point("during_extract");
   }
   rc = FLOE_OK;
   floe_source_stream_free(stream);
