@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/truncate.h"
 #include "iceberg/iceberg_internal.h"
 #include "iceberg/table_writer_internal.h"
 
@@ -571,40 +572,6 @@ cleanup:
 }
 
 /* UTF-8 sequence length from its lead byte. */
-static size_t utf8_len(uint8_t b) {
-  return b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : 4;
-}
-
-static uint32_t utf8_decode(const uint8_t *p, size_t n) {
-  if (n == 1) return p[0];
-  uint32_t cp = p[0] & (0x7F >> n);
-  for (size_t i = 1; i < n; i++) cp = cp << 6 | (p[i] & 0x3F);
-  return cp;
-}
-
-static size_t utf8_encode(uint32_t cp, uint8_t *out) {
-  if (cp < 0x80) {
-    out[0] = (uint8_t)cp;
-    return 1;
-  }
-  if (cp < 0x800) {
-    out[0] = (uint8_t)(0xC0 | cp >> 6);
-    out[1] = (uint8_t)(0x80 | (cp & 0x3F));
-    return 2;
-  }
-  if (cp < 0x10000) {
-    out[0] = (uint8_t)(0xE0 | cp >> 12);
-    out[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3F));
-    out[2] = (uint8_t)(0x80 | (cp & 0x3F));
-    return 3;
-  }
-  out[0] = (uint8_t)(0xF0 | cp >> 18);
-  out[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3F));
-  out[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3F));
-  out[3] = (uint8_t)(0x80 | (cp & 0x3F));
-  return 4;
-}
-
 static void drop_bound(uint8_t **bound, size_t *len) {
   floe_free(*bound);
   *bound = NULL;
@@ -618,51 +585,19 @@ static void drop_bound(uint8_t **bound, size_t *len) {
  * Both shrink, so the bounds are edited in place. */
 static void truncate_bounds(floe_iceberg_type_id type, int32_t limit,
                             floe_parquet_column_metrics *m) {
-  if (type == FLOE_ICEBERG_STRING) {
-    if (m->lower_bound != NULL) {
-      size_t cut = 0;
-      for (int32_t k = 0; k < limit && cut < m->lower_bound_len; k++)
-        cut += utf8_len(m->lower_bound[cut]);
-      if (cut < m->lower_bound_len) m->lower_bound_len = cut;
-    }
-    if (m->upper_bound != NULL) {
-      uint8_t *p = m->upper_bound;
-      size_t n = m->upper_bound_len, cut = 0;
-      int32_t cps = 0;
-      while (cps < limit && cut < n) {
-        cut += utf8_len(p[cut]);
-        cps++;
-      }
-      if (cut >= n) return;
-      /* Walk back over the kept code points for one to increment. */
-      while (cut > 0) {
-        size_t at = cut - 1;
-        while (at > 0 && (p[at] & 0xC0) == 0x80) at--;
-        size_t len = utf8_len(p[at]);
-        uint32_t next = utf8_decode(p + at, len) + 1;
-        if (next >= 0xD800 && next <= 0xDFFF) next = 0xE000; /* no surrogates */
-        if (next <= 0x10FFFF) {
-          /* The encoding may be one byte longer; a dropped byte follows. */
-          m->upper_bound_len = at + utf8_encode(next, p + at);
-          return;
-        }
-        cut = at;
-      }
-      drop_bound(&m->upper_bound, &m->upper_bound_len);
-    }
-  } else if (type == FLOE_ICEBERG_BINARY || type == FLOE_ICEBERG_FIXED) {
-    if (m->lower_bound != NULL && m->lower_bound_len > (size_t)limit)
-      m->lower_bound_len = (size_t)limit;
-    if (m->upper_bound != NULL && m->upper_bound_len > (size_t)limit) {
-      size_t k = (size_t)limit;
-      while (k > 0 && m->upper_bound[k - 1] == 0xFF) k--;
-      if (k == 0) {
-        drop_bound(&m->upper_bound, &m->upper_bound_len);
-      } else {
-        m->upper_bound[k - 1]++;
-        m->upper_bound_len = k;
-      }
-    }
+  bool utf8 = type == FLOE_ICEBERG_STRING;
+  if (!utf8 && type != FLOE_ICEBERG_BINARY && type != FLOE_ICEBERG_FIXED) return;
+  if (m->lower_bound != NULL)
+    m->lower_bound_len = utf8 ? floe_utf8_prefix_len(m->lower_bound, m->lower_bound_len, limit)
+                         : m->lower_bound_len < (size_t)limit ? m->lower_bound_len
+                                                              : (size_t)limit;
+  if (m->upper_bound != NULL) {
+    bool exists;
+    m->upper_bound_len =
+        utf8 ? floe_utf8_truncate_upper(m->upper_bound, m->upper_bound_len, limit, &exists)
+             : floe_binary_truncate_upper(m->upper_bound, m->upper_bound_len, (size_t)limit,
+                                          &exists);
+    if (!exists) drop_bound(&m->upper_bound, &m->upper_bound_len);
   }
 }
 

@@ -42,6 +42,7 @@
 
 #include "core/arena.h"
 #include "core/compress.h"
+#include "core/truncate.h"
 #include "floe/parquet_writer.h"
 #include "format/parquet/encode.h"
 #include "format/parquet/parquet_meta.h"
@@ -1374,40 +1375,6 @@ int64_t floe_parquet_writer_rows(const floe_parquet_writer *w) {
 
 /* ---- Iceberg metrics ---------------------------------------------------------- */
 
-static int utf8_len(uint8_t lead) {
-  return lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
-}
-
-static uint32_t utf8_decode(const uint8_t *p, int n) {
-  if (n == 1) return p[0];
-  uint32_t cp = p[0] & (0xFF >> (n + 1));
-  for (int k = 1; k < n; k++) cp = cp << 6 | (p[k] & 0x3F);
-  return cp;
-}
-
-static int utf8_encode(uint32_t cp, uint8_t *out) {
-  if (cp < 0x80) {
-    out[0] = (uint8_t)cp;
-    return 1;
-  }
-  if (cp < 0x800) {
-    out[0] = (uint8_t)(0xC0 | cp >> 6);
-    out[1] = (uint8_t)(0x80 | (cp & 0x3F));
-    return 2;
-  }
-  if (cp < 0x10000) {
-    out[0] = (uint8_t)(0xE0 | cp >> 12);
-    out[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3F));
-    out[2] = (uint8_t)(0x80 | (cp & 0x3F));
-    return 3;
-  }
-  out[0] = (uint8_t)(0xF0 | cp >> 18);
-  out[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3F));
-  out[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3F));
-  out[3] = (uint8_t)(0x80 | (cp & 0x3F));
-  return 4;
-}
-
 static int set_bound(uint8_t **out, size_t *out_len, const uint8_t *p,
                      size_t n) {
   *out = floe_malloc(n > 0 ? n : 1);
@@ -1417,67 +1384,25 @@ static int set_bound(uint8_t **out, size_t *out_len, const uint8_t *p,
   return FLOE_OK;
 }
 
-/* Iceberg UnicodeUtil.truncateStringMin/Max: the first `limit` code points;
- * for the upper bound, the last of them that can be incremented is, and
- * what follows it dropped. Returns 1 when no upper bound exists. */
-static int string_bounds(const uint8_t *p, size_t n, int32_t limit, bool upper,
-                         uint8_t **out, size_t *out_len) {
-  size_t cut = 0;
-  int32_t cps = 0;
-  size_t starts[64];
-  size_t *start = starts;
-  size_t *heap = NULL;
-  if (limit > 64) {
-    heap = floe_malloc((size_t)limit * sizeof *heap);
-    if (heap == NULL) return FLOE_ENOMEM;
-    start = heap;
-  }
-  while (cut < n && cps < limit) {
-    start[cps++] = cut;
-    size_t len = (size_t)utf8_len(p[cut]);
-    cut = cut + len > n ? n : cut + len;
-  }
-  int rc;
-  if (cut == n || !upper) {
-    rc = set_bound(out, out_len, p, cut);
-    floe_free(heap);
-    return rc;
-  }
-  /* Upper bound of a truncated string: increment a code point. */
-  for (int32_t k = cps - 1; k >= 0; k--) {
-    size_t at = start[k];
-    int len = utf8_len(p[at]);
-    uint32_t next = utf8_decode(p + at, len) + 1;
-    if (next >= 0xD800 && next <= 0xDFFF) next = 0xE000; /* skip surrogates */
-    if (next > 0x10FFFF) continue;
-    uint8_t enc[4];
-    int enc_len = utf8_encode(next, enc);
-    uint8_t *b = floe_malloc(at + (size_t)enc_len);
-    floe_free(heap);
-    if (b == NULL) return FLOE_ENOMEM;
-    memcpy(b, p, at);
-    memcpy(b + at, enc, (size_t)enc_len);
-    *out = b;
-    *out_len = at + (size_t)enc_len;
-    return FLOE_OK;
-  }
-  floe_free(heap);
-  return 1;
-}
-
-/* Iceberg BinaryUtil.truncateBinaryMin/Max. Returns 1 when no upper bound
- * exists. */
-static int binary_bounds(const uint8_t *p, size_t n, int32_t limit, bool upper,
-                         uint8_t **out, size_t *out_len) {
-  if ((size_t)limit >= n || limit == 0) return set_bound(out, out_len, p, n);
-  if (!upper) return set_bound(out, out_len, p, (size_t)limit);
-  for (size_t k = (size_t)limit; k-- > 0;) {
-    if (p[k] == 0xFF) continue;
-    int rc = set_bound(out, out_len, p, k + 1);
-    if (rc < 0) return rc;
-    (*out)[k]++;
-    return FLOE_OK;
-  }
+/* Iceberg UnicodeUtil.truncateStringMin/Max and BinaryUtil.truncateBinary
+ * Min/Max (core/truncate). Returns 1 when no upper bound exists. limit 0:
+ * no truncation. */
+static int truncated_bound(const uint8_t *p, size_t n, int32_t limit, bool upper,
+                           bool utf8, uint8_t **out, size_t *out_len) {
+  if (limit == 0) return set_bound(out, out_len, p, n);
+  if (!upper)
+    return set_bound(out, out_len, p,
+                     utf8 ? floe_utf8_prefix_len(p, n, limit)
+                          : (n < (size_t)limit ? n : (size_t)limit));
+  int rc = set_bound(out, out_len, p, n);
+  if (rc < 0) return rc;
+  bool exists;
+  *out_len = utf8 ? floe_utf8_truncate_upper(*out, n, limit, &exists)
+                  : floe_binary_truncate_upper(*out, n, (size_t)limit, &exists);
+  if (exists) return FLOE_OK;
+  floe_free(*out);
+  *out = NULL;
+  *out_len = 0;
   return 1;
 }
 
@@ -1502,13 +1427,8 @@ static int column_bounds(const floe_parquet_writer *w, const pq_col *c,
       rc = set_bound(out, out_len, tmp, (size_t)n);
     } else if (c->kind == K_BA || (c->kind == K_FLBA && c->type.id != FLOE_ARROW_UUID)) {
       size_t n = stat_value(c, s, upper, tmp, &p);
-      int32_t limit = w->options.truncate_length;
-      if (limit == 0)
-        rc = set_bound(out, out_len, p, n);
-      else if (c->type.id == FLOE_ARROW_UTF8)
-        rc = string_bounds(p, n, limit, upper, out, out_len);
-      else
-        rc = binary_bounds(p, n, limit, upper, out, out_len);
+      rc = truncated_bound(p, n, w->options.truncate_length, upper,
+                           c->type.id == FLOE_ARROW_UTF8, out, out_len);
       if (rc == 1) rc = FLOE_OK; /* no upper bound */
     } else {
       /* int/date 4 bytes LE, long/time/timestamp 8 bytes LE, float/double
