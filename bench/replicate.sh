@@ -19,7 +19,7 @@ db="$out/source.db"
 if [ ! -s "$db" ] || [ "$(sqlite3 "$db" 'SELECT count(*) FROM events' 2>/dev/null)" != "$rows" ]; then
   rm -f "$db"
   echo "bench: generating $rows rows in $db" >&2
-  sqlite3 "$db" <<SQL
+  sqlite3 "$db" >/dev/null <<SQL
 PRAGMA journal_mode = OFF;
 PRAGMA synchronous = OFF;
 CREATE TABLE events (
