@@ -24,13 +24,19 @@ build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
+# Tests skipped inside the binaries (e.g. no ../shared/fixtures) are listed
+# after the CTest summary, so a skip is never silent.
+SHOW_SKIPS = grep -h '^  SKIP' $(1)/Testing/Temporary/LastTest.log 2>/dev/null | sort -u | sed 's/^  SKIP/skipped:/' || true
+
 unit-test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	@$(call SHOW_SKIPS,$(BUILD))
 
 asan-test: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DFLOE_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
+	@$(call SHOW_SKIPS,$(ASAN_BUILD))
 
 interop-test: build
 	@scripts/deps.sh --npm
