@@ -710,6 +710,10 @@ const floe_iceberg_snapshot_ref *floe_iceberg_metadata_ref(
     const floe_iceberg_metadata *metadata, const char *name);
 const char *floe_iceberg_metadata_property(const floe_iceberg_metadata *metadata,
                                            const char *key);
+/* The value of snapshot summary key `key` ("total-records",
+ * "floe.batch-sk.high", ...), or NULL when absent (or snapshot is NULL). */
+const char *floe_iceberg_snapshot_summary(const floe_iceberg_snapshot *snapshot,
+                                          const char *key);
 /* The parent of a snapshot, or NULL (no parent, or expired). */
 const floe_iceberg_snapshot *floe_iceberg_metadata_parent(
     const floe_iceberg_metadata *metadata, const floe_iceberg_snapshot *snapshot);

@@ -1013,6 +1013,14 @@ const char *floe_iceberg_metadata_property(const floe_iceberg_metadata *md,
   return NULL;
 }
 
+const char *floe_iceberg_snapshot_summary(const floe_iceberg_snapshot *snapshot,
+                                          const char *key) {
+  for (int32_t i = 0; snapshot != NULL && i < snapshot->n_summary; i++)
+    if (snapshot->summary[i].key != NULL && strcmp(snapshot->summary[i].key, key) == 0)
+      return snapshot->summary[i].value;
+  return NULL;
+}
+
 const floe_iceberg_snapshot *floe_iceberg_metadata_parent(
     const floe_iceberg_metadata *md, const floe_iceberg_snapshot *snapshot) {
   if (snapshot == NULL || !snapshot->has_parent) return NULL;

@@ -1054,9 +1054,7 @@ static int summary_put_if(summary_builder *b, const char *key, int64_t v) {
 static const char *parent_summary(const floe_iceberg_snapshot *parent,
                                   const char *key) {
   if (parent == NULL) return "0"; /* a first snapshot starts from zeros */
-  for (int32_t i = 0; i < parent->n_summary; i++)
-    if (strcmp(parent->summary[i].key, key) == 0) return parent->summary[i].value;
-  return NULL;
+  return floe_iceberg_snapshot_summary(parent, key);
 }
 
 /* Java's SnapshotProducer.updateTotal: only when the parent had the total. */

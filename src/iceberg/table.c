@@ -532,10 +532,10 @@ int floe_table_set_default_name_mapping(floe_table *table, floe_error *err) {
   return commit_update(table, "set name mapping", apply_name_mapping, NULL, err);
 }
 
+/* A numeric summary value, -1 when absent. */
 static int64_t snapshot_summary_i64(const floe_iceberg_snapshot *snap, const char *key) {
-  for (int32_t i = 0; i < snap->n_summary; i++)
-    if (strcmp(snap->summary[i].key, key) == 0) return strtoll(snap->summary[i].value, NULL, 10);
-  return -1;
+  const char *value = floe_iceberg_snapshot_summary(snap, key);
+  return value != NULL ? strtoll(value, NULL, 10) : -1;
 }
 
 int floe_table_live_rows(const floe_table *table, const floe_iceberg_snapshot *snapshot,

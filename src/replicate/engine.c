@@ -354,9 +354,8 @@ static void summary_build(summary *s, job_state *js, const unit *u) {
 }
 
 static int64_t summary_i64(const floe_iceberg_snapshot *snap, const char *key) {
-  for (int32_t i = 0; snap != NULL && i < snap->n_summary; i++)
-    if (strcmp(snap->summary[i].key, key) == 0) return strtoll(snap->summary[i].value, NULL, 10);
-  return -1;
+  const char *value = floe_iceberg_snapshot_summary(snap, key);
+  return value != NULL ? strtoll(value, NULL, 10) : -1;
 }
 
 /* The query's expected columns: the source's, typed and numbered as the

@@ -23,13 +23,6 @@
 
 #include "replicate/engine_internal.h"
 
-static const char *summary_get(const floe_iceberg_snapshot *s, const char *key) {
-  for (int32_t i = 0; i < s->n_summary; i++)
-    if (s->summary[i].key != NULL && strcmp(s->summary[i].key, key) == 0)
-      return s->summary[i].value;
-  return NULL;
-}
-
 static bool parse_i64(const char *text, int64_t *out) {
   if (text == NULL || text[0] == '\0') return false;
   char *end = NULL;
@@ -76,11 +69,11 @@ int floe_commits_collect(const floe_iceberg_metadata *metadata,
   while (s != NULL) {
     /* A cycle in corrupt metadata must not hang the run. */
     if (++steps > metadata->n_snapshots + 1) break;
-    const char *source = summary_get(s, "floe.source-table");
+    const char *source = floe_iceberg_snapshot_summary(s, "floe.source-table");
     int64_t low = 0, high = 0;
     if (source != NULL && strcmp(source, table_name) == 0 &&
-        parse_i64(summary_get(s, "floe.batch-sk.high"), &high)) {
-      parse_i64(summary_get(s, "floe.batch-sk.low"), &low);
+        parse_i64(floe_iceberg_snapshot_summary(s, "floe.batch-sk.high"), &high)) {
+      parse_i64(floe_iceberg_snapshot_summary(s, "floe.batch-sk.low"), &low);
       if (out->n == cap) {
         size_t ncap = cap ? cap * 2 : 16;
         floe_commit_info *grown = floe_realloc(out->commits, ncap * sizeof *grown);
@@ -96,11 +89,11 @@ int floe_commits_collect(const floe_iceberg_metadata *metadata,
       c->batch_high = high;
       c->operation = static_operation(s->operation);
       c->added_records = c->deleted_records = c->total_records = -1;
-      parse_i64(summary_get(s, "added-records"), &c->added_records);
-      parse_i64(summary_get(s, "deleted-records"), &c->deleted_records);
-      parse_i64(summary_get(s, "total-records"), &c->total_records);
+      parse_i64(floe_iceberg_snapshot_summary(s, "added-records"), &c->added_records);
+      parse_i64(floe_iceberg_snapshot_summary(s, "deleted-records"), &c->deleted_records);
+      parse_i64(floe_iceberg_snapshot_summary(s, "total-records"), &c->total_records);
       c->complete = true;
-      const char *part = summary_get(s, "floe.part");
+      const char *part = floe_iceberg_snapshot_summary(s, "floe.part");
       if (part != NULL) {
         long i = 0, n = 0;
         char *end = NULL;
@@ -108,9 +101,9 @@ int floe_commits_collect(const floe_iceberg_metadata *metadata,
         if (end != NULL && *end == '/') n = strtol(end + 1, NULL, 10);
         c->complete = i >= n;
       }
-      if (dup_opt(summary_get(s, "floe.run-id"), &c->run_id) < 0 ||
-          dup_opt(summary_get(s, "floe.watermark.low"), &c->watermark_low) < 0 ||
-          dup_opt(summary_get(s, "floe.watermark.high"), &c->watermark_high) < 0)
+      if (dup_opt(floe_iceberg_snapshot_summary(s, "floe.run-id"), &c->run_id) < 0 ||
+          dup_opt(floe_iceberg_snapshot_summary(s, "floe.watermark.low"), &c->watermark_low) < 0 ||
+          dup_opt(floe_iceberg_snapshot_summary(s, "floe.watermark.high"), &c->watermark_high) < 0)
         goto nomem;
     }
     if (!s->has_parent) break;

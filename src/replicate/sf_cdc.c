@@ -370,12 +370,8 @@ int floe_cdc_committed_position(const floe_iceberg_metadata *md, const char *tab
   const floe_commit_info *latest = floe_commits_latest(&commits);
   const floe_iceberg_snapshot *snap =
       latest ? floe_iceberg_metadata_snapshot(md, latest->snapshot_id) : NULL;
-  for (int32_t i = 0; snap != NULL && i < snap->n_summary; i++)
-    if (strcmp(snap->summary[i].key, "floe.changes.end") == 0) {
-      *out = floe_strdup(snap->summary[i].value);
-      if (*out == NULL) rc = nomem(err);
-      break;
-    }
+  const char *end = floe_iceberg_snapshot_summary(snap, "floe.changes.end");
+  if (end != NULL && (*out = floe_strdup(end)) == NULL) rc = nomem(err);
   floe_commit_list_free(&commits);
   return rc;
 }
