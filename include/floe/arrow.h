@@ -65,6 +65,13 @@ struct ArrowArray {
 
 typedef __int128 floe_int128;
 
+/* 10^n for 0 <= n <= 38 (decimal precision and scale arithmetic). */
+static inline floe_int128 floe_int128_pow10(int32_t n) {
+  floe_int128 v = 1;
+  for (int32_t i = 0; i < n; i++) v *= 10;
+  return v;
+}
+
 /* The column types floe moves around. Each maps to one Arrow format. */
 typedef enum floe_arrow_type {
   FLOE_ARROW_UNKNOWN = 0,

@@ -36,6 +36,8 @@ int floe_buf_append_byte(floe_buf *buf, uint8_t byte);
 int floe_buf_append_str(floe_buf *buf, const char *s);
 int floe_buf_appendf(floe_buf *buf, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Appends the bytes as lower-case hex digits, two per byte. */
+int floe_buf_append_hex(floe_buf *buf, const uint8_t *bytes, size_t n);
 int floe_buf_append_u32le(floe_buf *buf, uint32_t v);
 int floe_buf_append_u64le(floe_buf *buf, uint64_t v);
 /* Unsigned LEB128 varint, and zigzag-encoded signed varint. */

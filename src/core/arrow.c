@@ -855,16 +855,6 @@ int floe_arrow_view_list_child(const floe_arrow_view *v, floe_arrow_view *out,
   return floe_arrow_view_init(out, v->child_schema, v->child_array, err);
 }
 
-static int append_hex(floe_buf *out, const uint8_t *p, size_t n) {
-  static const char hex[] = "0123456789abcdef";
-  if (floe_buf_reserve(out, n * 2) < 0) return FLOE_ENOMEM;
-  for (size_t k = 0; k < n; k++) {
-    out->data[out->len++] = (uint8_t)hex[p[k] >> 4];
-    out->data[out->len++] = (uint8_t)hex[p[k] & 15];
-  }
-  return FLOE_OK;
-}
-
 /* Shortest text that reads back as the same value ("%.17g" at worst). */
 static int append_float_text(floe_buf *out, double v, int max_digits,
                              bool single) {
@@ -965,14 +955,14 @@ int floe_arrow_view_format(const floe_arrow_view *v, int64_t i, floe_buf *out) {
       int rc = FLOE_OK;
       for (int k = 0; k < 16 && rc == FLOE_OK; k++) {
         if (k == 4 || k == 6 || k == 8 || k == 10) rc = floe_buf_append_byte(out, '-');
-        if (rc == FLOE_OK) rc = append_hex(out, bytes + k, 1);
+        if (rc == FLOE_OK) rc = floe_buf_append_hex(out, bytes + k, 1);
       }
       return rc;
     }
     case FLOE_ARROW_BINARY:
     case FLOE_ARROW_FIXED:
       bytes = floe_arrow_view_bytes(v, i, &len);
-      return append_hex(out, bytes, len);
+      return floe_buf_append_hex(out, bytes, len);
     case FLOE_ARROW_LIST: {
       /* README of the fixtures: "list: `[a, b]`", elements as top-level
        * values. */

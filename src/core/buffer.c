@@ -71,6 +71,16 @@ int floe_buf_appendf(floe_buf *buf, const char *fmt, ...) {
   return FLOE_OK;
 }
 
+int floe_buf_append_hex(floe_buf *buf, const uint8_t *bytes, size_t n) {
+  static const char digits[] = "0123456789abcdef";
+  if (floe_buf_reserve(buf, n * 2) != FLOE_OK) return FLOE_ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    buf->data[buf->len++] = (uint8_t)digits[bytes[i] >> 4];
+    buf->data[buf->len++] = (uint8_t)digits[bytes[i] & 15];
+  }
+  return FLOE_OK;
+}
+
 int floe_buf_append_u32le(floe_buf *buf, uint32_t v) {
   if (floe_buf_reserve(buf, 4) != FLOE_OK) return FLOE_ENOMEM;
   floe_store_u32le(buf->data + buf->len, v);

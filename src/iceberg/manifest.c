@@ -743,12 +743,6 @@ static int partition_result_types(const floe_iceberg_partition_spec *spec,
   return FLOE_OK;
 }
 
-static floe_int128 pow10_i128(int32_t n) {
-  floe_int128 v = 1;
-  for (int32_t i = 0; i < n; i++) v *= 10;
-  return v;
-}
-
 /* The Avro value of a partition value (Iceberg spec: Avro type mapping).
  * Decimal bytes are placed in `arena`. */
 static int partition_to_avro(const floe_iceberg_type *t,
@@ -791,7 +785,7 @@ static int partition_to_avro(const floe_iceberg_type *t,
       return FLOE_OK;
     }
     case FLOE_ICEBERG_DECIMAL: {
-      floe_int128 limit = pow10_i128(t->precision > 38 ? 38 : t->precision);
+      floe_int128 limit = floe_int128_pow10(t->precision > 38 ? 38 : t->precision);
       if (v->v.dec >= limit || v->v.dec <= -limit) {
         char text[64];
         floe_decimal_format(v->v.dec, t->scale, text, sizeof text);

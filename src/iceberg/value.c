@@ -114,14 +114,8 @@ static floe_int128 decimal_from_be(const uint8_t *p, size_t n) {
   return (floe_int128)u;
 }
 
-static floe_int128 pow10_128(int n) {
-  floe_int128 p = 1;
-  for (int i = 0; i < n; i++) p *= 10;
-  return p;
-}
-
 static bool decimal_fits(floe_int128 v, int32_t precision) {
-  floe_int128 limit = pow10_128(precision);
+  floe_int128 limit = floe_int128_pow10(precision);
   return v < limit && v > -limit;
 }
 
@@ -320,16 +314,6 @@ bad_len:
 }
 
 /* ---- text helpers ----------------------------------------------------- */
-
-static int append_hex(floe_buf *out, const uint8_t *p, size_t n) {
-  static const char hex[] = "0123456789abcdef";
-  if (floe_buf_reserve(out, n * 2) < 0) return FLOE_ENOMEM;
-  for (size_t k = 0; k < n; k++) {
-    floe_buf_put_byte(out, (uint8_t)hex[p[k] >> 4]);
-    floe_buf_put_byte(out, (uint8_t)hex[p[k] & 15]);
-  }
-  return FLOE_OK;
-}
 
 static int append_base64(floe_buf *out, const uint8_t *p, size_t n) {
   static const char b64[] =
@@ -532,7 +516,7 @@ int floe_iceberg_value_to_json(const floe_iceberg_type *type,
       break;
     }
     case FLOE_ICEBERG_FIXED:
-    case FLOE_ICEBERG_BINARY: rc = append_hex(&text, value->bytes, value->len); break;
+    case FLOE_ICEBERG_BINARY: rc = floe_buf_append_hex(&text, value->bytes, value->len); break;
     default:
       return floe_error_set(err, FLOE_EUNSUPPORTED, "JSON single value: type %s unsupported",
                             type_label(type, name, sizeof name));

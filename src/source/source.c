@@ -635,12 +635,6 @@ int floe_src_parse_int64(const char *s, size_t len, int64_t *out) {
   return 0;
 }
 
-static floe_int128 pow10_i128(int n) {
-  floe_int128 p = 1;
-  while (n-- > 0) p *= 10;
-  return p;
-}
-
 int floe_src_parse_decimal(const char *s, size_t len, int32_t precision,
                            int32_t scale, floe_int128 *out, char *why,
                            size_t why_size) {
@@ -693,7 +687,7 @@ int floe_src_parse_decimal(const char *s, size_t len, int32_t precision,
     if (power < lowest) lowest = power;
     if (power > highest) highest = power;
     if (power >= 0 && power < precision)
-      unscaled += (floe_int128)d * pow10_i128((int)power);
+      unscaled += (floe_int128)d * floe_int128_pow10((int)power);
   }
   if (lowest < 0) {
     snprintf(why, why_size, "%" PRId64 " fractional digits, scale is %d",

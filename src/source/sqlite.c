@@ -383,16 +383,9 @@ static bool stream_is_null(floe_source_stream *base, int64_t col) {
 }
 
 static int append_hex(floe_buf *out, const uint8_t *bytes, size_t len) {
-  static const char digits[] = "0123456789abcdef";
-  int rc = floe_buf_reserve(out, 2 * len + 3);
-  if (rc < 0) return rc;
-  floe_buf_put(out, "x'", 2);
-  for (size_t i = 0; i < len; i++) {
-    floe_buf_put_byte(out, (uint8_t)digits[bytes[i] >> 4]);
-    floe_buf_put_byte(out, (uint8_t)digits[bytes[i] & 15]);
-  }
-  floe_buf_put_byte(out, '\'');
-  return FLOE_OK;
+  if (floe_buf_append(out, "x'", 2) < 0 || floe_buf_append_hex(out, bytes, len) < 0)
+    return FLOE_ENOMEM;
+  return floe_buf_append_byte(out, '\'');
 }
 
 static int stream_append(floe_source_stream *base, int64_t col,

@@ -348,12 +348,6 @@ static int32_t decimal_flba_width(int32_t precision) {
   return 16;
 }
 
-static floe_int128 pow10_128(int32_t p) {
-  floe_int128 v = 1;
-  for (int32_t i = 0; i < p; i++) v *= 10;
-  return v;
-}
-
 static int map_column(pq_col *c, const struct ArrowSchema *field,
                       const floe_parquet_writer_options *options,
                       floe_error *err) {
@@ -394,7 +388,7 @@ static int map_column(pq_col *c, const struct ArrowSchema *field,
                               "column '%s': invalid decimal(%d,%d)", c->name,
                               c->type.precision, c->type.scale);
       c->is_decimal = true;
-      c->decimal_limit = pow10_128(c->type.precision);
+      c->decimal_limit = floe_int128_pow10(c->type.precision);
       if (c->type.precision <= 9) {
         c->kind = K_I32, c->ptype = PQ_INT32, c->width = 4;
       } else if (c->type.precision <= 18) {
