@@ -13,12 +13,17 @@ ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
-.PHONY: all build deps test unit-test asan-test interop-test e2e-test emulator-test fuzz-replay fuzz bench demo clean campaign-sample campaign
+.PHONY: all build deps engines test unit-test asan-test interop-test e2e-test emulator-test fuzz-replay fuzz bench demo clean campaign-sample campaign
 
 all: build
 
 deps:
 	@scripts/deps.sh
+
+# The reference engines (Spark + Iceberg runtime, PyIceberg, JDBC drivers),
+# pinned in scripts/versions.env, cached in $(BUILD)/engines.
+engines:
+	@scripts/engines.sh $(BUILD)
 
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -78,7 +83,7 @@ campaign: build
 	@scripts/deps.sh --npm
 	@node tests/campaign/campaign.mjs --trials $(CAMPAIGN_TRIALS) --jobs $(JOBS) --floe $(abspath $(BUILD))/floe $(if $(CAMPAIGN_SEED),--seed $(CAMPAIGN_SEED))
 
-test: unit-test asan-test interop-test e2e-test emulator-test fuzz-replay campaign-sample
+test: engines unit-test asan-test interop-test e2e-test emulator-test fuzz-replay campaign-sample
 
 # The main job on the embedded default: a generated SQLite source replicated
 # into ./demo/warehouse with the SQL catalog ./demo/catalog.db.
