@@ -38,15 +38,19 @@ SELECT max(batch_sk) FROM floe_control WHERE table_name = :1;
 SELECT max(batch_sk) FROM floe_control WHERE table_name = :1 AND batch_sk < :2;
 
 -- name: history
--- Every row of table :1, oldest first.
-SELECT batch_sk, run_id, CAST(inserted_at AS VARCHAR) AS inserted_at, watermark, kind
+-- Every row of table :1, oldest first. inserted_at is read as a typed value
+-- (the SQL API sends it in a fixed encoding), never CAST to VARCHAR, which
+-- would follow the account's TIMESTAMP_OUTPUT_FORMAT.
+SELECT batch_sk, run_id, inserted_at, watermark, kind
 FROM floe_control WHERE table_name = :1 ORDER BY batch_sk;
 
 -- name: insert
 -- Records a batch: :1 table, :2 batch_sk, :3 run_id, :4 watermark (or NULL),
--- :5 kind.
+-- :5 kind. Idempotent by itself: running it twice (a retried request)
+-- inserts one row, since Snowflake does not enforce the primary key.
 INSERT INTO floe_control (table_name, batch_sk, run_id, watermark, kind)
-VALUES (:1, :2, :3, :4, :5);
+SELECT :1, :2, :3, :4, :5
+WHERE NOT EXISTS (SELECT 1 FROM floe_control WHERE table_name = :1 AND batch_sk = :2);
 
 -- name: compensate
 -- Manual compensation: deletes the row (:1 table, :2 batch_sk) inserted by

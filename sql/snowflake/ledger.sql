@@ -11,7 +11,7 @@
 --   CREATE STREAM items_changes ON TABLE items;
 --   floe.yaml:  items: {mode: merge, cdc: {type: stream, stream: items_changes}}
 --
--- Parameters are :1, :2 (SQL API bindings).
+-- Parameters are :1, :2 (SQL API bindings); {1}, {2} are literals.
 --
 -- The ledger, <table>_FLOE_LEDGER (the key under `tables:`, in control.schema
 -- when set, else beside the source table): the stream's columns and
@@ -53,14 +53,25 @@ SELECT max(FLOE_BATCH_SK) FROM ITEMS_FLOE_LEDGER;
 SELECT count(*) FROM ITEMS_CHANGES;
 
 -- name: stage
--- One SQL API request (a multi-statement transaction): drop the batches up
--- to :1 (the last committed one), copy the stream in as batch :2.
+-- One SQL API request, one transaction: drop the batches up to {1} (the
+-- last committed one), copy the stream in as batch {2}. The transaction is
+-- a Snowflake Scripting block sent with EXECUTE IMMEDIATE, whose handler
+-- rolls back and re-raises, so a failing statement never leaves the
+-- transaction open (a session that ends inside one leaves it detached,
+-- holding locks). Bind variables are not supported in multi-statement
+-- requests, so {1} and {2} are sent as integer literals, not :1 and :2.
+EXECUTE IMMEDIATE 'BEGIN
 BEGIN TRANSACTION;
-DELETE FROM ITEMS_FLOE_LEDGER WHERE FLOE_BATCH_SK <= :1;
+DELETE FROM ITEMS_FLOE_LEDGER WHERE FLOE_BATCH_SK <= {1};
 INSERT INTO ITEMS_FLOE_LEDGER (ID, NAME, PRICE, METADATA$ACTION, METADATA$ISUPDATE, METADATA$ROW_ID, FLOE_BATCH_SK, FLOE_ROW)
-SELECT ID, NAME, PRICE, METADATA$ACTION, METADATA$ISUPDATE, METADATA$ROW_ID, :2, ROW_NUMBER() OVER (ORDER BY METADATA$ACTION, METADATA$ROW_ID)
+SELECT ID, NAME, PRICE, METADATA$ACTION, METADATA$ISUPDATE, METADATA$ROW_ID, {2}, ROW_NUMBER() OVER (ORDER BY METADATA$ACTION, METADATA$ROW_ID)
 FROM ITEMS_CHANGES;
 COMMIT;
+EXCEPTION
+  WHEN OTHER THEN
+    ROLLBACK;
+    RAISE;
+END;';
 
 -- name: staged_rows
 -- Rows staged under batch :1 (0: the stream emptied meanwhile; nothing new).

@@ -80,10 +80,13 @@ static const char *const snowflake_sql[FLOE_CONTROL_STMT_COUNT] = {
     ")",
     "SELECT max(batch_sk) FROM {control} WHERE table_name = :1",
     "SELECT max(batch_sk) FROM {control} WHERE table_name = :1 AND batch_sk < :2",
-    "SELECT batch_sk, run_id, CAST(inserted_at AS VARCHAR) AS inserted_at, watermark, kind\n"
+    "SELECT batch_sk, run_id, inserted_at, watermark, kind\n"
     "FROM {control} WHERE table_name = :1 ORDER BY batch_sk",
+    /* Idempotent by itself (a retried request may run twice where the
+     * requestId is not honoured, and the primary key is not enforced). */
     "INSERT INTO {control} (table_name, batch_sk, run_id, watermark, kind)\n"
-    "VALUES (:1, :2, :3, :4, :5)",
+    "SELECT :1, :2, :3, :4, :5\n"
+    "WHERE NOT EXISTS (SELECT 1 FROM {control} WHERE table_name = :1 AND batch_sk = :2)",
     "DELETE FROM {control}\n"
     "WHERE table_name = :1 AND batch_sk = :2 AND run_id = :3\n"
     "  AND batch_sk = (SELECT max(batch_sk) FROM {control} WHERE table_name = :1)",

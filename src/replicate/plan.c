@@ -426,9 +426,15 @@ int floe_job_max_cursor(floe_job *job, char **out, floe_error *err) {
   memset(&none, 0, sizeof none);
   *out = NULL;
   const char *d = floe_source_dialect(job->session->src);
-  int rc = floe_buf_appendf(&sql, "SELECT CAST(max(%s) AS %s) FROM %s", job->cursor_sql,
-                            strcmp(d, "snowflake") == 0 ? "VARCHAR" : "TEXT",
-                            job->source_sql) < 0
+  /* Snowflake renders CAST(... AS VARCHAR) with the account's output
+   * formats (TIMESTAMP_OUTPUT_FORMAT keeps milliseconds by default), so
+   * the maximum is read as a typed value: the SQL API sends it in a fixed
+   * encoding and the driver renders it canonically. */
+  int rc = (strcmp(d, "snowflake") == 0
+                ? floe_buf_appendf(&sql, "SELECT max(%s) FROM %s", job->cursor_sql,
+                                   job->source_sql)
+                : floe_buf_appendf(&sql, "SELECT CAST(max(%s) AS TEXT) FROM %s", job->cursor_sql,
+                                   job->source_sql)) < 0
                ? floe_error_set(err, FLOE_ENOMEM, "out of memory")
                : FLOE_OK;
   if (rc == FLOE_OK) rc = floe_job_where(job, &none, &sql, params, &n, err);

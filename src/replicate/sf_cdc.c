@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "floe/log.h"
 
@@ -214,6 +215,19 @@ int floe_cdc_ledger_create(floe_cdc_ledger *l, const floe_job *job, floe_error *
   floe_source_table have;
   floe_buf sql;
   memset(&have, 0, sizeof have);
+  /* information_schema.columns names VECTOR and MAP columns without their
+   * element types and dimension, which their DDL needs: the ledger could
+   * not declare them, so the table is refused at discovery. */
+  for (int64_t i = 0; i < job->desc.n_columns; i++) {
+    const char *d = job->desc.columns[i].declared_type;
+    if (d != NULL && (strcasecmp(d, "VECTOR") == 0 || strcasecmp(d, "MAP") == 0))
+      return floe_error_set(err, FLOE_EUNSUPPORTED,
+                            "ledger %s: column %s is %s, whose element type (and dimension) "
+                            "information_schema does not give, so the stream ledger cannot "
+                            "declare it; use cdc: {type: changes} (no ledger) or leave the "
+                            "column out of the stream's table",
+                            l->ledger_name, job->desc.columns[i].name, d);
+  }
   floe_buf_init(&sql);
   int rc = floe_buf_appendf(&sql, "CREATE TABLE IF NOT EXISTS %s (", l->ledger_sql) < 0
                ? nomem(err)
@@ -243,7 +257,7 @@ int floe_cdc_ledger_create(floe_cdc_ledger *l, const floe_job *job, floe_error *
     char *q = NULL;
     rc = floe_source_quote_ident(src, c->name, &q, err);
     floe_buf_reset(&sql);
-    if (rc == FLOE_OK && (floe_buf_appendf(&sql, "ALTER TABLE %s ADD COLUMN %s %s",
+    if (rc == FLOE_OK && (floe_buf_appendf(&sql, "ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s %s",
                                            l->ledger_sql, q, c->declared_type) < 0 ||
                           floe_buf_terminate(&sql) < 0))
       rc = nomem(err);

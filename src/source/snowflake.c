@@ -13,11 +13,16 @@
  *
  * The SQL API is stateless: there is no session in which BEGIN could stay
  * open between requests ("Using explicit transactions"). A transaction is
- * therefore sent as one multi-statement request: floe_source_begin starts
- * collecting the statements executed in it (with their bindings
- * renumbered), and commit sends "BEGIN TRANSACTION; ...; COMMIT" with
- * MULTI_STATEMENT_COUNT set; rollback drops them unsent. Queries run at
- * once and do not see the uncommitted statements.
+ * therefore sent as one request: floe_source_begin starts collecting the
+ * statements executed in it (parameters written as literals: the API takes
+ * no bindings in multi-statement requests), and commit sends them as one
+ * Snowflake Scripting block, EXECUTE IMMEDIATE 'BEGIN BEGIN TRANSACTION;
+ * ...; COMMIT; EXCEPTION WHEN OTHER THEN ROLLBACK; RAISE; END;', so a
+ * failure never leaves the transaction open and detached; rollback drops
+ * them unsent. Queries run at once and do not see the uncommitted
+ * statements. Context names (database, schema, warehouse, role) are
+ * case-sensitive in the request body and are resolved as Snowflake
+ * resolves identifiers.
  *
  * Tables are described from information_schema.columns and the primary key
  * from SHOW PRIMARY KEYS; docs/snowflake.md has the type mapping.
@@ -25,6 +30,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,9 +61,7 @@ typedef struct sf_source {
   const volatile sig_atomic_t *interrupt;
   /* statements collected inside floe_source_begin .. commit */
   floe_buf txn_sql;
-  json_t *txn_bindings;
   int txn_statements;
-  size_t txn_params;
 } sf_source;
 
 typedef struct sf_stream {
@@ -463,19 +467,79 @@ static int fetch_partition(sf_source *src, const char *handle, int64_t index,
 
 /* ---- placeholders and statement splitting ---------------------------------------- */
 
-/* Walks sql outside quotes and comments. For each top-level ';' calls
- * on_semicolon; copies the text into out (when not NULL) with every
- * placeholder (?, :N) renumbered to :(N + offset). Returns the number of
- * placeholders seen, via *n_placeholders. */
-static int scan_sql(const char *sql, floe_buf *out, size_t offset,
-                    size_t *n_placeholders, int *n_statements) {
+/* Appends the SQL literal of one parameter, typed the way its binding
+ * would be (snowflake_internal.h). */
+int floe_sf_literal(floe_buf *out, const floe_source_param *p, floe_error *err) {
+  int rc = FLOE_OK;
+  char text[48];
+  switch (p->type) {
+    case FLOE_PARAM_NULL:
+      rc = floe_buf_append_str(out, "NULL");
+      break;
+    case FLOE_PARAM_INT64:
+      /* Parenthesised when negative: "x - -5" would start a comment. */
+      rc = floe_buf_appendf(out, p->int64_value < 0 ? "(%" PRId64 ")" : "%" PRId64,
+                            p->int64_value);
+      break;
+    case FLOE_PARAM_DOUBLE:
+      /* "Numeric data types": 'NaN', 'inf' and '-inf' are the special
+       * FLOAT values as strings. */
+      if (isnan(p->double_value))
+        snprintf(text, sizeof text, "NaN");
+      else if (isinf(p->double_value))
+        snprintf(text, sizeof text, p->double_value < 0 ? "-inf" : "inf");
+      else
+        floe_src_format_double(p->double_value, text, sizeof text);
+      rc = floe_buf_appendf(out, "CAST('%s' AS FLOAT)", text);
+      break;
+    case FLOE_PARAM_TEXT: {
+      const uint8_t *b = p->bytes;
+      if (!floe_src_utf8_valid(b, p->len))
+        return floe_error_set(err, FLOE_EINVAL, "parameter: text is not valid UTF-8");
+      /* "String constants": a single-quoted string takes '' for a quote
+       * and backslash escapes, so a backslash is doubled too. */
+      rc = floe_buf_append_byte(out, '\'');
+      for (size_t i = 0; rc == FLOE_OK && i < p->len; i++) {
+        if (b[i] == '\'') rc = floe_buf_append_str(out, "''");
+        else if (b[i] == '\\') rc = floe_buf_append_str(out, "\\\\");
+        else if (b[i] == 0) rc = floe_buf_append_str(out, "\\0");
+        else rc = floe_buf_append_byte(out, b[i]);
+      }
+      if (rc == FLOE_OK) rc = floe_buf_append_byte(out, '\'');
+      break;
+    }
+    case FLOE_PARAM_BLOB: {
+      static const char digits[] = "0123456789ABCDEF";
+      const uint8_t *b = p->bytes;
+      rc = floe_buf_append_str(out, "TO_BINARY('");
+      for (size_t i = 0; rc == FLOE_OK && i < p->len; i++)
+        if ((rc = floe_buf_append_byte(out, (uint8_t)digits[b[i] >> 4])) == FLOE_OK)
+          rc = floe_buf_append_byte(out, (uint8_t)digits[b[i] & 15]);
+      if (rc == FLOE_OK) rc = floe_buf_append_str(out, "', 'HEX')");
+      break;
+    }
+    default:
+      return floe_error_set(err, FLOE_EINVAL, "parameter: unknown type %d", (int)p->type);
+  }
+  if (rc < 0) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  return FLOE_OK;
+}
+
+/* Walks sql outside quotes and comments, counting top-level statements
+ * and placeholders (?, :N). When out is given, copies the text into it
+ * with every placeholder replaced by the literal of its parameter
+ * (floe_sf_literal): the SQL API takes no bindings in a multi-statement
+ * request ("Submitting multiple SQL statements in a single request"). */
+static int scan_sql(const char *sql, floe_buf *out, const floe_source_param *params,
+                    size_t n_params, size_t *n_placeholders, int *n_statements,
+                    floe_error *err) {
   size_t question = 0, max_numbered = 0;
   int statements = 0;
   bool content = false;
   const char *p = sql;
   int rc = FLOE_OK;
 #define EMIT(ptr, n) \
-  if (out != NULL && (rc = floe_buf_append(out, (ptr), (n))) < 0) return rc
+  if (out != NULL && floe_buf_append(out, (ptr), (n)) < 0) goto oom
   while (*p) {
     char c = *p;
     if (c == '\'' || c == '"') {
@@ -514,22 +578,23 @@ static int scan_sql(const char *sql, floe_buf *out, size_t offset,
       p += 2;
       continue;
     }
+    size_t index = 0;
     if (c == ':' && p[1] >= '0' && p[1] <= '9') {
-      size_t n = 0;
       p++;
-      while (*p >= '0' && *p <= '9') n = n * 10 + (size_t)(*p++ - '0');
-      if (n > max_numbered) max_numbered = n;
-      if (out != NULL && (rc = floe_buf_appendf(out, ":%zu", n + offset)) < 0)
-        return rc;
-      content = true;
-      continue;
+      while (*p >= '0' && *p <= '9') index = index * 10 + (size_t)(*p++ - '0');
+      if (index > max_numbered) max_numbered = index;
+    } else if (c == '?') {
+      index = ++question;
+      p++;
     }
-    if (c == '?') {
-      question++;
-      if (out != NULL && (rc = floe_buf_appendf(out, ":%zu", question + offset)) < 0)
-        return rc;
-      p++;
+    if (index > 0) {
       content = true;
+      if (out == NULL) continue;
+      if (index > n_params)
+        return floe_error_set(err, FLOE_EINVAL, "placeholder %zu has no parameter (%zu given)",
+                              index, n_params);
+      rc = floe_sf_literal(out, &params[index - 1], err);
+      if (rc < 0) return rc;
       continue;
     }
     if (c == ';') {
@@ -547,6 +612,8 @@ static int scan_sql(const char *sql, floe_buf *out, size_t offset,
     *n_placeholders = question > max_numbered ? question : max_numbered;
   if (n_statements != NULL) *n_statements = statements;
   return FLOE_OK;
+oom:
+  return floe_error_set(err, FLOE_ENOMEM, "out of memory");
 }
 
 /* ---- streams ------------------------------------------------------------------------ */
@@ -912,23 +979,27 @@ static int sf_exec(floe_source *base, const char *sql,
   size_t n_placeholders = 0;
   json_t *bindings = NULL;
   text_result r = {0};
+  floe_buf script = FLOE_BUF_INIT;
   *out_rows = 0;
-  FLOE_TRY(scan_sql(sql, NULL, 0, &n_placeholders, &n_statements));
-  if (n_params > 0 && n_statements > 1) {
-    rc = floe_error_set(err, FLOE_EINVAL,
-                        "parameters with more than one statement");
-    goto cleanup;
-  }
+  FLOE_TRY(scan_sql(sql, NULL, NULL, 0, &n_placeholders, &n_statements, err));
   if (n_statements == 0) goto cleanup; /* nothing but comments/space */
   if (base->in_transaction) {
-    /* Collected for the commit's single request; bindings renumbered. */
+    /* Collected for the commit's single request, parameters as literals. */
     FLOE_TRY(floe_buf_append_str(&src->txn_sql, ";\n"));
-    FLOE_TRY(scan_sql(sql, &src->txn_sql, src->txn_params, NULL, NULL));
-    FLOE_TRY(add_bindings(src->txn_bindings, params, n_params,
-                          src->txn_params + 1, err));
-    src->txn_params += n_params > n_placeholders ? n_params : n_placeholders;
+    FLOE_TRY(scan_sql(sql, &src->txn_sql, params, n_params, NULL, NULL, err));
+    /* A block takes no empty statement: drop a trailing ';'. */
+    while (src->txn_sql.len > 0 && (src->txn_sql.data[src->txn_sql.len - 1] == ';' ||
+                                    isspace(src->txn_sql.data[src->txn_sql.len - 1])))
+      src->txn_sql.len--;
     src->txn_statements += n_statements;
     goto cleanup;
+  }
+  if (n_statements > 1 && n_params > 0) {
+    /* No bindings in a multi-statement request: literals instead. */
+    FLOE_TRY(scan_sql(sql, &script, params, n_params, NULL, NULL, err));
+    FLOE_TRY(floe_buf_terminate(&script));
+    sql = (const char *)script.data;
+    n_params = 0;
   }
   FLOE_TRY(make_bindings(params, n_params, &bindings, err));
   FLOE_TRY(run_text(src, sql, bindings, n_statements, 1, &r, err));
@@ -958,24 +1029,20 @@ static int sf_exec(floe_source *base, const char *sql,
 cleanup:
   if (rc == FLOE_ENOMEM) floe_error_set(err, FLOE_ENOMEM, "out of memory");
   if (bindings != NULL) json_decref(bindings);
+  floe_buf_free(&script);
   text_result_free(&r);
   return rc;
 }
 
 static void txn_clear(sf_source *src) {
   floe_buf_reset(&src->txn_sql);
-  if (src->txn_bindings != NULL) json_decref(src->txn_bindings);
-  src->txn_bindings = NULL;
   src->txn_statements = 0;
-  src->txn_params = 0;
 }
 
 static int sf_begin(floe_source *base, floe_error *err) {
   sf_source *src = (sf_source *)base;
   txn_clear(src);
-  src->txn_bindings = json_object();
-  if (src->txn_bindings == NULL ||
-      floe_buf_append_str(&src->txn_sql, "BEGIN TRANSACTION") < 0)
+  if (floe_buf_append_str(&src->txn_sql, "BEGIN TRANSACTION") < 0)
     return floe_error_set(err, FLOE_ENOMEM, "out of memory");
   src->txn_statements = 1;
   return FLOE_OK;
@@ -985,18 +1052,34 @@ static int sf_commit(floe_source *base, floe_error *err) {
   sf_source *src = (sf_source *)base;
   int rc;
   text_result r = {0};
+  floe_buf block = FLOE_BUF_INIT, sql = FLOE_BUF_INIT;
   if (src->txn_statements <= 1) { /* nothing was executed */
     txn_clear(src);
     return FLOE_OK;
   }
-  /* "Using explicit transactions": BEGIN; ...; COMMIT in one request. */
-  FLOE_TRY(floe_buf_append_str(&src->txn_sql, ";\nCOMMIT"));
-  FLOE_TRY(floe_buf_terminate(&src->txn_sql));
-  rc = run_text(src, (const char *)src->txn_sql.data, src->txn_bindings,
-                src->txn_statements + 1, 1, &r, err);
+  /* "Using explicit transactions" puts BEGIN ... COMMIT in one request,
+   * but a statement that fails there ends the request with the
+   * transaction open, and a session that ends so leaves it detached,
+   * holding its locks ("Transactions": aborting transactions). So the
+   * transaction is one Snowflake Scripting block whose handler rolls back
+   * and re-raises ("BEGIN ... END", "Handling exceptions"), sent as
+   * EXECUTE IMMEDIATE '<block>': a single statement, parameters as
+   * literals. */
+  FLOE_TRY(floe_buf_append_str(&block, "BEGIN\n"));
+  FLOE_TRY(floe_buf_append(&block, src->txn_sql.data, src->txn_sql.len));
+  FLOE_TRY(floe_buf_append_str(&block, ";\nCOMMIT;\nEXCEPTION\n  WHEN OTHER THEN\n"
+                                       "    ROLLBACK;\n    RAISE;\nEND;"));
+  FLOE_TRY(floe_buf_append_str(&sql, "EXECUTE IMMEDIATE "));
+  floe_source_param text = {FLOE_PARAM_TEXT, 0, 0.0, block.data, block.len};
+  FLOE_TRY(floe_sf_literal(&sql, &text, err));
+  FLOE_TRY(floe_buf_terminate(&sql));
+  rc = run_text(src, (const char *)sql.data, NULL, 1, 1, &r, err);
+  if (rc == FLOE_ESOURCE) floe_error_prefix(err, "transaction rolled back");
 cleanup:
   if (rc == FLOE_ENOMEM) floe_error_set(err, FLOE_ENOMEM, "out of memory");
   text_result_free(&r);
+  floe_buf_free(&block);
+  floe_buf_free(&sql);
   txn_clear(src);
   return rc;
 }
@@ -1210,9 +1293,67 @@ static const floe_source_driver sf_driver = {
     "snowflake", sf_close, sf_describe, sf_query, sf_exec,
     sf_begin,    sf_commit, sf_rollback};
 
-static bool host_is_loopback(const char *host) {
-  return strncmp(host, "127.", 4) == 0 || strncmp(host, "localhost", 9) == 0 ||
-         strncmp(host, "[::1]", 5) == 0;
+int floe_sf_context_name(const char *name, char **out) {
+  *out = NULL;
+  if (name == NULL) return FLOE_OK;
+  size_t len = strlen(name);
+  while (len > 0 && isspace((unsigned char)name[len - 1])) len--;
+  while (len > 0 && isspace((unsigned char)*name)) name++, len--;
+  if (len == 0) return FLOE_OK;
+  char *r = floe_malloc(len + 1);
+  if (r == NULL) return FLOE_ENOMEM;
+  size_t n = 0;
+  if (len >= 2 && name[0] == '"' && name[len - 1] == '"') {
+    /* "Identifier requirements": a double-quoted name keeps its case; ""
+     * inside stands for one quote. */
+    for (size_t i = 1; i + 1 < len; i++) {
+      r[n++] = name[i];
+      if (name[i] == '"' && name[i + 1] == '"' && i + 2 < len) i++;
+    }
+  } else {
+    /* An unquoted name is stored and resolved upper-case. */
+    for (size_t i = 0; i < len; i++) r[n++] = (char)toupper((unsigned char)name[i]);
+  }
+  r[n] = '\0';
+  *out = r;
+  return FLOE_OK;
+}
+
+bool floe_sf_host_is_loopback(const char *host) {
+  /* The host part of "host", "host:port", "[v6]:port", "host/path": only
+   * a name or address that is loopback itself, never one that merely
+   * starts like one ("localhost.example.com", "127.0.0.1.nip.io"). */
+  char name[256];
+  size_t n = 0;
+  if (*host == '[') {
+    const char *end = strchr(host, ']');
+    if (end == NULL || (size_t)(end - host) >= sizeof name) return false;
+    n = (size_t)(end - host - 1);
+    memcpy(name, host + 1, n);
+    host = end + 1;
+  } else {
+    while (host[n] != '\0' && host[n] != ':' && host[n] != '/' && host[n] != '?' &&
+           host[n] != '#' && n + 1 < sizeof name) {
+      name[n] = host[n];
+      n++;
+    }
+    host += n;
+  }
+  name[n] = '\0';
+  if (*host != '\0' && *host != ':' && *host != '/') return false;
+  if (strcasecmp(name, "localhost") == 0 || strcasecmp(name, "localhost.") == 0) return true;
+  if (strcmp(name, "::1") == 0) return true;
+  /* A dotted-quad IPv4 address in 127.0.0.0/8. */
+  unsigned octets[4];
+  int used = 0;
+  if (sscanf(name, "%3u.%3u.%3u.%3u%n", &octets[0], &octets[1], &octets[2], &octets[3],
+             &used) != 4 || name[used] != '\0')
+    return false;
+  for (int i = 0; i < 4; i++)
+    if (octets[i] > 255) return false;
+  for (const char *c = name; *c; c++)
+    if (!(isdigit((unsigned char)*c) || *c == '.')) return false;
+  return octets[0] == 127;
 }
 
 /* The endpoint: https://<account>.snowflakecomputing.com, or the host
@@ -1225,7 +1366,7 @@ static int base_url(const floe_source_config *config, floe_buf *out,
     if (strncmp(host, "https://", 8) == 0) {
       rc = floe_buf_append_str(out, host);
     } else if (strncmp(host, "http://", 7) == 0) {
-      if (!host_is_loopback(host + 7))
+      if (!floe_sf_host_is_loopback(host + 7))
         return floe_error_set(err, FLOE_EINVAL,
                               "host '%s': plain http is allowed only for a "
                               "loopback host (127.0.0.1, localhost)",
@@ -1233,7 +1374,7 @@ static int base_url(const floe_source_config *config, floe_buf *out,
       rc = floe_buf_append_str(out, host);
     } else {
       rc = floe_buf_appendf(out, "%s://%s",
-                            host_is_loopback(host) ? "http" : "https", host);
+                            floe_sf_host_is_loopback(host) ? "http" : "https", host);
     }
   } else {
     rc = floe_buf_append_str(out, "https://");
@@ -1283,10 +1424,12 @@ int floe_src_snowflake_open(floe_source **out, const floe_source_config *config,
   }
   FLOE_TRY(dup_opt(&src->account, account));
   FLOE_TRY(dup_opt(&src->user, user));
-  FLOE_TRY(dup_opt(&src->warehouse, config->snowflake_warehouse));
-  FLOE_TRY(dup_opt(&src->role, config->snowflake_role));
-  FLOE_TRY(dup_opt(&src->database, config->snowflake_database));
-  FLOE_TRY(dup_opt(&src->schema, config->snowflake_schema));
+  /* The request's context fields are case-sensitive ("Submitting a
+   * request"): resolved the way Snowflake resolves an identifier. */
+  FLOE_TRY(floe_sf_context_name(config->snowflake_warehouse, &src->warehouse));
+  FLOE_TRY(floe_sf_context_name(config->snowflake_role, &src->role));
+  FLOE_TRY(floe_sf_context_name(config->snowflake_database, &src->database));
+  FLOE_TRY(floe_sf_context_name(config->snowflake_schema, &src->schema));
   FLOE_TRY(dup_opt(&src->token_env, config->snowflake_token_env));
   FLOE_TRY(dup_opt(&src->token_file, config->snowflake_token_file));
   FLOE_TRY(dup_opt(&src->token_literal, config->snowflake_token));

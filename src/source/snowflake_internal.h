@@ -27,6 +27,7 @@
 #include "floe/arrow.h"
 #include "floe/buffer.h"
 #include "floe/common.h"
+#include "floe/source.h"
 
 /* ---- result types (snowflake_decode.c) ------------------------------------ */
 
@@ -203,6 +204,32 @@ int floe_sf_jwt_make(const floe_sf_key *key, const char *account,
  * padding, appended to out. */
 int floe_sf_base64url(floe_buf *out, const void *bytes, size_t len);
 int floe_sf_base64(floe_buf *out, const void *bytes, size_t len);
+
+/* ---- statements (snowflake.c) ------------------------------------------------ */
+
+/* Appends the SQL literal of one parameter to out, typed as its binding
+ * would be: NULL; an integer as digits (parenthesised when negative); a
+ * double as CAST('<text>' AS FLOAT) ('NaN', 'inf', '-inf' for the special
+ * values); text single-quoted with ' and \ doubled and NUL as \0 (UTF-8
+ * checked); a blob as TO_BINARY('<HEX>', 'HEX'). Used where the SQL API
+ * takes no bindings: multi-statement requests ("Submitting multiple SQL
+ * statements in a single request"). Errors: FLOE_EINVAL (text not UTF-8,
+ * unknown type), FLOE_ENOMEM. */
+int floe_sf_literal(floe_buf *out, const floe_source_param *p, floe_error *err);
+
+/* A context name (database, schema, warehouse, role) as the request body
+ * must carry it: the body's fields are case-sensitive and match the names
+ * SHOW returns ("Submitting a request"), so an unquoted name is
+ * upper-cased and a double-quoted one keeps its case without the quotes
+ * ("" inside is one quote). Surrounding space is dropped. *out is NULL for
+ * NULL or blank, else allocated (floe_free). Returns FLOE_ENOMEM or 0. */
+int floe_sf_context_name(const char *name, char **out);
+
+/* Whether the host of "host[:port][/path]" or "[v6]:port" is a loopback
+ * host: "localhost", an IPv4 address in 127.0.0.0/8 written as a dotted
+ * quad, or [::1]. Names that only begin like one
+ * ("localhost.example.com", "127.0.0.1.evil.net") are not. */
+bool floe_sf_host_is_loopback(const char *host);
 
 /* ---- HTTP with retries (snowflake_http.c) --------------------------------- */
 

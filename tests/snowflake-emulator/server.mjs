@@ -13,7 +13,7 @@
 // Usage: node server.mjs --port 0 --state DIR [--public-key PEM ...]
 //          [--oauth-token T ...] [--pat T ...] [--account NAME]
 //          [--database NAME] [--schema NAME] [--rows-per-partition N]
-//          [--async-threshold-ms MS]
+//          [--async-threshold-ms MS] [--warehouse NAME ...] [--role NAME ...]
 // Prints `LISTENING 127.0.0.1:PORT` once ready.
 
 import http from 'node:http';
@@ -29,6 +29,7 @@ export function parseArgs(argv) {
   const o = {
     port: 0, state: null, publicKeys: [], oauthTokens: [], pats: [], account: null,
     database: 'FLOE_TEST', schema: 'PUBLIC', rowsPerPartition: 1000, asyncThresholdMs: 45000,
+    warehouses: [], roles: [],
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -47,6 +48,8 @@ export function parseArgs(argv) {
       case '--schema': o.schema = v(); break;
       case '--rows-per-partition': o.rowsPerPartition = Number(v()); break;
       case '--async-threshold-ms': o.asyncThresholdMs = Number(v()); break;
+      case '--warehouse': o.warehouses.push(v()); break;
+      case '--role': o.roles.push(v()); break;
       default: throw new Error(`unknown argument ${a}`);
     }
   }
@@ -67,7 +70,7 @@ export class Emulator {
     this.expireTokens = false;
     this.log = [];
     this.counters = { requests: {}, executions: {}, statementsExecuted: 0 };
-    this.config = { rowsPerPartition: opts.rowsPerPartition, asyncThresholdMs: opts.asyncThresholdMs };
+    this.config = { rowsPerPartition: opts.rowsPerPartition, asyncThresholdMs: opts.asyncThresholdMs, honourRequestId: true };
     const keyPems = opts.publicKeys.map((p) => (p.includes('BEGIN') ? p : fs.readFileSync(p, 'utf8')));
     this.auth = {
       keys: keyPems.map((pem) => ({ pem, key: crypto.createPublicKey(pem), fingerprint: publicKeyFingerprint(pem) })),
@@ -199,6 +202,16 @@ export class Emulator {
     if (!body || typeof body.statement !== 'string' || !body.statement.trim()) {
       return this.json(res, 400, { code: '390013', message: 'Request body must contain a non-empty "statement".' });
     }
+    // Context names are case-sensitive ("Submitting a request": they must
+    // match the case SHOW returns). Warehouses and roles given with
+    // --warehouse / --role are the only ones that exist; without them any
+    // name is accepted.
+    if (body.warehouse !== undefined && this.opts.warehouses.length && !this.opts.warehouses.includes(body.warehouse)) {
+      return this.json(res, 422, { code: '000606', sqlState: '57P03', message: `No active warehouse selected in the current session.  Select an active warehouse with the 'use warehouse' command. (warehouse '${body.warehouse}' does not exist; names in the request body are case-sensitive)` });
+    }
+    if (body.role !== undefined && this.opts.roles.length && !this.opts.roles.includes(body.role)) {
+      return this.json(res, 422, { code: '390189', sqlState: '08004', message: `Role '${body.role}' specified in the connect string does not exist or not authorized. Contact your local system administrator, or attempt to login with another role, e.g. PUBLIC. (names in the request body are case-sensitive)` });
+    }
     const requestId = url.searchParams.get('requestId') || crypto.randomUUID();
     const asyncMode = url.searchParams.get('async') === 'true';
     const nullable = url.searchParams.get('nullable') !== 'false';
@@ -206,7 +219,9 @@ export class Emulator {
     // requestId idempotence (sqlapi.yaml, parameter requestId: "This ensures
     // that the execution is idempotent"): a resubmission returns the
     // original statement's result or status and does not execute again.
-    const prior = this.byRequestId.get(requestId);
+    // `honourRequestId: false` (admin config) turns that off, so a test can
+    // show that a client's retried statements are idempotent by themselves.
+    const prior = this.config.honourRequestId === false ? null : this.byRequestId.get(requestId);
     if (prior) {
       const rec = this.statements.get(prior);
       return this.respondWhenReady(res, rec, asyncMode ? 0 : this.config.asyncThresholdMs, null);
@@ -231,7 +246,8 @@ export class Emulator {
     const timeoutSec = body.timeout === undefined || body.timeout === 0 ? 604800 : Number(body.timeout);
     rec.timeoutSec = timeoutSec;
     rec.promise = this.execute(rec, body, statements, params);
-    const after = this.takeFault('status', 'submit', (f) => f.after);
+    const retried = url.searchParams.get('retry') === 'true';
+    const after = this.takeFault('status', 'submit', (f) => f.after && !(f.firstAttempt && retried));
     if (after) {
       await rec.promise;
       return this.faultResponse(res, after);
@@ -253,6 +269,22 @@ export class Emulator {
       if (want !== 0 && want !== statements.length) {
         throw Object.assign(new Error(`Actual statement count ${statements.length} did not match the desired statement count ${want}.`),
           { code: '000008', sqlState: '0A000' });
+      }
+      // "Submitting multiple SQL statements in a single request" and "Using
+      // bind variables in a statement": Snowflake does not support bind
+      // variables in multi-statement requests. Drivers' threads show the
+      // failure (snowflake-connector-net#817, snowflake-connector-nodejs
+      // #704): the statements run through SYSTEM$MULTISTMT, which sees
+      // the placeholders unbound.
+      const bound = body.bindings && typeof body.bindings === 'object' && Object.keys(body.bindings).length > 0;
+      if (want !== 1 && bound) {
+        const at = statements.findIndex((st) => st.some((t) => t.k === 'param'));
+        const st = statements[at >= 0 ? at : 0];
+        const text = st.map((t) => (t.k === 'string' ? `'${t.v}'` : t.k === 'qident' ? `"${t.v}"` : t.v)).join('').trim();
+        const param = at >= 0 ? st.find((t) => t.k === 'param') : null;
+        const name = param ? param.v : ':1';
+        throw Object.assign(new Error(`JavaScript execution error: Uncaught Execution of multiple statements failed on statement "${text.slice(0, 40)}..." (at line 1, position 0).\nSQL compilation error:\nBind variable ${name} not set. in SYSTEM$MULTISTMT (the SQL API does not support bind variables in multi-statement requests)`),
+          { code: '100132', sqlState: 'P0000' });
       }
       if (statements.length === 1 && want === 1) {
         const k = classify(sig(statements[0]));
@@ -458,7 +490,7 @@ export class Emulator {
       }
       return this.json(res, 200, { faults: this.faults, expireTokens: this.expireTokens });
     }
-    if (p === '/_emulator/counters') return this.json(res, 200, this.counters);
+    if (p === '/_emulator/counters') return this.json(res, 200, { ...this.counters, ...this.engine.stats });
     if (p === '/_emulator/log') return this.json(res, 200, { requests: this.log });
     if (p === '/_emulator/config') {
       if (req.method === 'POST') Object.assign(this.config, body);
@@ -469,6 +501,7 @@ export class Emulator {
       this.expireTokens = false;
       this.log = [];
       this.counters = { requests: {}, executions: {}, statementsExecuted: 0 };
+      this.engine.stats = { detachedTransactions: 0, blockRollbacks: 0 };
       return this.json(res, 200, { ok: true });
     }
     return this.json(res, 404, { message: `unknown admin endpoint ${p}` });

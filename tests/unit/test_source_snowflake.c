@@ -10,6 +10,7 @@
  */
 #include <curl/curl.h>
 #include <jansson.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 
 #include "floe/log.h"
 #include "floe/source.h"
+#include "source/snowflake_internal.h"
 #include "test.h"
 
 static pid_t emu_pid;
@@ -631,6 +633,257 @@ static void test_no_secret_in_any_log_line(void) {
   }
 }
 
+/* ---- B1: literals for multi-statement requests ---- */
+
+static void check_literal(floe_source_param p, const char *want) {
+  floe_buf b = FLOE_BUF_INIT;
+  floe_error err = {0};
+  CHECK_OK(floe_sf_literal(&b, &p, &err), &err);
+  floe_buf_terminate(&b);
+  CHECK_STR_EQ(b.data ? (const char *)b.data : "", want);
+  floe_buf_free(&b);
+}
+
+static void test_literal_of_every_parameter_type(void) {
+  check_literal(floe_param_null(), "NULL");
+  check_literal(floe_param_int64(42), "42");
+  check_literal(floe_param_int64(-5), "(-5)");
+  check_literal(floe_param_int64(INT64_MIN), "(-9223372036854775808)");
+  check_literal(floe_param_double(1.5), "CAST('1.5' AS FLOAT)");
+  check_literal(floe_param_double(NAN), "CAST('NaN' AS FLOAT)");
+  check_literal(floe_param_double(-INFINITY), "CAST('-inf' AS FLOAT)");
+  check_literal(floe_param_text("it's"), "'it''s'");
+  check_literal(floe_param_text("a\\b;--c"), "'a\\\\b;--c'");
+  check_literal(floe_param_text("\xc3\xa9 \"q\" :1 ?"), "'\xc3\xa9 \"q\" :1 ?'");
+  {
+    floe_source_param nul = {FLOE_PARAM_TEXT, 0, 0.0, "a\0b", 3};
+    check_literal(nul, "'a\\0b'");
+  }
+  check_literal(floe_param_blob("\x00\xff\x10", 3), "TO_BINARY('00FF10', 'HEX')");
+  floe_buf b = FLOE_BUF_INIT;
+  floe_error err = {0};
+  floe_source_param bad = {FLOE_PARAM_TEXT, 0, 0.0, "\xff\xfe", 2};
+  CHECK_INT_EQ(floe_sf_literal(&b, &bad, &err), FLOE_EINVAL);
+  floe_buf_free(&b);
+}
+
+/* A transaction carries its parameters as literals (no "bindings" in the
+ * body: Snowflake refuses bind variables in multi-statement requests), and
+ * the values the emulator stores are the parameters, byte for byte. */
+static void test_transaction_sends_literals_not_bindings(void) {
+  NEED_EMULATOR();
+  floe_source_config cfg = keypair_config();
+  floe_source *src = NULL;
+  floe_error err = {0};
+  REQUIRE_OK(floe_source_open(&src, &cfg, &err), &err);
+  REQUIRE_OK(floe_source_exec(src, "CREATE OR REPLACE TABLE lit (k NUMBER(38,0), s VARCHAR, "
+                                   "r FLOAT, b BINARY)",
+                              NULL, 0, NULL, &err),
+             &err);
+  const char *nasty = "it's a \\ back'slash; -- not a comment /* nor this */ :1 ? $$";
+  REQUIRE_OK(floe_source_begin(src, &err), &err);
+  floe_source_param a[4] = {floe_param_int64(-7), floe_param_text(nasty), floe_param_double(-2.5),
+                            floe_param_blob("\x00\xff", 2)};
+  CHECK_OK(floe_source_exec(src, "INSERT INTO lit VALUES (:1, :2, :3, :4)", a, 4, NULL, &err), &err);
+  floe_source_param d = floe_param_int64(-7);
+  CHECK_OK(floe_source_exec(src, "DELETE FROM lit WHERE k = ? - -7", &d, 1, NULL, &err), &err);
+  CHECK_OK(floe_source_commit(src, &err), &err);
+  /* The request floe sent: one statement text, no bindings. */
+  json_t *log = admin("GET", "/_emulator/log", NULL);
+  json_t *reqs = json_object_get(log, "requests");
+  const char *body = NULL;
+  for (size_t i = json_array_size(reqs); i > 0 && body == NULL; i--) {
+    const char *b = json_string_value(json_object_get(json_array_get(reqs, i - 1), "body"));
+    if (b != NULL && strstr(b, "BEGIN TRANSACTION") != NULL) body = b;
+  }
+  REQUIRE(body != NULL);
+  json_t *doc = json_loads(body, 0, NULL);
+  CHECK(json_object_get(doc, "bindings") == NULL);
+  const char *stmt = json_string_value(json_object_get(doc, "statement"));
+  CHECK(stmt != NULL && strstr(stmt, "(-7)") != NULL);
+  json_decref(doc);
+  json_decref(log);
+  char *text = NULL;
+  CHECK_OK(floe_source_query_text(src, "SELECT s FROM lit WHERE k = -7", NULL, 0, &text, &err),
+           &err);
+  CHECK_STR_EQ(text ? text : "(null)", nasty);
+  floe_free(text);
+  int64_t n = 0;
+  CHECK_OK(floe_source_query_int64(src, "SELECT count(*) FROM lit WHERE r = -2.5 AND b = "
+                                        "TO_BINARY('00FF', 'HEX')",
+                                   NULL, 0, &n, NULL, &err),
+           &err);
+  CHECK_INT_EQ(n, 1);
+  /* A script with parameters outside a transaction: literals too. */
+  floe_source_param two[2] = {floe_param_int64(8), floe_param_text("x'y")};
+  CHECK_OK(floe_source_exec(src, "INSERT INTO lit (k, s) VALUES (?, ?); INSERT INTO lit (k, s) "
+                                 "VALUES (:1 + 1, :2)",
+                            two, 2, NULL, &err),
+           &err);
+  CHECK_OK(floe_source_query_int64(src, "SELECT count(*) FROM lit WHERE s = 'x''y' AND k IN (8, 9)",
+                                   NULL, 0, &n, NULL, &err),
+           &err);
+  CHECK_INT_EQ(n, 2);
+  floe_source_close(src);
+}
+
+/* ---- B4: a failure inside a transaction rolls it back in the request ---- */
+
+static void test_failed_transaction_rolls_back_in_the_same_request(void) {
+  NEED_EMULATOR();
+  floe_source_config cfg = keypair_config();
+  floe_source *src = NULL;
+  floe_error err = {0};
+  REQUIRE_OK(floe_source_open(&src, &cfg, &err), &err);
+  REQUIRE_OK(floe_source_exec(src, "CREATE OR REPLACE TABLE txn (k NUMBER(38,0))", NULL, 0, NULL,
+                              &err),
+             &err);
+  int64_t before = counter("requests", "submit");
+  REQUIRE_OK(floe_source_begin(src, &err), &err);
+  floe_source_param one = floe_param_int64(1);
+  CHECK_OK(floe_source_exec(src, "INSERT INTO txn VALUES (?);", &one, 1, NULL, &err), &err);
+  CHECK_OK(floe_source_exec(src, "INSERT INTO no_such_table VALUES (1)", NULL, 0, NULL, &err),
+           &err);
+  CHECK_INT_EQ(floe_source_commit(src, &err), FLOE_ESOURCE);
+  CHECK(strstr(err.message, "transaction rolled back") != NULL);
+  CHECK(strstr(err.message, "002003") != NULL); /* the failing statement's own error */
+  CHECK_INT_EQ(counter("requests", "submit") - before, 1);
+  json_t *doc = admin("GET", "/_emulator/counters", NULL);
+  CHECK_INT_EQ(json_integer_value(json_object_get(doc, "blockRollbacks")), 1);
+  CHECK_INT_EQ(json_integer_value(json_object_get(doc, "detachedTransactions")), 0);
+  json_decref(doc);
+  int64_t n = -1;
+  CHECK_OK(floe_source_query_int64(src, "SELECT count(*) FROM txn", NULL, 0, &n, NULL, &err), &err);
+  CHECK_INT_EQ(n, 0);
+  /* The same statements as a plain multi-statement request would leave
+   * the transaction detached: the emulator counts it (what floe avoids). */
+  CHECK_INT_EQ(floe_source_exec(src, "BEGIN TRANSACTION; INSERT INTO txn VALUES (2); INSERT INTO "
+                                     "no_such_table VALUES (1); COMMIT",
+                                NULL, 0, NULL, &err),
+               FLOE_ESOURCE);
+  doc = admin("GET", "/_emulator/counters", NULL);
+  CHECK_INT_EQ(json_integer_value(json_object_get(doc, "detachedTransactions")), 1);
+  json_decref(doc);
+  floe_source_close(src);
+}
+
+/* ---- B10: VECTOR, MAP, DECFLOAT, GEOGRAPHY map to strings at discovery ---- */
+
+static void test_newer_types_map_to_strings(void) {
+  NEED_EMULATOR();
+  floe_source_config cfg = keypair_config();
+  floe_source *src = NULL;
+  floe_error err = {0};
+  floe_source_table t = {0};
+  REQUIRE_OK(floe_source_open(&src, &cfg, &err), &err);
+  REQUIRE_OK(floe_source_exec(src, "CREATE OR REPLACE TABLE newer (id NUMBER(9,0), "
+                                   "emb VECTOR(FLOAT, 3), attrs MAP(VARCHAR, NUMBER), "
+                                   "amount DECFLOAT, place GEOGRAPHY); "
+                                   "INSERT INTO newer VALUES (1, '[1.5,2,3]', '{\"a\":1}', "
+                                   "'1.2345678901234567890123456789012345678E+400', "
+                                   "'{\"type\":\"Point\",\"coordinates\":[1,2]}')",
+                              NULL, 0, NULL, &err),
+             &err);
+  REQUIRE_OK(floe_source_describe(src, "newer", &t, &err), &err);
+  REQUIRE(t.n_columns == 5);
+  const char *declared[5] = {"NUMBER(9,0)", "VECTOR", "MAP", "DECFLOAT", "GEOGRAPHY"};
+  for (int i = 1; i < 5; i++) {
+    CHECK_INT_EQ(t.columns[i].type.id, FLOE_ARROW_UTF8);
+    CHECK_STR_EQ(t.columns[i].declared_type, declared[i]);
+  }
+  const char *cols[5] = {"id", "emb", "attrs", "amount", "place"};
+  const char *want[5] = {"1", "[1.5,2,3]", "{\"a\":1}",
+                         "1.2345678901234567890123456789012345678E+400",
+                         "{\"type\":\"Point\",\"coordinates\":[1,2]}"};
+  for (int i = 0; i < 5; i++) {
+    char sql[64], *text = NULL;
+    snprintf(sql, sizeof sql, "SELECT %s FROM newer", cols[i]);
+    CHECK_OK(floe_source_query_text(src, sql, NULL, 0, &text, &err), &err);
+    CHECK_STR_EQ(text ? text : "(null)", want[i]);
+    floe_free(text);
+  }
+  floe_source_table_free(&t);
+  floe_source_close(src);
+}
+
+/* ---- B2: context names resolved as Snowflake resolves identifiers ---- */
+
+static void check_context(const char *in, const char *want) {
+  char *out = NULL;
+  CHECK_INT_EQ(floe_sf_context_name(in, &out), FLOE_OK);
+  if (want == NULL) CHECK(out == NULL);
+  else CHECK_STR_EQ(out ? out : "(null)", want);
+  floe_free(out);
+}
+
+static void test_context_names_follow_identifier_rules(void) {
+  check_context("analytics", "ANALYTICS");
+  check_context("Load_WH", "LOAD_WH");
+  check_context(" sales ", "SALES");
+  check_context("\"Mixed Case\"", "Mixed Case");
+  check_context("\"a\"\"b\"", "a\"b");
+  check_context("", NULL);
+  check_context(NULL, NULL);
+}
+
+/* Lower-case names in the configuration reach the emulator, which is
+ * case-sensitive, upper-cased; a quoted name that matches nothing fails
+ * with Snowflake's error. */
+static void test_lower_case_context_is_resolved(void) {
+  NEED_EMULATOR();
+  floe_source_config cfg = keypair_config();
+  cfg.snowflake_database = "floe_test";
+  cfg.snowflake_schema = "public";
+  cfg.snowflake_warehouse = "test_wh";
+  floe_source *src = NULL;
+  floe_error err = {0};
+  REQUIRE_OK(floe_source_open(&src, &cfg, &err), &err);
+  int64_t n = 0;
+  CHECK_OK(floe_source_query_int64(src, "SELECT 41 + 1", NULL, 0, &n, NULL, &err), &err);
+  CHECK_INT_EQ(n, 42);
+  floe_source_close(src);
+  cfg.snowflake_database = "\"floe_test\"";
+  REQUIRE_OK(floe_source_open(&src, &cfg, &err), &err);
+  CHECK_INT_EQ(floe_source_query_int64(src, "SELECT 1", NULL, 0, &n, NULL, &err), FLOE_ESOURCE);
+  CHECK(strstr(err.message, "090105") != NULL);
+  floe_source_close(src);
+}
+
+/* ---- B9: plain HTTP only for real loopback hosts ---- */
+
+static void test_plain_http_only_for_loopback(void) {
+  CHECK(floe_sf_host_is_loopback("127.0.0.1:8080"));
+  CHECK(floe_sf_host_is_loopback("127.1.2.3"));
+  CHECK(floe_sf_host_is_loopback("localhost:9"));
+  CHECK(floe_sf_host_is_loopback("LOCALHOST"));
+  CHECK(floe_sf_host_is_loopback("[::1]:443"));
+  CHECK(floe_sf_host_is_loopback("127.0.0.1/api"));
+  CHECK(!floe_sf_host_is_loopback("localhost.example.com"));
+  CHECK(!floe_sf_host_is_loopback("localhost.example.com:80"));
+  CHECK(!floe_sf_host_is_loopback("127.0.0.1.nip.io"));
+  CHECK(!floe_sf_host_is_loopback("127.example.com"));
+  CHECK(!floe_sf_host_is_loopback("128.0.0.1"));
+  CHECK(!floe_sf_host_is_loopback("[::1].evil"));
+  CHECK(!floe_sf_host_is_loopback("127.0.0.256"));
+  CHECK(!floe_sf_host_is_loopback("localhost@evil.com"));
+  /* Opening refuses a bearer token over http to such a host. */
+  floe_source_config cfg = {0};
+  cfg.type = FLOE_SOURCE_SNOWFLAKE;
+  cfg.snowflake_account = "floetest";
+  cfg.snowflake_user = "u";
+  cfg.snowflake_authenticator = "oauth";
+  cfg.snowflake_token = "secret-tok3n";
+  floe_source *src = NULL;
+  floe_error err = {0};
+  cfg.snowflake_host = "http://localhost.example.com:8080";
+  CHECK_INT_EQ(floe_source_open(&src, &cfg, &err), FLOE_EINVAL);
+  CHECK(strstr(err.message, "loopback") != NULL);
+  CHECK(strstr(err.message, "tok3n") == NULL);
+  cfg.snowflake_host = "http://127.0.0.1.nip.io";
+  CHECK_INT_EQ(floe_source_open(&src, &cfg, &err), FLOE_EINVAL);
+  floe_source_close(src);
+}
+
 int main(void) {
   setup();
   RUN(test_create_and_load_rows);
@@ -644,6 +897,13 @@ int main(void) {
   RUN(test_transaction_is_one_multi_statement_request);
   RUN(test_interrupt_cancels_the_statement);
   RUN(test_bad_configuration);
+  RUN(test_literal_of_every_parameter_type);
+  RUN(test_transaction_sends_literals_not_bindings);
+  RUN(test_failed_transaction_rolls_back_in_the_same_request);
+  RUN(test_newer_types_map_to_strings);
+  RUN(test_context_names_follow_identifier_rules);
+  RUN(test_lower_case_context_is_resolved);
+  RUN(test_plain_http_only_for_loopback);
   RUN(test_no_secret_in_any_log_line);
   floe_log_set_sink(NULL, NULL);
   stop_emulator();

@@ -48,6 +48,7 @@ export class Engine {
     this.defaultSchema = defaultSchema;
     this.databases = new Set();
     this.lastTs = 0n;
+    this.stats = { detachedTransactions: 0, blockRollbacks: 0 };
   }
 
   async open() {
@@ -57,6 +58,7 @@ export class Engine {
     for (const f of fs.readdirSync(this.stateDir)) {
       if (f.endsWith('.duckdb')) await this.ensureDatabase(decodeURIComponent(f.slice(0, -7)));
     }
+    await this.ensureDatabase(this.defaultDatabase);
   }
 
   close() {
@@ -144,7 +146,21 @@ export class Engine {
   async runRequest(req, hooks = {}) {
     const db = req.database ? req.database : this.defaultDatabase;
     const schema = req.schema ? req.schema : this.defaultSchema;
+    // "Submitting a request": the database, schema, warehouse and role
+    // fields are case-sensitive and must match the names SHOW returns
+    // (unquoted names are stored upper-case). A name that matches no
+    // object exactly leaves the session without that context, and every
+    // statement fails the way Snowflake fails one that needs it.
+    if (req.database && !this.databases.has(req.database)) {
+      throw new SqlError('090105', '22000', `Cannot perform statement. This session does not have a current database. Call 'USE DATABASE', or use a qualified name. (database '${req.database}' does not exist; names in the request body are case-sensitive)`);
+    }
     await this.ensureDatabase(db);
+    if (req.schema) {
+      const found = (await (await this.admin.runAndReadAll(`SELECT 1 FROM duckdb_schemas() WHERE database_name = ${qs(db)} AND schema_name = ${qs(schema)}`)).getRows()).length > 0;
+      if (!found) {
+        throw new SqlError('090106', '22000', `Cannot perform statement. This session does not have a current schema. Call 'USE SCHEMA', or use a qualified name. (schema '${schema}' does not exist in database '${db}'; names in the request body are case-sensitive)`);
+      }
+    }
     const conn = await this.instance.connect();
     hooks.onConnection && hooks.onConnection(conn);
     const session = { db, schema, inTxn: false, timezone: req.timezone || 'UTC', conn };
@@ -167,8 +183,12 @@ export class Engine {
       return { results };
     } finally {
       if (session.inTxn) {
-        // A request that ends inside an explicit transaction rolls it back
-        // (each SQL API request is its own session).
+        // A request (a session) that ends inside an explicit transaction
+        // leaves it detached, holding its locks, until it is aborted
+        // ("Transactions" -> "Aborting transactions"). The emulator rolls
+        // it back (DuckDB cannot keep it) and counts it, so tests can
+        // check a client never leaves one.
+        this.stats.detachedTransactions++;
         try { await conn.run('ROLLBACK'); } catch { /* aborted already */ }
       }
       conn.closeSync();
@@ -241,6 +261,7 @@ export class Engine {
         return this.runQuery(session, `SELECT ${sql} AS ${qi(stripWaitName(s))}`, tr.ctx, req);
       }
       case 'dml': return this.withExcludeRetry((extra) => this.dmlRows(session, s, req, extra));
+      case 'execute_immediate': return this.executeImmediate(session, s, req);
       default:
         return this.withExcludeRetry(async (extra) => {
           const tr = this.translator(session, req, extra);
@@ -251,6 +272,51 @@ export class Engine {
           return this.runQuery(session, sql, tr.ctx, req);
         });
     }
+  }
+
+  // EXECUTE IMMEDIATE '<Snowflake Scripting block>' ("BEGIN ... END
+  // (Snowflake Scripting)", "Handling exceptions"): the block form floe
+  // sends, and no more of Snowflake Scripting:
+  //   BEGIN <statement>; ... [EXCEPTION WHEN OTHER THEN <statement>; ...] END;
+  // where a handler statement is any statement, or RAISE; (re-raises the
+  // error being handled). A block runs in the request's session, so a
+  // transaction it opens and does not end stays open (and detached) when
+  // the request ends.
+  async executeImmediate(session, s, req) {
+    const text = s[2] && s[2].k === 'string' ? s[2].v : null;
+    if (text === null || s.length > 3) throw syntaxError('EXECUTE IMMEDIATE takes one string constant (the emulator supports no USING)');
+    const body = splitStatements(tokenize(text));
+    const words = (st) => sig(st).map((t) => (t.k === 'word' ? t.v.toUpperCase() : t.v));
+    if (!body.length || words(body[0])[0] !== 'BEGIN' || words(body[0]).length < 2) {
+      throw syntaxError('EXECUTE IMMEDIATE: the emulator runs only a BEGIN ... END block');
+    }
+    const last = words(body[body.length - 1]);
+    if (last.join(' ') !== 'END') throw syntaxError('EXECUTE IMMEDIATE: the block must end with END;');
+    const stmts = [sig(body[0]).slice(1), ...body.slice(1, -1).map(sig)];
+    const at = stmts.findIndex((st) => isWord(st[0], 'EXCEPTION'));
+    const main = at < 0 ? stmts : stmts.slice(0, at);
+    let handler = null;
+    if (at >= 0) {
+      const h = stmts[at];
+      if (!(isWord(h[1], 'WHEN') && isWord(h[2], 'OTHER') && isWord(h[3], 'THEN'))) {
+        throw syntaxError('EXCEPTION: the emulator supports only WHEN OTHER THEN');
+      }
+      handler = [h.slice(4), ...stmts.slice(at + 1)].filter((st) => st.length);
+    }
+    try {
+      for (const st of main) {
+        if (req.abort && req.abort.aborted) throw req.abort.reason;
+        await this.runStatement(session, st, { ...req, bindings: undefined });
+      }
+    } catch (err) {
+      if (!handler) throw err;
+      for (const st of handler) {
+        if (words(st).join(' ') === 'RAISE') throw err;
+        if (classify(st) === 'rollback') this.stats.blockRollbacks++;
+        await this.runStatement(session, st, { ...req, bindings: undefined });
+      }
+    }
+    return { rowType: [rowTypeFor('anonymous block', 'VARCHAR', null)], data: [[null]] };
   }
 
   // `t.*` is emitted as `t.* EXCLUDE (_EMU_ROWID)`; when t is a subquery

@@ -38,6 +38,11 @@ export function readType(s, i) {
     }
   }
   const args = [];
+  if (isOp(s[j], '(') && (name === 'VECTOR' || name === 'MAP')) {
+    // VECTOR(INT, 3), MAP(VARCHAR, NUMBER): element types are not kept.
+    const type = snowflakeType(name, []);
+    return type ? { type, next: matchParen(s, j) + 1 } : null;
+  }
   if (isOp(s[j], '(')) {
     const close = matchParen(s, j);
     for (const part of splitCommas(s, j + 1, close)) {
@@ -397,6 +402,7 @@ export function classify(s) {
   if (a === 'SHOW') return 'show';
   if (a === 'DESCRIBE' || a === 'DESC') return 'describe';
   if (a === 'CALL') return 'call';
+  if (a === 'EXECUTE' && w(1) === 'IMMEDIATE') return 'execute_immediate';
   if (a === 'USE') return 'use';
   if (a === 'CREATE' || a === 'DROP' || a === 'ALTER') {
     let k = 1;

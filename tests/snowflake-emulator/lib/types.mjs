@@ -65,6 +65,10 @@ export function snowflakeType(name, args = []) {
       return { sf: 'ARRAY', duck: 'JSON' };
     case 'GEOGRAPHY': case 'GEOMETRY':
       return { sf: n, duck: 'VARCHAR' };
+    // Stored as their text; enough to test how a client maps or refuses
+    // them ("Summary of data types": VECTOR, MAP (structured), DECFLOAT).
+    case 'VECTOR': case 'MAP': case 'DECFLOAT':
+      return { sf: n, duck: 'VARCHAR' };
     default:
       return null;
   }
@@ -123,7 +127,7 @@ export function rowTypeFor(name, duckType, meta) {
     base.type = t.toLowerCase();
     base.precision = 0;
     base.scale = meta && meta.scale != null ? meta.scale : 9;
-  } else if (t === 'VARIANT' || t === 'OBJECT' || t === 'ARRAY') {
+  } else if (t === 'VARIANT' || t === 'OBJECT' || t === 'ARRAY' || t === 'VECTOR' || t === 'MAP' || t === 'DECFLOAT') {
     base.type = t.toLowerCase();
   }
   return base;
