@@ -56,6 +56,7 @@
 #include "floe/arrow.h"
 #include "floe/common.h"
 #include "floe/iceberg.h"
+#include "floe/table.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -93,6 +94,14 @@ typedef struct floe_merge_options {
    * floe.run-id ...). */
   int32_t n_summary;
   const floe_iceberg_property *summary;
+  /* Table properties set (value NULL: removed) in the merge's commit, and a
+   * condition every commit attempt checks on its base (floe/table.h:
+   * floe_table_op_set_property, floe_table_op_set_precondition; the
+   * precondition's ctx must outlive the commit). */
+  int32_t n_properties;
+  const floe_iceberg_property *properties;
+  floe_table_precondition precondition;
+  void *precondition_ctx;
 } floe_merge_options;
 
 typedef struct floe_merge_result {

@@ -253,6 +253,25 @@ typedef int (*floe_table_commit_hook)(void *ctx, floe_table_op *op,
 void floe_table_op_set_commit_hook(floe_table_op *op,
                                    floe_table_commit_hook hook, void *ctx);
 
+/* Sets (value non-NULL) or removes (value NULL) a table property in the
+ * same new metadata file as the snapshot, so the property changes exactly
+ * when the snapshot commits (copied; a later call for the same key wins).
+ * "format-version" is refused (FLOE_EINVAL). */
+int floe_table_op_set_property(floe_table_op *op, const char *key,
+                               const char *value, floe_error *err);
+
+/* A condition on the table state a commit attempt builds on: called by
+ * every attempt with the metadata it is based on (the freshly reloaded
+ * one after a conflict), before anything of the attempt is written. The
+ * catalog's compare-and-swap then only succeeds while that metadata is
+ * still current, so the condition holds at the commit. A negative return
+ * (with err set) stops the commit with that code and message, unretried. */
+typedef int (*floe_table_precondition)(void *ctx,
+                                       const floe_iceberg_metadata *base,
+                                       floe_error *err);
+void floe_table_op_set_precondition(floe_table_op *op,
+                                    floe_table_precondition check, void *ctx);
+
 /* Commits the operation (with rebase and retry as described above). On
  * success the table holds the new metadata and *out_snapshot_id (may be
  * NULL) the new snapshot's id. An op commits at most once. Errors:

@@ -204,9 +204,13 @@ struct floe_table_op {
   int32_t n_pvalues;
   floe_iceberg_property *summary;
   int32_t n_summary;
+  floe_iceberg_property *properties; /* value NULL: remove */
+  int32_t n_properties;
 
   floe_table_commit_hook hook;
   void *hook_ctx;
+  floe_table_precondition precondition;
+  void *precondition_ctx;
 
   /* Reused across attempts. */
   bool added_written;
@@ -269,6 +273,11 @@ void floe_table_op_free(floe_table_op *op) {
     floe_free(op->summary[i].value);
   }
   floe_free(op->summary);
+  for (int32_t i = 0; i < op->n_properties; i++) {
+    floe_free(op->properties[i].key);
+    floe_free(op->properties[i].value);
+  }
+  floe_free(op->properties);
   for (int32_t i = 0; i < op->n_new_manifests; i++)
     floe_manifest_file_free(&op->new_manifests[i]);
   floe_free(op->new_manifests);
@@ -290,6 +299,42 @@ void floe_table_op_set_commit_hook(floe_table_op *op,
                                    floe_table_commit_hook hook, void *ctx) {
   op->hook = hook;
   op->hook_ctx = ctx;
+}
+
+void floe_table_op_set_precondition(floe_table_op *op,
+                                    floe_table_precondition check, void *ctx) {
+  op->precondition = check;
+  op->precondition_ctx = ctx;
+}
+
+int floe_table_op_set_property(floe_table_op *op, const char *key,
+                               const char *value, floe_error *err) {
+  if (key == NULL || key[0] == '\0' || strcmp(key, "format-version") == 0)
+    return floe_error_set(err, FLOE_EINVAL, "table %s: %s: property '%s' cannot be set",
+                          floe_table_name(op->table), kind_names[op->kind],
+                          key ? key : "");
+  for (int32_t i = 0; i < op->n_properties; i++)
+    if (strcmp(op->properties[i].key, key) == 0) {
+      char *copy = value ? floe_strdup(value) : NULL;
+      if (value != NULL && copy == NULL) return nomem(err);
+      floe_free(op->properties[i].value);
+      op->properties[i].value = copy;
+      return FLOE_OK;
+    }
+  floe_iceberg_property *grown =
+      floe_realloc(op->properties, ((size_t)op->n_properties + 1) * sizeof *grown);
+  if (grown == NULL) return nomem(err);
+  op->properties = grown;
+  floe_iceberg_property *p = &op->properties[op->n_properties];
+  p->key = floe_strdup(key);
+  p->value = value ? floe_strdup(value) : NULL;
+  if (p->key == NULL || (value != NULL && p->value == NULL)) {
+    floe_free(p->key);
+    floe_free(p->value);
+    return nomem(err);
+  }
+  op->n_properties++;
+  return FLOE_OK;
 }
 
 int floe_table_op_attempts(const floe_table_op *op) { return op->attempts; }
@@ -1153,6 +1198,13 @@ static int build_attempt(floe_table_op *op, floe_iceberg_metadata **out,
                         op->snapshot_id);
     goto cleanup;
   }
+  /* The caller's condition on the state this attempt builds on: the catalog
+   * swap below succeeds only while that state is still current, so the
+   * check holds at the instant of the commit. */
+  if (op->precondition != NULL) {
+    rc = op->precondition(op->precondition_ctx, base, err);
+    if (rc < 0) goto cleanup;
+  }
   int64_t sequence_number = base->last_sequence_number + 1;
 
   for (int32_t i = 0; i < op->n_added; i++) {
@@ -1273,6 +1325,8 @@ static int build_attempt(floe_table_op *op, floe_iceberg_metadata **out,
   FLOE_TRY(floe_iceberg_metadata_copy(&md, base, err));
   FLOE_TRY(floe_iceberg_metadata_add_snapshot(md, &snap, err));
   FLOE_TRY(floe_iceberg_metadata_set_ref(md, "main", op->snapshot_id, false, err));
+  if (op->n_properties > 0)
+    FLOE_TRY(floe_iceberg_metadata_set_properties(md, op->properties, op->n_properties, err));
   floe_log(FLOE_LOG_DEBUG, "table_snapshot_built",
            "table=%s operation=%s snapshot=%lld sequence=%lld attempt=%d manifests=%d "
            "list=%s",

@@ -19,7 +19,10 @@
  * The control row is inserted before the data is read and deleted again
  * (compensation) when the unit's write or commit fails; every commit carries
  * floe.source-table, floe.batch-sk.low/high and floe.run-id in its snapshot
- * summary, which is what reconciliation trusts on the next run. After each
+ * summary, which is what reconciliation trusts on the next run, and sets
+ * the table property floe.watermark.<table> in the same metadata file; the
+ * commit is conditional on that committed watermark ending at the unit's
+ * low end (watermark.c), so no range is ever committed twice. After each
  * commit the engine validates: source count over the range against the
  * committed snapshot's added-records (merge: the merge's expected net change
  * against total-records), and optionally per-column checksums of the source
@@ -353,6 +356,48 @@ static void summary_build(summary *s, job_state *js, const unit *u) {
 #undef PUT
 }
 
+/* What a unit's commit records as the table's committed watermark and
+ * checks before it commits (watermark.c). */
+typedef struct unit_watermark {
+  const char *table_name;
+  floe_watermark w; /* borrows the run id and cursor values */
+  char *key, *value;
+} unit_watermark;
+
+static int unit_watermark_build(unit_watermark *uw, job_state *js, const unit *u,
+                                floe_error *err) {
+  memset(uw, 0, sizeof *uw);
+  uw->table_name = js->job.t->name;
+  uw->w.batch_low = u->batch_low;
+  uw->w.batch_high = u->batch_high;
+  uw->w.run_id = js->e->run_id;
+  uw->w.watermark_low = (char *)u->wm_low;
+  uw->w.watermark_high = (char *)u->wm_high;
+  uw->w.part_i = u->part_n > 0 ? u->part_i : 0;
+  uw->w.part_n = u->part_n;
+  uw->key = floe_watermark_key(uw->table_name);
+  if (uw->key == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  return floe_watermark_format(&uw->w, &uw->value, err);
+}
+
+static void unit_watermark_free(unit_watermark *uw) {
+  floe_free(uw->key);
+  floe_free(uw->value);
+}
+
+/* The commit condition, run by every commit attempt on its base. */
+static int unit_watermark_check(void *ctx, const floe_iceberg_metadata *base, floe_error *err) {
+  const unit_watermark *uw = ctx;
+  return floe_watermark_check(base, uw->table_name, &uw->w, err);
+}
+
+/* Sets the watermark property and the condition on a table op. */
+static int unit_watermark_attach(unit_watermark *uw, floe_table_op *op, floe_error *err) {
+  int rc = floe_table_op_set_property(op, uw->key, uw->value, err);
+  if (rc == FLOE_OK) floe_table_op_set_precondition(op, unit_watermark_check, uw);
+  return rc;
+}
+
 static int64_t summary_i64(const floe_iceberg_snapshot *snap, const char *key) {
   const char *value = floe_iceberg_snapshot_summary(snap, key);
   return value != NULL ? strtoll(value, NULL, 10) : -1;
@@ -517,6 +562,7 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
   floe_content_file_list files = {0};
   floe_table_op *op = NULL;
   floe_checksum src_sum, tbl_sum;
+  unit_watermark uw;
   struct ArrowArray batch = {0};
   floe_buf sql;
   floe_source_param params[5];
@@ -532,6 +578,7 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
   floe_buf_init(&sql);
   memset(&src_sum, 0, sizeof src_sum);
   memset(&tbl_sum, 0, sizeof tbl_sum);
+  memset(&uw, 0, sizeof uw);
 
   int64_t n_query_columns = js->job.desc.n_columns;
   if (u->cdc != NULL) {
@@ -566,12 +613,18 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
   if (is_merge) FLOE_TRY(floe_table_live_rows(js->table, NULL, &live_before, err));
   summary sm;
   summary_build(&sm, js, u);
+  FLOE_TRY(unit_watermark_build(&uw, js, u, err));
+  floe_iceberg_property wm_prop = {uw.key, uw.value};
 
   if (is_merge) {
     floe_merge_options mo;
     FLOE_TRY(merge_kind_options(js, &mo, keys, err));
     mo.summary = sm.props;
     mo.n_summary = sm.n;
+    mo.properties = &wm_prop;
+    mo.n_properties = 1;
+    mo.precondition = unit_watermark_check;
+    mo.precondition_ctx = &uw;
     FLOE_TRY(floe_merge_begin(&merge, js->table, &mo, err));
   } else {
     floe_table_writer_options wo;
@@ -644,6 +697,7 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
       FLOE_TRY(floe_table_op_new(&op, js->table, FLOE_TABLE_APPEND, err));
       for (int32_t i = 0; i < sm.n; i++)
         FLOE_TRY(floe_table_op_set_summary(op, sm.props[i].key, sm.props[i].value, err));
+      FLOE_TRY(unit_watermark_attach(&uw, op, err));
       floe_table_op_set_commit_hook(op, commit_hook, js);
       FLOE_TRY(floe_table_op_commit(op, &snapshot_id, err));
     }
@@ -705,6 +759,7 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
     }
     for (int32_t i = 0; i < sm.n; i++)
       FLOE_TRY(floe_table_op_set_summary(op, sm.props[i].key, sm.props[i].value, err));
+    FLOE_TRY(unit_watermark_attach(&uw, op, err));
     floe_table_op_set_commit_hook(op, commit_hook, js);
     commit_attempted = true;
     FLOE_TRY(floe_table_op_commit(op, &snapshot_id, err));
@@ -812,6 +867,7 @@ cleanup:
   floe_table_op_free(op);
   floe_checksum_free(&src_sum);
   floe_checksum_free(&tbl_sum);
+  unit_watermark_free(&uw);
   floe_free(cols);
   floe_buf_free(&sql);
   return rc;

@@ -100,6 +100,9 @@ typedef struct floe_commit_info {
   bool complete; /* false for a part i/n with i < n */
   int64_t added_records, deleted_records, total_records; /* -1 when absent */
   const char *operation; /* static copy: "append", "overwrite", ... */
+  /* Not a snapshot on main but the committed watermark property (its
+   * summary expired or is hidden): snapshot_id 0. */
+  bool from_property;
 } floe_commit_info;
 
 typedef struct floe_commit_list {
@@ -109,10 +112,15 @@ typedef struct floe_commit_list {
    * no snapshot): then the history is complete. false when expired
    * snapshots cut the chain. */
   bool complete_history;
+  /* Whether the table has the floe.watermark.<table> property. */
+  bool has_property;
 } floe_commit_list;
 
 /* Walks the ancestry of main (the current snapshot) and collects the commits
- * whose summary has floe.source-table == table_name. */
+ * whose summary has floe.source-table == table_name; then, when the
+ * committed watermark property (watermark.c) is ahead of all of them, adds
+ * it as one more complete commit (from_property, listed last). A property
+ * that cannot be parsed is FLOE_EINVAL. */
 int floe_commits_collect(const floe_iceberg_metadata *metadata,
                          const char *table_name, floe_commit_list *out,
                          floe_error *err);
@@ -144,6 +152,46 @@ typedef struct floe_repair {
 int floe_reconcile_plan(const floe_control_rows *control,
                         const floe_commit_list *commits, floe_repair **out,
                         size_t *out_n, floe_error *err);
+
+/* ==== the committed watermark (watermark.c) ========================== */
+
+/* Table property floe.watermark.<table>: floe's committed position for a
+ * source table, set by every floe data commit in the same metadata file
+ * (docs/replicate.md, "The committed watermark"). */
+#define FLOE_WATERMARK_PREFIX "floe.watermark."
+
+typedef struct floe_watermark {
+  int64_t batch_low, batch_high; /* the load (low, high]: control batch_sk */
+  char *run_id;                  /* NULL when unknown */
+  char *watermark_low, *watermark_high; /* cursor tables, else NULL */
+  int part_i, part_n;            /* partition load: part i of n; 0/0 otherwise */
+} floe_watermark;
+
+void floe_watermark_free(floe_watermark *w);
+/* "floe.watermark.<table_name>" (floe_free), NULL on allocation failure. */
+char *floe_watermark_key(const char *table_name);
+/* The property value (JSON) of w; *out freed with floe_free. */
+int floe_watermark_format(const floe_watermark *w, char **out, floe_error *err);
+/* Parses a property value; FLOE_EINVAL quoting it when malformed. */
+int floe_watermark_parse(const char *text, floe_watermark *out, floe_error *err);
+/* The property of table_name in md; *found false when the table has none
+ * (md may be NULL). */
+int floe_watermark_read(const floe_iceberg_metadata *md, const char *table_name,
+                        floe_watermark *out, bool *found, floe_error *err);
+/* Whether the load it records is finished (no part, or the last part). */
+bool floe_watermark_complete(const floe_watermark *w);
+/*
+ * The commit condition: may a commit of `unit` (batch_low/high, run_id,
+ * part) be made on `base`? Part 1 (or an unsplit load) needs the latest
+ * complete committed load (summaries and property, floe_commits_collect)
+ * to end exactly at unit->batch_low (0 when the table has no floe commit
+ * and its history is complete; anything when nothing is known because
+ * expiry cut a history without a property). Part i > 1 needs the property
+ * to record part i-1 of the same run and range. Otherwise FLOE_ECONFLICT
+ * naming what is committed and what the unit loads.
+ */
+int floe_watermark_check(const floe_iceberg_metadata *base, const char *table_name,
+                         const floe_watermark *unit, floe_error *err);
 
 /* ==== schema mapping (schema_map.c) =================================== */
 

@@ -110,6 +110,10 @@ struct floe_merge {
   char *op_column, *op_insert, *op_update, *op_delete;
   int32_t n_summary;
   floe_iceberg_property *summary;
+  int32_t n_properties;
+  floe_iceberg_property *properties;
+  floe_table_precondition precondition;
+  void *precondition_ctx;
   char *name; /* table name for messages */
 
   int32_t n_columns;
@@ -462,6 +466,31 @@ static char *dup_or(const char *s, const char *fallback) {
   return floe_strdup(s != NULL ? s : fallback);
 }
 
+/* Copies n properties into *out (values may be NULL when null_values). */
+static int copy_properties(const floe_iceberg_property *in, int32_t n,
+                           floe_iceberg_property **out, int32_t *out_n,
+                           bool null_values, floe_error *err) {
+  if (n <= 0) return FLOE_OK;
+  *out = floe_calloc((size_t)n, sizeof **out);
+  if (*out == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  for (int32_t i = 0; i < n; i++) {
+    (*out)[i].key = floe_strdup(in[i].key);
+    (*out)[i].value = in[i].value ? floe_strdup(in[i].value) : NULL;
+    *out_n = i + 1;
+    if ((*out)[i].key == NULL || ((*out)[i].value == NULL && (in[i].value || !null_values)))
+      return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  }
+  return FLOE_OK;
+}
+
+static void free_properties(floe_iceberg_property *p, int32_t n) {
+  for (int32_t i = 0; i < n; i++) {
+    floe_free(p[i].key);
+    floe_free(p[i].value);
+  }
+  floe_free(p);
+}
+
 int floe_merge_begin(floe_merge **out, struct floe_table *table,
                      const floe_merge_options *options, floe_error *err) {
   int rc = FLOE_OK;
@@ -599,22 +628,14 @@ int floe_merge_begin(floe_merge **out, struct floe_table *table,
         goto cleanup;
       }
   }
-  if (options->n_summary > 0) {
-    m->summary = floe_calloc((size_t)options->n_summary, sizeof *m->summary);
-    if (m->summary == NULL) {
-      rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
-      goto cleanup;
-    }
-    for (int32_t i = 0; i < options->n_summary; i++) {
-      m->summary[i].key = floe_strdup(options->summary[i].key);
-      m->summary[i].value = floe_strdup(options->summary[i].value);
-      m->n_summary = i + 1;
-      if (m->summary[i].key == NULL || m->summary[i].value == NULL) {
-        rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
-        goto cleanup;
-      }
-    }
-  }
+  rc = copy_properties(options->summary, options->n_summary, &m->summary, &m->n_summary,
+                       false, err);
+  if (rc < 0) goto cleanup;
+  rc = copy_properties(options->properties, options->n_properties, &m->properties,
+                       &m->n_properties, true, err);
+  if (rc < 0) goto cleanup;
+  m->precondition = options->precondition;
+  m->precondition_ctx = options->precondition_ctx;
   rc = floe_iceberg_schema_to_arrow(m->schema, NULL, 0, &m->row_schema, err);
   if (rc < 0) goto cleanup;
   rc = floe_arrow_batch_builder_init(&m->builder, &m->row_schema, err);
@@ -1689,6 +1710,12 @@ int floe_merge_commit(floe_merge *m, floe_merge_result *out, floe_error *err) {
     rc = floe_table_op_set_summary(op, m->summary[i].key, m->summary[i].value, err);
     if (rc < 0) goto cleanup;
   }
+  for (int32_t i = 0; i < m->n_properties; i++) {
+    rc = floe_table_op_set_property(op, m->properties[i].key, m->properties[i].value, err);
+    if (rc < 0) goto cleanup;
+  }
+  if (m->precondition != NULL)
+    floe_table_op_set_precondition(op, m->precondition, m->precondition_ctx);
   floe_table_op_set_commit_hook(op, merge_commit_hook, m);
   m->conflict[0] = '\0';
   rc = floe_table_op_commit(op, &res->snapshot_id, err);
@@ -1743,6 +1770,7 @@ void floe_merge_free(floe_merge *m) {
     floe_free(m->summary[i].value);
   }
   floe_free(m->summary);
+  free_properties(m->properties, m->n_properties);
   floe_free(m->prefix_base);
   floe_iceberg_metadata_free(m->md);
   floe_free(m->name);

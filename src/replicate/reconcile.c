@@ -114,6 +114,53 @@ int floe_commits_collect(const floe_iceberg_metadata *metadata,
     }
     s = parent;
   }
+  /* The committed watermark property (watermark.c) stands in for summaries
+   * that expired: when it is ahead of every visible floe commit, it is the
+   * latest one. A partial partition load (part i < n) proves its low end. */
+  floe_watermark w;
+  bool found = false;
+  int rc = floe_watermark_read(metadata, table_name, &w, &found, err);
+  if (rc < 0) {
+    floe_commit_list_free(out);
+    return rc;
+  }
+  if (found) {
+    out->has_property = true;
+    bool complete = floe_watermark_complete(&w);
+    int64_t proven = complete ? w.batch_high : w.batch_low;
+    const floe_commit_info *latest = floe_commits_latest(out);
+    if (latest == NULL || latest->batch_high < proven) {
+      if (out->n == cap) {
+        floe_commit_info *grown = floe_realloc(out->commits, (cap + 1) * sizeof *grown);
+        if (grown == NULL) {
+          floe_watermark_free(&w);
+          goto nomem;
+        }
+        out->commits = grown;
+      }
+      floe_commit_info *c = &out->commits[out->n++];
+      memset(c, 0, sizeof *c);
+      c->from_property = true;
+      c->batch_low = complete ? w.batch_low : INT64_MIN;
+      c->batch_high = proven;
+      c->operation = "other";
+      c->added_records = c->deleted_records = c->total_records = -1;
+      c->complete = true;
+      if (complete) {
+        c->run_id = w.run_id;
+        c->watermark_low = w.watermark_low;
+        c->watermark_high = w.watermark_high;
+      } else {
+        /* Only the low end is proven: its run and cursor position are the
+         * previous load's (the cursor one is this load's low). */
+        c->watermark_high = w.watermark_low;
+        floe_free(w.run_id);
+        floe_free(w.watermark_high);
+      }
+      memset(&w, 0, sizeof w);
+    }
+    floe_watermark_free(&w);
+  }
   return FLOE_OK;
 nomem:
   floe_commit_list_free(out);

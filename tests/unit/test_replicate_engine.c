@@ -37,7 +37,7 @@ static void test_reconcile_nothing_to_repair_when_ledger_and_table_agree(void) {
   floe_control_row rows[] = {row(0, "a"), row(10, "a"), row(20, "b")};
   floe_commit_info commits[] = {commit(10, 20, "b", true), commit(0, 10, "a", true)};
   floe_control_rows ctl = {3, rows};
-  floe_commit_list list = {2, commits, true};
+  floe_commit_list list = {2, commits, true, false};
   floe_repair *repairs = NULL;
   size_t n = 99;
   floe_error err = {0};
@@ -51,7 +51,7 @@ static void test_reconcile_compensates_rows_above_the_last_commit_highest_first(
   floe_control_row rows[] = {row(0, "a"), row(10, "a"), row(20, "b"), row(30, "c"), row(40, "c")};
   floe_commit_info commits[] = {commit(0, 10, "a", true)};
   floe_control_rows ctl = {5, rows};
-  floe_commit_list list = {1, commits, true};
+  floe_commit_list list = {1, commits, true, false};
   floe_repair *repairs = NULL;
   size_t n = 0;
   floe_error err = {0};
@@ -72,7 +72,7 @@ static void test_reconcile_reinserts_rows_of_committed_ranges_lowest_first(void)
                                 commit(0, 10, "a", true)};
   commits[0].watermark_high = (char *)"2024-01-03";
   floe_control_rows ctl = {1, rows};
-  floe_commit_list list = {3, commits, true};
+  floe_commit_list list = {3, commits, true, false};
   floe_repair *repairs = NULL;
   size_t n = 0;
   floe_error err = {0};
@@ -92,7 +92,7 @@ static void test_reconcile_an_unfinished_partitioned_range_is_not_proof(void) {
   floe_commit_info commits[] = {commit(10, 20, "b", false), commit(10, 20, "b", false),
                                 commit(0, 10, "a", true)};
   floe_control_rows ctl = {3, rows};
-  floe_commit_list list = {3, commits, true};
+  floe_commit_list list = {3, commits, true, false};
   floe_repair *repairs = NULL;
   size_t n = 0;
   floe_error err = {0};
@@ -108,7 +108,7 @@ static void test_reconcile_keeps_rows_below_expired_commits(void) {
   floe_control_row rows[] = {row(0, "a"), row(10, "a"), row(20, "b"), row(30, "c")};
   floe_commit_info commits[] = {commit(20, 30, "c", true)};
   floe_control_rows ctl = {4, rows};
-  floe_commit_list list = {1, commits, false};
+  floe_commit_list list = {1, commits, false, false};
   floe_repair *repairs = NULL;
   size_t n = 0;
   floe_error err = {0};
@@ -116,11 +116,11 @@ static void test_reconcile_keeps_rows_below_expired_commits(void) {
   CHECK_INT_EQ(n, 0);
   floe_free(repairs);
   /* With no visible commit and a cut history, floe refuses to guess. */
-  floe_commit_list none = {0, NULL, false};
+  floe_commit_list none = {0, NULL, false, false};
   CHECK_INT_EQ(floe_reconcile_plan(&ctl, &none, &repairs, &n, &err), FLOE_ECONFLICT);
   CHECK(strstr(err.message, "batch_sk=10") != NULL);
   /* A table that never had a commit (complete history): everything reloads. */
-  floe_commit_list empty = {0, NULL, true};
+  floe_commit_list empty = {0, NULL, true, false};
   REQUIRE_OK(floe_reconcile_plan(&ctl, &empty, &repairs, &n, &err), &err);
   CHECK_INT_EQ(n, 3);
   floe_free(repairs);
@@ -207,6 +207,229 @@ static void test_commits_are_collected_from_main_ancestry_per_table(void) {
   CHECK_INT_EQ(list.n, 2);
   CHECK(!list.complete_history);
   floe_commit_list_free(&list);
+  floe_iceberg_metadata_free(md);
+}
+
+
+/* ---- the committed watermark property ------------------------------------- */
+
+static void test_watermark_property_round_trips_and_refuses_garbage(void) {
+  floe_watermark w;
+  memset(&w, 0, sizeof w);
+  w.batch_low = 41;
+  w.batch_high = 44;
+  w.run_id = (char *)"run-7";
+  w.watermark_low = (char *)"2024-01-01 \"q\"";
+  w.watermark_high = (char *)"2024-02-01";
+  w.part_i = 2;
+  w.part_n = 3;
+  char *text = NULL;
+  floe_error err = {0};
+  REQUIRE_OK(floe_watermark_format(&w, &text, &err), &err);
+  CHECK_STR_EQ(text, "{\"batch-sk-low\":41,\"batch-sk-high\":44,\"run-id\":\"run-7\","
+                     "\"watermark-low\":\"2024-01-01 \\\"q\\\"\",\"watermark-high\":"
+                     "\"2024-02-01\",\"part\":\"2/3\"}");
+  floe_watermark back;
+  REQUIRE_OK(floe_watermark_parse(text, &back, &err), &err);
+  CHECK_INT_EQ(back.batch_low, 41);
+  CHECK_INT_EQ(back.batch_high, 44);
+  CHECK_STR_EQ(back.run_id, "run-7");
+  CHECK_STR_EQ(back.watermark_low, "2024-01-01 \"q\"");
+  CHECK_INT_EQ(back.part_i, 2);
+  CHECK_INT_EQ(back.part_n, 3);
+  CHECK(!floe_watermark_complete(&back));
+  floe_watermark_free(&back);
+  floe_free(text);
+  CHECK_INT_EQ(floe_watermark_parse("{\"batch-sk-high\": 3}", &back, &err), FLOE_EINVAL);
+  CHECK(strstr(err.message, "not a floe watermark") != NULL);
+  CHECK_INT_EQ(floe_watermark_parse("{\"batch-sk-low\":1,\"batch-sk-high\":3,\"part\":\"4/3\"}",
+                                    &back, &err),
+               FLOE_EINVAL);
+  CHECK_INT_EQ(floe_watermark_parse("44", &back, &err), FLOE_EINVAL);
+  char *key = floe_watermark_key("orders");
+  CHECK_STR_EQ(key, "floe.watermark.orders");
+  floe_free(key);
+}
+
+/* Adds snapshot `id` (parent id-1 unless first) with the given operation
+ * and no floe summary: a maintenance or foreign commit. */
+static int add_plain_snapshot(floe_iceberg_metadata *md, int64_t id, bool has_parent,
+                              const char *operation) {
+  floe_iceberg_property props[1] = {{(char *)"operation", (char *)operation}};
+  floe_iceberg_snapshot snap;
+  floe_error err = {0};
+  memset(&snap, 0, sizeof snap);
+  snap.snapshot_id = id;
+  snap.has_parent = has_parent;
+  snap.parent_snapshot_id = id - 1;
+  snap.sequence_number = id;
+  snap.timestamp_ms = 1000 * id;
+  snap.manifest_list = (char *)"/w/t/metadata/snap.avro";
+  snap.n_summary = 1;
+  snap.summary = props;
+  if (floe_iceberg_metadata_add_snapshot(md, &snap, &err) < 0 ||
+      floe_iceberg_metadata_set_ref(md, "main", id, false, &err) < 0)
+    return -1;
+  return 0;
+}
+
+static int set_watermark(floe_iceberg_metadata *md, const char *table, const char *value) {
+  floe_error err = {0};
+  char *key = floe_watermark_key(table);
+  floe_iceberg_property p = {key, (char *)value};
+  int rc = floe_iceberg_metadata_set_properties(md, &p, 1, &err);
+  floe_free(key);
+  return rc;
+}
+
+static void test_watermark_property_stands_in_for_expired_summaries(void) {
+  /* History cut (snapshot 1 expired), then Spark's rewrite_data_files and
+   * expire_snapshots: only a "replace" snapshot whose parent is gone is
+   * left. The property says floe committed (30, 40]. */
+  floe_iceberg_metadata *md = NULL;
+  floe_iceberg_column cols[] = {{1, "id", true, floe_iceberg_type_of(FLOE_ICEBERG_LONG), NULL}};
+  floe_iceberg_schema *schema = NULL;
+  floe_error err = {0};
+  REQUIRE_OK(floe_iceberg_schema_new(&schema, 0, cols, 1, &err), &err);
+  REQUIRE_OK(floe_iceberg_metadata_new(&md, 2, "/w/t", schema, NULL, NULL, NULL, 0, &err), &err);
+  floe_iceberg_schema_free(schema);
+  REQUIRE(add_plain_snapshot(md, 9, true, "replace") == 0);
+  floe_commit_list list;
+  /* Without the property (a table of an older floe) nothing is known. */
+  REQUIRE_OK(floe_commits_collect(md, "orders", &list, &err), &err);
+  CHECK_INT_EQ(list.n, 0);
+  CHECK(!list.complete_history);
+  CHECK(!list.has_property);
+  floe_commit_list_free(&list);
+
+  REQUIRE(set_watermark(md, "orders", "{\"batch-sk-low\":30,\"batch-sk-high\":40,"
+                                      "\"run-id\":\"r9\",\"watermark-high\":\"w40\"}") == 0);
+  REQUIRE_OK(floe_commits_collect(md, "orders", &list, &err), &err);
+  REQUIRE(list.n == 1);
+  CHECK(list.has_property);
+  CHECK(list.commits[0].from_property);
+  CHECK_INT_EQ(list.commits[0].batch_high, 40);
+  CHECK_STR_EQ(list.commits[0].run_id, "r9");
+
+  /* Control rows agree: nothing to repair (before, this refused). */
+  floe_control_row rows[] = {row(0, "a"), row(30, "r8"), row(40, "r9")};
+  floe_control_rows ctl = {3, rows};
+  floe_repair *repairs = NULL;
+  size_t n = 9;
+  REQUIRE_OK(floe_reconcile_plan(&ctl, &list, &repairs, &n, &err), &err);
+  CHECK_INT_EQ(n, 0);
+  /* A dead run's row above it is compensated; the missing 40 row comes back
+   * with the property's run id and cursor value. */
+  floe_control_row rows2[] = {row(0, "a"), row(30, "r8"), row(50, "dead")};
+  floe_control_rows ctl2 = {3, rows2};
+  REQUIRE_OK(floe_reconcile_plan(&ctl2, &list, &repairs, &n, &err), &err);
+  REQUIRE(n == 2);
+  CHECK_INT_EQ(repairs[0].action, FLOE_REPAIR_COMPENSATE);
+  CHECK_INT_EQ(repairs[0].batch_sk, 50);
+  CHECK_INT_EQ(repairs[1].action, FLOE_REPAIR_REINSERT);
+  CHECK_INT_EQ(repairs[1].batch_sk, 40);
+  CHECK_STR_EQ(repairs[1].run_id, "r9");
+  CHECK_STR_EQ(repairs[1].watermark, "w40");
+  floe_free(repairs);
+  floe_commit_list_free(&list);
+
+  /* Another source table's property is not this one's. */
+  REQUIRE_OK(floe_commits_collect(md, "orders2", &list, &err), &err);
+  CHECK_INT_EQ(list.n, 0);
+  floe_commit_list_free(&list);
+
+  /* An unfinished partition load proves only its low end. */
+  REQUIRE(set_watermark(md, "orders", "{\"batch-sk-low\":40,\"batch-sk-high\":50,"
+                                      "\"run-id\":\"r10\",\"part\":\"1/2\"}") == 0);
+  REQUIRE_OK(floe_commits_collect(md, "orders", &list, &err), &err);
+  REQUIRE(list.n == 1);
+  CHECK_INT_EQ(floe_commits_latest(&list)->batch_high, 40);
+  floe_commit_list_free(&list);
+
+  /* A malformed property is an error, never a guess. */
+  REQUIRE(set_watermark(md, "orders", "forty") == 0);
+  CHECK_INT_EQ(floe_commits_collect(md, "orders", &list, &err), FLOE_EINVAL);
+  CHECK(strstr(err.message, "floe.watermark.orders") != NULL);
+  floe_iceberg_metadata_free(md);
+}
+
+static void test_watermark_property_behind_visible_summaries_is_not_used(void) {
+  /* An older floe committed (20, 30] after the property recorded (10, 20]
+   * (mixed versions): the summaries win. Maintenance snapshots on top of
+   * the floe commits are not floe commits, and hide nothing. */
+  floe_iceberg_metadata *md = history_metadata(false);
+  REQUIRE(md != NULL);
+  REQUIRE(add_plain_snapshot(md, 5, true, "replace") == 0);
+  REQUIRE(add_plain_snapshot(md, 6, true, "overwrite") == 0);
+  REQUIRE(set_watermark(md, "orders", "{\"batch-sk-low\":10,\"batch-sk-high\":20}") == 0);
+  floe_commit_list list;
+  floe_error err = {0};
+  REQUIRE_OK(floe_commits_collect(md, "orders", &list, &err), &err);
+  CHECK_INT_EQ(list.n, 3);
+  CHECK(list.complete_history);
+  CHECK_INT_EQ(floe_commits_latest(&list)->batch_high, 30);
+  CHECK(!floe_commits_latest(&list)->from_property);
+  floe_commit_list_free(&list);
+  floe_iceberg_metadata_free(md);
+}
+
+static void test_watermark_check_needs_the_commit_to_start_at_the_committed_end(void) {
+  floe_iceberg_metadata *md = history_metadata(false); /* orders committed up to 30 */
+  REQUIRE(md != NULL);
+  floe_error err = {0};
+  floe_watermark u;
+  memset(&u, 0, sizeof u);
+  u.run_id = (char *)"me";
+  u.batch_low = 30;
+  u.batch_high = 35;
+  CHECK_OK(floe_watermark_check(md, "orders", &u, &err), &err);
+  /* Another run committed (30, 35] meanwhile. */
+  REQUIRE(set_watermark(md, "orders", "{\"batch-sk-low\":30,\"batch-sk-high\":35,"
+                                      "\"run-id\":\"other\"}") == 0);
+  CHECK_INT_EQ(floe_watermark_check(md, "orders", &u, &err), FLOE_ECONFLICT);
+  CHECK(strstr(err.message, "committed watermark for orders is batch_sk (30, 35] by run "
+                            "other") != NULL);
+  CHECK(strstr(err.message, "this commit loads batch_sk (30, 35]") != NULL);
+  u.batch_low = 35;
+  u.batch_high = 36;
+  CHECK_OK(floe_watermark_check(md, "orders", &u, &err), &err);
+  /* A unit starting below the committed end would load rows twice. */
+  u.batch_low = 20;
+  CHECK_INT_EQ(floe_watermark_check(md, "orders", &u, &err), FLOE_ECONFLICT);
+
+  /* Parts of a partition load: part 1 starts at the committed end, part 2
+   * follows this run's part 1 of the same range only. */
+  u.batch_low = 35;
+  u.batch_high = 40;
+  u.part_i = 2;
+  u.part_n = 2;
+  CHECK_INT_EQ(floe_watermark_check(md, "orders", &u, &err), FLOE_ECONFLICT);
+  u.part_i = 1;
+  CHECK_OK(floe_watermark_check(md, "orders", &u, &err), &err);
+  REQUIRE(set_watermark(md, "orders", "{\"batch-sk-low\":35,\"batch-sk-high\":40,"
+                                      "\"run-id\":\"me\",\"part\":\"1/2\"}") == 0);
+  u.part_i = 2;
+  CHECK_OK(floe_watermark_check(md, "orders", &u, &err), &err);
+  u.run_id = (char *)"someone-else";
+  CHECK_INT_EQ(floe_watermark_check(md, "orders", &u, &err), FLOE_ECONFLICT);
+  CHECK(strstr(err.message, "(part 1/2)") != NULL);
+  /* A new run restarting the unfinished load begins at part 1 from 35. */
+  u.part_i = 1;
+  CHECK_OK(floe_watermark_check(md, "orders", &u, &err), &err);
+  floe_iceberg_metadata_free(md);
+
+  /* A table without any floe commit: the first load starts at 0. */
+  floe_iceberg_column cols[] = {{1, "id", true, floe_iceberg_type_of(FLOE_ICEBERG_LONG), NULL}};
+  floe_iceberg_schema *schema = NULL;
+  REQUIRE_OK(floe_iceberg_schema_new(&schema, 0, cols, 1, &err), &err);
+  REQUIRE_OK(floe_iceberg_metadata_new(&md, 2, "/w/t", schema, NULL, NULL, NULL, 0, &err), &err);
+  floe_iceberg_schema_free(schema);
+  memset(&u, 0, sizeof u);
+  u.batch_high = 5;
+  CHECK_OK(floe_watermark_check(md, "orders", &u, &err), &err);
+  u.batch_low = 3;
+  CHECK_INT_EQ(floe_watermark_check(md, "orders", &u, &err), FLOE_ECONFLICT);
+  CHECK(strstr(err.message, "nothing (no floe commit)") != NULL);
   floe_iceberg_metadata_free(md);
 }
 
@@ -597,6 +820,10 @@ int main(void) {
   RUN(test_reconcile_an_unfinished_partitioned_range_is_not_proof);
   RUN(test_reconcile_keeps_rows_below_expired_commits);
   RUN(test_commits_are_collected_from_main_ancestry_per_table);
+  RUN(test_watermark_property_round_trips_and_refuses_garbage);
+  RUN(test_watermark_property_stands_in_for_expired_summaries);
+  RUN(test_watermark_property_behind_visible_summaries_is_not_used);
+  RUN(test_watermark_check_needs_the_commit_to_start_at_the_committed_end);
   RUN(test_schema_from_source_numbers_columns_and_skips_the_op_column);
   RUN(test_schema_drift_adds_widens_and_keeps_dropped_columns);
   RUN(test_schema_drift_refuses_incompatible_changes_naming_both_types);

@@ -976,6 +976,99 @@ static void metadata_changes(catalog_kind kind) {
 static void test_metadata_changes_hadoop(void) { metadata_changes(KIND_HADOOP); }
 static void test_metadata_changes_sqlite(void) { metadata_changes(KIND_SQLITE); }
 
+
+/* ---- properties and preconditions in the snapshot's commit ------------ */
+
+typedef struct precondition_ctx {
+  int calls;
+  const char *want; /* required value of property "mark" on the base */
+  int64_t seen_snapshots[4];
+} precondition_ctx;
+
+static int mark_precondition(void *ctx, const floe_iceberg_metadata *base, floe_error *err) {
+  precondition_ctx *p = ctx;
+  const floe_iceberg_snapshot *cur = floe_iceberg_metadata_current_snapshot(base);
+  if (p->calls < 4) p->seen_snapshots[p->calls] = cur ? cur->snapshot_id : 0;
+  p->calls++;
+  const char *have = floe_iceberg_metadata_property(base, "mark");
+  if ((have == NULL) != (p->want == NULL) || (have && strcmp(have, p->want) != 0))
+    return floe_error_set(err, FLOE_ECONFLICT, "mark is %s", have ? have : "unset");
+  return FLOE_OK;
+}
+
+static void test_op_property_and_precondition_commit_with_the_snapshot(void) {
+  fixture fx;
+  floe_error err = {0};
+  const char *skip = fixture_open(&fx, KIND_SQLITE, "table_op_property", true, NULL, 0, &err);
+  if (skip != NULL) SKIP("%s", skip);
+  REQUIRE(fx.table != NULL);
+  floe_table *other = NULL;
+  REQUIRE_OK(floe_table_load(fx.cat, ident, &other, &err), &err);
+  test_file x, y, z;
+  make_file(&x, fx.table, "x", FLOE_CONTENT_DATA, "us", 4, 40, 0, 3);
+  make_file(&y, fx.table, "y", FLOE_CONTENT_DATA, "us", 6, 60, 4, 9);
+  make_file(&z, fx.table, "z", FLOE_CONTENT_DATA, "us", 1, 10, 10, 10);
+
+  /* First commit: mark must be unset, sets it to 1. */
+  precondition_ctx pc = {0};
+  floe_table_op *op = NULL;
+  int64_t s1 = 0;
+  REQUIRE_OK(floe_table_op_new(&op, fx.table, FLOE_TABLE_APPEND, &err), &err);
+  CHECK_OK(floe_table_op_add_file(op, &x.f, &err), &err);
+  CHECK_OK(floe_table_op_set_property(op, "mark", "1", &err), &err);
+  CHECK_INT_EQ(floe_table_op_set_property(op, "format-version", "3", &err), FLOE_EINVAL);
+  floe_table_op_set_precondition(op, mark_precondition, &pc);
+  REQUIRE_OK(floe_table_op_commit(op, &s1, &err), &err);
+  floe_table_op_free(op);
+  CHECK_INT_EQ(pc.calls, 1);
+  CHECK_STR_EQ(floe_table_property(fx.table, "mark"), "1");
+  /* Another reader sees both in the same metadata file. */
+  REQUIRE_OK(floe_table_refresh(other, &err), &err);
+  CHECK_STR_EQ(floe_table_property(other, "mark"), "1");
+  CHECK(floe_table_current_snapshot(other)->snapshot_id == s1);
+
+  /* A stale op (based before `other` set mark to 2) re-checks on the
+   * reloaded base and stops without committing. */
+  floe_table *stale = NULL;
+  REQUIRE_OK(floe_table_load(fx.cat, ident, &stale, &err), &err);
+  floe_table_op *o2 = NULL;
+  REQUIRE_OK(floe_table_op_new(&o2, other, FLOE_TABLE_APPEND, &err), &err);
+  CHECK_OK(floe_table_op_add_file(o2, &y.f, &err), &err);
+  CHECK_OK(floe_table_op_set_property(o2, "mark", "2", &err), &err);
+  int64_t s2 = 0;
+  REQUIRE_OK(floe_table_op_commit(o2, &s2, &err), &err);
+  floe_table_op_free(o2);
+  precondition_ctx pc2 = {0};
+  pc2.want = "1";
+  REQUIRE_OK(floe_table_op_new(&op, stale, FLOE_TABLE_APPEND, &err), &err);
+  CHECK_OK(floe_table_op_add_file(op, &z.f, &err), &err);
+  CHECK_OK(floe_table_op_set_property(op, "mark", NULL, &err), &err);
+  floe_table_op_set_precondition(op, mark_precondition, &pc2);
+  CHECK_INT_EQ(floe_table_op_commit(op, NULL, &err), FLOE_ECONFLICT);
+  CHECK(strstr(err.message, "mark is 2") != NULL);
+  floe_table_op_free(op);
+  CHECK_INT_EQ(pc2.calls, 2);
+  CHECK(pc2.seen_snapshots[0] == s1 && pc2.seen_snapshots[1] == s2);
+  REQUIRE_OK(floe_table_refresh(other, &err), &err);
+  CHECK(floe_table_current_snapshot(other)->snapshot_id == s2);
+  CHECK_STR_EQ(floe_table_property(other, "mark"), "2");
+
+  /* Removing a property in a commit. */
+  pc2.want = "2";
+  pc2.calls = 0;
+  REQUIRE_OK(floe_table_op_new(&op, stale, FLOE_TABLE_APPEND, &err), &err);
+  CHECK_OK(floe_table_op_add_file(op, &z.f, &err), &err);
+  CHECK_OK(floe_table_op_set_property(op, "mark", NULL, &err), &err);
+  floe_table_op_set_precondition(op, mark_precondition, &pc2);
+  REQUIRE_OK(floe_table_op_commit(op, NULL, &err), &err);
+  floe_table_op_free(op);
+  CHECK(floe_table_property(stale, "mark") == NULL);
+  CHECK_STR_EQ(summary(floe_table_current_snapshot(stale), "total-records"), "11");
+  floe_table_free(stale);
+  floe_table_free(other);
+  fixture_close(&fx);
+}
+
 static void test_bare_metadata_file_is_read_only(void) {
   fixture fx;
   floe_error err = {0};
@@ -1030,6 +1123,7 @@ static void test_append_survives_allocation_failures(void) {
 
 int main(void) {
   RUN(test_lifecycle_hadoop);
+  RUN(test_op_property_and_precondition_commit_with_the_snapshot);
   RUN(test_lifecycle_sqlite);
   RUN(test_stale_append_rebases_hadoop);
   RUN(test_stale_append_rebases_sqlite);
