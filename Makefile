@@ -2,7 +2,9 @@
 #   make          build (build/)
 #   make test     install what is missing, build, run every test (plain and
 #                 under ASan+UBSan), then the interop tests
-#   make bench    benchmarks (bench/)
+#   make bench    benchmarks (bench/): scale curves at 1M and 10M rows
+#                 (BENCH_LARGE=1 adds 100M)
+#   make bench-smoke  every benchmark once at a tiny size (part of make test)
 #   make demo     the main job on the embedded default
 #   make fuzz     build the libFuzzer targets and run each for FUZZ_SECONDS
 #   make campaign the exactly-once crash campaign: CAMPAIGN_TRIALS (500) random
@@ -13,7 +15,7 @@ ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
-.PHONY: all build deps engines test unit-test asan-test interop-test e2e-test emulator-test fuzz-replay fuzz bench demo clean campaign-sample campaign
+.PHONY: all build deps engines test bench-smoke unit-test asan-test interop-test e2e-test emulator-test fuzz-replay fuzz bench demo clean campaign-sample campaign
 
 all: build
 
@@ -83,7 +85,7 @@ campaign: build
 	@scripts/deps.sh --npm
 	@node tests/campaign/campaign.mjs --trials $(CAMPAIGN_TRIALS) --jobs $(JOBS) --floe $(abspath $(BUILD))/floe $(if $(CAMPAIGN_SEED),--seed $(CAMPAIGN_SEED))
 
-test: engines unit-test asan-test interop-test e2e-test emulator-test fuzz-replay campaign-sample
+test: engines unit-test asan-test interop-test e2e-test emulator-test fuzz-replay campaign-sample bench-smoke
 
 # The main job on the embedded default: a generated SQLite source replicated
 # into ./demo/warehouse with the SQL catalog ./demo/catalog.db.
@@ -93,6 +95,11 @@ demo: build
 bench: build
 	@scripts/deps.sh --npm
 	@bench/run.sh $(abspath $(BUILD))
+
+# Each benchmark runs and prints lines that parse (not a speed test).
+bench-smoke: build
+	@scripts/deps.sh --npm
+	@bench/smoke.sh $(abspath $(BUILD))
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # bench/replicate.sh <build-dir>: `floe run` of one 10M-row x 10-column SQLite
-# table into Iceberg (zstd, SQL catalog), against a bare `sqlite3` scan of the
-# same query to /dev/null in the same run. Prints one line:
-#   replicate rows=… floe_s=… scan_s=… ratio=… peak_rss_mb=…
-# BENCH_REPLICATE_ROWS overrides the row count; the source database is kept in
-# bench/out/ between runs (it takes a while to generate).
+# table into Iceberg (zstd, SQL catalog), against the floor: bench_sqlite_floor
+# stepping the same query with SQLite's native accessors (bench/sqlite_floor.c),
+# in the same run. Prints one line:
+#   replicate rows=… threads=… floe_s=… floe_cpu_s=… floor_s=… ratio=… rows_per_s=… peak_rss_mb=…
+# ratio = floe_s / floor_s (wall times). BENCH_REPLICATE_ROWS overrides the row
+# count, BENCH_THREADS floe's run.threads (default 2); the source database is
+# kept in bench/out/ between runs (it takes a while to generate).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 build="$(cd "${1:?usage: bench/replicate.sh <build-dir>}" && pwd)"
 rows="${BENCH_REPLICATE_ROWS:-10000000}"
+threads="${BENCH_THREADS:-2}"
 floe="$build/floe"
+floor="$build/bench_sqlite_floor"
 [ -x "$floe" ] || { echo "bench: $floe not built" >&2; exit 1; }
+[ -x "$floor" ] || { echo "bench: $floor not built" >&2; exit 1; }
 command -v sqlite3 >/dev/null || { echo "bench: sqlite3 missing (apt-get install sqlite3)" >&2; exit 1; }
 
 out="$here/out/replicate-$rows"
@@ -49,11 +54,13 @@ target:
   catalog: {type: sql, uri: "sqlite:catalog.db"}
   namespace: bench
 logging: {level: warn}
+run: {threads: $threads}
 tables:
   events: {source: events, target: bench.events}
 YAML
 
-# Wall seconds and peak RSS (MiB) of a command, from the kernel's rusage.
+# Wall seconds, peak RSS (MiB), exit code and CPU seconds (user + system) of
+# a command, from the kernel's rusage.
 measure() {
   python3 - "$@" <<'PY'
 import resource, subprocess, sys, time
@@ -61,22 +68,23 @@ t0 = time.monotonic()
 with open('/dev/null', 'wb') as null:
     rc = subprocess.call(sys.argv[1:], stdout=null)
 t = time.monotonic() - t0
-rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
-print(f"{t:.3f} {rss:.0f} {rc}")
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(f"{t:.3f} {ru.ru_maxrss / 1024.0:.0f} {rc} {ru.ru_utime + ru.ru_stime:.3f}")
 PY
 }
 
 cols="id, batch_sk, customer_id, amount, score, name, status, created_at, day, flag"
-read -r scan_s _ scan_rc < <(measure sqlite3 "$db" \
+read -r floor_s _ floor_rc _ < <(measure "$floor" "$db" \
   "SELECT $cols FROM events WHERE batch_sk > 0 AND batch_sk <= $max")
-[ "$scan_rc" = 0 ] || { echo "bench: sqlite3 scan failed" >&2; exit 1; }
+[ "$floor_rc" = 0 ] || { echo "bench: bench_sqlite_floor failed" >&2; exit 1; }
 
 rm -rf "$out/warehouse" "$out/catalog.db"
 sqlite3 "$db" 'DROP TABLE IF EXISTS floe_control; DROP TABLE IF EXISTS floe_lock'
-read -r floe_s rss floe_rc < <(cd "$out" && measure "$floe" run -c floe.yaml)
+read -r floe_s rss floe_rc floe_cpu_s < <(cd "$out" && measure "$floe" run -c floe.yaml)
 [ "$floe_rc" = 0 ] || { echo "bench: floe run failed ($floe_rc)" >&2; (cd "$out" && "$floe" status -c floe.yaml >&2); exit 1; }
 loaded="$(cd "$out" && "$floe" status -c floe.yaml | awk '$1 == "events" {print $7}')"
 [ "$loaded" = "$rows" ] || { echo "bench: table holds $loaded rows, want $rows" >&2; exit 1; }
 
-ratio="$(awk -v a="$floe_s" -v b="$scan_s" 'BEGIN { printf "%.2f", a / b }')"
-echo "replicate rows=$rows floe_s=$floe_s scan_s=$scan_s ratio=$ratio peak_rss_mb=$rss"
+ratio="$(awk -v a="$floe_s" -v b="$floor_s" 'BEGIN { printf "%.2f", a / b }')"
+rate="$(awk -v n="$rows" -v s="$floe_s" 'BEGIN { printf "%.0f", n / s }')"
+echo "replicate rows=$rows threads=$threads floe_s=$floe_s floe_cpu_s=$floe_cpu_s floor_s=$floor_s ratio=$ratio rows_per_s=$rate peak_rss_mb=$rss"

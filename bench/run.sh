@@ -1,15 +1,27 @@
 #!/usr/bin/env bash
-# bench/run.sh <build-dir>: every floe benchmark, one line each (bench/README.md).
-# First, floe's Parquet writer against DuckDB's on the
-# same 10M-row table (see bench/README.md). Prints exactly one line:
-#   parquet_write rows=10000000 floe_s=… duckdb_s=… ratio=… floe_bytes=… duckdb_bytes=…
-# BENCH_ROWS overrides the row count; details go to stderr.
+# bench/run.sh <build-dir>: every floe benchmark, one line each on stdout
+# (bench/README.md says what each measures); details go to stderr.
+#
+#   parquet_write     floe's Parquet writer vs DuckDB's, BENCH_ROWS rows (10M)
+#   replicate         `floe run` from SQLite vs the native-accessor floor
+#   upsert*           merge of N/10 changes into N rows, per delete mode
+#   scan              full table scans
+#   snowflake_decode  SQL API v2 partitions into Arrow, FLOE_BENCH_MB (100)
+#   snowflake_e2e     `floe run` from the Snowflake emulator, BENCH_SF_ROWS (1M)
+#
+# replicate, upsert and scan run at every size of BENCH_SIZES (default
+# "1000000 10000000"; BENCH_LARGE=1 adds 100000000), so the lines show cost
+# growing with the rows and peak RSS staying flat. bench/smoke.sh runs all of
+# it at a tiny size (make test).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 build="$(cd "${1:?usage: bench/run.sh <build-dir>}" && pwd)"
 rows="${BENCH_ROWS:-10000000}"
-bin="$build/bench_parquet_write"
-[ -x "$bin" ] || { echo "bench: $bin not built" >&2; exit 1; }
+sizes="${BENCH_SIZES:-1000000 10000000}"
+[ "${BENCH_LARGE:-0}" = 1 ] && sizes="$sizes 100000000"
+for b in bench_parquet_write bench_upsert bench_scan bench_snowflake_decode bench_sqlite_floor floe; do
+  [ -x "$build/$b" ] || { echo "bench: $build/$b not built" >&2; exit 1; }
+done
 
 if [ ! -d "$here/node_modules/@duckdb/node-api" ]; then
   (cd "$here" && npm ci --no-audit --no-fund --loglevel=error >&2)
@@ -18,9 +30,12 @@ fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-floe_out="$("$bin" "$work/floe.parquet" "$rows")"
+# parquet_write: floe's writer against DuckDB's on the same rows. DuckDB
+# then reads floe's file back; the two must hold the same rows.
+floe_out="$("$build/bench_parquet_write" "$work/floe.parquet" "$rows")"
 duck_out="$(cd "$here" && node parquet_write_duckdb.mjs "$work/duckdb.parquet" "$rows" "$work/floe.parquet")"
 echo "bench: $floe_out $duck_out" >&2
+rm -f "$work/floe.parquet" "$work/duckdb.parquet"
 
 field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 floe_s="$(field floe_s "$floe_out")"
@@ -35,20 +50,23 @@ fi
 ratio="$(awk -v a="$floe_s" -v b="$duckdb_s" 'BEGIN { printf "%.2f", a / b }')"
 echo "parquet_write rows=$rows floe_s=$floe_s duckdb_s=$duckdb_s ratio=$ratio floe_bytes=$floe_bytes duckdb_bytes=$duckdb_bytes"
 
-# upsert: floe's merge on a 10M-row table, 1M changed rows (bench/upsert.c,
-# bench/README.md). Prints `upsert table_rows=… changed_rows=… seconds=…
-# peak_rss_mb=…`, then the equality-delete and copy-on-write lines.
-# BENCH_UPSERT_ROWS / BENCH_UPSERT_CHANGES override the sizes.
-upsert_bin="$build/bench_upsert"
-[ -x "$upsert_bin" ] || { echo "bench: $upsert_bin not built" >&2; exit 1; }
-mkdir -p "$work/upsert"
-"$upsert_bin" "${BENCH_UPSERT_ROWS:-10000000}" "${BENCH_UPSERT_CHANGES:-1000000}" "$work/upsert"
-
-# replicate: `floe run` of a 10M x 10 SQLite table against a bare sqlite3
-# scan of the same query (bench/replicate.sh). BENCH_REPLICATE_ROWS overrides.
-"$here/replicate.sh" "$build"
+# The scale curves.
+for n in $sizes; do
+  # replicate: `floe run` of an n x 10 SQLite table (bench/replicate.sh).
+  BENCH_REPLICATE_ROWS="$n" "$here/replicate.sh" "$build"
+  # upsert: merge of n/10 changed rows into n rows, each delete mode in a
+  # child process of its own (bench/upsert.c).
+  mkdir -p "$work/upsert-$n"
+  "$build/bench_upsert" "$n" "$((n / 10 > 0 ? n / 10 : 1))" "$work/upsert-$n"
+  rm -rf "$work/upsert-$n"
+  # scan: full scans of an n-row table (bench/scan.c).
+  mkdir -p "$work/scan-$n"
+  "$build/bench_scan" "$n" "$work/scan-$n"
+  rm -rf "$work/scan-$n"
+done
 
 # snowflake_decode: SQL API v2 result partitions decoded into Arrow batches.
-sf_bin="$build/bench_snowflake_decode"
-[ -x "$sf_bin" ] || { echo "bench: $sf_bin not built" >&2; exit 1; }
-"$sf_bin"
+"$build/bench_snowflake_decode"
+
+# snowflake_e2e: `floe run` from the Snowflake SQL API emulator.
+node "$here/snowflake_e2e.mjs" "$build/floe"

@@ -22,8 +22,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "floe/catalog.h"
 #include "floe/scan.h"
@@ -160,6 +163,13 @@ static double best_of_three(floe_table *table, const floe_scan_predicate *filter
   return best;
 }
 
+/* This process's peak resident set, from the kernel. */
+static double peak_rss_mb(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_maxrss / 1024.0;
+}
+
 int main(int argc, char **argv) {
   int64_t rows = argc > 1 ? strtoll(argv[1], NULL, 10) : 10000000;
   const char *dir = argc > 2 ? argv[2] : "/tmp/floe_bench_scan";
@@ -169,7 +179,18 @@ int main(int argc, char **argv) {
   floe_catalog_ident ident = {"bench", "scan"};
   floe_table *table = NULL;
   if (floe_table_load(cat, ident, &table, &err) != 0) {
-    build(cat, rows);
+    /* Built in a child process, so this one's peak RSS is the scans'. */
+    pid_t child = fork();
+    if (child == 0) {
+      build(cat, rows);
+      _exit(0);
+    }
+    int status = 0;
+    if (child < 0 || waitpid(child, &status, 0) != child || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0) {
+      fprintf(stderr, "scan: building the table failed\n");
+      return 1;
+    }
     if (floe_table_load(cat, ident, &table, &err) != 0) die("load", &err);
   }
   int64_t got;
@@ -189,8 +210,9 @@ int main(int argc, char **argv) {
   int64_t kept = 0;
   double t_not_null = best_of_three(table, &not_null, 1, -1, &kept);
   printf("scan rows=%" PRId64 " seconds=%.3f rows_per_s=%.0f filter_all_rows_per_s=%.0f "
-         "filter_not_null_rows_per_s=%.0f (kept %" PRId64 ")\n",
-         rows, t_plain, (double)rows / t_plain, (double)rows / t_filter_all, (double)rows / t_not_null, kept);
+         "filter_not_null_rows_per_s=%.0f kept=%" PRId64 " peak_rss_mb=%.0f\n",
+         rows, t_plain, (double)rows / t_plain, (double)rows / t_filter_all, (double)rows / t_not_null, kept,
+         peak_rss_mb());
   floe_table_free(table);
   floe_catalog_free(cat);
   return 0;

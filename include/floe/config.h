@@ -141,6 +141,9 @@ typedef enum floe_config_durability {
 typedef struct floe_config_run {
   char *report; /* JSON run report path, or NULL */
   floe_config_durability durability;
+  /* Threads of a load's pipeline (source on one, encoding on the others);
+   * 0: the number of online cores. Output does not depend on it. */
+  int64_t threads;
 } floe_config_run;
 
 typedef enum floe_config_strategy {

@@ -740,7 +740,7 @@ static void map_target(ctx *c, const cfg_node *root) {
 
 static const char *const control_keys[] = {"table", "location", "schema"};
 static const char *const logging_keys[] = {"level", "format", "file"};
-static const char *const run_keys[] = {"report", "durability"};
+static const char *const run_keys[] = {"report", "durability", "threads"};
 
 static void map_control_logging_run(ctx *c, const cfg_node *root) {
   floe_config *cfg = c->cfg;
@@ -775,6 +775,11 @@ static void map_control_logging_run(ctx *c, const cfg_node *root) {
     int v;
     if (get_enum(c, map, "run", "durability", durabilities, N_OF(durabilities), &v))
       cfg->run.durability = (floe_config_durability)v;
+    if (get_int(c, map, "run", "threads", 1, &cfg->run.threads) && cfg->run.threads > 256) {
+      cfg_diag(c->d, cfg_map_get(map, "threads", NULL), "run.threads",
+               "at most 256 threads, got %lld", (long long)cfg->run.threads);
+      cfg->run.threads = 0;
+    }
   }
 }
 

@@ -351,6 +351,7 @@ int floe_config_dump(const floe_config *cfg, floe_buf *out, floe_error *err) {
   if (w.rc == 0) w.rc = floe_buf_append_str(out, "run:\n");
   put_str(&w, 2, "report", cfg->run.report, false);
   put_raw(&w, 2, "durability", cfg->run.durability == FLOE_DURABILITY_NONE ? "none" : "fsync");
+  if (cfg->run.threads > 0) put_int(&w, 2, "threads", (long long)cfg->run.threads);
   if (w.rc == 0) w.rc = floe_buf_append_str(out, "tables:\n");
   for (size_t i = 0; i < cfg->n_tables && w.rc == 0; i++) dump_table(&w, &cfg->tables[i]);
   if (w.rc != 0) return floe_error_set(err, w.rc, "config dump: out of memory");

@@ -50,6 +50,7 @@
 #include "floe/table.h"
 #include "floe/table_writer.h"
 #include "floe/time.h"
+#include "replicate/pipeline.h"
 
 typedef struct engine {
   floe_session s;
@@ -557,6 +558,7 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
   const floe_config_table *t = js->job.t;
   floe_source_column *cols = NULL;
   floe_source_stream *stream = NULL;
+  floe_pipeline *pipe = NULL;
   floe_data_writer *writer = NULL;
   floe_merge *merge = NULL;
   floe_content_file_list files = {0};
@@ -655,11 +657,15 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
   qs.table = t->source ? t->source : t->name;
   FLOE_TRY(floe_source_query(e->s.src, &qs, &stream, err));
   const struct ArrowSchema *bschema = floe_source_stream_schema(stream);
+  /* The source (and its checksum) on a thread of its own, when run.threads
+   * allows (pipeline.c); batches arrive in stream order either way. */
+  FLOE_TRY(floe_pipeline_start(&pipe, stream, want_checksum ? &src_sum : NULL,
+                               floe_pipeline_threads(e->s.cfg->run.threads),
+                               FLOE_PIPELINE_DEPTH, err));
   for (;;) {
-    rc = floe_source_stream_next(stream, &batch, err);
+    rc = floe_pipeline_next(pipe, &batch, err);
     if (rc < 0) goto cleanup;
     if (rc == 0) break;
-    if (want_checksum) FLOE_TRY(floe_checksum_add(&src_sum, bschema, &batch, err));
     if (is_merge) {
       FLOE_TRY(floe_merge_add(merge, bschema, &batch, err));
     } else {
@@ -674,6 +680,8 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
     floe_debug_crash_point("during_extract");
   }
   rc = FLOE_OK;
+  floe_pipeline_free(pipe);
+  pipe = NULL;
   floe_source_stream_free(stream);
   stream = NULL;
 
@@ -859,6 +867,7 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
   (void)unit_started;
 cleanup:
   floe_arrow_array_release(&batch);
+  floe_pipeline_free(pipe); /* joins the source thread before the stream goes */
   floe_source_stream_free(stream);
   if (rc < 0 && !commit_attempted && writer != NULL) floe_data_writer_abort(writer);
   floe_data_writer_free(writer);

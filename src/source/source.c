@@ -931,14 +931,16 @@ int floe_src_append_int64(floe_arrow_builder *b, int64_t v, floe_error *err) {
       return floe_arrow_builder_append_decimal(b, unscaled);
     }
   }
+  if (t->id == FLOE_ARROW_BOOL && (v == 0 || v == 1))
+    return floe_arrow_builder_append_bool(b, v == 1);
+  if (t->id == FLOE_ARROW_DOUBLE && v > -9007199254740992 && v < 9007199254740992)
+    return floe_arrow_builder_append_double(b, (double)v); /* |v| < 2^53: exact */
+  /* The rest needs the value's text (for the message or the conversion). */
   char text[32];
   int len = snprintf(text, sizeof text, "%" PRId64, v);
   switch (t->id) {
     case FLOE_ARROW_BOOL:
-      if (v != 0 && v != 1)
-        return floe_src_value_error(err, t, text, (size_t)len,
-                                    "not a boolean (0 or 1)");
-      return floe_arrow_builder_append_bool(b, v == 1);
+      return floe_src_value_error(err, t, text, (size_t)len, "not a boolean (0 or 1)");
     case FLOE_ARROW_INT32:
       if (v < INT32_MIN || v > INT32_MAX)
         return floe_src_value_error(err, t, text, (size_t)len,

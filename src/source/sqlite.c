@@ -33,6 +33,10 @@ typedef struct sqlite_stream {
   sqlite_source *src;
   sqlite3_stmt *stmt;
   bool finished; /* SQLITE_DONE seen: never step again (it would rerun) */
+  /* The storage class stream_is_null read for column typed_col of the
+   * current row, so stream_append does not ask SQLite again (each
+   * sqlite3_column_type call takes the connection's mutex). */
+  int typed_col, typed_class;
 } sqlite_stream;
 
 static int sqlite_error(floe_error *err, sqlite3 *db, int code,
@@ -369,6 +373,7 @@ cleanup:
 static int stream_step(floe_source_stream *base, floe_error *err) {
   sqlite_stream *s = (sqlite_stream *)base;
   if (s->finished) return 0;
+  s->typed_col = -1;
   int rc = sqlite3_step(s->stmt);
   if (rc == SQLITE_ROW) return 1;
   s->finished = true;
@@ -379,7 +384,9 @@ static int stream_step(floe_source_stream *base, floe_error *err) {
 
 static bool stream_is_null(floe_source_stream *base, int64_t col) {
   sqlite_stream *s = (sqlite_stream *)base;
-  return sqlite3_column_type(s->stmt, (int)col) == SQLITE_NULL;
+  s->typed_col = (int)col;
+  s->typed_class = sqlite3_column_type(s->stmt, (int)col);
+  return s->typed_class == SQLITE_NULL;
 }
 
 static int append_hex(floe_buf *out, const uint8_t *bytes, size_t len) {
@@ -393,7 +400,9 @@ static int stream_append(floe_source_stream *base, int64_t col,
   sqlite_stream *s = (sqlite_stream *)base;
   int c = (int)col;
   floe_arrow_type id = b->type.id;
-  switch (sqlite3_column_type(s->stmt, c)) {
+  int storage = s->typed_col == c ? s->typed_class : sqlite3_column_type(s->stmt, c);
+  s->typed_col = -1;
+  switch (storage) {
     case SQLITE_INTEGER:
       if (id == FLOE_ARROW_UTF8) break; /* SQLite's own rendering, below */
       return floe_src_append_int64(b, sqlite3_column_int64(s->stmt, c), err);
@@ -499,6 +508,7 @@ static int sqlite_query(floe_source *base, const floe_source_query_spec *spec,
   if (s == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
   s->src = src;
   s->base.ops = &sqlite_stream_ops;
+  s->typed_col = -1;
   const char *rest = spec->sql;
   FLOE_TRY(prepare_next(src, &rest, &s->stmt, err));
   if (s->stmt == NULL) {

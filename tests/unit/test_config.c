@@ -210,6 +210,21 @@ static void test_full_config_maps_every_field(void) {
   floe_config_free(NULL);
 }
 
+static void test_run_threads_is_a_bounded_positive_count(void) {
+  floe_config cfg;
+  floe_error err;
+  REQUIRE_OK(load_text(&cfg, HEADER "run: {threads: 3}\ntables:\n  orders:\n", NULL, 0, &err),
+             &err);
+  CHECK_INT_EQ(cfg.run.threads, 3);
+  floe_config_free(&cfg);
+  CHECK_ONE_ERROR(HEADER "run: {threads: 0}\ntables: {t: {}}\n",
+                  "floe.yaml:7:16: run.threads: must be at least 1, got '0'");
+  CHECK_ONE_ERROR(HEADER "run: {threads: 300}\ntables: {t: {}}\n",
+                  "floe.yaml:7:16: run.threads: at most 256 threads, got 300");
+  CHECK_ONE_ERROR(HEADER "run: {threads: many}\ntables: {t: {}}\n",
+                  "floe.yaml:7:16: run.threads: integer expected, got 'many'");
+}
+
 static void test_minimal_config_gets_documented_defaults(void) {
   floe_config cfg;
   floe_error err;
@@ -223,6 +238,7 @@ static void test_minimal_config_gets_documented_defaults(void) {
   CHECK_INT_EQ(cfg.logging.format, FLOE_LOG_LOGFMT);
   CHECK_INT_EQ(cfg.run.durability, FLOE_DURABILITY_FSYNC);
   CHECK(cfg.run.report == NULL);
+  CHECK_INT_EQ(cfg.run.threads, 0); /* 0: as many as the machine has cores */
   CHECK_INT_EQ(cfg.source.timeout_s, 600);
   /* load_string leaves relative paths as written. */
   CHECK_STR_EQ(cfg.source.path, "./s.db");
@@ -956,6 +972,7 @@ static void test_every_allocation_failure_is_reported_cleanly(void) {
 int main(void) {
   RUN(test_full_config_maps_every_field);
   RUN(test_minimal_config_gets_documented_defaults);
+  RUN(test_run_threads_is_a_bounded_positive_count);
   RUN(test_tables_inherit_defaults_deeply);
   RUN(test_cursor_column_and_batch_column_replace_each_other);
   RUN(test_env_interpolation_with_defaults_and_escape);
