@@ -93,7 +93,9 @@ SELECT ID, NAME, PRICE, 'I' AS FLOE$OP FROM ITEMS;
 
 -- CHANGES (`cdc: {type: changes}`, the table needs CHANGE_TRACKING = TRUE):
 -- no ledger. The window (:1, :2] is fixed by two positions, so reading it
--- again reads the same changes; :1 is floe.changes.end of the last commit,
+-- again reads the same changes ("CHANGES": END is inclusive; AT is the
+-- Time Travel point, whose state includes changes made at that instant, so
+-- consecutive windows chain without overlap); :1 is floe.changes.end of the last commit,
 -- :2 the source's CURRENT_TIMESTAMP() read at the start of the run, both as
 -- text ("2024-05-01 10:00:00.123456+00:00"). The commit records both
 -- (floe.changes.start, floe.changes.end) and the control row's watermark
@@ -101,6 +103,13 @@ SELECT ID, NAME, PRICE, 'I' AS FLOE$OP FROM ITEMS;
 
 -- name: now
 SELECT CURRENT_TIMESTAMP();
+
+-- name: changes_probe
+-- The first run's check that the table tracks changes: the changes since
+-- :1 (the copy's position) with END omitted, which "CHANGES" documents (the
+-- interval then ends now). A window whose END equals its AT is not
+-- documented and is not used.
+SELECT count(*) FROM ITEMS CHANGES(INFORMATION => DEFAULT) AT(TIMESTAMP => TO_TIMESTAMP_TZ(:1));
 
 -- name: changes
 SELECT ID, NAME, PRICE, CASE WHEN METADATA$ACTION = 'DELETE' THEN 'D' WHEN METADATA$ISUPDATE THEN 'U' ELSE 'I' END AS FLOE$OP FROM ITEMS CHANGES(INFORMATION => DEFAULT) AT(TIMESTAMP => TO_TIMESTAMP_TZ(:1)) END(TIMESTAMP => TO_TIMESTAMP_TZ(:2)) ORDER BY METADATA$ACTION;

@@ -1223,7 +1223,7 @@ static int run_sf_cdc(job_state *js, int64_t prev, floe_error *err) {
       FLOE_TRY(floe_cdc_now(&js->job, &end, err));
       /* Fail on this run, not on every later one, when the table does not
        * track changes: an empty window at the copy's position. */
-      FLOE_TRY(floe_cdc_changes_query(&js->job, end, end, &q, err));
+      FLOE_TRY(floe_cdc_changes_probe(&js->job, end, &q, err));
       rc = floe_cdc_query_count(&js->job, &q, &pending, err);
       floe_cdc_query_free(&q);
       if (rc < 0) {

@@ -414,6 +414,11 @@ int floe_cdc_query_count(const floe_job *job, const floe_cdc_query *q, int64_t *
 int floe_cdc_copy_query(const floe_job *job, floe_cdc_query *out, floe_error *err);
 /* CHANGES(INFORMATION => DEFAULT) between two positions (timestamps as
  * text, as floe_cdc_now gives them). */
+/* The first CHANGES read of a table (does it track changes?): the count
+ * of changes since `start` with no END, a documented form (the probe
+ * floe used before, a window whose start equals its end, is not). */
+int floe_cdc_changes_probe(const floe_job *job, const char *start, floe_cdc_query *out,
+                           floe_error *err);
 int floe_cdc_changes_query(const floe_job *job, const char *start, const char *end,
                            floe_cdc_query *out, floe_error *err);
 

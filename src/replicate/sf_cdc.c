@@ -139,6 +139,29 @@ cleanup:
   return rc;
 }
 
+int floe_cdc_changes_probe(const floe_job *job, const char *start, floe_cdc_query *out,
+                           floe_error *err) {
+  memset(out, 0, sizeof *out);
+  int rc = FLOE_OK;
+  /* "CHANGES": END is optional (the interval then ends now), so a probe at
+   * the copy's position is a documented form; a window whose start equals
+   * its end is not. */
+  char *from = floe_replicate_strdupf(
+      "%s CHANGES(INFORMATION => DEFAULT) AT(TIMESTAMP => TO_TIMESTAMP_TZ(:1))", job->source_sql);
+  out->text[0] = floe_strdup(start);
+  if (from == NULL || out->text[0] == NULL) {
+    rc = nomem(err);
+    goto cleanup;
+  }
+  out->params[0] = floe_param_text(out->text[0]);
+  out->n_params = 1;
+  rc = build(job, op_expr, from, NULL, NULL, out, err);
+cleanup:
+  floe_free(from);
+  if (rc < 0) floe_cdc_query_free(out);
+  return rc;
+}
+
 /* ---- the ledger ------------------------------------------------------------ */
 
 void floe_cdc_ledger_close(floe_cdc_ledger *l) {

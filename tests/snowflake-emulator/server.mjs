@@ -14,6 +14,7 @@
 //          [--oauth-token T ...] [--pat T ...] [--account NAME]
 //          [--database NAME] [--schema NAME] [--rows-per-partition N]
 //          [--async-threshold-ms MS] [--warehouse NAME ...] [--role NAME ...]
+//          [--partition-bytes N] [--random-async P] [--seed N]
 // Prints `LISTENING 127.0.0.1:PORT` once ready.
 
 import http from 'node:http';
@@ -29,7 +30,7 @@ export function parseArgs(argv) {
   const o = {
     port: 0, state: null, publicKeys: [], oauthTokens: [], pats: [], account: null,
     database: 'FLOE_TEST', schema: 'PUBLIC', rowsPerPartition: 1000, asyncThresholdMs: 45000,
-    warehouses: [], roles: [],
+    warehouses: [], roles: [], partitionBytes: 0, randomAsync: 0, seed: 1,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -48,6 +49,9 @@ export function parseArgs(argv) {
       case '--schema': o.schema = v(); break;
       case '--rows-per-partition': o.rowsPerPartition = Number(v()); break;
       case '--async-threshold-ms': o.asyncThresholdMs = Number(v()); break;
+      case '--partition-bytes': o.partitionBytes = Number(v()); break;
+      case '--random-async': o.randomAsync = Number(v()); break;
+      case '--seed': o.seed = Number(v()); break;
       case '--warehouse': o.warehouses.push(v()); break;
       case '--role': o.roles.push(v()); break;
       default: throw new Error(`unknown argument ${a}`);
@@ -70,7 +74,19 @@ export class Emulator {
     this.expireTokens = false;
     this.log = [];
     this.counters = { requests: {}, executions: {}, statementsExecuted: 0 };
-    this.config = { rowsPerPartition: opts.rowsPerPartition, asyncThresholdMs: opts.asyncThresholdMs, honourRequestId: true };
+    this.config = {
+      rowsPerPartition: opts.rowsPerPartition, asyncThresholdMs: opts.asyncThresholdMs, honourRequestId: true,
+      partitionBytes: opts.partitionBytes, randomAsync: opts.randomAsync,
+    };
+    // A seeded generator (mulberry32), so a failing run can be replayed.
+    let seed = opts.seed >>> 0;
+    this.random = () => {
+      seed = (seed + 0x6D2B79F5) >>> 0;
+      let t = seed;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
     const keyPems = opts.publicKeys.map((p) => (p.includes('BEGIN') ? p : fs.readFileSync(p, 'utf8')));
     this.auth = {
       keys: keyPems.map((pem) => ({ pem, key: crypto.createPublicKey(pem), fingerprint: publicKeyFingerprint(pem) })),
@@ -252,6 +268,12 @@ export class Emulator {
       await rec.promise;
       return this.faultResponse(res, after);
     }
+    // "Submitting a request": a client must handle an asynchronous answer
+    // even for a fast statement. With randomAsync = p, a share p of
+    // statements answers 202 first (one poll), whatever their speed.
+    if (!forced && this.config.randomAsync > 0 && this.random() < this.config.randomAsync) {
+      return this.respondWhenReady(res, rec, 0, { polls: 0 });
+    }
     const wait = asyncMode || forced ? 0 : this.config.asyncThresholdMs;
     return this.respondWhenReady(res, rec, wait, forced);
   }
@@ -320,6 +342,7 @@ export class Emulator {
               collation: null, type: 'text', precision: null, scale: null, length: 16777216, byteLength: 16777216,
             }],
             data: [['Multiple statements executed successfully.']],
+            summary: true,
           };
         }
       } else {
@@ -381,10 +404,12 @@ export class Emulator {
       return this.sendPartition(res, rec, parts, partition, gzipOk, link);
     }
     const r = rec.result;
+    // A multi-statement summary carries no partitionInfo ("Using explicit
+    // transactions" shows the response: numRows, format, rowType).
+    const summary = rec.children && rec.result.summary;
     const body = {
-      resultSetMetaData: {
-        numRows: r.data.length, format: 'jsonv2', partitionInfo: parts.info, rowType: r.rowType,
-      },
+      resultSetMetaData: summary ? { numRows: r.data.length, format: 'jsonv2', rowType: r.rowType }
+        : { numRows: r.data.length, format: 'jsonv2', partitionInfo: parts.info, rowType: r.rowType },
       data: parts.chunks[0],
       ...SUCCESS,
       ...base,
@@ -421,7 +446,26 @@ export class Emulator {
     const per = Math.max(1, this.config.rowsPerPartition);
     const rows = rec.nullable ? rec.result.data : rec.result.data.map((row) => row.map((v) => (v === null ? 'null' : v)));
     const chunks = [];
-    for (let i = 0; i < rows.length; i += per) chunks.push(rows.slice(i, i + per));
+    if (this.config.partitionBytes > 0) {
+      // Snowflake sizes partitions by bytes, so their row counts vary
+      // ("Retrieving additional partitions"; partitionInfo gives each
+      // one's rowCount and sizes): a partition closes once its rows pass
+      // partitionBytes of JSON (or rowsPerPartition rows).
+      let cur = [];
+      let bytes = 0;
+      for (const row of rows) {
+        cur.push(row);
+        bytes += Buffer.byteLength(JSON.stringify(row)) + 1;
+        if (bytes >= this.config.partitionBytes || cur.length >= per) {
+          chunks.push(cur);
+          cur = [];
+          bytes = 0;
+        }
+      }
+      if (cur.length) chunks.push(cur);
+    } else {
+      for (let i = 0; i < rows.length; i += per) chunks.push(rows.slice(i, i + per));
+    }
     if (!chunks.length) chunks.push([]);
     const bodies = chunks.map((c) => JSON.stringify({ data: c }));
     const gz = chunks.map((c, i) => (i === 0 ? null : zlib.gzipSync(bodies[i])));

@@ -268,6 +268,7 @@ export class Engine {
           await this.loadCatalog(session, tr.ctx);
           let sql = tr.tr(s);
           await this.wait(tr.ctx.waitSeconds, req);
+          for (const check of tr.ctx.windowChecks || []) await session.conn.run(check);
           sql = await this.fillBoundaries(session, tr.ctx, sql);
           return this.runQuery(session, sql, tr.ctx, req);
         });
@@ -413,6 +414,7 @@ export class Engine {
       const appendOnly = info.some((t) => isWord(t, 'APPEND_ONLY'));
       let j = close + 1;
       const preds = [];
+      const stamps = {};
       for (const clause of ['AT', 'BEFORE', 'END']) {
         if (isWord(s[j], clause) && isOp(s[j + 1], '(')) {
           close = matchParen(s, j + 1);
@@ -420,10 +422,18 @@ export class Engine {
           if (!isOp(s[j + 3], '=>')) throw syntaxError(`expected => in ${clause}(...)`);
           const expr = s.slice(j + 4, close);
           preds.push(this.changesPred(ctx, clause, kindTok.v.toUpperCase(), expr, tr, tracked, db, name));
+          if (kindTok.v.toUpperCase() === 'TIMESTAMP') stamps[clause] = ctx.lastStamp;
           j = close + 1;
         }
       }
       if (!preds.length) throw syntaxError('CHANGES requires an AT or BEFORE clause');
+      // "CHANGES" documents END as the end of the interval, inclusive; it
+      // does not say what a window whose end is not after its start does.
+      // The emulator refuses one, so no client relies on it.
+      if (stamps.AT && stamps.END) {
+        ctx.windowChecks = ctx.windowChecks || [];
+        ctx.windowChecks.push(`SELECT CASE WHEN ${stamps.END} <= ${stamps.AT} THEN error(${qs(`CHANGES window on table '${name}' is empty: END(TIMESTAMP) must be later than AT(TIMESTAMP) (undocumented in Snowflake; refused by the emulator)`)}) ELSE 1 END`);
+      }
       next2 = j;
       ctx.fromTables.push(resolved);
       const sub = this.changesSql(db, schema, name, preds.join(' AND '), appendOnly);
@@ -448,7 +458,7 @@ export class Engine {
     const since = `TIMESTAMPTZ ${qs(tracked.SINCE_TS)}`;
     const guard = (tsExpr) => `(CASE WHEN ${tsExpr} < ${since} THEN error(${qs(`Change tracking is not enabled or has been missing for the time range requested on table '${table}'.`)}) ELSE TRUE END)`;
     let ts;
-    if (kind === 'TIMESTAMP') ts = `CAST((${tr.tr(expr)}) AS TIMESTAMPTZ)`;
+    if (kind === 'TIMESTAMP') ctx.lastStamp = ts = `CAST((${tr.tr(expr)}) AS TIMESTAMPTZ)`;
     else if (kind === 'OFFSET') ts = `(CURRENT_TIMESTAMP + to_microseconds(CAST((${tr.tr(expr)}) * 1000000 AS BIGINT)))`;
     else if (kind === 'STREAM') {
       if (clause === 'END') throw syntaxError('END(STREAM => ...) is not supported');

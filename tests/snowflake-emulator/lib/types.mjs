@@ -156,6 +156,16 @@ export function sfTypeFromDuck(duckType) {
 }
 
 // Decimal rendering of an integer count of 10^-digits units ("-1234", 3 -> "-1.234").
+// Nanoseconds as seconds with `scale` (0..9, default 9) fractional digits,
+// rounded toward the past.
+function scaled(nanos, scale) {
+  const d = scale === null || scale === undefined ? 9 : Math.max(0, Math.min(9, Number(scale)));
+  const unit = 10n ** BigInt(9 - d);
+  let q = nanos / unit;
+  if (nanos < 0n && q * unit !== nanos) q -= 1n;
+  return fixedPoint(q, d);
+}
+
 function fixedPoint(big, digits) {
   const neg = big < 0n;
   let s = (neg ? -big : big).toString();
@@ -207,9 +217,11 @@ export function encodeValue(v, rt, opts) {
       return v ? 'true' : 'false';
     case 'date':
       return String(v.days);
+    // Times and timestamps carry as many fractional digits as the
+    // column's scale ("Handling responses": TIME(3) -> "45296.123").
     case 'time': {
-      const micros = 'micros' in v ? BigInt(v.micros) * 1000n : BigInt(v.nanos);
-      return fixedPoint(micros, 9);
+      const nanos = 'micros' in v ? BigInt(v.micros) * 1000n : BigInt(v.nanos);
+      return scaled(nanos, rt.scale);
     }
     case 'timestamp_ntz':
     case 'timestamp_ltz':
@@ -219,7 +231,7 @@ export function encodeValue(v, rt, opts) {
       else if ('micros' in v) nanos = BigInt(v.micros) * 1000n;
       else if ('millis' in v) nanos = BigInt(v.millis) * 1000000n;
       else nanos = BigInt(v.seconds) * 1000000000n;
-      const s = fixedPoint(nanos, 9);
+      const s = scaled(nanos, rt.scale);
       if (rt.type !== 'timestamp_tz') return s;
       const off = zoneOffsetMinutes(opts && opts.timezone, Number(nanos / 1000000n));
       return `${s} ${off + 1440}`;
