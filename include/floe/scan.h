@@ -134,6 +134,12 @@ typedef struct floe_scan_options {
    * which files can hold its keys (a merge) skip the rest. */
   const char *const *data_files;
   int32_t n_data_files;
+  /* Read as if the snapshot had no equality delete files (position deletes
+   * and deletion vectors still apply). With with_pos, the positions this
+   * scan returns beyond those of a normal scan are exactly the rows the
+   * equality deletes remove: how maintenance converts them to position
+   * deletes. */
+  bool ignore_equality_deletes;
 } floe_scan_options;
 
 /* ==== plans ============================================================ */

@@ -168,6 +168,16 @@ int floe_table_set_spec(floe_table *table,
  * (Iceberg spec: Column Projection), so files without field ids read. */
 int floe_table_set_default_name_mapping(floe_table *table, floe_error *err);
 
+/* Removes snapshots from the metadata in one commit (snapshot expiry;
+ * Iceberg spec: Snapshot Retention Policy): the snapshots, their
+ * statistics and partition-statistics entries, and the snapshot-log up to
+ * the last removed one. Files are not touched (floe_maintain_expire
+ * decides which may be deleted). On a conflict the removal is re-applied
+ * to the new state; FLOE_ECONFLICT when a branch or tag now points at one
+ * of the ids. Unknown ids are ignored. */
+int floe_table_remove_snapshots(floe_table *table, const int64_t *snapshot_ids,
+                                int32_t n, floe_error *err);
+
 /* ==== snapshot operations ============================================= */
 
 typedef enum floe_table_op_kind {

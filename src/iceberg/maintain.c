@@ -1,6 +1,18 @@
 /*
- * iceberg/maintain: orphan files of a table (include/floe/maintain.h).
+ * iceberg/maintain: orphan files of a table and snapshot expiry
+ * (include/floe/maintain.h); the rewriting operations (compaction,
+ * equality-delete conversion, manifest rewrite) are in maintain_rewrite.c.
  *
+ * Expiry decides what to keep from the metadata alone (refs, ancestry,
+ * ages, floe's own load commits), removes the rest in one metadata
+ * commit, and only then deletes files: what the expired snapshots reached
+ * minus what every snapshot of the table as reloaded after the commit
+ * reaches. Deleting after the commit is what makes a crash harmless (the
+ * files left behind are orphans, never a reachable file gone), and
+ * subtracting the reloaded table's files is what keeps a concurrent
+ * commit's files alive.
+ *
+ * Orphans:
  * Two passes. The first builds the reachable set from the current
  * metadata alone: metadata files, then every snapshot's manifest list,
  * each distinct manifest once, and every entry's file path (any status).
@@ -24,7 +36,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/debug.h"
 #include "floe/io.h"
+#include "floe/log.h"
 #include "floe/maintain.h"
 #include "floe/manifest.h"
 
@@ -154,9 +168,12 @@ static char *join(const char *dir, const char *name) {
 
 /* ---- the reachable set ---------------------------------------------------- */
 
+/* live_only: skip DELETED entries (expiry: a file a kept snapshot only
+ * records as deleted is live in no kept snapshot); orphans keep them. */
 static int add_manifest(floe_io *io, const floe_iceberg_metadata *metadata,
                         const char *path, const floe_manifest_file *list_entry,
-                        path_set *files, path_set *manifests, floe_error *err) {
+                        path_set *files, path_set *manifests, bool live_only,
+                        floe_error *err) {
   bool added = false;
   int rc = add_location(manifests, path, &added, err);
   if (rc < 0 || !added) return rc; /* read each manifest once */
@@ -171,7 +188,7 @@ static int add_manifest(floe_io *io, const floe_iceberg_metadata *metadata,
     const floe_manifest_entry *entry = NULL;
     rc = floe_manifest_reader_next(reader, &entry, err);
     if (rc < 0 || entry == NULL) break;
-    if (entry->file.file_path != NULL)
+    if (entry->file.file_path != NULL && !(live_only && entry->status == FLOE_ENTRY_DELETED))
       rc = add_location(files, entry->file.file_path, NULL, err);
     if (rc < 0) break;
   }
@@ -181,7 +198,7 @@ cleanup:
 }
 
 /* Every reachable file of the metadata into `files`. */
-static int collect_reachable(const floe_table *table, path_set *files,
+static int collect_reachable(const floe_table *table, path_set *files, bool live_only,
                              floe_error *err) {
   int rc = FLOE_OK;
   const floe_iceberg_metadata *md = floe_table_metadata(table);
@@ -208,7 +225,7 @@ static int collect_reachable(const floe_table *table, path_set *files,
     const floe_iceberg_snapshot *snap = &md->snapshots[s];
     for (int32_t m = 0; m < snap->n_manifests; m++) /* v1 */
       FLOE_TRY(add_manifest(io, md, snap->manifests[m], NULL, files,
-                            &manifests, err));
+                            &manifests, live_only, err));
     if (snap->manifest_list == NULL) continue;
     FLOE_TRY(add_location(files, snap->manifest_list, NULL, err));
     rc = floe_manifest_list_read(io, snap->manifest_list, &list, err);
@@ -219,7 +236,7 @@ static int collect_reachable(const floe_table *table, path_set *files,
     }
     for (int32_t m = 0; m < list->n_files; m++)
       FLOE_TRY(add_manifest(io, md, list->files[m].manifest_path,
-                            &list->files[m], files, &manifests, err));
+                            &list->files[m], files, &manifests, live_only, err));
     floe_manifest_list_free(list);
     list = NULL;
   }
@@ -249,7 +266,7 @@ int floe_maintain_reachable_files(const floe_table *table, char ***out_paths,
   size_t n = 0;
   *out_paths = NULL;
   *out_n = 0;
-  FLOE_TRY(collect_reachable(table, &set, err));
+  FLOE_TRY(collect_reachable(table, &set, false, err));
   paths = floe_calloc(set.count ? set.count : 1, sizeof *paths);
   if (paths == NULL) {
     rc = floe_error_set(err, FLOE_ENOMEM, "reachable files: out of memory");
@@ -469,7 +486,7 @@ int floe_maintain_orphans(floe_table *table,
     rc = floe_error_set(err, FLOE_ENOMEM, "orphans: out of memory");
     goto cleanup;
   }
-  FLOE_TRY(collect_reachable(table, &reachable, err));
+  FLOE_TRY(collect_reachable(table, &reachable, false, err));
   walk w = {floe_table_io(table), &reachable, now - older_than, out, 0};
   FLOE_TRY(walk_dir(&w, floe_table_location(table), true, err));
   if (out->n_files > 1)
@@ -519,4 +536,356 @@ int floe_maintain_parse_duration(const char *text, int64_t *out_ms,
     return floe_error_set(err, FLOE_ERANGE, "duration '%s': too large", text);
   *out_ms = value * unit;
   return FLOE_OK;
+}
+
+/* ---- snapshot expiry ------------------------------------------------------- */
+
+#define DEFAULT_MAX_SNAPSHOT_AGE_MS (INT64_C(5) * 24 * 3600 * 1000)
+
+void floe_maintain_options_init(floe_maintain_options *options) {
+  memset(options, 0, sizeof *options);
+  options->older_than_ms = -1;
+}
+
+static int64_t property_i64(const floe_iceberg_metadata *md, const char *key,
+                            int64_t fallback) {
+  const char *v = floe_iceberg_metadata_property(md, key);
+  if (v == NULL || *v == '\0') return fallback;
+  char *end = NULL;
+  long long n = strtoll(v, &end, 10);
+  return end != NULL && *end == '\0' ? (int64_t)n : fallback;
+}
+
+/* The files of one kind that expired snapshots reached. */
+typedef struct expired_files {
+  path_set lists, manifests, data, deletes, stats;
+} expired_files;
+
+static void expired_files_free(expired_files *f) {
+  path_set_free(&f->lists);
+  path_set_free(&f->manifests);
+  path_set_free(&f->data);
+  path_set_free(&f->deletes);
+  path_set_free(&f->stats);
+}
+
+/* Manifest paths of the snapshots marked keep[i] (their lists only). */
+static int kept_manifests(floe_io *io, const floe_iceberg_metadata *md,
+                          const bool *keep, path_set *out, floe_error *err) {
+  int rc = FLOE_OK;
+  floe_manifest_list *list = NULL;
+  for (int32_t s = 0; s < md->n_snapshots; s++) {
+    const floe_iceberg_snapshot *snap = &md->snapshots[s];
+    if (!keep[s]) continue;
+    for (int32_t m = 0; m < snap->n_manifests; m++)
+      FLOE_TRY(add_location(out, snap->manifests[m], NULL, err));
+    if (snap->manifest_list == NULL) continue;
+    FLOE_TRY(floe_manifest_list_read(io, snap->manifest_list, &list, err));
+    for (int32_t m = 0; m < list->n_files; m++)
+      FLOE_TRY(add_location(out, list->files[m].manifest_path, NULL, err));
+    floe_manifest_list_free(list);
+    list = NULL;
+  }
+cleanup:
+  floe_manifest_list_free(list);
+  return rc;
+}
+
+/* Files of one manifest into the kind sets. */
+static int expired_manifest(floe_io *io, const floe_iceberg_metadata *md,
+                            const char *path, const floe_manifest_file *list_entry,
+                            expired_files *out, floe_error *err) {
+  bool added = false;
+  int rc = add_location(&out->manifests, path, &added, err);
+  if (rc < 0 || !added) return rc;
+  floe_manifest_reader *reader = NULL;
+  rc = floe_manifest_reader_open(&reader, io, path, list_entry, md, err);
+  if (rc < 0) {
+    floe_error_prefix(err, "manifest %s", path);
+    return rc;
+  }
+  for (;;) {
+    const floe_manifest_entry *entry = NULL;
+    rc = floe_manifest_reader_next(reader, &entry, err);
+    if (rc < 0 || entry == NULL) break;
+    if (entry->file.file_path == NULL) continue;
+    rc = add_location(entry->file.content == FLOE_CONTENT_DATA ? &out->data : &out->deletes,
+                      entry->file.file_path, NULL, err);
+    if (rc < 0) break;
+  }
+  floe_manifest_reader_free(reader);
+  return rc;
+}
+
+/* Everything the snapshots not marked keep[i] reached, except manifests
+ * that a kept snapshot lists (their files are all still reachable). */
+static int collect_expired(floe_io *io, const floe_iceberg_metadata *md,
+                           const bool *keep, const path_set *kept,
+                           expired_files *out, floe_error *err) {
+  int rc = FLOE_OK;
+  floe_manifest_list *list = NULL;
+  char *norm = NULL;
+  for (int32_t s = 0; s < md->n_snapshots; s++) {
+    const floe_iceberg_snapshot *snap = &md->snapshots[s];
+    if (keep[s]) continue;
+    for (int32_t m = 0; m < snap->n_manifests; m++) {
+      FLOE_TRY(normalise(snap->manifests[m], &norm, err));
+      bool shared = path_set_contains(kept, norm);
+      floe_free(norm);
+      norm = NULL;
+      if (!shared) FLOE_TRY(expired_manifest(io, md, snap->manifests[m], NULL, out, err));
+    }
+    if (snap->manifest_list == NULL) continue;
+    FLOE_TRY(add_location(&out->lists, snap->manifest_list, NULL, err));
+    rc = floe_manifest_list_read(io, snap->manifest_list, &list, err);
+    if (rc < 0) {
+      floe_error_prefix(err, "snapshot %" PRId64 ": manifest list %s", snap->snapshot_id,
+                        snap->manifest_list);
+      goto cleanup;
+    }
+    for (int32_t m = 0; m < list->n_files; m++) {
+      FLOE_TRY(normalise(list->files[m].manifest_path, &norm, err));
+      bool shared = path_set_contains(kept, norm);
+      floe_free(norm);
+      norm = NULL;
+      if (!shared)
+        FLOE_TRY(expired_manifest(io, md, list->files[m].manifest_path, &list->files[m], out,
+                                  err));
+    }
+    floe_manifest_list_free(list);
+    list = NULL;
+  }
+  for (int32_t i = 0; i < md->n_statistics; i++)
+    for (int32_t s = 0; s < md->n_snapshots; s++)
+      if (!keep[s] && md->snapshots[s].snapshot_id == md->statistics[i].snapshot_id)
+        FLOE_TRY(add_location(&out->stats, md->statistics[i].statistics_path, NULL, err));
+  for (int32_t i = 0; i < md->n_partition_statistics; i++)
+    for (int32_t s = 0; s < md->n_snapshots; s++)
+      if (!keep[s] && md->snapshots[s].snapshot_id == md->partition_statistics[i].snapshot_id)
+        FLOE_TRY(add_location(&out->stats, md->partition_statistics[i].statistics_path, NULL,
+                              err));
+cleanup:
+  floe_free(norm);
+  floe_manifest_list_free(list);
+  return rc;
+}
+
+static int32_t snapshot_index(const floe_iceberg_metadata *md, int64_t id) {
+  for (int32_t i = 0; i < md->n_snapshots; i++)
+    if (md->snapshots[i].snapshot_id == id) return i;
+  return -1;
+}
+
+/* Whether the table carries floe's committed watermark property of
+ * `source` (floe.watermark.<source>, docs/replicate.md): then
+ * reconciliation needs no snapshot summary of it. */
+static bool has_watermark_property(const floe_iceberg_metadata *md, const char *source) {
+  char key[512];
+  int n = snprintf(key, sizeof key, "floe.watermark.%s", source);
+  return n > 0 && (size_t)n < sizeof key && floe_iceberg_metadata_property(md, key) != NULL;
+}
+
+/* Marks keep[i] for the snapshots the retention rules keep (see
+ * floe/maintain.h). *out_floe counts those kept by floe's rule alone. */
+static int retained_snapshots(const floe_iceberg_metadata *md, int64_t now,
+                              int64_t max_age, int32_t min_keep, bool *keep,
+                              int32_t *out_floe, floe_error *err) {
+  int rc = FLOE_OK;
+  bool *on_branch = floe_calloc((size_t)md->n_snapshots + 1, sizeof *on_branch);
+  int32_t *chain = floe_calloc((size_t)md->n_snapshots + 1, sizeof *chain);
+  const char **sources = floe_calloc((size_t)md->n_snapshots + 1, sizeof *sources);
+  if (on_branch == NULL || chain == NULL || sources == NULL) {
+    rc = floe_error_set(err, FLOE_ENOMEM, "expire: out of memory");
+    goto cleanup;
+  }
+  for (int32_t r = 0; r < md->n_refs; r++) {
+    const floe_iceberg_snapshot_ref *ref = &md->refs[r];
+    int32_t head = snapshot_index(md, ref->snapshot_id);
+    if (head < 0) continue;
+    keep[head] = true;
+    if (ref->is_tag) continue;
+    int32_t ref_min = ref->has_min_snapshots_to_keep ? ref->min_snapshots_to_keep : min_keep;
+    int64_t ref_age = ref->has_max_snapshot_age_ms ? ref->max_snapshot_age_ms : max_age;
+    int32_t kept = 0, steps = 0;
+    bool retaining = true;
+    const floe_iceberg_snapshot *s = &md->snapshots[head];
+    while (s != NULL && steps++ <= md->n_snapshots) {
+      int32_t i = (int32_t)(s - md->snapshots);
+      on_branch[i] = true;
+      /* Java's RemoveSnapshots: ancestors are kept while fewer than
+       * min-snapshots-to-keep are kept or they are young enough. */
+      if (retaining && (kept < ref_min || s->timestamp_ms >= now - ref_age)) {
+        keep[i] = true;
+        kept++;
+      } else {
+        retaining = false;
+      }
+      s = floe_iceberg_metadata_parent(md, s);
+    }
+  }
+  /* Snapshots on no branch (e.g. replaced by a rollback): by age only. */
+  for (int32_t i = 0; i < md->n_snapshots; i++)
+    if (!on_branch[i] && md->snapshots[i].timestamp_ms >= now - max_age) keep[i] = true;
+
+  /* floe's rule: the main branch keeps its history down to the newest
+   * load commit of every source table that has no committed watermark
+   * property (a table last loaded by an older floe), so reconciliation
+   * (replicate/reconcile.c) always sees the latest committed batch. */
+  const floe_iceberg_snapshot *s = floe_iceberg_metadata_current_snapshot(md);
+  int32_t n_chain = 0, n_sources = 0, deepest = -1;
+  while (s != NULL && n_chain < md->n_snapshots) {
+    chain[n_chain] = (int32_t)(s - md->snapshots);
+    const char *source = floe_iceberg_snapshot_summary(s, "floe.source-table");
+    if (source != NULL && floe_iceberg_snapshot_summary(s, "floe.batch-sk.high") != NULL) {
+      bool seen = false;
+      for (int32_t k = 0; k < n_sources && !seen; k++) seen = strcmp(sources[k], source) == 0;
+      if (!seen) {
+        sources[n_sources++] = source;
+        if (!has_watermark_property(md, source)) deepest = n_chain;
+      }
+    }
+    n_chain++;
+    s = floe_iceberg_metadata_parent(md, s);
+  }
+  *out_floe = 0;
+  for (int32_t k = 0; k <= deepest; k++)
+    if (!keep[chain[k]]) {
+      keep[chain[k]] = true;
+      (*out_floe)++;
+    }
+cleanup:
+  floe_free(on_branch);
+  floe_free(chain);
+  floe_free(sources);
+  return rc;
+}
+
+/* Deletes the members of `set` that `reachable` lacks; counts them. */
+static int delete_unreachable(floe_io *io, const path_set *set, const path_set *reachable,
+                              bool dry_run, int64_t *count, int *deleted_any,
+                              floe_error *err) {
+  int first_rc = FLOE_OK;
+  for (size_t i = 0; i < set->cap; i++) {
+    const char *path = set->slots[i];
+    if (path == NULL || path_set_contains(reachable, path)) continue;
+    if (!dry_run) {
+      floe_error one = {0};
+      int rc = floe_io_delete(io, path, &one);
+      if (rc < 0 && rc != FLOE_ENOTFOUND) {
+        if (first_rc == FLOE_OK) first_rc = floe_error_set(err, rc, "%s", one.message);
+        continue;
+      }
+      if ((*deleted_any)++ == 0) floe_debug_crash_point("maintain_during_delete");
+    }
+    (*count)++;
+  }
+  return first_rc;
+}
+
+int floe_maintain_expire(floe_table *table, const floe_maintain_options *options,
+                         floe_maintain_report *report, floe_error *err) {
+  int rc = FLOE_OK;
+  const floe_iceberg_metadata *md = floe_table_metadata(table);
+  floe_io *io = floe_table_io(table);
+  bool *keep = NULL;
+  int64_t *expired_ids = NULL;
+  path_set kept = {0}, reachable = {0}, old_log = {0};
+  expired_files files = {0};
+  int32_t n_expired = 0, kept_for_floe = 0;
+  int64_t now = options->now_ms != 0 ? options->now_ms : clock_ms();
+  int64_t max_age = options->older_than_ms >= 0
+                        ? options->older_than_ms
+                        : property_i64(md, "history.expire.max-snapshot-age-ms",
+                                       DEFAULT_MAX_SNAPSHOT_AGE_MS);
+  int32_t min_keep = options->retain_last > 0
+                         ? options->retain_last
+                         : (int32_t)property_i64(md, "history.expire.min-snapshots-to-keep", 1);
+  if (min_keep < 1) min_keep = 1;
+  report->snapshots_before = md->n_snapshots;
+  report->snapshots_after = md->n_snapshots;
+  if (md->n_snapshots == 0) goto cleanup;
+  keep = floe_calloc((size_t)md->n_snapshots, sizeof *keep);
+  expired_ids = floe_calloc((size_t)md->n_snapshots, sizeof *expired_ids);
+  if (keep == NULL || expired_ids == NULL) {
+    rc = floe_error_set(err, FLOE_ENOMEM, "expire: out of memory");
+    goto cleanup;
+  }
+  FLOE_TRY(retained_snapshots(md, now, max_age, min_keep, keep, &kept_for_floe, err));
+  for (int32_t i = 0; i < md->n_snapshots; i++)
+    if (!keep[i]) expired_ids[n_expired++] = md->snapshots[i].snapshot_id;
+  report->snapshots_kept_for_floe += kept_for_floe;
+  if (n_expired == 0) goto cleanup;
+  if (options->progress != NULL) options->progress(options->progress_ctx, "expire", 0, 3);
+  FLOE_TRY(kept_manifests(io, md, keep, &kept, err));
+  FLOE_TRY(collect_expired(io, md, keep, &kept, &files, err));
+  for (int32_t i = 0; i < md->n_metadata_log; i++)
+    FLOE_TRY(add_location(&old_log, md->metadata_log[i].metadata_file, NULL, err));
+  FLOE_TRY(add_location(&old_log, floe_table_metadata_location(table), NULL, err));
+  if (options->progress != NULL) options->progress(options->progress_ctx, "expire", 1, 3);
+
+  if (options->dry_run) {
+    /* What the kept snapshots reach, from their manifests. */
+    for (int32_t s = 0; s < md->n_snapshots; s++) {
+      if (!keep[s]) continue;
+      if (md->snapshots[s].manifest_list != NULL)
+        FLOE_TRY(add_location(&reachable, md->snapshots[s].manifest_list, NULL, err));
+    }
+    path_set manifests = {0};
+    for (size_t i = 0; i < kept.cap && rc == FLOE_OK; i++)
+      if (kept.slots[i] != NULL)
+        rc = add_manifest(io, md, kept.slots[i], NULL, &reachable, &manifests, true, err);
+    path_set_free(&manifests);
+    if (rc < 0) goto cleanup;
+  } else {
+    floe_debug_crash_point("maintain_before_commit");
+    FLOE_TRY(floe_table_remove_snapshots(table, expired_ids, n_expired, err));
+    report->commits++;
+    floe_debug_crash_point("maintain_after_commit");
+    floe_log(FLOE_LOG_INFO, "maintain_expire", "table=%s expired=%d metadata=%s",
+             floe_table_name(table), (int)n_expired, floe_table_metadata_location(table));
+    FLOE_TRY(floe_table_refresh(table, err));
+    FLOE_TRY(collect_reachable(table, &reachable, true, err));
+  }
+  md = floe_table_metadata(table);
+  report->snapshots_expired += n_expired;
+  report->snapshots_after = options->dry_run ? md->n_snapshots - n_expired : md->n_snapshots;
+  if (options->progress != NULL) options->progress(options->progress_ctx, "expire", 2, 3);
+
+  int deleted_any = 0;
+  bool dry = options->dry_run;
+  FLOE_TRY(delete_unreachable(io, &files.data, &reachable, dry, &report->data_files_deleted,
+                              &deleted_any, err));
+  FLOE_TRY(delete_unreachable(io, &files.deletes, &reachable, dry,
+                              &report->delete_files_deleted, &deleted_any, err));
+  FLOE_TRY(delete_unreachable(io, &files.stats, &reachable, dry,
+                              &report->statistics_files_deleted, &deleted_any, err));
+  FLOE_TRY(delete_unreachable(io, &files.manifests, &reachable, dry,
+                              &report->manifests_deleted, &deleted_any, err));
+  FLOE_TRY(delete_unreachable(io, &files.lists, &reachable, dry,
+                              &report->manifest_lists_deleted, &deleted_any, err));
+  const char *cleanup_metadata =
+      floe_iceberg_metadata_property(md, "write.metadata.delete-after-commit.enabled");
+  if (!dry && cleanup_metadata != NULL && strcmp(cleanup_metadata, "true") == 0) {
+    /* Metadata files that left the metadata-log (Java deletes them after
+     * each commit when this property is set). */
+    path_set now_log = {0};
+    for (int32_t i = 0; i < md->n_metadata_log && rc == FLOE_OK; i++)
+      rc = add_location(&now_log, md->metadata_log[i].metadata_file, NULL, err);
+    if (rc == FLOE_OK) rc = add_location(&now_log, floe_table_metadata_location(table), NULL, err);
+    if (rc == FLOE_OK)
+      rc = delete_unreachable(io, &old_log, &now_log, false, &report->metadata_files_deleted,
+                              &deleted_any, err);
+    path_set_free(&now_log);
+    if (rc < 0) goto cleanup;
+  }
+  if (options->progress != NULL) options->progress(options->progress_ctx, "expire", 3, 3);
+cleanup:
+  if (rc < 0) floe_error_prefix(err, "table %s: expire snapshots", floe_table_name(table));
+  expired_files_free(&files);
+  path_set_free(&kept);
+  path_set_free(&reachable);
+  path_set_free(&old_log);
+  floe_free(keep);
+  floe_free(expired_ids);
+  return rc;
 }

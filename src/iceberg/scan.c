@@ -314,6 +314,7 @@ struct floe_scan {
   /* data files to read (sorted paths as manifests record them); NULL: all */
   char **data_files;
   int32_t n_data_files;
+  bool ignore_equality_deletes;
   struct ArrowSchema out_schema;
   floe_arrow_batch_builder builder;
   bool builder_ready;
@@ -620,6 +621,7 @@ int floe_scan_open(floe_scan **out, const floe_iceberg_metadata *metadata, floe_
     s->n_data_files = options->n_data_files;
     qsort(s->data_files, (size_t)s->n_data_files, sizeof *s->data_files, cmp_path);
   }
+  s->ignore_equality_deletes = options->ignore_equality_deletes;
   FLOE_TRY(build_out_schema(s, err));
   *out = s;
   s = NULL;
@@ -1159,7 +1161,7 @@ static int open_task(floe_scan *s, const floe_scan_task *task, floe_error *err) 
   /* Deletes. */
   scan_positions_reset(&s->positions);
   FLOE_TRY(scan_positions_load(&s->positions, s->io, s->location_from, s->location_to, task, err));
-  if (!same_eq_deletes(s->eq_task, task)) {
+  if (!s->ignore_equality_deletes && !same_eq_deletes(s->eq_task, task)) {
     scan_eq_deletes_reset(&s->eq);
     s->eq_task = NULL;
     FLOE_TRY(scan_eq_deletes_load(&s->eq, s->io, s->location_from, s->location_to, s->metadata, s->schema, task,

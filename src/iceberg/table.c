@@ -424,6 +424,59 @@ static int commit_update(floe_table *t, const char *what,
   return rc;
 }
 
+typedef struct remove_ctx {
+  const int64_t *ids;
+  int32_t n;
+} remove_ctx;
+
+static bool id_listed(const remove_ctx *r, int64_t id) {
+  for (int32_t i = 0; i < r->n; i++)
+    if (r->ids[i] == id) return true;
+  return false;
+}
+
+/* Drops the listed snapshots with their statistics files and snapshot-log
+ * entries. The log keeps only the entries after the last removed one, as
+ * Java's TableMetadata does, so it never skips over a hole. Arrays shrink
+ * in place (their elements live in the metadata's arena). */
+static int apply_remove_snapshots(void *ctx, const floe_table *t,
+                                  floe_iceberg_metadata *md, floe_error *err) {
+  (void)t;
+  const remove_ctx *r = ctx;
+  for (int32_t i = 0; i < md->n_refs; i++)
+    if (id_listed(r, md->refs[i].snapshot_id))
+      return floe_error_set(err, FLOE_ECONFLICT,
+                            "snapshot %" PRId64 " is the head of %s %s; not removed",
+                            md->refs[i].snapshot_id,
+                            md->refs[i].is_tag ? "tag" : "branch", md->refs[i].name);
+  int32_t kept = 0;
+  for (int32_t i = 0; i < md->n_snapshots; i++)
+    if (!id_listed(r, md->snapshots[i].snapshot_id)) md->snapshots[kept++] = md->snapshots[i];
+  md->n_snapshots = kept;
+  int32_t first = 0;
+  for (int32_t i = 0; i < md->n_snapshot_log; i++)
+    if (id_listed(r, md->snapshot_log[i].snapshot_id)) first = i + 1;
+  md->snapshot_log += first;
+  md->n_snapshot_log -= first;
+  kept = 0;
+  for (int32_t i = 0; i < md->n_statistics; i++)
+    if (!id_listed(r, md->statistics[i].snapshot_id)) md->statistics[kept++] = md->statistics[i];
+  md->n_statistics = kept;
+  kept = 0;
+  for (int32_t i = 0; i < md->n_partition_statistics; i++)
+    if (!id_listed(r, md->partition_statistics[i].snapshot_id))
+      md->partition_statistics[kept++] = md->partition_statistics[i];
+  md->n_partition_statistics = kept;
+  return FLOE_OK;
+}
+
+int floe_table_remove_snapshots(floe_table *table, const int64_t *snapshot_ids,
+                                int32_t n, floe_error *err) {
+  if (n <= 0) return FLOE_OK;
+  remove_ctx r = {snapshot_ids, n};
+  return commit_update(table, "remove snapshots", apply_remove_snapshots, &r, err);
+}
+
 typedef struct props_ctx {
   const floe_iceberg_property *updates;
   int32_t n;

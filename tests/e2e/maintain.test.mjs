@@ -1,0 +1,265 @@
+// End-to-end tests of `floe maintain NS.TABLE` on tables that `floe run`
+// loads from a SQLite source, and of maintenance racing replication.
+//
+// Every maintained table is read by independent readers and compared with
+// the source: icebird reads the whole table (deletes applied), DuckDB reads
+// the live data files by field id once compaction has folded every delete
+// into them. The races use the crash points as gates (FLOE_PAUSE_AT): one
+// process is held just before its commit while the other commits, then
+// released; in every order the table must equal the source afterwards, the
+// control table must hold each batch once, and no batch may be committed
+// twice.
+//
+// Run: FLOE_BIN=/path/to/floe node --test tests/e2e/maintain.test.mjs
+
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import {
+  REPO, duckdbFiles, metadataLocation, modulesPresent, normalizeRows, readIceberg, readMetadata,
+  sh, sqliteRows,
+} from './lib/check_table.mjs';
+
+const FLOE = process.env.FLOE_BIN ?? path.join(REPO, 'build/floe');
+const ready = existsSync(FLOE) && modulesPresent();
+const skipReason = !existsSync(FLOE) ? `no floe binary at ${FLOE} (set FLOE_BIN)`
+  : 'node modules missing: run scripts/deps.sh --npm';
+
+function scratch(name) {
+  const dir = mkdtempSync(path.join(tmpdir(), `floe-e2e-${name}-`));
+  if (!process.env.FLOE_KEEP_TMP) process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function floe(dir, args, env = {}) {
+  const r = spawnSync(FLOE, args, { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env } });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function ok(dir, args, env = {}) {
+  const r = floe(dir, args, env);
+  assert.equal(r.status, 0, `floe ${args.join(' ')} exited ${r.status}\n${r.stdout}\n${r.stderr}`);
+  return r;
+}
+
+function maintain(dir, args, env = {}) {
+  const r = ok(dir, ['maintain', 'e2e.customers', ...args, '--json', '-c', 'floe.yaml'], env);
+  return JSON.parse(r.stdout);
+}
+
+function sqlite(dir, sql) {
+  sh('sqlite3', [path.join(dir, 'source.db'), sql]);
+}
+
+function job(dir, deletes) {
+  writeFileSync(path.join(dir, 'floe.yaml'), `version: 1
+source: {type: sqlite, path: ./source.db}
+target:
+  warehouse: ./warehouse
+  catalog: {type: sql, uri: "sqlite:./catalog.db"}
+  namespace: e2e
+run: {durability: none}
+tables:
+  customers: {mode: merge, merge: {deletes: ${deletes}}}
+`);
+}
+
+const COLS = ['customer_id', 'name', 'batch_sk'];
+
+// Batch b: customers b..b+2 updated, customer 100+b inserted.
+function loadBatch(dir, b) {
+  sqlite(dir, `UPDATE customers SET name = name || '-${b}', batch_sk = ${b} WHERE customer_id BETWEEN ${b} AND ${b + 2};` +
+    `INSERT INTO customers VALUES (${100 + b}, 'new${b}', ${b});`);
+}
+
+function setup(name, deletes, batches) {
+  const dir = scratch(name);
+  const values = [];
+  for (let i = 1; i <= 20; i++) values.push(`(${i}, 'c${i}', 1)`);
+  sqlite(dir, `CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, name TEXT, batch_sk INTEGER);
+    INSERT INTO customers VALUES ${values.join(',')};`);
+  job(dir, deletes);
+  ok(dir, ['run']);
+  for (let b = 2; b <= batches; b++) {
+    loadBatch(dir, b);
+    ok(dir, ['run']);
+  }
+  return dir;
+}
+
+async function assertEqualsSource(dir) {
+  const expected = normalizeRows(sqliteRows(path.join(dir, 'source.db'), 'SELECT * FROM customers'), COLS);
+  const got = normalizeRows(await readIceberg(path.join(dir, 'catalog.db'), 'e2e', 'customers'), COLS);
+  assert.deepEqual(got, expected, 'icebird rows of e2e.customers');
+  return expected.length;
+}
+
+async function assertDuckdb(dir) {
+  const d = await duckdbFiles(path.join(dir, 'catalog.db'), 'e2e', 'customers', 1);
+  const [s] = sqliteRows(path.join(dir, 'source.db'), 'SELECT count(*) AS n, sum(customer_id) AS total FROM customers');
+  assert.equal(d.rows, Number(s.n), 'DuckDB row count');
+  assert.equal(d.sum, BigInt(s.total), 'DuckDB sum of customer_id');
+  return d.files;
+}
+
+function metadata(dir) {
+  return readMetadata(metadataLocation(path.join(dir, 'catalog.db'), 'e2e', 'customers'));
+}
+
+// Each batch is in the control table once and committed by one snapshot.
+function assertExactlyOnce(dir, maxBatch) {
+  const control = sqliteRows(path.join(dir, 'source.db'),
+    "SELECT batch_sk FROM floe_control WHERE table_name = 'customers' AND batch_sk > 0 ORDER BY batch_sk");
+  assert.deepEqual(control.map((r) => r.batch_sk), Array.from({ length: maxBatch }, (_, i) => i + 1));
+  const highs = metadata(dir).snapshots.map((s) => s.summary['floe.batch-sk.high']).filter((h) => h !== undefined);
+  assert.equal(new Set(highs).size, highs.length, `a batch committed twice: ${highs}`);
+}
+
+// Starts floe paused at `point`; resolves once it is paused.
+async function startPaused(dir, args, point) {
+  const gate = path.join(dir, `gate-${point}`);
+  const child = spawn(FLOE, args, {
+    cwd: dir,
+    env: { ...process.env, FLOE_PAUSE_AT: point, FLOE_PAUSE_FILE: gate },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => { stdout += d; });
+  child.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })));
+  let done = null;
+  exited.then((r) => { done = r; });
+  for (let i = 0; !existsSync(`${gate}.paused`); i++) {
+    if (done) assert.fail(`floe ${args.join(' ')} exited ${done.status} before the pause\n${done.stdout}\n${done.stderr}`);
+    if (i > 1500) { child.kill('SIGKILL'); assert.fail(`no pause marker after 30 s\n${stderr}`); }
+    await delay(20);
+  }
+  return { release: () => writeFileSync(gate, ''), exited };
+}
+
+describe('floe maintain', { skip: ready ? false : skipReason }, () => {
+  test('dry run, then every operation: independent readers read the source, replication carries on', async () => {
+    const dir = setup('maintain', 'equality', 4);
+    const before = metadata(dir);
+    const location = metadataLocation(path.join(dir, 'catalog.db'), 'e2e', 'customers');
+    const dry = maintain(dir, ['--dry-run', '--older-than', '0']);
+    assert.equal(dry.dry_run, true);
+    assert.equal(dry.commits, 0);
+    assert.equal(metadataLocation(path.join(dir, 'catalog.db'), 'e2e', 'customers'), location);
+    assert.ok(dry.convert_equality_deletes.equality_delete_files_removed >= 3, JSON.stringify(dry));
+    assert.ok(dry.compact.files_rewritten >= 4, JSON.stringify(dry));
+
+    const r = maintain(dir, ['--older-than', '0']);
+    assert.equal(r.convert_equality_deletes.equality_delete_files_removed, dry.convert_equality_deletes.equality_delete_files_removed);
+    assert.equal(r.convert_equality_deletes.rows, 9); // 3 updated keys x batches 2..4
+    assert.equal(r.compact.files_rewritten, dry.compact.files_rewritten);
+    assert.equal(r.compact.data_files_after, 1);
+    assert.equal(r.compact.delete_files_after, 0);
+    assert.equal(r.compact.rows_rewritten, 23);
+    assert.ok(r.rewrite_manifests.manifests_after < r.rewrite_manifests.manifests_before);
+    assert.ok(r.expire_snapshots.snapshots_expired >= 3, JSON.stringify(r.expire_snapshots));
+    assert.equal(r.commits, 3 + (r.expire_snapshots.snapshots_expired > 0 ? 1 : 0));
+    assert.equal(await assertEqualsSource(dir), 23);
+    assert.equal(await assertDuckdb(dir), 1);
+    const after = metadata(dir);
+    assert.ok(after.snapshots.length < before.snapshots.length + 3);
+    for (const s of after.snapshots.filter((x) => x.summary['floe.maintenance'])) {
+      assert.equal(s.summary['floe.source-table'], undefined);
+      assert.ok(['replace', 'overwrite', 'delete'].includes(s.summary.operation));
+    }
+
+    // Replication goes on after expiry: the newest floe commit was kept.
+    loadBatch(dir, 5);
+    ok(dir, ['run']);
+    assert.equal(await assertEqualsSource(dir), 24);
+    assertExactlyOnce(dir, 5);
+    // The next expiry may drop what the compaction replaced.
+    const e = maintain(dir, ['--expire-snapshots', '--older-than', '0']);
+    assert.ok(e.expire_snapshots.data_files_deleted >= 4, JSON.stringify(e.expire_snapshots));
+    assert.equal(await assertEqualsSource(dir), 24);
+    const orphans = ok(dir, ['maintain', 'orphans', 'e2e.customers', '--older-than', '0', '-c', 'floe.yaml']);
+    assert.match(orphans.stdout, /^0 orphan files/m);
+    loadBatch(dir, 6);
+    ok(dir, ['run']);
+    assert.equal(await assertEqualsSource(dir), 25);
+    assertExactlyOnce(dir, 6);
+  });
+
+  test('a merge committed while compaction waits to commit: the group is redone, nothing lost or resurrected', async () => {
+    const dir = setup('race-merge-first', 'position', 3);
+    const m = await startPaused(dir, ['maintain', 'e2e.customers', '--compact', '--json', '-c', 'floe.yaml'],
+      'maintain_before_commit');
+    loadBatch(dir, 4);
+    ok(dir, ['run']);
+    m.release();
+    const r = await m.exited;
+    assert.equal(r.status, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    assert.equal(report.compact.groups_conflicted, 1);
+    assert.equal(report.compact.groups_redone, 1);
+    assert.equal(report.compact.groups_committed, 1);
+    assert.equal(await assertEqualsSource(dir), 23);
+    assertExactlyOnce(dir, 4);
+  });
+
+  test('compaction committed while a merge waits to commit: the merge conflicts, the next run loads it once', async () => {
+    const dir = setup('race-compact-first', 'position', 3);
+    loadBatch(dir, 4);
+    const run = await startPaused(dir, ['run'], 'before_commit');
+    const report = maintain(dir, ['--compact']);
+    assert.equal(report.compact.groups_committed, 1);
+    run.release();
+    const r = await run.exited;
+    // The merge's position deletes name a data file the compaction
+    // replaced: its commit conflicts and the control row is compensated.
+    assert.notEqual(r.status, 0);
+    assert.match(r.stdout, /customers\s+failed\s+\(3, 4\].*control row compensated.*deleted by a concurrent commit/);
+    ok(dir, ['run']);
+    assert.equal(await assertEqualsSource(dir), 23);
+    assertExactlyOnce(dir, 4);
+  });
+
+  test('appends racing compaction in both orders', async () => {
+    const dir = scratch('race-append');
+    sqlite(dir, 'CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, name TEXT, batch_sk INTEGER);');
+    writeFileSync(path.join(dir, 'floe.yaml'), `version: 1
+source: {type: sqlite, path: ./source.db}
+target:
+  warehouse: ./warehouse
+  catalog: {type: sql, uri: "sqlite:./catalog.db"}
+  namespace: e2e
+run: {durability: none}
+tables:
+  customers: {mode: append}
+`);
+    for (let b = 1; b <= 4; b++) {
+      sqlite(dir, `INSERT INTO customers VALUES (${b * 2 - 1}, 'a${b}', ${b}), (${b * 2}, 'b${b}', ${b});`);
+      ok(dir, ['run']);
+    }
+    // Compaction held at its commit while an append lands.
+    const m = await startPaused(dir, ['maintain', 'e2e.customers', '--compact', '--json', '-c', 'floe.yaml'],
+      'maintain_before_commit');
+    sqlite(dir, "INSERT INTO customers VALUES (9, 'a5', 5);");
+    ok(dir, ['run']);
+    m.release();
+    const r = await m.exited;
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).compact.groups_conflicted, 0); // an append never conflicts
+    assert.equal(await assertEqualsSource(dir), 9);
+    // An append held at its commit while compaction lands.
+    sqlite(dir, "INSERT INTO customers VALUES (10, 'a6', 6);");
+    const run = await startPaused(dir, ['run'], 'before_commit');
+    maintain(dir, ['--compact', '--min-input-files', '2']);
+    run.release();
+    assert.equal((await run.exited).status, 0);
+    assert.equal(await assertEqualsSource(dir), 10);
+    assert.equal(await assertDuckdb(dir) >= 1, true);
+    assertExactlyOnce(dir, 6);
+  });
+});
