@@ -333,6 +333,41 @@ static void test_expire_keeps_floe_history_and_deletes_only_unreachable(void) {
   fx_close(&env);
 }
 
+/* With floe's committed watermark property (docs/replicate.md) the load
+ * snapshots need not stay: everything but the current snapshot expires. */
+static void test_expire_drops_load_snapshots_when_the_watermark_property_is_set(void) {
+  fx_env env;
+  floe_error err = {0};
+  floe_table *t = NULL;
+  REQUIRE(fx_open(&env, FX_SQLITE, "maintain_property", 0, 0, &err));
+  REQUIRE_OK(make_table(&env, "t", &t, &err), &err);
+  REQUIRE_OK(append_with_summary(&env, t, "1", &err), &err);
+  floe_iceberg_property wm = {"floe.watermark.src", "{\"batch-sk-low\": 0, \"batch-sk-high\": 1}"};
+  REQUIRE_OK(floe_table_set_properties(t, &wm, 1, &err), &err);
+  floe_maintain_options o;
+  floe_maintain_options_init(&o);
+  o.compact = true;
+  o.expire_snapshots = true;
+  o.older_than_ms = 0;
+  floe_maintain_report r;
+  memset(&r, 0, sizeof r);
+  REQUIRE_OK(floe_maintain_run(t, &o, &r, &err), &err);
+  CHECK_INT_EQ(r.snapshots_expired, 4);
+  CHECK_INT_EQ(r.snapshots_kept_for_floe, 0);
+  CHECK_INT_EQ(r.data_files_deleted, 4);
+  CHECK_INT_EQ(r.delete_files_deleted, 1);
+  CHECK_INT_EQ(floe_table_metadata(t)->n_snapshots, 1);
+  CHECK(floe_table_property(t, "floe.watermark.src") != NULL);
+  char loc[2048];
+  snprintf(loc, sizeof loc, "%s/db/t", env.warehouse);
+  check_reachable_exist(t, loc);
+  char *rows = fx_rows(&env, "t");
+  CHECK_STR_EQ(rows, "1|a;2|b;3|c;5|e;6|f;7|g");
+  free(rows);
+  floe_table_free(t);
+  fx_close(&env);
+}
+
 static void test_expire_honours_retain_last_and_table_property(void) {
   fx_env env;
   floe_error err = {0};
@@ -562,6 +597,7 @@ int main(void) {
   RUN(test_equality_deletes_become_position_deletes);
   RUN(test_rewrite_manifests_keeps_files_and_totals);
   RUN(test_expire_keeps_floe_history_and_deletes_only_unreachable);
+  RUN(test_expire_drops_load_snapshots_when_the_watermark_property_is_set);
   RUN(test_expire_honours_retain_last_and_table_property);
   RUN(test_delete_committed_during_compaction_makes_it_redo);
   RUN(test_delete_planned_before_compaction_conflicts);
