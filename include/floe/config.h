@@ -233,6 +233,18 @@ typedef struct floe_config_validate {
 } floe_config_validate;
 
 /* One replicated table, after `defaults` were applied. */
+/* What a run does with a target table that already holds rows but has no
+ * floe history for the source table (written by another tool). */
+typedef enum floe_config_on_existing {
+  FLOE_ON_EXISTING_FAIL = 0, /* refuse, naming the choices (default) */
+  FLOE_ON_EXISTING_ADOPT,    /* its rows are the batches up to start_after /
+                                the user's control rows: record a baseline */
+  FLOE_ON_EXISTING_APPEND,   /* keep its rows and load into it */
+  FLOE_ON_EXISTING_OVERWRITE /* the first load replaces its rows */
+} floe_config_on_existing;
+
+const char *floe_config_on_existing_name(floe_config_on_existing v);
+
 typedef struct floe_config_table {
   char *name;             /* the key under tables: = control table's table_name */
   char *source;           /* source table, maybe schema-qualified; default name */
@@ -257,6 +269,11 @@ typedef struct floe_config_table {
   floe_config_property *properties;
   size_t n_properties;
   floe_config_location location; /* of the table's key under tables: */
+  /* Adoption (docs/replicate.md, "Switching to floe"): batches up to
+   * start_after count as loaded (has_start_after false: not set). */
+  bool has_start_after;
+  int64_t start_after;
+  floe_config_on_existing on_existing; /* a target that holds foreign rows */
 } floe_config_table;
 
 typedef struct floe_config_private floe_config_private;

@@ -102,6 +102,7 @@ typedef struct floe_run_table {
   int64_t bytes;        /* bytes of those files */
   int64_t commits;      /* snapshots committed (chunks, partitions) */
   int64_t repairs;      /* reconciliation repairs made */
+  int64_t baselines;    /* baseline commits (batches loaded by the user's word) */
   int64_t schema_changes; /* columns added, widened or made optional */
   int64_t snapshot_id;  /* the last snapshot committed, 0 when none */
   double seconds;
@@ -138,6 +139,14 @@ typedef struct floe_run_options {
   /* Called about every 100 ms while rows stream (may be NULL). */
   floe_run_progress_fn progress;
   void *progress_ctx;
+  /* `floe control set`: instead of loading, record batches up to
+   * set_batch_sk of the (one) selected table as loaded: a control row of
+   * kind 'manual' and a baseline commit whose summary carries set_reason
+   * (docs/replicate.md, "Switching to floe"). set_batch_sk must be above
+   * the table's control max and committed batch (else FLOE_EINVAL). */
+  bool control_set;
+  int64_t set_batch_sk;
+  const char *set_reason;
 } floe_run_options;
 
 /*

@@ -13,7 +13,18 @@
 --          run_id      the run that inserted the row
 --          inserted_at when (UTC)
 --          watermark   cursor tables: the cursor value loaded up to
---          kind        init | load | repair
+--          kind        init | load | repair: rows floe writes while loading
+--                      (with a floe run id, a UUID); baseline: start_after
+--                      or on_existing; manual: the user's (the default)
+--
+-- A last batch you provide (docs/replicate.md, "Switching to floe"): insert
+-- a row of kind 'manual' (or run `floe control set TABLE N --reason ...`);
+-- floe takes batches up to N as loaded and records a baseline commit on
+-- the Iceberg table instead of compensating the row:
+--   INSERT INTO floe_control (table_name, batch_sk, run_id, kind)
+--   VALUES ('orders', 500, 'manual', 'manual');
+-- Any row floe did not write while loading counts the same way, so rows
+-- of a notebook-era control table are honoured as they are.
 
 -- name: create
 -- Creates the table when it is missing (floe does this on its first run).
@@ -23,7 +34,7 @@ CREATE TABLE IF NOT EXISTS floe_control (
   run_id      TEXT    NOT NULL,
   inserted_at TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
   watermark   TEXT,
-  kind        TEXT    NOT NULL DEFAULT 'load',
+  kind        TEXT    NOT NULL DEFAULT 'manual',
   PRIMARY KEY (table_name, batch_sk)
 );
 

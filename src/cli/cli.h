@@ -20,5 +20,6 @@ int floe_cli_config(int argc, char **argv);
 int floe_cli_init(int argc, char **argv);
 int floe_cli_demo(int argc, char **argv);
 int floe_cli_maintain(int argc, char **argv);
+int floe_cli_control(int argc, char **argv);
 
 #endif

@@ -27,6 +27,7 @@ static const command commands[] = {
     {"parquet", floe_cli_parquet, "inspect or print a Parquet file (inspect|cat)"},
     {"avro", floe_cli_avro, "inspect or print an Avro container file (inspect|cat)"},
     {"table", floe_cli_table, "create, list, drop, inspect or scan Iceberg tables"},
+    {"control", floe_cli_control, "record where a table stands (control set TABLE BATCH_SK)"},
     {"maintain", floe_cli_maintain, "table maintenance: list or remove orphan files"},
 };
 

@@ -33,6 +33,7 @@ static const char *const source_types[] = {"sqlite", "postgres", "snowflake"};
 static const char *const catalog_types[] = {"sql", "hadoop", "rest"};
 static const char *const strategies[] = {"full", "incremental", "chunked", "partition"};
 static const char *const modes[] = {"append", "overwrite", "merge"};
+static const char *const on_existings[] = {"fail", "adopt", "append", "overwrite"};
 static const char *const overwrites[] = {"table", "partitions", "range"};
 static const char *const chunk_bys[] = {"batch", "rows"};
 static const char *const deletes_kinds[] = {"position", "equality", "copy_on_write"};
@@ -54,6 +55,10 @@ const char *floe_config_strategy_name(floe_config_strategy s) { return NAME_OF(s
 const char *floe_config_mode_name(floe_config_mode m) { return NAME_OF(modes, m); }
 const char *floe_config_overwrite_name(floe_config_overwrite o) {
   return NAME_OF(overwrites, o);
+}
+
+const char *floe_config_on_existing_name(floe_config_on_existing v) {
+  return (unsigned)v < N_OF(on_existings) ? on_existings[v] : "?";
 }
 const char *floe_config_cdc_type_name(floe_config_cdc_type t) { return NAME_OF(cdc_types, t); }
 
@@ -788,7 +793,7 @@ static void map_control_logging_run(ctx *c, const cfg_node *root) {
 static const char *const table_keys[] = {
     "source", "target",      "strategy",      "batch_column", "cursor_column", "chunk",
     "partition_by", "mode",  "overwrite",     "primary_key",  "merge",         "cdc",
-    "validate", "partition_column", "where",  "properties"};
+    "validate", "partition_column", "where",  "properties", "start_after", "on_existing"};
 static const char *const chunk_keys[] = {"by", "rows"};
 static const char *const merge_keys[] = {"deletes", "order_by"};
 static const char *const validate_keys[] = {"count", "checksum"};
@@ -1103,6 +1108,9 @@ static void apply_table_keys(ctx *c, const cfg_node *map, const char *path,
   get_str(c, map, path, "partition_column", &t->partition_column);
   get_str(c, map, path, "where", &t->where);
   get_properties(c, map, path, &t->properties, &t->n_properties);
+  if (get_int(c, map, path, "start_after", 0, &t->start_after)) t->has_start_after = true;
+  if (get_enum(c, map, path, "on_existing", on_existings, N_OF(on_existings), &v))
+    t->on_existing = (floe_config_on_existing)v;
 
   if (marks->batch_column && marks->cursor_column) {
     char child[PATH_SIZE];
@@ -1169,6 +1177,13 @@ static void validate_table(ctx *c, const cfg_node *tmap, const cfg_node *tkey,
   if (t->strategy == FLOE_STRATEGY_PARTITION && t->partition_column == NULL)
     cfg_diag(c->d, AT("strategy", false), KP("partition_column"),
              "missing (strategy partition loads one value of partition_column at a time)");
+  if (t->has_start_after &&
+      (t->batch_column == NULL || t->cdc.type == FLOE_CDC_STREAM ||
+       t->cdc.type == FLOE_CDC_CHANGES))
+    cfg_diag(c->d, AT("start_after", false), KP("start_after"),
+             "start_after names a batch_sk, and this table advances by %s",
+             t->batch_column == NULL ? "a cursor column or a load counter"
+                                     : "a Snowflake stream or CHANGES window");
   if (t->mode == FLOE_MODE_OVERWRITE && t->overwrite == FLOE_OVERWRITE_PARTITIONS &&
       t->n_partition_by == 0)
     cfg_diag(c->d, AT("overwrite", false), KP("overwrite"),

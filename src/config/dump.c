@@ -285,6 +285,12 @@ static void dump_table(dumper *w, const floe_config_table *t) {
   if (w->rc == 0) w->rc = floe_buf_append_str(w->out, "]\n");
   put_raw(w, 4, "mode", floe_config_mode_name(t->mode));
   put_raw(w, 4, "overwrite", floe_config_overwrite_name(t->overwrite));
+  if (t->has_start_after) {
+    char text[32];
+    snprintf(text, sizeof text, "%lld", (long long)t->start_after);
+    put_raw(w, 4, "start_after", text);
+  }
+  put_raw(w, 4, "on_existing", floe_config_on_existing_name(t->on_existing));
   put_string_list(w, 4, "primary_key", t->primary_key, t->n_primary_key);
   if (w->rc == 0) w->rc = floe_buf_append_str(w->out, "    merge:\n");
   put_raw(w, 6, "deletes", deletes[t->merge.deletes]);

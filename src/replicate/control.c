@@ -39,7 +39,7 @@ static const char *const sqlite_sql[FLOE_CONTROL_STMT_COUNT] = {
     "  run_id      TEXT    NOT NULL,\n"
     "  inserted_at TEXT    NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),\n"
     "  watermark   TEXT,\n"
-    "  kind        TEXT    NOT NULL DEFAULT 'load',\n"
+    "  kind        TEXT    NOT NULL DEFAULT 'manual',\n"
     "  PRIMARY KEY (table_name, batch_sk)\n"
     ")",
     "SELECT max(batch_sk) FROM {control} WHERE table_name = $1",
@@ -62,7 +62,7 @@ static const char *const postgres_sql[FLOE_CONTROL_STMT_COUNT] = {
     "  run_id      text        NOT NULL,\n"
     "  inserted_at timestamptz NOT NULL DEFAULT now(),\n"
     "  watermark   text,\n"
-    "  kind        text        NOT NULL DEFAULT 'load',\n"
+    "  kind        text        NOT NULL DEFAULT 'manual',\n"
     "  PRIMARY KEY (table_name, batch_sk)\n"
     ")",
     NULL, NULL, NULL, NULL, NULL, NULL, /* as SQLite */
@@ -75,7 +75,7 @@ static const char *const snowflake_sql[FLOE_CONTROL_STMT_COUNT] = {
     "  run_id      VARCHAR       NOT NULL,\n"
     "  inserted_at TIMESTAMP_TZ  NOT NULL DEFAULT CURRENT_TIMESTAMP(),\n"
     "  watermark   VARCHAR,\n"
-    "  kind        VARCHAR       NOT NULL DEFAULT 'load',\n"
+    "  kind        VARCHAR       NOT NULL DEFAULT 'manual',\n"
     "  PRIMARY KEY (table_name, batch_sk)\n"
     ")",
     "SELECT max(batch_sk) FROM {control} WHERE table_name = :1",

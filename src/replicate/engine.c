@@ -235,6 +235,9 @@ cleanup:
 
 /* ---- reconciliation ------------------------------------------------------- */
 
+static int baseline_commit(job_state *js, int64_t low, int64_t high, const char *reason,
+                           bool replace_rows, floe_error *err);
+
 static int reconcile(job_state *js, floe_control_rows *history, floe_error *err) {
   engine *e = js->e;
   const char *name = js->job.t->name;
@@ -248,14 +251,22 @@ static int reconcile(job_state *js, floe_control_rows *history, floe_error *err)
   FLOE_TRY(floe_reconcile_plan(history, &commits, &repairs, &n, err));
   for (size_t i = 0; i < n; i++) {
     const floe_repair *r = &repairs[i];
-    const char *action = r->action == FLOE_REPAIR_COMPENSATE ? "compensate" : "reinsert";
+    const char *action = r->action == FLOE_REPAIR_COMPENSATE ? "compensate"
+                         : r->action == FLOE_REPAIR_BASELINE ? "baseline"
+                                                             : "reinsert";
     floe_log(FLOE_LOG_WARN, "repair", "table=%s batch_sk=%lld action=%s run_id=%s dry_run=%d",
              name, (long long)r->batch_sk, action, r->run_id ? r->run_id : "",
              (int)e->dry_run);
     js->rep->repairs++;
     if (e->dry_run) continue;
     floe_debug_crash_point("during_repair");
-    if (r->action == FLOE_REPAIR_COMPENSATE) {
+    if (r->action == FLOE_REPAIR_BASELINE) {
+      if (js->table == NULL) {
+        rc = floe_error_set(err, FLOE_EINVAL, "no target table to record the baseline in");
+        goto cleanup;
+      }
+      FLOE_TRY(baseline_commit(js, r->batch_low, r->batch_sk, "control_row", false, err));
+    } else if (r->action == FLOE_REPAIR_COMPENSATE) {
       int64_t deleted = 0;
       FLOE_TRY(floe_control_compensate(&e->s.ctl, name, r->batch_sk,
                                        r->run_id ? r->run_id : "", &deleted, err));
@@ -885,6 +896,211 @@ cleanup:
 /* ---- groups: control row + units + compensation -------------------------- */
 
 /* Inserts the control row, runs the units, compensates on failure. */
+/* ---- baselines: batches loaded by the user's word ----------------------------- */
+
+/* A commit without data that records batches (low, high] of the source
+ * table as loaded: summary floe.source-table / floe.batch-sk.* plus
+ * floe.baseline = reason, and the committed watermark property, under the
+ * same commit condition as a load (docs/replicate.md, "Switching to floe").
+ * With replace_rows, the commit also deletes every live file (on_existing:
+ * overwrite). */
+static int baseline_commit(job_state *js, int64_t low, int64_t high, const char *reason,
+                           bool replace_rows, floe_error *err) {
+  floe_table_op *op = NULL;
+  unit u;
+  unit_watermark uw;
+  summary sm;
+  int64_t snapshot_id = 0;
+  int rc = FLOE_OK;
+  memset(&u, 0, sizeof u);
+  memset(&uw, 0, sizeof uw);
+  u.batch_low = low;
+  u.batch_high = high;
+  summary_build(&sm, js, &u);
+  FLOE_TRY(unit_watermark_build(&uw, js, &u, err));
+  FLOE_TRY(floe_table_op_new(&op, js->table,
+                             replace_rows ? FLOE_TABLE_OVERWRITE : FLOE_TABLE_APPEND, err));
+  if (replace_rows) FLOE_TRY(floe_table_op_delete_all(op, err));
+  for (int32_t i = 0; i < sm.n; i++)
+    FLOE_TRY(floe_table_op_set_summary(op, sm.props[i].key, sm.props[i].value, err));
+  FLOE_TRY(floe_table_op_set_summary(op, "floe.baseline", reason, err));
+  FLOE_TRY(unit_watermark_attach(&uw, op, err));
+  floe_table_op_set_commit_hook(op, commit_hook, js);
+  floe_debug_crash_point("before_baseline_commit");
+  FLOE_TRY(floe_table_op_commit(op, &snapshot_id, err));
+  floe_log(FLOE_LOG_WARN, "baseline",
+           "table=%s batch_sk_low=%lld batch_sk_high=%lld reason=%s replaced_rows=%d "
+           "snapshot=%lld run_id=%s",
+           js->job.t->name, (long long)low, (long long)high, reason, (int)replace_rows,
+           (long long)snapshot_id, js->e->run_id);
+  js->rep->baselines++;
+cleanup:
+  floe_table_op_free(op);
+  unit_watermark_free(&uw);
+  if (rc < 0)
+    floe_error_prefix(err, "baseline (%lld, %lld]", (long long)low, (long long)high);
+  return rc;
+}
+
+/* The highest batch the user states as loaded: start_after or the highest
+ * control row floe did not write while loading; 0 when none. */
+static int64_t provided_batch(const floe_config_table *t, const floe_control_rows *history) {
+  int64_t provided = t->has_start_after ? t->start_after : 0;
+  for (size_t i = 0; i < history->n; i++)
+    if (!floe_control_row_is_load(&history->rows[i]) && history->rows[i].batch_sk > provided)
+      provided = history->rows[i].batch_sk;
+  return provided;
+}
+
+/* Live rows of a target that no floe commit for this source table explains
+ * (another writer filled it); 0 for floe's own tables. A table without a
+ * visible floe commit but with floe's load rows in the control table is
+ * floe's (its summaries expired before the watermark property existed). */
+static int foreign_rows(job_state *js, const floe_control_rows *history, int64_t *out,
+                        floe_error *err) {
+  floe_commit_list commits;
+  int rc = FLOE_OK;
+  *out = 0;
+  memset(&commits, 0, sizeof commits);
+  if (js->table == NULL) return FLOE_OK;
+  const floe_iceberg_metadata *md = floe_table_metadata(js->table);
+  if (floe_iceberg_metadata_current_snapshot(md) == NULL) return FLOE_OK;
+  FLOE_TRY(floe_commits_collect(md, js->job.t->name, &commits, err));
+  if (commits.n > 0) goto cleanup;
+  for (size_t i = 0; i < history->n; i++)
+    if (history->rows[i].batch_sk > 0 && floe_control_row_is_load(&history->rows[i]))
+      goto cleanup;
+  FLOE_TRY(floe_table_live_rows(js->table, NULL, out, err));
+cleanup:
+  floe_commit_list_free(&commits);
+  return rc;
+}
+
+/* A target that already holds another writer's rows: on_existing decides.
+ * adopt: its rows are the batches up to the provided batch; append: keep
+ * them; overwrite: replace them. Each records a baseline at the provided
+ * batch (0 when none), so the table is floe's from then on. */
+static int adopt_existing(job_state *js, floe_control_rows *history, int64_t rows,
+                          floe_error *err) {
+  engine *e = js->e;
+  const floe_config_table *t = js->job.t;
+  int rc = FLOE_OK;
+  int64_t provided = provided_batch(t, history);
+  const floe_control_row *latest = floe_control_rows_latest(history);
+  switch (t->on_existing) {
+  case FLOE_ON_EXISTING_FAIL:
+    return floe_error_set(
+        err, FLOE_ECONFLICT,
+        "target %s already holds %lld rows that no floe commit for source table '%s' "
+        "explains (another writer filled it); loading would duplicate them. Set "
+        "tables.%s.on_existing: adopt (they are the batches up to start_after or your "
+        "control rows), append (keep them and load into the table) or overwrite (the "
+        "first load replaces them); docs/replicate.md, \"Switching to floe\"",
+        js->rep->target, (long long)rows, t->name, t->name);
+  case FLOE_ON_EXISTING_ADOPT:
+    if (provided <= 0)
+      return floe_error_set(
+          err, FLOE_EINVAL,
+          "target %s holds %lld rows of another writer and on_existing is adopt, but no "
+          "batch says what they hold: set tables.%s.start_after to the last batch_sk they "
+          "contain, or run floe control set %s BATCH_SK",
+          js->rep->target, (long long)rows, t->name, t->name);
+    break;
+  default:
+    break;
+  }
+  const char *reason = floe_config_on_existing_name(t->on_existing);
+  floe_log(FLOE_LOG_WARN, "adopt",
+           "table=%s target=%s foreign_rows=%lld on_existing=%s batch_sk=%lld dry_run=%d",
+           t->name, js->rep->target, (long long)rows, reason, (long long)provided,
+           (int)e->dry_run);
+  if (e->dry_run) return FLOE_OK;
+  if (provided > 0 && (latest == NULL || latest->batch_sk < provided)) {
+    /* The row first: a crash before the commit leaves a row that the next
+     * run's reconciliation rolls forward. */
+    FLOE_TRY(floe_control_insert(&e->s.ctl, t->name, provided, e->run_id, NULL, "baseline",
+                                 err));
+  }
+  FLOE_TRY(baseline_commit(js, 0, provided, reason,
+                           t->on_existing == FLOE_ON_EXISTING_OVERWRITE, err));
+  floe_control_rows_free(history);
+  FLOE_TRY(floe_control_history(&e->s.ctl, t->name, history, err));
+cleanup:
+  return rc;
+}
+
+/* start_after: batches up to it count as loaded. Applied once, while the
+ * control table is below it. */
+static int apply_start_after(job_state *js, floe_control_rows *history, floe_error *err) {
+  engine *e = js->e;
+  const floe_config_table *t = js->job.t;
+  floe_commit_list commits;
+  int rc = FLOE_OK;
+  memset(&commits, 0, sizeof commits);
+  const floe_control_row *latest = floe_control_rows_latest(history);
+  if (!t->has_start_after || (latest != NULL && latest->batch_sk >= t->start_after))
+    return FLOE_OK;
+  floe_log(FLOE_LOG_INFO, "start_after", "table=%s batch_sk=%lld control_max=%lld dry_run=%d",
+           t->name, (long long)t->start_after, latest ? (long long)latest->batch_sk : 0LL,
+           (int)e->dry_run);
+  if (e->dry_run || js->table == NULL) return FLOE_OK;
+  FLOE_TRY(floe_commits_collect(floe_table_metadata(js->table), t->name, &commits, err));
+  const floe_commit_info *committed = floe_commits_latest(&commits);
+  int64_t low = committed != NULL ? committed->batch_high : 0;
+  FLOE_TRY(floe_control_insert(&e->s.ctl, t->name, t->start_after, e->run_id, NULL, "baseline",
+                               err));
+  FLOE_TRY(baseline_commit(js, low, t->start_after, "start_after", false, err));
+  floe_control_rows_free(history);
+  FLOE_TRY(floe_control_history(&e->s.ctl, t->name, history, err));
+cleanup:
+  floe_commit_list_free(&commits);
+  return rc;
+}
+
+/* floe control set: the user's last batch, recorded now. */
+static int control_set(job_state *js, const floe_control_rows *history, floe_error *err) {
+  engine *e = js->e;
+  const floe_config_table *t = js->job.t;
+  floe_commit_list commits;
+  char reason[512];
+  int rc = FLOE_OK;
+  memset(&commits, 0, sizeof commits);
+  int64_t n = e->opt->set_batch_sk;
+  const floe_control_row *latest = floe_control_rows_latest(history);
+  if (js->table != NULL)
+    FLOE_TRY(floe_commits_collect(floe_table_metadata(js->table), t->name, &commits, err));
+  const floe_commit_info *committed = floe_commits_latest(&commits);
+  int64_t control_max = latest ? latest->batch_sk : 0;
+  int64_t committed_high = committed ? committed->batch_high : 0;
+  if (n <= control_max || n <= committed_high) {
+    rc = floe_error_set(err, FLOE_EINVAL,
+                        "batch_sk %lld is not above the table's last batch (control max %lld, "
+                        "committed %lld): the control table only moves forward; to load "
+                        "batches again use mode overwrite with overwrite: range",
+                        (long long)n, (long long)control_max, (long long)committed_high);
+    goto cleanup;
+  }
+  snprintf(reason, sizeof reason, "control_set: %s",
+           e->opt->set_reason && e->opt->set_reason[0] ? e->opt->set_reason : "(no reason)");
+  floe_log(FLOE_LOG_INFO, "control_set", "table=%s batch_sk=%lld reason=%s dry_run=%d",
+           t->name, (long long)n, reason, (int)e->dry_run);
+  js->rep->has_range = true;
+  js->rep->batch_low = committed_high;
+  js->rep->batch_high = n;
+  if (e->dry_run || js->table == NULL) {
+    js->rep->status = FLOE_RUN_PLANNED;
+    goto cleanup;
+  }
+  FLOE_TRY(floe_control_insert(&e->s.ctl, t->name, n, e->run_id, NULL, "manual", err));
+  floe_debug_crash_point("after_control_set_insert");
+  FLOE_TRY(baseline_commit(js, committed_high, n, reason, false, err));
+  js->rep->status = FLOE_RUN_OK;
+  set_message(js->rep, reason);
+cleanup:
+  floe_commit_list_free(&commits);
+  return rc;
+}
+
 static int load_group(job_state *js, int64_t batch_sk, const char *watermark, unit *units,
                       int n_units, floe_error *err) {
   engine *e = js->e;
@@ -1331,7 +1547,15 @@ static int run_table(job_state *js, floe_error *err) {
   if (e->ctl_exists || !e->dry_run) {
     FLOE_TRY(floe_control_history(&e->s.ctl, t->name, &history, err));
     floe_log(FLOE_LOG_INFO, "control_read", "table=%s rows=%zu", t->name, history.n);
+    int64_t foreign = 0;
+    FLOE_TRY(foreign_rows(js, &history, &foreign, err));
+    if (foreign > 0) FLOE_TRY(adopt_existing(js, &history, foreign, err));
     FLOE_TRY(reconcile(js, &history, err));
+    if (e->opt != NULL && e->opt->control_set) {
+      FLOE_TRY(control_set(js, &history, err));
+      goto cleanup;
+    }
+    FLOE_TRY(apply_start_after(js, &history, err));
   }
   const floe_control_row *latest = floe_control_rows_latest(&history);
   if (latest == NULL) {
@@ -1615,7 +1839,7 @@ static int validate_table(job_state *js, floe_error *err) {
   /* Oldest first, so the first mismatch reported is the earliest. */
   for (size_t k = commits.n; k-- > 0;) {
     const floe_commit_info *c = &commits.commits[k];
-    if (!c->complete) continue;
+    if (!c->complete || c->baseline) continue;
     if (whole && c != latest) continue; /* older full copies are superseded */
     unit u;
     memset(&u, 0, sizeof u);

@@ -47,8 +47,16 @@ typedef struct floe_control_row {
   char *run_id;
   char *inserted_at;
   char *watermark; /* NULL when none */
-  char *kind;      /* "init", "load", "repair" */
+  char *kind;      /* "init", "load", "repair"; "baseline" (start_after,
+                      floe control set); anything else is the user's */
 } floe_control_row;
+
+/* Whether floe wrote the row while loading: kind init, load or repair with
+ * a run id that is a floe run id (a UUID). Any other row — kind 'manual',
+ * 'baseline', a notebook-era row, a row inserted by hand — states that its
+ * batches are loaded: reconciliation records it as a baseline instead of
+ * compensating it (docs/replicate.md, "Switching to floe"). */
+bool floe_control_row_is_load(const floe_control_row *row);
 
 typedef struct floe_control_rows {
   size_t n;
@@ -103,6 +111,9 @@ typedef struct floe_commit_info {
   /* Not a snapshot on main but the committed watermark property (its
    * summary expired or is hidden): snapshot_id 0. */
   bool from_property;
+  /* A baseline (summary floe.baseline): batches recorded as loaded without
+   * data (the user's word or an adopted table); nothing to validate. */
+  bool baseline;
 } floe_commit_info;
 
 typedef struct floe_commit_list {
@@ -130,21 +141,27 @@ const floe_commit_info *floe_commits_latest(const floe_commit_list *list);
 
 typedef enum floe_repair_action {
   FLOE_REPAIR_COMPENSATE = 0, /* control row without a commit: delete it */
-  FLOE_REPAIR_REINSERT = 1    /* commit without a control row: insert it */
+  FLOE_REPAIR_REINSERT = 1,   /* commit without a control row: insert it */
+  FLOE_REPAIR_BASELINE = 2    /* the user's control row above the last commit:
+                                 commit a baseline (batch_low, batch_sk] */
 } floe_repair_action;
 
 typedef struct floe_repair {
   floe_repair_action action;
   int64_t batch_sk;
+  int64_t batch_low; /* BASELINE: the last committed batch (0 when none) */
   const char *run_id;    /* borrowed from the control row or commit */
   const char *watermark; /* borrowed; may be NULL */
 } floe_repair;
 
 /*
- * Decides the repairs for one table (pure; no I/O). Control rows with
- * batch_sk > 0 above the highest complete commit are compensated, highest
- * first; complete commits whose batch_high has no control row are
- * re-inserted, lowest first. When no commit is found and the history is
+ * Decides the repairs for one table (pure; no I/O). Above the highest
+ * complete commit, the highest row that floe did not write while loading
+ * (floe_control_row_is_load false) becomes one BASELINE repair, and floe's
+ * rows above it (batch_sk > 0) are compensated, highest first; floe's rows
+ * below it are covered by the baseline. Complete commits whose batch_high
+ * has no control row are re-inserted, lowest first. Order: compensations,
+ * the baseline, re-inserts. When no commit is found and the history is
  * cut (expired snapshots), control rows cannot be proven wrong:
  * FLOE_ECONFLICT explains that. *out (floe_free) borrows strings from the
  * inputs.

@@ -16,6 +16,12 @@
  * checked, but it is below the latest one). The one case it cannot decide
  * is a table whose history was cut by expiry before any floe commit that
  * is still visible: then it refuses rather than reload everything.
+ *
+ * A control row floe did not write while loading (kind 'manual' or
+ * 'baseline', a row inserted by hand, a notebook-era row) is the user's word
+ * that its batches are loaded ("Is Last Batch SK provided? Yes -> use it"):
+ * above the last commit it is rolled forward by a baseline commit (no data,
+ * summary floe.baseline), never compensated.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -93,6 +99,7 @@ int floe_commits_collect(const floe_iceberg_metadata *metadata,
       parse_i64(floe_iceberg_snapshot_summary(s, "deleted-records"), &c->deleted_records);
       parse_i64(floe_iceberg_snapshot_summary(s, "total-records"), &c->total_records);
       c->complete = true;
+      c->baseline = floe_iceberg_snapshot_summary(s, "floe.baseline") != NULL;
       const char *part = floe_iceberg_snapshot_summary(s, "floe.part");
       if (part != NULL) {
         long i = 0, n = 0;
@@ -177,6 +184,24 @@ const floe_commit_info *floe_commits_latest(const floe_commit_list *list) {
   return best;
 }
 
+static bool is_uuid(const char *text) {
+  if (text == NULL || strlen(text) != 36) return false;
+  for (int i = 0; i < 36; i++) {
+    char ch = text[i];
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? ch != '-' : !((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
+                             (ch >= 'A' && ch <= 'F')))
+      return false;
+  }
+  return true;
+}
+
+bool floe_control_row_is_load(const floe_control_row *row) {
+  if (row == NULL || row->kind == NULL || !is_uuid(row->run_id)) return false;
+  return strcmp(row->kind, "init") == 0 || strcmp(row->kind, "load") == 0 ||
+         strcmp(row->kind, "repair") == 0;
+}
+
 static int cmp_desc(const void *a, const void *b) {
   int64_t x = ((const floe_repair *)a)->batch_sk, y = ((const floe_repair *)b)->batch_sk;
   return x < y ? 1 : x > y ? -1 : 0;
@@ -195,10 +220,19 @@ int floe_reconcile_plan(const floe_control_rows *control,
   size_t n_comp = 0, n = 0;
 
   int64_t committed_high = latest != NULL ? latest->batch_high : INT64_MIN;
+  /* The user's highest row above the last commit, if any. */
+  const floe_control_row *provided = NULL;
+  for (size_t i = 0; i < control->n; i++) {
+    const floe_control_row *row = &control->rows[i];
+    if (row->batch_sk <= 0 || floe_control_row_is_load(row)) continue;
+    if (latest != NULL && row->batch_sk <= committed_high) continue;
+    if (provided == NULL || row->batch_sk > provided->batch_sk) provided = row;
+  }
   for (size_t i = 0; i < control->n; i++) {
     const floe_control_row *row = &control->rows[i];
     if (row->batch_sk <= 0) continue; /* the (table, 0) first-sight row */
     if (latest != NULL && row->batch_sk <= committed_high) continue;
+    if (provided != NULL && row->batch_sk <= provided->batch_sk) continue;
     if (latest == NULL && !commits->complete_history) {
       floe_free(repairs);
       return floe_error_set(
@@ -217,6 +251,15 @@ int floe_reconcile_plan(const floe_control_rows *control,
   }
   n_comp = n;
   qsort(repairs, n_comp, sizeof *repairs, cmp_desc);
+  if (provided != NULL) {
+    repairs[n].action = FLOE_REPAIR_BASELINE;
+    repairs[n].batch_sk = provided->batch_sk;
+    repairs[n].batch_low = latest != NULL ? committed_high : 0;
+    repairs[n].run_id = provided->run_id;
+    repairs[n].watermark = provided->watermark;
+    n++;
+    n_comp = n;
+  }
 
   for (size_t i = 0; i < commits->n; i++) {
     const floe_commit_info *c = &commits->commits[i];

@@ -183,9 +183,10 @@ int floe_run_report_json(const floe_run_report *report, floe_buf *out, floe_erro
         ",\"rows_source\":%" PRId64 ",\"rows_written\":%" PRId64 ",\"rows_inserted\":%" PRId64
         ",\"rows_updated\":%" PRId64 ",\"rows_deleted\":%" PRId64 ",\"files\":%" PRId64
         ",\"bytes\":%" PRId64 ",\"commits\":%" PRId64 ",\"repairs\":%" PRId64
-        ",\"schema_changes\":%" PRId64 ",\"seconds\":%.3f",
+        ",\"baselines\":%" PRId64 ",\"schema_changes\":%" PRId64 ",\"seconds\":%.3f",
         t->rows_source, t->rows_written, t->rows_inserted, t->rows_updated, t->rows_deleted,
-        t->files, t->bytes, t->commits, t->repairs, t->schema_changes, t->seconds);
+        t->files, t->bytes, t->commits, t->repairs, t->baselines, t->schema_changes,
+        t->seconds);
     if (t->snapshot_id != 0)
       rc |= floe_buf_appendf(out, ",\"snapshot_id\":%" PRId64, t->snapshot_id);
     else

@@ -650,6 +650,14 @@ static void test_each_invalid_combination_has_its_message(void) {
                   "(the table is unpartitioned)");
   CHECK_ONE_ERROR(HEADER "tables:\n  a: {target: s.x}\n  b: {target: s.x}\n",
                   "floe.yaml:9:15: tables.b.target: s.x is also the target of table a (line 8)");
+  CHECK_ONE_ERROR(HEADER "tables:\n  t: {cursor_column: ts, start_after: 5}\n",
+                  "floe.yaml:8:39: tables.t.start_after: start_after names a batch_sk, and "
+                  "this table advances by a cursor column or a load counter");
+  CHECK_ONE_ERROR(HEADER "tables:\n  t: {start_after: -1}\n",
+                  "floe.yaml:8:20: tables.t.start_after: must be at least 0, got '-1'");
+  CHECK_ONE_ERROR(HEADER "tables:\n  t: {on_existing: adopted}\n",
+                  "floe.yaml:8:20: tables.t.on_existing: unknown value 'adopted' (expected "
+                  "fail, adopt, append or overwrite; did you mean adopt?)");
   CHECK_ONE_ERROR(HEADER "tables: {}\n", "floe.yaml:7:1: tables: no tables (add at least one)");
   CHECK_ONE_ERROR(HEADER, "floe.yaml:1:1: tables: missing (the tables to replicate: tables: "
                           "{orders: {}})");
@@ -687,7 +695,7 @@ static void test_each_invalid_combination_has_its_message(void) {
   CHECK_ONE_ERROR(HEADER "tables:\n  t: {zzzz: 1}\n",
                   "floe.yaml:8:7: tables.t.zzzz: unknown key (expected source, target, "
                   "strategy, batch_column, cursor_column, chunk, partition_by, mode, overwrite, "
-                  "primary_key, merge, cdc, validate, partition_column, where or properties)");
+                  "primary_key, merge, cdc, validate, partition_column, where, properties, start_after or on_existing)");
   CHECK_ONE_ERROR(HEADER "tables:\n  t: [a]\n",
                   "floe.yaml:8:6: tables.t: mapping expected (source:, target:, ...), got a "
                   "list");

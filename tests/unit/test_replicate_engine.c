@@ -14,11 +14,27 @@
 
 /* ---- reconciliation --------------------------------------------------- */
 
-static floe_control_row row(int64_t batch_sk, const char *run_id) {
+/* A floe run id (a UUID, as floe writes) standing for the short name. */
+static const char *rid(const char *name) {
+  static char ids[16][37];
+  static const char *names[16];
+  for (int i = 0; i < 16; i++) {
+    if (names[i] == NULL) {
+      names[i] = name;
+      snprintf(ids[i], sizeof ids[i], "%08x-0000-4000-8000-%012x", (unsigned)(i + 1),
+               (unsigned)(i + 1));
+    }
+    if (strcmp(names[i], name) == 0) return ids[i];
+  }
+  return "overflow";
+}
+
+/* A row floe wrote while loading, by run `run`. */
+static floe_control_row row(int64_t batch_sk, const char *run) {
   floe_control_row r;
   memset(&r, 0, sizeof r);
   r.batch_sk = batch_sk;
-  r.run_id = (char *)run_id;
+  r.run_id = (char *)rid(run);
   r.kind = (char *)(batch_sk == 0 ? "init" : "load");
   return r;
 }
@@ -59,10 +75,10 @@ static void test_reconcile_compensates_rows_above_the_last_commit_highest_first(
   REQUIRE(n == 3);
   CHECK_INT_EQ(repairs[0].action, FLOE_REPAIR_COMPENSATE);
   CHECK_INT_EQ(repairs[0].batch_sk, 40);
-  CHECK_STR_EQ(repairs[0].run_id, "c");
+  CHECK_STR_EQ(repairs[0].run_id, rid("c"));
   CHECK_INT_EQ(repairs[1].batch_sk, 30);
   CHECK_INT_EQ(repairs[2].batch_sk, 20);
-  CHECK_STR_EQ(repairs[2].run_id, "b");
+  CHECK_STR_EQ(repairs[2].run_id, rid("b"));
   floe_free(repairs);
 }
 
@@ -101,6 +117,68 @@ static void test_reconcile_an_unfinished_partitioned_range_is_not_proof(void) {
   CHECK_INT_EQ(repairs[0].action, FLOE_REPAIR_COMPENSATE);
   CHECK_INT_EQ(repairs[0].batch_sk, 20);
   floe_free(repairs);
+}
+
+static void test_reconcile_rolls_the_users_rows_forward_as_a_baseline(void) {
+  /* Committed up to 10; the user inserted 25 by hand (kind manual); a floe
+   * run crashed after inserting 20 (below the user's row: covered) and
+   * another after 30 (above it: compensated). */
+  floe_control_row rows[] = {row(0, "a"), row(10, "a"), row(20, "b"), row(25, "x"),
+                             row(30, "c")};
+  rows[3].kind = (char *)"manual";
+  rows[3].run_id = (char *)"by hand";
+  floe_commit_info commits[] = {commit(0, 10, "a", true)};
+  floe_control_rows ctl = {5, rows};
+  floe_commit_list list = {1, commits, true, false};
+  floe_repair *repairs = NULL;
+  size_t n = 0;
+  floe_error err = {0};
+  REQUIRE_OK(floe_reconcile_plan(&ctl, &list, &repairs, &n, &err), &err);
+  REQUIRE(n == 2);
+  CHECK_INT_EQ(repairs[0].action, FLOE_REPAIR_COMPENSATE);
+  CHECK_INT_EQ(repairs[0].batch_sk, 30);
+  CHECK_INT_EQ(repairs[1].action, FLOE_REPAIR_BASELINE);
+  CHECK_INT_EQ(repairs[1].batch_sk, 25);
+  CHECK_INT_EQ(repairs[1].batch_low, 10);
+  floe_free(repairs);
+  /* Below the last commit the user's row is history: nothing to do. */
+  floe_commit_info later[] = {commit(25, 40, "d", true), commit(0, 10, "a", true)};
+  floe_control_row rows2[] = {row(0, "a"), row(10, "a"), rows[3], row(40, "d")};
+  floe_control_rows ctl2 = {4, rows2};
+  floe_commit_list list2 = {2, later, true, false};
+  REQUIRE_OK(floe_reconcile_plan(&ctl2, &list2, &repairs, &n, &err), &err);
+  CHECK_INT_EQ(n, 0);
+  floe_free(repairs);
+  /* No floe commit at all and a cut history: the user's row still counts. */
+  floe_control_row rows3[] = {rows[3]};
+  floe_control_rows ctl3 = {1, rows3};
+  floe_commit_list none = {0, NULL, false, false};
+  REQUIRE_OK(floe_reconcile_plan(&ctl3, &none, &repairs, &n, &err), &err);
+  REQUIRE(n == 1);
+  CHECK_INT_EQ(repairs[0].action, FLOE_REPAIR_BASELINE);
+  CHECK_INT_EQ(repairs[0].batch_low, 0);
+  floe_free(repairs);
+}
+
+static void test_control_rows_floe_wrote_while_loading_are_told_apart(void) {
+  floe_control_row r = row(5, "a");
+  CHECK(floe_control_row_is_load(&r));
+  r.kind = (char *)"repair";
+  CHECK(floe_control_row_is_load(&r));
+  r.kind = (char *)"manual";
+  CHECK(!floe_control_row_is_load(&r));
+  r.kind = (char *)"baseline";
+  CHECK(!floe_control_row_is_load(&r));
+  r.kind = NULL;
+  CHECK(!floe_control_row_is_load(&r));
+  /* kind defaulted to 'load' on a hand-inserted row: not a floe run id. */
+  r.kind = (char *)"load";
+  r.run_id = (char *)"notebook";
+  CHECK(!floe_control_row_is_load(&r));
+  r.run_id = (char *)"0000000-0000-4000-8000-0000000000000";
+  CHECK(!floe_control_row_is_load(&r));
+  r.run_id = NULL;
+  CHECK(!floe_control_row_is_load(&r));
 }
 
 static void test_reconcile_keeps_rows_below_expired_commits(void) {
@@ -819,6 +897,8 @@ int main(void) {
   RUN(test_reconcile_reinserts_rows_of_committed_ranges_lowest_first);
   RUN(test_reconcile_an_unfinished_partitioned_range_is_not_proof);
   RUN(test_reconcile_keeps_rows_below_expired_commits);
+  RUN(test_reconcile_rolls_the_users_rows_forward_as_a_baseline);
+  RUN(test_control_rows_floe_wrote_while_loading_are_told_apart);
   RUN(test_commits_are_collected_from_main_ancestry_per_table);
   RUN(test_watermark_property_round_trips_and_refuses_garbage);
   RUN(test_watermark_property_stands_in_for_expired_summaries);
