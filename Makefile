@@ -1,7 +1,8 @@
 # floe: top-level driver for the CMake build.
 #   make          build (build/)
-#   make test     install what is missing, build, run every test (plain and
-#                 under ASan+UBSan), then the interop tests
+#   make test     install what is missing (apt, npm, the engines) first, then
+#                 build and run every test (plain and under ASan+UBSan), the
+#                 interop, end-to-end and engine suites
 #   make bench    benchmarks (bench/): scale curves at 1M and 10M rows
 #                 (BENCH_LARGE=1 adds 100M)
 #   make bench-smoke  every benchmark once at a tiny size (part of make test)
@@ -15,7 +16,7 @@ ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
-.PHONY: all build deps engines test bench-smoke unit-test asan-test interop-test e2e-test emulator-test fuzz-replay fuzz bench demo clean campaign-sample campaign
+.PHONY: all build deps engines test-deps engine-test test bench-smoke unit-test asan-test interop-test e2e-test emulator-test fuzz-replay fuzz bench demo clean campaign-sample campaign
 
 all: build
 
@@ -27,6 +28,20 @@ deps:
 engines:
 	@scripts/engines.sh $(BUILD)
 
+# Everything the tests need, installed before any test runs (so no test
+# finds its oracle missing and skips): the npm packages and the engines.
+test-deps: deps
+	@scripts/deps.sh --npm
+	@scripts/engines.sh $(BUILD)
+
+# Spark, PyIceberg and Iceberg Java read every table floe writes, and floe
+# reads and continues theirs (tests/engines, pytest in build/engines/venv).
+engine-test: build engines
+	@cd tests/engines && PYTHONDONTWRITEBYTECODE=1 FLOE_BIN=$(abspath $(BUILD))/floe \
+	  FLOE_ENGINE_JARS=$(abspath $(BUILD))/engines/jars \
+	  FLOE_JAVA_CHECK=$(abspath $(BUILD))/engines/java/floe-engine-check.jar \
+	  $(abspath $(BUILD))/engines/venv/bin/python -m pytest -p no:cacheprovider -q
+
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
@@ -36,6 +51,7 @@ build: deps
 SHOW_SKIPS = grep -h '^  SKIP' $(1)/Testing/Temporary/LastTest.log 2>/dev/null | sort -u | sed 's/^  SKIP/skipped:/' || true
 
 unit-test: build
+	@scripts/deps.sh --npm
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	@$(call SHOW_SKIPS,$(BUILD))
 
@@ -85,7 +101,7 @@ campaign: build
 	@scripts/deps.sh --npm
 	@node tests/campaign/campaign.mjs --trials $(CAMPAIGN_TRIALS) --jobs $(JOBS) --floe $(abspath $(BUILD))/floe $(if $(CAMPAIGN_SEED),--seed $(CAMPAIGN_SEED))
 
-test: engines unit-test asan-test interop-test e2e-test emulator-test fuzz-replay campaign-sample bench-smoke
+test: test-deps unit-test asan-test interop-test e2e-test engine-test emulator-test fuzz-replay campaign-sample bench-smoke
 
 # The main job on the embedded default: a generated SQLite source replicated
 # into ./demo/warehouse with the SQL catalog ./demo/catalog.db.

@@ -5,6 +5,8 @@
 #                        and pyarrow), pytest and the rest of the Python pins
 #   build/engines/jars   Maven artifacts (Iceberg's Spark runtime, the SQLite
 #                        and PostgreSQL JDBC drivers), resolved by Maven
+#   build/engines/java   the Java program of tests/engines/java
+#                        (floe-engine-check.jar and its lib/), built by Maven
 # A re-run with unchanged pins does nothing; a changed pin rebuilds. Maven's
 # own cache (~/.m2) and pip's cache make a rebuild quick.
 #   scripts/engines.sh [BUILD_DIR]        (default: build)
@@ -91,4 +93,23 @@ if [ ! -f "$jars/.floe-stamp" ] || [ "$(cat "$jars/.floe-stamp")" != "$mvn_stamp
     -Dpostgresql-jdbc.version="$MVN_POSTGRESQL_JDBC" \
     dependency:copy-dependencies -DoutputDirectory="$jars" -DincludeScope=runtime
   echo "$mvn_stamp" >"$jars/.floe-stamp"
+fi
+
+# ---- Java program: Iceberg Java's strict reader (tests/engines/java) ------
+java_dir="$dest/java"
+java_src="$repo/tests/engines/java"
+java_stamp=$(stamp_of "$java_src/pom.xml" $(find "$java_src/src" -type f | sort))
+if [ ! -f "$java_dir/.floe-stamp" ] || [ "$(cat "$java_dir/.floe-stamp")" != "$java_stamp" ]; then
+  echo "engines: building $java_dir"
+  rm -rf "$java_dir"
+  mkdir -p "$java_dir"
+  mvn -B -q -f "$java_src/pom.xml" \
+    -Diceberg.version="$MVN_ICEBERG" \
+    -Dhadoop.version="$MVN_HADOOP" \
+    -Dparquet.version="$MVN_PARQUET" \
+    -Dslf4j.version="$MVN_SLF4J" \
+    -Dfloe.build.dir="$java_dir/target" \
+    package dependency:copy-dependencies -DoutputDirectory="$java_dir/lib" -DincludeScope=runtime
+  cp "$java_dir/target/floe-engine-check.jar" "$java_dir/floe-engine-check.jar"
+  echo "$java_stamp" >"$java_dir/.floe-stamp"
 fi

@@ -196,15 +196,23 @@ static void test_control_table_protocol_on_sqlite(void) {
 }
 
 static void test_control_table_protocol_on_postgres(void) {
-  char dir[4200], cmd[9000], conninfo[512] = "";
-  snprintf(dir, sizeof dir, "%s/pg", test_tmpdir("replicate_control_pg"));
-  snprintf(cmd, sizeof cmd, "%s/tests/support/pg.sh start %s %d 2>/dev/null", FLOE_SOURCE_DIR, dir,
+  /* The server's directory is a fresh one under /tmp: short enough for its
+   * socket path, reachable by the postgres user when run as root (a clone
+   * under /root is not), and never shared with another ctest process. A
+   * server that cannot start fails the test; it never skips. */
+  char dir[64] = "/tmp/floe-control-pg.XXXXXX", cmd[9000], conninfo[512] = "";
+  REQUIRE(mkdtemp(dir) != NULL);
+  snprintf(cmd, sizeof cmd, "%s/tests/support/pg.sh start %s %d", FLOE_SOURCE_DIR, dir,
            (int)getpid());
   FILE *p = popen(cmd, "r");
-  if (p == NULL) SKIP("cannot run pg.sh");
+  REQUIRE(p != NULL);
   if (fgets(conninfo, sizeof conninfo, p) == NULL) conninfo[0] = '\0';
   int status = pclose(p);
-  if (status != 0 || conninfo[0] == '\0') SKIP("PostgreSQL not available (pg.sh start failed)");
+  if (status != 0 || conninfo[0] == '\0') {
+    TEST_FAIL_AT(__FILE__, __LINE__, "tests/support/pg.sh start %s failed (status %d)", dir,
+                 status);
+    return;
+  }
   conninfo[strcspn(conninfo, "\n")] = '\0';
   floe_source_config sc = {0};
   sc.type = FLOE_SOURCE_POSTGRES;
