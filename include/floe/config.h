@@ -121,10 +121,20 @@ typedef enum floe_config_control_location {
   FLOE_CONTROL_IN_SOURCE = 0 /* the control table lives in the source database */
 } floe_config_control_location;
 
+/* The control table's columns (docs/replicate.md, "A notebook-era control
+ * table"). */
+typedef enum floe_config_control_layout {
+  FLOE_CONTROL_LAYOUT_AUTO = 0, /* minimal when the table exists without run_id */
+  FLOE_CONTROL_LAYOUT_FULL,     /* floe's columns in the table itself */
+  FLOE_CONTROL_LAYOUT_MINIMAL   /* (table_name, batch_sk) only; floe's columns
+                                   in the side table <table>_floe */
+} floe_config_control_layout;
+
 typedef struct floe_config_control {
   char *table; /* default "floe_control" */
   floe_config_control_location location;
   char *schema; /* optional schema/database qualifier */
+  floe_config_control_layout layout;
 } floe_config_control;
 
 typedef struct floe_config_logging {

@@ -160,6 +160,16 @@ typedef struct floe_run_options {
  * message is in the report) or when the source or catalog cannot be
  * reached.
  */
+/*
+ * `floe control migrate`: converts a minimal-layout control table (the
+ * notebook's (table_name, batch_sk), floe's columns in <table>_floe) in
+ * place to floe's full layout, in one source transaction; rows floe did not
+ * write get run_id and kind 'manual'. *out_rows: rows carried over.
+ * FLOE_EINVAL when the table already has the full layout.
+ */
+int floe_replicate_control_migrate(const struct floe_config *cfg, int64_t *out_rows,
+                                   floe_error *err);
+
 int floe_replicate_run(const struct floe_config *cfg, const floe_run_options *options,
                        floe_run_report *out, floe_error *err);
 

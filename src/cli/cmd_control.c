@@ -19,12 +19,17 @@ static void usage(FILE *out) {
   fprintf(out,
           "usage: floe control set TABLE BATCH_SK --reason TEXT [-c floe.yaml]\n"
           "                        [--set key=value]... [--dry-run]\n"
+          "       floe control migrate [-c floe.yaml] [--set key=value]...\n"
           "\n"
           "Records that the batches of TABLE (its name under tables:) up to BATCH_SK are\n"
           "loaded: a control row (kind 'manual') and a baseline commit on the Iceberg\n"
           "table (no data; summary floe.baseline carries the reason). The next floe run\n"
           "loads batch_sk > BATCH_SK. BATCH_SK must be above the table's control max and\n"
           "committed batch. The Iceberg table is created from the source when missing.\n"
+          "\n"
+          "migrate converts a notebook-era control table (table_name, batch_sk; floe's\n"
+          "columns kept in the side table <table>_floe) to floe's full layout in place,\n"
+          "in one transaction; rows floe did not write get kind 'manual'.\n"
           "\n"
           "exit codes: 0 recorded, 1 failure, 2 usage/config error\n");
 }
@@ -41,12 +46,27 @@ int floe_cli_control(int argc, char **argv) {
   memset(&report, 0, sizeof report);
   memset(&args, 0, sizeof args);
   floe_config_init(&cfg);
-  bool help = argc < 3;
+  bool help = argc < 2;
   for (int i = 1; i < argc; i++)
     if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) help = true;
   if (help) {
-    usage(argc < 3 ? stderr : stdout);
-    return argc < 3 ? FLOE_EXIT_USAGE : 0;
+    usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? FLOE_EXIT_USAGE : 0;
+  }
+  if (strcmp(argv[1], "migrate") == 0) {
+    code = job_args_parse(&args, argc, argv, 2, "s", "control migrate");
+    if (code != 0) goto done;
+    if ((code = job_load_config(&cfg, &args)) != 0) goto done;
+    if ((code = job_setup_logging(&cfg)) != 0) goto done;
+    int64_t rows = 0;
+    int rc = floe_replicate_control_migrate(&cfg, &rows, &err);
+    if (rc != FLOE_OK) {
+      fprintf(stderr, "floe control migrate: %s\n", err.message);
+      code = floe_replicate_exit_code(rc);
+    } else {
+      printf("control table migrated to the full layout: %lld rows\n", (long long)rows);
+    }
+    goto done;
   }
   if (strcmp(argv[1], "set") != 0) {
     fprintf(stderr, "floe control: unknown sub-command '%s' (see floe control --help)\n",

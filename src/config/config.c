@@ -743,7 +743,8 @@ static void map_target(ctx *c, const cfg_node *root) {
   get_properties(c, map, "target", &t->properties, &t->n_properties);
 }
 
-static const char *const control_keys[] = {"table", "location", "schema"};
+static const char *const control_keys[] = {"table", "location", "schema", "layout"};
+static const char *const control_layouts[] = {"auto", "full", "minimal"};
 static const char *const logging_keys[] = {"level", "format", "file"};
 static const char *const run_keys[] = {"report", "durability", "threads"};
 
@@ -760,6 +761,8 @@ static void map_control_logging_run(ctx *c, const cfg_node *root) {
                  &v))
       cfg->control.location = (floe_config_control_location)v;
     get_str(c, map, "control", "schema", &cfg->control.schema);
+    if (get_enum(c, map, "control", "layout", control_layouts, N_OF(control_layouts), &v))
+      cfg->control.layout = (floe_config_control_layout)v;
   }
   cfg->logging.level = FLOE_LOG_INFO;
   cfg->logging.format = FLOE_LOG_LOGFMT;

@@ -350,6 +350,10 @@ int floe_config_dump(const floe_config *cfg, floe_buf *out, floe_error *err) {
   put_str(&w, 2, "table", cfg->control.table, false);
   put_raw(&w, 2, "location", "source");
   put_str(&w, 2, "schema", cfg->control.schema, false);
+  put_raw(&w, 2, "layout",
+          cfg->control.layout == FLOE_CONTROL_LAYOUT_FULL      ? "full"
+          : cfg->control.layout == FLOE_CONTROL_LAYOUT_MINIMAL ? "minimal"
+                                                               : "auto");
   if (w.rc == 0) w.rc = floe_buf_append_str(out, "logging:\n");
   put_raw(&w, 2, "level", levels[cfg->logging.level]);
   put_raw(&w, 2, "format", cfg->logging.format == FLOE_LOG_JSON ? "json" : "logfmt");

@@ -22,6 +22,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "floe/source.h"
 
@@ -153,35 +154,48 @@ const floe_control_row *floe_control_rows_latest(const floe_control_rows *rows) 
   return best;
 }
 
-int floe_control_open(floe_control *ctl, floe_source *src, const char *name,
-                      const char *schema, floe_error *err) {
+/* The quoted (schema-qualified) SQL name of `name`. */
+static int control_name_sql(floe_source *src, const char *name, const char *schema,
+                            char **out, floe_error *err) {
   int rc = FLOE_OK;
   char *qualified = NULL, *folded = NULL;
-  memset(ctl, 0, sizeof *ctl);
-  ctl->src = src;
-  if (name == NULL || name[0] == '\0') name = "floe_control";
+  *out = NULL;
   if (schema != NULL && schema[0] != '\0') {
     qualified = floe_replicate_strdupf("%s.%s", schema, name);
-    if (qualified == NULL) {
-      rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
-      goto cleanup;
-    }
+    if (qualified == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
     /* Snowflake: floe_control is FLOE_CONTROL, as in the shipped SQL. */
     FLOE_TRY(floe_job_fold_name(src, qualified, &folded, err));
-    FLOE_TRY(floe_source_quote_name(src, folded, &ctl->table_sql, err));
+    FLOE_TRY(floe_source_quote_name(src, folded, out, err));
   } else {
     FLOE_TRY(floe_job_fold_name(src, name, &folded, err));
     if (strcmp(floe_source_dialect(src), "snowflake") == 0)
-      FLOE_TRY(floe_source_quote_name(src, folded, &ctl->table_sql, err));
+      FLOE_TRY(floe_source_quote_name(src, folded, out, err));
     else
-      FLOE_TRY(floe_source_quote_ident(src, name, &ctl->table_sql, err));
+      FLOE_TRY(floe_source_quote_ident(src, name, out, err));
   }
+cleanup:
+  floe_free(qualified);
+  floe_free(folded);
+  return rc;
+}
+
+int floe_control_open(floe_control *ctl, floe_source *src, const char *name,
+                      const char *schema, floe_error *err) {
+  int rc = FLOE_OK;
+  memset(ctl, 0, sizeof *ctl);
+  ctl->src = src;
+  if (name == NULL || name[0] == '\0') name = "floe_control";
+  ctl->name = floe_strdup(name);
+  ctl->schema = schema != NULL && schema[0] != '\0' ? floe_strdup(schema) : NULL;
+  if (ctl->name == NULL || (schema != NULL && schema[0] != '\0' && ctl->schema == NULL)) {
+    rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    goto cleanup;
+  }
+  FLOE_TRY(control_name_sql(src, name, schema, &ctl->table_sql, err));
   for (int i = 0; i < FLOE_CONTROL_STMT_COUNT; i++)
     FLOE_TRY(floe_control_sql(floe_source_dialect(src), (floe_control_stmt)i,
                               ctl->table_sql, &ctl->sql[i], err));
 cleanup:
-  floe_free(qualified);
-  floe_free(folded);
   if (rc < 0) {
     floe_error_prefix(err, "control table");
     floe_control_close(ctl);
@@ -193,10 +207,236 @@ void floe_control_close(floe_control *ctl) {
   if (ctl == NULL) return;
   floe_free(ctl->table_sql);
   for (int i = 0; i < FLOE_CONTROL_STMT_COUNT; i++) floe_free(ctl->sql[i]);
+  floe_free(ctl->side_sql);
+  floe_free(ctl->insert_main_sql);
+  floe_free(ctl->compensate_side_sql);
+  floe_free(ctl->create_side_sql);
+  floe_free(ctl->name);
+  floe_free(ctl->schema);
   memset(ctl, 0, sizeof *ctl);
 }
 
+/* ---- the minimal layout ------------------------------------------------------ */
+
+/* SQLite and PostgreSQL share these ($n parameters; {control} and {side}
+ * are the quoted tables). The side row is written first and removed last,
+ * so a crash between the two steps never leaves a control row without its
+ * side row — which would read as the user's row (a baseline). */
+static const struct {
+  const char *which, *text;
+} minimal_sql[] = {
+    {"create", "CREATE TABLE IF NOT EXISTS {control} (\n"
+               "  table_name  TEXT    NOT NULL,\n"
+               "  batch_sk    BIGINT  NOT NULL,\n"
+               "  PRIMARY KEY (table_name, batch_sk)\n"
+               ")"},
+    {"create_side", NULL}, /* the full layout's create, on {side} */
+    {"history",
+     "SELECT c.batch_sk, r.run_id, CAST(r.inserted_at AS TEXT) AS inserted_at, r.watermark, "
+     "r.kind\n"
+     "FROM {control} c LEFT JOIN {side} r\n"
+     "  ON r.table_name = c.table_name AND r.batch_sk = c.batch_sk\n"
+     "WHERE c.table_name = $1 ORDER BY c.batch_sk"},
+    {"insert", "INSERT INTO {side} (table_name, batch_sk, run_id, watermark, kind)\n"
+               "VALUES ($1, $2, $3, $4, $5)\n"
+               "ON CONFLICT (table_name, batch_sk) DO UPDATE SET run_id = excluded.run_id,\n"
+               "  watermark = excluded.watermark, kind = excluded.kind"},
+    {"insert_main", "INSERT INTO {control} (table_name, batch_sk) VALUES ($1, $2)"},
+    {"compensate",
+     "DELETE FROM {control}\n"
+     "WHERE table_name = $1 AND batch_sk = $2\n"
+     "  AND EXISTS (SELECT 1 FROM {side} r\n"
+     "              WHERE r.table_name = $1 AND r.batch_sk = $2 AND r.run_id = $3)\n"
+     "  AND batch_sk = (SELECT max(batch_sk) FROM {control} WHERE table_name = $1)"},
+    {"compensate_side",
+     "DELETE FROM {side} WHERE table_name = $1 AND batch_sk = $2 AND run_id = $3"},
+};
+
+static int substitute(const char *text, const char *control, const char *side, char **out,
+                      floe_error *err) {
+  floe_buf b;
+  floe_buf_init(&b);
+  int rc = 0;
+  for (const char *p = text; *p;) {
+    if (strncmp(p, "{control}", 9) == 0) {
+      rc |= floe_buf_append_str(&b, control);
+      p += 9;
+    } else if (strncmp(p, "{side}", 6) == 0) {
+      rc |= floe_buf_append_str(&b, side);
+      p += 6;
+    } else {
+      rc |= floe_buf_append(&b, p, 1);
+      p++;
+    }
+  }
+  rc |= floe_buf_terminate(&b);
+  if (rc != 0) {
+    floe_buf_free(&b);
+    return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  }
+  *out = (char *)b.data;
+  return FLOE_OK;
+}
+
+int floe_control_minimal_sql(const char *dialect, const char *which, const char *table_sql,
+                             const char *side_sql, char **out, floe_error *err) {
+  *out = NULL;
+  if (dialect == NULL || (strcmp(dialect, "sqlite") != 0 && strcmp(dialect, "postgres") != 0))
+    return floe_error_set(err, FLOE_EUNSUPPORTED,
+                          "control table: the minimal layout is for SQLite and PostgreSQL "
+                          "sources (dialect '%s'); use layout: full",
+                          dialect ? dialect : "(none)");
+  if (strcmp(which, "create_side") == 0)
+    return floe_control_sql(dialect, FLOE_CONTROL_CREATE, side_sql, out, err);
+  for (size_t i = 0; i < sizeof minimal_sql / sizeof minimal_sql[0]; i++)
+    if (minimal_sql[i].text != NULL && strcmp(minimal_sql[i].which, which) == 0)
+      return substitute(minimal_sql[i].text, table_sql, side_sql, out, err);
+  return floe_error_set(err, FLOE_EINVAL, "control table: no minimal statement '%s'", which);
+}
+
+int floe_control_set_layout(floe_control *ctl, int layout, floe_error *err) {
+  int rc = FLOE_OK;
+  char *side_name = NULL;
+  floe_source_table desc = {0};
+  const char *dialect = floe_source_dialect(ctl->src);
+  bool minimal = layout == FLOE_CONTROL_LAYOUT_MINIMAL;
+  if (layout == FLOE_CONTROL_LAYOUT_AUTO && strcmp(dialect, "snowflake") != 0) {
+    char *plain = floe_strdup(ctl->table_sql);
+    if (plain == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    rc = floe_source_describe(ctl->src, plain, &desc, err);
+    floe_free(plain);
+    if (rc < 0) goto cleanup;
+    if (desc.exists) {
+      bool has_run_id = false;
+      for (int64_t i = 0; i < desc.n_columns; i++)
+        if (strcasecmp(desc.columns[i].name, "run_id") == 0) has_run_id = true;
+      minimal = !has_run_id;
+    }
+  }
+  if (!minimal) goto cleanup;
+  side_name = floe_replicate_strdupf("%s_floe", ctl->name);
+  if (side_name == NULL) {
+    rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    goto cleanup;
+  }
+  FLOE_TRY(control_name_sql(ctl->src, side_name, ctl->schema, &ctl->side_sql, err));
+  const char *t = ctl->table_sql, *s = ctl->side_sql;
+  floe_free(ctl->sql[FLOE_CONTROL_CREATE]);
+  floe_free(ctl->sql[FLOE_CONTROL_HISTORY]);
+  floe_free(ctl->sql[FLOE_CONTROL_INSERT]);
+  floe_free(ctl->sql[FLOE_CONTROL_COMPENSATE]);
+  ctl->sql[FLOE_CONTROL_CREATE] = ctl->sql[FLOE_CONTROL_HISTORY] = NULL;
+  ctl->sql[FLOE_CONTROL_INSERT] = ctl->sql[FLOE_CONTROL_COMPENSATE] = NULL;
+  FLOE_TRY(floe_control_minimal_sql(dialect, "create", t, s, &ctl->sql[FLOE_CONTROL_CREATE], err));
+  FLOE_TRY(floe_control_minimal_sql(dialect, "history", t, s, &ctl->sql[FLOE_CONTROL_HISTORY],
+                                    err));
+  FLOE_TRY(floe_control_minimal_sql(dialect, "insert", t, s, &ctl->sql[FLOE_CONTROL_INSERT], err));
+  FLOE_TRY(floe_control_minimal_sql(dialect, "compensate", t, s,
+                                    &ctl->sql[FLOE_CONTROL_COMPENSATE], err));
+  FLOE_TRY(floe_control_minimal_sql(dialect, "insert_main", t, s, &ctl->insert_main_sql, err));
+  FLOE_TRY(floe_control_minimal_sql(dialect, "compensate_side", t, s, &ctl->compensate_side_sql,
+                                    err));
+  FLOE_TRY(floe_control_minimal_sql(dialect, "create_side", t, s, &ctl->create_side_sql, err));
+  ctl->minimal = true;
+  floe_log(FLOE_LOG_INFO, "control_layout", "table=%s layout=minimal side_table=%s",
+           ctl->table_sql, ctl->side_sql);
+cleanup:
+  floe_source_table_free(&desc);
+  floe_free(side_name);
+  if (rc < 0) floe_error_prefix(err, "control table %s", ctl->table_sql);
+  return rc;
+}
+
+int floe_control_migrate(floe_control *ctl, int64_t *out_rows, floe_error *err) {
+  int rc = FLOE_OK;
+  char *tmp_name = NULL, *tmp_sql = NULL, *create = NULL, *plain_name = NULL;
+  floe_buf sql;
+  floe_buf_init(&sql);
+  *out_rows = 0;
+  if (!ctl->minimal)
+    return floe_error_set(err, FLOE_EINVAL,
+                          "control table %s already has the full layout (run_id, inserted_at, "
+                          "watermark, kind)",
+                          ctl->table_sql);
+  tmp_name = floe_replicate_strdupf("%s_floe_migrate", ctl->name);
+  if (tmp_name == NULL) {
+    rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    goto cleanup;
+  }
+  FLOE_TRY(control_name_sql(ctl->src, tmp_name, ctl->schema, &tmp_sql, err));
+  FLOE_TRY(floe_source_quote_ident(ctl->src, ctl->name, &plain_name, err));
+  FLOE_TRY(floe_control_sql(floe_source_dialect(ctl->src), FLOE_CONTROL_CREATE, tmp_sql, &create,
+                            err));
+  /* The side table may not exist yet (floe never wrote to this table). */
+  FLOE_TRY(floe_source_exec(ctl->src, ctl->create_side_sql, NULL, 0, NULL, err));
+  FLOE_TRY(floe_source_begin(ctl->src, err));
+  FLOE_TRY(floe_source_exec(ctl->src, create, NULL, 0, NULL, err));
+  int64_t with_side = 0, without = 0;
+  if (floe_buf_appendf(&sql,
+                       "INSERT INTO %s (table_name, batch_sk, run_id, inserted_at, watermark, "
+                       "kind)\nSELECT c.table_name, c.batch_sk, r.run_id, r.inserted_at, "
+                       "r.watermark, r.kind\nFROM %s c JOIN %s r ON r.table_name = c.table_name "
+                       "AND r.batch_sk = c.batch_sk",
+                       tmp_sql, ctl->table_sql, ctl->side_sql) < 0 ||
+      floe_buf_terminate(&sql) < 0) {
+    rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    goto rollback;
+  }
+  rc = floe_source_exec(ctl->src, (const char *)sql.data, NULL, 0, &with_side, err);
+  if (rc < 0) goto rollback;
+  floe_buf_reset(&sql);
+  if (floe_buf_appendf(&sql,
+                       "INSERT INTO %s (table_name, batch_sk, run_id, kind)\n"
+                       "SELECT c.table_name, c.batch_sk, 'manual', 'manual'\nFROM %s c\n"
+                       "WHERE NOT EXISTS (SELECT 1 FROM %s r WHERE r.table_name = c.table_name "
+                       "AND r.batch_sk = c.batch_sk)",
+                       tmp_sql, ctl->table_sql, ctl->side_sql) < 0 ||
+      floe_buf_terminate(&sql) < 0) {
+    rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    goto rollback;
+  }
+  rc = floe_source_exec(ctl->src, (const char *)sql.data, NULL, 0, &without, err);
+  if (rc < 0) goto rollback;
+  const char *steps[3] = {"DROP TABLE %s", "ALTER TABLE %s RENAME TO %s", "DROP TABLE %s"};
+  const char *args[3][2] = {{ctl->table_sql, NULL}, {tmp_sql, plain_name}, {ctl->side_sql, NULL}};
+  for (int i = 0; i < 3; i++) {
+    floe_buf_reset(&sql);
+    if (floe_buf_appendf(&sql, steps[i], args[i][0], args[i][1]) < 0 ||
+        floe_buf_terminate(&sql) < 0) {
+      rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+      goto rollback;
+    }
+    rc = floe_source_exec(ctl->src, (const char *)sql.data, NULL, 0, NULL, err);
+    if (rc < 0) goto rollback;
+  }
+  FLOE_TRY(floe_source_commit(ctl->src, err));
+  *out_rows = with_side + without;
+  floe_log(FLOE_LOG_INFO, "control_migrate", "table=%s rows=%lld floe_rows=%lld manual_rows=%lld",
+           ctl->table_sql, (long long)*out_rows, (long long)with_side, (long long)without);
+  goto cleanup;
+rollback:
+  if (floe_source_in_transaction(ctl->src)) {
+    floe_error ignored = {0};
+    floe_source_rollback(ctl->src, &ignored);
+  }
+cleanup:
+  floe_buf_free(&sql);
+  floe_free(tmp_name);
+  floe_free(tmp_sql);
+  floe_free(create);
+  floe_free(plain_name);
+  if (rc < 0) floe_error_prefix(err, "control table %s: migrate", ctl->table_sql);
+  return rc;
+}
+
 int floe_control_create(floe_control *ctl, floe_error *err) {
+  if (ctl->minimal) {
+    int rc = floe_source_exec(ctl->src, ctl->sql[FLOE_CONTROL_CREATE], NULL, 0, NULL, err);
+    if (rc == FLOE_OK)
+      rc = floe_source_exec(ctl->src, ctl->create_side_sql, NULL, 0, NULL, err);
+    if (rc < 0) floe_error_prefix(err, "control table %s: create", ctl->table_sql);
+    return rc;
+  }
   int rc = floe_source_exec(ctl->src, ctl->sql[FLOE_CONTROL_CREATE], NULL, 0, NULL, err);
   if (rc == FLOE_ESOURCE) {
     /* Two runs creating it at once: PostgreSQL's CREATE TABLE IF NOT EXISTS
@@ -312,6 +552,11 @@ int floe_control_insert(floe_control *ctl, const char *table_name,
   int rc = floe_debug_fail_point("control_insert", err);
   if (rc == FLOE_OK)
     rc = floe_source_exec(ctl->src, ctl->sql[FLOE_CONTROL_INSERT], params, 5, NULL, err);
+  if (rc == FLOE_OK && ctl->minimal) {
+    /* The side row is in; the user's table gets its row second. */
+    floe_debug_crash_point("between_control_inserts");
+    rc = floe_source_exec(ctl->src, ctl->insert_main_sql, params, 2, NULL, err);
+  }
   if (rc < 0)
     floe_error_prefix(err, "control table %s: insert ('%s', %lld)", ctl->table_sql,
                       table_name, (long long)batch_sk);
@@ -326,6 +571,8 @@ int floe_control_compensate(floe_control *ctl, const char *table_name,
   int64_t deleted = 0;
   int rc = floe_source_exec(ctl->src, ctl->sql[FLOE_CONTROL_COMPENSATE], params, 3,
                             &deleted, err);
+  if (rc == FLOE_OK && ctl->minimal && deleted == 1)
+    rc = floe_source_exec(ctl->src, ctl->compensate_side_sql, params, 3, NULL, err);
   if (rc < 0)
     floe_error_prefix(err, "control table %s: compensate ('%s', %lld)", ctl->table_sql,
                       table_name, (long long)batch_sk);

@@ -72,6 +72,15 @@ typedef struct floe_control {
   floe_source *src;
   char *table_sql;
   char *sql[FLOE_CONTROL_STMT_COUNT];
+  /* Minimal layout (a notebook-era (table_name, batch_sk) table): floe's
+   * columns live in the side table <table>_floe; sql[] then reads and
+   * writes both, and these are the statements that need a second step. */
+  bool minimal;
+  char *side_sql;         /* the side table, quoted */
+  char *insert_main_sql;  /* ($1 table, $2 batch_sk) into the control table */
+  char *compensate_side_sql; /* ($1 table, $2 batch_sk, $3 run_id) */
+  char *create_side_sql;
+  char *name, *schema;    /* as configured */
 } floe_control;
 
 /* Prepares the statements for src's dialect; `name` and `schema` as in the
@@ -79,6 +88,26 @@ typedef struct floe_control {
 int floe_control_open(floe_control *ctl, floe_source *src, const char *name,
                       const char *schema, floe_error *err);
 void floe_control_close(floe_control *ctl);
+/*
+ * Chooses the layout (FLOE_CONTROL_LAYOUT_*; auto = minimal when the
+ * table exists without a run_id column) and prepares its statements. The
+ * minimal layout keeps the user's two columns and puts floe's run_id,
+ * inserted_at, watermark and kind in <table>_floe (docs/replicate.md, "A
+ * notebook-era control table"). Snowflake sources: full only
+ * (FLOE_EUNSUPPORTED for minimal).
+ */
+int floe_control_set_layout(floe_control *ctl, int layout, floe_error *err);
+/* The minimal layout's statement texts for `dialect` (tests and docs):
+ * `which` is one of "create", "create_side", "history", "insert",
+ * "insert_main", "compensate", "compensate_side". *out allocated. */
+int floe_control_minimal_sql(const char *dialect, const char *which, const char *table_sql,
+                             const char *side_sql, char **out, floe_error *err);
+/* Converts a minimal-layout table in place to the full layout (one
+ * transaction: a new table with every row, floe's columns from the side
+ * table, 'manual' for rows without; the old table and the side table
+ * dropped). FLOE_EINVAL when the layout is not minimal. *out_rows gets the
+ * rows carried over. */
+int floe_control_migrate(floe_control *ctl, int64_t *out_rows, floe_error *err);
 /* Creates the table when missing. */
 int floe_control_create(floe_control *ctl, floe_error *err);
 /* Whether the control table exists (for read-only commands). */

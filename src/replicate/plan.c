@@ -176,11 +176,22 @@ int floe_session_open(floe_session *s, const floe_config *cfg, floe_error *err) 
   }
   FLOE_TRY(floe_control_open(&s->ctl, s->src, cfg->control.table, cfg->control.schema, err));
   s->ctl_open = true;
+  FLOE_TRY(floe_control_set_layout(&s->ctl, (int)cfg->control.layout, err));
 
   rc = floe_replicate_open_catalog(cfg, &s->catalog, err);
 cleanup:
   floe_free(conninfo);
   if (rc < 0) floe_session_close(s);
+  return rc;
+}
+
+int floe_replicate_control_migrate(const floe_config *cfg, int64_t *out_rows,
+                                   floe_error *err) {
+  floe_session s;
+  memset(&s, 0, sizeof s);
+  int rc = floe_session_open(&s, cfg, err);
+  if (rc == FLOE_OK) rc = floe_control_migrate(&s.ctl, out_rows, err);
+  floe_session_close(&s);
   return rc;
 }
 

@@ -40,14 +40,14 @@ function runOk(dir, args = ['run'], env = {}) {
 
 const sqlite = (dir, sql) => sh('sqlite3', [path.join(dir, 'source.db'), sql]);
 
-function job(dir, tables) {
+function job(dir, tables, ctl = 'floe_control') {
   writeFileSync(path.join(dir, 'floe.yaml'), `version: 1
 source: {type: sqlite, path: ./source.db}
 target:
   warehouse: ./warehouse
   catalog: {type: sql, uri: "sqlite:./catalog.db"}
   namespace: e2e
-control: {table: floe_control}
+control: {table: ${ctl}}
 run: {durability: none}
 tables:
 ${tables}
@@ -220,5 +220,53 @@ describe('a target another writer filled', () => {
     runOk(dup);
     const rows = await icebergRows(dup);
     assert.equal(rows.length, 45, 'the 20 rows kept plus all 25 loaded, as asked');
+  });
+});
+
+describe('a notebook-era control table (table_name, batch_sk)', () => {
+  const rowsOf = (dir, sql) => sqliteRows(path.join(dir, 'source.db'), sql);
+
+  test('is used as it is: its rows are honoured, floe keeps its columns in control_table_floe, crashes between the two inserts load nothing twice', async () => {
+    const dir = scratch('minimal');
+    sqlite(dir, ORDERS + orderRows(1, 10, 1) + orderRows(11, 20, 2) + orderRows(21, 25, 3) +
+      'CREATE TABLE control_table (table_name TEXT, batch_sk INTEGER);' +
+      "INSERT INTO control_table VALUES ('orders', 1), ('orders', 2);");
+    job(dir, '  orders: {}', 'control_table');
+    // The side row is written, the user's row not yet: nothing is claimed.
+    assert.equal(floe(dir, ['run'], { FLOE_CRASH_AT: 'between_control_inserts' }).status, 137);
+    assert.deepEqual(rowsOf(dir, 'SELECT batch_sk FROM control_table ORDER BY 1').map((r) => r.batch_sk), [1, 2]);
+    // Both rows written, no commit: compensated (user's row first, side row second).
+    assert.equal(floe(dir, ['run'], { FLOE_CRASH_AT: 'before_commit' }).status, 137);
+    assert.deepEqual(rowsOf(dir, 'SELECT batch_sk FROM control_table ORDER BY 1').map((r) => r.batch_sk), [1, 2, 3]);
+    const r = runOk(dir);
+    assert.match(r.stderr, /event=control_layout .*layout=minimal side_table=.*control_table_floe/);
+    assert.match(r.stderr, /batch_sk=3 action=compensate/);
+    // The first (crashed) run had already rolled the user's rows forward.
+    assert.deepEqual(snapshots(dir, 'orders').filter((x) => x['floe.baseline']).map((x) => [x['floe.baseline'], x['floe.batch-sk.high']]),
+      [['control_row', '2']]);
+    assert.match(r.stdout, /orders\s+ok\s+\(2, 3\]\s+5/);
+    assert.deepEqual(await icebergRows(dir), sourceRows(dir, 'batch_sk > 2'));
+    assert.deepEqual(rowsOf(dir, 'SELECT * FROM control_table ORDER BY batch_sk').map((x) => Object.keys(x).length), [2, 2, 2],
+      'the notebook table keeps its two columns');
+    const side = rowsOf(dir, 'SELECT batch_sk, kind FROM control_table_floe ORDER BY batch_sk');
+    assert.deepEqual(side.map((x) => [x.batch_sk, x.kind]), [[3, 'load']]);
+    assert.match(runOk(dir).stdout, /orders\s+nothing_new/);
+
+    // Migration to the full layout, then floe goes on with it.
+    const m = runOk(dir, ['control', 'migrate']);
+    assert.match(m.stdout, /control table migrated to the full layout: 3 rows/);
+    assert.deepEqual(rowsOf(dir, "SELECT name FROM sqlite_master WHERE name LIKE 'control_table%' AND type = 'table' ORDER BY 1").map((x) => x.name),
+      ['control_table', 'control_table_lock']);
+    const migrated = rowsOf(dir, 'SELECT batch_sk, kind, run_id FROM control_table ORDER BY batch_sk');
+    assert.deepEqual(migrated.map((x) => [x.batch_sk, x.kind]), [[1, 'manual'], [2, 'manual'], [3, 'load']]);
+    assert.equal(migrated[2].run_id, snapshots(dir, 'orders').at(-1)['floe.run-id']);
+    const again = floe(dir, ['control', 'migrate']);
+    assert.equal(again.status, 2, 'a second migrate refuses');
+    assert.match(again.stderr, /already has the full layout/);
+    sqlite(dir, orderRows(26, 30, 4));
+    const after = runOk(dir);
+    assert.doesNotMatch(after.stderr, /layout=minimal/);
+    assert.doesNotMatch(after.stderr, /event=repair/);
+    assert.deepEqual(await icebergRows(dir), sourceRows(dir, 'batch_sk > 2'));
   });
 });
