@@ -69,8 +69,13 @@ typedef struct floe_catalog_config {
   /* sql: the SQLite database file, or a PostgreSQL conninfo / URI. */
   const char *sql_uri;
   /* The file system for metadata files. Borrowed, must outlive the
-   * catalog. NULL: the catalog opens (and owns) a local io. */
+   * catalog. NULL: the catalog opens (and owns) the io for the
+   * warehouse's scheme (floe_io_open_for): local, or S3 for s3://. */
   floe_io *io;
+  /* Options for that owned io (S3 region, endpoint, credentials...);
+   * borrowed for floe_catalog_open only. NULL: defaults. The local
+   * options' durable flag is taken from `durable` below. */
+  const floe_io_options *storage;
   /* For the owned local io: 1 = fsync files and directories on commit.
    * The zero default is durable; set to -1 for non-durable (tests). */
   int durable;

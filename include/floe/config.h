@@ -109,8 +109,33 @@ typedef struct floe_config_property {
   char *value;
 } floe_config_property;
 
+typedef enum floe_config_storage_type {
+  FLOE_CONFIG_STORAGE_DEFAULT = 0, /* decided by the warehouse's scheme */
+  FLOE_CONFIG_STORAGE_LOCAL = 1,
+  FLOE_CONFIG_STORAGE_S3 = 2
+} floe_config_storage_type;
+
+/* target.storage: how floe reaches the warehouse's bytes. Secrets come in
+ * through ${ENV} / ${file:...} and are redacted by floe_config_dump. */
+typedef struct floe_config_storage {
+  floe_config_storage_type type;
+  char *region;
+  char *endpoint;   /* http(s)://host[:port] for MinIO, R2, test servers */
+  int path_style;   /* 0 unset (path-style with a custom endpoint), 1 true, 2 false */
+  char *profile;    /* shared config/credentials profile */
+  char *access_key_id;
+  char *secret_access_key; /* secret */
+  char *session_token;     /* secret */
+  char *sts_endpoint;
+  int conditional_writes; /* 0 unset (true), 1 true, 2 false: HEAD-then-PUT fallback */
+  int64_t multipart_threshold; /* bytes; 0 = default 16 MiB */
+  int64_t part_size;           /* bytes; 0 = default 8 MiB */
+  int64_t max_attempts;        /* 0 = default 6 */
+} floe_config_storage;
+
 typedef struct floe_config_target {
   char *warehouse; /* local path, file:// or s3:// URI */
+  floe_config_storage storage;
   floe_config_catalog catalog;
   char *default_namespace; /* target.namespace; default "default" */
   floe_config_property *properties;

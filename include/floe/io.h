@@ -18,9 +18,17 @@
  * Locations: "file:///abs/path", "file:/abs/path" (as Hadoop and Iceberg Java
  * print them) and plain absolute or relative paths name local files. Other
  * schemes fail with FLOE_EUNSUPPORTED in the local implementation.
+ * "s3://bucket/key" (and "s3a://", "s3n://", as Hadoop writes them) name
+ * objects in S3 or an S3-compatible store (src/io/s3.c). An implementation
+ * for another store is one more file filling struct floe_io_ops plus one
+ * line in floe_io_open_for (src/io/io.c), which picks the implementation
+ * from a location's scheme.
  *
  * Errors name the path and the operating system's reason:
- * "create /w/t/metadata/v2.metadata.json: File exists".
+ * "create /w/t/metadata/v2.metadata.json: File exists", or for an object
+ * store the bucket, key, HTTP status and the store's error code:
+ * "s3 PUT bucket=b key=w/t/x.parquet: HTTP 403 AccessDenied: ...".
+ * Credentials never appear in an error or a log line.
  */
 #ifndef FLOE_IO_H
 #define FLOE_IO_H
@@ -97,6 +105,12 @@ typedef struct floe_io_ops {
   void (*destroy)(floe_io *io);
   /* Optional (may be NULL): calls of the fault's op since it was set. */
   long (*fault_calls)(floe_io *io);
+  /* Optional (may be NULL): deletes many files in as few requests as the
+   * store allows; missing files count as deleted. *out_failed gets the
+   * index of the first path that could not be deleted (or count). Without
+   * it, floe_io_delete_many calls remove once per path. */
+  int (*remove_many)(floe_io *io, const char *const *paths, size_t count,
+                     size_t *out_failed, floe_error *err);
 } floe_io_ops;
 
 /* Every implementation's object begins with this header. */
@@ -144,6 +158,94 @@ typedef struct floe_io_local_options {
  * Errors: FLOE_ENOMEM. */
 int floe_io_local_open(const floe_io_local_options *options, floe_io **out,
                        floe_error *err);
+
+#define FLOE_S3_ADDRESSING_AUTO 0
+#define FLOE_S3_ADDRESSING_PATH 1
+#define FLOE_S3_ADDRESSING_VIRTUAL 2
+
+/* Options of the S3 implementation (src/io/s3.c). Strings are borrowed for
+ * the duration of floe_io_s3_open only (the io copies them). Zero / NULL
+ * means the default named on each field. */
+typedef struct floe_io_s3_options {
+  /* Region for signing and the default endpoint. NULL: AWS_REGION,
+   * AWS_DEFAULT_REGION, the profile's region, then "us-east-1". */
+  const char *region;
+  /* Custom endpoint, "http(s)://host[:port]" (MinIO, R2, test servers).
+   * NULL: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, then
+   * https://s3.<region>.amazonaws.com. */
+  const char *endpoint;
+  /* Addressing: FLOE_S3_ADDRESSING_AUTO (0) is path-style
+   * (endpoint/bucket/key) with a custom endpoint and virtual-hosted
+   * (bucket.s3.<region>.amazonaws.com/key) on AWS. */
+  int addressing;
+  /* Shared config/credentials profile. NULL: AWS_PROFILE, then "default".
+   * An explicitly configured profile is consulted before the environment's
+   * keys. */
+  const char *profile;
+  /* Static credentials (from config keys that reference ${ENV} or
+   * ${file:...}). NULL: the default chain (see docs/config.md). */
+  const char *access_key_id;
+  const char *secret_access_key;
+  const char *session_token;
+  /* STS endpoint for AssumeRoleWithWebIdentity. NULL:
+   * AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, then https://sts.<region>... */
+  const char *sts_endpoint;
+  /* Objects up to this size are written with one PUT; larger ones by a
+   * multipart upload in parts of part_size bytes (memory held per open
+   * writer: one part). Defaults 16 MiB and 8 MiB; part_size >= 5 MiB
+   * except in tests. */
+  size_t multipart_threshold;
+  size_t part_size;
+  /* Bytes fetched past a read's end for the next read; default 256 KiB. */
+  size_t read_ahead;
+  /* Attempts per request on 500/503/SlowDown/RequestTimeout and dropped
+   * connections (default 6), with exponential backoff and full jitter from
+   * backoff_base_ms (default 100) up to backoff_max_ms (default 5000). */
+  int max_attempts;
+  int backoff_base_ms;
+  int backoff_max_ms;
+  /* 0 (default): never-replace writes use a conditional create
+   * (If-None-Match: *). 1: the store lacks conditional writes: check with
+   * HEAD, then PUT (a window in which a racing writer can be replaced;
+   * docs/config.md). */
+  int no_conditional_writes;
+  /* Keys per ListObjectsV2 page (default and most S3 allows: 1000). */
+  int list_max_keys;
+  /* Per-request timeouts; defaults 10 s to connect, 300 s in total. */
+  long connect_timeout_ms;
+  long request_timeout_ms;
+} floe_io_s3_options;
+
+/* Opens the S3 implementation. `options` may be NULL (all defaults).
+ * Credentials are resolved on first use, not here. The caller owns *out
+ * and frees it with floe_io_free. Errors: FLOE_EINVAL (bad endpoint),
+ * FLOE_ENOMEM, FLOE_ENETWORK (libcurl failed to start). */
+int floe_io_s3_open(const floe_io_s3_options *options, floe_io **out,
+                    floe_error *err);
+
+/* Storage options for floe_io_open_for: one block per implementation. */
+typedef struct floe_io_options {
+  floe_io_local_options local;
+  floe_io_s3_options s3;
+} floe_io_options;
+
+/* Opens the implementation for `location`'s scheme: local paths and
+ * file: URIs -> local; s3://, s3a://, s3n:// -> S3. `options` may be NULL
+ * (defaults). Errors: FLOE_EUNSUPPORTED (another scheme), and those of the
+ * implementation's open. */
+int floe_io_open_for(const char *location, const floe_io_options *options,
+                     floe_io **out, floe_error *err);
+
+/* Wraps `inner` (taking ownership, also on failure) in an io that reads
+ * and writes every location starting with the prefix `from` (at a '/'
+ * boundary) at `to` + the rest instead: a table copied out of its
+ * warehouse, read under its original file names. Other locations pass
+ * through. *out is freed with floe_io_free (which frees inner). */
+int floe_io_remap_open(floe_io *inner, const char *from, const char *to,
+                       floe_io **out, floe_error *err);
+
+/* 1 when `location` names an object in S3 (s3://, s3a://, s3n://). */
+int floe_io_is_s3(const char *location);
 
 /* Frees an io object. Accepts NULL. Files and writers it opened must be
  * closed first. */
@@ -215,6 +317,13 @@ int floe_io_rename_noreplace(floe_io *io, const char *from, const char *to,
 
 /* Deletes a file. Errors: FLOE_ENOTFOUND, FLOE_EIO. */
 int floe_io_delete(floe_io *io, const char *path, floe_error *err);
+
+/* Deletes files; a missing file counts as deleted. Object stores batch the
+ * requests (S3: DeleteObjects, up to 1000 keys each). *out_deleted (may be
+ * NULL) gets how many of paths[0..count) were deleted before the first
+ * failure, in order. Errors: those of floe_io_delete. */
+int floe_io_delete_many(floe_io *io, const char *const *paths, size_t count,
+                        size_t *out_deleted, floe_error *err);
 
 /* Deletes an empty directory. Errors: FLOE_ENOTFOUND, FLOE_EIO (not empty). */
 int floe_io_rmdir(floe_io *io, const char *path, floe_error *err);

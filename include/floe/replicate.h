@@ -46,6 +46,7 @@
 #include "floe/common.h"
 
 #include "floe/config.h"
+#include "floe/io.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -57,6 +58,11 @@ struct floe_catalog;
  * absolute, run.durability), as `floe run` does; for the commands that work
  * on the job's tables (`floe table -c`, `floe maintain -c`). The caller
  * frees *out with floe_catalog_free. */
+/* The storage options (target.storage, run.durability) a job file gives,
+ * as floe_io_open_for takes them. Strings are borrowed from cfg. */
+void floe_replicate_storage_options(const struct floe_config *cfg,
+                                    floe_io_options *out);
+
 int floe_replicate_open_catalog(const struct floe_config *cfg,
                                 struct floe_catalog **out, floe_error *err);
 

@@ -294,8 +294,11 @@ int floe_catalog_open(const floe_catalog_config *config, floe_catalog **out,
   if (config->io != NULL) {
     c->io = config->io;
   } else {
-    floe_io_local_options options = {config->durable >= 0 ? 1 : 0};
-    FLOE_TRY(floe_io_local_open(&options, &c->io, err));
+    floe_io_options options;
+    memset(&options, 0, sizeof options);
+    if (config->storage != NULL) options = *config->storage;
+    options.local.durable = config->durable >= 0 ? 1 : 0;
+    FLOE_TRY(floe_io_open_for(c->warehouse, &options, &c->io, err));
     c->owns_io = 1;
   }
   if (config->type == FLOE_CATALOG_HADOOP)

@@ -4,7 +4,10 @@
  * The catalog comes from options (--catalog-type sql|hadoop, --catalog-uri
  * sqlite:PATH or postgresql://..., --warehouse DIR, --catalog-name NAME);
  * inspect and scan also take --metadata PATH/vN.metadata.json to read a
- * bare table directory without a catalog. create parses a column list
+ * bare table directory without a catalog (s3://, s3a:// and s3n://
+ * locations too, with the S3 settings of -c's target.storage or the AWS
+ * environment), and --location-map FROM=TO to read a table copied out of
+ * its warehouse under its original file names. create parses a column list
  * ("id long required, name string, ts timestamptz") and a partition list
  * ("day(ts), bucket(16, id), truncate(4, name), region"). inspect prints
  * schemas, partition specs, sort orders, properties, snapshots with their
@@ -29,14 +32,17 @@ static int usage(void) {
           "                         [--property K=V]... [--location DIR] CATALOG\n"
           "       floe table list [NS] CATALOG\n"
           "       floe table drop NS.TABLE [--purge] CATALOG\n"
-          "       floe table inspect (NS.TABLE CATALOG | --metadata FILE) [--snapshot ID]\n"
-          "                          [--limit N (files listed)]\n"
-          "       floe table scan (NS.TABLE CATALOG | --metadata FILE)\n"
+          "       floe table inspect (NS.TABLE CATALOG | --metadata FILE [--location-map FROM=TO])\n"
+          "                          [--snapshot ID] [--limit N (files listed)]\n"
+          "       floe table scan (NS.TABLE CATALOG | --metadata FILE [--location-map FROM=TO])\n"
           "                       [--snapshot ID | --as-of TS] [--format csv|jsonl]\n"
           "                       [--columns a,b] [--limit N]\n"
           "CATALOG: -c floe.yaml (the job's target catalog), or\n"
           "         --catalog-type sql|hadoop [--catalog-uri sqlite:PATH|postgresql://...]\n"
           "         --warehouse DIR [--catalog-name NAME]\n"
+          "FILE:    a metadata JSON path or s3://, s3a:// location (S3 settings from\n"
+          "         -c floe.yaml's target.storage or AWS_* variables)\n"
+          "--location-map FROM=TO: read every location under FROM from TO instead\n"
           "COLUMNS: 'id long required, name string, ts timestamptz, price decimal(9,2)'\n"
           "FIELDS:  'day(ts), bucket(16, id), truncate(4, name), region'\n");
   return FLOE_EXIT_USAGE;
@@ -54,7 +60,7 @@ static int fail(const floe_error *err) {
 typedef struct options {
   const char *catalog_type, *catalog_uri, *warehouse, *catalog_name;
   const char *config_file;
-  const char *schema, *partition, *location, *metadata;
+  const char *schema, *partition, *location, *metadata, *location_map;
   const char *format, *columns;
   bool purge;
   bool has_snapshot, has_as_of, has_limit;
@@ -105,6 +111,7 @@ static int parse_options(int argc, char **argv, options *o) {
     else if (strcmp(a, "--partition") == 0) VALUE(partition);
     else if (strcmp(a, "--location") == 0) VALUE(location);
     else if (strcmp(a, "--metadata") == 0) VALUE(metadata);
+    else if (strcmp(a, "--location-map") == 0) VALUE(location_map);
     else if (strcmp(a, "--format") == 0) VALUE(format);
     else if (strcmp(a, "--columns") == 0) VALUE(columns);
     else if (strcmp(a, "--purge") == 0) o->purge = true;
@@ -433,12 +440,42 @@ typedef struct opened {
 
 static int open_table(const options *o, opened *out, floe_error *err) {
   memset(out, 0, sizeof *out);
+  if (o->location_map != NULL && o->metadata == NULL)
+    return floe_error_set(err, FLOE_EINVAL, "--location-map works with --metadata");
   if (o->metadata != NULL) {
     if (o->n_positional != 0)
       return floe_error_set(err, FLOE_EINVAL, "give either NS.TABLE or --metadata");
-    floe_io_local_options lo = {0};
-    int rc = floe_io_local_open(&lo, &out->io, err);
-    if (rc < 0) return rc;
+    const char *to = NULL;
+    char from[4096];
+    if (o->location_map != NULL) {
+      const char *eq = strchr(o->location_map, '=');
+      if (eq == NULL || eq == o->location_map || eq[1] == '\0' ||
+          (size_t)(eq - o->location_map) >= sizeof from)
+        return floe_error_set(err, FLOE_EINVAL, "--location-map %s: expected FROM=TO",
+                              o->location_map);
+      memcpy(from, o->location_map, (size_t)(eq - o->location_map));
+      from[eq - o->location_map] = '\0';
+      to = eq + 1;
+    }
+    /* The io for where the bytes are: TO when mapping, else the metadata's
+     * own scheme; S3 settings from the job file when one is given. */
+    floe_config cfg;
+    floe_config_init(&cfg);
+    floe_io_options storage;
+    memset(&storage, 0, sizeof storage);
+    int rc = FLOE_OK;
+    if (o->config_file != NULL) {
+      rc = floe_config_load(&cfg, o->config_file, NULL, 0, err);
+      if (rc == FLOE_OK) floe_replicate_storage_options(&cfg, &storage);
+    }
+    storage.local.durable = 0;
+    if (rc == FLOE_OK) rc = floe_io_open_for(to ? to : o->metadata, &storage, &out->io, err);
+    floe_config_free(&cfg);
+    if (rc == FLOE_OK && to != NULL) rc = floe_io_remap_open(out->io, from, to, &out->io, err);
+    if (rc < 0) {
+      out->io = NULL;
+      return rc;
+    }
     return floe_table_load_metadata_file(out->io, o->metadata, &out->table, err);
   }
   if (o->n_positional != 1)

@@ -624,7 +624,53 @@ static void map_source(ctx *c, const cfg_node *root) {
 }
 
 static const char *const catalog_keys[] = {"type", "uri", "name", "token"};
-static const char *const target_keys[] = {"warehouse", "catalog", "namespace", "properties"};
+static const char *const target_keys[] = {"warehouse", "catalog", "namespace", "properties",
+                                          "storage"};
+static const char *const storage_keys[] = {
+    "type",          "region",           "endpoint",           "path_style",
+    "profile",       "access_key_id",    "secret_access_key",  "session_token",
+    "sts_endpoint",  "conditional_writes", "multipart_threshold", "part_size",
+    "max_attempts"};
+static const char *const storage_types[] = {"default", "local", "s3"};
+
+/* target.storage: the S3 settings of an s3:// warehouse. */
+static void map_storage(ctx *c, const cfg_node *target) {
+  floe_config_storage *st = &c->cfg->target.storage;
+  const cfg_node *map = get_map(c, target, "target", "storage");
+  if (map == NULL) return;
+  check_keys(c, map, "target.storage", storage_keys, N_OF(storage_keys));
+  int type = 0;
+  if (get_enum(c, map, "target.storage", "type", storage_types, N_OF(storage_types), &type))
+    st->type = (floe_config_storage_type)type;
+  get_str(c, map, "target.storage", "region", &st->region);
+  get_str(c, map, "target.storage", "endpoint", &st->endpoint);
+  get_str(c, map, "target.storage", "profile", &st->profile);
+  get_str(c, map, "target.storage", "access_key_id", &st->access_key_id);
+  get_str(c, map, "target.storage", "secret_access_key", &st->secret_access_key);
+  get_str(c, map, "target.storage", "session_token", &st->session_token);
+  get_str(c, map, "target.storage", "sts_endpoint", &st->sts_endpoint);
+  bool b;
+  if (get_bool(c, map, "target.storage", "path_style", &b)) st->path_style = b ? 1 : 2;
+  if (get_bool(c, map, "target.storage", "conditional_writes", &b))
+    st->conditional_writes = b ? 1 : 2;
+  get_int(c, map, "target.storage", "multipart_threshold", 5 << 20, &st->multipart_threshold);
+  get_int(c, map, "target.storage", "part_size", 5 << 20, &st->part_size);
+  get_int(c, map, "target.storage", "max_attempts", 1, &st->max_attempts);
+  const char *urls[] = {st->endpoint, st->sts_endpoint};
+  const char *names[] = {"endpoint", "sts_endpoint"};
+  for (int i = 0; i < 2; i++)
+    if (urls[i] != NULL && strncmp(urls[i], "http://", 7) != 0 &&
+        strncmp(urls[i], "https://", 8) != 0) {
+      char shown[128], child[64];
+      cfg_show_value(cfg_map_get(map, names[i], NULL), shown, sizeof shown);
+      snprintf(child, sizeof child, "target.storage.%s", names[i]);
+      cfg_diag(c->d, cfg_map_get(map, names[i], NULL), child,
+               "unsupported url %s (expected http:// or https://)", shown);
+    }
+  if ((st->access_key_id == NULL) != (st->secret_access_key == NULL))
+    cfg_diag(c->d, key_node(map, st->access_key_id ? "access_key_id" : "secret_access_key"),
+             "target.storage", "give both access_key_id and secret_access_key, or neither");
+}
 
 static bool valid_identifier_path(const char *s) {
   if (s[0] == '\0' || s[0] == '.') return false;
@@ -734,6 +780,11 @@ static void map_target(ctx *c, const cfg_node *root) {
   if (t->warehouse == NULL && value_of(map, "warehouse") == NULL)
     cfg_diag(c->d, at, "target.warehouse", "missing (a local path, file:// or s3:// URI)");
   map_catalog(c, map);
+  map_storage(c, map);
+  if (t->storage.type == FLOE_CONFIG_STORAGE_S3 && t->warehouse != NULL &&
+      strncmp(t->warehouse, "s3://", 5) != 0 && strncmp(t->warehouse, "s3a://", 6) != 0)
+    cfg_diag(c->d, cfg_map_get(map, "warehouse", NULL), "target.warehouse",
+             "target.storage.type is s3: the warehouse must be an s3://bucket/prefix location");
   if (get_str(c, map, "target", "namespace", &t->default_namespace) &&
       (t->default_namespace == NULL || !valid_identifier_path(t->default_namespace))) {
     cfg_diag(c->d, cfg_map_get(map, "namespace", NULL), "target.namespace",
@@ -1636,6 +1687,10 @@ void floe_config_free(floe_config *cfg) {
                       &s->warehouse, &s->role,     &s->database,     &s->schema,
                       &s->host,     &cfg->target.warehouse, &cfg->target.catalog.uri,
                       &cfg->target.catalog.name, &cfg->target.catalog.token,
+                      &cfg->target.storage.region, &cfg->target.storage.endpoint,
+                      &cfg->target.storage.profile, &cfg->target.storage.access_key_id,
+                      &cfg->target.storage.secret_access_key,
+                      &cfg->target.storage.session_token, &cfg->target.storage.sts_endpoint,
                       &cfg->target.default_namespace, &cfg->control.table,
                       &cfg->control.schema, &cfg->logging.file, &cfg->run.report};
   for (size_t i = 0; i < N_OF(strings); i++) floe_free(*strings[i]);

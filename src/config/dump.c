@@ -238,6 +238,27 @@ static void dump_target(dumper *w) {
   const floe_config_target *t = &w->cfg->target;
   if (w->rc == 0) w->rc = floe_buf_append_str(w->out, "target:\n");
   put_str(w, 2, "warehouse", t->warehouse, false);
+  const floe_config_storage *st = &t->storage;
+  if (st->type != FLOE_CONFIG_STORAGE_DEFAULT || st->region || st->endpoint || st->profile ||
+      st->access_key_id || st->path_style || st->conditional_writes ||
+      st->sts_endpoint || st->multipart_threshold || st->part_size || st->max_attempts) {
+    static const char *const types[] = {"default", "local", "s3"};
+    if (w->rc == 0) w->rc = floe_buf_append_str(w->out, "  storage:\n");
+    put_raw(w, 4, "type", types[st->type]);
+    put_opt(w, 4, "region", st->region, false);
+    put_opt(w, 4, "endpoint", st->endpoint, false);
+    if (st->path_style) put_raw(w, 4, "path_style", st->path_style == 1 ? "true" : "false");
+    put_opt(w, 4, "profile", st->profile, false);
+    put_opt(w, 4, "access_key_id", st->access_key_id, false);
+    put_opt(w, 4, "secret_access_key", st->secret_access_key, true);
+    put_opt(w, 4, "session_token", st->session_token, true);
+    put_opt(w, 4, "sts_endpoint", st->sts_endpoint, false);
+    if (st->conditional_writes)
+      put_raw(w, 4, "conditional_writes", st->conditional_writes == 1 ? "true" : "false");
+    if (st->multipart_threshold) put_int(w, 4, "multipart_threshold", st->multipart_threshold);
+    if (st->part_size) put_int(w, 4, "part_size", st->part_size);
+    if (st->max_attempts) put_int(w, 4, "max_attempts", st->max_attempts);
+  }
   if (w->rc == 0) w->rc = floe_buf_append_str(w->out, "  catalog:\n");
   put_raw(w, 4, "type", floe_config_catalog_type_name(t->catalog.type));
   put_connection(w, 4, "uri", t->catalog.uri);

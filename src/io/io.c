@@ -15,6 +15,30 @@
 
 #include "floe/io.h"
 
+int floe_io_is_s3(const char *location) {
+  return location != NULL && (strncmp(location, "s3://", 5) == 0 ||
+                              strncmp(location, "s3a://", 6) == 0 ||
+                              strncmp(location, "s3n://", 6) == 0);
+}
+
+/* The scheme table: a new store is one more branch here and one file
+ * implementing struct floe_io_ops. */
+int floe_io_open_for(const char *location, const floe_io_options *options,
+                     floe_io **out, floe_error *err) {
+  static const floe_io_options defaults = {{1}, {0}};
+  if (options == NULL) options = &defaults;
+  *out = NULL;
+  if (floe_io_is_s3(location)) return floe_io_s3_open(&options->s3, out, err);
+  if (location == NULL || floe_io_local_path(location) != NULL)
+    return floe_io_local_open(&options->local, out, err);
+  const char *colon = strstr(location, "://");
+  return floe_error_set(err, FLOE_EUNSUPPORTED,
+                        "%s: unsupported location scheme %.*s (expected a "
+                        "local path, file:// or s3://)",
+                        location, colon ? (int)(colon - location) : 0,
+                        location);
+}
+
 void floe_io_free(floe_io *io) {
   if (io == NULL) return;
   io->ops->destroy(io);
@@ -82,6 +106,23 @@ int floe_io_rename_noreplace(floe_io *io, const char *from, const char *to,
 
 int floe_io_delete(floe_io *io, const char *path, floe_error *err) {
   return io->ops->remove(io, path, err);
+}
+
+int floe_io_delete_many(floe_io *io, const char *const *paths, size_t count,
+                        size_t *out_deleted, floe_error *err) {
+  size_t done = 0;
+  int rc = FLOE_OK;
+  if (io->ops->remove_many != NULL) {
+    rc = io->ops->remove_many(io, paths, count, &done, err);
+  } else {
+    for (; done < count; done++) {
+      rc = io->ops->remove(io, paths[done], err);
+      if (rc == FLOE_ENOTFOUND) rc = FLOE_OK;
+      if (rc < 0) break;
+    }
+  }
+  if (out_deleted != NULL) *out_deleted = done;
+  return rc;
 }
 
 int floe_io_rmdir(floe_io *io, const char *path, floe_error *err) {

@@ -447,6 +447,22 @@ static int select_sql(job_state *js, const unit *u, floe_buf *sql, floe_source_p
   return floe_buf_terminate(sql) < 0 ? floe_error_set(err, FLOE_ENOMEM, "out of memory") : FLOE_OK;
 }
 
+/* A Parquet reader's byte source over the table's io (local or S3). */
+static int io_source_read(void *ctx, uint64_t offset, void *buf, size_t n, floe_error *err) {
+  return floe_io_file_read_exact(ctx, offset, buf, n, err);
+}
+
+static void io_source_close(void *ctx) { floe_io_file_close(ctx); }
+
+static int open_committed_parquet(floe_io *io, const char *path, floe_parquet_reader **out,
+                                  floe_error *err) {
+  floe_io_file *file = NULL;
+  int rc = floe_io_open_read(io, path, &file, err);
+  if (rc < 0) return rc;
+  floe_parquet_source source = {file, floe_io_file_size(file), io_source_read, io_source_close};
+  return floe_parquet_reader_open_source(out, &source, path, err);
+}
+
 /* Checksums the data files `snapshot_id` added, read back from storage. */
 static int checksum_committed(job_state *js, int64_t snapshot_id, floe_checksum *out,
                               bool *skipped, floe_error *err) {
@@ -465,12 +481,7 @@ static int checksum_committed(job_state *js, int64_t snapshot_id, floe_checksum 
     if (f->file.content != FLOE_CONTENT_DATA || f->snapshot_id != snapshot_id ||
         f->status != FLOE_ENTRY_ADDED)
       continue;
-    const char *path = floe_io_local_path(f->file.file_path);
-    if (path == NULL) {
-      *skipped = true;
-      goto cleanup;
-    }
-    FLOE_TRY(floe_parquet_reader_open(&reader, path, err));
+    FLOE_TRY(open_committed_parquet(floe_table_io(js->table), f->file.file_path, &reader, err));
     floe_parquet_scan_options so;
     memset(&so, 0, sizeof so);
     so.field_ids = out->field_ids;

@@ -59,6 +59,27 @@ static int absolute_warehouse(const char *warehouse, char **out) {
   return *out ? FLOE_OK : FLOE_ENOMEM;
 }
 
+void floe_replicate_storage_options(const floe_config *cfg, floe_io_options *out) {
+  memset(out, 0, sizeof *out);
+  const floe_config_storage *st = &cfg->target.storage;
+  out->local.durable = cfg->run.durability == FLOE_DURABILITY_NONE ? 0 : 1;
+  floe_io_s3_options *s3 = &out->s3;
+  s3->region = st->region;
+  s3->endpoint = st->endpoint;
+  s3->addressing = st->path_style == 1   ? FLOE_S3_ADDRESSING_PATH
+                   : st->path_style == 2 ? FLOE_S3_ADDRESSING_VIRTUAL
+                                         : FLOE_S3_ADDRESSING_AUTO;
+  s3->profile = st->profile;
+  s3->access_key_id = st->access_key_id;
+  s3->secret_access_key = st->secret_access_key;
+  s3->session_token = st->session_token;
+  s3->sts_endpoint = st->sts_endpoint;
+  s3->no_conditional_writes = st->conditional_writes == 2;
+  s3->multipart_threshold = (size_t)st->multipart_threshold;
+  s3->part_size = (size_t)st->part_size;
+  s3->max_attempts = (int)st->max_attempts;
+}
+
 int floe_replicate_open_catalog(const floe_config *cfg, floe_catalog **out,
                                 floe_error *err) {
   char *warehouse = NULL;
@@ -84,6 +105,9 @@ int floe_replicate_open_catalog(const floe_config *cfg, floe_catalog **out,
                           cfg->target.warehouse);
   cc.warehouse = warehouse ? warehouse : cfg->target.warehouse;
   cc.durable = cfg->run.durability == FLOE_DURABILITY_NONE ? -1 : 1;
+  floe_io_options storage;
+  floe_replicate_storage_options(cfg, &storage);
+  cc.storage = &storage;
   floe_log(FLOE_LOG_INFO, "connect", "catalog=%s warehouse=%s", cat,
            cc.warehouse ? cc.warehouse : "");
   rc = floe_catalog_open(&cc, out, err);
