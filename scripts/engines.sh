@@ -2,7 +2,8 @@
 # Installs the reference engines floe's tests read its tables with, pinned in
 # scripts/versions.env and cached under the build folder:
 #   build/engines/venv   Python virtualenv: pyspark, pyiceberg (+ SQL catalog
-#                        and pyarrow), pytest and the rest of the Python pins
+#                        and pyarrow), pytest, moto's S3 server and the rest
+#                        of the Python pins
 #   build/engines/jars   Maven artifacts (Iceberg's Spark runtime, the SQLite
 #                        and PostgreSQL JDBC drivers), resolved by Maven
 #   build/engines/java   the Java program of tests/engines/java
@@ -67,11 +68,12 @@ if [ ! -f "$venv/.floe-stamp" ] || [ "$(cat "$venv/.floe-stamp")" != "$py_stamp"
     echo "sqlalchemy==$PY_SQLALCHEMY"
     echo "psycopg2-binary==$PY_PSYCOPG2_BINARY"
     echo "pytest==$PY_PYTEST"
+    echo "moto[server]==$PY_MOTO"
     # Any further PY_<NAME>=<version> pin installs as <name>==<version>
     # (underscores become dashes); the ones above keep their extras.
     for var in $(compgen -v PY_); do
       case "$var" in
-        PY_PYSPARK|PY_PYICEBERG|PY_PYARROW|PY_PANDAS|PY_NUMPY|PY_SQLALCHEMY|PY_PSYCOPG2_BINARY|PY_PYTEST) ;;
+        PY_PYSPARK|PY_PYICEBERG|PY_PYARROW|PY_PANDAS|PY_NUMPY|PY_SQLALCHEMY|PY_PSYCOPG2_BINARY|PY_PYTEST|PY_MOTO) ;;
         *) name=${var#PY_}; name=${name,,}; echo "${name//_/-}==${!var}" ;;
       esac
     done

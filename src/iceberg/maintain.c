@@ -448,20 +448,32 @@ static int delete_orphans(floe_table *table, const char *listed_location,
                           "listed (metadata %s, now %s); nothing deleted: "
                           "run again",
                           listed_location, floe_table_metadata_location(table));
+  /* One batched call where the store has one (S3 DeleteObjects: 1000 keys
+   * a request); a failure marks that file and the rest are tried again. */
   int first_rc = FLOE_OK;
-  for (size_t i = 0; i < out->n_files; i++) {
-    floe_maintain_orphan *o = &out->files[i];
+  const char **paths = floe_calloc(out->n_files ? out->n_files : 1, sizeof *paths);
+  if (paths == NULL) return floe_error_set(err, FLOE_ENOMEM, "orphans: out of memory");
+  for (size_t i = 0; i < out->n_files; i++) paths[i] = out->files[i].path;
+  size_t next = 0;
+  while (next < out->n_files) {
     floe_error one = {0};
-    rc = floe_io_delete(floe_table_io(table), o->path, &one);
-    if (rc == FLOE_OK || rc == FLOE_ENOTFOUND) {
-      o->deleted = true;
+    size_t done = 0;
+    rc = floe_io_delete_many(floe_table_io(table), paths + next, out->n_files - next, &done, &one);
+    for (size_t i = next; i < next + done; i++) {
+      out->files[i].deleted = true;
       out->n_deleted++;
-      out->deleted_bytes += o->size;
-    } else if (first_rc == FLOE_OK) {
-      first_rc = rc;
-      floe_error_set(err, rc, "%s", one.message);
+      out->deleted_bytes += out->files[i].size;
+    }
+    next += done;
+    if (rc < 0) {
+      if (first_rc == FLOE_OK) {
+        first_rc = rc;
+        floe_error_set(err, rc, "%s", one.message);
+      }
+      next++; /* the file that failed */
     }
   }
+  floe_free(paths);
   return first_rc;
 }
 

@@ -677,7 +677,7 @@ static void test_each_invalid_combination_has_its_message(void) {
                   "floe.yaml:1:10: version: unsupported version 2 (this floe reads version 1)");
   CHECK_ONE_ERROR(HEADER "  warehouse_path: x\ntables: {t: {}}\n",
                   "floe.yaml:7:3: target.warehouse_path: unknown key (expected warehouse, "
-                  "catalog, namespace or properties)");
+                  "catalog, namespace, properties or storage)");
   CHECK_ONE_ERROR(HEADER "  catalog: {type: sql}\ntables: {t: {}}\n",
                   "floe.yaml:7:3: target.catalog.uri: missing (sql catalog: sqlite:PATH, "
                   "postgresql://... or a conninfo)");
