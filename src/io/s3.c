@@ -385,8 +385,8 @@ static int s3_request(s3_io *io, const s3_call *c, io_http_response *resp,
       goto cleanup;
     }
     floe_log(FLOE_LOG_WARN, "s3_retry",
-             "method=%s bucket=%s key=\"%s\" attempt=%d status=%ld "
-             "error=\"%s\"",
+             "method=%s bucket=%s key=%s attempt=%d status=%ld "
+             "error=%s",
              c->method, c->bucket, c->key ? c->key : "", attempt,
              resp->status, rc < 0 ? resp->curl_error : "");
     backoff(io, attempt);
@@ -702,8 +702,8 @@ static void abort_upload(s3_writer *w) {
     if (rc == FLOE_OK && resp.status / 100 != 2 && resp.status != 404)
       rc = status_error(&c, &resp, &err);
     if (rc < 0)
-      floe_log(FLOE_LOG_WARN, "s3_abort_failed", "bucket=%s key=\"%s\" "
-               "error=\"%s\"", w->loc.bucket, w->loc.key, err.message);
+      floe_log(FLOE_LOG_WARN, "s3_abort_failed", "bucket=%s key=%s "
+               "error=%s", w->loc.bucket, w->loc.key, err.message);
   }
   floe_buf_free(&q);
   io_http_response_reset(&resp);

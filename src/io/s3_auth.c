@@ -582,7 +582,7 @@ static int resolve(s3_auth *a, CURL *curl, floe_error *err) {
     floe_error ignored = {0};
     if (instance_metadata(a, curl, &ignored) == FLOE_OK) return FLOE_OK;
     floe_log(FLOE_LOG_DEBUG, "s3_credentials", "source=instance-metadata "
-             "error=\"%s\"", ignored.message);
+             "error=%s", ignored.message);
   }
   return floe_error_set(err, FLOE_EINVAL, "s3: no credentials found (looked "
                         "at target.storage keys, AWS_ACCESS_KEY_ID/"
@@ -605,7 +605,7 @@ int s3_auth_credentials(s3_auth *a, CURL *curl, const s3_credentials **out,
   a->have = 0;
   int rc = resolve(a, curl, err);
   if (rc < 0) return rc;
-  floe_log(FLOE_LOG_DEBUG, "s3_credentials", "source=\"%s\" refreshed=%d",
+  floe_log(FLOE_LOG_DEBUG, "s3_credentials", "source=%s refreshed=%d",
            a->creds.source, had);
   *out = &a->creds;
   return FLOE_OK;

@@ -82,6 +82,20 @@ def verify_sigv4(method, path, headers, auth, secret):
     return expected == given.group(1)
 
 
+def sign_request(method, path, headers, body, host, key_secret):
+    """Signs a test's own unsigned request (the S3 server refuses
+    anonymous reads of objects that signed requests wrote)."""
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    key, secret = key_secret.split("=", 1)
+    headers = {k: v for k, v in headers.items() if k.lower() != "host"}
+    req = AWSRequest(method=method, url="http://%s%s" % (host, path),
+                     data=body, headers=headers)
+    S3SigV4Auth(Credentials(key, secret), "s3", "us-east-1").add_auth(req)
+    return dict(req.headers.items())
+
+
 def take_rule(method, path, query, headers):
     with LOCK:
         for rule in RULES:
@@ -101,6 +115,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     upstream = None
     secrets = {}
+    sign_as = None
 
     def log_message(self, *args):
         pass
@@ -183,6 +198,9 @@ class Handler(BaseHTTPRequestHandler):
                                           timeout=60)
         headers = {k: v for k, v in self.headers.items()
                    if k.lower() not in ("connection", "keep-alive")}
+        if not auth and Handler.sign_as:
+            headers = sign_request(self.command, self.path, headers, body,
+                                   "%s:%d" % self.upstream, Handler.sign_as)
         conn.request(self.command, self.path, body=body, headers=headers)
         resp = conn.getresponse()
         data = resp.read()
@@ -220,7 +238,10 @@ def main():
     ap.add_argument("--upstream", required=True)
     ap.add_argument("--secret", action="append", default=[],
                     help="ACCESS_KEY=SECRET whose signatures are verified")
+    ap.add_argument("--sign-unsigned", default=None,
+                    help="ACCESS_KEY=SECRET to sign unsigned requests with")
     args = ap.parse_args()
+    Handler.sign_as = args.sign_unsigned
     Handler.secrets = dict(s.split("=", 1) for s in args.secret)
     up = urllib.parse.urlsplit(args.upstream)
     Handler.upstream = (up.hostname, up.port)
