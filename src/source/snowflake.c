@@ -9,7 +9,9 @@
  * polled with GET /api/v2/statements/{handle} under backoff (and cancelled
  * with POST .../cancel when the user interrupts); a result's partitions are
  * fetched one at a time with GET ...?partition=N and decoded while they
- * download (snowflake_decode.c), so memory holds one partition's batch.
+ * download (snowflake_decode.c), pulled in batches of at most batch_rows
+ * rows (the transfer pauses while a batch waits), so memory does not grow
+ * with a partition's size.
  *
  * The SQL API is stateless: there is no session in which BEGIN could stay
  * open between requests ("Using explicit transactions"). A transaction is
@@ -76,6 +78,15 @@ typedef struct sf_stream {
   struct ArrowSchema schema;
   floe_arrow_view *views;
   int64_t row, n_rows;
+  /* Partitions are pulled in batches of at most batch_rows rows
+   * (floe_sf_http_pull_*), so memory does not grow with their size. */
+  int64_t batch_rows;
+  bool pulling;               /* a partition transfer is under way */
+  int64_t pull_first_row;     /* 1-based number of its first row */
+  int64_t pull_taken;         /* its rows already delivered */
+  int64_t partition0_kept;    /* rows of partition 0 kept from the POST */
+  floe_buf pull_answer;       /* a non-200 body */
+  floe_sf_sink pull_sink;
 } sf_stream;
 
 /* ---- small helpers ------------------------------------------------------------ */
@@ -647,23 +658,78 @@ cleanup:
   return rc;
 }
 
+/* The pulled partition's sink: a retry restarts the body, skipping the
+ * rows already delivered; a full batch pauses the transfer. */
+static void pull_reset(void *ctx) {
+  sf_stream *s = ctx;
+  floe_sf_decoder_reset(s->dec, s->pull_first_row);
+  floe_sf_decoder_skip(s->dec, s->pull_taken);
+}
+
+static int pull_write(void *ctx, const void *bytes, size_t len, floe_error *err) {
+  sf_stream *s = ctx;
+  if (floe_sf_decoder_rows(s->dec) >= s->batch_rows) return FLOE_SF_PAUSE;
+  return floe_sf_decoder_feed(s->dec, bytes, len, err);
+}
+
+/* Next batch of the partitions after the first POST answer: 1 with rows in
+ * the current batch, 0 at the end. */
+static int next_batch(sf_stream *s, floe_error *err) {
+  int rc;
+  for (;;) {
+    if (!s->pulling) {
+      if (s->next_partition >= s->n_partitions) return 0;
+      int64_t index = s->next_partition++;
+      char path[200];
+      snprintf(path, sizeof path, "/api/v2/statements/%s?partition=%" PRId64, s->handle, index);
+      /* Partition 0's rows past the POST's cap come again from a GET. */
+      s->pull_taken = index == 0 ? s->partition0_kept : 0;
+      s->pull_first_row = s->rows_before + 1 - s->pull_taken;
+      s->pull_sink.reset = pull_reset;
+      s->pull_sink.write = pull_write;
+      s->pull_sink.ctx = s;
+      rc = floe_sf_http_pull_begin(s->src->http, path, &s->pull_sink, &s->pull_answer, err);
+      if (rc < 0) goto failed;
+      s->pulling = true;
+      floe_log(FLOE_LOG_DEBUG, "snowflake.partition", "handle=%s partition=%" PRId64
+               " first_row=%" PRId64, s->handle, index, s->pull_first_row);
+    }
+    long status = 0;
+    rc = floe_sf_http_pull_next(s->src->http, &status, err);
+    if (rc < 0) {
+      s->pulling = false;
+      goto failed;
+    }
+    if (rc == 0) { /* the body ended */
+      s->pulling = false;
+      if (status != 200) {
+        rc = status_error(status, &s->pull_answer, err);
+        goto failed;
+      }
+      rc = floe_sf_decoder_finish(s->dec, err);
+      if (rc < 0) goto failed;
+    }
+    s->pull_taken += floe_sf_decoder_rows(s->dec);
+    rc = load_batch(s, err);
+    if (rc < 0) goto failed;
+    floe_log(FLOE_LOG_TRACE, "snowflake.batch", "partition=%" PRId64 " rows=%" PRId64,
+             s->next_partition - 1, s->n_rows);
+    s->rows_before += s->n_rows;
+    if (s->n_rows > 0) return 1;
+  }
+failed:
+  floe_error_prefix(err, "partition %" PRId64, s->next_partition - 1);
+  return rc;
+}
+
 static int sf_step(floe_source_stream *base, floe_error *err) {
   sf_stream *s = (sf_stream *)base;
   s->row++;
-  while (s->row >= s->n_rows) {
-    if (s->next_partition >= s->n_partitions) return 0;
-    int64_t index = s->next_partition++;
-    int rc = fetch_partition(s->src, s->handle, index, s->rows_before + 1,
-                             s->dec, err);
-    if (rc == FLOE_OK) rc = load_batch(s, err);
-    if (rc < 0) {
-      if (s->base.table != NULL) floe_error_prefix(err, "table '%s'", s->base.table);
-      return rc;
-    }
-    s->rows_before += s->n_rows;
-    s->row = 0;
-  }
-  return 1;
+  if (s->row < s->n_rows) return 1;
+  int rc = next_batch(s, err);
+  if (rc < 0 && s->base.table != NULL) floe_error_prefix(err, "table '%s'", s->base.table);
+  if (rc == 1) s->row = 0;
+  return rc;
 }
 
 static bool sf_is_null(floe_source_stream *base, int64_t col) {
@@ -705,6 +771,8 @@ static int sf_cell_text(floe_source_stream *base, int64_t col, floe_buf *out) {
 
 static void sf_stream_close(floe_source_stream *base) {
   sf_stream *s = (sf_stream *)base;
+  if (s->pulling) floe_sf_http_pull_end(s->src->http);
+  floe_buf_free(&s->pull_answer);
   release_batch(s);
   floe_sf_decoder_free(s->dec);
   floe_free(s->handle);
@@ -785,11 +853,18 @@ static int sf_query(floe_source *base, const floe_source_query_spec *spec,
     if (rc < 0) goto cleanup;
   }
   FLOE_TRY(make_bindings(spec->params, spec->n_params, &bindings, err));
+  s->batch_rows = spec->batch_rows > 0 ? spec->batch_rows : FLOE_SOURCE_DEFAULT_BATCH_ROWS;
+  /* The first partition comes with the POST answer: at most batch_rows of
+   * its rows are kept, the rest are fetched again, pulled. */
+  floe_sf_decoder_set_cap(s->dec, s->batch_rows);
   FLOE_TRY(run_statement(src, spec->sql, bindings, 1, s->dec, err));
+  floe_sf_decoder_set_cap(s->dec, 0);
   FLOE_TRY(read_partitions(floe_sf_decoder_envelope(s->dec), &s->handle,
                            &s->n_partitions, &s->partition_rows, err));
+  bool refetch = floe_sf_decoder_dropped(s->dec) > 0;
   FLOE_TRY(load_batch(s, err));
-  s->next_partition = 1;
+  s->partition0_kept = s->n_rows;
+  s->next_partition = refetch ? 0 : 1;
   s->rows_before = s->n_rows;
   int64_t n_cols = 0;
   const floe_sf_column *cols = floe_sf_decoder_columns(s->dec, &n_cols);

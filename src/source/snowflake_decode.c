@@ -529,6 +529,9 @@ struct floe_sf_decoder {
   int state;
   floe_error error; /* sticky: the first failure */
   int64_t first_row, rows;
+  int64_t skip; /* rows still to drop at the start of the body */
+  int64_t cap;     /* keep at most this many rows of a body (0: all) */
+  int64_t dropped; /* rows past the cap */
 
   floe_sf_column *columns;
   int64_t n_columns;
@@ -643,6 +646,8 @@ void floe_sf_decoder_reset(floe_sf_decoder *dec, int64_t first_row) {
   floe_error_init(&dec->error);
   dec->first_row = first_row;
   dec->rows = 0;
+  dec->skip = 0;
+  dec->dropped = 0;
   floe_buf_reset(&dec->key);
   floe_buf_reset(&dec->envelope);
   floe_buf_reset(&dec->data_raw);
@@ -678,6 +683,12 @@ bool floe_sf_decoder_has_data(const floe_sf_decoder *dec) {
 }
 
 int64_t floe_sf_decoder_rows(const floe_sf_decoder *dec) { return dec->rows; }
+
+void floe_sf_decoder_skip(floe_sf_decoder *dec, int64_t rows) { dec->skip = rows; }
+
+void floe_sf_decoder_set_cap(floe_sf_decoder *dec, int64_t rows) { dec->cap = rows; }
+
+int64_t floe_sf_decoder_dropped(const floe_sf_decoder *dec) { return dec->dropped; }
 
 /* Records the first error; every later call reports it again. */
 static int fail(floe_sf_decoder *dec, floe_error *err, int code,
@@ -779,6 +790,19 @@ static int finish_row(floe_sf_decoder *dec, floe_error *err) {
                 "row %" PRId64 ": %" PRId64 " cells, rowType has %" PRId64
                 " columns",
                 row, dec->n_cells, dec->n_columns);
+  if (dec->cap > 0 && dec->rows >= dec->cap) { /* fetched again later */
+    dec->dropped++;
+    dec->n_cells = 0;
+    floe_buf_reset(&dec->cell_bytes);
+    return FLOE_OK;
+  }
+  if (dec->skip > 0) { /* delivered before a retry restarted the body */
+    dec->skip--;
+    dec->first_row++;
+    dec->n_cells = 0;
+    floe_buf_reset(&dec->cell_bytes);
+    return FLOE_OK;
+  }
   const char *base = (const char *)dec->cell_bytes.data;
   for (int64_t c = 0; c < dec->n_columns; c++) {
     floe_arrow_builder *b = &dec->builders[c];
@@ -1389,6 +1413,8 @@ int floe_sf_decoder_take_batch(floe_sf_decoder *dec, struct ArrowArray *out,
                                       dec->columns[i].name, &dec->targets[i],
                                       true, -1));
   }
+  /* Taken in the middle of a body: later rows keep their numbers. */
+  dec->first_row += dec->rows;
   dec->rows = 0;
   rc = FLOE_OK;
 cleanup:

@@ -45,6 +45,13 @@ struct floe_sf_http {
   floe_error sink_err;
   long retry_after_s;
   char curl_error[CURL_ERROR_SIZE];
+  /* a pulled GET (floe_sf_http_pull_*) */
+  CURLM *multi;
+  bool pull_active, pull_paused, pull_refreshed;
+  int pull_attempt;
+  char *pull_path;
+  struct curl_slist *pull_headers;
+  floe_buf pull_url, pull_auth, pull_type;
 };
 
 static bool curl_ready;
@@ -78,6 +85,8 @@ int floe_sf_http_new(floe_sf_http **out, const floe_sf_http_options *options,
 
 void floe_sf_http_free(floe_sf_http *http) {
   if (http == NULL) return;
+  floe_sf_http_pull_end(http);
+  if (http->multi != NULL) curl_multi_cleanup(http->multi);
   if (http->curl != NULL) curl_easy_cleanup(http->curl);
   floe_free(http->base_url);
   floe_free(http);
@@ -116,6 +125,12 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx) {
   curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
   if (status == 200 && h->sink != NULL) {
     int rc = h->sink->write(h->sink->ctx, data, n, &h->sink_err);
+    if (rc == FLOE_SF_PAUSE && h->multi != NULL && h->pull_active) {
+      /* The caller's batch is full: libcurl keeps these bytes and hands
+       * them over again once the transfer is resumed. */
+      h->pull_paused = true;
+      return CURL_WRITEFUNC_PAUSE;
+    }
     if (rc < 0) {
       h->sink_rc = rc;
       return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
@@ -340,4 +355,195 @@ cleanup:
   h->sink = NULL;
   h->body = NULL;
   return rc;
+}
+
+/* ---- pulled downloads ------------------------------------------------------- */
+
+/* A result partition can be far larger than the batches floe wants to hold.
+ * A pulled GET runs on a multi handle so that the sink can pause the
+ * transfer when its batch is full (CURL_WRITEFUNC_PAUSE keeps the bytes)
+ * and the caller resumes it after draining the batch: memory stays one
+ * batch however large the partition is. Retries restart the body; the
+ * sink's reset learns how much the caller already has. */
+
+static void pull_detach(floe_sf_http *h) {
+  if (h->multi != NULL && h->pull_active) curl_multi_remove_handle(h->multi, h->curl);
+  h->pull_active = false;
+  h->pull_paused = false;
+  curl_slist_free_all(h->pull_headers);
+  h->pull_headers = NULL;
+  if (h->pull_auth.data != NULL) memset(h->pull_auth.data, 0, h->pull_auth.cap);
+  floe_buf_free(&h->pull_url);
+  floe_buf_free(&h->pull_auth);
+  floe_buf_free(&h->pull_type);
+}
+
+void floe_sf_http_pull_end(floe_sf_http *http) {
+  if (http == NULL) return;
+  pull_detach(http);
+  floe_free(http->pull_path);
+  http->pull_path = NULL;
+  http->sink = NULL;
+  http->body = NULL;
+}
+
+/* Starts (or restarts) the transfer of h->pull_path. */
+static int pull_start(floe_sf_http *h, bool refresh, floe_error *err) {
+  const char *token = NULL, *token_type = NULL;
+  int rc = h->opt.token(h->opt.token_ctx, refresh, &token, &token_type, err);
+  if (rc < 0) return rc;
+  pull_detach(h);
+  if (floe_buf_appendf(&h->pull_url, "%s%s", h->base_url, h->pull_path) < 0 ||
+      floe_buf_terminate(&h->pull_url) < 0 ||
+      floe_buf_appendf(&h->pull_auth, "Authorization: Bearer %s", token) < 0 ||
+      floe_buf_terminate(&h->pull_auth) < 0 ||
+      floe_buf_appendf(&h->pull_type, "X-Snowflake-Authorization-Token-Type: %s", token_type) < 0 ||
+      floe_buf_terminate(&h->pull_type) < 0)
+    return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  const char *lines[] = {(const char *)h->pull_auth.data, (const char *)h->pull_type.data,
+                         "Accept: application/json", "User-Agent: floe/0.1", "Expect:"};
+  for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+    struct curl_slist *l = curl_slist_append(h->pull_headers, lines[i]);
+    if (l == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    h->pull_headers = l;
+  }
+  CURL *c = h->curl;
+  curl_easy_reset(c);
+  curl_easy_setopt(c, CURLOPT_URL, (const char *)h->pull_url.data);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->pull_headers);
+  curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "gzip");
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, h->opt.connect_timeout_ms);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->curl_error);
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  /* No whole-request timeout: a paused transfer waits for its caller.
+   * A stalled connection is caught by the low-speed limit instead. */
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, (h->opt.request_timeout_ms + 999) / 1000);
+  curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+  h->sink_rc = 0;
+  floe_error_init(&h->sink_err);
+  h->retry_after_s = 0;
+  h->curl_error[0] = '\0';
+  if (h->body != NULL) floe_buf_reset(h->body);
+  if (h->sink != NULL && h->sink->reset != NULL) h->sink->reset(h->sink->ctx);
+  h->requests++;
+  if (curl_multi_add_handle(h->multi, c) != CURLM_OK)
+    return floe_error_set(err, FLOE_ENETWORK, "GET %s: cannot start the transfer", h->pull_path);
+  h->pull_active = true;
+  return FLOE_OK;
+}
+
+int floe_sf_http_pull_begin(floe_sf_http *http, const char *path, const floe_sf_sink *sink,
+                            floe_buf *out_body, floe_error *err) {
+  floe_sf_http *h = http;
+  floe_sf_http_pull_end(h);
+  if (h->multi == NULL && (h->multi = curl_multi_init()) == NULL)
+    return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  if ((h->pull_path = floe_strdup(path)) == NULL)
+    return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  h->sink = sink;
+  h->body = out_body;
+  h->aborting_get = false;
+  h->pull_attempt = 0;
+  h->pull_refreshed = false;
+  int rc = pull_start(h, false, err);
+  if (rc < 0) floe_sf_http_pull_end(h);
+  return rc;
+}
+
+int floe_sf_http_pull_next(floe_sf_http *http, long *out_status, floe_error *err) {
+  floe_sf_http *h = http;
+  *out_status = 0;
+  if (h->pull_path == NULL) return floe_error_set(err, FLOE_EINVAL, "no pulled transfer");
+  if (h->pull_active && h->pull_paused) {
+    h->pull_paused = false;
+    curl_easy_pause(h->curl, CURLPAUSE_CONT); /* may deliver the kept bytes at once */
+    if (h->sink_rc < 0) goto sink_failed;
+    if (h->pull_paused) return 1;
+  }
+  for (;;) {
+    int running = 0;
+    curl_multi_perform(h->multi, &running);
+    if (h->sink_rc < 0) goto sink_failed;
+    if (h->pull_paused) return 1;
+    int left = 0;
+    CURLMsg *msg = NULL;
+    CURLcode crc = CURLE_OK;
+    bool done = false;
+    while ((msg = curl_multi_info_read(h->multi, &left)) != NULL)
+      if (msg->msg == CURLMSG_DONE && msg->easy_handle == h->curl) {
+        crc = msg->data.result;
+        done = true;
+      }
+    if (!done) {
+      if (interrupted(h)) {
+        floe_sf_http_pull_end(h);
+        return floe_error_set(err, FLOE_ECANCELED, "GET: interrupted");
+      }
+      curl_multi_poll(h->multi, NULL, 0, 100, NULL);
+      continue;
+    }
+    long status = 0;
+    curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
+    floe_log(FLOE_LOG_DEBUG, "snowflake.http", "method=GET path=%s status=%ld attempt=%d pulled=1",
+             h->pull_path, status, h->pull_attempt + 1);
+    char failure[CURL_ERROR_SIZE + 64];
+    bool retry = false;
+    if (crc != CURLE_OK) {
+      snprintf(failure, sizeof failure, "%s", h->curl_error[0] ? h->curl_error : curl_easy_strerror(crc));
+      if (!retryable_curl(crc) && crc != CURLE_OPERATION_TIMEDOUT) {
+        int rc = floe_error_set(err, FLOE_ENETWORK, "GET %s: %s", h->pull_path, failure);
+        floe_sf_http_pull_end(h);
+        return rc;
+      }
+      retry = true;
+    } else if (status == 401 && !h->pull_refreshed) {
+      h->pull_refreshed = true;
+      floe_log(FLOE_LOG_INFO, "snowflake.token_refresh", "reason=%s", "http_401");
+      int rc = pull_start(h, true, err);
+      if (rc < 0) {
+        floe_sf_http_pull_end(h);
+        return rc;
+      }
+      continue;
+    } else if (status == 429 || status == 503 || status == 504) {
+      snprintf(failure, sizeof failure, "HTTP %ld", status);
+      retry = true;
+    } else {
+      *out_status = status;
+      pull_detach(h);
+      return 0;
+    }
+    if (retry) {
+      if (h->pull_attempt + 1 >= h->opt.max_attempts) {
+        int rc = floe_error_set(err, FLOE_ENETWORK, "GET %s: %s (gave up after %d attempts)",
+                                h->pull_path, failure, h->pull_attempt + 1);
+        floe_sf_http_pull_end(h);
+        return rc;
+      }
+      long delay = backoff_ms(h, h->pull_attempt);
+      floe_log(FLOE_LOG_WARN, "snowflake.retry",
+               "method=GET path=%s reason=%s attempt=%d delay_ms=%ld", h->pull_path, failure,
+               h->pull_attempt + 1, delay);
+      h->pull_attempt++;
+      pull_detach(h);
+      int rc = floe_sf_http_sleep(h, delay, err);
+      if (rc == FLOE_OK) rc = pull_start(h, false, err);
+      if (rc < 0) {
+        floe_sf_http_pull_end(h);
+        return rc;
+      }
+    }
+  }
+sink_failed: {
+  int rc = h->sink_rc;
+  if (err != NULL) *err = h->sink_err;
+  floe_sf_http_pull_end(h);
+  return rc;
+}
 }

@@ -154,9 +154,18 @@ const floe_sf_column *floe_sf_decoder_columns(const floe_sf_decoder *dec,
 const floe_arrow_type_info *floe_sf_decoder_targets(const floe_sf_decoder *dec);
 /* Whether the body had a `data` member. */
 bool floe_sf_decoder_has_data(const floe_sf_decoder *dec);
-/* Rows decoded since the last reset. */
+/* Rows decoded since the last reset (or the last take_batch). */
 int64_t floe_sf_decoder_rows(const floe_sf_decoder *dec);
-/* Moves the decoded rows into *out: a "+s" array with one child per
+/* After a reset: drops the body's first `rows` rows (parsed, not kept),
+ * for a body fetched again after some of its rows were delivered. */
+void floe_sf_decoder_skip(floe_sf_decoder *dec, int64_t rows);
+/* Keeps at most `rows` rows of each body (0: all; kept across resets);
+ * the rest are parsed and counted (floe_sf_decoder_dropped, since the last
+ * reset), for a first partition that is fetched again in bounded pieces. */
+void floe_sf_decoder_set_cap(floe_sf_decoder *dec, int64_t rows);
+int64_t floe_sf_decoder_dropped(const floe_sf_decoder *dec);
+/* Moves the decoded rows into *out (also in the middle of a body: the
+ * decoder goes on with the next rows): a "+s" array with one child per
  * column, typed as the targets (the caller releases it), with its schema in
  * *out_schema when not NULL (caller releases). An empty body gives a
  * length-0 array. Errors: FLOE_EINVAL when no columns are known,
@@ -242,6 +251,11 @@ typedef struct floe_sf_sink {
   void *ctx;
 } floe_sf_sink;
 
+/* What a sink's write returns to pause a pulled transfer
+ * (floe_sf_http_pull_next): the bytes are not consumed and come again
+ * after the caller resumes. */
+#define FLOE_SF_PAUSE 1
+
 /* Supplies the Authorization bearer token and its
  * X-Snowflake-Authorization-Token-Type; `refresh` asks for a new one (after
  * a 401). The strings stay valid until the next call. */
@@ -285,6 +299,21 @@ int floe_sf_http_sleep(const floe_sf_http *http, long ms, floe_error *err);
 /* While `ignore` is true the interrupt flag is not consulted (to send the
  * cancel request of an interrupted statement). */
 void floe_sf_http_ignore_interrupt(floe_sf_http *http, bool ignore);
+/* A GET whose body the caller pulls, for result partitions larger than
+ * the batches floe holds: pull_begin starts it; each pull_next runs the
+ * transfer until the sink's write returns FLOE_SF_PAUSE (returns 1: drain
+ * the batch, call pull_next again), the body ends (returns 0 with the
+ * final status in *out_status; a non-200 body is in out_body), or it fails
+ * (negative, as floe_sf_http_call). Retries (429, 503, 504, dropped or
+ * stalled connections) restart the body: the sink's reset runs first and
+ * must account for what the caller already took. No other request may run
+ * on the handle until the pull ends (pull_next returned <= 0, or
+ * pull_end). */
+int floe_sf_http_pull_begin(floe_sf_http *http, const char *path, const floe_sf_sink *sink,
+                            floe_buf *out_body, floe_error *err);
+int floe_sf_http_pull_next(floe_sf_http *http, long *out_status, floe_error *err);
+/* Abandons a pulled transfer (accepts one that ended). */
+void floe_sf_http_pull_end(floe_sf_http *http);
 /* Requests sent so far (attempts included), for tests. */
 int64_t floe_sf_http_requests(const floe_sf_http *http);
 

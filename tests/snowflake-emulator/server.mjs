@@ -69,6 +69,7 @@ export class Emulator {
     this.opts = opts;
     this.engine = new Engine({ stateDir: opts.state, defaultDatabase: opts.database, defaultSchema: opts.schema });
     this.statements = new Map(); // handle -> record
+    this.resultCache = new Map(); // cacheStatements: key -> finished record
     this.byRequestId = new Map(); // requestId -> handle
     this.faults = [];
     this.expireTokens = false;
@@ -243,6 +244,25 @@ export class Emulator {
       return this.respondWhenReady(res, rec, asyncMode ? 0 : this.config.asyncThresholdMs, null);
     }
 
+    // Recorded results (benchmarks only): with `cacheStatements` set to a
+    // regular expression, a finished single-statement result whose text
+    // matches is kept, and the same statement with the same bindings and
+    // context is answered from it (partitions already encoded and
+    // gzipped), so a benchmark measures its client, not the emulator's
+    // DuckDB-to-jsonv2 path. Never on for tests: data changes are not seen.
+    const cacheKey = this.config.cacheStatements && new RegExp(this.config.cacheStatements).test(body.statement)
+      ? JSON.stringify([body.statement, body.bindings ?? null, body.database ?? null, body.schema ?? null, nullable]) : null;
+    const cached = cacheKey && this.resultCache.get(cacheKey);
+    if (cached && cached.status === 'done') {
+      const copy = {
+        handle: crypto.randomUUID(), requestId, createdOn: Date.now(), status: 'done', nullable,
+        result: cached.result, parts: cached.parts, error: null, children: null, forcedPolls: 0, promise: Promise.resolve(),
+      };
+      this.statements.set(copy.handle, copy);
+      this.byRequestId.set(requestId, copy.handle);
+      this.counters.cacheHits = (this.counters.cacheHits || 0) + 1;
+      return this.respondWhenReady(res, copy, 0, null);
+    }
     const rec = {
       handle: crypto.randomUUID(), requestId, createdOn: Date.now(), status: 'running', nullable,
       result: null, error: null, children: null, forcedPolls: 0, abort: new AbortController(), conn: null,
@@ -262,6 +282,14 @@ export class Emulator {
     const timeoutSec = body.timeout === undefined || body.timeout === 0 ? 604800 : Number(body.timeout);
     rec.timeoutSec = timeoutSec;
     rec.promise = this.execute(rec, body, statements, params);
+    if (cacheKey) {
+      rec.promise = rec.promise.then(() => {
+        if (rec.status === 'done' && !rec.children) {
+          this.partitions(rec); // encode (and gzip) every partition once
+          this.resultCache.set(cacheKey, rec);
+        }
+      });
+    }
     const retried = url.searchParams.get('retry') === 'true';
     const after = this.takeFault('status', 'submit', (f) => f.after && !(f.firstAttempt && retried));
     if (after) {
