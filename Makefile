@@ -16,7 +16,7 @@ ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 
-.PHONY: all build deps engines test-deps engine-test test bench-smoke unit-test asan-test interop-test e2e-test emulator-test fuzz-replay fuzz bench demo clean campaign-sample campaign
+.PHONY: all build deps engines test-deps engine-test wheel python-test test bench-smoke unit-test asan-test interop-test e2e-test emulator-test fuzz-replay fuzz bench demo clean campaign-sample campaign
 
 all: build
 
@@ -45,6 +45,23 @@ engine-test: build engines
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
+
+# The Python package (python/): a CPython extension over libfloe built
+# against the limited API, one abi3 wheel for CPython 3.9+, in $(BUILD)/wheel.
+# It links the libfloe.a of $(BUILD); the build backend comes from the
+# engines venv (pins in scripts/versions.env).
+VENV = $(abspath $(BUILD))/engines/venv
+wheel: build engines
+	@rm -rf $(BUILD)/wheel python/build
+	@FLOE_BUILD_DIR=$(abspath $(BUILD)) JOBS=$(JOBS) $(VENV)/bin/pip wheel --quiet \
+	  --disable-pip-version-check --no-deps --no-build-isolation -w $(BUILD)/wheel ./python
+	@ls $(BUILD)/wheel/*.whl
+
+# pytest over the installed wheel (tests/python), the notebook included.
+python-test: wheel
+	@$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps \
+	  --force-reinstall $(BUILD)/wheel/floe-*.whl
+	@cd tests/python && $(VENV)/bin/python -m pytest -q -p no:cacheprovider
 
 # Tests skipped inside the binaries (e.g. no ../shared/fixtures) are listed
 # after the CTest summary, so a skip is never silent.
@@ -101,7 +118,7 @@ campaign: build
 	@scripts/deps.sh --npm
 	@node tests/campaign/campaign.mjs --trials $(CAMPAIGN_TRIALS) --jobs $(JOBS) --floe $(abspath $(BUILD))/floe $(if $(CAMPAIGN_SEED),--seed $(CAMPAIGN_SEED))
 
-test: test-deps unit-test asan-test interop-test e2e-test engine-test emulator-test fuzz-replay campaign-sample bench-smoke
+test: test-deps unit-test asan-test interop-test e2e-test engine-test emulator-test python-test fuzz-replay campaign-sample bench-smoke
 
 # The main job on the embedded default: a generated SQLite source replicated
 # into ./demo/warehouse with the SQL catalog ./demo/catalog.db.

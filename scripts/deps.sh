@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 PACKAGES="build-essential cmake pkg-config clang libclang-rt-14-dev \
 libzstd-dev libsnappy-dev zlib1g-dev liblz4-dev libjansson-dev libyaml-dev \
 libsqlite3-dev sqlite3 libpq-dev postgresql libcurl4-openssl-dev libssl-dev \
-openssl nodejs npm"
+openssl nodejs npm python3-dev python3-venv"
 
 missing=""
 for p in $PACKAGES; do

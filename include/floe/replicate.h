@@ -38,6 +38,7 @@
 #ifndef FLOE_REPLICATE_H
 #define FLOE_REPLICATE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -153,6 +154,14 @@ typedef struct floe_run_options {
   bool control_set;
   int64_t set_batch_sk;
   const char *set_reason;
+  /* When not NULL and *interrupt becomes nonzero (a SIGINT handler, or an
+   * embedding program, sets it), the run stops as if the load had failed:
+   * the table being loaded is compensated (its control row of this run
+   * deleted, nothing committed), no further table or chunk starts, and the
+   * run returns FLOE_ECANCELED. It is read between batches and before each
+   * commit; a running Snowflake statement is cancelled. Loads committed
+   * before the interrupt stay. */
+  const volatile sig_atomic_t *interrupt;
 } floe_run_options;
 
 /*
@@ -239,6 +248,33 @@ int floe_replicate_status(const struct floe_config *cfg,
                           const floe_run_options *options,
                           floe_status_report *out, floe_error *err);
 void floe_status_report_free(floe_status_report *report);
+/* One row of the control table, as `SELECT ... FROM floe_control` shows it
+ * (sql/<dialect>/control.sql "history"). Strings owned by the report;
+ * watermark is NULL when the row has none. */
+typedef struct floe_control_entry {
+  char *table_name;
+  int64_t batch_sk;
+  char *run_id;
+  char *inserted_at; /* as the source renders it */
+  char *watermark;
+  char *kind; /* "init", "load", "repair" */
+} floe_control_entry;
+
+typedef struct floe_control_report {
+  size_t n_entries;
+  floe_control_entry *entries; /* tables in file order, each by ascending batch_sk */
+} floe_control_report;
+
+/* Reads the control table's rows of every selected table (options may be
+ * NULL: all); writes nothing, and a control table that does not exist yet
+ * reads as empty. For programs that show the ledger (the Python package's
+ * Job.control()). Errors: FLOE_EINVAL for an unknown table name, the
+ * source's errors. Free with floe_control_report_free. */
+int floe_replicate_control(const struct floe_config *cfg,
+                           const floe_run_options *options,
+                           floe_control_report *out, floe_error *err);
+void floe_control_report_free(floe_control_report *report);
+
 /* Appends the status as an aligned text table. */
 int floe_status_report_text(const floe_status_report *report, floe_buf *out,
                             floe_error *err);

@@ -6,7 +6,13 @@
  * the config names one, logs per logging.*, and draws a progress line on
  * a terminal. Exit codes: 0 ok (including "nothing new"), 1 a table
  * failed, 2 usage or configuration error, 3 validation mismatch.
+ *
+ * SIGINT (Ctrl-C) stops the run cleanly: the handler only sets
+ * the run's interrupt flag; the engine then fails the table being loaded
+ * (compensating its control row), starts no other, and the summary shows
+ * what was committed before.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,6 +34,13 @@ static void usage(FILE *out) {
           "\n"
           "exit codes: 0 ok (also when there is nothing new), 1 a table failed,\n"
           "            2 usage or configuration error, 3 validation mismatch\n");
+}
+
+static volatile sig_atomic_t run_interrupted;
+
+static void on_interrupt(int signo) {
+  (void)signo;
+  run_interrupted = 1;
 }
 
 static int write_report(const char *path, const floe_run_report *report) {
@@ -69,7 +82,15 @@ int floe_cli_run(int argc, char **argv) {
   opt.n_tables = args.n_tables;
   opt.dry_run = args.dry_run;
   opt.progress = job_progress;
+  opt.interrupt = &run_interrupted;
+  struct sigaction sa, old_int;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_interrupt;
+  sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C ends the process at once */
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &old_int);
   int rc = floe_replicate_run(&cfg, &opt, &report, &err);
+  sigaction(SIGINT, &old_int, NULL);
   job_progress_clear();
   code = floe_run_report_exit_code(&report, rc);
   if (report.n_tables > 0) {

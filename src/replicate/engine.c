@@ -98,6 +98,17 @@ static void progress(job_state *js, bool force) {
   o->progress(o->progress_ctx, &p);
 }
 
+/* FLOE_ECANCELED when the embedding program asked the run to stop
+ * (floe_run_options.interrupt); the caller's failure path compensates. */
+static bool interrupted(const engine *e) {
+  return e->opt != NULL && e->opt->interrupt != NULL && *e->opt->interrupt != 0;
+}
+
+static int check_interrupt(const engine *e, floe_error *err) {
+  if (!interrupted(e)) return FLOE_OK;
+  return floe_error_set(err, FLOE_ECANCELED, "interrupted");
+}
+
 static int set_message(floe_run_table *rep, const char *text) {
   floe_free(rep->message);
   rep->message = floe_strdup(text);
@@ -700,6 +711,7 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
     progress(js, false);
     /* A batch is in the writer, the source stream still open. */
     floe_debug_crash_point("during_extract");
+    FLOE_TRY(check_interrupt(e, err));
   }
   rc = FLOE_OK;
   floe_pipeline_free(pipe);
@@ -712,6 +724,7 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
   /* Every row is read; nothing of the commit is written yet (the writer
    * still holds its last files open). */
   floe_debug_crash_point("before_commit");
+  FLOE_TRY(check_interrupt(e, err));
   if (is_merge) {
     commit_attempted = true;
     /* FLOE_FAIL_AT=commit reaches merges here (their commit is not a
@@ -1116,7 +1129,9 @@ static int load_group(job_state *js, int64_t batch_sk, const char *watermark, un
                       int n_units, floe_error *err) {
   engine *e = js->e;
   const char *name = js->job.t->name;
-  int rc = floe_control_insert(&e->s.ctl, name, batch_sk, e->run_id, watermark, "load", err);
+  int rc = check_interrupt(e, err);
+  if (rc < 0) return rc;
+  rc = floe_control_insert(&e->s.ctl, name, batch_sk, e->run_id, watermark, "load", err);
   if (rc < 0) return rc;
   floe_log(FLOE_LOG_INFO, "control_insert", "table=%s batch_sk=%lld watermark=%s run_id=%s",
            name, (long long)batch_sk, watermark ? watermark : "", e->run_id);
@@ -1708,7 +1723,7 @@ int floe_replicate_run(const floe_config *cfg, const floe_run_options *options,
   FLOE_TRY(floe_io_uuid4(e.run_id, err));
   memcpy(out->run_id, e.run_id, sizeof e.run_id);
   FLOE_TRY(floe_replicate_check_tables(cfg, options, err));
-  FLOE_TRY(floe_session_open(&e.s, cfg, err));
+  FLOE_TRY(floe_session_open(&e.s, cfg, options ? options->interrupt : NULL, err));
   floe_log(FLOE_LOG_INFO, "run", "run_id=%s tables=%zu dry_run=%d", e.run_id, cfg->n_tables,
            (int)e.dry_run);
   if (e.dry_run) {
@@ -1721,6 +1736,15 @@ int floe_replicate_run(const floe_config *cfg, const floe_run_options *options,
   for (size_t i = 0; i < cfg->n_tables; i++) {
     const floe_config_table *t = &cfg->tables[i];
     if (!selected(options, t->name)) continue;
+    if (interrupted(&e)) {
+      /* Tables not started are left alone: no report entry, no control
+       * row; the next run loads them. */
+      floe_log(FLOE_LOG_WARN, "interrupted", "run_id=%s next_table=%s", e.run_id, t->name);
+      if (worst == FLOE_OK || worst == FLOE_EVALIDATE) {
+        worst = floe_error_set(err, FLOE_ECANCELED, "run interrupted before table %s", t->name);
+      }
+      break;
+    }
     floe_run_table *rep = NULL;
     FLOE_TRY(floe_run_report_add(out, &rep, err));
     job_state js;
@@ -1935,7 +1959,7 @@ int floe_replicate_validate(const floe_config *cfg, const floe_run_options *opti
   FLOE_TRY(floe_io_uuid4(e.run_id, err));
   memcpy(out->run_id, e.run_id, sizeof e.run_id);
   FLOE_TRY(floe_replicate_check_tables(cfg, options, err));
-  FLOE_TRY(floe_session_open(&e.s, cfg, err));
+  FLOE_TRY(floe_session_open(&e.s, cfg, options ? options->interrupt : NULL, err));
   for (size_t i = 0; i < cfg->n_tables; i++) {
     const floe_config_table *t = &cfg->tables[i];
     if (!selected(options, t->name)) continue;

@@ -353,9 +353,11 @@ typedef struct floe_session {
 } floe_session;
 
 /* Connects to the source (logging event=connect) and opens the catalog.
- * Secrets never reach a message. */
+ * Secrets never reach a message. `interrupt` (may be NULL) is handed to
+ * the source so that a running Snowflake statement is cancelled when it
+ * becomes nonzero (floe_run_options.interrupt). */
 int floe_session_open(floe_session *session, const floe_config *cfg,
-                      floe_error *err);
+                      const volatile sig_atomic_t *interrupt, floe_error *err);
 void floe_session_close(floe_session *session);
 
 /* One configured table resolved against its source. */

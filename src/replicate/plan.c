@@ -146,7 +146,8 @@ int floe_job_fold_name(const floe_source *src, const char *name, char **out,
   return FLOE_OK;
 }
 
-int floe_session_open(floe_session *s, const floe_config *cfg, floe_error *err) {
+int floe_session_open(floe_session *s, const floe_config *cfg,
+                      const volatile sig_atomic_t *interrupt, floe_error *err) {
   int rc = FLOE_OK;
   char *conninfo = NULL;
   memset(s, 0, sizeof *s);
@@ -158,6 +159,7 @@ int floe_session_open(floe_session *s, const floe_config *cfg, floe_error *err) 
   sc.sqlite_path = cfg->source.path;
   sc.postgres_conninfo = cfg->source.conninfo;
   sc.password_env = cfg->source.password_env;
+  sc.interrupt = interrupt;
   if (sc.type == FLOE_SOURCE_SNOWFLAKE) {
     const floe_config_source *so = &cfg->source;
     sc.snowflake_account = so->account;
@@ -213,7 +215,7 @@ int floe_replicate_control_migrate(const floe_config *cfg, int64_t *out_rows,
                                    floe_error *err) {
   floe_session s;
   memset(&s, 0, sizeof s);
-  int rc = floe_session_open(&s, cfg, err);
+  int rc = floe_session_open(&s, cfg, NULL, err);
   if (rc == FLOE_OK) rc = floe_control_migrate(&s.ctl, out_rows, err);
   floe_session_close(&s);
   return rc;

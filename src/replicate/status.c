@@ -5,7 +5,8 @@
  * total-records, the last floe run). Reads only; a control table that does
  * not exist yet reads as empty. A problem with one table (source table
  * gone, metadata unreadable) becomes that table's note, not a failure of
- * the command.
+ * the command. floe_replicate_control reads the ledger itself: every
+ * control row of the selected tables.
  */
 #include "replicate/engine_internal.h"
 
@@ -87,7 +88,7 @@ int floe_replicate_status(const floe_config *cfg, const floe_run_options *option
     if (floe_config_table_find(cfg, options->tables[i]) == NULL)
       return floe_error_set(err, FLOE_EINVAL, "--table %s: no such table in the configuration",
                             options->tables[i]);
-  FLOE_TRY(floe_session_open(&s, cfg, err));
+  FLOE_TRY(floe_session_open(&s, cfg, NULL, err));
   FLOE_TRY(floe_control_exists(&s.ctl, &ctl_exists, err));
   for (size_t i = 0; i < cfg->n_tables; i++) {
     const floe_config_table *t = &cfg->tables[i];
@@ -114,5 +115,88 @@ int floe_replicate_status(const floe_config *cfg, const floe_run_options *option
   }
 cleanup:
   floe_session_close(&s);
+  return rc;
+}
+
+/* ---- the control table's rows ------------------------------------------- */
+
+static bool control_wanted(const floe_run_options *options, const char *name) {
+  if (options == NULL || options->n_tables == 0) return true;
+  for (size_t k = 0; k < options->n_tables; k++)
+    if (strcmp(options->tables[k], name) == 0) return true;
+  return false;
+}
+
+void floe_control_report_free(floe_control_report *report) {
+  if (report == NULL) return;
+  for (size_t i = 0; i < report->n_entries; i++) {
+    floe_control_entry *c = &report->entries[i];
+    floe_free(c->table_name);
+    floe_free(c->run_id);
+    floe_free(c->inserted_at);
+    floe_free(c->watermark);
+    floe_free(c->kind);
+  }
+  floe_free(report->entries);
+  memset(report, 0, sizeof *report);
+}
+
+static char *dup_or_null(const char *s, bool *failed) {
+  if (s == NULL) return NULL;
+  char *copy = floe_strdup(s);
+  if (copy == NULL) *failed = true;
+  return copy;
+}
+
+int floe_replicate_control(const floe_config *cfg, const floe_run_options *options,
+                           floe_control_report *out, floe_error *err) {
+  floe_session s;
+  floe_control_rows rows;
+  bool ctl_exists = false;
+  int rc = FLOE_OK;
+  memset(out, 0, sizeof *out);
+  memset(&s, 0, sizeof s);
+  memset(&rows, 0, sizeof rows);
+  for (size_t i = 0; options != NULL && i < options->n_tables; i++)
+    if (floe_config_table_find(cfg, options->tables[i]) == NULL)
+      return floe_error_set(err, FLOE_EINVAL, "table %s: no such table in the configuration",
+                            options->tables[i]);
+  FLOE_TRY(floe_session_open(&s, cfg, NULL, err));
+  FLOE_TRY(floe_control_exists(&s.ctl, &ctl_exists, err));
+  for (size_t i = 0; ctl_exists && i < cfg->n_tables; i++) {
+    const floe_config_table *t = &cfg->tables[i];
+    if (!control_wanted(options, t->name)) continue;
+    FLOE_TRY(floe_control_history(&s.ctl, t->name, &rows, err));
+    if (rows.n > 0) {
+      floe_control_entry *grown =
+          floe_realloc(out->entries, (out->n_entries + rows.n) * sizeof *grown);
+      if (grown == NULL) {
+        rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+        goto cleanup;
+      }
+      out->entries = grown;
+    }
+    for (size_t k = 0; k < rows.n; k++) {
+      const floe_control_row *r = &rows.rows[k];
+      floe_control_entry *c = &out->entries[out->n_entries++];
+      bool failed = false;
+      memset(c, 0, sizeof *c);
+      c->batch_sk = r->batch_sk;
+      c->table_name = dup_or_null(t->name, &failed);
+      c->run_id = dup_or_null(r->run_id, &failed);
+      c->inserted_at = dup_or_null(r->inserted_at, &failed);
+      c->watermark = dup_or_null(r->watermark, &failed);
+      c->kind = dup_or_null(r->kind, &failed);
+      if (failed) {
+        rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+        goto cleanup;
+      }
+    }
+    floe_control_rows_free(&rows);
+  }
+cleanup:
+  floe_control_rows_free(&rows);
+  floe_session_close(&s);
+  if (rc < 0) floe_control_report_free(out);
   return rc;
 }
