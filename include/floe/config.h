@@ -267,6 +267,21 @@ typedef struct floe_config_validate {
   bool checksum; /* default false */
 } floe_config_validate;
 
+/* The job's `maintenance:` block (docs/config.md, "Maintenance"): after a
+ * table's loads, `floe run` maintains it when a threshold is crossed. */
+typedef struct floe_config_maintenance {
+  bool enabled;                  /* the block is present and enabled */
+  int64_t compact_min_files;     /* compact a partition with this many small files [10]; 0: off */
+  int64_t delete_ratio_percent;  /* compact when delete files >= this % of data files [10]; 0: off */
+  bool convert_equality_deletes; /* convert equality deletes when there are any [false] */
+  int64_t max_manifests;         /* rewrite manifests above this many [100]; 0: off */
+  int64_t max_snapshots;         /* expire when more snapshots than this [100]; 0: off */
+  int64_t expire_older_than_ms;  /* expire snapshots older than this [5d]; also a trigger */
+  int64_t retain_last;           /* keep at least this many per branch [1] */
+  int64_t target_file_size;      /* compaction output; 0: write.target-file-size-bytes */
+  bool partial_progress;         /* a commit per compaction group [false] */
+} floe_config_maintenance;
+
 /* One replicated table, after `defaults` were applied. */
 /* What a run does with a target table that already holds rows but has no
  * floe history for the source table (written by another tool). */
@@ -298,6 +313,7 @@ typedef struct floe_config_table {
   floe_config_merge merge;
   floe_config_cdc cdc;
   floe_config_validate validate;
+  floe_config_maintenance maintenance;
   char *partition_column; /* strategy partition */
   char *where;            /* extra source filter (SQL text), or NULL */
   /* target.properties overlaid with the table's own properties. */

@@ -226,6 +226,9 @@ typedef struct floe_maintain_options {
   int32_t min_input_files;
   int64_t max_group_bytes;
   bool partial_progress;
+  /* compact: partitions are chosen by min_input_files alone (a file with
+   * deletes is a candidate but does not force its partition). */
+  bool small_files_only;
   /* compact: only data files that may hold rows matching this
    * conjunction (partition and column-bound pruning of the scan); whole
    * files are rewritten. */

@@ -114,6 +114,10 @@ typedef struct floe_run_table {
   int64_t snapshot_id;  /* the last snapshot committed, 0 when none */
   double seconds;
   char *message;        /* the error, mismatch or note; NULL when none */
+  /* The job's maintenance after the loads (maintenance: block): the JSON
+   * report of floe_maintain_report_json plus "reasons" and "error", or
+   * NULL when no threshold was crossed. */
+  char *maintenance;
 } floe_run_table;
 
 typedef struct floe_run_report {

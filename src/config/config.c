@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "config/config_internal.h"
+#include "floe/maintain.h"
 
 #define PATH_SIZE 512
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -847,10 +848,15 @@ static void map_control_logging_run(ctx *c, const cfg_node *root) {
 static const char *const table_keys[] = {
     "source", "target",      "strategy",      "batch_column", "cursor_column", "chunk",
     "partition_by", "mode",  "overwrite",     "primary_key",  "merge",         "cdc",
-    "validate", "partition_column", "where",  "properties", "start_after", "on_existing"};
+    "validate", "partition_column", "where",  "properties", "start_after", "on_existing",
+    "maintenance"};
 static const char *const chunk_keys[] = {"by", "rows"};
 static const char *const merge_keys[] = {"deletes", "order_by"};
 static const char *const validate_keys[] = {"count", "checksum"};
+static const char *const maintenance_keys[] = {
+    "enabled",       "compact_min_files", "delete_ratio_percent", "convert_equality_deletes",
+    "max_manifests", "max_snapshots",     "expire_older_than",    "retain_last",
+    "target_file_size", "partial_progress"};
 static const char *const cdc_keys[] = {"type",   "column",   "insert", "update",
                                        "delete", "sequence", "stream"};
 static const char *const cdc_op_keys[] = {"type",   "column",   "insert", "update",
@@ -1045,6 +1051,54 @@ static void get_partition_by(ctx *c, const cfg_node *map, const char *path,
   t->n_partition_by = n_fields;
 }
 
+/* maintenance: a mapping (its keys merge over the inherited block's, the
+ * first block starting from the defaults below), or null (off). */
+static void get_maintenance(ctx *c, const cfg_node *map, const char *path, floe_config_table *t) {
+  const cfg_node *node = cfg_map_get(map, "maintenance", NULL);
+  if (node == NULL) return;
+  char child[PATH_SIZE];
+  pjoin(child, path, "maintenance");
+  floe_config_maintenance *m = &t->maintenance;
+  if (cfg_node_is_null(node)) {
+    memset(m, 0, sizeof *m);
+    return;
+  }
+  const cfg_node *block = get_map(c, map, path, "maintenance");
+  if (block == NULL) return;
+  check_keys(c, block, child, maintenance_keys, N_OF(maintenance_keys));
+  if (!m->enabled && m->compact_min_files == 0 && m->max_snapshots == 0 &&
+      m->expire_older_than_ms == 0) {
+    m->compact_min_files = 10;
+    m->delete_ratio_percent = 10;
+    m->max_manifests = 100;
+    m->max_snapshots = 100;
+    m->expire_older_than_ms = INT64_C(5) * 24 * 3600 * 1000;
+    m->retain_last = 1;
+  }
+  m->enabled = true;
+  get_bool(c, block, child, "enabled", &m->enabled);
+  get_int(c, block, child, "compact_min_files", 0, &m->compact_min_files);
+  get_int(c, block, child, "delete_ratio_percent", 0, &m->delete_ratio_percent);
+  get_bool(c, block, child, "convert_equality_deletes", &m->convert_equality_deletes);
+  get_int(c, block, child, "max_manifests", 0, &m->max_manifests);
+  get_int(c, block, child, "max_snapshots", 0, &m->max_snapshots);
+  get_int(c, block, child, "retain_last", 1, &m->retain_last);
+  get_int(c, block, child, "target_file_size", 0, &m->target_file_size);
+  get_bool(c, block, child, "partial_progress", &m->partial_progress);
+  char *age = NULL;
+  if (get_str(c, block, child, "expire_older_than", &age) && age != NULL) {
+    floe_error perr = {0};
+    int64_t ms = 0;
+    char key[PATH_SIZE];
+    pjoin(key, child, "expire_older_than");
+    if (floe_maintain_parse_duration(age, &ms, &perr) < 0)
+      cfg_diag(c->d, value_of(block, "expire_older_than"), key, "%s", perr.message);
+    else
+      m->expire_older_than_ms = ms;
+  }
+  floe_free(age);
+}
+
 static void get_cdc(ctx *c, const cfg_node *map, const char *path, floe_config_table *t) {
   const cfg_node *node = cfg_map_get(map, "cdc", NULL);
   if (node == NULL) return;
@@ -1159,6 +1213,7 @@ static void apply_table_keys(ctx *c, const cfg_node *map, const char *path,
     get_bool(c, validate, child, "count", &t->validate.count);
     get_bool(c, validate, child, "checksum", &t->validate.checksum);
   }
+  get_maintenance(c, map, path, t);
   get_str(c, map, path, "partition_column", &t->partition_column);
   get_str(c, map, path, "where", &t->where);
   get_properties(c, map, path, &t->properties, &t->n_properties);

@@ -335,6 +335,23 @@ static void dump_table(dumper *w, const floe_config_table *t) {
   snprintf(validate, sizeof validate, "{count: %s, checksum: %s}",
            t->validate.count ? "true" : "false", t->validate.checksum ? "true" : "false");
   put_raw(w, 4, "validate", validate);
+  const floe_config_maintenance *m = &t->maintenance;
+  if (!m->enabled && m->compact_min_files == 0 && m->max_snapshots == 0) {
+    put_raw(w, 4, "maintenance", "null");
+  } else {
+    char block[512];
+    snprintf(block, sizeof block,
+             "{enabled: %s, compact_min_files: %lld, delete_ratio_percent: %lld, "
+             "convert_equality_deletes: %s, max_manifests: %lld, max_snapshots: %lld, "
+             "expire_older_than: %lldms, retain_last: %lld, target_file_size: %lld, "
+             "partial_progress: %s}",
+             m->enabled ? "true" : "false", (long long)m->compact_min_files,
+             (long long)m->delete_ratio_percent, m->convert_equality_deletes ? "true" : "false",
+             (long long)m->max_manifests, (long long)m->max_snapshots,
+             (long long)m->expire_older_than_ms, (long long)m->retain_last,
+             (long long)m->target_file_size, m->partial_progress ? "true" : "false");
+    put_raw(w, 4, "maintenance", block);
+  }
   put_str(w, 4, "partition_column", t->partition_column, false);
   put_str(w, 4, "where", t->where, false);
   put_properties(w, 4, t->properties, t->n_properties);

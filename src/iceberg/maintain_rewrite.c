@@ -391,7 +391,7 @@ static int plan_groups(floe_table *table, const floe_maintain_options *o, int64_
       with_deletes |= plan->tasks[cands[j].task].n_deletes > 0;
       j++;
     }
-    if (j - i >= min_input || with_deletes) {
+    if (j - i >= min_input || (with_deletes && !o->small_files_only)) {
       group *g = NULL;
       for (int32_t k = i; k < j; k++) {
         const floe_scan_task *task = &plan->tasks[cands[k].task];
@@ -967,7 +967,7 @@ int floe_maintain_run(floe_table *table, const floe_maintain_options *options,
 cleanup:;
   const floe_iceberg_snapshot *snap = floe_table_current_snapshot(table);
   report->snapshot_id = snap != NULL ? snap->snapshot_id : 0;
-  if (snap != NULL && !options->dry_run) {
+  if (snap != NULL && !options->dry_run && options->compact) {
     const char *v = floe_iceberg_snapshot_summary(snap, "total-data-files");
     report->data_files_after = v != NULL ? strtoll(v, NULL, 10) : 0;
     v = floe_iceberg_snapshot_summary(snap, "total-delete-files");

@@ -1672,6 +1672,15 @@ static int run_table(job_state *js, floe_error *err) {
   if (js->rep->status != FLOE_RUN_NOTHING_NEW)
     js->rep->status = e->dry_run ? FLOE_RUN_PLANNED : js->rc_mismatch ? FLOE_RUN_MISMATCH : FLOE_RUN_OK;
 cleanup:
+  /* The job's maintenance: still under the table's lock, so the next run
+   * of this table waits rather than racing it (other writers may; the
+   * operations validate against them). */
+  if (rc == FLOE_OK && !e->dry_run && t->maintenance.enabled && js->table != NULL &&
+      (js->rep->status == FLOE_RUN_OK || js->rep->status == FLOE_RUN_NOTHING_NEW)) {
+    floe_error merr = {0};
+    if (floe_replicate_maintain(js->table, &t->maintenance, &js->rep->maintenance, &merr) < 0)
+      floe_log(FLOE_LOG_ERROR, "maintain_failed", "table=%s error=\"%s\"", t->name, merr.message);
+  }
   if (locked) floe_table_lock_release(&e->s.ctl, t->name, e->run_id);
   floe_free(src_wm);
   floe_free(chunk_wm);
@@ -1846,6 +1855,7 @@ static int validate_table(job_state *js, floe_error *err) {
   memset(&b, 0, sizeof b);
   int rc = FLOE_OK;
   char msg[512] = "";
+  int64_t expired = 0;
   FLOE_TRY(open_table(js, err));
   if (js->table == NULL) {
     js->rep->status = FLOE_RUN_NOTHING_NEW;
@@ -1876,6 +1886,10 @@ static int validate_table(job_state *js, floe_error *err) {
     const floe_commit_info *c = &commits.commits[k];
     if (!c->complete || c->baseline) continue;
     if (whole && c != latest) continue; /* older full copies are superseded */
+    if (c->from_property) { /* its snapshot expired: no added-records to recount */
+      expired++;
+      continue;
+    }
     unit u;
     memset(&u, 0, sizeof u);
     u.batch_low = c->batch_low;
@@ -1938,6 +1952,13 @@ static int validate_table(job_state *js, floe_error *err) {
     set_message(js->rep, msg);
   } else {
     js->rep->status = FLOE_RUN_OK;
+    if (expired > 0) {
+      snprintf(msg, sizeof msg,
+               "the snapshot of the latest load (batch_sk up to %lld) expired: only the committed "
+               "watermark property remains, nothing to recount for it",
+               (long long)latest->batch_high);
+      set_message(js->rep, msg);
+    }
   }
 cleanup:
   floe_checksum_free(&a);

@@ -17,6 +17,7 @@
 #include "floe/iceberg.h"
 #include "floe/replicate.h"
 #include "floe/source.h"
+#include "floe/table.h"
 
 /* ==== control table (control.c) ======================================= */
 
@@ -509,5 +510,13 @@ int floe_cdc_now(const floe_job *job, char **out, floe_error *err);
  * main; *out NULL when there is none (floe_free). */
 int floe_cdc_committed_position(const floe_iceberg_metadata *md, const char *table_name,
                                 char **out, floe_error *err);
+
+/* The job's maintenance block for one table (replicate/maintenance.c):
+ * checks the thresholds on the table's current metadata and runs the
+ * operations they call for. *out_json gets the report (caller frees) or
+ * NULL when nothing was due. A failing operation is reported in the JSON
+ * ("error"), not returned; errors are reading the metadata and memory. */
+int floe_replicate_maintain(floe_table *table, const floe_config_maintenance *m,
+                            char **out_json, floe_error *err);
 
 #endif

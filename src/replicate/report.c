@@ -76,6 +76,7 @@ void floe_run_report_free(floe_run_report *report) {
     floe_free(t->watermark_low);
     floe_free(t->watermark_high);
     floe_free(t->message);
+    floe_free(t->maintenance);
   }
   floe_free(report->tables);
   memset(report, 0, sizeof *report);
@@ -193,6 +194,7 @@ int floe_run_report_json(const floe_run_report *report, floe_buf *out, floe_erro
       rc |= floe_buf_append_str(out, ",\"snapshot_id\":null");
     rc |= floe_buf_append_str(out, ",\"message\":");
     rc |= json_str(out, t->message);
+    if (t->maintenance != NULL) rc |= floe_buf_appendf(out, ",\"maintenance\":%s", t->maintenance);
     rc |= floe_buf_append_byte(out, '}');
   }
   rc |= floe_buf_append_str(out, "]}");

@@ -4,8 +4,11 @@
 // and sources, with new batches arriving between runs, double crashes (the
 // repair run is killed too), injected failures with a crash during
 // compensation, two floe processes on one table at once, two on different
-// tables of one catalog, and another writer committing to the table while
-// floe merges.
+// tables of one catalog, another writer committing to the table while
+// floe merges, and (maintenance trials) the job's maintenance block
+// compacting, converting deletes, rewriting manifests and expiring all
+// but two snapshots after every run, with crashes inside it
+// (maintain_before_commit, maintain_after_commit, maintain_during_delete).
 //
 // After every trial the target is checked by readers that are not floe:
 //   - icebird reads the whole Iceberg table (deletes applied) and must equal
@@ -124,6 +127,13 @@ const CRASH_POINTS = ['after_control_insert', 'after_data_file', 'after_delete_f
   'after_manifest_list', 'after_metadata_file', 'before_catalog_commit', 'after_catalog_commit',
   'before_commit', 'after_commit', 'during_validation'];
 const REPAIR_POINTS = ['during_repair', ...CRASH_POINTS];
+// Inside the job's maintenance (after a table's loads): before and after
+// each maintenance commit, and after expiry's first file deletion.
+const MAINTENANCE_POINTS = ['maintain_before_commit', 'maintain_after_commit', 'maintain_during_delete'];
+// A block whose thresholds every trial crosses: conversion, compaction,
+// manifest rewrite and expiry down to the two newest snapshots.
+const MAINTENANCE_YAML = 'maintenance: {compact_min_files: 2, delete_ratio_percent: 1, ' +
+  'convert_equality_deletes: true, max_manifests: 2, max_snapshots: 2, expire_older_than: 0ms, retain_last: 2}';
 const FAIL_POINTS = ['commit', 'write', 'control_insert'];
 
 const COLUMNS = ['id', 'region', 'amount', 'note', 'seq', 'batch_sk'];
@@ -177,7 +187,22 @@ function planTrial(seed, trial, sources) {
     r.batchesBetween = rng.chance(0.4) ? rng.int(1, 2) : 0; // arrive before the repair run
     rounds.push(r);
   }
-  return { seed, trial, source, scenario, profile, yaml, initialBatches, rounds, rngSeed: rng.int(1, 2 ** 30) };
+  const rngSeed = rng.int(1, 2 ** 30);
+  // Maintenance trials (drawn last, so the other trials' plans stay as
+  // they were): the job maintains the table after every run, and half the
+  // crashes land inside the maintenance.
+  let maintenance = false;
+  let planYaml = yaml;
+  if ((scenario === 'crashes' || scenario === 'concurrent') && rng.chance(0.3)) {
+    maintenance = true;
+    planYaml = mergeYaml(yaml, [MAINTENANCE_YAML]);
+    for (const r of rounds) {
+      if ((r.type === 'crash' || r.type === 'double') && rng.chance(0.6))
+        r.crash = `${rng.pick(MAINTENANCE_POINTS)}:${rng.chance(0.6) ? 1 : rng.int(2, 3)}`;
+      if (r.type === 'double' && rng.chance(0.4)) r.crash2 = `${rng.pick(MAINTENANCE_POINTS)}:1`;
+    }
+  }
+  return { seed, trial, source, scenario, profile, yaml: planYaml, initialBatches, rounds, rngSeed, maintenance };
 }
 
 // ---- the source ------------------------------------------------------------------
@@ -349,13 +374,24 @@ function checkLedger(dir, source, table, ns = 'camp', target = table) {
     return { commits: [], ctl };
   }
   const md = readMetadata(loc);
-  const commits = mainHistory(md).filter((s) => s.summary?.['floe.source-table'] === table)
+  const history = mainHistory(md);
+  // Expiry (maintenance trials) cuts the history: the oldest snapshot left
+  // has a parent that is gone. Then the committed watermark property
+  // (docs/replicate.md) vouches for what came before the first visible
+  // floe commit.
+  const cut = history.length > 0 && history[0]['parent-snapshot-id'] !== undefined &&
+    history[0]['parent-snapshot-id'] !== null && history[0]['parent-snapshot-id'] !== -1;
+  const prop = md.properties?.[`floe.watermark.${table}`];
+  const watermark = prop === undefined ? null : JSON.parse(prop);
+  const commits = history.filter((s) => s.summary?.['floe.source-table'] === table)
     .map((s) => ({
       id: String(s['snapshot-id']), low: Number(s.summary['floe.batch-sk.low']), high: Number(s.summary['floe.batch-sk.high']),
       run: s.summary['floe.run-id'], part: s.summary['floe.part'] ?? null, wm: s.summary['floe.watermark.high'] ?? null,
     }));
   const complete = commits.filter((c) => c.part === null || c.part.split('/')[0] === c.part.split('/')[1]);
-  let prevHigh = 0;
+  if (cut && watermark === null) fail(`${table}: expired history and no floe.watermark.${table} property`);
+  const cutLow = cut ? (commits.length > 0 ? commits[0].low : Number(watermark['batch-sk-high'])) : 0;
+  let prevHigh = cutLow;
   const highs = new Set();
   for (const c of complete) {
     if (!(c.high > c.low)) fail(`${table}: commit ${c.id} has an empty range (${c.low}, ${c.high}]`);
@@ -369,24 +405,32 @@ function checkLedger(dir, source, table, ns = 'camp', target = table) {
     const c = commits[i];
     if (c.part === null) continue;
     const [k, n] = c.part.split('/').map(Number);
-    if (k > 1) {
+    if (k > 1 && !(cut && i === 0)) {
       const p = commits[i - 1];
       if (!p || p.part !== `${k - 1}/${n}` || p.run !== c.run || p.high !== c.high)
         fail(`${table}: part ${c.part} of snapshot ${c.id} does not follow part ${k - 1}/${n} of its run`);
     }
   }
-  const rows = ctl.filter((r) => r.batch_sk > 0);
+  const rows = ctl.filter((r) => r.batch_sk > cutLow);
   const init = ctl.filter((r) => r.batch_sk === 0);
   if (init.length !== 1) fail(`${table}: ${init.length} init rows in the control table`);
   const ctlSet = rows.map((r) => r.batch_sk).join(',');
   const comSet = complete.map((c) => c.high).join(',');
-  if (ctlSet !== comSet) fail(`${table}: control rows [${ctlSet}] != complete commits [${comSet}]`);
+  if (ctlSet !== comSet) fail(`${table}: control rows [${ctlSet}] != complete commits [${comSet}]${cut ? ` (history cut at ${cutLow})` : ''}`);
+  if (cut) {
+    // Before the cut: one control row per batch up to it, the last at it.
+    const before = ctl.filter((r) => r.batch_sk > 0 && r.batch_sk <= cutLow);
+    if (cutLow > 0 && before.at(-1)?.batch_sk !== cutLow) fail(`${table}: no control row at the cut ${cutLow}`);
+  }
+  const lastHigh = complete.length > 0 ? complete.at(-1).high : cutLow;
+  if (watermark !== null && commits.at(-1)?.part == null && Number(watermark['batch-sk-high']) !== lastHigh)
+    fail(`${table}: floe.watermark.${table} says ${watermark['batch-sk-high']}, the commits end at ${lastHigh}`);
   for (const r of rows) {
     const c = complete.find((x) => x.high === r.batch_sk);
     if (r.kind === 'load' && r.run_id !== c.run) fail(`${table}: control row ${r.batch_sk} run ${r.run_id} but commit run ${c.run}`);
     if (c.wm !== null && String(r.watermark) !== c.wm) fail(`${table}: control row ${r.batch_sk} watermark ${r.watermark} != commit ${c.wm}`);
   }
-  return { commits, complete, ctl, md };
+  return { commits, complete, ctl, md, lastHigh, watermark };
 }
 
 async function checkTable(dir, source, table, ns = 'camp') {
@@ -415,12 +459,13 @@ async function checkTable(dir, source, table, ns = 'camp') {
   }
   // Everything the source has is loaded.
   const last = ledger.complete.at(-1);
+  const lastWm = last ? last.wm : ledger.watermark?.['watermark-high'] ?? null;
   if (source.profile.cursor) {
     const max = source.max('seq');
-    if (max !== null && (!last || Number(last.wm) !== max)) fail(`${table}: loaded up to cursor ${last?.wm}, source max(seq) = ${max}`);
+    if (max !== null && (lastWm === null || Number(lastWm) !== max)) fail(`${table}: loaded up to cursor ${lastWm}, source max(seq) = ${max}`);
   } else if (source.profile.strategy !== 'full' || true) {
     const max = source.max('batch_sk');
-    if (max !== null && (!last || last.high !== max)) fail(`${table}: loaded up to batch ${last?.high}, source max = ${max}`);
+    if (max !== null && ledger.lastHigh !== max) fail(`${table}: loaded up to batch ${ledger.lastHigh}, source max = ${max}`);
   }
   return { rows: expected.length, duck, commits: ledger.commits.length };
 }
@@ -568,7 +613,7 @@ async function runTrial(opts, plan, pg) {
     const c = await checkTable(dir, source, 't');
     result.rows = c.rows;
     result.duck = c.duck;
-    result.idempotent = await idempotent(opts, dir, source, run);
+    result.idempotent = await idempotent(opts, dir, source, run, plan.maintenance);
     // floe validate agrees (merge and partition loads say so themselves).
     const v = await runFloe(opts, dir, ['validate']);
     if (v.status !== 0) fail(`floe validate exited ${v.status}: ${v.stdout}${v.stderr.split('\n').slice(-5).join('\n')}`);
@@ -580,13 +625,17 @@ async function runTrial(opts, plan, pg) {
 }
 
 // One more run loads nothing and commits nothing.
-async function idempotent(opts, dir, source, run) {
+async function idempotent(opts, dir, source, run, maintained = false) {
+  const started = Date.now() - 1;
   const before = readMetadata(metadataLocation(path.join(dir, 'catalog.db'), 'camp', 't')).snapshots?.length ?? 0;
   const ctl = source.control('t').length;
   const r = await run({}, [0], 'rerun');
   const after = readMetadata(metadataLocation(path.join(dir, 'catalog.db'), 'camp', 't')).snapshots?.length ?? 0;
   if (!/nothing_new/.test(r.stdout)) fail(`a rerun with nothing new did not say so: ${r.stdout}`);
-  if (after !== before) fail(`a rerun with nothing new committed ${after - before} snapshots`);
+  const md = readMetadata(metadataLocation(path.join(dir, 'catalog.db'), 'camp', 't'));
+  const loads = (md.snapshots ?? []).filter((s) => s['timestamp-ms'] > started && s.summary?.['floe.source-table']);
+  if (loads.length > 0) fail(`a rerun with nothing new committed ${loads.length} load snapshots`);
+  if (!maintained && after !== before) fail(`a rerun with nothing new committed ${after - before} snapshots`);
   if (source.control('t').length !== ctl) fail('a rerun with nothing new changed the control table');
   return true;
 }
@@ -666,7 +715,7 @@ async function main() {
   const n = opts.trial !== null ? 1 : Math.max(1, opts.jobs);
   console.log(`floe crash campaign: seed ${opts.seed}, ${opts.trial !== null ? `trial ${opts.trial}` : `${opts.trials} trials`}, ` +
     `${n} jobs, sources ${pg ? opts.sources.join(',') : 'sqlite'}, floe ${opts.floe}`);
-  const header = `${pad('trial', 6)}${pad('source', 9)}${pad('strategy/mode', 29)}${pad('scenario', 13)}${pad('crash points (reached)', 64)}${pad('repairs', 8)}${pad('s', 6)}outcome`;
+  const header = `${pad('trial', 6)}${pad('source', 9)}${pad('strategy/mode', 29)}${pad('scenario', 17)}${pad('crash points (reached)', 64)}${pad('repairs', 8)}${pad('s', 6)}outcome`;
   console.log(header);
   const results = [];
   const base = ['--seed', String(opts.seed), '--trials', String(opts.trials), '--floe', opts.floe, '--sources', opts.sources.join(',')];
@@ -687,7 +736,7 @@ async function main() {
         const r = JSON.parse(line);
         results.push(r);
         const pts = r.points.length ? `${r.points.join(' ')} (${r.reached.length ? r.reached.join(' ') : r.race ?? '-'})` : '-';
-        console.log(`${pad(r.trial, 6)}${pad(r.source, 9)}${pad(r.profileName, 29)}${pad(r.scenario, 13)}${pad(pts, 64)}${pad(r.repairs, 8)}${pad(r.seconds.toFixed(1), 6)}${r.outcome}`);
+        console.log(`${pad(r.trial, 6)}${pad(r.source, 9)}${pad(r.profileName, 29)}${pad(r.scenario + (r.maintenance ? '+maint' : ''), 17)}${pad(pts, 64)}${pad(r.repairs, 8)}${pad(r.seconds.toFixed(1), 6)}${r.outcome}`);
         if (r.outcome !== 'ok') {
           console.log(`      ${r.message.split('\n').join('\n      ')}`);
           console.log(`      yaml: ${r.yaml}`);
@@ -721,6 +770,9 @@ async function main() {
   for (const [k, e] of [...byProfile].sort()) console.log(`  ${pad(k, 42)} ${pad(`${e.ok}/${e.n} ok`, 12)} repairs ${e.repairs}`);
   console.log('crashes that happened, by point:');
   for (const [k, v] of [...points].sort()) console.log(`  ${pad(k, 42)} ${v}`);
+  const maint = results.filter((r) => r.maintenance);
+  console.log(`maintenance trials: ${maint.filter((r) => r.outcome === 'ok').length}/${maint.length} ok, ` +
+    `${maint.reduce((s, r) => s + r.reached.filter((p) => p.startsWith('maintain_')).length, 0)} crashes inside maintenance`);
   const runs = results.reduce((s, r) => s + r.runs, 0);
   const repairs = results.reduce((s, r) => s + r.repairs, 0);
   console.log(`\n${results.length} trials, ${results.length - bad.length} ok, ${bad.length} failed; ${runs} floe runs, ` +

@@ -14,7 +14,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
@@ -230,6 +230,54 @@ describe('floe maintain', { skip: ready ? false : skipReason }, () => {
     ok(dir, ['run']);
     assert.equal(await assertEqualsSource(dir), 23);
     assertExactlyOnce(dir, 4);
+  });
+
+  test('the job\'s maintenance block: floe run maintains the table when thresholds are crossed', async () => {
+    const dir = scratch('maintenance-block');
+    const values = [];
+    for (let i = 1; i <= 20; i++) values.push(`(${i}, 'c${i}', 1)`);
+    sqlite(dir, `CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, name TEXT, batch_sk INTEGER);
+      INSERT INTO customers VALUES ${values.join(',')};`);
+    writeFileSync(path.join(dir, 'floe.yaml'), `version: 1
+source: {type: sqlite, path: ./source.db}
+target:
+  warehouse: ./warehouse
+  catalog: {type: sql, uri: "sqlite:./catalog.db"}
+  namespace: e2e
+run: {durability: none, report: ./report.json}
+defaults:
+  maintenance: {compact_min_files: 4, delete_ratio_percent: 200, convert_equality_deletes: true,
+                max_manifests: 6, max_snapshots: 5, expire_older_than: 0ms, retain_last: 3}
+tables:
+  customers: {mode: merge, merge: {deletes: equality}}
+`);
+    ok(dir, ['run']);
+    const reports = [];
+    for (let b = 2; b <= 9; b++) {
+      loadBatch(dir, b);
+      ok(dir, ['run']);
+      const rep = JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8')).tables[0];
+      assert.equal(rep.status, 'ok');
+      reports.push(rep.maintenance ?? null);
+      assert.equal(await assertEqualsSource(dir), 20 + b - 1);
+      // Never more snapshots than the block allows plus one run's commits.
+      assert.ok(metadata(dir).snapshots.length <= 5 + 4, `${metadata(dir).snapshots.length} snapshots`);
+    }
+    const done = reports.filter((r) => r !== null);
+    assert.ok(done.length >= 2, JSON.stringify(reports));
+    for (const r of done) assert.equal(r.error, null, JSON.stringify(r));
+    // Equality deletes were converted, small files compacted, snapshots expired.
+    assert.ok(done.some((r) => r.convert_equality_deletes.equality_delete_files_removed > 0));
+    assert.ok(done.some((r) => r.compact.groups_committed > 0));
+    assert.ok(done.some((r) => r.expire_snapshots.snapshots_expired > 0));
+    assert.ok(done.every((r) => r.reasons.length > 0));
+    assertExactlyOnce(dir, 9);
+    // Nothing new: no load; whatever maintenance still does keeps the data.
+    const again = ok(dir, ['run']);
+    assert.match(again.stdout, /nothing_new/);
+    assert.equal(await assertEqualsSource(dir), 28);
+    const v = floe(dir, ['validate']);
+    assert.equal(v.status, 0, v.stdout + v.stderr);
   });
 
   test('appends racing compaction in both orders', async () => {

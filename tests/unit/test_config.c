@@ -695,7 +695,8 @@ static void test_each_invalid_combination_has_its_message(void) {
   CHECK_ONE_ERROR(HEADER "tables:\n  t: {zzzz: 1}\n",
                   "floe.yaml:8:7: tables.t.zzzz: unknown key (expected source, target, "
                   "strategy, batch_column, cursor_column, chunk, partition_by, mode, overwrite, "
-                  "primary_key, merge, cdc, validate, partition_column, where, properties, start_after or on_existing)");
+                  "primary_key, merge, cdc, validate, partition_column, where, properties, "
+                  "start_after, on_existing or maintenance)");
   CHECK_ONE_ERROR(HEADER "tables:\n  t: [a]\n",
                   "floe.yaml:8:6: tables.t: mapping expected (source:, target:, ...), got a "
                   "list");
@@ -837,6 +838,47 @@ static void test_partition_spec_strings_parse_and_format(void) {
 }
 
 /* ---- dump ------------------------------------------------------------------ */
+
+static void test_maintenance_block_defaults_merge_and_null(void) {
+  const char *text = HEADER
+      "defaults:\n"
+      "  maintenance: {max_snapshots: 20, expire_older_than: 2d}\n"
+      "tables:\n"
+      "  one: {maintenance: {compact_min_files: 4, partial_progress: true}}\n"
+      "  two: {}\n"
+      "  three: {maintenance: null}\n";
+  floe_config cfg;
+  floe_error err;
+  REQUIRE_OK(load_text(&cfg, text, NULL, 0, &err), &err);
+  REQUIRE(cfg.n_tables == 3);
+  const floe_config_maintenance *one = &cfg.tables[0].maintenance, *two = &cfg.tables[1].maintenance,
+                                *three = &cfg.tables[2].maintenance;
+  /* The first block starts from the documented defaults; the table's keys
+   * merge over the inherited ones. */
+  CHECK(one->enabled && two->enabled && !three->enabled);
+  CHECK_INT_EQ(one->compact_min_files, 4);
+  CHECK_INT_EQ(two->compact_min_files, 10);
+  CHECK_INT_EQ(one->max_snapshots, 20);
+  CHECK_INT_EQ(two->expire_older_than_ms, INT64_C(2) * 24 * 3600 * 1000);
+  CHECK_INT_EQ(one->delete_ratio_percent, 10);
+  CHECK_INT_EQ(one->max_manifests, 100);
+  CHECK_INT_EQ(one->retain_last, 1);
+  CHECK(one->partial_progress && !two->partial_progress);
+  CHECK(!one->convert_equality_deletes);
+  floe_config_free(&cfg);
+  /* Without a block: off. */
+  REQUIRE_OK(load_text(&cfg, HEADER "tables:\n  t: {}\n", NULL, 0, &err), &err);
+  CHECK(!cfg.tables[0].maintenance.enabled);
+  floe_config_free(&cfg);
+  CHECK_ONE_ERROR(HEADER "tables:\n  t: {maintenance: {expire_older_than: 3 days}}\n",
+                  "floe.yaml:8:40: tables.t.maintenance.expire_older_than: duration '3 days': "
+                  "unknown unit ' days' (expected ms, s, m, h, d or w)");
+  CHECK_ONE_ERROR(HEADER "tables:\n  t: {maintenance: {compact_every: 3}}\n",
+                  "floe.yaml:8:21: tables.t.maintenance.compact_every: unknown key (expected "
+                  "enabled, compact_min_files, delete_ratio_percent, convert_equality_deletes, "
+                  "max_manifests, max_snapshots, expire_older_than, retain_last, target_file_size "
+                  "or partial_progress)");
+}
 
 static void test_dump_loads_back_to_the_same_configuration(void) {
   floe_config cfg, again;
@@ -995,6 +1037,7 @@ int main(void) {
   RUN(test_malformed_yaml_reports_libyaml_problem_mark);
   RUN(test_aliases_copy_the_anchored_node);
   RUN(test_partition_spec_strings_parse_and_format);
+  RUN(test_maintenance_block_defaults_merge_and_null);
   RUN(test_dump_loads_back_to_the_same_configuration);
   RUN(test_locate_points_at_table_key_or_inherited_default);
   RUN(test_sample_and_examples_load_without_error);
