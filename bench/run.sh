@@ -8,6 +8,8 @@
 #   scan              full table scans
 #   snowflake_decode  SQL API v2 partitions into Arrow, FLOE_BENCH_MB (100)
 #   snowflake_e2e     `floe run` from the Snowflake emulator, BENCH_SF_ROWS (1M)
+#   maintain_compact  compaction of BENCH_MAINTAIN_ROWS (10M) rows in
+#                     BENCH_MAINTAIN_FILES (10,000) small files, 10% deleted
 #
 # replicate, upsert and scan run at every size of BENCH_SIZES (default
 # "1000000 10000000"; BENCH_LARGE=1 adds 100000000), so the lines show cost
@@ -19,7 +21,7 @@ build="$(cd "${1:?usage: bench/run.sh <build-dir>}" && pwd)"
 rows="${BENCH_ROWS:-10000000}"
 sizes="${BENCH_SIZES:-1000000 10000000}"
 [ "${BENCH_LARGE:-0}" = 1 ] && sizes="$sizes 100000000"
-for b in bench_parquet_write bench_upsert bench_scan bench_snowflake_decode bench_sqlite_floor floe; do
+for b in bench_parquet_write bench_upsert bench_scan bench_snowflake_decode bench_sqlite_floor bench_maintain floe; do
   [ -x "$build/$b" ] || { echo "bench: $build/$b not built" >&2; exit 1; }
 done
 
@@ -64,6 +66,12 @@ for n in $sizes; do
   "$build/bench_scan" "$n" "$work/scan-$n"
   rm -rf "$work/scan-$n"
 done
+
+# maintain_compact: compaction of a table of many small files with 10% of
+# its rows deleted by position deletes (bench/maintain.c).
+mkdir -p "$work/maintain"
+"$build/bench_maintain" "${BENCH_MAINTAIN_ROWS:-10000000}" "${BENCH_MAINTAIN_FILES:-10000}" "$work/maintain"
+rm -rf "$work/maintain"
 
 # snowflake_decode: SQL API v2 result partitions decoded into Arrow batches.
 "$build/bench_snowflake_decode"
