@@ -17,6 +17,14 @@
  *    SqlCatalog. Metadata files are
  *    <table location>/metadata/<5-digit version>-<uuid>.metadata.json. A
  *    commit is one UPDATE ... WHERE metadata_location = <expected>.
+ *  - rest: the Iceberg REST catalog protocol (open-api/rest-catalog-
+ *    open-api.yaml): Apache Polaris / Snowflake Open Catalog, AWS Glue's
+ *    and S3 Tables' Iceberg endpoints, Nessie, Unity, Lakekeeper. The
+ *    server writes the metadata files: create sends the schema, spec,
+ *    sort order and properties; a commit sends the difference between the
+ *    expected metadata and the caller's new metadata as REST `updates`
+ *    guarded by `requirements`, and the metadata the server wrote becomes
+ *    the table's state (floe_catalog_server_writes_metadata).
  *
  * Identifiers: a namespace is a dotted string ("sales" or "prod.sales"),
  * the JDBC catalog's convention; levels are non-empty and contain no '/'.
@@ -45,6 +53,7 @@ typedef struct floe_catalog floe_catalog;
 typedef enum floe_catalog_type {
   FLOE_CATALOG_HADOOP = 1,
   FLOE_CATALOG_SQL = 2,
+  FLOE_CATALOG_REST = 3,
 } floe_catalog_type;
 
 typedef enum floe_catalog_sql_backend {
@@ -55,6 +64,50 @@ typedef enum floe_catalog_sql_backend {
   FLOE_SQL_SQLITE = 1,
   FLOE_SQL_POSTGRES = 2,
 } floe_catalog_sql_backend;
+
+/* A name/value pair (borrowed): namespace properties, HTTP headers. */
+typedef struct floe_catalog_property {
+  const char *key;
+  const char *value;
+} floe_catalog_property;
+
+/* How to reach a REST catalog. Secrets (credential, token, secret key)
+ * are kept in memory only: no log line or error message carries them. */
+typedef struct floe_catalog_rest_config {
+  /* Base URI; the client appends /v1/... ("http://127.0.0.1:8181",
+   * "https://<account>.snowflakecomputing.com/polaris/api/catalog",
+   * "https://glue.us-east-1.amazonaws.com/iceberg"). */
+  const char *uri;
+  /* The `warehouse` sent to GET /v1/config (Polaris: the catalog name;
+   * Glue: the account id; S3 Tables: the table bucket ARN). May be NULL. */
+  const char *warehouse;
+  /* OAuth2 client credentials, "client_id:client_secret" (or the secret
+   * alone): tokens come from the token endpoint and are refreshed before
+   * they expire and after a 401. */
+  const char *credential;
+  const char *scope;           /* NULL: "PRINCIPAL_ROLE:ALL" */
+  const char *oauth2_uri;      /* NULL: config's oauth2-server-uri, else
+                                  <uri>/v1/oauth/tokens */
+  const char *token;           /* a static bearer token */
+  /* AWS SigV4 signing (libcurl's CURLOPT_AWS_SIGV4) when sigv4_region is
+   * set; service "glue" or "s3tables". Keys NULL: AWS_ACCESS_KEY_ID,
+   * AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN from the environment. */
+  const char *sigv4_region;
+  const char *sigv4_service;
+  const char *sigv4_access_key_id;
+  const char *sigv4_secret_access_key;
+  const char *sigv4_session_token;
+  /* Extra headers sent with every request. */
+  const floe_catalog_property *headers;
+  size_t n_headers;
+  /* X-Iceberg-Access-Delegation on table loads and creates. NULL:
+   * "vended-credentials"; "": not sent. */
+  const char *access_delegation;
+  int request_timeout_ms; /* one HTTP exchange; 0 = 30000 */
+  int connect_timeout_ms; /* 0 = 10000 */
+  int max_attempts; /* idempotent requests on 429/5xx/lost connections;
+                       0 = 5 */
+} floe_catalog_rest_config;
 
 /* How to open a catalog. Strings are borrowed for the duration of
  * floe_catalog_open only (the catalog copies them). */
@@ -88,6 +141,9 @@ typedef struct floe_catalog_config {
   int max_attempts;
   /* Largest metadata JSON file load will read; 0 = 64 MiB. */
   size_t max_metadata_bytes;
+  /* rest: the server and its authentication. `warehouse` above is then
+   * optional: the server chooses table locations. */
+  floe_catalog_rest_config rest;
 } floe_catalog_config;
 
 /* A table identifier: dotted namespace and table name (borrowed). */
@@ -95,12 +151,6 @@ typedef struct floe_catalog_ident {
   const char *ns;
   const char *name;
 } floe_catalog_ident;
-
-/* A namespace property for floe_catalog_namespace_create (borrowed). */
-typedef struct floe_catalog_property {
-  const char *key;
-  const char *value;
-} floe_catalog_property;
 
 /* A table's current state as the catalog sees it. Filled by
  * floe_catalog_table_load; owned by the caller; release with
@@ -111,6 +161,11 @@ typedef struct floe_catalog_table {
   char *metadata_json;              /* the file's bytes, NUL-terminated */
   size_t metadata_json_len;
   long version; /* hadoop: N of v<N>; sql: the 5-digit prefix or -1 */
+  /* rest: the `config` of the load result (storage settings and vended
+   * credentials for the table's files); empty for the other kinds. */
+  char **config_keys;
+  char **config_values;
+  size_t config_count;
 } floe_catalog_table;
 
 /* A list of names (namespaces as dotted strings, or table names), sorted.
@@ -148,6 +203,11 @@ const char *floe_catalog_name(const floe_catalog *catalog);
 /* The io the catalog reads and writes metadata through; owned by the
  * catalog or borrowed from the config. */
 floe_io *floe_catalog_io(floe_catalog *catalog);
+
+/* 1 when the catalog server writes the metadata files (rest): after
+ * floe_catalog_table_create and floe_catalog_commit_table the table's
+ * metadata is the JSON the server returned, not the caller's. */
+int floe_catalog_server_writes_metadata(const floe_catalog *catalog);
 
 /* Creates namespace `ns` (dotted) with optional properties (count may be
  * 0, props NULL). sql: stores the properties plus "exists"="true" in
@@ -246,6 +306,34 @@ int floe_catalog_commit(floe_catalog *catalog, floe_catalog_ident ident,
                         const char *expected_location,
                         const char *metadata_json, size_t metadata_json_len,
                         char **out_location, floe_error *err);
+
+/* floe_catalog_commit that also returns the committed state in *out
+ * (reset first): the new location and the committed metadata JSON, which
+ * for a rest catalog is the metadata the server wrote.
+ *
+ * rest: the commit is POST .../tables/{table} with the updates that turn
+ * the expected metadata into `metadata_json` (add-snapshot,
+ * set-snapshot-ref, add-schema, add-spec, set-properties, ...) and the
+ * requirements that make it a compare-and-swap (assert-table-uuid,
+ * assert-ref-snapshot-id, ...). 409 is FLOE_ECONFLICT. A 5xx or a lost
+ * connection after the request was sent leaves the outcome unknown: the
+ * table is reloaded and the commit counts as landed when every snapshot it
+ * adds is in the table (or, without snapshots, when nothing remains to
+ * apply); otherwise FLOE_ECONFLICT, so the caller reloads and re-applies,
+ * and never a blind resend. */
+int floe_catalog_commit_table(floe_catalog *catalog, floe_catalog_ident ident,
+                              const char *expected_location,
+                              const char *metadata_json,
+                              size_t metadata_json_len,
+                              floe_catalog_table *out, floe_error *err);
+
+/* Registers an existing metadata file as table `ident` (rest: POST
+ * .../register). Errors: FLOE_EEXISTS, FLOE_ENOTFOUND (namespace),
+ * FLOE_EUNSUPPORTED (hadoop, sql). */
+int floe_catalog_table_register(floe_catalog *catalog,
+                                floe_catalog_ident ident,
+                                const char *metadata_location,
+                                floe_catalog_table *out, floe_error *err);
 
 #ifdef __cplusplus
 }

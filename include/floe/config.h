@@ -101,6 +101,22 @@ typedef struct floe_config_catalog {
   char *uri;
   char *name;  /* JDBC catalog_name; default "floe" */
   char *token; /* rest: bearer token (secret) */
+  /* rest only (docs/config.md, "REST catalogs"): */
+  char *warehouse;         /* sent to GET /v1/config */
+  char *credential;        /* OAuth2 "client_id:client_secret" (secret) */
+  char *scope;             /* OAuth2 scope */
+  char *oauth2_server_uri; /* token endpoint */
+  char *access_delegation; /* X-Iceberg-Access-Delegation; "none" = not sent */
+  int64_t timeout_s;       /* one request; default 30 */
+  /* sigv4: {region, signing_name, access_key_id, secret_access_key,
+   * session_token}; region set = requests are SigV4-signed. */
+  char *sigv4_region;
+  char *sigv4_signing_name;
+  char *sigv4_access_key_id;
+  char *sigv4_secret_access_key; /* secret */
+  char *sigv4_session_token;     /* secret */
+  struct floe_config_property *headers; /* extra HTTP headers, file order */
+  size_t n_headers;
 } floe_config_catalog;
 
 /* One Iceberg table property, kept as text in file order. */

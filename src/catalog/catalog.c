@@ -26,6 +26,12 @@ void floe_catalog_table_reset(floe_catalog_table *table) {
   floe_free(table->metadata_location);
   floe_free(table->previous_metadata_location);
   floe_free(table->metadata_json);
+  for (size_t i = 0; i < table->config_count; i++) {
+    floe_free(table->config_keys[i]);
+    floe_free(table->config_values[i]);
+  }
+  floe_free(table->config_keys);
+  floe_free(table->config_values);
   memset(table, 0, sizeof *table);
 }
 
@@ -266,13 +272,17 @@ int floe_catalog_open(const floe_catalog_config *config, floe_catalog **out,
   int rc = FLOE_OK;
   floe_catalog *c = NULL;
   *out = NULL;
-  if (config == NULL || config->warehouse == NULL ||
-      config->warehouse[0] == '\0')
+  if (config == NULL)
+    return floe_error_set(err, FLOE_EINVAL, "catalog: no configuration");
+  if (config->type != FLOE_CATALOG_HADOOP && config->type != FLOE_CATALOG_SQL &&
+      config->type != FLOE_CATALOG_REST)
+    return floe_error_set(err, FLOE_EINVAL, "catalog: unknown type %d "
+                          "(expected hadoop, sql or rest)", (int)config->type);
+  /* A rest server chooses table locations itself; the others need one. */
+  if (config->type != FLOE_CATALOG_REST &&
+      (config->warehouse == NULL || config->warehouse[0] == '\0'))
     return floe_error_set(err, FLOE_EINVAL, "catalog: no warehouse location "
                           "configured");
-  if (config->type != FLOE_CATALOG_HADOOP && config->type != FLOE_CATALOG_SQL)
-    return floe_error_set(err, FLOE_EINVAL, "catalog: unknown type %d "
-                          "(expected hadoop or sql)", (int)config->type);
   const char *name = config->name ? config->name : "floe";
   if (name[0] == '\0' || strlen(name) > MAX_IDENT_BYTES)
     return floe_error_set(err, FLOE_EINVAL, "catalog: name must be 1 to %d "
@@ -281,7 +291,7 @@ int floe_catalog_open(const floe_catalog_config *config, floe_catalog **out,
   if (c == NULL)
     return floe_error_set(err, FLOE_ENOMEM, "catalog: out of memory");
   c->name = floe_strdup(name);
-  c->warehouse = floe_strdup(config->warehouse);
+  c->warehouse = floe_strdup(config->warehouse ? config->warehouse : "");
   if (c->name == NULL || c->warehouse == NULL) {
     rc = floe_error_set(err, FLOE_ENOMEM, "catalog: out of memory");
     goto cleanup;
@@ -303,11 +313,15 @@ int floe_catalog_open(const floe_catalog_config *config, floe_catalog **out,
   }
   if (config->type == FLOE_CATALOG_HADOOP)
     rc = catalog_hadoop_open(c, config, err);
-  else
+  else if (config->type == FLOE_CATALOG_SQL)
     rc = catalog_sql_open(c, config, err);
+  else
+    rc = catalog_rest_open(c, config, err);
   if (rc < 0) {
     floe_error_prefix(err, "catalog %s '%s'",
-                      config->type == FLOE_CATALOG_HADOOP ? "hadoop" : "sql",
+                      config->type == FLOE_CATALOG_HADOOP ? "hadoop"
+                      : config->type == FLOE_CATALOG_SQL  ? "sql"
+                                                          : "rest",
                       name);
     goto cleanup;
   }
@@ -330,6 +344,10 @@ void floe_catalog_free(floe_catalog *c) {
 const char *floe_catalog_name(const floe_catalog *c) { return c->name; }
 
 floe_io *floe_catalog_io(floe_catalog *c) { return c->io; }
+
+int floe_catalog_server_writes_metadata(const floe_catalog *c) {
+  return c->ops->server_writes_metadata;
+}
 
 /* ---- namespaces ------------------------------------------------------------ */
 
@@ -461,9 +479,10 @@ int floe_catalog_table_rename(floe_catalog *c, floe_catalog_ident from,
   return rc;
 }
 
-int floe_catalog_commit(floe_catalog *c, floe_catalog_ident ident,
+static int commit_front(floe_catalog *c, floe_catalog_ident ident,
                         const char *expected_location, const char *json,
-                        size_t len, char **out_location, floe_error *err) {
+                        size_t len, char **out_location,
+                        floe_catalog_table *out_state, floe_error *err) {
   char *location = NULL;
   if (out_location != NULL) *out_location = NULL;
   int rc = check_ident(ident, err);
@@ -475,10 +494,64 @@ int floe_catalog_commit(floe_catalog *c, floe_catalog_ident ident,
   if (rc == FLOE_OK) {
     floe_debug_crash_point("before_catalog_commit");
     rc = c->ops->commit(c, ident, expected_location, json, len, &location,
-                        err);
+                        out_state, err);
     if (rc == FLOE_OK) floe_debug_crash_point("after_catalog_commit");
   }
   if (out_location != NULL) *out_location = location;
   else floe_free(location);
   return table_context(c, ident, "commit", rc, err);
+}
+
+int floe_catalog_commit(floe_catalog *c, floe_catalog_ident ident,
+                        const char *expected_location, const char *json,
+                        size_t len, char **out_location, floe_error *err) {
+  return commit_front(c, ident, expected_location, json, len, out_location,
+                      NULL, err);
+}
+
+int floe_catalog_commit_table(floe_catalog *c, floe_catalog_ident ident,
+                              const char *expected_location, const char *json,
+                              size_t len, floe_catalog_table *out,
+                              floe_error *err) {
+  char *location = NULL;
+  floe_catalog_table_reset(out);
+  out->version = -1;
+  int rc = commit_front(c, ident, expected_location, json, len, &location,
+                        out, err);
+  if (rc < 0) {
+    floe_free(location);
+    floe_catalog_table_reset(out);
+    return rc;
+  }
+  floe_free(out->metadata_location);
+  out->metadata_location = location;
+  if (out->metadata_json == NULL) {
+    /* The kind published the caller's bytes. */
+    out->metadata_json = floe_strndup(json, len);
+    out->metadata_json_len = len;
+    if (out->metadata_json == NULL) {
+      floe_catalog_table_reset(out);
+      return floe_error_set(err, FLOE_ENOMEM, "commit: out of memory");
+    }
+  }
+  return FLOE_OK;
+}
+
+int floe_catalog_table_register(floe_catalog *c, floe_catalog_ident ident,
+                                const char *metadata_location,
+                                floe_catalog_table *out, floe_error *err) {
+  int rc = check_ident(ident, err);
+  if (rc == FLOE_OK && (metadata_location == NULL || metadata_location[0] == '\0'))
+    rc = floe_error_set(err, FLOE_EINVAL, "no metadata location given");
+  if (rc == FLOE_OK && c->ops->table_register == NULL)
+    rc = floe_error_set(err, FLOE_EUNSUPPORTED,
+                        "the %s catalog cannot register tables", c->ops->kind);
+  if (rc == FLOE_OK)
+    rc = c->ops->table_register(c, ident, metadata_location, err);
+  if (rc == FLOE_OK && out != NULL) {
+    floe_catalog_table_reset(out);
+    rc = c->ops->table_load(c, ident, out, err);
+    if (rc < 0) floe_catalog_table_reset(out);
+  }
+  return table_context(c, ident, "register", rc, err);
 }

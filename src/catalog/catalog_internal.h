@@ -37,9 +37,16 @@ typedef struct catalog_ops {
                     floe_error *err);
   int (*table_rename)(floe_catalog *c, floe_catalog_ident from,
                       floe_catalog_ident to, floe_error *err);
+  /* out_state (may be NULL) receives the committed state when the kind
+   * knows it better than the caller (rest: the server's metadata). */
   int (*commit)(floe_catalog *c, floe_catalog_ident ident,
                 const char *expected, const char *json, size_t len,
-                char **out_location, floe_error *err);
+                char **out_location, floe_catalog_table *out_state,
+                floe_error *err);
+  /* Optional (NULL: FLOE_EUNSUPPORTED). */
+  int (*table_register)(floe_catalog *c, floe_catalog_ident ident,
+                        const char *metadata_location, floe_error *err);
+  int server_writes_metadata; /* rest */
   void (*destroy)(floe_catalog *c);
 } catalog_ops;
 
@@ -58,6 +65,8 @@ int catalog_hadoop_open(floe_catalog *c, const floe_catalog_config *config,
                         floe_error *err);
 int catalog_sql_open(floe_catalog *c, const floe_catalog_config *config,
                      floe_error *err);
+int catalog_rest_open(floe_catalog *c, const floe_catalog_config *config,
+                      floe_error *err);
 
 /* Helpers shared by the kinds. */
 

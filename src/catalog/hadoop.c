@@ -399,7 +399,9 @@ static int hadoop_table_rename(floe_catalog *c, floe_catalog_ident from,
 
 static int hadoop_commit(floe_catalog *c, floe_catalog_ident ident,
                          const char *expected, const char *json, size_t len,
-                         char **out_location, floe_error *err) {
+                         char **out_location,
+                         floe_catalog_table *out_state, floe_error *err) {
+  (void)out_state;
   int rc = FLOE_OK;
   char *table_dir = NULL, *current = NULL, *next = NULL;
   long version = 0;

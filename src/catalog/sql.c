@@ -698,7 +698,9 @@ static int commit_step(floe_catalog *c, void *arg, floe_error *err) {
 
 static int sql_commit(floe_catalog *c, floe_catalog_ident ident,
                       const char *expected, const char *json, size_t len,
-                      char **out_location, floe_error *err) {
+                      char **out_location,
+                      floe_catalog_table *out_state, floe_error *err) {
+  (void)out_state;
   int rc = FLOE_OK;
   char *dir = NULL, *next = NULL;
   table_ctx probe = {.ident = ident};

@@ -624,7 +624,64 @@ static void map_source(ctx *c, const cfg_node *root) {
   }
 }
 
-static const char *const catalog_keys[] = {"type", "uri", "name", "token"};
+static const char *const catalog_keys[] = {
+    "type",  "uri",        "name",   "token", "warehouse", "credential", "scope", "oauth2_server_uri",
+    "sigv4", "headers",    "access_delegation", "timeout_s"};
+static const char *const rest_only_keys[] = {"warehouse", "credential", "scope", "oauth2_server_uri",
+                                             "sigv4", "headers", "access_delegation", "timeout_s"};
+static const char *const sigv4_keys[] = {"region", "signing_name", "access_key_id",
+                                         "secret_access_key", "session_token"};
+
+/* target.catalog.sigv4 and .headers (rest). */
+static void map_rest_catalog(ctx *c, const cfg_node *map) {
+  floe_config_catalog *cat = &c->cfg->target.catalog;
+  get_str(c, map, "target.catalog", "warehouse", &cat->warehouse);
+  get_str(c, map, "target.catalog", "credential", &cat->credential);
+  get_str(c, map, "target.catalog", "scope", &cat->scope);
+  get_str(c, map, "target.catalog", "oauth2_server_uri", &cat->oauth2_server_uri);
+  get_str(c, map, "target.catalog", "access_delegation", &cat->access_delegation);
+  cat->timeout_s = 30;
+  if (get_int(c, map, "target.catalog", "timeout_s", 1, &cat->timeout_s) &&
+      cat->timeout_s > 3600) {
+    cfg_diag(c->d, cfg_map_get(map, "timeout_s", NULL), "target.catalog.timeout_s",
+             "expected 1 to 3600 seconds");
+    cat->timeout_s = 30;
+  }
+  if (cat->credential != NULL && cat->token != NULL)
+    cfg_diag(c->d, key_node(map, "token"), "target.catalog.token",
+             "set either credential (OAuth2 client credentials) or token, not both");
+  const cfg_node *sig = get_map(c, map, "target.catalog", "sigv4");
+  if (sig != NULL) {
+    check_keys(c, sig, "target.catalog.sigv4", sigv4_keys, N_OF(sigv4_keys));
+    get_str(c, sig, "target.catalog.sigv4", "region", &cat->sigv4_region);
+    get_str(c, sig, "target.catalog.sigv4", "signing_name", &cat->sigv4_signing_name);
+    get_str(c, sig, "target.catalog.sigv4", "access_key_id", &cat->sigv4_access_key_id);
+    get_str(c, sig, "target.catalog.sigv4", "secret_access_key", &cat->sigv4_secret_access_key);
+    get_str(c, sig, "target.catalog.sigv4", "session_token", &cat->sigv4_session_token);
+    if (cat->sigv4_region == NULL)
+      cfg_diag(c->d, key_node(map, "sigv4"), "target.catalog.sigv4.region",
+               "missing (the AWS region the catalog endpoint is in)");
+    if (cat->credential != NULL || cat->token != NULL)
+      cfg_diag(c->d, key_node(map, "sigv4"), "target.catalog.sigv4",
+               "SigV4 signing replaces credential and token; keep one of them");
+  }
+  const cfg_node *headers = get_map(c, map, "target.catalog", "headers");
+  for (size_t i = 0; headers != NULL && i < headers->n; i++) {
+    const cfg_node *value = headers->items[i];
+    const char *name = headers->keys[i]->text;
+    char hpath[PATH_SIZE];
+    pjoin(hpath, "target.catalog.headers", name);
+    if (value->kind != CFG_SCALAR || cfg_node_is_null(value)) {
+      cfg_diag(c->d, value, hpath, "a header value expected");
+      continue;
+    }
+    if (name[0] == '\0' || strpbrk(name, ": \r\n") != NULL || strpbrk(value->text, "\r\n")) {
+      cfg_diag(c->d, value, hpath, "a header name without ':' or spaces, and a one-line value");
+      continue;
+    }
+    property_put(c, &cat->headers, &cat->n_headers, name, value->text);
+  }
+}
 static const char *const target_keys[] = {"warehouse", "catalog", "namespace", "properties",
                                           "storage"};
 static const char *const storage_keys[] = {
@@ -754,6 +811,17 @@ static void map_catalog(ctx *c, const cfg_node *target) {
   if (cat->token != NULL && type != FLOE_CONFIG_CATALOG_REST && type >= 0)
     cfg_diag(c->d, key_node(map, "token"), "target.catalog.token",
              "only a rest catalog takes a token");
+  if (type == FLOE_CONFIG_CATALOG_REST) {
+    map_rest_catalog(c, map);
+  } else if (type >= 0) {
+    for (size_t i = 0; i < N_OF(rest_only_keys); i++)
+      if (key_node(map, rest_only_keys[i]) != NULL) {
+        char kpath[PATH_SIZE];
+        pjoin(kpath, "target.catalog", rest_only_keys[i]);
+        cfg_diag(c->d, key_node(map, rest_only_keys[i]), kpath, "only a rest catalog takes %s",
+                 rest_only_keys[i]);
+      }
+  }
 }
 
 static void map_target(ctx *c, const cfg_node *root) {
@@ -778,14 +846,16 @@ static void map_target(ctx *c, const cfg_node *root) {
     cfg_diag(c->d, cfg_map_get(map, "warehouse", NULL), "target.warehouse",
              "unsupported location %s (expected a local path, file:// or s3://)", shown);
   }
-  if (t->warehouse == NULL && value_of(map, "warehouse") == NULL)
-    cfg_diag(c->d, at, "target.warehouse", "missing (a local path, file:// or s3:// URI)");
   map_catalog(c, map);
   map_storage(c, map);
   if (t->storage.type == FLOE_CONFIG_STORAGE_S3 && t->warehouse != NULL &&
       strncmp(t->warehouse, "s3://", 5) != 0 && strncmp(t->warehouse, "s3a://", 6) != 0)
     cfg_diag(c->d, cfg_map_get(map, "warehouse", NULL), "target.warehouse",
              "target.storage.type is s3: the warehouse must be an s3://bucket/prefix location");
+  /* A rest catalog's server chooses table locations. */
+  if (t->warehouse == NULL && value_of(map, "warehouse") == NULL &&
+      t->catalog.type != FLOE_CONFIG_CATALOG_REST)
+    cfg_diag(c->d, at, "target.warehouse", "missing (a local path, file:// or s3:// URI)");
   if (get_str(c, map, "target", "namespace", &t->default_namespace) &&
       (t->default_namespace == NULL || !valid_identifier_path(t->default_namespace))) {
     cfg_diag(c->d, cfg_map_get(map, "namespace", NULL), "target.namespace",
@@ -1746,10 +1816,18 @@ void floe_config_free(floe_config *cfg) {
                       &cfg->target.storage.profile, &cfg->target.storage.access_key_id,
                       &cfg->target.storage.secret_access_key,
                       &cfg->target.storage.session_token, &cfg->target.storage.sts_endpoint,
+                      &cfg->target.catalog.warehouse, &cfg->target.catalog.credential,
+                      &cfg->target.catalog.scope, &cfg->target.catalog.oauth2_server_uri,
+                      &cfg->target.catalog.access_delegation, &cfg->target.catalog.sigv4_region,
+                      &cfg->target.catalog.sigv4_signing_name,
+                      &cfg->target.catalog.sigv4_access_key_id,
+                      &cfg->target.catalog.sigv4_secret_access_key,
+                      &cfg->target.catalog.sigv4_session_token,
                       &cfg->target.default_namespace, &cfg->control.table,
                       &cfg->control.schema, &cfg->logging.file, &cfg->run.report};
   for (size_t i = 0; i < N_OF(strings); i++) floe_free(*strings[i]);
   free_properties(cfg->target.properties, cfg->target.n_properties);
+  free_properties(cfg->target.catalog.headers, cfg->target.catalog.n_headers);
   for (size_t i = 0; i < cfg->n_tables; i++) free_table(&cfg->tables[i]);
   floe_free(cfg->tables);
   if (cfg->priv != NULL) {

@@ -264,6 +264,28 @@ static void dump_target(dumper *w) {
   put_connection(w, 4, "uri", t->catalog.uri);
   put_str(w, 4, "name", t->catalog.name, false);
   put_opt(w, 4, "token", t->catalog.token, true);
+  if (t->catalog.type == FLOE_CONFIG_CATALOG_REST) {
+    const floe_config_catalog *k = &t->catalog;
+    put_opt(w, 4, "warehouse", k->warehouse, false);
+    put_opt(w, 4, "credential", k->credential, true);
+    put_opt(w, 4, "scope", k->scope, false);
+    put_opt(w, 4, "oauth2_server_uri", k->oauth2_server_uri, false);
+    put_opt(w, 4, "access_delegation", k->access_delegation, false);
+    if (w->rc == 0) w->rc = floe_buf_appendf(w->out, "    timeout_s: %lld\n", (long long)k->timeout_s);
+    if (k->sigv4_region != NULL) {
+      if (w->rc == 0) w->rc = floe_buf_append_str(w->out, "    sigv4:\n");
+      put_str(w, 6, "region", k->sigv4_region, false);
+      put_opt(w, 6, "signing_name", k->sigv4_signing_name, false);
+      put_opt(w, 6, "access_key_id", k->sigv4_access_key_id, false);
+      put_opt(w, 6, "secret_access_key", k->sigv4_secret_access_key, true);
+      put_opt(w, 6, "session_token", k->sigv4_session_token, true);
+    }
+    if (k->n_headers > 0) {
+      if (w->rc == 0) w->rc = floe_buf_append_str(w->out, "    headers:\n");
+      for (size_t i = 0; i < k->n_headers; i++)
+        put_str(w, 6, k->headers[i].key, k->headers[i].value, false);
+    }
+  }
   put_str(w, 2, "namespace", t->default_namespace, false);
   put_properties(w, 2, t->properties, t->n_properties);
 }

@@ -1348,6 +1348,22 @@ cleanup:
   return rc;
 }
 
+/* 1 when the table's main branch already holds this operation's
+ * snapshot: an earlier attempt landed although it reported a conflict or
+ * an unknown outcome. The snapshot id is chosen once per operation, so it
+ * identifies the attempt's commit exactly. */
+static bool landed_earlier(const floe_table_op *op) {
+  if (!op->has_base) return false;
+  const floe_iceberg_metadata *md = floe_table_metadata(op->table);
+  const floe_iceberg_snapshot *snap = floe_iceberg_metadata_current_snapshot(md);
+  while (snap != NULL) {
+    if (snap->snapshot_id == op->snapshot_id) return true;
+    if (op->base_has_snapshot && snap->snapshot_id == op->base_snapshot_id) return false;
+    snap = floe_iceberg_metadata_parent(md, snap);
+  }
+  return false;
+}
+
 int floe_table_op_commit(floe_table_op *op, int64_t *out_snapshot_id,
                          floe_error *err) {
   int rc = FLOE_OK;
@@ -1391,6 +1407,18 @@ int floe_table_op_commit(floe_table_op *op, int64_t *out_snapshot_id,
     table_backoff(&policy, op->attempts + 1);
     rc = floe_table_refresh(t, err);
     if (rc < 0) break;
+    if (landed_earlier(op)) {
+      /* An attempt whose outcome was unknown (a REST commit that timed
+       * out after the server applied it) did land: this operation is
+       * committed, and applying it again would load its rows twice. */
+      op->committed = true;
+      floe_log(FLOE_LOG_WARN, "table_commit_found",
+               "table=%s operation=%s snapshot=%lld attempt=%d metadata=%s",
+               floe_table_name(t), kind_names[op->kind], (long long)op->snapshot_id,
+               op->attempts, floe_table_metadata_location(t));
+      if (out_snapshot_id != NULL) *out_snapshot_id = op->snapshot_id;
+      break;
+    }
   }
   if (rc < 0) {
     floe_log(FLOE_LOG_ERROR, "table_commit_failed", "table=%s operation=%s attempt=%d error=%s",

@@ -277,6 +277,13 @@ int floe_table_create(floe_catalog *catalog, floe_catalog_ident ident,
       rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
       goto cleanup;
     }
+    if (floe_catalog_server_writes_metadata(catalog)) {
+      /* The server assigned ids and the location: work on its metadata. */
+      floe_iceberg_metadata_free(md);
+      md = NULL;
+      FLOE_TRY(floe_iceberg_metadata_parse(&md, created.metadata_json,
+                                           created.metadata_json_len, err));
+    }
     t->metadata = md;
     md = NULL;
     *out = t;
@@ -351,6 +358,7 @@ int table_commit_metadata(floe_table *t, floe_iceberg_metadata *md,
   char *json = NULL;
   size_t json_len = 0;
   char *new_location = NULL;
+  floe_catalog_table committed = {0};
   if (t->catalog == NULL) {
     rc = floe_error_set(err, FLOE_EUNSUPPORTED,
                         "read-only table (opened from a metadata file)");
@@ -360,9 +368,23 @@ int table_commit_metadata(floe_table *t, floe_iceberg_metadata *md,
       md, t->metadata_location, t->metadata->last_updated_ms, err));
   trim_metadata_log(md, prop_i64(md, "write.metadata.previous-versions-max", 100));
   FLOE_TRY(floe_iceberg_metadata_to_json(md, &json, &json_len, err));
-  rc = floe_catalog_commit(t->catalog, table_ident(t), t->metadata_location,
-                           json, json_len, &new_location, err);
+  rc = floe_catalog_commit_table(t->catalog, table_ident(t), t->metadata_location,
+                                 json, json_len, &committed, err);
   if (rc < 0) goto cleanup;
+  new_location = committed.metadata_location;
+  committed.metadata_location = NULL;
+  if (floe_catalog_server_writes_metadata(t->catalog)) {
+    /* The metadata the server wrote (its logs and timestamps) is the
+     * table's state from now on. */
+    floe_iceberg_metadata_free(md);
+    md = NULL;
+    rc = floe_iceberg_metadata_parse(&md, committed.metadata_json,
+                                     committed.metadata_json_len, err);
+    if (rc < 0) {
+      floe_error_prefix(err, "committed metadata %s", new_location);
+      goto cleanup;
+    }
+  }
   floe_iceberg_metadata_free(t->metadata);
   floe_free(t->metadata_location);
   t->metadata = md;
@@ -373,6 +395,7 @@ cleanup:
   floe_iceberg_metadata_free(md);
   floe_free(json);
   floe_free(new_location);
+  floe_catalog_table_reset(&committed);
   return rc;
 }
 

@@ -94,13 +94,30 @@ int floe_replicate_open_catalog(const floe_config *cfg, floe_catalog **out,
   } else if (strcmp(cat, "hadoop") == 0) {
     cc.type = FLOE_CATALOG_HADOOP;
   } else {
-    return floe_error_set(err, FLOE_EUNSUPPORTED,
-                          "target.catalog.type %s: not supported by this build (use sql or "
-                          "hadoop)",
-                          cat);
+    const floe_config_catalog *k = &cfg->target.catalog;
+    cc.type = FLOE_CATALOG_REST;
+    cc.rest.uri = k->uri;
+    cc.rest.warehouse = k->warehouse;
+    cc.rest.credential = k->credential;
+    cc.rest.scope = k->scope;
+    cc.rest.oauth2_uri = k->oauth2_server_uri;
+    cc.rest.token = k->token;
+    cc.rest.sigv4_region = k->sigv4_region;
+    cc.rest.sigv4_service = k->sigv4_signing_name;
+    cc.rest.sigv4_access_key_id = k->sigv4_access_key_id;
+    cc.rest.sigv4_secret_access_key = k->sigv4_secret_access_key;
+    cc.rest.sigv4_session_token = k->sigv4_session_token;
+    cc.rest.headers = (const floe_catalog_property *)k->headers;
+    cc.rest.n_headers = k->n_headers;
+    cc.rest.access_delegation =
+        k->access_delegation != NULL && strcmp(k->access_delegation, "none") == 0
+            ? ""
+            : k->access_delegation;
+    cc.rest.request_timeout_ms = k->timeout_s > 0 ? (int)(k->timeout_s * 1000) : 0;
   }
   cc.name = cfg->target.catalog.name;
-  if (absolute_warehouse(cfg->target.warehouse, &warehouse) < 0)
+  if (cfg->target.warehouse != NULL &&
+      absolute_warehouse(cfg->target.warehouse, &warehouse) < 0)
     return floe_error_set(err, FLOE_EIO, "target.warehouse %s: cannot make it absolute",
                           cfg->target.warehouse);
   cc.warehouse = warehouse ? warehouse : cfg->target.warehouse;

@@ -1,0 +1,389 @@
+package floe.rest;
+
+import jakarta.servlet.ReadListener;
+import jakarta.servlet.ServletInputStream;
+import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletRequestWrapper;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.BufferedReader;
+import java.io.ByteArrayInputStream;
+import java.io.FileWriter;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import org.apache.iceberg.CatalogProperties;
+import org.apache.iceberg.jdbc.JdbcCatalog;
+import org.apache.iceberg.rest.RESTCatalogAdapter;
+import org.apache.iceberg.rest.RESTCatalogServlet;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.servlet.ServletContextHandler;
+import org.eclipse.jetty.servlet.ServletHolder;
+
+/**
+ * The Iceberg REST catalog the floe tests talk to, on 127.0.0.1: Iceberg's
+ * own RESTCatalogAdapter and RESTCatalogServlet (the reference server side
+ * of the REST spec) over a JdbcCatalog on SQLite, with a local warehouse.
+ *
+ * In front of it, what real catalogs add and the tests need to observe:
+ * authentication (OAuth2 client credentials with short-lived tokens, a
+ * static bearer token, or AWS SigV4 verified as AWS does), a path prefix
+ * announced by /v1/config, and a request log (JSON lines: method, path,
+ * auth kind, the headers floe sent; never a secret).
+ *
+ * Usage: RestServer --warehouse DIR --db FILE [--port N] [--log FILE]
+ *   [--client ID:SECRET --token-ttl S] [--token T]
+ *   [--sigv4 REGION:SERVICE:KEY:SECRET] [--prefix P]
+ * Prints "listening PORT" on stdout when ready.
+ */
+public class RestServer {
+  static String clientId, clientSecret, staticToken, prefix;
+  static String[] sigv4;
+  static long tokenTtl = 3600;
+  static final Map<String, Long> tokens = new ConcurrentHashMap<>();
+  static final Map<String, Integer> tokenNumbers = new ConcurrentHashMap<>();
+  static PrintWriter log;
+  static final SecureRandom random = new SecureRandom();
+
+  public static void main(String[] args) throws Exception {
+    Map<String, String> opt = new HashMap<>();
+    for (int i = 0; i + 1 < args.length; i += 2) opt.put(args[i], args[i + 1]);
+    String warehouse = opt.get("--warehouse");
+    String db = opt.get("--db");
+    int port = Integer.parseInt(opt.getOrDefault("--port", "0"));
+    if (opt.containsKey("--client")) {
+      String[] c = opt.get("--client").split(":", 2);
+      clientId = c[0];
+      clientSecret = c[1];
+    }
+    tokenTtl = Long.parseLong(opt.getOrDefault("--token-ttl", "3600"));
+    staticToken = opt.get("--token");
+    prefix = opt.get("--prefix");
+    if (opt.containsKey("--sigv4")) sigv4 = opt.get("--sigv4").split(":", 4);
+    if (opt.containsKey("--log")) log = new PrintWriter(new FileWriter(opt.get("--log"), true), true);
+
+    Map<String, String> props = new HashMap<>();
+    props.put(CatalogProperties.URI, "jdbc:sqlite:" + db);
+    props.put(CatalogProperties.WAREHOUSE_LOCATION, warehouse);
+    props.put(CatalogProperties.FILE_IO_IMPL, LocalFileIO.class.getName());
+    props.put("jdbc.schema-version", "V1");
+    JdbcCatalog catalog = new JdbcCatalog();
+    catalog.initialize("rest_backend", props);
+    RESTCatalogAdapter adapter = new RESTCatalogAdapter(catalog);
+    RESTCatalogServlet servlet = new RESTCatalogServlet(adapter);
+
+    Server server = new Server();
+    ServerConnector connector = new ServerConnector(server);
+    connector.setHost("127.0.0.1");
+    connector.setPort(port);
+    server.addConnector(connector);
+    ServletContextHandler context = new ServletContextHandler(ServletContextHandler.NO_SESSIONS);
+    context.setContextPath("/");
+    context.addServlet(new ServletHolder(new Front(servlet)), "/*");
+    server.setHandler(context);
+    server.start();
+    System.out.println("listening " + connector.getLocalPort());
+    System.out.flush();
+    server.join();
+  }
+
+  static String json(String s) {
+    StringBuilder b = new StringBuilder("\"");
+    for (char ch : s.toCharArray()) {
+      if (ch == '"' || ch == '\\') b.append('\\').append(ch);
+      else if (ch < 0x20) b.append(String.format("\\u%04x", (int) ch));
+      else b.append(ch);
+    }
+    return b.append('"').toString();
+  }
+
+  /** A request whose body was read once and is replayed, and whose path may lose the prefix. */
+  static final class Replay extends HttpServletRequestWrapper {
+    final byte[] body;
+    final String uri;
+
+    Replay(HttpServletRequest req, byte[] body, String uri) {
+      super(req);
+      this.body = body;
+      this.uri = uri;
+    }
+
+    @Override
+    public String getRequestURI() {
+      return uri;
+    }
+
+    @Override
+    public String getPathInfo() {
+      return uri;
+    }
+
+    @Override
+    public String getServletPath() {
+      return "";
+    }
+
+    @Override
+    public ServletInputStream getInputStream() {
+      ByteArrayInputStream in = new ByteArrayInputStream(body);
+      return new ServletInputStream() {
+        public int read() {
+          return in.read();
+        }
+
+        public boolean isFinished() {
+          return in.available() == 0;
+        }
+
+        public boolean isReady() {
+          return true;
+        }
+
+        public void setReadListener(ReadListener l) {}
+      };
+    }
+
+    @Override
+    public BufferedReader getReader() {
+      return new BufferedReader(new InputStreamReader(getInputStream(), StandardCharsets.UTF_8));
+    }
+  }
+
+  static final class Front extends HttpServlet {
+    final RESTCatalogServlet catalog;
+
+    Front(RESTCatalogServlet catalog) {
+      this.catalog = catalog;
+    }
+
+    void error(HttpServletResponse resp, int code, String type, String message) throws IOException {
+      resp.setStatus(code);
+      resp.setContentType("application/json");
+      resp.getWriter()
+          .write("{\"error\":{\"message\":" + json(message) + ",\"type\":" + json(type)
+              + ",\"code\":" + code + "}}");
+    }
+
+    @Override
+    protected void service(HttpServletRequest req, HttpServletResponse resp)
+        throws IOException, jakarta.servlet.ServletException {
+      byte[] body = req.getInputStream().readAllBytes();
+      String uri = req.getRequestURI();
+      String auth = "none";
+      int status;
+      try {
+        if (uri.equals("/v1/oauth/tokens")) {
+          status = token(req, body, resp);
+          auth = "token-endpoint";
+        } else {
+          String header = req.getHeader("Authorization");
+          if (clientId != null || staticToken != null) {
+            String t = header != null && header.startsWith("Bearer ") ? header.substring(7) : null;
+            Long expires = t == null ? null : tokens.get(t);
+            boolean ok =
+                t != null
+                    && ((staticToken != null && staticToken.equals(t))
+                        || (expires != null && expires > System.currentTimeMillis()));
+            auth = t == null ? "none" : staticToken != null && staticToken.equals(t) ? "bearer" : "bearer:" + tokenNumbers.getOrDefault(t, 0);
+            if (!ok) {
+              error(resp, 401, "NotAuthorizedException", "Not authorized: missing or expired token");
+              status = 401;
+              logLine(req, uri, auth, 401);
+              return;
+            }
+          } else if (sigv4 != null) {
+            String problem = verifySigV4(req, body, uri);
+            auth = "sigv4";
+            if (problem != null) {
+              error(resp, 403, "NotAuthorizedException", "SigV4: " + problem);
+              logLine(req, uri, auth + ":bad", 403);
+              return;
+            }
+          }
+          if (prefix != null && uri.equals("/v1/config")) {
+            resp.setStatus(200);
+            resp.setContentType("application/json");
+            resp.getWriter()
+                .write("{\"defaults\":{},\"overrides\":{\"prefix\":" + json(prefix) + "}}");
+            status = 200;
+          } else {
+            String inner = uri;
+            if (prefix != null) {
+              String head = "/v1/" + prefix + "/";
+              if (!uri.startsWith(head)) {
+                error(resp, 404, "NoSuchPathException", "path without the prefix: " + uri);
+                logLine(req, uri, auth, 404);
+                return;
+              }
+              inner = "/v1/" + uri.substring(head.length());
+            }
+            catalog.service(new Replay(req, body, inner), resp);
+            status = resp.getStatus();
+          }
+        }
+      } catch (RuntimeException e) {
+        error(resp, 500, e.getClass().getSimpleName(), String.valueOf(e.getMessage()));
+        status = 500;
+      }
+      logLine(req, uri, auth, status);
+    }
+
+    int token(HttpServletRequest req, byte[] body, HttpServletResponse resp) throws IOException {
+      Map<String, String> form = new HashMap<>();
+      for (String pair : new String(body, StandardCharsets.UTF_8).split("&")) {
+        int eq = pair.indexOf('=');
+        if (eq > 0)
+          form.put(
+              URLDecoder.decode(pair.substring(0, eq), StandardCharsets.UTF_8),
+              URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8));
+      }
+      boolean ok =
+          clientId != null
+              && "client_credentials".equals(form.get("grant_type"))
+              && clientId.equals(form.get("client_id"))
+              && clientSecret.equals(form.get("client_secret"));
+      resp.setContentType("application/json");
+      if (!ok) {
+        resp.setStatus(401);
+        resp.getWriter().write("{\"error\":\"invalid_client\",\"error_description\":\"bad client credentials\"}");
+        return 401;
+      }
+      byte[] raw = new byte[16];
+      random.nextBytes(raw);
+      StringBuilder t = new StringBuilder("tok-");
+      for (byte x : raw) t.append(String.format("%02x", x));
+      String token = t.toString();
+      tokens.put(token, System.currentTimeMillis() + tokenTtl * 1000);
+      tokenNumbers.put(token, tokenNumbers.size() + 1);
+      resp.setStatus(200);
+      resp.getWriter()
+          .write("{\"access_token\":\"" + token + "\",\"token_type\":\"bearer\",\"expires_in\":"
+              + tokenTtl + ",\"issued_token_type\":\"urn:ietf:params:oauth:token-type:access_token\"}");
+      if (log != null)
+        log.println("{\"event\":\"token_issued\",\"number\":" + tokenNumbers.get(token)
+            + ",\"scope\":" + json(form.getOrDefault("scope", "")) + "}");
+      return 200;
+    }
+
+    synchronized void logLine(HttpServletRequest req, String uri, String auth, int status) {
+      if (log == null) return;
+      StringBuilder b = new StringBuilder("{\"event\":\"request\",\"method\":");
+      b.append(json(req.getMethod())).append(",\"path\":").append(json(uri));
+      b.append(",\"query\":").append(json(req.getQueryString() == null ? "" : req.getQueryString()));
+      b.append(",\"auth\":").append(json(auth)).append(",\"status\":").append(status);
+      b.append(",\"headers\":{");
+      boolean first = true;
+      for (String name : Collections.list(req.getHeaderNames())) {
+        String lower = name.toLowerCase(Locale.ROOT);
+        if (lower.equals("authorization") || lower.equals("x-amz-security-token")) continue;
+        if (!first) b.append(',');
+        first = false;
+        b.append(json(lower)).append(':').append(json(req.getHeader(name)));
+      }
+      b.append("}}");
+      log.println(b);
+    }
+  }
+
+  static String hex(byte[] b) {
+    StringBuilder s = new StringBuilder();
+    for (byte x : b) s.append(String.format("%02x", x));
+    return s.toString();
+  }
+
+  static byte[] hmac(byte[] key, String data) throws Exception {
+    Mac mac = Mac.getInstance("HmacSHA256");
+    mac.init(new SecretKeySpec(key, "HmacSHA256"));
+    return mac.doFinal(data.getBytes(StandardCharsets.UTF_8));
+  }
+
+  static String encode(String s, boolean slash) {
+    StringBuilder b = new StringBuilder();
+    for (byte x : s.getBytes(StandardCharsets.UTF_8)) {
+      char ch = (char) (x & 0xff);
+      if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')
+          || ch == '-' || ch == '_' || ch == '.' || ch == '~' || (ch == '/' && !slash))
+        b.append(ch);
+      else b.append(String.format("%%%02X", x & 0xff));
+    }
+    return b.toString();
+  }
+
+  /** AWS Signature Version 4 as AWS checks it: null when the signature is right. */
+  static String verifySigV4(HttpServletRequest req, byte[] body, String rawUri) {
+    try {
+      String header = req.getHeader("Authorization");
+      if (header == null || !header.startsWith("AWS4-HMAC-SHA256 ")) return "no AWS4-HMAC-SHA256 authorization";
+      Map<String, String> parts = new HashMap<>();
+      for (String p : header.substring(17).split(",")) {
+        String[] kv = p.trim().split("=", 2);
+        parts.put(kv[0], kv[1]);
+      }
+      String[] cred = parts.get("Credential").split("/");
+      String region = sigv4[0], service = sigv4[1], key = sigv4[2], secret = sigv4[3];
+      if (!cred[0].equals(key)) return "unknown access key";
+      if (!cred[2].equals(region) || !cred[3].equals(service) || !cred[4].equals("aws4_request"))
+        return "scope " + cred[2] + "/" + cred[3] + " is not " + region + "/" + service;
+      String amzDate = req.getHeader("x-amz-date");
+      if (amzDate == null || !amzDate.startsWith(cred[1])) return "x-amz-date missing or not the scope's date";
+      String[] signed = parts.get("SignedHeaders").split(";");
+      StringBuilder canon = new StringBuilder();
+      canon.append(req.getMethod()).append('\n');
+      // Non-S3 services: the path's segments are encoded again (already-encoded once on the wire).
+      StringBuilder path = new StringBuilder();
+      for (String seg : rawUri.split("/", -1)) {
+        if (path.length() > 0 || rawUri.startsWith("/")) path.append('/');
+        path.append(encode(seg, true));
+      }
+      String canonicalPath = path.toString().replaceFirst("^//", "/");
+      canon.append(canonicalPath).append('\n');
+      TreeMap<String, String> query = new TreeMap<>();
+      String qs = req.getQueryString();
+      if (qs != null && !qs.isEmpty())
+        for (String pair : qs.split("&")) {
+          String[] kv = pair.split("=", 2);
+          query.put(
+              encode(URLDecoder.decode(kv[0], StandardCharsets.UTF_8), true),
+              encode(URLDecoder.decode(kv.length > 1 ? kv[1] : "", StandardCharsets.UTF_8), true));
+        }
+      List<String> q = new ArrayList<>();
+      for (Map.Entry<String, String> e : query.entrySet()) q.add(e.getKey() + "=" + e.getValue());
+      canon.append(String.join("&", q)).append('\n');
+      for (String h : signed) {
+        String v = req.getHeader(h);
+        if (v == null) return "signed header " + h + " missing";
+        canon.append(h).append(':').append(v.trim().replaceAll(" +", " ")).append('\n');
+      }
+      canon.append('\n').append(String.join(";", signed)).append('\n');
+      canon.append(hex(MessageDigest.getInstance("SHA-256").digest(body)));
+      String scope = cred[1] + "/" + region + "/" + service + "/aws4_request";
+      String toSign =
+          "AWS4-HMAC-SHA256\n" + amzDate + "\n" + scope + "\n"
+              + hex(MessageDigest.getInstance("SHA-256").digest(canon.toString().getBytes(StandardCharsets.UTF_8)));
+      byte[] k = hmac(("AWS4" + secret).getBytes(StandardCharsets.UTF_8), cred[1]);
+      k = hmac(k, region);
+      k = hmac(k, service);
+      k = hmac(k, "aws4_request");
+      String expected = hex(hmac(k, toSign));
+      if (!expected.equals(parts.get("Signature"))) return "signature does not match";
+      return null;
+    } catch (Exception e) {
+      return "malformed: " + e;
+    }
+  }
+}
