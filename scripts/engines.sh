@@ -8,6 +8,9 @@
 #                        and PostgreSQL JDBC drivers), resolved by Maven
 #   build/engines/java   the Java program of tests/engines/java
 #                        (floe-engine-check.jar and its lib/), built by Maven
+#   build/engines/rest-catalog   the REST catalog server of the tests
+#                        (tests/engines/rest-catalog): floe-rest-catalog.jar
+#                        and its lib/
 # A re-run with unchanged pins does nothing; a changed pin rebuilds. Maven's
 # own cache (~/.m2) and pip's cache make a rebuild quick.
 #   scripts/engines.sh [BUILD_DIR]        (default: build)
@@ -31,6 +34,7 @@ pins="$repo/scripts/versions.env"
 if [ "$print_env" = 1 ]; then
   echo "FLOE_VENV=$venv"
   echo "FLOE_JARS=$jars"
+  echo "FLOE_REST_CATALOG=$dest/rest-catalog"
   exit 0
 fi
 
@@ -114,4 +118,27 @@ if [ ! -f "$java_dir/.floe-stamp" ] || [ "$(cat "$java_dir/.floe-stamp")" != "$j
     package dependency:copy-dependencies -DoutputDirectory="$java_dir/lib" -DincludeScope=runtime
   cp "$java_dir/target/floe-engine-check.jar" "$java_dir/floe-engine-check.jar"
   echo "$java_stamp" >"$java_dir/.floe-stamp"
+fi
+
+# ---- REST catalog server ------------------------------------------------
+rest="$dest/rest-catalog"
+rest_src="$repo/tests/engines/rest-catalog"
+rest_stamp=$(stamp_of "$rest_src/pom.xml" $(find "$rest_src/src" -name '*.java' | sort))
+if [ ! -f "$rest/.floe-stamp" ] || [ "$(cat "$rest/.floe-stamp")" != "$rest_stamp" ]; then
+  echo "engines: building the REST catalog server into $rest"
+  rm -rf "$rest"
+  mkdir -p "$rest/lib"
+  work="$dest/rest-catalog-build"
+  rm -rf "$work"
+  mkdir -p "$work"
+  cp -r "$rest_src/pom.xml" "$rest_src/src" "$work/"
+  mvn -B -q -f "$work/pom.xml" \
+    -Diceberg.version="$MVN_ICEBERG_REST_SERVER" \
+    -Dsqlite-jdbc.version="$MVN_SQLITE_JDBC" \
+    -Djetty.version="$MVN_JETTY" \
+    -Dslf4j.version="$MVN_SLF4J" \
+    package dependency:copy-dependencies -DoutputDirectory="$rest/lib" -DincludeScope=runtime
+  cp "$work/target/floe-rest-catalog-1.jar" "$rest/floe-rest-catalog.jar"
+  rm -rf "$work"
+  echo "$rest_stamp" >"$rest/.floe-stamp"
 fi

@@ -215,6 +215,10 @@ static int send_once(rest_catalog *r, const char *method, const char *url,
   } else if (strcmp(method, "HEAD") == 0) {
     curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
   } else if (strcmp(method, "POST") == 0) {
+    /* libcurl silently resends a request whose reused connection died
+     * before any answer; a POST that changes state must reach the server
+     * at most once, so it gets a connection of its own. */
+    if (!(flags & REQ_IDEMPOTENT)) curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
     curl_easy_setopt(h, CURLOPT_POST, 1L);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body != NULL ? body : "");
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -1561,8 +1565,10 @@ static int rest_commit(floe_catalog *c, floe_catalog_ident ident,
       snprintf(what, sizeof what, "%s", resp.transport_error);
     else
       snprintf(what, sizeof what, "HTTP %ld", resp.status);
-    floe_log(FLOE_LOG_WARN, "rest_commit_state_unknown", "table=%s.%s cause=\"%s\" action=reload",
-             ident.ns, ident.name, what);
+    char table[600];
+    snprintf(table, sizeof table, "%s.%s", ident.ns, ident.name);
+    floe_log(FLOE_LOG_WARN, "rest_commit_state_unknown", "table=%s cause=%s action=reload", table,
+             what);
     cache_drop(r, ident);
     floe_error load_err = {0};
     int lrc = FLOE_OK;
@@ -1584,8 +1590,8 @@ static int rest_commit(floe_catalog *c, floe_catalog_ident ident,
       rc = nomem(err);
       goto cleanup;
     }
-    floe_log(FLOE_LOG_WARN, "rest_commit_state_resolved", "table=%s.%s landed=%d metadata=%s",
-             ident.ns, ident.name, landed, state.metadata_location);
+    floe_log(FLOE_LOG_WARN, "rest_commit_state_resolved", "table=%s landed=%d metadata=%s", table,
+             landed, state.metadata_location);
     if (!landed) {
       rc = floe_error_set(err, FLOE_ECONFLICT,
                           "commit state unknown (%s); the reloaded table does not "

@@ -368,21 +368,31 @@ int table_commit_metadata(floe_table *t, floe_iceberg_metadata *md,
       md, t->metadata_location, t->metadata->last_updated_ms, err));
   trim_metadata_log(md, prop_i64(md, "write.metadata.previous-versions-max", 100));
   FLOE_TRY(floe_iceberg_metadata_to_json(md, &json, &json_len, err));
-  rc = floe_catalog_commit_table(t->catalog, table_ident(t), t->metadata_location,
-                                 json, json_len, &committed, err);
-  if (rc < 0) goto cleanup;
-  new_location = committed.metadata_location;
-  committed.metadata_location = NULL;
-  if (floe_catalog_server_writes_metadata(t->catalog)) {
+  if (!floe_catalog_server_writes_metadata(t->catalog)) {
+    /* Nothing may fail between the swap and taking the new state: a
+     * reported failure must mean the commit did not happen. */
+    rc = floe_catalog_commit(t->catalog, table_ident(t), t->metadata_location,
+                             json, json_len, &new_location, err);
+    if (rc < 0) goto cleanup;
+  } else {
+    rc = floe_catalog_commit_table(t->catalog, table_ident(t), t->metadata_location,
+                                   json, json_len, &committed, err);
+    if (rc < 0) goto cleanup;
+    new_location = committed.metadata_location;
+    committed.metadata_location = NULL;
     /* The metadata the server wrote (its logs and timestamps) is the
-     * table's state from now on. */
-    floe_iceberg_metadata_free(md);
-    md = NULL;
-    rc = floe_iceberg_metadata_parse(&md, committed.metadata_json,
-                                     committed.metadata_json_len, err);
-    if (rc < 0) {
-      floe_error_prefix(err, "committed metadata %s", new_location);
-      goto cleanup;
+     * table's state from now on. The commit has landed: if that metadata
+     * cannot be taken in, floe's own (the same snapshots and schema) stands
+     * in until the next refresh rather than reporting a failure. */
+    floe_iceberg_metadata *server_md = NULL;
+    floe_error parse_err = {0};
+    if (floe_iceberg_metadata_parse(&server_md, committed.metadata_json,
+                                    committed.metadata_json_len, &parse_err) == FLOE_OK) {
+      floe_iceberg_metadata_free(md);
+      md = server_md;
+    } else {
+      floe_log(FLOE_LOG_WARN, "table_commit_metadata", "table=%s metadata=%s error=%s",
+               t->display_name, new_location, parse_err.message);
     }
   }
   floe_iceberg_metadata_free(t->metadata);

@@ -91,6 +91,15 @@ export async function readIceberg(catalogDb, ns, table) {
   return icebird.icebergRead({ tableUrl: md.location, metadataFileName: path.basename(loc) });
 }
 
+// The whole table as icebird reads it from one metadata file (a REST
+// catalog's metadata-location).
+export async function readIcebergAt(location) {
+  await loadModules();
+  const md = readMetadata(location);
+  if (md['current-snapshot-id'] === undefined || md['current-snapshot-id'] === -1) return [];
+  return icebird.icebergRead({ tableUrl: md.location, metadataFileName: path.basename(location) });
+}
+
 async function liveDataFiles(md) {
   const snap = md.snapshots.find((s) => s['snapshot-id'] === md['current-snapshot-id']);
   if (!snap) return { data: [], deletes: 0 };

@@ -47,7 +47,7 @@ import org.eclipse.jetty.servlet.ServletHolder;
  * auth kind, the headers floe sent; never a secret).
  *
  * Usage: RestServer --warehouse DIR --db FILE [--port N] [--log FILE]
- *   [--client ID:SECRET --token-ttl S] [--token T]
+ *   [--client ID:SECRET --token-ttl S [--token-real-ttl-ms MS]] [--token T]
  *   [--sigv4 REGION:SERVICE:KEY:SECRET] [--prefix P]
  * Prints "listening PORT" on stdout when ready.
  */
@@ -55,6 +55,7 @@ public class RestServer {
   static String clientId, clientSecret, staticToken, prefix;
   static String[] sigv4;
   static long tokenTtl = 3600;
+  static long tokenRealTtlMs = -1; // accepted lifetime when shorter than announced (401 tests)
   static final Map<String, Long> tokens = new ConcurrentHashMap<>();
   static final Map<String, Integer> tokenNumbers = new ConcurrentHashMap<>();
   static PrintWriter log;
@@ -72,6 +73,7 @@ public class RestServer {
       clientSecret = c[1];
     }
     tokenTtl = Long.parseLong(opt.getOrDefault("--token-ttl", "3600"));
+    tokenRealTtlMs = Long.parseLong(opt.getOrDefault("--token-real-ttl-ms", "-1"));
     staticToken = opt.get("--token");
     prefix = opt.get("--prefix");
     if (opt.containsKey("--sigv4")) sigv4 = opt.get("--sigv4").split(":", 4);
@@ -97,10 +99,46 @@ public class RestServer {
     context.addServlet(new ServletHolder(new Front(servlet)), "/*");
     server.setHandler(context);
     server.start();
+    warmUp(connector.getLocalPort());
     System.out.println("listening " + connector.getLocalPort());
     System.out.flush();
     server.join();
   }
+
+  /**
+   * Runs each kind of request once against this server before it reports
+   * ready, so the tests' first requests do not pay for class loading and a
+   * cold JIT (seconds), which would trip the short client timeouts the
+   * fault tests use.
+   */
+  static void warmUp(int port) throws Exception {
+    java.net.http.HttpClient client = java.net.http.HttpClient.newHttpClient();
+    String base = "http://127.0.0.1:" + port + "/v1/";
+    String[][] calls = {
+      {"GET", "config", null},
+      {"POST", "namespaces", "{\"namespace\":[\"floe_warmup\"]}"},
+      {"HEAD", "namespaces/floe_warmup", null},
+      {"POST", "namespaces/floe_warmup/tables",
+        "{\"name\":\"t\",\"schema\":{\"type\":\"struct\",\"schema-id\":0,\"fields\":[{\"id\":1,\"name\":\"id\",\"required\":false,\"type\":\"long\"}]},\"properties\":{\"format-version\":\"2\"}}"},
+      {"GET", "namespaces/floe_warmup/tables/t", null},
+      {"HEAD", "namespaces/floe_warmup/tables/t", null},
+      {"POST", "namespaces/floe_warmup/tables/t",
+        "{\"requirements\":[{\"type\":\"assert-ref-snapshot-id\",\"ref\":\"main\",\"snapshot-id\":null}],\"updates\":[{\"action\":\"set-properties\",\"updates\":{\"k\":\"v\"}}]}"},
+      {"GET", "namespaces/floe_warmup/tables", null},
+      {"DELETE", "namespaces/floe_warmup/tables/t?purgeRequested=true", null},
+      {"DELETE", "namespaces/floe_warmup", null},
+    };
+    for (String[] c : calls) {
+      java.net.http.HttpRequest.Builder b =
+          java.net.http.HttpRequest.newBuilder(java.net.URI.create(base + c[1])).header(WARMUP, "1");
+      b.method(c[0], c[2] == null ? java.net.http.HttpRequest.BodyPublishers.noBody()
+          : java.net.http.HttpRequest.BodyPublishers.ofString(c[2]));
+      if (c[2] != null) b.header("Content-Type", "application/json");
+      client.send(b.build(), java.net.http.HttpResponse.BodyHandlers.discarding());
+    }
+  }
+
+  static final String WARMUP = "X-Floe-Warmup";
 
   static String json(String s) {
     StringBuilder b = new StringBuilder("\"");
@@ -179,6 +217,33 @@ public class RestServer {
               + ",\"code\":" + code + "}}");
     }
 
+    /** Remembers the status the catalog servlet set, for the request log. */
+    static final class Status extends jakarta.servlet.http.HttpServletResponseWrapper {
+      int status = 200;
+
+      Status(HttpServletResponse r) {
+        super(r);
+      }
+
+      @Override
+      public void setStatus(int sc) {
+        if (!isCommitted()) status = sc; // later calls no longer reach the client
+        super.setStatus(sc);
+      }
+
+      @Override
+      public void sendError(int sc) throws IOException {
+        status = sc;
+        super.sendError(sc);
+      }
+
+      @Override
+      public void sendError(int sc, String msg) throws IOException {
+        status = sc;
+        super.sendError(sc, msg);
+      }
+    }
+
     @Override
     protected void service(HttpServletRequest req, HttpServletResponse resp)
         throws IOException, jakarta.servlet.ServletException {
@@ -186,6 +251,10 @@ public class RestServer {
       String uri = req.getRequestURI();
       String auth = "none";
       int status;
+      if (req.getHeader(WARMUP) != null && req.getRemoteAddr().equals("127.0.0.1")) {
+        catalog.service(new Replay(req, body, uri), resp);
+        return;
+      }
       try {
         if (uri.equals("/v1/oauth/tokens")) {
           status = token(req, body, resp);
@@ -232,8 +301,9 @@ public class RestServer {
               }
               inner = "/v1/" + uri.substring(head.length());
             }
-            catalog.service(new Replay(req, body, inner), resp);
-            status = resp.getStatus();
+            Status captured = new Status(resp);
+            catalog.service(new Replay(req, body, inner), captured);
+            status = captured.status;
           }
         }
       } catch (RuntimeException e) {
@@ -268,7 +338,7 @@ public class RestServer {
       StringBuilder t = new StringBuilder("tok-");
       for (byte x : raw) t.append(String.format("%02x", x));
       String token = t.toString();
-      tokens.put(token, System.currentTimeMillis() + tokenTtl * 1000);
+      tokens.put(token, System.currentTimeMillis() + (tokenRealTtlMs >= 0 ? tokenRealTtlMs : tokenTtl * 1000));
       tokenNumbers.put(token, tokenNumbers.size() + 1);
       resp.setStatus(200);
       resp.getWriter()
