@@ -94,6 +94,18 @@ async function assertTableEqualsSource(dir, url, table, sourceSql, columns) {
   return metadata;
 }
 
+function readThroughEngines(url, table, column, spark) {
+  const env = sh(path.join(REPO, 'scripts/engines.sh'), ['--print-env', process.env.FLOE_BUILD_DIR ?? path.join(REPO, 'build')]);
+  const venv = /^FLOE_VENV=(.*)$/m.exec(env)[1];
+  const jars = /^FLOE_JARS=(.*)$/m.exec(env)[1];
+  const python = path.join(venv, 'bin/python');
+  if (!existsSync(python)) throw new Error(`no engines venv at ${venv}: run scripts/engines.sh (make engines)`);
+  const args = [path.join(REPO, 'tests/e2e/lib/read_rest.py'), url, 'e2e', table, column];
+  if (spark) args.push('--spark', jars);
+  const out = sh(python, args, { env: { ...process.env, PYSPARK_PYTHON: python, SPARK_LOCAL_IP: '127.0.0.1' } });
+  return out.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+}
+
 const ORDERS = 'CREATE TABLE orders (id INTEGER PRIMARY KEY, customer TEXT NOT NULL, amount DECIMAL(10,2), ts TIMESTAMP, batch_sk INTEGER NOT NULL);';
 const ORDER_COLS = ['id', 'customer', 'amount', 'ts', 'batch_sk'];
 function orderRows(from, to, batch) {
@@ -140,6 +152,15 @@ describe('floe with an Iceberg REST catalog', () => {
       const { rows } = await tableRows(server.url, 'orders_cdc');
       assert.deepEqual(normalizeRows(rows, ['order_id', 'amount']),
         normalizeRows([{ order_id: 1, amount: 12 }, { order_id: 4, amount: 40 }], ['order_id', 'amount']));
+
+      // PyIceberg's and Spark's REST clients read what floe wrote through the
+      // same server (scripts/engines.sh installs both).
+      const engines = readThroughEngines(server.url, 'orders', 'id', true);
+      const [src] = sqliteRows(path.join(dir, 'source.db'), 'SELECT count(*) AS n, sum(id) AS s FROM orders');
+      assert.deepEqual(engines.map((e) => e.engine), ['pyiceberg', 'spark']);
+      for (const e of engines) assert.deepEqual([e.rows, e.sum], [Number(src.n), Number(src.s)], e.engine);
+      const [cust] = readThroughEngines(server.url, 'customers', 'customer_id', false);
+      assert.deepEqual([cust.rows, cust.sum], [4, 10], 'pyiceberg applies the merge deletes');
 
       // The server wrote every metadata file; floe's status reads them back.
       const status = runOk(dir, {}, ['status']);
