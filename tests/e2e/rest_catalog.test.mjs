@@ -211,7 +211,7 @@ describe('floe with an Iceberg REST catalog', () => {
     // ...and tokens that die before their announced expiry: a 401, one new
     // token, the request repeated.
     const dir2 = scratch('oauth401');
-    const server2 = await startRestServer(dir2, ['--client', `floe-client:${secret}`, '--token-ttl', '600', '--token-real-ttl-ms', '300']);
+    const server2 = await startRestServer(dir2, ['--client', `floe-client:${secret}`, '--token-ttl', '600', '--token-real-ttl-ms', '0']);
     try {
       sqlite(dir2, ORDERS + orderRows(1, 5, 1));
       job(dir2, `{type: rest, uri: "${server2.url}", credential: "floe-client:\${FLOE_TEST_SECRET}"}`, '  orders: {}');

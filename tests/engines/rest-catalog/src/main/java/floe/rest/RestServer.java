@@ -55,7 +55,7 @@ public class RestServer {
   static String clientId, clientSecret, staticToken, prefix;
   static String[] sigv4;
   static long tokenTtl = 3600;
-  static long tokenRealTtlMs = -1; // accepted lifetime when shorter than announced (401 tests)
+  static long tokenRealTtlMs = -1; // the first token's real lifetime, shorter than announced (401 tests)
   static final Map<String, Long> tokens = new ConcurrentHashMap<>();
   static final Map<String, Integer> tokenNumbers = new ConcurrentHashMap<>();
   static PrintWriter log;
@@ -338,7 +338,9 @@ public class RestServer {
       StringBuilder t = new StringBuilder("tok-");
       for (byte x : raw) t.append(String.format("%02x", x));
       String token = t.toString();
-      tokens.put(token, System.currentTimeMillis() + (tokenRealTtlMs >= 0 ? tokenRealTtlMs : tokenTtl * 1000));
+      // --token-real-ttl-ms: the first token dies early (a revoked token).
+      boolean first = tokenNumbers.isEmpty();
+      tokens.put(token, System.currentTimeMillis() + (first && tokenRealTtlMs >= 0 ? tokenRealTtlMs : tokenTtl * 1000));
       tokenNumbers.put(token, tokenNumbers.size() + 1);
       resp.setStatus(200);
       resp.getWriter()
