@@ -4,6 +4,7 @@
 #
 #   parquet_write     floe's Parquet writer vs DuckDB's, BENCH_ROWS rows (10M)
 #   replicate         `floe run` from SQLite vs the native-accessor floor
+#   replicate_pg      `floe run` from PostgreSQL vs a libpq cursor loop
 #   upsert*           merge of N/10 changes into N rows, per delete mode
 #   scan              full table scans
 #   snowflake_decode  SQL API v2 partitions into Arrow, FLOE_BENCH_MB (100)
@@ -11,7 +12,7 @@
 #   maintain_compact  compaction of BENCH_MAINTAIN_ROWS (10M) rows in
 #                     BENCH_MAINTAIN_FILES (10,000) small files, 10% deleted
 #
-# replicate, upsert and scan run at every size of BENCH_SIZES (default
+# replicate, replicate_pg, upsert and scan run at every size of BENCH_SIZES (default
 # "1000000 10000000"; BENCH_LARGE=1 adds 100000000), so the lines show cost
 # growing with the rows and peak RSS staying flat. bench/smoke.sh runs all of
 # it at a tiny size (make test).
@@ -21,7 +22,8 @@ build="$(cd "${1:?usage: bench/run.sh <build-dir>}" && pwd)"
 rows="${BENCH_ROWS:-10000000}"
 sizes="${BENCH_SIZES:-1000000 10000000}"
 [ "${BENCH_LARGE:-0}" = 1 ] && sizes="$sizes 100000000"
-for b in bench_parquet_write bench_upsert bench_scan bench_snowflake_decode bench_sqlite_floor bench_maintain floe; do
+for b in bench_parquet_write bench_upsert bench_scan bench_snowflake_decode bench_sqlite_floor \
+         bench_pg_floor bench_maintain floe; do
   [ -x "$build/$b" ] || { echo "bench: $build/$b not built" >&2; exit 1; }
 done
 
@@ -56,6 +58,8 @@ echo "parquet_write rows=$rows floe_s=$floe_s duckdb_s=$duckdb_s ratio=$ratio fl
 for n in $sizes; do
   # replicate: `floe run` of an n x 10 SQLite table (bench/replicate.sh).
   BENCH_REPLICATE_ROWS="$n" "$here/replicate.sh" "$build"
+  # replicate_pg: the same from a throwaway PostgreSQL (bench/replicate_pg.sh).
+  BENCH_REPLICATE_ROWS="$n" "$here/replicate_pg.sh" "$build"
   # upsert: merge of n/10 changed rows into n rows, each delete mode in a
   # child process of its own (bench/upsert.c).
   mkdir -p "$work/upsert-$n"

@@ -20,13 +20,14 @@ pattern='^[a-z][a-z0-9_]*( [a-z][a-z0-9_]*=-?[0-9]+(\.[0-9]+)?%?)+$'
 while IFS= read -r line; do
   [[ "$line" =~ $pattern ]] || fail "line does not parse: '$line'"
 done <"$out"
-for name in parquet_write replicate upsert upsert_equality upsert_copy_on_write scan \
+for name in parquet_write replicate replicate_pg upsert upsert_equality upsert_copy_on_write scan \
             snowflake_decode snowflake_e2e maintain_compact; do
   n="$(grep -c "^$name " "$out" || true)"
   [ "$n" = 1 ] || fail "$n lines for $name, want 1"
 done
 # The values must be the run's, not placeholders.
 grep -q '^replicate rows=3000 ' "$out" || fail "replicate did not load 3000 rows"
+grep -q '^replicate_pg rows=3000 ' "$out" || fail "replicate_pg did not load 3000 rows"
 grep -q '^scan rows=3000 ' "$out" || fail "scan did not read 3000 rows"
 grep -q '^upsert table_rows=3000 changed_rows=300 ' "$out" || fail "upsert sizes"
 grep -q '^maintain_compact rows=3000 deleted_rows=300 files_before=30 files_after=1 ' "$out" ||

@@ -8,6 +8,11 @@
  * leave in the order the stream produced them, so what is written does not
  * depend on the thread count. Memory: at most `depth` queued batches plus
  * the one the producer is filling. Private to src/replicate.
+ *
+ * Rule for the engine: between floe_pipeline_start and floe_pipeline_free
+ * nothing else may use the source's connection (control table, lock
+ * renewal, counts): the producer owns it, and SQLite is opened without its
+ * connection mutex (SQLITE_OPEN_NOMUTEX).
  */
 #ifndef FLOE_REPLICATE_PIPELINE_H
 #define FLOE_REPLICATE_PIPELINE_H

@@ -719,6 +719,13 @@ int floe_src_format_double(double v, char *out, size_t out_size) {
 
 bool floe_src_utf8_valid(const uint8_t *b, size_t len) {
   size_t i = 0;
+  /* ASCII runs eight bytes at a time: most text is all ASCII. */
+  while (i + 8 <= len) {
+    uint64_t word;
+    memcpy(&word, b + i, sizeof word);
+    if (word & UINT64_C(0x8080808080808080)) break;
+    i += 8;
+  }
   while (i < len) {
     uint8_t c = b[i];
     if (c < 0x80) {
