@@ -1207,6 +1207,21 @@ static int build_attempt(floe_table_op *op, floe_iceberg_metadata **out,
   }
   int64_t sequence_number = base->last_sequence_number + 1;
 
+  /* Iceberg spec (v3): position delete files must not be added to a v3
+   * table; its row-level deletes are deletion vectors (one per data file
+   * per snapshot, merged with the file's existing one), which floe does
+   * not write. Refuse rather than write a table readers apply wrongly. */
+  for (int32_t i = 0; i < op->n_added && base->format_version >= 3; i++)
+    if (op->added[i].content == FLOE_CONTENT_POSITION_DELETES &&
+        (op->added[i].file_format == NULL ||
+         strcmp(op->added[i].file_format, "PUFFIN") != 0)) {
+      rc = floe_error_set(err, FLOE_EUNSUPPORTED,
+                          "%s: a position delete file cannot be added to a format-version %d "
+                          "table (v3 deletes are deletion vectors, which floe does not write)",
+                          op->added[i].file_path, (int)base->format_version);
+      goto cleanup;
+    }
+
   for (int32_t i = 0; i < op->n_added; i++) {
     stats_file(&stats, &op->added[i], true);
     FLOE_TRY(partition_key(base, &op->added[i], &key, err));
@@ -1317,10 +1332,18 @@ static int build_attempt(floe_table_op *op, floe_iceberg_metadata **out,
   snap.has_schema_id = true;
   snap.schema_id = base->current_schema_id;
   if (base->format_version >= 3) {
+    /* Iceberg spec: Row Lineage. The manifest list assigned first_row_id to
+     * every data manifest without one (the new ones, and older ones of a
+     * table written before row lineage), each taking the rows it counts;
+     * next-row-id must move past all of them, not only the added rows. */
+    int64_t assigned = 0;
+    for (int32_t i = 0; i < n_files; i++)
+      if (files[i].content == FLOE_MANIFEST_DATA && !files[i].has_first_row_id)
+        assigned += files[i].existing_rows_count + files[i].added_rows_count;
     snap.has_first_row_id = true;
     snap.first_row_id = lo.first_row_id;
     snap.has_added_rows = true;
-    snap.added_rows = stats.added_records;
+    snap.added_rows = assigned;
   }
   FLOE_TRY(floe_iceberg_metadata_copy(&md, base, err));
   FLOE_TRY(floe_iceberg_metadata_add_snapshot(md, &snap, err));

@@ -187,7 +187,29 @@ static int open_table(job_state *js, floe_error *err) {
   floe_iceberg_property *props = NULL;
   size_t n_ex = 0;
   const char *const *ex = op_exclude(js, &n_ex);
-  int rc = floe_table_load(e->s.catalog, ident, &js->table, err);
+  int rc = FLOE_OK;
+  for (size_t i = 0; i < t->n_properties; i++)
+    if (strcmp(t->properties[i].key, "format-version") == 0 &&
+        strtol(t->properties[i].value, NULL, 10) >= 3) {
+      rc = floe_error_set(err, FLOE_EUNSUPPORTED,
+                          "properties: format-version %s: floe does not write Iceberg v3 "
+                          "tables yet (deletion vectors, row lineage); use format-version 2",
+                          t->properties[i].value);
+      goto cleanup;
+    }
+  rc = floe_table_load(e->s.catalog, ident, &js->table, err);
+  if (rc == FLOE_OK && floe_table_metadata(js->table)->format_version >= 3) {
+    /* Iceberg spec v3: a merge's deletes must be deletion vectors merged
+     * with the data file's existing one, and every commit must keep row
+     * lineage right. floe writes neither yet: refuse before anything is
+     * written rather than write a v3 table wrongly. */
+    rc = floe_error_set(err, FLOE_EUNSUPPORTED,
+                        "the table is Iceberg format-version %d (written by another engine); "
+                        "floe does not write v3 tables yet (deletion vectors, row lineage), so "
+                        "nothing was written: replicate into a format-version 2 table",
+                        (int)floe_table_metadata(js->table)->format_version);
+    goto cleanup;
+  }
   if (rc == FLOE_ENOTFOUND) {
     if (err) floe_error_init(err);
     FLOE_TRY(floe_schema_from_source(&js->job.desc, ex, n_ex, &schema, err));

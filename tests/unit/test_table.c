@@ -12,6 +12,8 @@
  * while the first holds a stale base.
  */
 #include <inttypes.h>
+#include <jansson.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1069,6 +1071,81 @@ static void test_op_property_and_precondition_commit_with_the_snapshot(void) {
   fixture_close(&fx);
 }
 
+
+/* ---- format v3 ---------------------------------------------------------- */
+
+/* A v2 table with one data manifest (4 rows), registered again as db.v3
+ * with format-version 3: a table written before row lineage existed, whose
+ * manifest has no first_row_id. */
+static void test_v3_row_lineage_covers_manifests_written_before_it(void) {
+  fixture fx;
+  floe_error err = {0};
+  const char *skip = fixture_open(&fx, KIND_SQLITE, "table_v3_lineage", true, NULL, 0, &err);
+  if (skip != NULL) SKIP("%s", skip);
+  REQUIRE(fx.table != NULL);
+  test_file x, y, z, d;
+  make_file(&x, fx.table, "x", FLOE_CONTENT_DATA, "us", 4, 40, 0, 3);
+  REQUIRE_OK(floe_table_append(fx.table, &x.f, 1, NULL, 0, NULL, &err), &err);
+  floe_catalog_table ct = {0};
+  REQUIRE_OK(floe_catalog_table_load(fx.cat, ident, &ct, &err), &err);
+  json_error_t jerr;
+  json_t *md = json_loads(ct.metadata_json, 0, &jerr);
+  REQUIRE(md != NULL);
+  json_object_set_new(md, "format-version", json_integer(3));
+  char *text = json_dumps(md, JSON_COMPACT);
+  json_decref(md);
+  floe_catalog_table_reset(&ct);
+  const floe_catalog_ident v3 = {"db", "v3"};
+  char location[4096];
+  snprintf(location, sizeof location, "%s-v3", floe_table_location(fx.table));
+  REQUIRE_OK(floe_catalog_table_create(fx.cat, v3, location, text, strlen(text), NULL, &err), &err);
+  free(text);
+  floe_table *t = NULL;
+  REQUIRE_OK(floe_table_load(fx.cat, v3, &t, &err), &err);
+  CHECK_INT_EQ(floe_table_metadata(t)->format_version, 3);
+
+  /* The new manifest (6 rows) and the old one (4) both get row ids: the
+   * next commit must start after all 10. */
+  make_file(&y, t, "y", FLOE_CONTENT_DATA, "us", 6, 60, 4, 9);
+  int64_t sy = 0, sz = 0;
+  REQUIRE_OK(floe_table_append(t, &y.f, 1, NULL, 0, &sy, &err), &err);
+  const floe_iceberg_metadata *m = floe_table_metadata(t);
+  const floe_iceberg_snapshot *snap = floe_iceberg_metadata_snapshot(m, sy);
+  CHECK(snap->has_first_row_id && snap->first_row_id == 0);
+  CHECK_INT_EQ(snap->added_rows, 10);
+  CHECK_INT_EQ(m->next_row_id, 10);
+  make_file(&z, t, "z", FLOE_CONTENT_DATA, "us", 1, 10, 10, 10);
+  REQUIRE_OK(floe_table_append(t, &z.f, 1, NULL, 0, &sz, &err), &err);
+  m = floe_table_metadata(t);
+  snap = floe_iceberg_metadata_snapshot(m, sz);
+  CHECK_INT_EQ(snap->first_row_id, 10);
+  CHECK_INT_EQ(snap->added_rows, 1);
+  CHECK_INT_EQ(m->next_row_id, 11);
+  /* Every data file reads with distinct row ids. */
+  floe_table_files files = {0};
+  REQUIRE_OK(floe_table_files_read(t, NULL, &files, &err), &err);
+  int64_t seen[3] = {-1, -1, -1};
+  for (int32_t i = 0; i < files.n && i < 3; i++) {
+    CHECK(files.files[i].file.has_first_row_id);
+    seen[i] = files.files[i].file.first_row_id;
+  }
+  CHECK_INT_EQ(files.n, 3);
+  CHECK(seen[0] != seen[1] && seen[1] != seen[2] && seen[0] != seen[2]);
+  floe_table_files_reset(&files);
+
+  /* v3 forbids position delete files (deletion vectors only). */
+  make_file(&d, t, "d", FLOE_CONTENT_POSITION_DELETES, "us", 1, 10, 0, 0);
+  floe_table_op *op = NULL;
+  REQUIRE_OK(floe_table_op_new(&op, t, FLOE_TABLE_ROW_DELTA, &err), &err);
+  CHECK_OK(floe_table_op_add_file(op, &d.f, &err), &err);
+  CHECK_INT_EQ(floe_table_op_commit(op, NULL, &err), FLOE_EUNSUPPORTED);
+  CHECK(strstr(err.message, "cannot be added to a format-version 3 table") != NULL);
+  floe_table_op_free(op);
+  CHECK(floe_table_current_snapshot(t)->snapshot_id == sz);
+  floe_table_free(t);
+  fixture_close(&fx);
+}
+
 static void test_bare_metadata_file_is_read_only(void) {
   fixture fx;
   floe_error err = {0};
@@ -1124,6 +1201,7 @@ static void test_append_survives_allocation_failures(void) {
 int main(void) {
   RUN(test_lifecycle_hadoop);
   RUN(test_op_property_and_precondition_commit_with_the_snapshot);
+  RUN(test_v3_row_lineage_covers_manifests_written_before_it);
   RUN(test_lifecycle_sqlite);
   RUN(test_stale_append_rebases_hadoop);
   RUN(test_stale_append_rebases_sqlite);
