@@ -216,6 +216,13 @@ typedef enum floe_config_overwrite {
   FLOE_OVERWRITE_RANGE = 2       /* replace rows in the loaded batch/cursor range */
 } floe_config_overwrite;
 
+/* What a run does when the source's max(batch) (or cursor) is below the
+ * control table's: rows deleted, batch numbers reset, a table reloaded. */
+typedef enum floe_config_on_source_behind {
+  FLOE_SOURCE_BEHIND_WARN = 0, /* report source_behind at warning level, exit 0 */
+  FLOE_SOURCE_BEHIND_FAIL = 1  /* the same, and exit code 4 */
+} floe_config_on_source_behind;
+
 typedef enum floe_config_chunk_by {
   FLOE_CHUNK_BY_BATCH = 0, /* one commit per distinct batch_column value */
   FLOE_CHUNK_BY_ROWS = 1   /* one commit per `rows` rows */
@@ -332,6 +339,7 @@ typedef struct floe_config_table {
   floe_config_maintenance maintenance;
   char *partition_column; /* strategy partition */
   char *where;            /* extra source filter (SQL text), or NULL */
+  floe_config_on_source_behind on_source_behind; /* default warn */
   /* target.properties overlaid with the table's own properties. */
   floe_config_property *properties;
   size_t n_properties;

@@ -73,6 +73,8 @@ int floe_replicate_open_catalog(const struct floe_config *cfg,
 #define FLOE_REPLICATE_EXIT_FAILURE 1    /* a table failed */
 #define FLOE_REPLICATE_EXIT_USAGE 2      /* bad arguments or configuration */
 #define FLOE_REPLICATE_EXIT_VALIDATION 3 /* validation found a mismatch */
+#define FLOE_REPLICATE_EXIT_SOURCE_BEHIND 4 /* a source is behind its control
+                                             * table (on_source_behind: fail) */
 
 /* The exit code for the return value of floe_replicate_run/validate when
  * no table ran (bad --table, unreachable source): FLOE_OK -> 0,
@@ -84,10 +86,11 @@ typedef enum floe_run_status {
   FLOE_RUN_NOTHING_NEW = 1, /* the source has no batch past the control max */
   FLOE_RUN_PLANNED = 2,     /* dry run: what would be loaded */
   FLOE_RUN_FAILED = 3,      /* nothing committed for the failing range */
-  FLOE_RUN_MISMATCH = 4     /* committed, but validation found a mismatch */
+  FLOE_RUN_MISMATCH = 4,    /* committed, but validation found a mismatch */
+  FLOE_RUN_SOURCE_BEHIND = 5 /* the source's max is below the control max */
 } floe_run_status;
 
-/* "ok", "nothing_new", "planned", "failed", "mismatch". */
+/* "ok", "nothing_new", "planned", "failed", "mismatch", "source_behind". */
 const char *floe_run_status_name(floe_run_status status);
 
 /* What happened to one table. Strings are owned by the report. */
@@ -118,6 +121,7 @@ typedef struct floe_run_table {
    * report of floe_maintain_report_json plus "reasons" and "error", or
    * NULL when no threshold was crossed. */
   char *maintenance;
+  bool source_behind_fails; /* source_behind under on_source_behind: fail */
 } floe_run_table;
 
 typedef struct floe_run_report {
@@ -237,6 +241,9 @@ typedef struct floe_status_table {
   char *last_run_id;       /* floe.run-id of the latest floe commit */
   int64_t last_commit_ms;  /* its timestamp */
   char *message;           /* an error reaching this table, or NULL */
+  bool has_source_max;     /* batch tables whose source could be read */
+  int64_t source_max;      /* max(batch column) of the source now */
+  bool source_behind;      /* source_max < control_max */
 } floe_status_table;
 
 typedef struct floe_status_report {

@@ -33,7 +33,8 @@ static void usage(FILE *out) {
           "  --dry-run           plan and print what would be loaded; write nothing\n"
           "\n"
           "exit codes: 0 ok (also when there is nothing new), 1 a table failed,\n"
-          "            2 usage or configuration error, 3 validation mismatch\n");
+          "            2 usage or configuration error, 3 validation mismatch,\n"
+          "            4 a source is behind its control table (on_source_behind: fail)\n");
 }
 
 static volatile sig_atomic_t run_interrupted;

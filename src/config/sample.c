@@ -71,6 +71,7 @@ static const char sample_text[] =
     "  batch_column: batch_sk       # or cursor_column: updated_at\n"
     "  mode: append                 # append | overwrite | merge\n"
     "  validate: {count: true, checksum: false}\n"
+    "  on_source_behind: warn       # source max below the control max: warn | fail (exit 4)\n"
     "\n"
     "tables:\n"
     "  orders:                      # the control table's table_name\n"

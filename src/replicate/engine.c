@@ -1427,6 +1427,25 @@ static void nothing_new(job_state *js, const char *why) {
   floe_log(FLOE_LOG_INFO, "nothing_new", "table=%s reason=%s", js->job.t->name, why);
 }
 
+/* The source's max is below what the control table says was loaded (rows
+ * deleted, batch numbers reset, the table reloaded): the contract says
+ * "else alert the user", so this is not a routine "nothing new". Nothing
+ * is loaded; on_source_behind: fail makes the run exit 4. */
+static void source_behind(job_state *js, const char *why) {
+  const floe_config_table *t = js->job.t;
+  bool fails = t->on_source_behind == FLOE_SOURCE_BEHIND_FAIL;
+  js->rep->status = FLOE_RUN_SOURCE_BEHIND;
+  js->rep->source_behind_fails = fails;
+  char *text = floe_replicate_strdupf("source behind the control table: %s (rows deleted, "
+                                      "batch numbers reset or the table reloaded?); nothing "
+                                      "loaded",
+                                      why);
+  set_message(js->rep, text ? text : why);
+  floe_free(text);
+  floe_log(fails ? FLOE_LOG_ERROR : FLOE_LOG_WARN, "source_behind",
+           "table=%s reason=%s on_source_behind=%s", t->name, why, fails ? "fail" : "warn");
+}
+
 /* One change-capture load under its own control row (batch_sk a load
  * counter; watermark the CHANGES end), or its plan in a dry run. */
 static int load_cdc(job_state *js, unit *u, const char *watermark, floe_error *err) {
@@ -1637,7 +1656,12 @@ static int run_table(job_state *js, floe_error *err) {
       if (!is_null)
         snprintf(why, sizeof why, "source max(%s) = %lld, control max = %lld",
                  js->job.desc.columns[js->job.batch_idx].name, (long long)src_max, (long long)prev);
-      nothing_new(js, why);
+      /* Strategy full copies the whole table whatever its max: only the
+       * incremental strategies lose rows when the source moved back. */
+      if ((is_null ? prev > 0 : src_max < prev) && t->strategy != FLOE_STRATEGY_FULL)
+        source_behind(js, why);
+      else
+        nothing_new(js, why);
       goto cleanup;
     }
     if (t->strategy == FLOE_STRATEGY_CHUNKED && !e->dry_run) {
@@ -1666,7 +1690,13 @@ static int run_table(job_state *js, floe_error *err) {
       snprintf(why, sizeof why, "source max(%s) = %s, control watermark = %s",
                js->job.desc.columns[js->job.cursor_idx].name, src_wm ? src_wm : "null",
                prev_wm ? prev_wm : "none");
-      nothing_new(js, why);
+      /* No row above the watermark and a max other than it: the max is
+       * below the watermark (or the source is empty). */
+      if (prev_wm != NULL && (src_wm == NULL || strcmp(src_wm, prev_wm) != 0) &&
+          t->strategy != FLOE_STRATEGY_FULL)
+        source_behind(js, why);
+      else
+        nothing_new(js, why);
       goto cleanup;
     }
     if (t->strategy == FLOE_STRATEGY_CHUNKED && !e->dry_run) {
@@ -1691,7 +1721,7 @@ static int run_table(job_state *js, floe_error *err) {
     /* full without a batch column: a load counter, every run. */
     FLOE_TRY(load_range(js, prev + 1, prev, prev + 1, false, false, NULL, NULL, err));
   }
-  if (js->rep->status != FLOE_RUN_NOTHING_NEW)
+  if (js->rep->status != FLOE_RUN_NOTHING_NEW && js->rep->status != FLOE_RUN_SOURCE_BEHIND)
     js->rep->status = e->dry_run ? FLOE_RUN_PLANNED : js->rc_mismatch ? FLOE_RUN_MISMATCH : FLOE_RUN_OK;
 cleanup:
   /* The job's maintenance: still under the table's lock, so the next run

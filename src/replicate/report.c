@@ -36,12 +36,15 @@ int floe_replicate_exit_code(int rc) {
 }
 
 int floe_run_report_exit_code(const floe_run_report *report, int rc) {
-  bool failed = false, mismatch = false;
+  bool failed = false, mismatch = false, behind = false;
   for (size_t i = 0; report != NULL && i < report->n_tables; i++) {
     failed |= report->tables[i].status == FLOE_RUN_FAILED;
     mismatch |= report->tables[i].status == FLOE_RUN_MISMATCH;
+    behind |= report->tables[i].status == FLOE_RUN_SOURCE_BEHIND &&
+              report->tables[i].source_behind_fails;
   }
   if (failed) return FLOE_REPLICATE_EXIT_FAILURE;
+  if (behind) return FLOE_REPLICATE_EXIT_SOURCE_BEHIND;
   if (mismatch) return FLOE_REPLICATE_EXIT_VALIDATION;
   return floe_replicate_exit_code(rc);
 }
@@ -53,6 +56,7 @@ const char *floe_run_status_name(floe_run_status status) {
     case FLOE_RUN_PLANNED: return "planned";
     case FLOE_RUN_FAILED: return "failed";
     case FLOE_RUN_MISMATCH: return "mismatch";
+    case FLOE_RUN_SOURCE_BEHIND: return "source_behind";
   }
   return "?";
 }
@@ -133,15 +137,23 @@ static int json_str(floe_buf *out, const char *s) {
 
 int floe_run_report_json(const floe_run_report *report, floe_buf *out, floe_error *err) {
   int rc = 0;
-  int64_t ok = 0, nothing = 0, failed = 0, mismatch = 0, planned = 0;
+  int64_t ok = 0, nothing = 0, failed = 0, mismatch = 0, planned = 0, behind = 0;
+  bool behind_fails = false;
   for (size_t i = 0; i < report->n_tables; i++) switch (report->tables[i].status) {
       case FLOE_RUN_OK: ok++; break;
       case FLOE_RUN_NOTHING_NEW: nothing++; break;
       case FLOE_RUN_FAILED: failed++; break;
       case FLOE_RUN_MISMATCH: mismatch++; break;
       case FLOE_RUN_PLANNED: planned++; break;
+      case FLOE_RUN_SOURCE_BEHIND:
+        behind++;
+        behind_fails |= report->tables[i].source_behind_fails;
+        break;
     }
-  const char *overall = failed ? "failed" : mismatch ? "mismatch" : "ok";
+  const char *overall = failed         ? "failed"
+                        : behind_fails ? "source_behind"
+                        : mismatch     ? "mismatch"
+                                       : "ok";
   rc |= floe_buf_append_str(out, "{\"run_id\":");
   rc |= json_str(out, report->run_id);
   rc |= floe_buf_append_str(out, ",\"command\":");
@@ -150,10 +162,12 @@ int floe_run_report_json(const floe_run_report *report, floe_buf *out, floe_erro
                          ",\"dry_run\":%s,\"started_ms\":%" PRId64 ",\"finished_ms\":%" PRId64
                          ",\"status\":\"%s\",\"exit_code\":%d,\"counts\":{\"ok\":%" PRId64
                          ",\"nothing_new\":%" PRId64 ",\"failed\":%" PRId64
-                         ",\"mismatch\":%" PRId64 ",\"planned\":%" PRId64 "},\"tables\":[",
+                         ",\"mismatch\":%" PRId64 ",\"planned\":%" PRId64
+                         ",\"source_behind\":%" PRId64 "},\"tables\":[",
                          report->dry_run ? "true" : "false", report->started_ms,
                          report->finished_ms, overall,
-                         failed ? 1 : mismatch ? 3 : 0, ok, nothing, failed, mismatch, planned);
+                         failed ? 1 : behind_fails ? 4 : mismatch ? 3 : 0, ok, nothing, failed,
+                         mismatch, planned, behind);
   for (size_t i = 0; i < report->n_tables; i++) {
     const floe_run_table *t = &report->tables[i];
     rc |= floe_buf_append_str(out, i ? ",{\"table\":" : "{\"table\":");
@@ -336,7 +350,15 @@ int floe_status_report_text(const floe_status_report *report, floe_buf *out,
     }
     const char *wm = t->committed_watermark ? t->committed_watermark
                      : t->control_watermark ? t->control_watermark : "-";
-    const char *note = t->message ? t->message : !t->table_exists ? "table not created yet" : "";
+    char behind[160];
+    if (t->source_behind)
+      snprintf(behind, sizeof behind,
+               "source behind: max(batch) = %" PRId64 " is below the control max %" PRId64,
+               t->source_max, t->control_max);
+    const char *note = t->message          ? t->message
+                       : t->source_behind  ? behind
+                       : !t->table_exists ? "table not created yet"
+                                          : "";
     const char *cells[] = {t->name, t->target, cmax, committed, wm, snap, rows, last, note};
     if (tt_row(&tt, cells) < 0) goto nomem;
   }

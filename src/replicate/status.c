@@ -2,7 +2,8 @@
  * replicate/status: `floe status` — per table, what the control table says
  * (latest batch, watermark) next to what the Iceberg table proves (highest
  * committed batch from the snapshot summaries, current snapshot, its
- * total-records, the last floe run). Reads only; a control table that does
+ * total-records, the last floe run), and whether the source's max batch
+ * fell below the control max (source behind). Reads only; a control table that does
  * not exist yet reads as empty. A problem with one table (source table
  * gone, metadata unreadable) becomes that table's note, not a failure of
  * the command. floe_replicate_control reads the ledger itself: every
@@ -33,6 +34,23 @@ static int status_table(floe_session *s, bool ctl_exists, const floe_config_tabl
       st->control_rows = (int64_t)rows.n;
       if (latest->watermark && (st->control_watermark = floe_strdup(latest->watermark)) == NULL)
         goto nomem;
+    }
+  }
+  if (st->has_control && t->cdc.type != FLOE_CDC_STREAM && t->cdc.type != FLOE_CDC_CHANGES &&
+      t->strategy != FLOE_STRATEGY_FULL) {
+    /* Is the source behind its control table (rows deleted, batches
+     * reset)? A source that cannot be read here is left to floe run. */
+    floe_job job;
+    floe_error jerr = {0};
+    if (floe_job_open(&job, s, t, &jerr) == FLOE_OK) {
+      bool is_null = false;
+      if (job.batch_idx >= 0 &&
+          floe_job_max_batch(&job, &st->source_max, &is_null, &jerr) == FLOE_OK) {
+        if (is_null) st->source_max = 0;
+        st->has_source_max = true;
+        st->source_behind = st->source_max < st->control_max;
+      }
+      floe_job_close(&job);
     }
   }
   floe_catalog_ident ident = {t->target_namespace, t->target_name};

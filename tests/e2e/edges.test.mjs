@@ -98,3 +98,51 @@ describe('floe at the edges', { skip: ready ? false : skipReason }, () => {
     assert.equal(metadataLocation(path.join(dir, 'catalog.db'), 'e2e', 't'), null);
   });
 });
+
+describe('a source behind its control table', { skip: ready ? false : skipReason }, () => {
+  test('is reported as source_behind at warning level, not as nothing new; on_source_behind: fail exits 4', () => {
+    const dir = scratch('behind');
+    sqlite(dir, 'CREATE TABLE t (id INTEGER, batch_sk INTEGER);' +
+      'INSERT INTO t VALUES (1, 1), (2, 2), (3, 3);');
+    job(dir, '  t: {}');
+    runOk(dir);
+    // Equal max: routine nothing new.
+    let r = runOk(dir);
+    assert.match(r.stdout, /t\s+nothing_new/);
+    // Batches 2 and 3 deleted (or renumbered): the source max is now 1 < 3.
+    sqlite(dir, 'DELETE FROM t WHERE batch_sk >= 2');
+    r = runOk(dir);
+    assert.match(r.stdout, /t\s+source_behind\s+.*source behind the control table: source max\(batch_sk\) = 1, control max = 3/);
+    assert.match(r.stderr, /level=warn.*event=source_behind table=t/);
+    let rep = report(dir);
+    assert.equal(rep.tables[0].status, 'source_behind');
+    assert.equal(rep.counts.source_behind, 1);
+    assert.equal(rep.exit_code, 0);
+    const st = runOk(dir, ['status']);
+    assert.match(st.stdout, /source behind: max\(batch\) = 1 is below the control max 3/);
+    // An emptied source is behind too.
+    sqlite(dir, 'DELETE FROM t');
+    job(dir, '  t: {on_source_behind: fail}');
+    r = floe(dir, ['run']);
+    assert.equal(r.status, 4, r.stdout + r.stderr);
+    assert.match(r.stdout, /source max\(batch_sk\) = null, control max = 3/);
+    rep = report(dir);
+    assert.equal(rep.status, 'source_behind');
+    assert.equal(rep.exit_code, 4);
+    // Nothing was loaded or inserted meanwhile.
+    assert.deepEqual(sqliteRows(path.join(dir, 'source.db'),
+      "SELECT batch_sk FROM floe_control WHERE table_name = 't' ORDER BY batch_sk").map((x) => x.batch_sk), [0, 3]);
+  });
+
+  test('a cursor table whose max fell below its watermark is behind too', () => {
+    const dir = scratch('behind-cursor');
+    sqlite(dir, "CREATE TABLE p (id INTEGER, ts TEXT); INSERT INTO p VALUES (1, '2024-01-01'), (2, '2024-01-05');");
+    job(dir, '  p: {cursor_column: ts, on_source_behind: fail}');
+    runOk(dir);
+    assert.match(runOk(dir).stdout, /p\s+nothing_new/);
+    sqlite(dir, "DELETE FROM p WHERE ts = '2024-01-05'");
+    const r = floe(dir, ['run']);
+    assert.equal(r.status, 4, r.stdout + r.stderr);
+    assert.match(r.stdout, /source max\(ts\) = 2024-01-01, control watermark = 2024-01-05/);
+  });
+});
