@@ -85,6 +85,11 @@ typedef struct floe_merge_options {
   /* Ordering column (batch_sk or a sequence) deciding which change of a key
    * wins within the input; -1 = arrival order. */
   int32_t order_field_id;
+  /* Second ordering column (> 0), deciding between changes of one key with
+   * equal order_field_id values: the engine orders by the batch column
+   * first, then by the sequence, so a table does not depend on how
+   * batches were grouped into runs. 0 or -1 = none. */
+  int32_t then_order_field_id;
   /* CDC_OP: the operation column's name in the input batches (it is not
    * written to the table) and the values meaning insert/update/delete
    * (defaults "I", "U", "D"); an unknown value is an error naming the row. */
@@ -116,6 +121,8 @@ typedef struct floe_merge_result {
   int64_t rows_unchanged;   /* hash-diff: identical rows skipped */
   int64_t input_rows;       /* change rows received */
   int64_t duplicate_keys;   /* changes superseded by a later change of the same key */
+  int64_t tied_keys;        /* of those, decided by arrival order because every
+                             * ordering value was equal */
   int64_t data_files, delete_files;
   int64_t bytes_written;
   /* The table's expected live row count change: inserted - deleted. The

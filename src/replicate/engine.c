@@ -577,21 +577,29 @@ static int merge_kind_options(job_state *js, floe_merge_options *mo, int32_t *ke
   mo->key_field_ids = keys;
   mo->n_key_field_ids = n;
   /* Stream and CHANGES rows come in change order (a key's delete before
-   * its insert): arrival order decides unless merge.order_by says. */
-  const char *order = t->merge.order_by ? t->merge.order_by
-                      : sf_cdc          ? NULL
-                      : t->cdc.sequence ? t->cdc.sequence
-                      : js->job.batch_idx >= 0 ? d->columns[js->job.batch_idx].name
+   * its insert): arrival order decides unless merge.order_by says.
+   * Otherwise the batch (or cursor) column decides first and the sequence
+   * or merge.order_by second, so a run loading batches 2 and 3 together
+   * ends where a run per batch does (docs/replicate.md). */
+  const char *batch = js->job.batch_idx >= 0    ? d->columns[js->job.batch_idx].name
                       : js->job.cursor_idx >= 0 ? d->columns[js->job.cursor_idx].name
                                                 : NULL;
+  const char *then = t->merge.order_by ? t->merge.order_by : sf_cdc ? NULL : t->cdc.sequence;
+  const char *order = sf_cdc ? t->merge.order_by : batch ? batch : then;
+  if (order == then) then = NULL;
   mo->order_field_id = -1;
-  if (order != NULL) {
-    int64_t idx = floe_schema_find_column(d, order);
+  mo->then_order_field_id = -1;
+  const char *names[2] = {order, then};
+  int32_t *ids[2] = {&mo->order_field_id, &mo->then_order_field_id};
+  for (int k = 0; k < 2; k++) {
+    if (names[k] == NULL) continue;
+    int64_t idx = floe_schema_find_column(d, names[k]);
     if (idx < 0 || js->map.field_ids[idx] <= 0)
       return floe_error_set(err, FLOE_EINVAL, "merge order column '%s' is not a column of the source",
-                            order);
-    mo->order_field_id = js->map.field_ids[idx];
+                            names[k]);
+    *ids[k] = js->map.field_ids[idx];
   }
+  if (mo->then_order_field_id == mo->order_field_id) mo->then_order_field_id = -1;
   if (sf_cdc) {
     mo->op_column = FLOE_CDC_OP_NAME;
     mo->op_insert = "I";
@@ -829,6 +837,11 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
     commit_attempted = true;
     FLOE_TRY(floe_table_op_commit(op, &snapshot_id, err));
   }
+  if (mr.tied_keys > 0)
+    floe_log(FLOE_LOG_WARN, "merge_tie",
+             "table=%s batch_sk_low=%lld batch_sk_high=%lld tied_keys=%lld message=\"changes of one "
+             "key with equal batch and order values: the later row in source order won\"",
+             t->name, (long long)u->batch_low, (long long)u->batch_high, (long long)mr.tied_keys);
   floe_log(FLOE_LOG_INFO, "commit",
            "table=%s snapshot=%lld batch_sk_low=%lld batch_sk_high=%lld rows=%lld files=%lld "
            "bytes=%lld run_id=%s",

@@ -63,7 +63,8 @@ enum { ACT_UPSERT = 0, ACT_DELETE = 1 };
 enum {
   F_EXISTS = 1,    /* the table held a live row with this key */
   F_UNCHANGED = 2, /* hash-diff: the table row equals the source row */
-  F_ORDER_NULL = 4 /* the winning row's ordering value is null */
+  F_ORDER_NULL = 4, /* the winning row's ordering value is null */
+  F_THEN_NULL = 8   /* the winning row's second ordering value is null */
 };
 
 typedef struct merge_entry {
@@ -74,6 +75,7 @@ typedef struct merge_entry {
   uint8_t flags;
   int64_t row;        /* winning buffered row: chunk * CHUNK_ROWS + index */
   floe_int128 order;  /* its ordering value */
+  floe_int128 then;   /* its second ordering value */
   uint64_t row_hash;  /* hash-diff: of the winning row's non-key columns */
 } merge_entry;
 
@@ -107,6 +109,8 @@ struct floe_merge {
   floe_merge_deletes deletes;
   int32_t order_field_id;
   int32_t order_column;      /* index into columns, or -1 */
+  int32_t then_field_id;
+  int32_t then_column;       /* second ordering column, or -1 */
   char *op_column, *op_insert, *op_update, *op_delete;
   int32_t n_summary;
   floe_iceberg_property *summary;
@@ -462,6 +466,12 @@ static floe_int128 order_value(const floe_arrow_view *v, int64_t i) {
   }
 }
 
+/* Orders two ordering values, a null below every value. */
+static int order_cmp(bool a_null, floe_int128 a, bool b_null, floe_int128 b) {
+  if (a_null || b_null) return a_null == b_null ? 0 : a_null ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 static char *dup_or(const char *s, const char *fallback) {
   return floe_strdup(s != NULL ? s : fallback);
 }
@@ -520,6 +530,8 @@ int floe_merge_begin(floe_merge **out, struct floe_table *table,
   m->deletes = options->deletes;
   m->order_field_id = options->order_field_id;
   m->order_column = -1;
+  m->then_field_id = options->then_order_field_id;
+  m->then_column = -1;
   floe_arena_init(&m->arena, 0);
   floe_buf_init(&m->scratch);
   m->name = floe_strdup(tname);
@@ -609,6 +621,17 @@ int floe_merge_begin(floe_merge **out, struct floe_table *table,
                           tname, m->columns[m->order_column].name, tn);
       goto cleanup;
     }
+  }
+  if (m->then_field_id > 0 && m->order_column >= 0) {
+    m->then_column = column_index(m, m->then_field_id);
+    if (m->then_column < 0 || !order_type_ok(m->columns[m->then_column].arrow.id)) {
+      rc = floe_error_set(err, FLOE_EINVAL,
+                          "merge into %s: second ordering field id %d is not an integer, "
+                          "decimal, date, time or timestamp column of the table",
+                          tname, (int)m->then_field_id);
+      goto cleanup;
+    }
+    if (m->then_column == m->order_column) m->then_column = -1;
   }
   if (m->kind == FLOE_MERGE_CDC_OP) {
     m->op_column = floe_strdup(options->op_column);
@@ -739,13 +762,13 @@ int floe_merge_add(floe_merge *m, const struct ArrowSchema *schema,
   for (int32_t i = 0; i < m->n_columns; i++) {
     if (source[i] >= 0) continue;
     if (m->columns[i].required || m->columns[i].key_index >= 0 ||
-        i == m->order_column) {
+        i == m->order_column || i == m->then_column) {
       rc = floe_error_set(err, FLOE_EINVAL,
                           "merge into %s: batch %" PRId64
                           ": %s column '%s' is missing",
                           m->name, m->n_batches,
                           m->columns[i].key_index >= 0 ? "key"
-                          : i == m->order_column        ? "ordering"
+                          : i == m->order_column || i == m->then_column ? "ordering"
                                                         : "required",
                           m->columns[i].name);
       goto cleanup;
@@ -828,31 +851,40 @@ int floe_merge_add(floe_merge *m, const struct ArrowSchema *schema,
         if (len == strlen(m->op_delete) && memcmp(op, m->op_delete, len) == 0)
           action = ACT_DELETE;
       }
-      bool order_null = false;
-      floe_int128 order = 0;
+      bool order_null = false, then_null = false;
+      floe_int128 order = 0, then = 0;
       if (m->order_column >= 0) {
         const floe_arrow_view *ov = &views[source[m->order_column]];
         order_null = floe_arrow_view_is_null(ov, r);
         if (!order_null) order = order_value(ov, r);
       }
+      if (m->then_column >= 0) {
+        const floe_arrow_view *tv = &views[source[m->then_column]];
+        then_null = floe_arrow_view_is_null(tv, r);
+        if (!then_null) then = order_value(tv, r);
+      }
+      uint8_t flags = (uint8_t)((order_null ? F_ORDER_NULL : 0) | (then_null ? F_THEN_NULL : 0));
       uint64_t hash = floe_merge_xxh64(m->scratch.data, m->scratch.len, 0);
       uint64_t slot;
       merge_entry *e = entry_find(m, m->scratch.data, m->scratch.len, hash, &slot);
       if (e != NULL) {
         m->result.duplicate_keys++;
+        /* The larger (order, then) wins, a null below any value; on a
+         * tie the later row wins (and is counted: docs/replicate.md). */
         bool wins = true;
         if (m->order_column >= 0) {
-          bool old_null = (e->flags & F_ORDER_NULL) != 0;
-          if (order_null)
-            wins = old_null;
-          else if (!old_null)
-            wins = order >= e->order;
+          int c = order_cmp(order_null, order, (e->flags & F_ORDER_NULL) != 0, e->order);
+          if (c == 0 && m->then_column >= 0)
+            c = order_cmp(then_null, then, (e->flags & F_THEN_NULL) != 0, e->then);
+          if (c == 0) m->result.tied_keys++;
+          wins = c >= 0;
         }
         if (wins) {
           e->row = first_row + j;
           e->action = action;
           e->order = order;
-          e->flags = (uint8_t)(order_null ? F_ORDER_NULL : 0);
+          e->then = then;
+          e->flags = (uint8_t)((e->flags & ~(F_ORDER_NULL | F_THEN_NULL)) | flags);
         }
         continue;
       }
@@ -872,7 +904,8 @@ int floe_merge_add(floe_merge *m, const struct ArrowSchema *schema,
       e->row = first_row + j;
       e->action = action;
       e->order = order;
-      e->flags = (uint8_t)(order_null ? F_ORDER_NULL : 0);
+      e->then = then;
+      e->flags = flags;
       m->slots[slot] = (int32_t)(m->n_entries + 1);
       m->n_entries++;
     }
