@@ -43,6 +43,15 @@ int floe_buf_append_u64le(floe_buf *buf, uint64_t v);
 /* Unsigned LEB128 varint, and zigzag-encoded signed varint. */
 int floe_buf_append_uvarint(floe_buf *buf, uint64_t v);
 int floe_buf_append_zigzag(floe_buf *buf, int64_t v);
+/* The length (1-4) of the well-formed UTF-8 sequence starting at s (n
+ * bytes available), or 0 when the bytes there are not one (a stray
+ * continuation byte, an overlong form, a surrogate, past U+10FFFF, cut
+ * short). RFC 3629. */
+size_t floe_utf8_sequence_length(const uint8_t *s, size_t n);
+/* Appends the NUL-terminated s as a JSON string literal (quoted, escaped;
+ * control characters as \u00XX) that is always valid UTF-8: each byte that
+ * does not begin a well-formed sequence becomes U+FFFD. NULL appends null. */
+int floe_buf_append_json_string(floe_buf *buf, const char *s);
 /* Appends a NUL after the contents without counting it in len, so that
  * data can be used as a C string. */
 int floe_buf_terminate(floe_buf *buf);

@@ -251,6 +251,15 @@ typedef struct floe_status_report {
   floe_status_table *tables;
 } floe_status_report;
 
+/* `floe config check --connect`: connects to the source and the catalog
+ * and checks every configured table online (source table, batch/cursor,
+ * partition, op, key, sequence and order columns; an existing target that
+ * floe cannot write). Each problem is a line "table NAME: what" appended
+ * to out; *out_problems counts them. Returns a negative code only when the
+ * source or the catalog cannot be reached (err says which). Reads only. */
+int floe_replicate_check_online(const struct floe_config *cfg, floe_buf *out, int *out_problems,
+                                floe_error *err);
+
 /* Reads the control table and each table's metadata; writes nothing (a
  * missing control table reads as empty). Per-table problems go into the
  * table's message; the return value is negative only when the source or

@@ -13,14 +13,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "floe.h"
 
-static int usage(void) {
-  fprintf(stderr,
+static int usage_to(FILE *out) {
+  fprintf(out,
           "usage: floe avro inspect FILE\n"
           "       floe avro cat FILE [--limit N]\n");
-  return 2;
+  return out == stdout ? FLOE_EXIT_OK : FLOE_EXIT_USAGE;
 }
+
+static int usage(void) { return usage_to(stderr); }
 
 static int fail(const floe_error *err) {
   fprintf(stderr, "floe: %s\n", err->message);
@@ -163,6 +166,9 @@ static int cat(const char *path, long long limit) {
 }
 
 int floe_cli_avro(int argc, char **argv) {
+  if (cli_wants_help(argc, argv)) return usage_to(stdout);
+  static const char *const with_value[] = {"--limit", NULL};
+  if (argc > 1) cli_args_positionals_first(argc, argv, 2, with_value);
   if (argc < 3) return usage();
   const char *command = argv[1];
   const char *path = argv[2];

@@ -13,12 +13,15 @@
 static void usage(FILE *out) {
   fprintf(out,
           "usage: floe config check [-c floe.yaml | FILE] [--set key=value]... [--show]\n"
+          "                         [--connect]\n"
           "\n"
           "Checks the job file and prints every error as file:line:column: key: what.\n"
           "--show prints the effective configuration (defaults applied, overrides and\n"
           "${...} resolved, secrets as ***).\n"
+          "--connect also checks online: the source answers, its tables have the\n"
+          "configured batch/cursor/key columns, the catalog opens (writes nothing).\n"
           "\n"
-          "exit codes: 0 valid, 2 errors found\n");
+          "exit codes: 0 valid, 1 the source or catalog cannot be reached, 2 errors found\n");
 }
 
 int floe_cli_config(int argc, char **argv) {
@@ -34,7 +37,7 @@ int floe_cli_config(int argc, char **argv) {
   job_args args;
   floe_config cfg;
   floe_config_init(&cfg);
-  int code = job_args_parse(&args, argc, argv, 2, "swp", "config check");
+  int code = job_args_parse(&args, argc, argv, 2, "swpk", "config check");
   if (code != 0 || args.help) {
     if (args.help) usage(stdout);
     job_args_free(&args);
@@ -49,6 +52,25 @@ int floe_cli_config(int argc, char **argv) {
       } else {
         fprintf(stderr, "floe config: %s\n", err.message);
         code = 1;
+      }
+      floe_buf_free(&out);
+    } else if (args.connect) {
+      floe_buf out = FLOE_BUF_INIT;
+      floe_error err = {0};
+      int problems = 0;
+      if ((code = job_setup_logging_interactive(&cfg, false)) == 0) {
+        int rc = floe_replicate_check_online(&cfg, &out, &problems, &err);
+        if (rc < 0) {
+          fprintf(stderr, "floe config check: %s\n", err.message);
+          code = 1;
+        } else {
+          fwrite(out.data, 1, out.len, stderr);
+          if (problems > 0) code = 2;
+          else
+            printf("%s: ok (%zu table%s; source, columns and catalog checked)\n",
+                   args.config_path, cfg.n_tables, cfg.n_tables == 1 ? "" : "s");
+        }
+        job_close_logging();
       }
       floe_buf_free(&out);
     } else {

@@ -32,8 +32,8 @@
 
 #include "cli.h"
 
-static int usage(void) {
-  fprintf(stderr,
+static int usage_to(FILE *out) {
+  fprintf(out,
           "usage: floe maintain NS.TABLE [OPERATIONS] [--dry-run] [--json] [--report FILE] CATALOG\n"
           "  OPERATIONS (none named: all four, in this order):\n"
           "    --convert-equality-deletes  equality delete files -> position delete files\n"
@@ -54,8 +54,10 @@ static int usage(void) {
           "CATALOG: -c floe.yaml (the job's target catalog), or\n"
           "         --catalog-type sql|hadoop [--catalog-uri sqlite:PATH|postgresql://...]\n"
           "         --warehouse DIR [--catalog-name NAME]\n");
-  return FLOE_EXIT_USAGE;
+  return out == stdout ? FLOE_EXIT_OK : FLOE_EXIT_USAGE;
 }
+
+static int usage(void) { return usage_to(stderr); }
 
 static int fail(const floe_error *err) {
   fprintf(stderr, "floe: %s\n", err->message);
@@ -393,7 +395,8 @@ cleanup:
 }
 
 int floe_cli_maintain(int argc, char **argv) {
-  if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) return usage();
+  if (cli_wants_help(argc, argv)) return usage_to(stdout);
+  if (argc < 2) return usage();
   options o;
   if (strcmp(argv[1], "orphans") == 0) {
     if (parse_options(argc, argv, 2, &o) < 0) return usage();

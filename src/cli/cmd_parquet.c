@@ -19,12 +19,14 @@
 #include "cli.h"
 #include "rows.h"
 
-static int usage(void) {
-  fprintf(stderr,
+static int usage_to(FILE *out) {
+  fprintf(out,
           "usage: floe parquet inspect FILE\n"
           "       floe parquet cat FILE [--format csv|jsonl] [--columns a,b] [--limit N]\n");
-  return 2;
+  return out == stdout ? FLOE_EXIT_OK : FLOE_EXIT_USAGE;
 }
+
+static int usage(void) { return usage_to(stderr); }
 
 static int fail(const floe_error *err) {
   fprintf(stderr, "floe: %s\n", err->message);
@@ -149,6 +151,9 @@ cleanup:
 }
 
 int floe_cli_parquet(int argc, char **argv) {
+  if (cli_wants_help(argc, argv)) return usage_to(stdout);
+  static const char *const with_value[] = {"--format", "--columns", "--limit", NULL};
+  if (argc > 1) cli_args_positionals_first(argc, argv, 2, with_value);
   if (argc < 3) return usage();
   const char *sub = argv[1], *path = argv[2];
   if (strcmp(sub, "inspect") == 0) {

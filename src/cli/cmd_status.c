@@ -14,11 +14,12 @@
 
 static void usage_status(FILE *out) {
   fprintf(out,
-          "usage: floe status [-c floe.yaml] [--table NAME]... [--set key=value]...\n"
+          "usage: floe status [-c floe.yaml] [--table NAME]... [--set key=value]... [-v]\n"
           "\n"
           "Per table: the control table's latest batch, the highest batch committed to\n"
           "Iceberg (snapshot summaries), the watermark, the current snapshot, its row\n"
-          "count (total-records) and the last run. Writes nothing.\n"
+          "count (total-records) and the last run; notes a source behind its control\n"
+          "table. Writes nothing. Logs warnings and errors only (-v: logging.level).\n"
           "\n"
           "exit codes: 0 ok, 1 the source or catalog cannot be read, 2 usage/config error\n");
 }
@@ -26,10 +27,12 @@ static void usage_status(FILE *out) {
 static void usage_validate(FILE *out) {
   fprintf(out,
           "usage: floe validate [-c floe.yaml] [--table NAME]... [--set key=value]... [--json]\n"
+          "                     [-v]\n"
           "\n"
           "Recounts the source rows of every committed load still on each table's main\n"
           "branch and compares them with the rows the commit added (and checksums the\n"
-          "latest load when validate.checksum is set). Writes nothing.\n"
+          "latest load when validate.checksum is set). Writes nothing. Logs warnings and\n"
+          "errors only (-v: logging.level).\n"
           "\n"
           "exit codes: 0 all match, 1 failure, 2 usage/config error, 3 mismatch\n");
 }
@@ -41,14 +44,14 @@ int floe_cli_status(int argc, char **argv) {
   floe_error err = {0};
   memset(&report, 0, sizeof report);
   floe_config_init(&cfg);
-  int code = job_args_parse(&args, argc, argv, 1, "ts", "status");
+  int code = job_args_parse(&args, argc, argv, 1, "tsv", "status");
   if (code != 0 || args.help) {
     if (args.help) usage_status(stdout);
     job_args_free(&args);
     return args.help ? 0 : code;
   }
   if ((code = job_load_config(&cfg, &args)) != 0) goto done;
-  if ((code = job_setup_logging(&cfg)) != 0) goto done;
+  if ((code = job_setup_logging_interactive(&cfg, args.verbose)) != 0) goto done;
   floe_run_options opt;
   memset(&opt, 0, sizeof opt);
   opt.tables = args.tables;
@@ -78,14 +81,14 @@ int floe_cli_validate(int argc, char **argv) {
   floe_error err = {0};
   memset(&report, 0, sizeof report);
   floe_config_init(&cfg);
-  int code = job_args_parse(&args, argc, argv, 1, "tsj", "validate");
+  int code = job_args_parse(&args, argc, argv, 1, "tsjv", "validate");
   if (code != 0 || args.help) {
     if (args.help) usage_validate(stdout);
     job_args_free(&args);
     return args.help ? 0 : code;
   }
   if ((code = job_load_config(&cfg, &args)) != 0) goto done;
-  if ((code = job_setup_logging(&cfg)) != 0) goto done;
+  if ((code = job_setup_logging_interactive(&cfg, args.verbose)) != 0) goto done;
   floe_run_options opt;
   memset(&opt, 0, sizeof opt);
   opt.tables = args.tables;

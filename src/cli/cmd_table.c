@@ -26,8 +26,8 @@
 #include "cli.h"
 #include "rows.h"
 
-static int usage(void) {
-  fprintf(stderr,
+static int usage_to(FILE *out) {
+  fprintf(out,
           "usage: floe table create NS.TABLE --schema COLUMNS [--partition FIELDS]\n"
           "                         [--property K=V]... [--location DIR] CATALOG\n"
           "       floe table list [NS] CATALOG\n"
@@ -45,8 +45,10 @@ static int usage(void) {
           "--location-map FROM=TO: read every location under FROM from TO instead\n"
           "COLUMNS: 'id long required, name string, ts timestamptz, price decimal(9,2)'\n"
           "FIELDS:  'day(ts), bucket(16, id), truncate(4, name), region'\n");
-  return FLOE_EXIT_USAGE;
+  return out == stdout ? FLOE_EXIT_OK : FLOE_EXIT_USAGE;
 }
+
+static int usage(void) { return usage_to(stderr); }
 
 static int fail(const floe_error *err) {
   fprintf(stderr, "floe: %s\n", err->message);
@@ -709,6 +711,7 @@ cleanup:
 }
 
 int floe_cli_table(int argc, char **argv) {
+  if (cli_wants_help(argc, argv)) return usage_to(stdout);
   if (argc < 2) return usage();
   options o;
   if (parse_options(argc, argv, &o) < 0) return usage();

@@ -44,6 +44,12 @@ int job_args_parse(job_args *out, int argc, char **argv, int first, const char *
     } else if (strchr(allowed, 'w') && strcmp(a, "--show") == 0) {
       out->show = true;
       continue;
+    } else if (strchr(allowed, 'v') && (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0)) {
+      out->verbose = true;
+      continue;
+    } else if (strchr(allowed, 'k') && strcmp(a, "--connect") == 0) {
+      out->connect = true;
+      continue;
     } else if (strchr(allowed, 'j') && strcmp(a, "--json") == 0) {
       out->json = true;
       continue;
@@ -130,6 +136,12 @@ int job_setup_logging(const floe_config *cfg) {
   }
   floe_log_set_sink(job_sink, NULL);
   return 0;
+}
+
+int job_setup_logging_interactive(const floe_config *cfg, bool verbose) {
+  int rc = job_setup_logging(cfg);
+  if (rc == 0 && !verbose && cfg->logging.level > FLOE_LOG_WARN) floe_log_set_level(FLOE_LOG_WARN);
+  return rc;
 }
 
 void job_close_logging(void) {

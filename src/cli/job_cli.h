@@ -21,12 +21,14 @@ typedef struct job_args {
   bool dry_run;            /* --dry-run (run) */
   bool show;               /* --show (config check) */
   bool json;               /* --json (status, validate) */
+  bool verbose;            /* -v / --verbose (status, validate) */
+  bool connect;            /* --connect (config check) */
   bool help;
 } job_args;
 
 /* Parses argv[first..argc). Options allowed: a string of letters naming
- * them: 't' --table, 's' --set, 'd' --dry-run, 'w' --show, 'j' --json, 'p' a
- * positional config path. Prints a message and returns 2 on bad
+ * them: 't' --table, 's' --set, 'd' --dry-run, 'w' --show, 'j' --json, 'v'
+ * -v/--verbose, 'k' --connect, 'p' a positional config path. Prints a message and returns 2 on bad
  * arguments, else 0. Free with job_args_free. */
 int job_args_parse(job_args *out, int argc, char **argv, int first, const char *allowed,
                    const char *command);
@@ -40,6 +42,9 @@ int job_load_config(floe_config *cfg, const job_args *args);
  * clears the progress line before writing. Returns 0, or 1 when the log
  * file cannot be opened. */
 int job_setup_logging(const floe_config *cfg);
+/* The same for interactive commands (status, validate): warnings and
+ * errors only, unless `verbose` (-v), when logging.level applies. */
+int job_setup_logging_interactive(const floe_config *cfg, bool verbose);
 void job_close_logging(void);
 
 /* A floe_run_progress_fn drawing "table: rows (rows/s), bytes" on stderr

@@ -731,8 +731,11 @@ static void map_storage(ctx *c, const cfg_node *target) {
              "target.storage", "give both access_key_id and secret_access_key, or neither");
 }
 
+/* A dotted namespace ("a" or "a.b"): non-empty levels, and no '/' (the
+ * catalogs make levels into directories and refuse it at run time). */
 static bool valid_identifier_path(const char *s) {
-  if (s[0] == '\0' || s[0] == '.') return false;
+  if (s[0] == '\0' || s[0] == '.' || strchr(s, '/') != NULL || strchr(s, '\\') != NULL)
+    return false;
   size_t len = strlen(s);
   if (s[len - 1] == '.' || strstr(s, "..") != NULL) return false;
   return true;
@@ -860,7 +863,8 @@ static void map_target(ctx *c, const cfg_node *root) {
   if (get_str(c, map, "target", "namespace", &t->default_namespace) &&
       (t->default_namespace == NULL || !valid_identifier_path(t->default_namespace))) {
     cfg_diag(c->d, cfg_map_get(map, "namespace", NULL), "target.namespace",
-             "a namespace name expected (\"analytics\" or \"a.b\")");
+             "a namespace name expected (\"analytics\" or \"a.b\"; levels are separated by "
+             "'.', and '/' is not allowed)");
     set_str(c, &t->default_namespace, "default");
   }
   get_properties(c, map, "target", &t->properties, &t->n_properties);
@@ -1414,10 +1418,12 @@ static void set_target(ctx *c, floe_config_table *t, const cfg_node *node, const
     floe_free(name);
     return;
   }
-  if (name[0] == '\0' || !valid_identifier_path(ns)) {
+  if (name[0] == '\0' || strchr(name, '/') != NULL || strchr(name, '\\') != NULL ||
+      !valid_identifier_path(ns)) {
     char shown[128];
     cfg_show_value(node, shown, sizeof shown);
-    cfg_diag(c->d, node, path, "bad target %s (expected table or namespace.table)", shown);
+    cfg_diag(c->d, node, path,
+             "bad target %s (expected table or namespace.table; '/' is not allowed)", shown);
   }
   floe_free(t->target_namespace);
   floe_free(t->target_name);

@@ -117,3 +117,66 @@ uint8_t *floe_buf_detach(floe_buf *buf, size_t *out_len) {
   floe_buf_init(buf);
   return data;
 }
+
+size_t floe_utf8_sequence_length(const uint8_t *s, size_t n) {
+  if (n == 0) return 0;
+  uint8_t c = s[0];
+  if (c < 0x80) return 1;
+  size_t len;
+  uint8_t lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
+  if (c >= 0xC2 && c <= 0xDF) {
+    len = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    len = 3;
+    if (c == 0xE0) lo = 0xA0;      /* overlong */
+    else if (c == 0xED) hi = 0x9F; /* surrogates */
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    len = 4;
+    if (c == 0xF0) lo = 0x90;      /* overlong */
+    else if (c == 0xF4) hi = 0x8F; /* past U+10FFFF */
+  } else {
+    return 0;
+  }
+  if (n < len || s[1] < lo || s[1] > hi) return 0;
+  for (size_t i = 2; i < len; i++)
+    if (s[i] < 0x80 || s[i] > 0xBF) return 0;
+  return len;
+}
+
+int floe_buf_append_json_string(floe_buf *buf, const char *s) {
+  if (s == NULL) return floe_buf_append_str(buf, "null");
+  const uint8_t *p = (const uint8_t *)s;
+  size_t n = strlen(s);
+  int rc = floe_buf_append_byte(buf, '"');
+  for (size_t i = 0; i < n && rc == 0;) {
+    uint8_t c = p[i];
+    if (c == '"' || c == '\\') {
+      uint8_t esc[2] = {'\\', c};
+      rc = floe_buf_append(buf, esc, 2);
+      i++;
+    } else if (c == '\n') {
+      rc = floe_buf_append_str(buf, "\\n");
+      i++;
+    } else if (c == '\r') {
+      rc = floe_buf_append_str(buf, "\\r");
+      i++;
+    } else if (c == '\t') {
+      rc = floe_buf_append_str(buf, "\\t");
+      i++;
+    } else if (c < 0x20 || c == 0x7F) {
+      rc = floe_buf_appendf(buf, "\\u%04x", c);
+      i++;
+    } else {
+      size_t len = floe_utf8_sequence_length(p + i, n - i);
+      if (len == 0) {
+        rc = floe_buf_append_str(buf, "\\ufffd"); /* an invalid byte */
+        i++;
+      } else {
+        rc = floe_buf_append(buf, p + i, len);
+        i += len;
+      }
+    }
+  }
+  if (rc == 0) rc = floe_buf_append_byte(buf, '"');
+  return rc;
+}

@@ -3,13 +3,29 @@
  *
  * Messages are built in place in the caller's fixed buffer, so reporting an
  * error never allocates (it must work when allocation is what failed).
- * Context is prepended as the error travels up the call stack.
+ * Context is prepended as the error travels up the call stack. A message
+ * is always valid UTF-8 (it may quote source values and end up in JSON
+ * logs and report.json): bytes that do not begin a well-formed sequence,
+ * including one cut by truncation, are replaced by '?' in place.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "floe/buffer.h"
 #include "floe/common.h"
+
+static void utf8_sanitize(char *message) {
+  size_t n = strlen(message);
+  for (size_t i = 0; i < n;) {
+    size_t len = floe_utf8_sequence_length((const uint8_t *)message + i, n - i);
+    if (len == 0) {
+      message[i] = '?';
+      len = 1;
+    }
+    i += len;
+  }
+}
 
 void floe_error_init(floe_error *err) {
   if (err == NULL) return;
@@ -21,6 +37,7 @@ int floe_error_vset(floe_error *err, int code, const char *fmt, va_list ap) {
   if (err == NULL) return code;
   err->code = code;
   vsnprintf(err->message, sizeof err->message, fmt, ap);
+  utf8_sanitize(err->message);
   return code;
 }
 
@@ -47,6 +64,7 @@ int floe_error_prefix(floe_error *err, const char *fmt, ...) {
   if (plen + 2 >= cap) {
     memcpy(err->message, prefix, cap - 1);
     err->message[cap - 1] = '\0';
+    utf8_sanitize(err->message);
     return err->code;
   }
   size_t keep = mlen;
@@ -56,6 +74,7 @@ int floe_error_prefix(floe_error *err, const char *fmt, ...) {
   err->message[plen] = ':';
   err->message[plen + 1] = ' ';
   err->message[plen + 2 + keep] = '\0';
+  utf8_sanitize(err->message);
   return err->code;
 }
 

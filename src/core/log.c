@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "floe/buffer.h"
 #include "floe/time.h"
 
 static floe_log_sink log_sink;
@@ -58,11 +59,16 @@ static void put(line *l, const char *s, size_t n) {
 }
 static void puts_(line *l, const char *s) { put(l, s, strlen(s)); }
 
+/* JSON lines must be valid UTF-8 whatever a message quotes (source values,
+ * file names): a byte that does not begin a well-formed sequence is written
+ * as U+FFFD. */
 static void put_json_string(line *l, const char *s) {
   put(l, "\"", 1);
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
+  size_t n = strlen(s);
+  for (size_t i = 0; i < n;) {
+    unsigned char c = (unsigned char)s[i];
     char esc[8];
+    size_t len = 1;
     if (c == '"' || c == '\\') {
       esc[0] = '\\';
       esc[1] = (char)c;
@@ -73,33 +79,43 @@ static void put_json_string(line *l, const char *s) {
       put(l, "\\t", 2);
     } else if (c == '\r') {
       put(l, "\\r", 2);
-    } else if (c < 0x20) {
+    } else if (c < 0x20 || c == 0x7F) {
       snprintf(esc, sizeof esc, "\\u%04x", c);
       put(l, esc, 6);
+    } else if ((len = floe_utf8_sequence_length((const uint8_t *)s + i, n - i)) == 0) {
+      put(l, "\\ufffd", 6);
+      len = 1;
     } else {
-      put(l, (const char *)&c, 1);
+      put(l, s + i, len);
     }
+    i += len;
   }
   put(l, "\"", 1);
 }
 
+/* logfmt lines stay valid UTF-8 too: invalid bytes become U+FFFD. */
 static void put_logfmt_value(line *l, const char *s) {
-  bool quote = *s == '\0' || strpbrk(s, " =\"\t\n\r\\") != NULL;
-  if (!quote) {
-    puts_(l, s);
-    return;
-  }
-  put(l, "\"", 1);
-  for (; *s; s++) {
-    if (*s == '"' || *s == '\\')
+  size_t n = strlen(s);
+  bool quote = n == 0 || strpbrk(s, " =\"\t\n\r\\") != NULL;
+  if (quote) put(l, "\"", 1);
+  for (size_t i = 0; i < n;) {
+    size_t len = 1;
+    if (quote && (s[i] == '"' || s[i] == '\\')) {
       put(l, "\\", 1);
-    if (*s == '\n') {
+      put(l, s + i, 1);
+    } else if (quote && s[i] == '\n') {
       put(l, "\\n", 2);
-      continue;
+    } else if ((unsigned char)s[i] < 0x80) {
+      put(l, s + i, 1);
+    } else if ((len = floe_utf8_sequence_length((const uint8_t *)s + i, n - i)) == 0) {
+      put(l, "\xEF\xBF\xBD", 3);
+      len = 1;
+    } else {
+      put(l, s + i, len);
     }
-    put(l, s, 1);
+    i += len;
   }
-  put(l, "\"", 1);
+  if (quote) put(l, "\"", 1);
 }
 
 static void put_pair(line *l, floe_log_format format, bool first,

@@ -1616,6 +1616,10 @@ static int run_table(job_state *js, floe_error *err) {
   int rc = FLOE_OK;
   bool locked = false;
 
+  if (!e->dry_run && !e->ctl_exists) {
+    FLOE_TRY(floe_control_create(&e->s.ctl, err));
+    e->ctl_exists = true;
+  }
   /* One run per table at a time (lock.c): reconciliation below takes a
    * control row above the last commit for a dead run's. */
   if (!e->dry_run) {
@@ -1800,12 +1804,10 @@ int floe_replicate_run(const floe_config *cfg, const floe_run_options *options,
   FLOE_TRY(floe_session_open(&e.s, cfg, options ? options->interrupt : NULL, err));
   floe_log(FLOE_LOG_INFO, "run", "run_id=%s tables=%zu dry_run=%d", e.run_id, cfg->n_tables,
            (int)e.dry_run);
-  if (e.dry_run) {
-    FLOE_TRY(floe_control_exists(&e.s.ctl, &e.ctl_exists, err));
-  } else {
-    FLOE_TRY(floe_control_create(&e.s.ctl, err));
-    e.ctl_exists = true;
-  }
+  /* The control table is created by the first table that loads (run_table),
+   * not here: a job whose tables all fail discovery leaves the source as
+   * it was. */
+  FLOE_TRY(floe_control_exists(&e.s.ctl, &e.ctl_exists, err));
 
   for (size_t i = 0; i < cfg->n_tables; i++) {
     const floe_config_table *t = &cfg->tables[i];

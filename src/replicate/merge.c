@@ -788,12 +788,34 @@ int floe_merge_add(floe_merge *m, const struct ArrowSchema *schema,
       if (source[i] < 0 || !floe_arrow_view_is_null(&views[source[i]], r))
         continue;
       if (m->columns[i].key_index >= 0 || m->columns[i].required) {
-        rc = floe_error_set(err, FLOE_EINVAL,
-                            "merge into %s: batch %" PRId64 " row %" PRId64
-                            ": %s column '%s' is null",
-                            m->name, m->n_batches, r,
-                            m->columns[i].key_index >= 0 ? "key" : "required",
-                            m->columns[i].name);
+        /* Name the row as the other value errors do: by its ordering
+         * (batch) value and the key values it has, not by an ordinal. */
+        floe_buf row;
+        floe_buf_init(&row);
+        int32_t named[2] = {m->order_column, m->then_column};
+        int frc = 0;
+        for (int32_t k = 0; k < 2; k++)
+          if (named[k] >= 0 && source[named[k]] >= 0) {
+            frc |= floe_buf_appendf(&row, "%s%s=", row.len ? ", " : "", m->columns[named[k]].name);
+            frc |= floe_arrow_view_format(&views[source[named[k]]], r, &row);
+          }
+        for (int32_t k = 0; k < m->n_keys; k++) {
+          int32_t col = m->key_columns[k];
+          if (col == i || col == named[0] || col == named[1]) continue;
+          frc |= floe_buf_appendf(&row, "%s%s=", row.len ? ", " : "", m->columns[col].name);
+          frc |= floe_arrow_view_format(&views[source[col]], r, &row);
+        }
+        frc |= floe_buf_terminate(&row);
+        if (frc != 0) {
+          floe_buf_free(&row);
+          rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+          goto cleanup;
+        }
+        rc = floe_error_set(err, FLOE_EINVAL, "merge into %s: %s column '%s' is null in the row %s",
+                            m->name, m->columns[i].key_index >= 0 ? "key" : "required",
+                            m->columns[i].name,
+                            row.len ? (const char *)row.data : "(no other key or order values)");
+        floe_buf_free(&row);
         goto cleanup;
       }
     }

@@ -114,26 +114,9 @@ void floe_status_report_free(floe_status_report *report) {
 
 /* ---- JSON --------------------------------------------------------------- */
 
-static int json_str(floe_buf *out, const char *s) {
-  if (s == NULL) return floe_buf_append_str(out, "null");
-  int rc = floe_buf_append_byte(out, '"');
-  for (const unsigned char *p = (const unsigned char *)s; rc == 0 && *p; p++) {
-    switch (*p) {
-      case '"': rc = floe_buf_append_str(out, "\\\""); break;
-      case '\\': rc = floe_buf_append_str(out, "\\\\"); break;
-      case '\n': rc = floe_buf_append_str(out, "\\n"); break;
-      case '\r': rc = floe_buf_append_str(out, "\\r"); break;
-      case '\t': rc = floe_buf_append_str(out, "\\t"); break;
-      default:
-        if (*p < 0x20)
-          rc = floe_buf_appendf(out, "\\u%04x", *p);
-        else
-          rc = floe_buf_append_byte(out, *p);
-    }
-  }
-  if (rc == 0) rc = floe_buf_append_byte(out, '"');
-  return rc;
-}
+/* Strings in the report may carry source bytes (error messages quoting
+ * values): invalid UTF-8 becomes U+FFFD so report.json always parses. */
+static int json_str(floe_buf *out, const char *s) { return floe_buf_append_json_string(out, s); }
 
 int floe_run_report_json(const floe_run_report *report, floe_buf *out, floe_error *err) {
   int rc = 0;

@@ -209,3 +209,123 @@ describe('merges do not depend on how batches are grouped into runs', { skip: re
       normalizeRows([{ k: 1, v: 'second' }, { k: 2, v: 'x' }], ['k', 'v']));
   });
 });
+
+describe('what a user meets', { skip: ready ? false : skipReason }, () => {
+  test('invalid UTF-8 from the source never makes report.json or JSON log lines unparseable', () => {
+    const dir = scratch('utf8');
+    sqlite(dir, 'CREATE TABLE t (k1 TEXT, v TEXT, batch_sk INTEGER);' +
+      "INSERT INTO t VALUES ('ok', 'x', 1), (CAST(X'61FF62' AS TEXT), 'y', 1);");
+    job(dir, '  t: {}', 'logging: {format: json, level: info}');
+    const r = floe(dir, ['run']);
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith('{'));
+    assert.ok(lines.length > 3);
+    const parsed = lines.map((l) => JSON.parse(l)); // every line parses
+    // The message quoting the value has the bad byte replaced.
+    assert.ok(parsed.some((l) => /value 'a\?b' does not fit string: not valid UTF-8/.test(l.error ?? '')));
+    const rep = report(dir); // parses
+    assert.match(rep.tables[0].message, /column 'k1' row 2: value 'a\?b' does not fit string/);
+    // logfmt lines are valid UTF-8 too.
+    job(dir, '  t: {}');
+    const r2 = spawnSync(FLOE, ['run'], { cwd: dir });
+    assert.equal(r2.status, 1);
+    assert.ok(!r2.stderr.includes(Buffer.from([0xff])), 'no raw 0xFF byte in the log');
+    assert.doesNotThrow(() => new TextDecoder('utf-8', { fatal: true }).decode(r2.stderr));
+  });
+
+  test('a null key names its row by its batch and other key values', () => {
+    const dir = scratch('nullkey');
+    sqlite(dir, 'CREATE TABLE t (k1 TEXT, k2 INTEGER, v TEXT, batch_sk INTEGER);' +
+      "INSERT INTO t VALUES ('ok', 1, 'x', 1), ('ab', NULL, 'y', 1);");
+    job(dir, '  t: {mode: merge, primary_key: [k1, k2]}');
+    const r = floe(dir, ['run']);
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    assert.match(report(dir).tables[0].message, /key column 'k2' is null in the row batch_sk=1, k1=ab/);
+  });
+
+  test('a namespace with "/" is a configuration error with its position', () => {
+    const dir = scratch('ns');
+    sqlite(dir, 'CREATE TABLE t (id INTEGER, batch_sk INTEGER);');
+    writeFileSync(path.join(dir, 'floe.yaml'), `version: 1
+source: {type: sqlite, path: ./source.db}
+target:
+  warehouse: ./warehouse
+  catalog: {type: sql, uri: "sqlite:./catalog.db"}
+  namespace: /abs/ns
+tables:
+  t: {}
+  u: {target: "a/b.u", source: t}
+`);
+    const r = floe(dir, ['config', 'check']);
+    assert.equal(r.status, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /floe\.yaml:6:\d+: target\.namespace: a namespace name expected .*'\/' is not allowed/);
+    assert.match(r.stderr, /floe\.yaml:9:\d+: tables\.u\.target: bad target 'a\/b\.u' .*'\/' is not allowed/);
+  });
+
+  test('config check --connect checks tables and columns online', () => {
+    const dir = scratch('connect');
+    sqlite(dir, 'CREATE TABLE t (id INTEGER, batch_sk INTEGER); CREATE TABLE c (id INTEGER, ts TEXT);');
+    job(dir, `  t: {}
+  gone: {}
+  c: {cursor_column: updated}
+  m: {source: t, mode: merge, primary_key: [idd]}`);
+    const offline = floe(dir, ['config', 'check']);
+    assert.equal(offline.status, 0, offline.stderr);
+    const r = floe(dir, ['config', 'check', '--connect']);
+    assert.equal(r.status, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /table gone: .*gone/);
+    assert.match(r.stderr, /table c: .*updated/);
+    assert.match(r.stderr, /table m: primary_key: column 'idd' is not a column of source table/);
+    assert.doesNotMatch(r.stderr, /table t:/);
+    job(dir, '  t: {}');
+    const ok = floe(dir, ['config', 'check', '--connect']);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /ok \(1 table; source, columns and catalog checked\)/);
+    // Read only: nothing was created in the source.
+    assert.deepEqual(sqliteRows(path.join(dir, 'source.db'), "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").map((x) => x.name), ['c', 't']);
+  });
+
+  test('the control table is created only when a table loads, not when the only table fails discovery', () => {
+    const dir = scratch('lazy-control');
+    sqlite(dir, 'CREATE TABLE other (id INTEGER);');
+    job(dir, '  missing: {}');
+    const r = floe(dir, ['run']);
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    const tables = sqliteRows(path.join(dir, 'source.db'), "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
+    assert.deepEqual(tables.map((x) => x.name), ['other']);
+    sqlite(dir, 'CREATE TABLE missing (id INTEGER, batch_sk INTEGER); INSERT INTO missing VALUES (1, 1);');
+    runOk(dir);
+    assert.equal(sqliteRows(path.join(dir, 'source.db'), 'SELECT count(*) AS n FROM floe_control')[0].n, 2);
+  });
+
+  test('options before or after positionals, --help on every subcommand, quiet interactive commands', () => {
+    const dir = scratch('cli');
+    sqlite(dir, 'CREATE TABLE t (id INTEGER, batch_sk INTEGER); INSERT INTO t VALUES (7, 1), (8, 1);');
+    job(dir, '  t: {}', 'logging: {level: info}');
+    runOk(dir);
+    const md = JSON.parse(readFileSync(metadataLocation(path.join(dir, 'catalog.db'), 'e2e', 't').replace(/^file:/, ''), 'utf8'));
+    const list = md.snapshots.at(-1)['manifest-list'].replace(/^file:/, '');
+    const manifests = floe(dir, ['avro', 'cat', '--limit', '1', list]);
+    assert.equal(manifests.status, 0, manifests.stderr);
+    const manifest = JSON.parse(manifests.stdout.split('\n')[0]).manifest_path.replace(/^file:/, '');
+    const entry = JSON.parse(runOk(dir, ['avro', 'cat', manifest]).stdout.split('\n')[0]);
+    const file = entry.data_file.file_path.replace(/^file:/, '');
+    const before = runOk(dir, ['parquet', 'cat', '--format', 'jsonl', file]).stdout;
+    const after = runOk(dir, ['parquet', 'cat', file, '--format', 'jsonl']).stdout;
+    assert.equal(before, after);
+    assert.equal(before.trim().split('\n').map((l) => JSON.parse(l).id).join(','), '7,8');
+    for (const args of [['parquet', 'cat', '--help'], ['parquet', '--help'], ['avro', 'cat', '-h'],
+      ['table', 'scan', '--help'], ['maintain', 'orphans', '--help'], ['run', '--help'],
+      ['status', '--help'], ['validate', '--help'], ['config', 'check', '--help'], ['init', '--help'],
+      ['demo', '--help']]) {
+      const h = floe(dir, args);
+      assert.equal(h.status, 0, `${args.join(' ')}: ${h.stderr}`);
+      assert.match(h.stdout, /usage: floe/, args.join(' '));
+    }
+    // status and validate: warnings and errors only, whatever logging.level says, unless -v.
+    const st = runOk(dir, ['status']);
+    assert.equal(st.stderr, '');
+    assert.match(runOk(dir, ['status', '-v']).stderr, /event=connect/);
+    assert.equal(runOk(dir, ['validate']).stderr, '');
+  });
+});

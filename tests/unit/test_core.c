@@ -248,6 +248,56 @@ static void test_log_renders_logfmt_and_json(void) {
   CHECK_INT_EQ(floe_log_level_parse("loud"), -1);
 }
 
+
+static void test_json_strings_are_always_valid_utf8(void) {
+  /* Well-formed sequences pass; every byte that does not begin one
+   * (stray continuation, overlong, surrogate, > U+10FFFF, cut short)
+   * becomes U+FFFD. */
+  static const struct {
+    const char *in, *out;
+  } cases[] = {
+      {"plain \"q\" \\ \n\t", "\"plain \\\"q\\\" \\\\ \\n\\t\""},
+      {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\""},
+      {"bad \xff end", "\"bad \\ufffd end\""},
+      {"\x80\xbf", "\"\\ufffd\\ufffd\""},
+      {"\xc0\xaf", "\"\\ufffd\\ufffd\""},             /* overlong '/' */
+      {"\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\""}, /* surrogate D800 */
+      {"\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\""},
+      {"cut \xe2\x82", "\"cut \\ufffd\\ufffd\""},
+      {"\x01\x7f", "\"\\u0001\\u007f\""},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    floe_buf b = FLOE_BUF_INIT;
+    REQUIRE(floe_buf_append_json_string(&b, cases[i].in) == 0);
+    REQUIRE(floe_buf_terminate(&b) == 0);
+    CHECK_STR_EQ((const char *)b.data, cases[i].out);
+    floe_buf_free(&b);
+  }
+  floe_buf b = FLOE_BUF_INIT;
+  REQUIRE(floe_buf_append_json_string(&b, NULL) == 0);
+  CHECK(b.len == 4 && memcmp(b.data, "null", 4) == 0);
+  floe_buf_free(&b);
+  CHECK_INT_EQ(floe_utf8_sequence_length((const uint8_t *)"\xf0\x9f\x98\x80", 4), 4);
+  CHECK_INT_EQ(floe_utf8_sequence_length((const uint8_t *)"\xf0\x9f\x98\x80", 3), 0);
+
+  /* Error messages replace what is not UTF-8 (also a sequence cut by
+   * truncation) in place. */
+  floe_error err = {0};
+  floe_error_set(&err, FLOE_EINVAL, "value '%s'", "a\xff\xc3\xa9");
+  CHECK_STR_EQ(err.message, "value 'a?\xc3\xa9'");
+  floe_error_prefix(&err, "col \xe2\x82");
+  CHECK_STR_EQ(err.message, "col ??: value 'a?\xc3\xa9'");
+
+  /* Log lines, both formats. */
+  char line[512];
+  floe_log_render(line, sizeof line, FLOE_LOG_JSON, FLOE_LOG_ERROR, "x", "error=%s",
+                  "value '\xff\xfe' bad");
+  CHECK(strstr(line, "\"error\":\"value '\\ufffd\\ufffd' bad\"") != NULL);
+  floe_log_render(line, sizeof line, FLOE_LOG_LOGFMT, FLOE_LOG_ERROR, "x", "error=%s",
+                  "v\xff");
+  CHECK(strstr(line, "error=v\xef\xbf\xbd") != NULL);
+}
+
 static int captured_lines;
 static void capture_sink(void *ctx, floe_log_level level, const char *line) {
   (void)ctx;
@@ -456,6 +506,7 @@ int main(void) {
   RUN(test_error_errno_maps_codes);
   RUN(test_alloc_fail_after_fails_exactly_the_nth_call);
   RUN(test_buffer_appends_and_varints);
+  RUN(test_json_strings_are_always_valid_utf8);
   RUN(test_buffer_reports_enomem);
   RUN(test_arena_aligns_reuses_and_handles_large);
   RUN(test_days_from_civil_round_trips);

@@ -613,7 +613,7 @@ static void test_null_key_is_an_error_naming_the_row(void) {
   int n[] = {2};
   floe_merge_result r;
   CHECK_INT_EQ(run_merge(&fx, &o, rows, n, 1, false, &r, &err), FLOE_EINVAL);
-  CHECK_STR_EQ(err.message, "merge into db.t: batch 1 row 1: key column 'id' is null");
+  CHECK_STR_EQ(err.message, "merge into db.t: key column 'id' is null in the row batch=2");
   CHECK_INT_EQ(floe_table_current_snapshot(fx.table)->snapshot_id, before);
   fixture_close(&fx);
 }
