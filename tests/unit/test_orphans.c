@@ -24,6 +24,7 @@
 #include "test.h"
 
 /* The command, compiled in (the CLI is not part of the library). */
+#include "cli/args.c"
 #include "cli/cmd_maintain.c"
 
 static void set_mtime_ago(const char *path, int64_t ago_ms) {
