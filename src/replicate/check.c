@@ -33,7 +33,7 @@ int floe_replicate_check_online(const floe_config *cfg, floe_buf *out, int *out_
   floe_session s;
   int rc = FLOE_OK, n = 0;
   *out_problems = 0;
-  FLOE_TRY(floe_session_open(&s, cfg, err));
+  FLOE_TRY(floe_session_open(&s, cfg, NULL, err));
   for (size_t i = 0; i < cfg->n_tables; i++) {
     const floe_config_table *t = &cfg->tables[i];
     floe_job job;
