@@ -40,7 +40,10 @@ const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
 // More rows than three source batches (FLOE_SOURCE_DEFAULT_BATCH_ROWS is
 // 8192 and no config key changes it), so the pause after batch 2 leaves at
 // least one FETCH to fail. batch_sk 1..3: the range (0, 3].
-const ROWS = 30000;
+// Far more rows than the pipelined run reads ahead (a queue of 4 batches of
+// 8,192 rows), so the source cursor is still open when the run is paused
+// and the fault hits the fetch itself.
+const ROWS = 240000;
 const COLS = ['id', 'v', 'batch_sk'];
 
 function scratch(name) {
@@ -113,7 +116,7 @@ describe('PostgreSQL source faults mid-stream', { skip: ready ? false : skipReas
     pgExec(`${conninfo} dbname=postgres`, `CREATE DATABASE ${name}`);
     const db = `${conninfo} dbname=${name}`;
     pgExec(db, `CREATE TABLE items (id bigint PRIMARY KEY, v text NOT NULL, batch_sk bigint NOT NULL);
-      INSERT INTO items SELECT g, 'v' || g, 1 + (g - 1) / 10000 FROM generate_series(1, ${ROWS}) g;`);
+      INSERT INTO items SELECT g, 'v' || g, 1 + (g - 1) / ${ROWS / 3} FROM generate_series(1, ${ROWS}) g;`);
     writeFileSync(path.join(dir, 'floe.yaml'), `version: 1
 source: {type: postgres, conninfo: "${db}"}
 target:
