@@ -460,6 +460,15 @@ int floe_control_exists(floe_control *ctl, bool *out, floe_error *err) {
   if (rc == FLOE_OK) *out = desc.exists;
   floe_source_table_free(&desc);
   floe_free(plain);
+  /* Minimal layout: the side table is part of it (created with it). */
+  if (rc == FLOE_OK && *out && ctl->minimal) {
+    plain = floe_strdup(ctl->side_sql);
+    if (plain == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    rc = floe_source_describe(ctl->src, plain, &desc, err);
+    if (rc == FLOE_OK) *out = desc.exists;
+    floe_source_table_free(&desc);
+    floe_free(plain);
+  }
   if (rc < 0) floe_error_prefix(err, "control table %s", ctl->table_sql);
   return rc;
 }
