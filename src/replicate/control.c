@@ -449,26 +449,24 @@ int floe_control_create(floe_control *ctl, floe_error *err) {
   return rc;
 }
 
-int floe_control_exists(floe_control *ctl, bool *out, floe_error *err) {
+/* Whether the table named by `table_sql` (quoted) exists in the source. */
+static int table_exists(floe_source *src, const char *table_sql, bool *out, floe_error *err) {
   /* describe takes the name as written in the config, unquoted. */
   floe_source_table desc = {0};
-  char *plain = floe_strdup(ctl->table_sql);
-  int rc = FLOE_OK;
+  char *plain = floe_strdup(table_sql);
   *out = false;
   if (plain == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
-  rc = floe_source_describe(ctl->src, plain, &desc, err);
+  int rc = floe_source_describe(src, plain, &desc, err);
   if (rc == FLOE_OK) *out = desc.exists;
   floe_source_table_free(&desc);
   floe_free(plain);
+  return rc;
+}
+
+int floe_control_exists(floe_control *ctl, bool *out, floe_error *err) {
+  int rc = table_exists(ctl->src, ctl->table_sql, out, err);
   /* Minimal layout: the side table is part of it (created with it). */
-  if (rc == FLOE_OK && *out && ctl->minimal) {
-    plain = floe_strdup(ctl->side_sql);
-    if (plain == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
-    rc = floe_source_describe(ctl->src, plain, &desc, err);
-    if (rc == FLOE_OK) *out = desc.exists;
-    floe_source_table_free(&desc);
-    floe_free(plain);
-  }
+  if (rc == FLOE_OK && *out && ctl->minimal) rc = table_exists(ctl->src, ctl->side_sql, out, err);
   if (rc < 0) floe_error_prefix(err, "control table %s", ctl->table_sql);
   return rc;
 }
