@@ -85,6 +85,14 @@ typedef struct floe_config_source {
   char *database;
   char *schema;
   char *host;        /* overrides <account>.snowflakecomputing.com (tests) */
+  /* The connections.toml connection the settings above were completed from
+   * (keys the job sets win), or NULL. */
+  char *connection;
+  /* Session parameter QUERY_TAG of every statement; "{run_id}" in it is
+   * replaced by the run's id. Not set: the run id itself; set to null
+   * (query_tag_set, query_tag NULL): no tag. */
+  char *query_tag;
+  bool query_tag_set;
   int64_t timeout_s; /* statement timeout, seconds; default 600 */
 } floe_config_source;
 

@@ -90,6 +90,10 @@ typedef struct floe_source_config {
   const char *snowflake_host;
   /* Statement timeout sent to Snowflake in seconds; 0 means 600. */
   int snowflake_statement_timeout_s;
+  /* Session parameter QUERY_TAG sent with every statement (at most 2000
+   * characters, Snowflake's limit; FLOE_EINVAL beyond), so a run's
+   * statements can be found in QUERY_HISTORY. NULL: none. */
+  const char *snowflake_query_tag;
   /* HTTP: connect timeout and whole-request timeout in ms (0: 10000 and
    * 600000), attempts per request (0: 8), first backoff step in ms (0:
    * 200), longest wait between status polls in ms (0: 2000). */

@@ -158,6 +158,7 @@ typedef struct ctx {
   const char *base_dir;
   const cfg_node *root;
   const cfg_node *defaults_node;
+  bool connection_failed; /* source.connection could not be read: its error says why */
 } ctx;
 
 /* "path.key" into out (PATH_SIZE bytes); very long paths are cut, which
@@ -514,13 +515,13 @@ static const char *const postgres_keys[] = {"conninfo", "password_env", "passwor
 static const char *const snowflake_keys[] = {
     "account", "user",   "authenticator", "private_key_file", "private_key_passphrase_env",
     "token_env", "token", "warehouse",    "role",             "database",
-    "schema",  "host"};
+    "schema",  "host", "connection", "query_tag"};
 static const char *const source_keys[] = {
     "type",     "timeout_s",  "path",          "conninfo",
     "password_env", "password", "account",     "user",
     "authenticator", "private_key_file", "private_key_passphrase_env", "token_env",
     "token",    "warehouse",  "role",          "database",
-    "schema",   "host"};
+    "schema",   "host",       "connection",    "query_tag"};
 
 static const char *source_type_owning(const char *key) {
   if (in_list(key, sqlite_keys, N_OF(sqlite_keys))) return "sqlite";
@@ -531,7 +532,7 @@ static const char *source_type_owning(const char *key) {
 
 static void require(ctx *c, const cfg_node *map, const cfg_node *at, const char *path,
                     const char *key, const char *why) {
-  if (value_of(map, key) != NULL) return;
+  if (value_of(map, key) != NULL || c->connection_failed) return;
   char child[PATH_SIZE];
   pjoin(child, path, key);
   cfg_diag(c->d, at, child, "missing (%s)", why);
@@ -590,6 +591,11 @@ static void map_source(ctx *c, const cfg_node *root) {
   get_str(c, map, "source", "database", &s->database);
   get_str(c, map, "source", "schema", &s->schema);
   get_str(c, map, "source", "host", &s->host);
+  get_str(c, map, "source", "connection", &s->connection);
+  s->query_tag_set = get_str(c, map, "source", "query_tag", &s->query_tag);
+  if (s->query_tag != NULL && strlen(s->query_tag) > 2000)
+    cfg_diag(c->d, cfg_map_get(map, "query_tag", NULL), "source.query_tag",
+             "%zu characters; Snowflake takes at most 2000", strlen(s->query_tag));
 
   switch (type) {
     case FLOE_CONFIG_SOURCE_SQLITE:
@@ -1731,7 +1737,7 @@ static int load_text(floe_config *cfg, const char *name, const char *text, size_
   const char *origin = cfg_diags_intern(d, name);
   rc = cfg_yaml_parse(&cfg->priv->root, text, len, origin, true, NULL, d);
   if (rc != FLOE_OK) goto done;
-  ctx c = {cfg, d, cfg->priv->base_dir, NULL, NULL};
+  ctx c = {cfg, d, cfg->priv->base_dir, NULL, NULL, false};
   for (size_t i = 0; i < n_overrides; i++) {
     if (apply_override(&c, &cfg->priv->root, overrides[i]) == FLOE_ENOMEM) {
       rc = FLOE_ENOMEM;
@@ -1748,6 +1754,19 @@ static int load_text(floe_config *cfg, const char *name, const char *text, size_
     goto done;
   }
   cfg_interpolate(root, "", cfg->priv->base_dir, d);
+  {
+    /* connections.toml fills in what the job's snowflake source leaves out. */
+    cfg_node *source = cfg_map_get(root, "source", NULL);
+    const cfg_node *type = cfg_map_get(source, "type", NULL);
+    if (type != NULL && type->kind == CFG_SCALAR && strcmp(type->text, "snowflake") == 0) {
+      int connection_rc = cfg_snowflake_connection(source, d);
+      if (connection_rc == FLOE_ENOMEM) {
+        rc = FLOE_ENOMEM;
+        goto done;
+      }
+      c.connection_failed = connection_rc < 0;
+    }
+  }
   c.root = root;
   map_root(&c, root);
   rc = d->oom ? FLOE_ENOMEM : d->n > 0 ? FLOE_EINVAL : FLOE_OK;
@@ -1821,7 +1840,7 @@ void floe_config_free(floe_config *cfg) {
                       &s->account,  &s->user,      &s->private_key_file,
                       &s->private_key_passphrase_env, &s->token_env, &s->token,
                       &s->warehouse, &s->role,     &s->database,     &s->schema,
-                      &s->host,     &cfg->target.warehouse, &cfg->target.catalog.uri,
+                      &s->host,     &s->connection, &s->query_tag, &cfg->target.warehouse, &cfg->target.catalog.uri,
                       &cfg->target.catalog.name, &cfg->target.catalog.token,
                       &cfg->target.storage.region, &cfg->target.storage.endpoint,
                       &cfg->target.storage.profile, &cfg->target.storage.access_key_id,

@@ -100,6 +100,18 @@ void cfg_show_value(const cfg_node *node, char *buf, size_t size);
  * a plausible typo (or a known synonym); NULL otherwise. */
 const char *cfg_suggest(const char *word, const char *const *candidates, size_t n);
 
+/* Parses the TOML subset of Snowflake's connections.toml (config/
+ * connections.c) into a mapping tree whose nodes carry file lines; strings
+ * are quoted scalars, integers and booleans plain. Errors go to diags as
+ * origin:line:col and return FLOE_EFORMAT. */
+int cfg_toml_parse(cfg_node **out, const char *text, size_t len, const char *origin,
+                   cfg_diags *diags);
+/* `source.connection: NAME`: finds connections.toml as the Snowflake drivers
+ * do, checks its permissions, and adds the connection's settings to the
+ * `source` mapping for every key the mapping does not set itself. Problems
+ * go to diags (FLOE_EINVAL, FLOE_EFORMAT, FLOE_EIO; FLOE_ENOMEM sets oom). */
+int cfg_snowflake_connection(cfg_node *source, cfg_diags *diags);
+
 /* Dumping helpers. */
 bool cfg_is_secret_text(const floe_config *cfg, const char *text);
 

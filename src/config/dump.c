@@ -228,6 +228,13 @@ static void dump_source(dumper *w) {
       put_opt(w, 2, "database", s->database, false);
       put_opt(w, 2, "schema", s->schema, false);
       put_opt(w, 2, "host", s->host, false);
+      put_opt(w, 2, "connection", s->connection, false);
+      if (s->query_tag_set) {
+        if (s->query_tag != NULL)
+          put_str(w, 2, "query_tag", s->query_tag, false);
+        else
+          put_raw(w, 2, "query_tag", "null");
+      }
       break;
     }
   }

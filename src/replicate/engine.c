@@ -1801,7 +1801,7 @@ int floe_replicate_run(const floe_config *cfg, const floe_run_options *options,
   FLOE_TRY(floe_io_uuid4(e.run_id, err));
   memcpy(out->run_id, e.run_id, sizeof e.run_id);
   FLOE_TRY(floe_replicate_check_tables(cfg, options, err));
-  FLOE_TRY(floe_session_open(&e.s, cfg, options ? options->interrupt : NULL, err));
+  FLOE_TRY(floe_session_open_run(&e.s, cfg, options ? options->interrupt : NULL, e.run_id, err));
   floe_log(FLOE_LOG_INFO, "run", "run_id=%s tables=%zu dry_run=%d", e.run_id, cfg->n_tables,
            (int)e.dry_run);
   /* The control table is created by the first table that loads (run_table),
@@ -2047,7 +2047,7 @@ int floe_replicate_validate(const floe_config *cfg, const floe_run_options *opti
   FLOE_TRY(floe_io_uuid4(e.run_id, err));
   memcpy(out->run_id, e.run_id, sizeof e.run_id);
   FLOE_TRY(floe_replicate_check_tables(cfg, options, err));
-  FLOE_TRY(floe_session_open(&e.s, cfg, options ? options->interrupt : NULL, err));
+  FLOE_TRY(floe_session_open_run(&e.s, cfg, options ? options->interrupt : NULL, e.run_id, err));
   for (size_t i = 0; i < cfg->n_tables; i++) {
     const floe_config_table *t = &cfg->tables[i];
     if (!selected(options, t->name)) continue;

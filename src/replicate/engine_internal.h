@@ -359,6 +359,11 @@ typedef struct floe_session {
  * becomes nonzero (floe_run_options.interrupt). */
 int floe_session_open(floe_session *session, const floe_config *cfg,
                       const volatile sig_atomic_t *interrupt, floe_error *err);
+/* The same for a run: a Snowflake session tags every statement with
+ * source.query_tag ("{run_id}" replaced by run_id), by default run_id. */
+int floe_session_open_run(floe_session *session, const floe_config *cfg,
+                          const volatile sig_atomic_t *interrupt, const char *run_id,
+                          floe_error *err);
 void floe_session_close(floe_session *session);
 
 /* One configured table resolved against its source. */

@@ -163,10 +163,42 @@ int floe_job_fold_name(const floe_source *src, const char *name, char **out,
   return FLOE_OK;
 }
 
+/* The QUERY_TAG of a session's statements: the configured tag with
+ * "{run_id}" replaced, or the run id ("floe" outside a run); NULL when the
+ * job sets query_tag: null. */
+static int query_tag_for(const floe_config_source *so, const char *run_id, char **out) {
+  const char *id = run_id != NULL ? run_id : "floe";
+  floe_buf tag = FLOE_BUF_INIT;
+  *out = NULL;
+  if (so->query_tag_set && so->query_tag == NULL) return FLOE_OK;
+  const char *p = so->query_tag_set ? so->query_tag : "{run_id}";
+  while (*p != '\0') {
+    const char *hole = strstr(p, "{run_id}");
+    size_t n = hole != NULL ? (size_t)(hole - p) : strlen(p);
+    if (floe_buf_append(&tag, p, n) < 0 || (hole != NULL && floe_buf_append_str(&tag, id) < 0)) {
+      floe_buf_free(&tag);
+      return FLOE_ENOMEM;
+    }
+    p += n + (hole != NULL ? strlen("{run_id}") : 0);
+  }
+  if (floe_buf_terminate(&tag) < 0) {
+    floe_buf_free(&tag);
+    return FLOE_ENOMEM;
+  }
+  *out = (char *)floe_buf_detach(&tag, NULL);
+  return *out != NULL ? FLOE_OK : FLOE_ENOMEM;
+}
+
 int floe_session_open(floe_session *s, const floe_config *cfg,
                       const volatile sig_atomic_t *interrupt, floe_error *err) {
+  return floe_session_open_run(s, cfg, interrupt, NULL, err);
+}
+
+int floe_session_open_run(floe_session *s, const floe_config *cfg,
+                          const volatile sig_atomic_t *interrupt, const char *run_id,
+                          floe_error *err) {
   int rc = FLOE_OK;
-  char *conninfo = NULL;
+  char *conninfo = NULL, *query_tag = NULL;
   memset(s, 0, sizeof *s);
   s->cfg = cfg;
   const char *type_name = floe_config_source_type_name(cfg->source.type);
@@ -193,6 +225,11 @@ int floe_session_open(floe_session *s, const floe_config *cfg,
     sc.snowflake_database = so->database;
     sc.snowflake_schema = so->schema;
     sc.snowflake_host = so->host;
+    if (query_tag_for(so, run_id, &query_tag) < 0) {
+      rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+      goto cleanup;
+    }
+    sc.snowflake_query_tag = query_tag;
     sc.snowflake_statement_timeout_s = so->timeout_s > 0 && so->timeout_s < 86400 * 7
                                            ? (int)so->timeout_s
                                            : 0;
@@ -224,6 +261,7 @@ int floe_session_open(floe_session *s, const floe_config *cfg,
   rc = floe_replicate_open_catalog(cfg, &s->catalog, err);
 cleanup:
   floe_free(conninfo);
+  floe_free(query_tag);
   if (rc < 0) floe_session_close(s);
   return rc;
 }

@@ -53,6 +53,7 @@ typedef struct sf_source {
   floe_source base;
   floe_sf_http *http;
   char *account, *user, *warehouse, *role, *database, *schema;
+  char *query_tag; /* QUERY_TAG of every statement, or NULL */
   int auth;
   floe_sf_key *key;
   char *token;          /* current bearer token (JWT or configured token) */
@@ -346,15 +347,19 @@ static int make_body(sf_source *src, const char *sql, json_t *bindings,
       ok = json_object_set_new(body, context[i][0], json_string(context[i][1])) == 0;
   if (ok && bindings != NULL && json_object_size(bindings) > 0)
     ok = json_object_set(body, "bindings", bindings) == 0;
-  if (ok && multi_count != 1) {
-    /* "Submitting multiple SQL statements in a single request". */
-    char count[16];
-    snprintf(count, sizeof count, "%d", multi_count);
+  if (ok && (multi_count != 1 || src->query_tag != NULL)) {
+    /* Session parameters of the request (OpenAPI SubmitStatement
+     * "parameters"): MULTI_STATEMENT_COUNT ("Submitting multiple SQL
+     * statements in a single request") and QUERY_TAG. */
     json_t *parameters = json_object();
-    ok = parameters != NULL &&
-         json_object_set_new(parameters, "MULTI_STATEMENT_COUNT",
-                             json_string(count)) == 0 &&
-         json_object_set_new(body, "parameters", parameters) == 0;
+    ok = parameters != NULL && json_object_set_new(body, "parameters", parameters) == 0;
+    if (ok && multi_count != 1) {
+      char count[16];
+      snprintf(count, sizeof count, "%d", multi_count);
+      ok = json_object_set_new(parameters, "MULTI_STATEMENT_COUNT", json_string(count)) == 0;
+    }
+    if (ok && src->query_tag != NULL)
+      ok = json_object_set_new(parameters, "QUERY_TAG", json_string(src->query_tag)) == 0;
   }
   if (ok) *out = json_dumps(body, JSON_COMPACT);
   if (!ok || *out == NULL)
@@ -1355,6 +1360,7 @@ static void sf_close(floe_source *base) {
   floe_free(src->user);
   floe_free(src->warehouse);
   floe_free(src->role);
+  floe_free(src->query_tag);
   floe_free(src->database);
   floe_free(src->schema);
   floe_free(src->token_env);
@@ -1508,6 +1514,14 @@ int floe_src_snowflake_open(floe_source **out, const floe_source_config *config,
   FLOE_TRY(dup_opt(&src->token_env, config->snowflake_token_env));
   FLOE_TRY(dup_opt(&src->token_file, config->snowflake_token_file));
   FLOE_TRY(dup_opt(&src->token_literal, config->snowflake_token));
+  if (config->snowflake_query_tag != NULL && strlen(config->snowflake_query_tag) > 2000) {
+    /* Snowflake: "QUERY_TAG ... String (up to 2000 characters)". */
+    rc = floe_error_set(err, FLOE_EINVAL,
+                        "source snowflake: query_tag is %zu characters, at most 2000",
+                        strlen(config->snowflake_query_tag));
+    goto cleanup;
+  }
+  FLOE_TRY(dup_opt(&src->query_tag, config->snowflake_query_tag));
   src->statement_timeout_s =
       config->snowflake_statement_timeout_s > 0 ? config->snowflake_statement_timeout_s : 600;
   src->poll_max_ms = config->snowflake_poll_max_ms > 0 ? config->snowflake_poll_max_ms : 2000;

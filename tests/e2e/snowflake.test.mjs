@@ -19,7 +19,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -677,6 +677,118 @@ describe('floe run on Snowflake (SQL API emulator)', () => {
     assert.match(r.stdout + r.stderr, /column V is VECTOR[^\n]*cdc: \{type: changes\}/);
     const tables = (await sf(schema, "SELECT table_name FROM information_schema.tables WHERE table_schema = CURRENT_SCHEMA() AND table_name LIKE '%LEDGER'"));
     assert.equal(tables.length, 0, 'no ledger was created');
+  });
+
+  test('every statement carries a QUERY_TAG: the run id by default, the configured tag with {run_id}, none when null', async () => {
+    const schema = await newSchema('tags');
+    const dir = scratch('tags');
+    await sf(schema, `${ORDERS}; ${orderRows(1, 30, 1)}`);
+    job(dir, schema, '  orders: {}');
+    await admin('POST', 'reset');
+    runOk(dir);
+    const runId = JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8')).run_id;
+    assert.match(runId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    let queries = (await admin('GET', 'history')).queries;
+    // Discovery, control reads and inserts, the extract, the commit's statements: all tagged.
+    assert.ok(queries.length >= 5, `only ${queries.length} statements`);
+    assert.ok(queries.some((q) => /FLOE_CONTROL/i.test(q.statement) && /insert/i.test(q.statement)));
+    for (const q of queries) assert.equal(q.queryTag, runId, `untagged: ${q.statement}`);
+    await assertOrders(dir, schema, 30);
+
+    // A tag of the user's own, with the run id in it; `floe status` (no run) tags "floe".
+    await sf(schema, orderRows(31, 40, 2));
+    job(dir, schema, '  orders: {}', { source: `private_key_file: ${emu.privPath}\n  query_tag: "nightly-load run={run_id}"` });
+    await admin('POST', 'reset');
+    runOk(dir);
+    const runId2 = JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8')).run_id;
+    assert.notEqual(runId2, runId);
+    queries = (await admin('GET', 'history')).queries;
+    assert.ok(queries.length >= 5);
+    for (const q of queries) assert.equal(q.queryTag, `nightly-load run=${runId2}`, q.statement);
+    await admin('POST', 'reset');
+    runOk(dir, ['status']);
+    queries = (await admin('GET', 'history')).queries;
+    assert.ok(queries.length > 0);
+    for (const q of queries) assert.equal(q.queryTag, 'nightly-load run=floe', q.statement);
+
+    // query_tag: null sends no QUERY_TAG at all.
+    await sf(schema, orderRows(41, 45, 3));
+    job(dir, schema, '  orders: {}', { source: `private_key_file: ${emu.privPath}\n  query_tag: null` });
+    await admin('POST', 'reset');
+    runOk(dir);
+    const sent = (await admin('GET', 'log')).requests.filter((e) => e.method === 'POST' && e.body).map((e) => JSON.parse(e.body));
+    assert.ok(sent.length >= 5);
+    for (const b of sent) assert.equal(b.parameters?.QUERY_TAG, undefined, b.statement);
+    await assertOrders(dir, schema, 45);
+  });
+
+  test('source.connection reads connections.toml as the Snowflake drivers do; the job file wins; loose permissions are refused', async () => {
+    const schema = await newSchema('conn');
+    const dir = scratch('conn');
+    const home = scratch('conn-home');
+    await sf(schema, `${ORDERS}; ${orderRows(1, 25, 1)}`);
+    const toml = path.join(home, 'connections.toml');
+    writeFileSync(toml, `# as written by "snow connection add"
+[e2e]
+account = "${ACCOUNT}"
+user = "${USER}"
+authenticator = "SNOWFLAKE_JWT"
+private_key_file = "${emu.privPath}"
+warehouse = "LOAD_WH"
+role = "FLOE_ROLE"
+database = "FLOE_TEST"
+schema = "NO_SUCH_SCHEMA"   # the job file's schema wins
+host = "127.0.0.1:${emu.port}"
+client_session_keep_alive = true
+
+[other]
+account = "elsewhere"
+user = "nobody"
+`, { mode: 0o600 });
+    const yaml = (name) => `version: 1
+source:
+  type: snowflake
+  connection: ${name}
+  schema: ${schema}
+target:
+  warehouse: ./warehouse
+  catalog: {type: sql, uri: "sqlite:./catalog.db"}
+  namespace: sf
+run: {durability: none, report: ./report.json}
+tables:
+  orders: {}
+`;
+    writeFileSync(path.join(dir, 'floe.yaml'), yaml('e2e'));
+    const env = { SNOWFLAKE_HOME: home, SNOWFLAKE_DEFAULT_CONNECTION_NAME: '' };
+    const r = runOk(dir, ['run'], env);
+    assert.match(r.stdout, /orders\s+ok\s+\(0, 1\]\s+25/);
+    await assertOrders(dir, schema, 25);
+    const shown = runOk(dir, ['config', 'check', '--show'], env);
+    assert.match(shown.stdout, /account: FLOETEST/);
+    assert.match(shown.stdout, new RegExp(`schema: ${schema}`));
+
+    // The default connection, named by SNOWFLAKE_DEFAULT_CONNECTION_NAME.
+    writeFileSync(path.join(dir, 'floe.yaml'), yaml('default'));
+    const d = runOk(dir, ['run'], { ...env, SNOWFLAKE_DEFAULT_CONNECTION_NAME: 'e2e' });
+    assert.match(d.stdout, /orders\s+nothing_new/);
+
+    // An unknown name lists what the file has; a file others can write is refused.
+    writeFileSync(path.join(dir, 'floe.yaml'), yaml('prod'));
+    let bad = floe(dir, ['run'], env);
+    assert.equal(bad.status, 2, bad.stderr);
+    assert.match(bad.stderr, new RegExp(`floe.yaml:4:15: source.connection: connection 'prod' is not in ${toml.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(it has: e2e, other\\)`));
+    writeFileSync(path.join(dir, 'floe.yaml'), yaml('e2e'));
+    chmodSync(toml, 0o666);
+    bad = floe(dir, ['run'], env);
+    assert.equal(bad.status, 2, bad.stderr);
+    assert.match(bad.stderr, /is writable by group or others \(mode 666\)/);
+    // A TOML error names the file, line and column.
+    chmodSync(toml, 0o600);
+    writeFileSync(toml, '[e2e]\naccount = FLOETEST\n', { mode: 0o600 });
+    bad = floe(dir, ['run'], env);
+    assert.equal(bad.status, 2, bad.stderr);
+    assert.match(bad.stderr, /connections\.toml:2:11: not a string, integer or boolean \(strings need quotes\)/);
+    assert.equal((await control(schema, 'orders')).length, 2);
   });
 
   test('no token, key or JWT in any log line (logging.level trace)', async () => {

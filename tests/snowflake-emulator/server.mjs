@@ -74,6 +74,7 @@ export class Emulator {
     this.faults = [];
     this.expireTokens = false;
     this.log = [];
+    this.history = []; // QUERY_HISTORY: one entry per submitted request
     this.counters = { requests: {}, executions: {}, statementsExecuted: 0 };
     this.config = {
       rowsPerPartition: opts.rowsPerPartition, asyncThresholdMs: opts.asyncThresholdMs, honourRequestId: true,
@@ -279,6 +280,19 @@ export class Emulator {
       statements = err;
     }
     const params = normalizeParams(body.parameters);
+    // QUERY_HISTORY's QUERY_TAG column: the session parameter the request
+    // set ("Using the SQL API": parameters), '' when none. A tag is a
+    // string of at most 2000 characters (Snowflake: QUERY_TAG parameter).
+    const tag = params.query_tag;
+    if (tag !== undefined && (typeof tag !== 'string' || tag.length > 2000)) {
+      this.statements.delete(rec.handle);
+      this.byRequestId.delete(requestId);
+      return this.json(res, 422, {
+        code: '002003', sqlState: '42601', statementHandle: rec.handle,
+        message: `Invalid value [${String(tag).slice(0, 40)}] for parameter 'QUERY_TAG'`,
+      });
+    }
+    this.history.push({ handle: rec.handle, requestId, statement: body.statement, queryTag: tag ?? '' });
     const timeoutSec = body.timeout === undefined || body.timeout === 0 ? 604800 : Number(body.timeout);
     rec.timeoutSec = timeoutSec;
     rec.promise = this.execute(rec, body, statements, params);
@@ -564,6 +578,7 @@ export class Emulator {
     }
     if (p === '/_emulator/counters') return this.json(res, 200, { ...this.counters, ...this.engine.stats });
     if (p === '/_emulator/log') return this.json(res, 200, { requests: this.log });
+    if (p === '/_emulator/history') return this.json(res, 200, { queries: this.history });
     if (p === '/_emulator/config') {
       if (req.method === 'POST') Object.assign(this.config, body);
       return this.json(res, 200, this.config);
@@ -572,6 +587,7 @@ export class Emulator {
       this.faults = [];
       this.expireTokens = false;
       this.log = [];
+      this.history = [];
       this.counters = { requests: {}, executions: {}, statementsExecuted: 0 };
       this.engine.stats = { detachedTransactions: 0, blockRollbacks: 0 };
       return this.json(res, 200, { ok: true });
