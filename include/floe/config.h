@@ -231,6 +231,15 @@ typedef enum floe_config_on_source_behind {
   FLOE_SOURCE_BEHIND_FAIL = 1  /* the same, and exit code 4 */
 } floe_config_on_source_behind;
 
+/* What a run does about rows it will never load: rows that arrived with a
+ * batch at or below the control max (late), and rows whose batch is NULL,
+ * 0 or negative (invalid). */
+typedef enum floe_config_late_rows {
+  FLOE_LATE_ROWS_WARN = 0, /* report them (counts) at warning level */
+  FLOE_LATE_ROWS_FAIL = 1, /* the same, and the table fails before loading */
+  FLOE_LATE_ROWS_RELOAD = 2 /* the same, and the late ranges are reloaded */
+} floe_config_late_rows;
+
 typedef enum floe_config_chunk_by {
   FLOE_CHUNK_BY_BATCH = 0, /* one commit per distinct batch_column value */
   FLOE_CHUNK_BY_ROWS = 1   /* one commit per `rows` rows */
@@ -348,6 +357,7 @@ typedef struct floe_config_table {
   char *partition_column; /* strategy partition */
   char *where;            /* extra source filter (SQL text), or NULL */
   floe_config_on_source_behind on_source_behind; /* default warn */
+  floe_config_late_rows late_rows;               /* default warn */
   /* target.properties overlaid with the table's own properties. */
   floe_config_property *properties;
   size_t n_properties;

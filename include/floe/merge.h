@@ -141,6 +141,14 @@ typedef struct floe_merge floe_merge;
  * table with nested columns). Free *out with floe_merge_free. */
 int floe_merge_begin(floe_merge **out, struct floe_table *table,
                      const floe_merge_options *options, floe_error *err);
+/* Replaces (or adds) one summary property, or one table property, of the
+ * merge's commit after floe_merge_begin (a value known only once the rows
+ * are in, such as their count). Strings are copied. FLOE_ENOMEM. */
+int floe_merge_set_summary(floe_merge *merge, const char *key, const char *value,
+                           floe_error *err);
+int floe_merge_set_property(floe_merge *merge, const char *key, const char *value,
+                            floe_error *err);
+
 /* Adds change rows: a "+s" batch whose columns carry "PARQUET:field_id"
  * for table columns (the op column, for CDC_OP, is matched by name and has
  * no field id, and must be a string). Columns may come in any order; an

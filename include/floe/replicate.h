@@ -73,6 +73,8 @@ int floe_replicate_open_catalog(const struct floe_config *cfg,
 #define FLOE_REPLICATE_EXIT_FAILURE 1    /* a table failed */
 #define FLOE_REPLICATE_EXIT_USAGE 2      /* bad arguments or configuration */
 #define FLOE_REPLICATE_EXIT_VALIDATION 3 /* validation found a mismatch */
+#define FLOE_REPLICATE_EXIT_LATE_ROWS 5 /* rows floe will never load were
+                                           * found (late_rows: fail) */
 #define FLOE_REPLICATE_EXIT_SOURCE_BEHIND 4 /* a source is behind its control
                                              * table (on_source_behind: fail) */
 
@@ -92,6 +94,15 @@ typedef enum floe_run_status {
 
 /* "ok", "nothing_new", "planned", "failed", "mismatch", "source_behind". */
 const char *floe_run_status_name(floe_run_status status);
+
+/* A committed batch range (low, high] whose source rows now outnumber the
+ * rows its loads read: rows that arrived late (docs/replicate.md, "Rows
+ * floe will never load"). */
+typedef struct floe_run_late_range {
+  int64_t low, high;
+  int64_t source_rows; /* count(*) of the source over the range now */
+  int64_t loaded_rows; /* the rows its loads read */
+} floe_run_late_range;
 
 /* What happened to one table. Strings are owned by the report. */
 typedef struct floe_run_table {
@@ -122,6 +133,13 @@ typedef struct floe_run_table {
    * NULL when no threshold was crossed. */
   char *maintenance;
   bool source_behind_fails; /* source_behind under on_source_behind: fail */
+  int64_t rows_invalid; /* source rows with a NULL, 0 or negative batch */
+  int64_t rows_late;    /* source rows at or below the control max that no
+                         * load read (-1: not checked) */
+  floe_run_late_range *late_ranges; /* the committed ranges holding them */
+  size_t n_late_ranges;
+  int64_t rows_reloaded; /* rows read again by late_rows: reload */
+  bool late_rows_fails;  /* failed under late_rows: fail (exit code 5) */
 } floe_run_table;
 
 typedef struct floe_run_report {
@@ -244,6 +262,12 @@ typedef struct floe_status_table {
   bool has_source_max;     /* batch tables whose source could be read */
   int64_t source_max;      /* max(batch column) of the source now */
   bool source_behind;      /* source_max < control_max */
+  /* Rows floe will never load (batch tables loaded incrementally): */
+  bool late_checked;
+  int64_t rows_invalid;    /* NULL, 0 or negative batch */
+  int64_t rows_late;       /* late rows, -1 when the loads did not count */
+  floe_run_late_range *late_ranges;
+  size_t n_late_ranges;
 } floe_status_table;
 
 typedef struct floe_status_report {

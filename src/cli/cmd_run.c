@@ -34,7 +34,8 @@ static void usage(FILE *out) {
           "\n"
           "exit codes: 0 ok (also when there is nothing new), 1 a table failed,\n"
           "            2 usage or configuration error, 3 validation mismatch,\n"
-          "            4 a source is behind its control table (on_source_behind: fail)\n");
+          "            4 a source is behind its control table (on_source_behind: fail),\n"
+          "            5 rows floe will never load were found (late_rows: fail)\n");
 }
 
 static volatile sig_atomic_t run_interrupted;

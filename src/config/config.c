@@ -37,6 +37,7 @@ static const char *const modes[] = {"append", "overwrite", "merge"};
 static const char *const on_existings[] = {"fail", "adopt", "append", "overwrite"};
 static const char *const overwrites[] = {"table", "partitions", "range"};
 static const char *const source_behinds[] = {"warn", "fail"};
+static const char *const late_rows_kinds[] = {"warn", "fail", "reload"};
 static const char *const chunk_bys[] = {"batch", "rows"};
 static const char *const deletes_kinds[] = {"position", "equality", "copy_on_write"};
 static const char *const cdc_types[] = {"none", "op_column", "hash_diff", "stream", "changes"};
@@ -932,7 +933,7 @@ static const char *const table_keys[] = {
     "source", "target",      "strategy",      "batch_column", "cursor_column", "chunk",
     "partition_by", "mode",  "overwrite",     "primary_key",  "merge",         "cdc",
     "validate", "partition_column", "where",  "properties", "start_after", "on_existing",
-    "maintenance", "on_source_behind"};
+    "maintenance", "on_source_behind", "late_rows"};
 static const char *const chunk_keys[] = {"by", "rows"};
 static const char *const merge_keys[] = {"deletes", "order_by"};
 static const char *const validate_keys[] = {"count", "checksum"};
@@ -1301,6 +1302,8 @@ static void apply_table_keys(ctx *c, const cfg_node *map, const char *path,
   get_str(c, map, path, "where", &t->where);
   if (get_enum(c, map, path, "on_source_behind", source_behinds, N_OF(source_behinds), &v))
     t->on_source_behind = (floe_config_on_source_behind)v;
+  if (get_enum(c, map, path, "late_rows", late_rows_kinds, N_OF(late_rows_kinds), &v))
+    t->late_rows = (floe_config_late_rows)v;
   get_properties(c, map, path, &t->properties, &t->n_properties);
   if (get_int(c, map, path, "start_after", 0, &t->start_after)) t->has_start_after = true;
   if (get_enum(c, map, path, "on_existing", on_existings, N_OF(on_existings), &v))

@@ -385,6 +385,10 @@ static void dump_table(dumper *w, const floe_config_table *t) {
   put_str(w, 4, "where", t->where, false);
   put_raw(w, 4, "on_source_behind",
           t->on_source_behind == FLOE_SOURCE_BEHIND_FAIL ? "fail" : "warn");
+  put_raw(w, 4, "late_rows",
+          t->late_rows == FLOE_LATE_ROWS_FAIL     ? "fail"
+          : t->late_rows == FLOE_LATE_ROWS_RELOAD ? "reload"
+                                                  : "warn");
   put_properties(w, 4, t->properties, t->n_properties);
   /* A target property the table removed is written as null, so that the
    * dump loads back to the same table. */

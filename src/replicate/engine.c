@@ -83,6 +83,13 @@ typedef struct unit {
    * of a batch range of the source table, and records the CHANGES window. */
   const floe_cdc_query *cdc;
   const char *changes_start, *changes_end;
+  /* late_rows: reload (reload_late): the unit reads a committed range
+   * again, as an overwrite of (low, high] (append, overwrite) or a merge of
+   * (low, control max] (merge); the committed watermark stays at
+   * reload_max and its source-rows trades reload_loaded, what the range's
+   * loads had read, for this unit's rows. */
+  bool reload;
+  int64_t reload_max, reload_loaded;
 } unit;
 
 static double seconds_since(int64_t us) { return (double)(floe_now_micros() - us) / 1e6; }
@@ -371,6 +378,7 @@ static int fmt_i64(char *buf, size_t size, int64_t v) {
 typedef struct summary {
   floe_iceberg_property props[16];
   char low[32], high[32], part[32];
+  char source_rows[32]; /* floe.source-rows, set once the rows are read */
   int32_t n;
 } summary;
 
@@ -398,6 +406,7 @@ static void summary_build(summary *s, job_state *js, const unit *u) {
     if (u->changes_start != NULL) PUT("floe.changes.start", u->changes_start);
     PUT("floe.changes.end", u->changes_end);
   }
+  if (u->reload) PUT("floe.reload", "late_rows");
 #undef PUT
 }
 
@@ -406,6 +415,9 @@ static void summary_build(summary *s, job_state *js, const unit *u) {
 typedef struct unit_watermark {
   const char *table_name;
   floe_watermark w; /* borrows the run id and cursor values */
+  /* The commit condition: w, but a reload's is the latest load's end. */
+  floe_watermark check;
+  char *run_id; /* a reload keeps the latest load's run id: owned */
   char *key, *value;
 } unit_watermark;
 
@@ -420,6 +432,36 @@ static int unit_watermark_build(unit_watermark *uw, job_state *js, const unit *u
   uw->w.watermark_high = (char *)u->wm_high;
   uw->w.part_i = u->part_n > 0 ? u->part_i : 0;
   uw->w.part_n = u->part_n;
+  uw->w.source_rows = -1;
+  uw->check = uw->w;
+  if (u->reload) {
+    /* A reload does not move the committed watermark: it rewrites it as
+     * it stands (the latest load's), commits only while it ends at the
+     * control max, and updates source-rows (unit_watermark_count_rows). */
+    floe_watermark prev;
+    bool found = false;
+    int rc = floe_watermark_read(floe_table_metadata(js->table), uw->table_name, &prev, &found,
+                                 err);
+    if (rc < 0) return rc;
+    if (!found || !floe_watermark_complete(&prev) || prev.batch_high != u->reload_max) {
+      floe_watermark_free(&prev);
+      return floe_error_set(err, FLOE_ECONFLICT,
+                            "reload (%lld, %lld]: the table's committed watermark no longer "
+                            "ends at the control max %lld",
+                            (long long)u->batch_low, (long long)u->batch_high,
+                            (long long)u->reload_max);
+    }
+    uw->w.batch_low = prev.batch_low;
+    uw->w.batch_high = prev.batch_high;
+    uw->w.source_rows = prev.source_rows;
+    uw->run_id = prev.run_id;
+    prev.run_id = NULL;
+    uw->w.run_id = uw->run_id;
+    floe_watermark_free(&prev);
+    memset(&uw->check, 0, sizeof uw->check);
+    uw->check.batch_low = u->reload_max;
+    uw->check.batch_high = u->reload_max;
+  }
   uw->key = floe_watermark_key(uw->table_name);
   if (uw->key == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
   return floe_watermark_format(&uw->w, &uw->value, err);
@@ -428,12 +470,51 @@ static int unit_watermark_build(unit_watermark *uw, job_state *js, const unit *u
 static void unit_watermark_free(unit_watermark *uw) {
   floe_free(uw->key);
   floe_free(uw->value);
+  floe_free(uw->run_id);
+}
+
+/* Loads that read a batch range (floe_late_rows_counted) record the
+ * source rows they read: this unit's in the summary (floe.source-rows) and
+ * every load's so far in the committed watermark (the previous property's
+ * count plus this unit's rows; a reload's replaces what the range's loads
+ * had read). The previous count is read from the table now: if another
+ * load committed since, the commit condition fails anyway. Unknown (an
+ * older table, a first load that is not from 0, a baseline) leaves the
+ * watermark's count out, and late rows unchecked (late.c). */
+static int unit_watermark_count_rows(unit_watermark *uw, summary *sm, job_state *js,
+                                     const unit *u, int64_t rows, floe_error *err) {
+  const floe_config_table *t = js->job.t;
+  if (!floe_late_rows_counted(t, js->job.batch_idx >= 0) || u->part_n > 0 || u->cdc != NULL)
+    return FLOE_OK;
+  fmt_i64(sm->source_rows, sizeof sm->source_rows, rows);
+  sm->props[sm->n].key = (char *)"floe.source-rows";
+  sm->props[sm->n].value = sm->source_rows;
+  sm->n++;
+  int64_t before = -1;
+  if (u->reload) {
+    if (uw->w.source_rows >= 0) before = uw->w.source_rows - u->reload_loaded;
+  } else {
+    floe_watermark prev;
+    bool found = false;
+    int rc = floe_watermark_read(floe_table_metadata(js->table), t->name, &prev, &found, err);
+    if (rc < 0) return rc;
+    if (found && floe_watermark_complete(&prev) && prev.batch_high == u->batch_low)
+      before = prev.source_rows;
+    else if (!found && u->batch_low == 0 &&
+             floe_iceberg_metadata_current_snapshot(floe_table_metadata(js->table)) == NULL)
+      before = 0;
+    floe_watermark_free(&prev);
+  }
+  uw->w.source_rows = before >= 0 ? before + rows : -1;
+  floe_free(uw->value);
+  uw->value = NULL;
+  return floe_watermark_format(&uw->w, &uw->value, err);
 }
 
 /* The commit condition, run by every commit attempt on its base. */
 static int unit_watermark_check(void *ctx, const floe_iceberg_metadata *base, floe_error *err) {
   const unit_watermark *uw = ctx;
-  return floe_watermark_check(base, uw->table_name, &uw->w, err);
+  return floe_watermark_check(base, uw->table_name, &uw->check, err);
 }
 
 /* Sets the watermark property and the condition on a table op. */
@@ -755,7 +836,12 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
    * still holds its last files open). */
   floe_debug_crash_point("before_commit");
   FLOE_TRY(check_interrupt(e, err));
+  int32_t n_summary_read = sm.n;
+  FLOE_TRY(unit_watermark_count_rows(&uw, &sm, js, u, rows, err));
   if (is_merge) {
+    for (int32_t i = n_summary_read; i < sm.n; i++)
+      FLOE_TRY(floe_merge_set_summary(merge, sm.props[i].key, sm.props[i].value, err));
+    FLOE_TRY(floe_merge_set_property(merge, uw.key, uw.value, err));
     commit_attempted = true;
     /* FLOE_FAIL_AT=commit reaches merges here (their commit is not a
      * table op with the engine's hook). */
@@ -787,7 +873,8 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
     floe_log(FLOE_LOG_INFO, "file_written", "table=%s files=%d rows=%lld bytes=%lld", t->name,
              (int)files.n_files, (long long)rows, (long long)bytes);
 
-    bool overwrite = t->mode == FLOE_MODE_OVERWRITE || t->strategy == FLOE_STRATEGY_PARTITION;
+    bool overwrite =
+        u->reload || t->mode == FLOE_MODE_OVERWRITE || t->strategy == FLOE_STRATEGY_PARTITION;
     FLOE_TRY(floe_table_op_new(&op, js->table, overwrite ? FLOE_TABLE_OVERWRITE : FLOE_TABLE_APPEND,
                                err));
     for (int32_t i = 0; i < files.n_files; i++)
@@ -795,9 +882,9 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
     if (t->strategy == FLOE_STRATEGY_PARTITION) {
       FLOE_TRY(floe_table_op_delete_added_partitions(op, err));
     } else if (overwrite) {
-      if (t->overwrite == FLOE_OVERWRITE_TABLE) {
+      if (!u->reload && t->overwrite == FLOE_OVERWRITE_TABLE) {
         FLOE_TRY(floe_table_op_delete_all(op, err));
-      } else if (t->overwrite == FLOE_OVERWRITE_PARTITIONS) {
+      } else if (!u->reload && t->overwrite == FLOE_OVERWRITE_PARTITIONS) {
         FLOE_TRY(floe_table_op_delete_added_partitions(op, err));
       } else {
         /* range: the rows of (low, high] on the batch column. */
@@ -1434,6 +1521,109 @@ cleanup:
   return rc;
 }
 
+/* late_rows: reload. Append and overwrite tables: each late range
+ * (low, high] is read again and replaces the table's rows of that range
+ * (an overwrite of the range, as overwrite: range does). Merge tables: the
+ * rows of (lowest late low, control max] are merged again in batch order,
+ * so every key touched since ends as the latest change left it (merging a
+ * change again is idempotent; merging only the late range would put an
+ * older change over a newer one). No control row: the control max does
+ * not move; each commit is conditional on the committed watermark still
+ * ending at it, and a crash before a commit leaves the range to the next
+ * run's check. */
+static int reload_late(job_state *js, int64_t control_max, const floe_late_rows *late,
+                       floe_error *err) {
+  const floe_config_table *t = js->job.t;
+  size_t n_units = t->mode == FLOE_MODE_MERGE ? 1 : late->n_ranges;
+  for (size_t i = 0; i < n_units; i++) {
+    unit u;
+    memset(&u, 0, sizeof u);
+    u.reload = true;
+    u.reload_max = control_max;
+    u.batch_low = late->ranges[i].low;
+    u.batch_high = t->mode == FLOE_MODE_MERGE ? control_max : late->ranges[i].high;
+    for (size_t k = 0; k < late->n_committed; k++)
+      if (late->committed[k].low >= u.batch_low && late->committed[k].high <= u.batch_high)
+        u.reload_loaded += late->committed[k].loaded_rows;
+    u.filter.has_low = u.filter.has_high = true;
+    u.filter.low = u.batch_low;
+    u.filter.high = u.batch_high;
+    int64_t written = js->rep->rows_written, commits = js->rep->commits;
+    int rc = load_unit(js, &u, err);
+    if (rc < 0) {
+      floe_error_prefix(err, "late_rows: reload (%lld, %lld]", (long long)u.batch_low,
+                        (long long)u.batch_high);
+      return rc;
+    }
+    /* A reload is not the run's load: its rows are reported apart. */
+    int64_t rows = js->rep->rows_written - written;
+    js->rep->rows_written = written;
+    js->rep->commits = commits;
+    js->rep->rows_reloaded += rows;
+    floe_log(FLOE_LOG_WARN, "late_rows_reloaded",
+             "table=%s batch_sk_low=%lld batch_sk_high=%lld rows=%lld loaded_before=%lld "
+             "snapshot=%lld",
+             t->name, (long long)u.batch_low, (long long)u.batch_high, (long long)rows,
+             (long long)u.reload_loaded, (long long)js->rep->snapshot_id);
+  }
+  return FLOE_OK;
+}
+
+/* Rows floe will never load (late.c), looked for on every run of a batch
+ * table before anything loads: logged at warning level and reported;
+ * late_rows: fail fails the table (exit code 5) before any control row is
+ * inserted; reload reloads the late ranges. */
+static int check_late_rows(job_state *js, int64_t control_max, floe_error *err) {
+  const floe_config_table *t = js->job.t;
+  floe_late_rows late;
+  int rc = FLOE_OK;
+  const char *column = js->job.desc.columns[js->job.batch_idx].name;
+  FLOE_TRY(floe_late_rows_find(&js->job, js->table ? floe_table_metadata(js->table) : NULL,
+                               control_max, &late, err));
+  if (!late.checked) goto cleanup;
+  js->rep->rows_invalid = late.rows_invalid;
+  js->rep->rows_late = late.rows_late;
+  if (late.n_ranges > 0) {
+    js->rep->late_ranges = floe_calloc(late.n_ranges, sizeof *js->rep->late_ranges);
+    if (js->rep->late_ranges == NULL) {
+      rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+      goto cleanup;
+    }
+    memcpy(js->rep->late_ranges, late.ranges, late.n_ranges * sizeof *late.ranges);
+    js->rep->n_late_ranges = late.n_ranges;
+  }
+  if (late.rows_invalid > 0)
+    floe_log(FLOE_LOG_WARN, "invalid_rows",
+             "table=%s rows=%lld message=\"rows whose %s is NULL, 0 or negative are never "
+             "loaded\"",
+             t->name, (long long)late.rows_invalid, column);
+  for (size_t i = 0; i < late.n_ranges; i++)
+    floe_log(FLOE_LOG_WARN, "late_rows",
+             "table=%s rows=%lld batch_sk_low=%lld batch_sk_high=%lld source_rows=%lld "
+             "loaded_rows=%lld message=\"rows arrived in a batch range after it was loaded\"",
+             t->name, (long long)(late.ranges[i].source_rows - late.ranges[i].loaded_rows),
+             (long long)late.ranges[i].low, (long long)late.ranges[i].high,
+             (long long)late.ranges[i].source_rows, (long long)late.ranges[i].loaded_rows);
+  if (t->late_rows == FLOE_LATE_ROWS_FAIL && (late.rows_invalid > 0 || late.rows_late > 0)) {
+    char where[160] = "";
+    if (late.n_ranges > 0)
+      snprintf(where, sizeof where, " (first in batch range (%lld, %lld])",
+               (long long)late.ranges[0].low, (long long)late.ranges[0].high);
+    js->rep->late_rows_fails = true;
+    rc = floe_error_set(err, FLOE_EINVAL,
+                        "late_rows: fail: %lld source row(s) with a NULL, 0 or negative %s and "
+                        "%lld late row(s) in loaded batch ranges%s; nothing was loaded",
+                        (long long)late.rows_invalid, column,
+                        (long long)(late.rows_late > 0 ? late.rows_late : 0), where);
+    goto cleanup;
+  }
+  if (t->late_rows == FLOE_LATE_ROWS_RELOAD && late.n_ranges > 0 && !js->e->dry_run)
+    FLOE_TRY(reload_late(js, control_max, &late, err));
+cleanup:
+  floe_late_rows_free(&late);
+  return rc;
+}
+
 static void nothing_new(job_state *js, const char *why) {
   js->rep->status = FLOE_RUN_NOTHING_NEW;
   set_message(js->rep, why);
@@ -1666,6 +1856,7 @@ static int run_table(job_state *js, floe_error *err) {
     int64_t src_max = 0;
     bool is_null = false;
     FLOE_TRY(floe_job_max_batch(&js->job, &src_max, &is_null, err));
+    FLOE_TRY(check_late_rows(js, prev, err));
     if (is_null || src_max <= prev) {
       char why[160];
       snprintf(why, sizeof why, "source max(%s) = %s, control max = %lld",
@@ -1679,6 +1870,7 @@ static int run_table(job_state *js, floe_error *err) {
         source_behind(js, why);
       else
         nothing_new(js, why);
+      if (js->rep->rows_reloaded > 0) js->rep->status = FLOE_RUN_OK;
       goto cleanup;
     }
     if (t->strategy == FLOE_STRATEGY_CHUNKED && !e->dry_run) {
@@ -1833,6 +2025,7 @@ int floe_replicate_run(const floe_config *cfg, const floe_run_options *options,
                                          t->target_name ? t->target_name : t->name);
     rep->strategy = floe_config_strategy_name(t->strategy);
     rep->mode = floe_config_mode_name(t->mode);
+    rep->rows_late = -1;
     if (rep->name == NULL || rep->target == NULL) {
       rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
       goto cleanup;
@@ -1953,6 +2146,13 @@ static int validate_table(job_state *js, floe_error *err) {
     const floe_commit_info *c = &commits.commits[k];
     if (!c->complete || c->baseline) continue;
     if (whole && c != latest) continue; /* older full copies are superseded */
+    /* A later reload of late rows (late_rows: reload) replaced the rows of
+     * the ranges it covers: it is checked instead. */
+    bool reloaded = false;
+    for (size_t j = 0; j < k && !reloaded; j++)
+      reloaded = commits.commits[j].reload && commits.commits[j].batch_low <= c->batch_low &&
+                 c->batch_high <= commits.commits[j].batch_high;
+    if (reloaded) continue;
     if (c->from_property) { /* its snapshot expired: no added-records to recount */
       expired++;
       continue;
@@ -2063,6 +2263,7 @@ int floe_replicate_validate(const floe_config *cfg, const floe_run_options *opti
                                          t->target_name ? t->target_name : t->name);
     rep->strategy = floe_config_strategy_name(t->strategy);
     rep->mode = floe_config_mode_name(t->mode);
+    rep->rows_late = -1;
     if (rep->name == NULL || rep->target == NULL) {
       rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
       goto cleanup;

@@ -144,6 +144,12 @@ typedef struct floe_commit_info {
   /* A baseline (summary floe.baseline): batches recorded as loaded without
    * data (the user's word or an adopted table); nothing to validate. */
   bool baseline;
+  /* floe.source-rows: the source rows the commit's load read in (low,
+   * high] (late-row detection, late.c); -1 when absent. */
+  int64_t source_rows;
+  /* A reload of late rows (summary floe.reload): it replaced the rows of
+   * the older commits whose ranges it covers. */
+  bool reload;
 } floe_commit_info;
 
 typedef struct floe_commit_list {
@@ -212,6 +218,9 @@ typedef struct floe_watermark {
   char *run_id;                  /* NULL when unknown */
   char *watermark_low, *watermark_high; /* cursor tables, else NULL */
   int part_i, part_n;            /* partition load: part i of n; 0/0 otherwise */
+  /* Append and overwrite-range loads: the source rows read by every load
+   * up to batch_high, summed (late-row detection); -1 when unknown. */
+  int64_t source_rows;
 } floe_watermark;
 
 void floe_watermark_free(floe_watermark *w);
@@ -425,6 +434,40 @@ int floe_job_max_batch(floe_job *job, int64_t *out, bool *is_null,
                        floe_error *err);
 /* max(cursor) as text (NULL when empty). *out freed with floe_free. */
 int floe_job_max_cursor(floe_job *job, char **out, floe_error *err);
+
+/* ==== rows floe will never load (late.c) ============================== */
+
+/* A committed range (low, high] with the rows its loads read
+ * (loaded_rows) and, for a late one, the source's count (source_rows). */
+typedef floe_run_late_range floe_late_range;
+
+typedef struct floe_late_rows {
+  bool checked;         /* a batch table the check applies to */
+  int64_t rows_invalid; /* NULL, 0 or negative batch (with `where:`) */
+  int64_t rows_late;    /* sum over ranges; -1: not known (no counts) */
+  int64_t source_rows;  /* count(*) over (0, control max] */
+  int64_t loaded_rows;  /* the committed watermark's source-rows */
+  floe_late_range *ranges; /* the late ones, ascending */
+  size_t n_ranges;
+  /* Every committed range from 0 to the control max (known once late
+   * rows were found): what a reload replaces. */
+  floe_late_range *committed;
+  size_t n_committed;
+} floe_late_rows;
+
+/* Counts the invalid rows of the job's source table and, when the table's
+ * committed watermark (md, may be NULL) records the rows its loads read up
+ * to control_max, the late rows and the committed ranges that hold them
+ * (docs/replicate.md, "Rows floe will never load"). Applies to batch
+ * tables loaded incrementally or in chunks; otherwise *out is unchecked.
+ * Free *out with floe_late_rows_free. */
+int floe_late_rows_find(floe_job *job, const floe_iceberg_metadata *md, int64_t control_max,
+                        floe_late_rows *out, floe_error *err);
+void floe_late_rows_free(floe_late_rows *late);
+/* Whether the table's loads record the source rows they read: a batch
+ * column, incremental or chunked, append, overwrite: range or merge (not
+ * Snowflake change capture). */
+bool floe_late_rows_counted(const floe_config_table *t, bool has_batch);
 
 /* ==== reports (report.c) ============================================== */
 

@@ -493,6 +493,32 @@ static int copy_properties(const floe_iceberg_property *in, int32_t n,
   return FLOE_OK;
 }
 
+/* Sets key = value in the list (*p, *n), replacing an entry of that key. */
+static int set_property(floe_iceberg_property **p, int32_t *n, const char *key,
+                        const char *value, floe_error *err) {
+  char *v = floe_strdup(value);
+  if (v == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  for (int32_t i = 0; i < *n; i++) {
+    if (strcmp((*p)[i].key, key) == 0) {
+      floe_free((*p)[i].value);
+      (*p)[i].value = v;
+      return FLOE_OK;
+    }
+  }
+  floe_iceberg_property *grown = floe_realloc(*p, (size_t)(*n + 1) * sizeof *grown);
+  char *k = floe_strdup(key);
+  if (grown != NULL) *p = grown;
+  if (grown == NULL || k == NULL) {
+    floe_free(v);
+    floe_free(k);
+    return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  }
+  grown[*n].key = k;
+  grown[*n].value = v;
+  (*n)++;
+  return FLOE_OK;
+}
+
 static void free_properties(floe_iceberg_property *p, int32_t n) {
   for (int32_t i = 0; i < n; i++) {
     floe_free(p[i].key);
@@ -1830,4 +1856,14 @@ void floe_merge_free(floe_merge *m) {
   floe_iceberg_metadata_free(m->md);
   floe_free(m->name);
   floe_free(m);
+}
+
+int floe_merge_set_summary(floe_merge *merge, const char *key, const char *value,
+                           floe_error *err) {
+  return set_property(&merge->summary, &merge->n_summary, key, value, err);
+}
+
+int floe_merge_set_property(floe_merge *merge, const char *key, const char *value,
+                            floe_error *err) {
+  return set_property(&merge->properties, &merge->n_properties, key, value, err);
 }

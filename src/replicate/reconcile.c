@@ -95,11 +95,14 @@ int floe_commits_collect(const floe_iceberg_metadata *metadata,
       c->batch_high = high;
       c->operation = static_operation(s->operation);
       c->added_records = c->deleted_records = c->total_records = -1;
+      c->source_rows = -1;
+      parse_i64(floe_iceberg_snapshot_summary(s, "floe.source-rows"), &c->source_rows);
       parse_i64(floe_iceberg_snapshot_summary(s, "added-records"), &c->added_records);
       parse_i64(floe_iceberg_snapshot_summary(s, "deleted-records"), &c->deleted_records);
       parse_i64(floe_iceberg_snapshot_summary(s, "total-records"), &c->total_records);
       c->complete = true;
       c->baseline = floe_iceberg_snapshot_summary(s, "floe.baseline") != NULL;
+      c->reload = floe_iceberg_snapshot_summary(s, "floe.reload") != NULL;
       const char *part = floe_iceberg_snapshot_summary(s, "floe.part");
       if (part != NULL) {
         long i = 0, n = 0;
@@ -152,6 +155,7 @@ int floe_commits_collect(const floe_iceberg_metadata *metadata,
       c->batch_high = proven;
       c->operation = "other";
       c->added_records = c->deleted_records = c->total_records = -1;
+      c->source_rows = -1;
       c->complete = true;
       if (complete) {
         c->run_id = w.run_id;

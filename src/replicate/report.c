@@ -36,14 +36,16 @@ int floe_replicate_exit_code(int rc) {
 }
 
 int floe_run_report_exit_code(const floe_run_report *report, int rc) {
-  bool failed = false, mismatch = false, behind = false;
+  bool failed = false, mismatch = false, behind = false, late = false;
   for (size_t i = 0; report != NULL && i < report->n_tables; i++) {
-    failed |= report->tables[i].status == FLOE_RUN_FAILED;
+    failed |= report->tables[i].status == FLOE_RUN_FAILED && !report->tables[i].late_rows_fails;
+    late |= report->tables[i].status == FLOE_RUN_FAILED && report->tables[i].late_rows_fails;
     mismatch |= report->tables[i].status == FLOE_RUN_MISMATCH;
     behind |= report->tables[i].status == FLOE_RUN_SOURCE_BEHIND &&
               report->tables[i].source_behind_fails;
   }
   if (failed) return FLOE_REPLICATE_EXIT_FAILURE;
+  if (late) return FLOE_REPLICATE_EXIT_LATE_ROWS;
   if (behind) return FLOE_REPLICATE_EXIT_SOURCE_BEHIND;
   if (mismatch) return FLOE_REPLICATE_EXIT_VALIDATION;
   return floe_replicate_exit_code(rc);
@@ -81,6 +83,7 @@ void floe_run_report_free(floe_run_report *report) {
     floe_free(t->watermark_high);
     floe_free(t->message);
     floe_free(t->maintenance);
+    floe_free(t->late_ranges);
   }
   floe_free(report->tables);
   memset(report, 0, sizeof *report);
@@ -107,6 +110,7 @@ void floe_status_report_free(floe_status_report *report) {
     floe_free(t->committed_watermark);
     floe_free(t->last_run_id);
     floe_free(t->message);
+    floe_free(t->late_ranges);
   }
   floe_free(report->tables);
   memset(report, 0, sizeof *report);
@@ -118,10 +122,21 @@ void floe_status_report_free(floe_status_report *report) {
  * values): invalid UTF-8 becomes U+FFFD so report.json always parses. */
 static int json_str(floe_buf *out, const char *s) { return floe_buf_append_json_string(out, s); }
 
+static int late_fails_n(const floe_run_report *report) {
+  int n = 0;
+  for (size_t i = 0; i < report->n_tables; i++) n += report->tables[i].late_rows_fails;
+  return n;
+}
+
 int floe_run_report_json(const floe_run_report *report, floe_buf *out, floe_error *err) {
   int rc = 0;
   int64_t ok = 0, nothing = 0, failed = 0, mismatch = 0, planned = 0, behind = 0;
-  bool behind_fails = false;
+  bool behind_fails = false, late_fails = false;
+  int64_t with_late = 0; /* tables with rows they will never load */
+  for (size_t i = 0; i < report->n_tables; i++) {
+    late_fails |= report->tables[i].late_rows_fails;
+    with_late += report->tables[i].rows_invalid > 0 || report->tables[i].rows_late > 0;
+  }
   for (size_t i = 0; i < report->n_tables; i++) switch (report->tables[i].status) {
       case FLOE_RUN_OK: ok++; break;
       case FLOE_RUN_NOTHING_NEW: nothing++; break;
@@ -133,7 +148,11 @@ int floe_run_report_json(const floe_run_report *report, floe_buf *out, floe_erro
         behind_fails |= report->tables[i].source_behind_fails;
         break;
     }
-  const char *overall = failed         ? "failed"
+  /* A table failed under late_rows: fail is counted as failed; the run's
+   * status and exit code say late_rows (5) unless another table failed. */
+  bool other_failed = failed > late_fails_n(report);
+  const char *overall = other_failed   ? "failed"
+                        : late_fails   ? "late_rows"
                         : behind_fails ? "source_behind"
                         : mismatch     ? "mismatch"
                                        : "ok";
@@ -146,11 +165,11 @@ int floe_run_report_json(const floe_run_report *report, floe_buf *out, floe_erro
                          ",\"status\":\"%s\",\"exit_code\":%d,\"counts\":{\"ok\":%" PRId64
                          ",\"nothing_new\":%" PRId64 ",\"failed\":%" PRId64
                          ",\"mismatch\":%" PRId64 ",\"planned\":%" PRId64
-                         ",\"source_behind\":%" PRId64 "},\"tables\":[",
+                         ",\"source_behind\":%" PRId64 ",\"late_rows\":%" PRId64 "},\"tables\":[",
                          report->dry_run ? "true" : "false", report->started_ms,
                          report->finished_ms, overall,
-                         failed ? 1 : behind_fails ? 4 : mismatch ? 3 : 0, ok, nothing, failed,
-                         mismatch, planned, behind);
+                         other_failed ? 1 : late_fails ? 5 : behind_fails ? 4 : mismatch ? 3 : 0, ok,
+                         nothing, failed, mismatch, planned, behind, with_late);
   for (size_t i = 0; i < report->n_tables; i++) {
     const floe_run_table *t = &report->tables[i];
     rc |= floe_buf_append_str(out, i ? ",{\"table\":" : "{\"table\":");
@@ -185,6 +204,19 @@ int floe_run_report_json(const floe_run_report *report, floe_buf *out, floe_erro
         t->rows_source, t->rows_written, t->rows_inserted, t->rows_updated, t->rows_deleted,
         t->files, t->bytes, t->commits, t->repairs, t->baselines, t->schema_changes,
         t->seconds);
+    rc |= floe_buf_appendf(out, ",\"rows_invalid\":%" PRId64, t->rows_invalid);
+    if (t->rows_late >= 0)
+      rc |= floe_buf_appendf(out, ",\"rows_late\":%" PRId64, t->rows_late);
+    else
+      rc |= floe_buf_append_str(out, ",\"rows_late\":null");
+    rc |= floe_buf_append_str(out, ",\"late_ranges\":[");
+    for (size_t k = 0; k < t->n_late_ranges; k++)
+      rc |= floe_buf_appendf(out,
+                             "%s{\"batch_sk_low\":%" PRId64 ",\"batch_sk_high\":%" PRId64
+                             ",\"source_rows\":%" PRId64 ",\"loaded_rows\":%" PRId64 "}",
+                             k ? "," : "", t->late_ranges[k].low, t->late_ranges[k].high,
+                             t->late_ranges[k].source_rows, t->late_ranges[k].loaded_rows);
+    rc |= floe_buf_appendf(out, "],\"rows_reloaded\":%" PRId64, t->rows_reloaded);
     if (t->snapshot_id != 0)
       rc |= floe_buf_appendf(out, ",\"snapshot_id\":%" PRId64, t->snapshot_id);
     else
@@ -338,8 +370,17 @@ int floe_status_report_text(const floe_status_report *report, floe_buf *out,
       snprintf(behind, sizeof behind,
                "source behind: max(batch) = %" PRId64 " is below the control max %" PRId64,
                t->source_max, t->control_max);
+    char late[200] = "";
+    if (t->rows_invalid > 0 || t->rows_late > 0) {
+      int len = snprintf(late, sizeof late, "never loaded: %" PRId64 " invalid, %" PRId64 " late",
+                         t->rows_invalid, t->rows_late > 0 ? t->rows_late : 0);
+      for (size_t k = 0; k < t->n_late_ranges && len > 0 && (size_t)len < sizeof late; k++)
+        len += snprintf(late + len, sizeof late - (size_t)len, "%s(%" PRId64 ", %" PRId64 "]",
+                        k ? " " : " in ", t->late_ranges[k].low, t->late_ranges[k].high);
+    }
     const char *note = t->message          ? t->message
                        : t->source_behind  ? behind
+                       : late[0]           ? late
                        : !t->table_exists ? "table not created yet"
                                           : "";
     const char *cells[] = {t->name, t->target, cmax, committed, wm, snap, rows, last, note};

@@ -36,6 +36,7 @@ static int status_table(floe_session *s, bool ctl_exists, const floe_config_tabl
         goto nomem;
     }
   }
+  bool check_late = false;
   if (st->has_control && t->cdc.type != FLOE_CDC_STREAM && t->cdc.type != FLOE_CDC_CHANGES &&
       t->strategy != FLOE_STRATEGY_FULL) {
     /* Is the source behind its control table (rows deleted, batches
@@ -49,6 +50,7 @@ static int status_table(floe_session *s, bool ctl_exists, const floe_config_tabl
         if (is_null) st->source_max = 0;
         st->has_source_max = true;
         st->source_behind = st->source_max < st->control_max;
+        check_late = true;
       }
       floe_job_close(&job);
     }
@@ -86,6 +88,29 @@ static int status_table(floe_session *s, bool ctl_exists, const floe_config_tabl
         (st->last_run_id = floe_strdup(commits.commits[0].run_id)) == NULL)
       goto nomem;
   }
+  if (check_late) {
+    /* Rows floe will never load (late.c): what the next run would report.
+     * A source that cannot be read here is left to floe run. */
+    floe_job job;
+    floe_late_rows late;
+    floe_error jerr = {0};
+    if (floe_job_open(&job, s, t, &jerr) == FLOE_OK) {
+      int lrc = floe_late_rows_find(&job, floe_table_metadata(table), st->control_max, &late,
+                                    &jerr);
+      floe_job_close(&job);
+      if (lrc == FLOE_ENOMEM) goto nomem;
+      if (lrc == FLOE_OK && late.checked) {
+        st->late_checked = true;
+        st->rows_invalid = late.rows_invalid;
+        st->rows_late = late.rows_late;
+        st->late_ranges = late.ranges;
+        st->n_late_ranges = late.n_ranges;
+        late.ranges = NULL;
+        late.n_ranges = 0;
+      }
+      if (lrc == FLOE_OK) floe_late_rows_free(&late);
+    }
+  }
   goto cleanup;
 nomem:
   rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
@@ -119,6 +144,7 @@ int floe_replicate_status(const floe_config *cfg, const floe_run_options *option
     st->target = floe_replicate_strdupf("%s.%s", t->target_namespace ? t->target_namespace : "default",
                                         t->target_name ? t->target_name : t->name);
     st->total_records = -1;
+    st->rows_late = -1;
     if (st->name == NULL || st->target == NULL) {
       rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
       goto cleanup;

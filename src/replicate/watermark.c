@@ -16,8 +16,10 @@
  *
  * The value is a JSON object (docs/replicate.md, "The committed watermark"):
  *   {"batch-sk-low": 41, "batch-sk-high": 44, "run-id": "...",
- *    "watermark-low": "...", "watermark-high": "...", "part": "2/3"}
- * the last three only when they apply (cursor tables; partition loads).
+ *    "watermark-low": "...", "watermark-high": "...", "source-rows": 1200,
+ *    "part": "2/3"}
+ * the last four only when they apply (cursor tables; append and
+ * overwrite-range loads of a batch column; partition loads).
  */
 #include <inttypes.h>
 #include <jansson.h>
@@ -33,6 +35,7 @@ void floe_watermark_free(floe_watermark *w) {
   floe_free(w->watermark_low);
   floe_free(w->watermark_high);
   memset(w, 0, sizeof *w);
+  w->source_rows = -1;
 }
 
 char *floe_watermark_key(const char *table_name) {
@@ -54,6 +57,9 @@ int floe_watermark_format(const floe_watermark *w, char **out, floe_error *err) 
        json_object_set_new(obj, "watermark-low", json_string(w->watermark_low)) < 0) ||
       (w->watermark_high != NULL &&
        json_object_set_new(obj, "watermark-high", json_string(w->watermark_high)) < 0))
+    goto nomem;
+  if (w->source_rows >= 0 &&
+      json_object_set_new(obj, "source-rows", json_integer(w->source_rows)) < 0)
     goto nomem;
   if (w->part_n > 0) {
     snprintf(part, sizeof part, "%d/%d", w->part_i, w->part_n);
@@ -98,6 +104,8 @@ int floe_watermark_parse(const char *text, floe_watermark *out, floe_error *err)
   }
   out->batch_low = (int64_t)json_integer_value(low);
   out->batch_high = (int64_t)json_integer_value(high);
+  json_t *rows = json_object_get(obj, "source-rows");
+  out->source_rows = json_is_integer(rows) ? (int64_t)json_integer_value(rows) : -1;
   if ((rc = dup_member(obj, "run-id", &out->run_id)) < 0 ||
       (rc = dup_member(obj, "watermark-low", &out->watermark_low)) < 0 ||
       (rc = dup_member(obj, "watermark-high", &out->watermark_high)) < 0)

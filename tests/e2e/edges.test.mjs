@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import {
-  REPO, metadataLocation, modulesPresent, normalizeRows, readIceberg, sh, sqliteRows,
+  REPO, metadataLocation, modulesPresent, normalizeRows, pgExec, pgRows, readIceberg, sh, sqliteRows,
 } from './lib/check_table.mjs';
 
 const FLOE = process.env.FLOE_BIN ?? path.join(REPO, 'build/floe');
@@ -327,5 +327,164 @@ tables:
     assert.equal(st.stderr, '');
     assert.match(runOk(dir, ['status', '-v']).stderr, /event=connect/);
     assert.equal(runOk(dir, ['validate']).stderr, '');
+  });
+});
+
+// ---- rows floe will never load (A2) -----------------------------------------
+//
+// The same scenario on SQLite and PostgreSQL: three batches loaded one
+// commit each (chunked), then a row arrives late into batch 2, rows arrive
+// with a NULL, 0 and negative batch, and a new batch comes. warn reports
+// them (log, report, floe status) and loads the new batch; fail exits 5
+// before inserting a control row; reload overwrites the late range, and an
+// independent reader (icebird) finds the table equal to the source's rows
+// with a valid batch, on that run and after further runs.
+
+const LATE_COLS = ['id', 'batch_sk'];
+
+async function lateScenario(src) {
+  const { dir, exec, rows, writeJob, readTable } = src;
+  exec('CREATE TABLE t (id INTEGER, batch_sk INTEGER); CREATE INDEX t_batch ON t (batch_sk);' +
+    'INSERT INTO t VALUES (1, 1), (2, 1), (3, 2), (4, 3), (5, 3);');
+  writeJob('  t: {strategy: chunked, chunk: {by: batch}}');
+  runOk(dir);
+  let rep = report(dir);
+  assert.equal(rep.tables[0].rows_written, 5);
+  assert.equal(rep.tables[0].rows_invalid, 0);
+  assert.equal(rep.tables[0].rows_late, null, 'nothing was loaded before this run');
+  runOk(dir);
+  rep = report(dir);
+  assert.equal(rep.tables[0].status, 'nothing_new');
+  assert.equal(rep.tables[0].rows_late, 0);
+  assert.deepEqual(rep.tables[0].late_ranges, []);
+
+  // One row late into batch 2, three invalid ones, a new batch 4.
+  exec('INSERT INTO t VALUES (6, 2), (7, NULL), (8, 0), (9, -1), (10, 4);');
+  let r = runOk(dir);
+  assert.match(r.stderr, /level=warn.*event=invalid_rows table=t rows=3 /);
+  assert.match(r.stderr, /level=warn.*event=late_rows table=t rows=1 batch_sk_low=1 batch_sk_high=2 source_rows=2 loaded_rows=1 /);
+  rep = report(dir);
+  assert.equal(rep.tables[0].status, 'ok');
+  assert.equal(rep.tables[0].rows_invalid, 3);
+  assert.equal(rep.tables[0].rows_late, 1);
+  assert.deepEqual(rep.tables[0].late_ranges,
+    [{ batch_sk_low: 1, batch_sk_high: 2, source_rows: 2, loaded_rows: 1 }]);
+  assert.equal(rep.counts.late_rows, 1);
+  assert.equal(rep.tables[0].rows_written, 1, 'batch 4 only: the late row is not loaded');
+  assert.equal(rep.tables[0].rows_reloaded, 0);
+  const st = runOk(dir, ['status']);
+  assert.match(st.stdout, /never loaded: 3 invalid, 1 late in \(1, 2\]/);
+  // The count carries across runs: still found, not forgotten.
+  runOk(dir);
+  assert.equal(report(dir).tables[0].rows_late, 1);
+
+  // fail: exit 5, no control row, nothing committed.
+  writeJob('  t: {strategy: chunked, chunk: {by: batch}, late_rows: fail}');
+  exec('INSERT INTO t VALUES (11, 5);');
+  const before = await readTable();
+  r = floe(dir, ['run']);
+  assert.equal(r.status, 5, r.stdout + r.stderr);
+  assert.match(r.stderr, /late_rows: fail: 3 source row\(s\) with a NULL, 0 or negative batch_sk and 1 late row\(s\) in loaded batch ranges \(first in batch range \(1, 2\]\); nothing was loaded/);
+  rep = report(dir);
+  assert.equal(rep.status, 'late_rows');
+  assert.equal(rep.exit_code, 5);
+  assert.equal(rep.tables[0].status, 'failed');
+  assert.deepEqual(rows("SELECT max(batch_sk) AS m FROM floe_control WHERE table_name = 't'")[0].m, 4);
+  assert.deepEqual(await readTable(), before);
+
+  // reload: the late range is overwritten from the source; batch 5 loads.
+  writeJob('  t: {strategy: chunked, chunk: {by: batch}, late_rows: reload}');
+  r = runOk(dir);
+  assert.match(r.stderr, /level=warn.*event=late_rows_reloaded table=t batch_sk_low=1 batch_sk_high=2 rows=2 loaded_before=1 /);
+  rep = report(dir);
+  assert.equal(rep.tables[0].status, 'ok');
+  assert.equal(rep.tables[0].rows_late, 1);
+  assert.equal(rep.tables[0].rows_reloaded, 2);
+  assert.equal(rep.tables[0].rows_written, 1, 'batch 5');
+  const want = normalizeRows(rows('SELECT id, batch_sk FROM t WHERE batch_sk > 0'), LATE_COLS);
+  assert.equal(want.length, 8);
+  assert.deepEqual(await readTable(), want);
+  // The next run finds nothing late and reloads nothing: no duplicate.
+  r = runOk(dir);
+  rep = report(dir);
+  assert.equal(rep.tables[0].rows_late, 0);
+  assert.equal(rep.tables[0].rows_reloaded, 0);
+  assert.doesNotMatch(r.stderr, /event=late_rows/);
+  assert.deepEqual(await readTable(), want);
+  // Late rows into two ranges at once: both reloaded, each once.
+  exec('INSERT INTO t VALUES (12, 1), (13, 3), (14, 3);');
+  r = runOk(dir);
+  rep = report(dir);
+  assert.equal(rep.tables[0].rows_late, 3);
+  assert.deepEqual(rep.tables[0].late_ranges.map((x) => [x.batch_sk_low, x.batch_sk_high]), [[0, 1], [2, 3]]);
+  assert.equal(rep.tables[0].rows_reloaded, 3 + 4);
+  const want2 = normalizeRows(rows('SELECT id, batch_sk FROM t WHERE batch_sk > 0'), LATE_COLS);
+  assert.deepEqual(await readTable(), want2);
+  assert.equal(runOk(dir, ['validate']).status, 0);
+}
+
+describe('rows floe will never load', { skip: ready ? false : skipReason }, () => {
+  test('SQLite: late and invalid rows are reported (warn), stop the table (fail, exit 5) and are reloaded (reload)', async () => {
+    const dir = scratch('late');
+    await lateScenario({
+      dir,
+      exec: (sql) => sqlite(dir, sql),
+      rows: (sql) => sqliteRows(path.join(dir, 'source.db'), sql),
+      writeJob: (tables) => job(dir, tables),
+      readTable: () => tableRows(dir, 't', LATE_COLS),
+    });
+  });
+
+  test('SQLite merge: reload merges from the late range to the control max, so a late change never beats a later batch', async () => {
+    const dir = scratch('late-merge');
+    sqlite(dir, 'CREATE TABLE m (id INTEGER, v TEXT, batch_sk INTEGER);' +
+      "INSERT INTO m VALUES (1, 'a', 1), (2, 'b', 1), (1, 'a2', 2), (3, 'c', 3);");
+    const conf = (late) => job(dir, `  m: {strategy: chunked, chunk: {by: batch}, mode: merge, primary_key: [id], late_rows: ${late}}`);
+    conf('warn');
+    runOk(dir);
+    // Late into batch 1: a new key, and a change of key 1 that batch 2 has
+    // already superseded.
+    sqlite(dir, "INSERT INTO m VALUES (4, 'd', 1), (1, 'late', 1), (2, 'b3', 3);");
+    conf('reload');
+    const r = runOk(dir);
+    assert.match(r.stderr, /event=late_rows table=m rows=2 batch_sk_low=0 batch_sk_high=1 source_rows=4 loaded_rows=2 /);
+    assert.match(r.stderr, /event=late_rows_reloaded table=m batch_sk_low=0 batch_sk_high=3 rows=7 /);
+    const cols = ['id', 'v', 'batch_sk'];
+    assert.deepEqual(await tableRows(dir, 'm', cols), normalizeRows([
+      { id: 1, v: 'a2', batch_sk: 2 }, { id: 2, v: 'b3', batch_sk: 3 },
+      { id: 3, v: 'c', batch_sk: 3 }, { id: 4, v: 'd', batch_sk: 1 }], cols));
+    runOk(dir);
+    assert.equal(report(dir).tables[0].rows_late, 0);
+    assert.equal(report(dir).tables[0].rows_reloaded, 0);
+  });
+
+  test('PostgreSQL: late and invalid rows are reported (warn), stop the table (fail, exit 5) and are reloaded (reload)', async () => {
+    const pgDir = mkdtempSync(path.join(tmpdir(), 'floe-e2e-pg-late-'));
+    const start = spawnSync(path.join(REPO, 'tests/support/pg.sh'), ['start', pgDir, String(process.pid)], { encoding: 'utf8' });
+    assert.equal(start.status, 0, `PostgreSQL did not start: ${start.stderr}`);
+    const conninfo = start.stdout.trim();
+    try {
+      pgExec(`${conninfo} dbname=postgres`, 'CREATE DATABASE late');
+      const db = `${conninfo} dbname=late`;
+      const dir = scratch('late-pg');
+      await lateScenario({
+        dir,
+        exec: (sql) => pgExec(db, sql),
+        rows: (sql) => pgRows(db, sql),
+        writeJob: (tables) => writeFileSync(path.join(dir, 'floe.yaml'), `version: 1
+source: {type: postgres, conninfo: "${db}"}
+target:
+  warehouse: ./warehouse
+  catalog: {type: sql, uri: "sqlite:./catalog.db"}
+  namespace: e2e
+run: {durability: none, report: ./report.json}
+tables:
+${tables}
+`),
+        readTable: () => tableRows(dir, 't', LATE_COLS),
+      });
+    } finally {
+      spawnSync(path.join(REPO, 'tests/support/pg.sh'), ['stop', pgDir]);
+    }
   });
 });

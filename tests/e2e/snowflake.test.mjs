@@ -666,6 +666,37 @@ describe('floe run on Snowflake (SQL API emulator)', () => {
     assert.ok(!sent.some((x) => /CAST\([^)]*\)? *AS VARCHAR/i.test(x)), 'no CAST(... AS VARCHAR) is sent');
   });
 
+  test('late and invalid rows: reported (warn), the table stopped (fail, exit 5), the late range reloaded (reload)', async () => {
+    const schema = await newSchema('late');
+    const dir = scratch('late');
+    await sf(schema, 'CREATE TABLE t (id NUMBER(10,0), batch_sk NUMBER(38,0)); ' +
+      'INSERT INTO t VALUES (1, 1), (2, 1), (3, 2), (4, 3)');
+    const conf = (late) => job(dir, schema, `  t: {strategy: chunked, chunk: {by: batch}, late_rows: ${late}}`);
+    conf('warn');
+    runOk(dir);
+    await sf(schema, 'INSERT INTO t VALUES (5, 2), (6, NULL), (7, 0), (8, 4)');
+    let r = runOk(dir);
+    assert.match(r.stderr, /level=warn.*event=invalid_rows table=t rows=2 /);
+    assert.match(r.stderr, /level=warn.*event=late_rows table=t rows=1 batch_sk_low=1 batch_sk_high=2 source_rows=2 loaded_rows=1 /);
+    let rep = JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8'));
+    assert.equal(rep.tables[0].rows_late, 1);
+    assert.equal(rep.tables[0].rows_invalid, 2);
+    conf('fail');
+    r = floe(dir, ['run']);
+    assert.equal(r.status, 5, r.stdout + r.stderr);
+    assert.deepEqual((await control(schema, 't')).map((x) => x.batch_sk), [0, 1, 2, 3, 4]);
+    conf('reload');
+    r = runOk(dir);
+    assert.match(r.stderr, /event=late_rows_reloaded table=t batch_sk_low=1 batch_sk_high=2 rows=2 /);
+    const cols = ['id', 'batch_sk'];
+    assert.equal(await assertTable(dir, 't', await sf(schema, 'SELECT * FROM t WHERE batch_sk > 0'), cols), 6);
+    runOk(dir);
+    rep = JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8'));
+    assert.equal(rep.tables[0].rows_late, 0);
+    assert.equal(rep.tables[0].rows_reloaded, 0);
+    runOk(dir, ['validate']);
+  });
+
   test('a stream table with a VECTOR column is refused at discovery, with the reason and the way out', async () => {
     const schema = await newSchema('vector');
     const dir = scratch('vector');

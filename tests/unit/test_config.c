@@ -696,7 +696,7 @@ static void test_each_invalid_combination_has_its_message(void) {
                   "floe.yaml:8:7: tables.t.zzzz: unknown key (expected source, target, "
                   "strategy, batch_column, cursor_column, chunk, partition_by, mode, overwrite, "
                   "primary_key, merge, cdc, validate, partition_column, where, properties, "
-                  "start_after, on_existing, maintenance or on_source_behind)");
+                  "start_after, on_existing, maintenance, on_source_behind or late_rows)");
   CHECK_ONE_ERROR(HEADER "tables:\n  t: [a]\n",
                   "floe.yaml:8:6: tables.t: mapping expected (source:, target:, ...), got a "
                   "list");

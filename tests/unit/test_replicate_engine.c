@@ -301,6 +301,7 @@ static void test_watermark_property_round_trips_and_refuses_garbage(void) {
   w.watermark_high = (char *)"2024-02-01";
   w.part_i = 2;
   w.part_n = 3;
+  w.source_rows = -1;
   char *text = NULL;
   floe_error err = {0};
   REQUIRE_OK(floe_watermark_format(&w, &text, &err), &err);
@@ -316,6 +317,15 @@ static void test_watermark_property_round_trips_and_refuses_garbage(void) {
   CHECK_INT_EQ(back.part_i, 2);
   CHECK_INT_EQ(back.part_n, 3);
   CHECK(!floe_watermark_complete(&back));
+  CHECK_INT_EQ(back.source_rows, -1);
+  floe_watermark_free(&back);
+  floe_free(text);
+  w.source_rows = 1200;
+  w.part_n = 0;
+  REQUIRE_OK(floe_watermark_format(&w, &text, &err), &err);
+  CHECK(strstr(text, "\"source-rows\":1200") != NULL);
+  REQUIRE_OK(floe_watermark_parse(text, &back, &err), &err);
+  CHECK_INT_EQ(back.source_rows, 1200);
   floe_watermark_free(&back);
   floe_free(text);
   CHECK_INT_EQ(floe_watermark_parse("{\"batch-sk-high\": 3}", &back, &err), FLOE_EINVAL);
@@ -866,6 +876,30 @@ static void test_report_json_and_text(void) {
   CHECK_INT_EQ(floe_run_report_exit_code(&r, FLOE_EVALIDATE), 3);
   r.tables[1].status = FLOE_RUN_NOTHING_NEW;
   CHECK_INT_EQ(floe_run_report_exit_code(&r, FLOE_OK), 0);
+  /* late_rows: fail: exit 5, run status late_rows, the table counted as
+   * failed; with late ranges in the table's entry. */
+  r.tables[1].status = FLOE_RUN_FAILED;
+  r.tables[1].late_rows_fails = true;
+  r.tables[1].rows_invalid = 3;
+  r.tables[1].rows_late = 1;
+  r.tables[1].late_ranges = floe_calloc(1, sizeof *r.tables[1].late_ranges);
+  REQUIRE(r.tables[1].late_ranges != NULL);
+  r.tables[1].late_ranges[0] = (floe_run_late_range){1, 2, 2, 1};
+  r.tables[1].n_late_ranges = 1;
+  CHECK_INT_EQ(floe_run_report_exit_code(&r, FLOE_EINVAL), 5);
+  floe_buf late = FLOE_BUF_INIT;
+  REQUIRE_OK(floe_run_report_json(&r, &late, &err), &err);
+  floe_buf_terminate(&late);
+  CHECK(strstr((const char *)late.data, "\"status\":\"late_rows\",\"exit_code\":5") != NULL);
+  CHECK(strstr((const char *)late.data, "\"failed\":1,") != NULL);
+  CHECK(strstr((const char *)late.data, "\"late_rows\":1}") != NULL);
+  CHECK(strstr((const char *)late.data,
+               "\"rows_invalid\":3,\"rows_late\":1,\"late_ranges\":[{\"batch_sk_low\":1,"
+               "\"batch_sk_high\":2,\"source_rows\":2,\"loaded_rows\":1}],\"rows_reloaded\":0") !=
+        NULL);
+  floe_buf_free(&late);
+  r.tables[0].status = FLOE_RUN_FAILED;
+  CHECK_INT_EQ(floe_run_report_exit_code(&r, FLOE_EINVAL), 1);
   CHECK_INT_EQ(floe_replicate_exit_code(FLOE_EINVAL), 2);
   CHECK_INT_EQ(floe_replicate_exit_code(FLOE_ESOURCE), 1);
   floe_buf_free(&json);

@@ -1,0 +1,198 @@
+/*
+ * replicate/late: rows floe will never load. A batch table's rows are read
+ * once, when their range is loaded; a row that arrives later with a batch
+ * at or below the control max (late), or whose batch is NULL, 0 or
+ * negative (invalid), is skipped by every later run. This module finds
+ * them cheaply on every run and `floe status`.
+ *
+ * Every counted load records the source rows it read: per commit in the
+ * snapshot summary (floe.source-rows) and summed over all loads in the
+ * committed watermark property ("source-rows", watermark.c). The check is
+ * one count(*) of the source over (0, control max] against that sum (plus
+ * one count of the invalid rows); both use an index on the batch column
+ * where one exists. Only when the source holds more rows than the loads
+ * read are the committed ranges searched: the ranges recorded by the
+ * visible commits (a later commit of the same or a wider range, a reload,
+ * replaces them; the ranges hidden by expired snapshots form one range
+ * from 0, whose count is the sum minus the visible ones) are bisected, a
+ * count(*) per half, down to the single committed ranges that hold more
+ * rows than their loads read: O(k log n) counts for k affected ranges of
+ * n. Rows deleted from the source offset late rows in the same count; the
+ * bisection does not descend into a half whose count is not above what
+ * was read.
+ */
+#include "replicate/engine_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void floe_late_rows_free(floe_late_rows *late) {
+  if (late == NULL) return;
+  floe_free(late->ranges);
+  floe_free(late->committed);
+  memset(late, 0, sizeof *late);
+}
+
+static int add_range(floe_late_rows *late, int64_t low, int64_t high, int64_t source_rows,
+                     int64_t loaded_rows, floe_error *err) {
+  floe_late_range *grown = floe_realloc(late->ranges, (late->n_ranges + 1) * sizeof *grown);
+  if (grown == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  late->ranges = grown;
+  floe_late_range *r = &grown[late->n_ranges++];
+  r->low = low;
+  r->high = high;
+  r->source_rows = source_rows;
+  r->loaded_rows = loaded_rows;
+  return FLOE_OK;
+}
+
+static int range_count(floe_job *job, int64_t low, int64_t high, int64_t *out, floe_error *err) {
+  floe_unit_filter f;
+  memset(&f, 0, sizeof f);
+  f.has_low = f.has_high = true;
+  f.low = low;
+  f.high = high;
+  return floe_job_count(job, &f, out, err);
+}
+
+static int cmp_low(const void *a, const void *b) {
+  int64_t x = ((const floe_late_range *)a)->low, y = ((const floe_late_range *)b)->low;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* The committed ranges covering (0, control_max], each with the rows its
+ * loads read (in loaded_rows), ascending; one range (0, control_max] with
+ * `total` when the visible commits do not fit together. *out floe_free. */
+static int committed_ranges(const floe_commit_list *commits, int64_t control_max, int64_t total,
+                            floe_late_range **out, size_t *n_out, floe_error *err) {
+  floe_late_range *r = floe_calloc(commits->n + 1, sizeof *r);
+  size_t n = 0;
+  bool fits = true;
+  if (r == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  /* Oldest first: a later commit of a range replaces what it covers. */
+  for (size_t i = commits->n; i-- > 0 && fits;) {
+    const floe_commit_info *c = &commits->commits[i];
+    if (c->from_property || c->baseline || !c->complete || c->source_rows < 0) continue;
+    size_t kept = 0;
+    for (size_t j = 0; j < n; j++) {
+      if (c->batch_low <= r[j].low && r[j].high <= c->batch_high) continue;
+      if (r[j].low < c->batch_high && c->batch_low < r[j].high) fits = false;
+      r[kept++] = r[j];
+    }
+    n = kept;
+    r[n].low = c->batch_low;
+    r[n].high = c->batch_high;
+    r[n].loaded_rows = c->source_rows;
+    n++;
+  }
+  if (fits && n > 0) {
+    qsort(r, n, sizeof *r, cmp_low);
+    /* The visible ranges that chain up to the control max; below them,
+     * one range from 0 holds what expired snapshots recorded. */
+    size_t first = n - 1;
+    fits = r[n - 1].high == control_max;
+    while (fits && first > 0 && r[first - 1].high == r[first].low) first--;
+    int64_t visible = 0;
+    for (size_t j = first; j < n; j++) visible += r[j].loaded_rows;
+    if (fits && r[first].low > 0) {
+      if (total - visible < 0) {
+        fits = false;
+      } else {
+        r[0].low = 0;
+        r[0].high = r[first].low;
+        r[0].loaded_rows = total - visible;
+        memmove(&r[1], &r[first], (n - first) * sizeof *r);
+        n = n - first + 1;
+      }
+    } else if (fits) {
+      memmove(&r[0], &r[first], (n - first) * sizeof *r);
+      n -= first;
+    }
+    if (fits && r[0].low < 0) fits = false;
+  }
+  if (!fits || n == 0) {
+    r[0].low = 0;
+    r[0].high = control_max;
+    r[0].loaded_rows = total;
+    n = 1;
+  }
+  *out = r;
+  *n_out = n;
+  return FLOE_OK;
+}
+
+/* Ranges [i, j) hold `source` rows (counted) against what was read. */
+static int bisect(floe_job *job, floe_late_range *r, size_t i, size_t j, int64_t source,
+                  floe_late_rows *late, floe_error *err) {
+  int64_t loaded = 0;
+  for (size_t k = i; k < j; k++) loaded += r[k].loaded_rows;
+  if (source <= loaded) return FLOE_OK;
+  if (j - i == 1) {
+    late->rows_late += source - loaded;
+    return add_range(late, r[i].low, r[i].high, source, loaded, err);
+  }
+  size_t mid = i + (j - i) / 2;
+  int64_t left = 0;
+  int rc = range_count(job, r[i].low, r[mid - 1].high, &left, err);
+  if (rc < 0) return rc;
+  rc = bisect(job, r, i, mid, left, late, err);
+  if (rc < 0) return rc;
+  return bisect(job, r, mid, j, source - left, late, err);
+}
+
+int floe_late_rows_find(floe_job *job, const floe_iceberg_metadata *md, int64_t control_max,
+                        floe_late_rows *out, floe_error *err) {
+  const floe_config_table *t = job->t;
+  floe_buf sql;
+  floe_commit_list commits;
+  bool is_null = false;
+  int rc = FLOE_OK;
+  memset(out, 0, sizeof *out);
+  memset(&commits, 0, sizeof commits);
+  out->rows_late = -1;
+  floe_buf_init(&sql);
+  if (job->batch_idx < 0 || t->strategy == FLOE_STRATEGY_FULL ||
+      t->strategy == FLOE_STRATEGY_PARTITION || t->cdc.type == FLOE_CDC_STREAM ||
+      t->cdc.type == FLOE_CDC_CHANGES)
+    goto cleanup;
+  out->checked = true;
+  const char *b = job->batch_sql;
+  if (floe_buf_appendf(&sql, "SELECT count(*) FROM %s WHERE (%s IS NULL OR %s <= 0)%s%s%s",
+                       job->source_sql, b, b, t->where ? " AND (" : "", t->where ? t->where : "",
+                       t->where ? ")" : "") < 0 ||
+      floe_buf_terminate(&sql) < 0) {
+    rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    goto cleanup;
+  }
+  FLOE_TRY(floe_source_query_int64(job->session->src, (const char *)sql.data, NULL, 0,
+                                   &out->rows_invalid, &is_null, err));
+  if (md == NULL || control_max <= 0) goto cleanup;
+  floe_watermark w;
+  bool found = false;
+  FLOE_TRY(floe_watermark_read(md, t->name, &w, &found, err));
+  int64_t total = w.source_rows;
+  bool usable = found && total >= 0 && floe_watermark_complete(&w) && w.batch_high == control_max;
+  floe_watermark_free(&w);
+  if (!usable) goto cleanup;
+  out->rows_late = 0;
+  out->loaded_rows = total;
+  FLOE_TRY(range_count(job, 0, control_max, &out->source_rows, err));
+  if (out->source_rows <= total) goto cleanup;
+  FLOE_TRY(floe_commits_collect(md, t->name, &commits, err));
+  FLOE_TRY(committed_ranges(&commits, control_max, total, &out->committed, &out->n_committed,
+                            err));
+  out->rows_late = 0;
+  FLOE_TRY(bisect(job, out->committed, 0, out->n_committed, out->source_rows, out, err));
+cleanup:
+  floe_commit_list_free(&commits);
+  floe_buf_free(&sql);
+  if (rc < 0) floe_late_rows_free(out);
+  return rc;
+}
+
+bool floe_late_rows_counted(const floe_config_table *t, bool has_batch) {
+  return has_batch && t->cdc.type != FLOE_CDC_STREAM && t->cdc.type != FLOE_CDC_CHANGES &&
+         (t->strategy == FLOE_STRATEGY_INCREMENTAL || t->strategy == FLOE_STRATEGY_CHUNKED) &&
+         (t->mode == FLOE_MODE_APPEND || t->mode == FLOE_MODE_MERGE ||
+          (t->mode == FLOE_MODE_OVERWRITE && t->overwrite == FLOE_OVERWRITE_RANGE));
+}
