@@ -96,6 +96,12 @@ const admin = async (method, what, body) => {
 // Runs SQL (one statement or several) in FLOE_TEST.<schema> through the SQL
 // API; returns the rows of the last statement as objects with decoded values.
 async function sf(schema, statement, bindings) {
+  const { meta, data } = await sfRaw(schema, statement, bindings);
+  return data.map((row) => Object.fromEntries(meta.rowType.map((c, i) => [c.name, decode(c, row[i])])));
+}
+
+// The same, undecoded: the SQL API's rowType and its jsonv2 strings.
+async function sfRaw(schema, statement, bindings) {
   const token = helpers.signJwt({ privatePem: emu.privatePem, publicPem: emu.publicPem, account: ACCOUNT, user: USER });
   // Bindings only in a single-statement request (the SQL API takes none
   // in a multi-statement one).
@@ -118,7 +124,7 @@ async function sf(schema, statement, bindings) {
     assert.equal(part.status, 200, `partition ${p} of ${statement}: ${part.text}`);
     data.push(...part.json.data);
   }
-  return data.map((row) => Object.fromEntries(meta.rowType.map((c, i) => [c.name, decode(c, row[i])])));
+  return { meta, data };
 }
 
 // SQL API jsonv2 values ("Handling responses") -> the forms normalizeRows
@@ -455,6 +461,12 @@ describe('floe run on Snowflake (SQL API emulator)', () => {
     const one = got.find((r) => Number(r.ID) === 1);
     assert.equal(one.S, 'héllo, "snow"');
     assert.equal(icebergValue(one.TZ), '2024-03-01T10:00:00');
+    // TIMESTAMP_TZ comes with the offset each value was stored with (+02:00,
+    // -08:00: "<epoch seconds> <offset minutes + 1440>"); floe keeps the
+    // instant, in UTC, in a timestamptz column.
+    const rawTz = await sfRaw(schema, 'SELECT tz FROM all_types ORDER BY id');
+    assert.deepEqual(rawTz.data.map((x) => x[0]), ['1709287200.000000000 1560', '946713600.000000000 960', null]);
+    assert.equal(icebergValue(got.find((r) => Number(r.ID) === 2).TZ), '2000-01-01T08:00:00');
     assert.equal(JSON.parse(one.V).k[1], 2);
     assert.equal(got.find((r) => Number(r.ID) === 3).S, null);
     const exact = await duckdbSelect(dir, 'all_types', { 1: 'ID', 3: 'BIG', 7: 'B', 10: 'T', 11: 'NTZ', 12: 'LTZ' },

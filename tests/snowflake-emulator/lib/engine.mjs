@@ -41,6 +41,9 @@ const NOT_ALIAS = new Set(['WHERE', 'JOIN', 'LEFT', 'RIGHT', 'INNER', 'OUTER', '
   'SAMPLE', 'AT', 'BEFORE', 'CHANGES', 'LATERAL', 'PIVOT', 'UNPIVOT', 'OFFSET', 'FETCH', 'SET', 'END', 'WHEN',
   'THEN', 'ELSE', 'VALUES', 'SELECT', 'RETURNING']);
 
+// A timestamp literal with an explicit offset (or Z).
+const ZONED_LITERAL = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?\s*(Z|[+-]\d{2}:?\d{2})$/i;
+
 export class Engine {
   constructor({ stateDir, defaultDatabase = 'FLOE_TEST', defaultSchema = 'PUBLIC' }) {
     this.stateDir = stateDir;
@@ -222,7 +225,35 @@ export class Engine {
     return parts.slice(-3);
   }
 
+  // TIMESTAMP_TZ keeps the offset each value was written with (Snowflake's
+  // "Date & time data types": TIMESTAMP_TZ stores UTC time together with
+  // an associated time zone offset), and the SQL API returns it ("<epoch
+  // seconds> <offset minutes + 1440>"). DuckDB's TIMESTAMPTZ keeps only the
+  // instant, so the emulator remembers the offset of every timestamp
+  // literal written with an explicit one ('2024-03-01 12:00:00 +05:30'),
+  // by instant (microseconds); a TIMESTAMP_TZ value at such an instant is
+  // returned with that offset, any other with the session's TIMEZONE. Two
+  // values at the same instant with different offsets are not told apart,
+  // and the memory does not outlive the process.
+  noteZonedLiterals(tokens) {
+    if (!this.tzOffsets) this.tzOffsets = new Map();
+    for (const t of tokens) {
+      if (t.k !== 'string') continue;
+      const m = ZONED_LITERAL.exec(t.v.trim());
+      if (!m) continue;
+      const [, y, mo, d, h, mi, sec = '0', frac = '', zone] = m;
+      let off = 0;
+      if (!/^z$/i.test(zone)) {
+        const z = /^([+-])(\d{2}):?(\d{2})$/.exec(zone);
+        off = (z[1] === '-' ? -1 : 1) * (+z[2] * 60 + +z[3]);
+      }
+      const wallMicros = BigInt(Date.UTC(+y, +mo - 1, +d, +h, +mi, +sec)) * 1000n + BigInt((frac + '000000').slice(0, 6));
+      this.tzOffsets.set(String(wallMicros - BigInt(off) * 60000000n), off);
+    }
+  }
+
   async runStatement(session, tokens, req) {
+    this.noteZonedLiterals(tokens);
     const s = sig(tokens);
     const kind = classify(s);
     switch (kind) {
@@ -551,7 +582,7 @@ export class Engine {
       return rowTypeFor(name, duck, ok);
     });
     const raw = reader.getRows();
-    const opts = { timezone: session.timezone };
+    const opts = { timezone: session.timezone, tzOffsets: this.tzOffsets };
     const data = raw.map((row) => row.map((v, i) => encodeValue(v, rowType[i], opts)));
     return { rowType, data };
   }

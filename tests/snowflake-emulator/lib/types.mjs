@@ -14,7 +14,8 @@
 // FIXED as decimal text, REAL as text, DATE as days since the epoch, TIME as
 // seconds since midnight with 9 fractional digits, TIMESTAMP_NTZ/LTZ as
 // seconds since the epoch with 9 fractional digits, TIMESTAMP_TZ as the same
-// followed by a space and the time zone offset in minutes plus 1440, BINARY
+// (the UTC instant) followed by a space and the offset the value was stored
+// with, in minutes, plus 1440 (engine.mjs, noteZonedLiterals), BINARY
 // as hex, VARIANT/OBJECT/ARRAY as JSON text.
 
 import { syntaxError } from './sqltok.mjs';
@@ -233,7 +234,8 @@ export function encodeValue(v, rt, opts) {
       else nanos = BigInt(v.seconds) * 1000000000n;
       const s = scaled(nanos, rt.scale);
       if (rt.type !== 'timestamp_tz') return s;
-      const off = zoneOffsetMinutes(opts && opts.timezone, Number(nanos / 1000000n));
+      const stored = opts && opts.tzOffsets && opts.tzOffsets.get(String(nanos / 1000n));
+      const off = stored !== undefined ? stored : zoneOffsetMinutes(opts && opts.timezone, Number(nanos / 1000000n));
       return `${s} ${off + 1440}`;
     }
     case 'binary':

@@ -32,7 +32,7 @@ test('one row of every type encodes as the docs say', async () => {
   assert.equal(byName.T, '49530.123456000');              // TIME: seconds since midnight, 9 digits
   assert.equal(byName.NTZ, '1709294400.123456789');       // TIMESTAMP_NTZ: epoch seconds, 9 digits
   assert.equal(byName.LTZ, '-0.500000000');               // TIMESTAMP_LTZ before the epoch
-  assert.equal(byName.TZ, '1709274600.000000000 1440');   // TIMESTAMP_TZ: 06:30 UTC, offset 0 (session UTC) + 1440
+  assert.equal(byName.TZ, '1709274600.000000000 1770');   // TIMESTAMP_TZ: 06:30 UTC, its stored offset +05:30 (330) + 1440
   assert.equal(byName.BIN, '00FF10');                     // BINARY as hex
   assert.deepEqual(JSON.parse(byName.V), { k: [1, 'x'] }); // VARIANT as JSON text
   assert.deepEqual(JSON.parse(byName.O), { a: 1 });
@@ -66,10 +66,27 @@ test('NULLs are JSON null, or the string "null" with nullable=false', async () =
   assert.deepEqual(r2.data, [['0.00', 'null', 'null']]);
 });
 
-test('TIMESTAMP_TZ and LTZ follow the session time zone parameter', async () => {
-  const r = await emu.ok('select tz from all_types where i is not null', { parameters: { timezone: 'America/Los_Angeles' } });
-  // 2024-03-01 06:30 UTC is PST (-480 minutes): 1440 - 480 = 960.
-  assert.equal(r.data[0][0], '1709274600.000000000 960');
+test('TIMESTAMP_TZ keeps the offset it was stored with, whatever the session time zone; LTZ follows the session', async () => {
+  let r = await emu.ok('select tz, ltz from all_types where i is not null', { parameters: { timezone: 'America/Los_Angeles' } });
+  // Stored at +05:30 (330 minutes): 1440 + 330, in any session.
+  assert.equal(r.data[0][0], '1709274600.000000000 1770');
+  // LTZ carries no offset in the result: the instant only.
+  assert.equal(r.data[0][1], '-0.500000000');
+  await emu.ok(`create table zoned (id int, tz timestamp_tz)`);
+  await emu.ok(`insert into zoned values (1, '2024-07-01 12:00:00 -08:00'), (2, '2024-07-01T12:00:00.25+14:00'),
+    (3, '2024-07-01 12:00:00 +00:00'), (4, '2024-07-01 23:30:00 +0545')`);
+  r = await emu.ok('select tz from zoned order by id', { parameters: { timezone: 'Europe/Berlin' } });
+  assert.deepEqual(r.data.map((x) => x[0]), [
+    '1719864000.000000000 960',   // 20:00 UTC, -480 + 1440
+    '1719784800.250000000 2280',  // 2024-06-30 22:00:00.25 UTC, +840 + 1440
+    '1719835200.000000000 1440',  // 12:00 UTC, offset 0
+    '1719855900.000000000 1785',  // 17:45 UTC, +345 + 1440
+  ]);
+  // A value written without an offset takes the session's time zone:
+  // 2024-03-02 06:30 UTC is PST (-480 minutes): 1440 - 480 = 960.
+  await emu.ok(`insert into zoned values (5, '2024-03-02 06:30:00')`);
+  r = await emu.ok('select tz from zoned where id = 5', { parameters: { timezone: 'America/Los_Angeles' } });
+  assert.equal(r.data[0][0], '1709361000.000000000 960');
 });
 
 test('special REAL values and negative times', async () => {
