@@ -38,6 +38,10 @@ const skipReason = !existsSync(FLOE) ? `no floe binary at ${FLOE} (set FLOE_BIN)
 const ACCOUNT = 'FLOETEST';
 const USER = 'FLOE_USER';
 const OAUTH_TOKEN = 'e2e-oauth-token-6f1d93c4a7b2';
+const ACCOUNT_FORMATS = [
+  ['TIMESTAMP_OUTPUT_FORMAT', 'DY, DD MON YYYY HH12:MI:SS AM'], ['DATE_OUTPUT_FORMAT', 'DD/MM/YYYY'],
+  ['TIME_OUTPUT_FORMAT', 'HH12:MI AM'],
+];
 
 function scratch(name) {
   const dir = mkdtempSync(path.join(tmpdir(), `floe-e2e-sf-${name}-`));
@@ -62,7 +66,11 @@ async function startEmulator() {
     '--oauth-token', OAUTH_TOKEN, '--rows-per-partition', '100', '--warehouse', 'LOAD_WH', '--role', 'FLOE_ROLE',
     // Snowflake's shapes: partitions sized by bytes (row counts vary), and
     // a fast statement may still answer 202.
-    '--partition-bytes', '6000', '--random-async', '0.15', '--seed', String(process.pid)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    '--partition-bytes', '6000', '--random-async', '0.15', '--seed', String(process.pid),
+    // The account's output formats are not the ISO defaults: every text
+    // conversion of a date, time or timestamp renders in them, so floe
+    // passes only if it never reads such text (it reads typed values).
+    ...ACCOUNT_FORMATS.flatMap(([k, v]) => ['--account-parameter', `${k}=${v}`])], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
   const port = await new Promise((resolve, reject) => {
@@ -676,6 +684,11 @@ describe('floe run on Snowflake (SQL API emulator)', () => {
     const sent = (await admin('GET', 'log')).requests.filter((e) => e.method === 'POST' && e.body).map((e) => JSON.parse(e.body).statement);
     assert.ok(sent.some((x) => /^SELECT max\("UPDATED_AT"\) FROM/.test(x)), sent.join('\n'));
     assert.ok(!sent.some((x) => /CAST\([^)]*\)? *AS VARCHAR/i.test(x)), 'no CAST(... AS VARCHAR) is sent');
+    // This account's formats are in force: the cursor as text is not ISO
+    // (so a client reading it as text would have broken here), while the
+    // typed value floe reads is the same instant to the microsecond.
+    const text = await sf(schema, 'SELECT CAST(max(updated_at) AS VARCHAR) AS T, TO_VARCHAR(max(updated_at)::DATE) AS D FROM ev');
+    assert.deepEqual(text, [{ T: 'Fri, 01 Mar 2024 10:00:00 AM', D: '01/03/2024' }]);
   });
 
   test('late and invalid rows: reported (warn), the table stopped (fail, exit 5), the late range reloaded (reload)', async () => {

@@ -30,7 +30,7 @@ export function parseArgs(argv) {
   const o = {
     port: 0, state: null, publicKeys: [], oauthTokens: [], pats: [], account: null,
     database: 'FLOE_TEST', schema: 'PUBLIC', rowsPerPartition: 1000, asyncThresholdMs: 45000,
-    warehouses: [], roles: [], partitionBytes: 0, randomAsync: 0, seed: 1,
+    warehouses: [], roles: [], partitionBytes: 0, randomAsync: 0, seed: 1, accountParameters: {},
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -54,6 +54,13 @@ export function parseArgs(argv) {
       case '--seed': o.seed = Number(v()); break;
       case '--warehouse': o.warehouses.push(v()); break;
       case '--role': o.roles.push(v()); break;
+      // An account-level parameter (NAME=VALUE), the default of every
+      // session; a request's `parameters` override it.
+      case '--account-parameter': {
+        const [k, ...rest] = v().split('=');
+        o.accountParameters[k.toLowerCase()] = rest.join('=');
+        break;
+      }
       default: throw new Error(`unknown argument ${a}`);
     }
   }
@@ -279,7 +286,7 @@ export class Emulator {
     } catch (err) {
       statements = err;
     }
-    const params = normalizeParams(body.parameters);
+    const params = { ...this.opts.accountParameters, ...normalizeParams(body.parameters) };
     // QUERY_HISTORY's QUERY_TAG column: the session parameter the request
     // set ("Using the SQL API": parameters), '' when none. A tag is a
     // string of at most 2000 characters (Snowflake: QUERY_TAG parameter).
@@ -359,6 +366,7 @@ export class Emulator {
       }
       const out = await this.engine.runRequest({
         database: body.database, schema: body.schema, timezone: params.timezone,
+        outputFormats: outputFormats(params),
         bindings: body.bindings, statements, abort: rec.abort.signal,
       }, {
         onConnection: (c) => { rec.conn = c; },
@@ -606,6 +614,20 @@ function linkHeader(handle, cur, total) {
   if (cur + 1 < total) out.push(`${u(cur + 1)};rel="next"`);
   if (cur > 0) out.push(`${u(cur - 1)};rel="prev"`);
   return out.join(',');
+}
+
+// The session's output-format parameters ("Parameters": DATE_OUTPUT_FORMAT,
+// TIME_OUTPUT_FORMAT, TIMESTAMP_OUTPUT_FORMAT and the TIMESTAMP_NTZ/LTZ/TZ_
+// ones, which default to it), or null when none is set: then text
+// conversions keep DuckDB's ISO forms.
+function outputFormats(params) {
+  const ts = params.timestamp_output_format;
+  const f = {
+    date: params.date_output_format, time: params.time_output_format,
+    ntz: params.timestamp_ntz_output_format || ts, ltz: params.timestamp_ltz_output_format || ts,
+    tz: params.timestamp_tz_output_format || ts,
+  };
+  return Object.values(f).some((x) => x) ? f : null;
 }
 
 function normalizeParams(p) {

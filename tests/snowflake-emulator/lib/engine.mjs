@@ -41,6 +41,49 @@ const NOT_ALIAS = new Set(['WHERE', 'JOIN', 'LEFT', 'RIGHT', 'INNER', 'OUTER', '
   'SAMPLE', 'AT', 'BEFORE', 'CHANGES', 'LATERAL', 'PIVOT', 'UNPIVOT', 'OFFSET', 'FETCH', 'SET', 'END', 'WHEN',
   'THEN', 'ELSE', 'VALUES', 'SELECT', 'RETURNING']);
 
+// Snowflake format elements ("Date and time formats in conversion
+// functions") -> strftime; other text is kept as written.
+const FORMAT_ELEMENTS = [
+  ['YYYY', '%Y'], ['YY', '%y'], ['MMMM', '%B'], ['MON', '%b'], ['MM', '%m'], ['DD', '%d'], ['DY', '%a'],
+  ['HH24', '%H'], ['HH12', '%I'], ['AM', '%p'], ['PM', '%p'], ['MI', '%M'], ['SS', '%S'],
+  ['FF9', '%n'], ['FF6', '%f'], ['FF3', '%g'], ['FF', '%n'], ['TZH:TZM', '%z'], ['TZHTZM', '%z'], ['TZH', '%z'],
+];
+function strftimeFormat(format) {
+  let out = '';
+  for (let i = 0; i < format.length;) {
+    const el = FORMAT_ELEMENTS.find(([k]) => format.slice(i, i + k.length).toUpperCase() === k);
+    if (el) {
+      out += el[1];
+      i += el[0].length;
+    } else if (format[i] === '"') {
+      const end = format.indexOf('"', i + 1);
+      out += format.slice(i + 1, end < 0 ? undefined : end).replace(/%/g, '%%');
+      i = end < 0 ? format.length : end + 1;
+    } else {
+      out += format[i] === '%' ? '%%' : format[i];
+      i++;
+    }
+  }
+  return out;
+}
+
+// sf_text(x): x as text in the session's output formats (dates, times,
+// timestamps) or as DuckDB's text (anything else). The date/time branches
+// re-read x's own text, so the macro binds for every type.
+function textMacro(f) {
+  const fmt = (v, dflt) => qs(strftimeFormat(v || dflt));
+  const ISO = 'YYYY-MM-DD HH24:MI:SS.FF9';
+  return `CREATE OR REPLACE TEMP MACRO sf_text(x) AS CASE
+    WHEN typeof(x) IN ('TIMESTAMP', 'TIMESTAMP_NS', 'TIMESTAMP_MS', 'TIMESTAMP_S')
+      THEN strftime(TRY_CAST(CAST(x AS VARCHAR) AS TIMESTAMP_NS), ${fmt(f.ntz, ISO)})
+    WHEN typeof(x) = 'TIMESTAMP WITH TIME ZONE'
+      THEN strftime(TRY_CAST(CAST(x AS VARCHAR) AS TIMESTAMPTZ), ${fmt(f.tz || f.ltz, ISO + ' TZH:TZM')})
+    WHEN typeof(x) = 'DATE' THEN strftime(TRY_CAST(CAST(x AS VARCHAR) AS DATE), ${fmt(f.date, 'YYYY-MM-DD')})
+    WHEN typeof(x) = 'TIME'
+      THEN strftime(TRY_CAST('1970-01-01 ' || CAST(x AS VARCHAR) AS TIMESTAMP_NS), ${fmt(f.time, 'HH24:MI:SS')})
+    ELSE CAST(x AS VARCHAR) END`;
+}
+
 // A timestamp literal with an explicit offset (or Z).
 const ZONED_LITERAL = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?\s*(Z|[+-]\d{2}:?\d{2})$/i;
 
@@ -172,6 +215,13 @@ export class Engine {
       await conn.run(`CREATE SCHEMA IF NOT EXISTS ${qi(db)}.${qi(schema)}`);
       await conn.run(`USE ${qi(db)}.${qi(schema)}`);
       await conn.run(`SET TimeZone = ${qs(session.timezone)}`);
+      // Account output formats: text conversions of dates, times and
+      // timestamps (CAST(x AS VARCHAR), TO_VARCHAR(x)) render in them, as
+      // Snowflake does, so a client that parses such text breaks here too.
+      if (req.outputFormats) {
+        await conn.run(textMacro(req.outputFormats));
+        session.textMacro = true;
+      }
       const stmts = req.statements;
       for (let i = 0; i < stmts.length; i++) {
         if (hooks.onStatement) await hooks.onStatement(i);
@@ -394,6 +444,7 @@ export class Engine {
   translator(session, req, extra = {}) {
     const ctx = {
       db: session.db, schema: session.schema, bindings: req.bindings, bindingRow: req.bindingRow,
+      textMacro: !!session.textMacro,
       streamsUsed: [], boundaries: new Map(), ...extra,
     };
     ctx.hooks = { tableRef: (resolved, s, next, parts, tr) => this.tableRef(ctx, resolved, s, next, parts, tr) };

@@ -222,7 +222,22 @@ export class Translator {
       case 'LEN':
         return { sql: `LENGTH(${args().join(', ')})`, next: close + 1 };
       case 'TO_VARCHAR': case 'TO_CHAR':
+        if (this.ctx.textMacro) return { sql: `sf_text(${args()[0]})`, next: close + 1 };
         return cast('VARCHAR');
+      case 'CAST': {
+        // CAST(x AS VARCHAR) follows the output formats (engine.mjs,
+        // textMacro) when the session has them.
+        if (!this.ctx.textMacro) return null;
+        let as = -1;
+        for (let k = open + 1, depth = 0; k < close; k++) {
+          if (isOp(s[k], '(')) depth++;
+          else if (isOp(s[k], ')')) depth--;
+          else if (depth === 0 && isWord(s[k], 'AS')) as = k;
+        }
+        const ty = as > 0 ? readType(s, as + 1) : null;
+        if (!ty || ty.type.sf !== 'TEXT') return null;
+        return { sql: `sf_text(${this.tr(s, open + 1, as)})`, next: close + 1 };
+      }
       case 'TO_DATE': case 'DATE':
         return cast('DATE');
       case 'TO_TIME':

@@ -89,6 +89,20 @@ test('TIMESTAMP_TZ keeps the offset it was stored with, whatever the session tim
   assert.equal(r.data[0][0], '1709361000.000000000 960');
 });
 
+test('output-format parameters shape text conversions only, never the result encodings', async () => {
+  const parameters = {
+    TIMESTAMP_OUTPUT_FORMAT: 'DY, DD MON YYYY HH12:MI:SS AM', DATE_OUTPUT_FORMAT: 'DD/MM/YYYY',
+    TIME_OUTPUT_FORMAT: 'HH12:MI AM',
+  };
+  const r = await emu.ok(`select cast(ntz as varchar), to_varchar(d), cast(t as string), to_char(i), cast(s as varchar(5)),
+    ntz, d, t from all_types where i is not null`, { parameters });
+  assert.deepEqual(r.data[0], ['Fri, 01 Mar 2024 12:00:00 PM', '01/03/2024', '01:45 PM', '12345678901234567890', 'héllo',
+    '1709294400.123456789', '19783', '49530.123456000']);
+  // Without them: ISO text.
+  const iso = await emu.ok('select cast(ntz as varchar), to_varchar(d) from all_types where i is not null');
+  assert.deepEqual(iso.data[0], ['2024-03-01 12:00:00.123456789', '2024-03-01']);
+});
+
 test('special REAL values and negative times', async () => {
   const r = await emu.ok(`select 'nan'::float, 'inf'::float, '-inf'::float, '00:00:00'::time, '1969-12-31'::date`);
   assert.deepEqual(r.data[0], ['NaN', 'inf', '-inf', '0.000000000', '-1']);
