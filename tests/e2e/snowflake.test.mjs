@@ -588,6 +588,39 @@ describe('floe run on Snowflake (SQL API emulator)', () => {
     await assertShipped(['copy', 'now', 'changes_probe', 'changes', 'changes_count']);
   });
 
+  test('CHANGES: a change committed at exactly a window\'s end is read by that window (END inclusive) and not again by the next (AT)', async () => {
+    const schema = await newSchema('boundary');
+    const dir = scratch('boundary');
+    await sf(schema, `CREATE TABLE items (id NUMBER(10,0) PRIMARY KEY, name VARCHAR);
+      ALTER TABLE items SET CHANGE_TRACKING = TRUE;
+      INSERT INTO items VALUES (1, 'one')`);
+    job(dir, schema, '  items: {mode: merge, cdc: {type: changes}}');
+    runOk(dir);
+    // The next run's "now" (its window's end) is the instant of this change.
+    await sf(schema, "INSERT INTO items VALUES (3, 'three')");
+    await admin('POST', 'change-at-now', { schema, statement: "INSERT INTO items VALUES (2, 'edge'); UPDATE items SET name = 'ONE' WHERE id = 1" });
+    runOk(dir);
+    const [t] = (await admin('GET', 'counters')).changesAtNow;
+    const end = snapshots(dir, 'items').at(-1).summary['floe.changes.end'];
+    const m = /^(\d{4})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:\.(\d+))?\s*(Z|[+-]\d\d:?\d\d)?$/.exec(end);
+    assert.ok(m, `floe.changes.end ${end}`);
+    const zone = !m[8] || m[8] === 'Z' ? 0 : (m[8][0] === '-' ? -1 : 1) * (Number(m[8].slice(1, 3)) * 60 + Number(m[8].slice(-2)));
+    const endMicros = BigInt(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]) - zone * 60000) * 1000n +
+      BigInt(((m[7] ?? '') + '000000').slice(0, 6));
+    assert.equal(endMicros, BigInt(t), `the window ends at the change's instant (${end})`);
+    let rep = JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8'));
+    assert.equal(rep.tables[0].rows_source, 4, 'ids 3 and 2 and the update of 1 (a DELETE + INSERT pair): all in the window that ends at them');
+    const cols = ['id', 'name'];
+    assert.equal(await assertTable(dir, 'items', await sf(schema, 'SELECT * FROM items'), cols), 3);
+    // The next window starts AT that instant: the boundary change is not in it.
+    await sf(schema, 'DELETE FROM items WHERE id = 3');
+    runOk(dir);
+    rep = JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8'));
+    assert.equal(snapshots(dir, 'items').at(-1).summary['floe.changes.start'], end);
+    assert.equal(rep.tables[0].rows_source, 1, 'only the delete');
+    assert.equal(await assertTable(dir, 'items', await sf(schema, 'SELECT * FROM items'), cols), 2);
+  });
+
   test('CHANGES on a table without change tracking fails on the first run, with the fix in the message', async () => {
     const schema = await newSchema('untracked');
     const dir = scratch('untracked');

@@ -584,6 +584,11 @@ export class Emulator {
       }
       return this.json(res, 200, { faults: this.faults, expireTokens: this.expireTokens });
     }
+    if (p === '/_emulator/change-at-now' && req.method === 'POST') {
+      // {schema, statement}: see Engine.changeAtNow.
+      this.engine.armedChangeAtNow = { schema: body.schema, statement: body.statement };
+      return this.json(res, 200, { armed: true });
+    }
     if (p === '/_emulator/counters') return this.json(res, 200, { ...this.counters, ...this.engine.stats });
     if (p === '/_emulator/log') return this.json(res, 200, { requests: this.log });
     if (p === '/_emulator/history') return this.json(res, 200, { queries: this.history });

@@ -180,6 +180,7 @@ export class Engine {
   // Statement timestamp: strictly increasing microseconds, so change-log
   // entries of successive statements never share a timestamp.
   nextTs() {
+    if (this.pinTs !== undefined) return this.pinTs;
     let now = BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000));
     if (now <= this.lastTs) now = this.lastTs + 1n;
     this.lastTs = now;
@@ -302,8 +303,33 @@ export class Engine {
     }
   }
 
+  // A change committed at exactly the instant a client reads as "now"
+  // (the boundary of a CHANGES window): armed by the admin API
+  // (/_emulator/change-at-now), the next `SELECT CURRENT_TIMESTAMP()`
+  // takes its instant t, runs the armed DML in a session of its own with
+  // every change-log entry stamped t, and answers t. A window ending at t
+  // (END is inclusive) holds that change, and the next window, AT(t),
+  // which is the state including it, does not.
+  async changeAtNow(session) {
+    const plan = this.armedChangeAtNow;
+    this.armedChangeAtNow = null;
+    const t = this.nextTs();
+    this.pinTs = t;
+    try {
+      await this.runRequest({ database: session.db, schema: plan.schema, statements: splitRequest(plan.statement) });
+    } finally {
+      this.pinTs = undefined;
+    }
+    this.stats.changesAtNow = [...(this.stats.changesAtNow || []), String(t)];
+    return this.runQuery(session, `SELECT ${tsLit(t)} AS "CURRENT_TIMESTAMP()"`, { fromTables: [] }, {}, ['CURRENT_TIMESTAMP()']);
+  }
+
   async runStatement(session, tokens, req) {
     this.noteZonedLiterals(tokens);
+    if (this.armedChangeAtNow &&
+        /^SELECT CURRENT_TIMESTAMP\(\)$/i.test(sig(tokens).map((t) => t.v).join(' ').replace(/ \( \)/, '()').replace(/ ;$/, ''))) {
+      return this.changeAtNow(session);
+    }
     const s = sig(tokens);
     const kind = classify(s);
     switch (kind) {
