@@ -109,6 +109,8 @@ typedef struct floe_merge_options {
   void *precondition_ctx;
 } floe_merge_options;
 
+#define FLOE_MERGE_TIE_GROUPS 16
+
 typedef struct floe_merge_result {
   int64_t snapshot_id;      /* the committed snapshot (0 when nothing changed) */
   int64_t rows_inserted;    /* keys new to the table */
@@ -123,6 +125,15 @@ typedef struct floe_merge_result {
   int64_t duplicate_keys;   /* changes superseded by a later change of the same key */
   int64_t tied_keys;        /* of those, decided by arrival order because every
                              * ordering value was equal */
+  /* tied_keys by the first ordering value (the batch, when the engine
+   * orders by it), in the order the ties were met: the first
+   * FLOE_MERGE_TIE_GROUPS values each, any further ones in tied_other. */
+  int32_t n_tie_groups;
+  struct {
+    floe_int128 order; /* the ordering value (null orders: 0) */
+    int64_t tied_keys;
+  } tie_groups[FLOE_MERGE_TIE_GROUPS];
+  int64_t tied_other;
   int64_t data_files, delete_files;
   int64_t bytes_written;
   /* The table's expected live row count change: inserted - deleted. The

@@ -924,11 +924,27 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
     commit_attempted = true;
     FLOE_TRY(floe_table_op_commit(op, &snapshot_id, err));
   }
-  if (mr.tied_keys > 0)
+  /* Ties: one warning per batch (the merge orders by the batch first),
+   * with its number of tied keys; a cursor table's, or one without a
+   * batch, once for the load. */
+  if (mr.tied_keys > 0 && js->job.batch_idx >= 0 && u->cdc == NULL) {
+    for (int32_t g = 0; g < mr.n_tie_groups; g++)
+      floe_log(FLOE_LOG_WARN, "merge_tie",
+               "table=%s batch_sk=%lld tied_keys=%lld message=\"changes of one key with equal "
+               "batch and order values: the later row in source order won\"",
+               t->name, (long long)mr.tie_groups[g].order, (long long)mr.tie_groups[g].tied_keys);
+    if (mr.tied_other > 0)
+      floe_log(FLOE_LOG_WARN, "merge_tie",
+               "table=%s batch_sk_low=%lld batch_sk_high=%lld tied_keys=%lld message=\"ties in "
+               "further batches of the load: the later row in source order won\"",
+               t->name, (long long)u->batch_low, (long long)u->batch_high,
+               (long long)mr.tied_other);
+  } else if (mr.tied_keys > 0) {
     floe_log(FLOE_LOG_WARN, "merge_tie",
              "table=%s batch_sk_low=%lld batch_sk_high=%lld tied_keys=%lld message=\"changes of one "
              "key with equal batch and order values: the later row in source order won\"",
              t->name, (long long)u->batch_low, (long long)u->batch_high, (long long)mr.tied_keys);
+  }
   floe_log(FLOE_LOG_INFO, "commit",
            "table=%s snapshot=%lld batch_sk_low=%lld batch_sk_high=%lld rows=%lld files=%lld "
            "bytes=%lld run_id=%s",

@@ -493,6 +493,24 @@ static int copy_properties(const floe_iceberg_property *in, int32_t n,
   return FLOE_OK;
 }
 
+/* One more key decided by arrival order, under ordering value `order`. */
+static void count_tie(floe_merge_result *r, floe_int128 order) {
+  r->tied_keys++;
+  for (int32_t g = 0; g < r->n_tie_groups; g++) {
+    if (r->tie_groups[g].order == order) {
+      r->tie_groups[g].tied_keys++;
+      return;
+    }
+  }
+  if (r->n_tie_groups == FLOE_MERGE_TIE_GROUPS) {
+    r->tied_other++;
+    return;
+  }
+  r->tie_groups[r->n_tie_groups].order = order;
+  r->tie_groups[r->n_tie_groups].tied_keys = 1;
+  r->n_tie_groups++;
+}
+
 /* Sets key = value in the list (*p, *n), replacing an entry of that key. */
 static int set_property(floe_iceberg_property **p, int32_t *n, const char *key,
                         const char *value, floe_error *err) {
@@ -924,7 +942,7 @@ int floe_merge_add(floe_merge *m, const struct ArrowSchema *schema,
           int c = order_cmp(order_null, order, (e->flags & F_ORDER_NULL) != 0, e->order);
           if (c == 0 && m->then_column >= 0)
             c = order_cmp(then_null, then, (e->flags & F_THEN_NULL) != 0, e->then);
-          if (c == 0) m->result.tied_keys++;
+          if (c == 0) count_tie(&m->result, order_null ? 0 : order);
           wins = c >= 0;
         }
         if (wins) {
