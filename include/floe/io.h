@@ -223,6 +223,43 @@ typedef struct floe_io_s3_options {
 int floe_io_s3_open(const floe_io_s3_options *options, floe_io **out,
                     floe_error *err);
 
+/* Credentials a catalog vends for one table's files (Iceberg REST: the
+ * s3.* keys of a LoadTableResult's `config` or `storage-credentials`).
+ * Strings are borrowed for the duration of the call they are passed to. */
+typedef struct floe_io_s3_credentials {
+  const char *access_key_id;
+  const char *secret_access_key;
+  const char *session_token; /* NULL for long-term keys */
+  int64_t expires_ms;        /* ms since the epoch; 0: not announced */
+} floe_io_s3_credentials;
+
+/* Asked for fresh vended credentials when the current ones are within five
+ * minutes of `expires_ms` (the table reloads itself from its catalog). The
+ * strings *out points to must stay valid until the callback is called
+ * again or the io is freed. */
+typedef int (*floe_io_s3_refresh_fn)(void *ctx, floe_io_s3_credentials *out,
+                                     floe_error *err);
+
+/* Opens an S3 io for one table's files that signs with vended `creds`
+ * instead of the provider chain. Settings (region, endpoint, addressing,
+ * part sizes, retries, timeouts) are those of `base` when it is an S3 io,
+ * else the defaults; `endpoint`, `region` (NULL: keep) and `path_style`
+ * (-1: keep, 0: virtual-hosted, 1: path-style) override them. `refresh`
+ * (may be NULL) is called with `ctx` before the credentials expire. The
+ * caller owns *out (floe_io_free). Errors: FLOE_EINVAL (no key or secret,
+ * bad endpoint), FLOE_ENOMEM, FLOE_ENETWORK. */
+int floe_io_s3_open_vended(const floe_io *base, const char *endpoint,
+                           const char *region, int path_style,
+                           const floe_io_s3_credentials *creds,
+                           floe_io_s3_refresh_fn refresh, void *ctx,
+                           floe_io **out, floe_error *err);
+
+/* Replaces the credentials of an io from floe_io_s3_open_vended (a table
+ * reloaded with new vended credentials). Errors: FLOE_EINVAL (not such an
+ * io, or no key or secret), FLOE_ENOMEM. */
+int floe_io_s3_set_credentials(floe_io *io, const floe_io_s3_credentials *creds,
+                               floe_error *err);
+
 /* Storage options for floe_io_open_for: one block per implementation. */
 typedef struct floe_io_options {
   floe_io_local_options local;

@@ -685,7 +685,11 @@ cleanup:
 
 /* ---- load results --------------------------------------------------------------- */
 
-/* Fills out from a LoadTableResult {metadata-location, metadata, config}. */
+static int take_config(floe_catalog_table *out, json_t *config,
+                       floe_error *err);
+
+/* Fills out from a LoadTableResult {metadata-location, metadata, config,
+ * storage-credentials}. */
 static int take_load_result(rest_catalog *r, floe_catalog_ident ident,
                             json_t *root, floe_catalog_table *out,
                             floe_error *err) {
@@ -717,9 +721,56 @@ static int take_load_result(rest_catalog *r, floe_catalog_ident ident,
       out->previous_metadata_location = floe_strdup(prev);
     }
   }
+  /* REST spec (LoadTableResult): `storage-credentials` entries apply to
+   * locations under their prefix and take precedence over `config`; the
+   * longest prefix of the table's location wins. */
   json_t *config = json_object_get(root, "config");
+  json_t *creds = json_object_get(root, "storage-credentials");
+  const char *table_location =
+      json_string_value(json_object_get(metadata, "location"));
+  json_t *best = NULL;
+  size_t best_len = 0;
+  size_t i_cred;
+  json_t *entry;
+  json_array_foreach(creds, i_cred, entry) {
+    const char *prefix = json_string_value(json_object_get(entry, "prefix"));
+    json_t *cred_config = json_object_get(entry, "config");
+    if (prefix == NULL || !json_is_object(cred_config) || table_location == NULL)
+      continue;
+    size_t plen = strlen(prefix);
+    if (strncmp(table_location, prefix, plen) == 0 && (best == NULL || plen > best_len)) {
+      best = cred_config;
+      best_len = plen;
+    }
+  }
+  json_t *merged = json_is_object(config) ? json_copy(config) : json_object();
+  if (merged == NULL) return nomem(err);
+  if (best != NULL && json_object_update(merged, best) != 0) {
+    json_decref(merged);
+    return nomem(err);
+  }
+  int rc_config = take_config(out, merged, err);
+  json_decref(merged);
+  if (rc_config < 0) return rc_config;
+  cache_put(r, ident, out->metadata_location, out->metadata_json,
+            out->metadata_json_len);
+  return FLOE_OK;
+}
+
+/* Copies the string values of a load result's (merged) config into out. */
+static int take_config(floe_catalog_table *out, json_t *config,
+                       floe_error *err) {
   const char *key;
   json_t *value;
+  for (size_t i = 0; i < out->config_count; i++) {
+    floe_free(out->config_keys[i]);
+    floe_free(out->config_values[i]);
+  }
+  floe_free(out->config_keys);
+  floe_free(out->config_values);
+  out->config_keys = NULL;
+  out->config_values = NULL;
+  out->config_count = 0;
   size_t n = json_object_size(config);
   if (n > 0) {
     out->config_keys = floe_calloc(n, sizeof *out->config_keys);
@@ -738,8 +789,6 @@ static int take_load_result(rest_catalog *r, floe_catalog_ident ident,
       out->config_count++;
     }
   }
-  cache_put(r, ident, out->metadata_location, out->metadata_json,
-            out->metadata_json_len);
   return FLOE_OK;
 }
 

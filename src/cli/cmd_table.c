@@ -1,8 +1,13 @@
 /*
  * cli/cmd_table: `floe table create|list|drop|inspect|scan`.
  *
- * The catalog comes from options (--catalog-type sql|hadoop, --catalog-uri
- * sqlite:PATH or postgresql://..., --warehouse DIR, --catalog-name NAME);
+ * The catalog comes from options (--catalog-type sql|hadoop|rest,
+ * --catalog-uri sqlite:PATH, postgresql://... or the REST server's URL,
+ * --warehouse DIR (rest: the warehouse sent to the server; an s3:// one
+ * is also where the tables' files are read), --catalog-name NAME, and for
+ * rest --credential ID:SECRET or --token T, or FLOE_REST_CREDENTIAL /
+ * FLOE_REST_TOKEN in the environment, so no secret needs to be on a
+ * command line);
  * inspect and scan also take --metadata PATH/vN.metadata.json to read a
  * bare table directory without a catalog (s3://, s3a:// and s3n://
  * locations too, with the S3 settings of -c's target.storage or the AWS
@@ -39,7 +44,10 @@ static int usage_to(FILE *out) {
           "                       [--columns a,b] [--limit N]\n"
           "CATALOG: -c floe.yaml (the job's target catalog), or\n"
           "         --catalog-type sql|hadoop [--catalog-uri sqlite:PATH|postgresql://...]\n"
-          "         --warehouse DIR [--catalog-name NAME]\n"
+          "         --warehouse DIR [--catalog-name NAME], or\n"
+          "         --catalog-type rest --catalog-uri URL [--warehouse NAME|s3://...]\n"
+          "         [--credential ID:SECRET | --token T] (or FLOE_REST_CREDENTIAL,\n"
+          "         FLOE_REST_TOKEN in the environment)\n"
           "FILE:    a metadata JSON path or s3://, s3a:// location (S3 settings from\n"
           "         -c floe.yaml's target.storage or AWS_* variables)\n"
           "--location-map FROM=TO: read every location under FROM from TO instead\n"
@@ -61,6 +69,7 @@ static int fail(const floe_error *err) {
 
 typedef struct options {
   const char *catalog_type, *catalog_uri, *warehouse, *catalog_name;
+  const char *credential, *token;
   const char *config_file;
   const char *schema, *partition, *location, *metadata, *location_map;
   const char *format, *columns;
@@ -108,6 +117,8 @@ static int parse_options(int argc, char **argv, options *o) {
     else if (strcmp(a, "--catalog-uri") == 0) VALUE(catalog_uri);
     else if (strcmp(a, "--warehouse") == 0) VALUE(warehouse);
     else if (strcmp(a, "--catalog-name") == 0) VALUE(catalog_name);
+    else if (strcmp(a, "--credential") == 0) VALUE(credential);
+    else if (strcmp(a, "--token") == 0) VALUE(token);
     else if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) VALUE(config_file);
     else if (strcmp(a, "--schema") == 0) VALUE(schema);
     else if (strcmp(a, "--partition") == 0) VALUE(partition);
@@ -148,6 +159,29 @@ static int parse_options(int argc, char **argv, options *o) {
   return 0;
 }
 
+static const char *env_value(const char *name) {
+  const char *v = getenv(name);
+  return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+/* --catalog-type rest: the server at --catalog-uri; the tables' files
+ * through S3 when --warehouse is an s3:// location (S3 settings from the
+ * AWS_* environment), or with the credentials the server vends. */
+static int open_rest_catalog(const options *o, floe_catalog **out, floe_error *err) {
+  floe_catalog_config config = {0};
+  if (o->catalog_uri == NULL)
+    return floe_error_set(err, FLOE_EINVAL, "--catalog-uri URL is required for a rest catalog");
+  config.type = FLOE_CATALOG_REST;
+  config.name = o->catalog_name;
+  config.durable = 1;
+  config.rest.uri = o->catalog_uri;
+  config.rest.warehouse = o->warehouse;
+  config.rest.credential = o->credential ? o->credential : env_value("FLOE_REST_CREDENTIAL");
+  config.rest.token = o->token ? o->token : env_value("FLOE_REST_TOKEN");
+  if (o->warehouse != NULL && floe_io_is_s3(o->warehouse)) config.warehouse = o->warehouse;
+  return floe_catalog_open(&config, out, err);
+}
+
 static int open_catalog(const options *o, floe_catalog **out, floe_error *err) {
   if (o->config_file != NULL) {
     /* The job file's target catalog and warehouse, as `floe run` opens them. */
@@ -160,13 +194,15 @@ static int open_catalog(const options *o, floe_catalog **out, floe_error *err) {
   }
   floe_catalog_config config = {0};
   if (o->catalog_type == NULL)
-    return floe_error_set(err, FLOE_EINVAL, "--catalog-type sql|hadoop is required");
+    return floe_error_set(err, FLOE_EINVAL, "--catalog-type sql|hadoop|rest is required");
   if (strcmp(o->catalog_type, "hadoop") == 0)
     config.type = FLOE_CATALOG_HADOOP;
   else if (strcmp(o->catalog_type, "sql") == 0)
     config.type = FLOE_CATALOG_SQL;
+  else if (strcmp(o->catalog_type, "rest") == 0)
+    return open_rest_catalog(o, out, err);
   else
-    return floe_error_set(err, FLOE_EINVAL, "--catalog-type '%s': expected sql or hadoop",
+    return floe_error_set(err, FLOE_EINVAL, "--catalog-type '%s': expected sql, hadoop or rest",
                           o->catalog_type);
   if (config.type == FLOE_CATALOG_SQL && o->catalog_uri == NULL)
     return floe_error_set(err, FLOE_EINVAL, "--catalog-uri is required for a sql catalog");

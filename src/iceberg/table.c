@@ -113,6 +113,8 @@ static int table_alloc(floe_table **out, floe_catalog *catalog, floe_io *io,
 
 void floe_table_free(floe_table *table) {
   if (table == NULL) return;
+  floe_io_free(table->vended_io);
+  floe_catalog_table_reset(&table->vended_state);
   floe_iceberg_metadata_free(table->metadata);
   floe_free(table->metadata_location);
   floe_free(table->ns);
@@ -124,6 +126,88 @@ void floe_table_free(floe_table *table) {
 static floe_catalog_ident table_ident(const floe_table *t) {
   floe_catalog_ident id = {t->ns, t->tname};
   return id;
+}
+
+/* ---- vended storage credentials ---------------------------------------- */
+
+static const char *state_config(const floe_catalog_table *state,
+                                const char *key) {
+  for (size_t i = 0; i < state->config_count; i++)
+    if (strcmp(state->config_keys[i], key) == 0) return state->config_values[i];
+  return NULL;
+}
+
+/* The S3 credentials of a load result's config (Iceberg's S3FileIO
+ * property names, as Polaris, Glue and S3 Tables vend them); 0 when it
+ * carries none. */
+static int vended_credentials(const floe_catalog_table *state,
+                              floe_io_s3_credentials *out) {
+  memset(out, 0, sizeof *out);
+  out->access_key_id = state_config(state, "s3.access-key-id");
+  out->secret_access_key = state_config(state, "s3.secret-access-key");
+  out->session_token = state_config(state, "s3.session-token");
+  const char *expires = state_config(state, "s3.session-token-expires-at-ms");
+  if (expires != NULL) out->expires_ms = strtoll(expires, NULL, 10);
+  return out->access_key_id != NULL && out->access_key_id[0] != '\0' &&
+         out->secret_access_key != NULL && out->secret_access_key[0] != '\0';
+}
+
+/* The io's refresh callback: the catalog's current load result for the
+ * table, whose config carries fresh credentials. */
+static int table_refresh_credentials(void *ctx, floe_io_s3_credentials *out,
+                                     floe_error *err) {
+  floe_table *t = ctx;
+  floe_catalog_table state = {0};
+  int rc = floe_catalog_table_load(t->catalog, table_ident(t), &state, err);
+  if (rc == FLOE_OK && !vended_credentials(&state, out))
+    rc = floe_error_set(err, FLOE_EINVAL, "table %s: the catalog vended no "
+                        "S3 credentials on reload", t->display_name);
+  if (rc < 0) {
+    floe_catalog_table_reset(&state);
+    return rc;
+  }
+  floe_catalog_table_reset(&t->vended_state);
+  t->vended_state = state;
+  return vended_credentials(&t->vended_state, out) ? FLOE_OK : FLOE_EINVAL;
+}
+
+/* Adopts the storage credentials the catalog vended with `state` (taking
+ * its config on success): the table's files are then read and written by
+ * an S3 io that signs with them; without any, the catalog's io (the
+ * configured credentials) stays. */
+static int table_adopt_vended(floe_table *t, floe_catalog_table *state,
+                              const char *table_location, floe_error *err) {
+  floe_io_s3_credentials creds;
+  if (!vended_credentials(state, &creds) || table_location == NULL ||
+      !floe_io_is_s3(table_location))
+    return FLOE_OK;
+  int rc;
+  if (t->vended_io == NULL) {
+    const char *path_style = state_config(state, "s3.path-style-access");
+    rc = floe_io_s3_open_vended(
+        t->io, state_config(state, "s3.endpoint"),
+        state_config(state, "client.region"),
+        path_style == NULL ? -1 : strcmp(path_style, "true") == 0 ? 1 : 0,
+        &creds, table_refresh_credentials, t, &t->vended_io, err);
+    if (rc == FLOE_OK) t->io = t->vended_io;
+  } else {
+    rc = floe_io_s3_set_credentials(t->vended_io, &creds, err);
+  }
+  if (rc < 0) {
+    floe_error_prefix(err, "table %s: vended credentials", t->display_name);
+    return rc;
+  }
+  floe_log(FLOE_LOG_DEBUG, "table_credentials", "table=%s source=vended "
+           "session=%d", t->display_name, creds.session_token != NULL);
+  /* Keep the strings: the config moves into the table. */
+  floe_catalog_table_reset(&t->vended_state);
+  t->vended_state.config_keys = state->config_keys;
+  t->vended_state.config_values = state->config_values;
+  t->vended_state.config_count = state->config_count;
+  state->config_keys = NULL;
+  state->config_values = NULL;
+  state->config_count = 0;
+  return FLOE_OK;
 }
 
 /* Loads the catalog's current state into t (replacing what it held). */
@@ -144,6 +228,8 @@ static int table_reload(floe_table *t, floe_error *err) {
     rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
     goto cleanup;
   }
+  rc = table_adopt_vended(t, &state, md->location, err);
+  if (rc < 0) goto cleanup;
   floe_iceberg_metadata_free(t->metadata);
   floe_free(t->metadata_location);
   t->metadata = md;
@@ -284,6 +370,7 @@ int floe_table_create(floe_catalog *catalog, floe_catalog_ident ident,
       FLOE_TRY(floe_iceberg_metadata_parse(&md, created.metadata_json,
                                            created.metadata_json_len, err));
     }
+    FLOE_TRY(table_adopt_vended(t, &created, md->location, err));
     t->metadata = md;
     md = NULL;
     *out = t;

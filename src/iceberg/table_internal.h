@@ -10,7 +10,14 @@
 
 struct floe_table {
   floe_catalog *catalog; /* borrowed; NULL for a bare metadata file */
-  floe_io *io;           /* borrowed (the catalog's, or the caller's) */
+  floe_io *io;           /* the catalog's or the caller's, or vended_io */
+  /* An S3 io signing with the credentials the catalog vended for this
+   * table (REST), owned; kept until the table is freed, as callers hold
+   * the io pointer across reloads (new credentials are swapped in). */
+  floe_io *vended_io;
+  /* The load result the vended credentials were read from (their strings
+   * live here while the io's refresh callback hands them out). */
+  floe_catalog_table vended_state;
   char *ns;
   char *tname;
   char *display_name; /* "ns.name" */

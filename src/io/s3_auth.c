@@ -17,6 +17,9 @@
  *      or _RELATIVE_URI, with AWS_CONTAINER_AUTHORIZATION_TOKEN[_FILE]);
  *   7. the instance metadata service (IMDSv2), unless
  *      AWS_EC2_METADATA_DISABLED=true.
+ * A table's io may instead sign with credentials its catalog vended
+ * (s3_auth_set_vended): then the chain is not consulted, and fresh vended
+ * credentials are asked of the table before the old ones expire.
  * Temporary credentials are fetched again five minutes before they expire.
  * No secret is ever written into an error message or a log line.
  */
@@ -43,6 +46,9 @@ struct s3_auth {
   long connect_timeout_ms;
   s3_credentials creds;
   int have;
+  int vended; /* creds came from the catalog; refresh through the callback */
+  floe_io_s3_refresh_fn refresh;
+  void *refresh_ctx;
 };
 
 static int64_t now_ms(void) {
@@ -593,9 +599,66 @@ static int resolve(s3_auth *a, CURL *curl, floe_error *err) {
                         profile ? profile : "default");
 }
 
+static int set_vended(s3_auth *a, const floe_io_s3_credentials *c,
+                      floe_error *err) {
+  if (c == NULL || c->access_key_id == NULL || c->access_key_id[0] == '\0' ||
+      c->secret_access_key == NULL || c->secret_access_key[0] == '\0')
+    return floe_error_set(err, FLOE_EINVAL, "s3: vended credentials without "
+                          "an access key id or secret");
+  int rc = creds_set(&a->creds, c->access_key_id, c->secret_access_key,
+                     c->session_token != NULL && c->session_token[0] != '\0'
+                         ? c->session_token
+                         : NULL,
+                     c->expires_ms > 0 ? c->expires_ms : 0, "vended");
+  if (rc < 0) return floe_error_set(err, rc, "s3 credentials: out of memory");
+  a->have = 1;
+  a->vended = 1;
+  return FLOE_OK;
+}
+
+int s3_auth_set_vended(s3_auth *a, const floe_io_s3_credentials *creds,
+                       floe_error *err) {
+  return set_vended(a, creds, err);
+}
+
+void s3_auth_set_refresh(s3_auth *a, floe_io_s3_refresh_fn refresh,
+                         void *ctx) {
+  a->refresh = refresh;
+  a->refresh_ctx = ctx;
+}
+
+/* Vended credentials near expiry: the table reloads them from its catalog.
+ * Without a callback, or when it fails before the old ones have expired,
+ * the old ones are used until S3 refuses them. */
+static int refresh_vended(s3_auth *a, floe_error *err) {
+  floe_io_s3_credentials fresh = {0};
+  int rc = a->refresh != NULL ? a->refresh(a->refresh_ctx, &fresh, err)
+                              : FLOE_EUNSUPPORTED;
+  if (rc == FLOE_OK) rc = set_vended(a, &fresh, err);
+  if (rc < 0 && a->creds.expires_ms > now_ms()) {
+    floe_log(FLOE_LOG_WARN, "s3_credentials", "source=vended refresh "
+             "failed, using the current ones until they expire: %s",
+             rc == FLOE_EUNSUPPORTED ? "no refresh" : err->message);
+    a->have = 1;
+    return FLOE_OK;
+  }
+  if (rc == FLOE_OK)
+    floe_log(FLOE_LOG_DEBUG, "s3_credentials", "source=vended refreshed=1");
+  return rc;
+}
+
 int s3_auth_credentials(s3_auth *a, CURL *curl, const s3_credentials **out,
                         floe_error *err) {
   *out = NULL;
+  if (a->vended) {
+    if (a->creds.expires_ms != 0 &&
+        a->creds.expires_ms - now_ms() <= REFRESH_MARGIN_MS) {
+      int rc = refresh_vended(a, err);
+      if (rc < 0) return rc;
+    }
+    *out = &a->creds;
+    return FLOE_OK;
+  }
   if (a->have && (a->creds.expires_ms == 0 ||
                   a->creds.expires_ms - now_ms() > REFRESH_MARGIN_MS)) {
     *out = &a->creds;
@@ -611,7 +674,11 @@ int s3_auth_credentials(s3_auth *a, CURL *curl, const s3_credentials **out,
   return FLOE_OK;
 }
 
-void s3_auth_invalidate(s3_auth *a) { a->have = 0; }
+void s3_auth_invalidate(s3_auth *a) {
+  /* Vended: S3 said ExpiredToken, so ask the catalog again right away. */
+  if (a->vended) a->creds.expires_ms = now_ms();
+  else a->have = 0;
+}
 
 static int dup_opt(const char *s, char **out) {
   *out = NULL;

@@ -35,6 +35,16 @@ void s3_auth_free(s3_auth *auth);
 int s3_auth_credentials(s3_auth *auth, CURL *curl,
                         const s3_credentials **out, floe_error *err);
 
+/* Switches auth to vended credentials (replacing the chain); `creds` are
+ * copied. Errors: FLOE_EINVAL (no key or secret), FLOE_ENOMEM. */
+int s3_auth_set_vended(s3_auth *auth, const floe_io_s3_credentials *creds,
+                       floe_error *err);
+
+/* The callback asked for new vended credentials five minutes before the
+ * current ones expire (NULL: none). */
+void s3_auth_set_refresh(s3_auth *auth, floe_io_s3_refresh_fn refresh,
+                         void *ctx);
+
 /* Forgets cached credentials, so the next call resolves again (after an
  * ExpiredToken answer). */
 void s3_auth_invalidate(s3_auth *auth);

@@ -64,8 +64,9 @@ function spawnServer(cmd, args, env = {}) {
 }
 
 // Starts moto (and the proxy when asked). Returns { endpoint, proxy, env,
-// stop }: env is what a floe process needs to reach the server.
-export async function startS3() {
+// stop }: env is what a floe process needs to reach the server. `secrets`:
+// more KEY=SECRET pairs whose signatures the proxy verifies (vended keys).
+export async function startS3({ secrets = [] } = {}) {
   const port = await freePort();
   const moto = spawnServer(path.join(VENV, 'bin/moto_server'), ['-H', '127.0.0.1', '-p', String(port)],
     { S3_UPLOAD_PART_MIN_SIZE: '1024' });
@@ -80,7 +81,7 @@ export async function startS3() {
       const pport = await freePort();
       const p = spawnServer(path.join(VENV, 'bin/python3'), [path.join(REPO, 'tests/support/s3_fault_proxy.py'),
         '--port', String(pport), '--upstream', endpoint, '--secret', 'e2e-key=e2e-secret',
-        '--sign-unsigned', 'e2e-key=e2e-secret']);
+        '--sign-unsigned', 'e2e-key=e2e-secret', ...secrets.flatMap((s) => ['--secret', s])]);
       children.push(p);
       proxyEndpoint = `http://127.0.0.1:${pport}`;
       await waitHttp(`${proxyEndpoint}/__faults__/log`, p, 's3_fault_proxy');

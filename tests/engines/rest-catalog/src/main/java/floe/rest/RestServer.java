@@ -46,9 +46,21 @@ import org.eclipse.jetty.servlet.ServletHolder;
  * announced by /v1/config, and a request log (JSON lines: method, path,
  * auth kind, the headers floe sent; never a secret).
  *
- * Usage: RestServer --warehouse DIR --db FILE [--port N] [--log FILE]
- *   [--client ID:SECRET --token-ttl S [--token-real-ttl-ms MS]] [--token T]
- *   [--sigv4 REGION:SERVICE:KEY:SECRET] [--prefix P]
+ * The warehouse is a local directory, or with --s3-endpoint an s3://
+ * location on the tests' S3 server (moto), written through Iceberg's own
+ * S3FileIO (path-style, static credentials). With --vend the server acts as
+ * a catalog that delegates storage access: the answers to loadTable and
+ * createTable that asked for X-Iceberg-Access-Delegation: vended-credentials
+ * carry short-lived S3 credentials in `config` and in `storage-credentials`
+ * (as Polaris does), which differ from the server's own; POST
+ * /__test__/vend (from 127.0.0.1, body KEY:SECRET[:TOKEN]) rotates them.
+ *
+ * Usage: RestServer --warehouse DIR|s3://B/P --db FILE [--port N]
+ *   [--log FILE] [--client ID:SECRET --token-ttl S [--token-real-ttl-ms MS]]
+ *   [--token T] [--sigv4 REGION:SERVICE:KEY:SECRET] [--prefix P]
+ *   [--s3-endpoint URL --s3-credentials KEY:SECRET]
+ *   [--vend KEY:SECRET[:TOKEN] [--vend-endpoint URL] [--vend-ttl-ms MS]
+ *    [--vend-rotate true]]   (rotate: KEY-n and SECRET-n, n counting loads)
  * Prints "listening PORT" on stdout when ready.
  */
 public class RestServer {
@@ -60,6 +72,13 @@ public class RestServer {
   static final Map<String, Integer> tokenNumbers = new ConcurrentHashMap<>();
   static PrintWriter log;
   static final SecureRandom random = new SecureRandom();
+  static volatile String[] vend; // key, secret, token (may be null)
+  static String vendEndpoint;
+  static boolean vendRotate;
+  static long vendTtlMs = 3600_000L;
+  static final java.util.concurrent.atomic.AtomicInteger vendCount = new java.util.concurrent.atomic.AtomicInteger();
+  static final com.fasterxml.jackson.databind.ObjectMapper mapper =
+      new com.fasterxml.jackson.databind.ObjectMapper();
 
   public static void main(String[] args) throws Exception {
     Map<String, String> opt = new HashMap<>();
@@ -82,7 +101,21 @@ public class RestServer {
     Map<String, String> props = new HashMap<>();
     props.put(CatalogProperties.URI, "jdbc:sqlite:" + db);
     props.put(CatalogProperties.WAREHOUSE_LOCATION, warehouse);
-    props.put(CatalogProperties.FILE_IO_IMPL, LocalFileIO.class.getName());
+    if (opt.containsKey("--s3-endpoint")) {
+      String[] keys = opt.get("--s3-credentials").split(":", 2);
+      props.put(CatalogProperties.FILE_IO_IMPL, "org.apache.iceberg.aws.s3.S3FileIO");
+      props.put("s3.endpoint", opt.get("--s3-endpoint"));
+      props.put("s3.path-style-access", "true");
+      props.put("s3.access-key-id", keys[0]);
+      props.put("s3.secret-access-key", keys[1]);
+      props.put("client.region", "us-east-1");
+    } else {
+      props.put(CatalogProperties.FILE_IO_IMPL, LocalFileIO.class.getName());
+    }
+    if (opt.containsKey("--vend")) vend = opt.get("--vend").split(":", 3);
+    vendEndpoint = opt.get("--vend-endpoint");
+    vendRotate = Boolean.parseBoolean(opt.getOrDefault("--vend-rotate", "false"));
+    vendTtlMs = Long.parseLong(opt.getOrDefault("--vend-ttl-ms", "3600000"));
     props.put("jdbc.schema-version", "V1");
     JdbcCatalog catalog = new JdbcCatalog();
     catalog.initialize("rest_backend", props);
@@ -255,6 +288,11 @@ public class RestServer {
         catalog.service(new Replay(req, body, uri), resp);
         return;
       }
+      if (uri.equals("/__test__/vend") && req.getRemoteAddr().equals("127.0.0.1")) {
+        vend = new String(body, StandardCharsets.UTF_8).trim().split(":", 3);
+        resp.setStatus(204);
+        return;
+      }
       try {
         if (uri.equals("/v1/oauth/tokens")) {
           status = token(req, body, resp);
@@ -301,9 +339,32 @@ public class RestServer {
               }
               inner = "/v1/" + uri.substring(head.length());
             }
-            Status captured = new Status(resp);
-            catalog.service(new Replay(req, body, inner), captured);
-            status = captured.status;
+            boolean delegate =
+                vend != null && "vended-credentials".equals(req.getHeader("X-Iceberg-Access-Delegation"))
+                    && isTableLoadOrCreate(req.getMethod(), inner);
+            if (delegate) {
+              Capture captured = new Capture(resp);
+              try {
+                catalog.service(new Replay(req, body, inner), captured);
+              } catch (RuntimeException e) {
+                // The servlet writes an error answer and then throws, which
+                // a committed response would have swallowed: keep the answer.
+                if (captured.bytes().length == 0) throw e;
+              }
+              status = captured.status;
+              byte[] out = captured.bytes();
+              if (status == 200) {
+                String[] used = new String[1];
+                out = withVendedCredentials(out, used);
+                auth = auth + "+vended:" + used[0];
+              }
+              resp.setContentLength(out.length);
+              resp.getOutputStream().write(out);
+            } else {
+              Status captured = new Status(resp);
+              catalog.service(new Replay(req, body, inner), captured);
+              status = captured.status;
+            }
           }
         }
       } catch (RuntimeException e) {
@@ -311,6 +372,47 @@ public class RestServer {
         status = 500;
       }
       logLine(req, uri, auth, status);
+    }
+
+    /** GET /v1/namespaces/{ns}/tables/{t} (load) or POST /v1/namespaces/{ns}/tables (create). */
+    static boolean isTableLoadOrCreate(String method, String path) {
+      String[] seg = path.split("/");
+      // "", "v1", "namespaces", ns, "tables"[, t]
+      if (seg.length < 5 || !seg[2].equals("namespaces") || !seg[4].equals("tables")) return false;
+      return (method.equals("GET") && seg.length == 6) || (method.equals("POST") && seg.length == 5);
+    }
+
+    /** The load result with the vended credentials in `config` and `storage-credentials`. */
+    static byte[] withVendedCredentials(byte[] answer, String[] usedKey) throws IOException {
+      String[] v = vend.clone();
+      if (vendRotate) {
+        int n = vendCount.incrementAndGet();
+        v[0] = v[0] + "-" + n;
+        v[1] = v[1] + "-" + n;
+      }
+      com.fasterxml.jackson.databind.node.ObjectNode root =
+          (com.fasterxml.jackson.databind.node.ObjectNode) mapper.readTree(answer);
+      com.fasterxml.jackson.databind.node.ObjectNode creds = mapper.createObjectNode();
+      usedKey[0] = v[0];
+      creds.put("s3.access-key-id", v[0]);
+      creds.put("s3.secret-access-key", v[1]);
+      if (v.length > 2 && !v[2].isEmpty()) creds.put("s3.session-token", v[2]);
+      creds.put("s3.session-token-expires-at-ms", String.valueOf(System.currentTimeMillis() + vendTtlMs));
+      creds.put("client.region", "us-east-1");
+      if (vendEndpoint != null) {
+        creds.put("s3.endpoint", vendEndpoint);
+        creds.put("s3.path-style-access", "true");
+      }
+      com.fasterxml.jackson.databind.node.ObjectNode config =
+          root.has("config") ? (com.fasterxml.jackson.databind.node.ObjectNode) root.get("config") : root.putObject("config");
+      config.setAll(creds);
+      String location = root.path("metadata").path("location").asText("");
+      String bucket = location.replaceFirst("^(s3[an]?://[^/]+/).*$", "$1");
+      com.fasterxml.jackson.databind.node.ObjectNode entry = mapper.createObjectNode();
+      entry.put("prefix", bucket);
+      entry.set("config", creds.deepCopy());
+      root.putArray("storage-credentials").add(entry);
+      return mapper.writeValueAsBytes(root);
     }
 
     int token(HttpServletRequest req, byte[] body, HttpServletResponse resp) throws IOException {
@@ -369,6 +471,80 @@ public class RestServer {
       }
       b.append("}}");
       log.println(b);
+    }
+  }
+
+  /** A response whose body is kept back (to be rewritten), with its status. */
+  static final class Capture extends jakarta.servlet.http.HttpServletResponseWrapper {
+    int status = 200;
+    final java.io.ByteArrayOutputStream buffer = new java.io.ByteArrayOutputStream();
+    PrintWriter writer;
+
+    Capture(HttpServletResponse r) {
+      super(r);
+    }
+
+    /** Once the body has begun, the status is fixed (as on a committed response). */
+    boolean committed() {
+      if (writer != null) writer.flush();
+      return buffer.size() > 0;
+    }
+
+    @Override
+    public void setStatus(int sc) {
+      if (committed()) return;
+      status = sc;
+      super.setStatus(sc);
+    }
+
+    @Override
+    public void sendError(int sc) {
+      status = sc;
+      super.setStatus(sc);
+    }
+
+    @Override
+    public void sendError(int sc, String msg) {
+      status = sc;
+      super.setStatus(sc);
+    }
+
+    @Override
+    public void setContentLength(int len) {}
+
+    @Override
+    public void setContentLengthLong(long len) {}
+
+    @Override
+    public jakarta.servlet.ServletOutputStream getOutputStream() {
+      return new jakarta.servlet.ServletOutputStream() {
+        public void write(int b) {
+          buffer.write(b);
+        }
+
+        public boolean isReady() {
+          return true;
+        }
+
+        public void setWriteListener(jakarta.servlet.WriteListener l) {}
+      };
+    }
+
+    @Override
+    public PrintWriter getWriter() {
+      if (writer == null)
+        writer = new PrintWriter(new java.io.OutputStreamWriter(buffer, StandardCharsets.UTF_8), true);
+      return writer;
+    }
+
+    @Override
+    public void flushBuffer() {
+      if (writer != null) writer.flush();
+    }
+
+    byte[] bytes() {
+      if (writer != null) writer.flush();
+      return buffer.toByteArray();
     }
   }
 
