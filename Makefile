@@ -9,7 +9,8 @@
 #   make demo     the main job on the embedded default
 #   make fuzz     build the libFuzzer targets and run each for FUZZ_SECONDS
 #   make campaign the exactly-once crash campaign: CAMPAIGN_TRIALS (500) random
-#                 trials, CAMPAIGN_SEED to replay one; prints a table of trials
+#                 trials, CAMPAIGN_SEED to replay one; prints a table of trials;
+#                 then CAMPAIGN_S3REST_TRIALS (120) on S3 behind a REST catalog
 JOBS ?= 2
 BUILD ?= build
 ASAN_BUILD ?= build-asan
@@ -106,17 +107,24 @@ fuzz: deps
 # The exactly-once crash campaign (tests/campaign/): floe run killed at every
 # crash point, SQLite and PostgreSQL sources, every outcome checked by icebird,
 # DuckDB, the control table and the snapshot summaries. CI runs the lock
-# tests and a fixed sample (40 trials, one seed, a minute or two).
+# tests and a fixed sample (40 trials, one seed, a minute or two), and a
+# fixed sample of the S3 + REST catalog variant (--target s3rest: moto and
+# the REST test server, lost commit answers, S3 faults; 6 trials).
 CAMPAIGN_TRIALS ?= 500
+CAMPAIGN_S3REST_TRIALS ?= 120
 CAMPAIGN_SEED ?=
 campaign-sample: build
 	@scripts/deps.sh --npm
+	@scripts/engines.sh $(BUILD)
 	@FLOE_BIN=$(abspath $(BUILD))/floe node --test tests/campaign/lock.test.mjs
 	@node tests/campaign/campaign.mjs --sample --jobs $(JOBS) --floe $(abspath $(BUILD))/floe
+	@FLOE_BUILD_DIR=$(abspath $(BUILD)) FLOE_ENGINES_VENV=$(abspath $(BUILD))/engines/venv node tests/campaign/campaign.mjs --sample --target s3rest --jobs $(JOBS) --floe $(abspath $(BUILD))/floe
 
 campaign: build
 	@scripts/deps.sh --npm
+	@scripts/engines.sh $(BUILD)
 	@node tests/campaign/campaign.mjs --trials $(CAMPAIGN_TRIALS) --jobs $(JOBS) --floe $(abspath $(BUILD))/floe $(if $(CAMPAIGN_SEED),--seed $(CAMPAIGN_SEED))
+	@FLOE_BUILD_DIR=$(abspath $(BUILD)) FLOE_ENGINES_VENV=$(abspath $(BUILD))/engines/venv node tests/campaign/campaign.mjs --target s3rest --trials $(CAMPAIGN_S3REST_TRIALS) --jobs $(JOBS) --floe $(abspath $(BUILD))/floe $(if $(CAMPAIGN_SEED),--seed $(CAMPAIGN_SEED))
 
 test: test-deps unit-test asan-test interop-test e2e-test engine-test emulator-test python-test fuzz-replay campaign-sample bench-smoke
 

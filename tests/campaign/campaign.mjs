@@ -25,11 +25,23 @@
 // Every trial is a pure function of (seed, trial): a failure prints the
 // command that replays it.
 //
+// --target s3rest runs the same trials against S3 behind an Iceberg REST
+// catalog: moto's S3 server and the REST test server (S3FileIO on moto) on
+// 127.0.0.1, one namespace per trial, floe's S3 traffic through a fault
+// proxy and its REST traffic through another. Besides the crash points
+// (data upload, manifest and manifest list writes, before and after the
+// commit POST) its rounds lose the answer to a commit the server applied
+// (floe must find its commit, never resend it), answer a commit with 503
+// before applying it, and drop or refuse S3 uploads (retried, or the run
+// fails and compensates). Its checks read through the REST catalog and
+// icebird on S3 (DuckDB's file check is skipped there).
+//
 //   node tests/campaign/campaign.mjs [--trials N] [--seed S] [--trial K]
 //        [--jobs J] [--sources sqlite,postgres] [--floe PATH] [--keep]
-//        [--sample] [--verbose]
+//        [--sample] [--verbose] [--target local|s3rest]
 //
-// --sample is the CI subset (fixed seed, 40 trials, every scenario kind).
+// --sample is the CI subset (fixed seed, 40 trials, every scenario kind;
+// with --target s3rest, 6 trials).
 // Exit status 0 when every trial passed, 1 otherwise.
 
 import { spawn, spawnSync } from 'node:child_process';
@@ -41,6 +53,8 @@ import {
   REPO, duckdbFiles, metadataLocation, modulesPresent, normalizeRows, pgRows, readIceberg,
   readMetadata, sh, sqliteRows,
 } from '../e2e/lib/check_table.mjs';
+import { startProxy, startRestServer } from '../e2e/lib/rest_catalog.mjs';
+import { makeBucket, routeS3Fetch, startS3, startS3Proxy } from '../e2e/lib/s3.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -49,7 +63,7 @@ const SELF = fileURLToPath(import.meta.url);
 function parseArgs(argv) {
   const o = { trials: 500, seed: null, trial: null, jobs: Math.max(1, Math.min(2, cpus().length)),
     sources: ['sqlite', 'postgres'], floe: process.env.FLOE_BIN ?? path.join(REPO, 'build/floe'),
-    keep: false, verbose: false, worker: null, sample: false };
+    keep: false, verbose: false, worker: null, sample: false, target: 'local' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => argv[++i];
@@ -63,14 +77,16 @@ function parseArgs(argv) {
     else if (a === '--verbose') o.verbose = true;
     else if (a === '--sample') o.sample = true;
     else if (a === '--worker') o.worker = next();
+    else if (a === '--target') o.target = next();
     else if (a === '--help' || a === '-h') {
       process.stdout.write(readFileSync(SELF, 'utf8').split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n') + '\n');
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
+  if (o.target !== 'local' && o.target !== 's3rest') throw new Error(`--target ${o.target}: local or s3rest`);
   if (o.sample) {
     if (o.seed === null) o.seed = 20261122;
-    if (!argv.includes('--trials')) o.trials = 40;
+    if (!argv.includes('--trials')) o.trials = o.target === 's3rest' ? 6 : 40;
   }
   if (o.seed === null) o.seed = Math.floor(Math.random() * 2 ** 31);
   return o;
@@ -145,7 +161,7 @@ function mergeYaml(yaml, extra) {
 }
 
 // The plan of one trial: everything random is drawn here, up front.
-function planTrial(seed, trial, sources) {
+function planTrial(seed, trial, sources, target = 'local') {
   const rng = rngFor(seed, trial);
   const source = rng.pick(sources);
   // Scenario kinds: most trials crash; some double-crash (the repair run
@@ -184,6 +200,15 @@ function planTrial(seed, trial, sources) {
     } else {
       r.type = 'clean';
     }
+    if (target === 's3rest' && rng.chance(0.35)) {
+      // Faults only a remote catalog and object store have.
+      const f = rng.next();
+      if (f < 0.4) r.type = 'lost-answer';
+      else if (f < 0.6) r.type = 'commit-503';
+      else if (f < 0.8) r.type = 's3-transient';
+      else r.type = 's3-down';
+      r.nth = rng.chance(0.7) ? 1 : 2;
+    }
     r.batchesBetween = rng.chance(0.4) ? rng.int(1, 2) : 0; // arrive before the repair run
     rounds.push(r);
   }
@@ -202,7 +227,7 @@ function planTrial(seed, trial, sources) {
       if (r.type === 'double' && rng.chance(0.4)) r.crash2 = `${rng.pick(MAINTENANCE_POINTS)}:1`;
     }
   }
-  return { seed, trial, source, scenario, profile, yaml: planYaml, initialBatches, rounds, rngSeed, maintenance };
+  return { seed, trial, source, scenario, profile, yaml: planYaml, initialBatches, rounds, rngSeed, maintenance, target };
 }
 
 // ---- the source ------------------------------------------------------------------
@@ -330,16 +355,78 @@ function runFloe(opts, dir, args, env = {}) {
 
 function writeJob(dir, source, tables, file = 'floe.yaml') {
   const src = source.kind === 'sqlite' ? '{type: sqlite, path: ./source.db}' : `{type: postgres, conninfo: "${source.conninfo}"}`;
+  const target = TARGET.kind === 'local'
+    ? `  warehouse: ./warehouse
+  catalog: {type: sql, uri: "sqlite:./catalog.db"}`
+    : `  warehouse: s3://lake/wh
+  storage: {type: s3, region: us-east-1, endpoint: "${TARGET.s3}", path_style: true}
+  catalog: {type: rest, uri: "${TARGET.rest}", timeout_s: 5}`;
   writeFileSync(path.join(dir, file), `version: 1
 source: ${src}
 target:
-  warehouse: ./warehouse
-  catalog: {type: sql, uri: "sqlite:./catalog.db"}
-  namespace: camp
+${target}
+  namespace: ${NS}
 run: {durability: none, report: ./report.json}
 tables:
 ${tables}
 `);
+}
+
+// ---- where the target lives --------------------------------------------------------
+
+// local: a SQL catalog and warehouse in the trial's directory, namespace
+// camp. s3rest: the worker's REST server and S3 proxies, one namespace per
+// trial; metadata reads are synchronous HTTP (a node child), as the local
+// ones are file reads.
+let TARGET = { kind: 'local' };
+let NS = 'camp';
+
+function syncGet(url) {
+  const r = spawnSync(process.execPath, ['-e',
+    'fetch(process.argv[1]).then(async (r) => process.stdout.write(JSON.stringify({ status: r.status, body: await r.text() })))' +
+    '.catch((e) => { process.stderr.write(String(e)); process.exit(1); })', url], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`GET ${url}: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+function s3Url(location) {
+  const m = /^s3[an]?:\/\/([^/]+)\/(.*)$/.exec(location);
+  return `${TARGET.s3Read}/${m[1]}/${m[2].split('/').map(encodeURIComponent).join('/')}`;
+}
+
+// The table's current metadata location, or null when it does not exist.
+function tableLocation(dir, ns, table) {
+  if (TARGET.kind === 'local') return metadataLocation(path.join(dir, 'catalog.db'), ns, table);
+  const r = syncGet(`${TARGET.restDirect}/v1/namespaces/${encodeURIComponent(ns)}/tables/${encodeURIComponent(table)}`);
+  if (r.status === 404) return null;
+  if (r.status !== 200) throw new Error(`load ${ns}.${table}: HTTP ${r.status} ${r.body}`);
+  return JSON.parse(r.body)['metadata-location'];
+}
+
+function tableMetadata(loc) {
+  if (TARGET.kind === 'local') return readMetadata(loc);
+  const r = syncGet(s3Url(loc));
+  if (r.status !== 200) throw new Error(`GET ${loc}: HTTP ${r.status}`);
+  return JSON.parse(r.body);
+}
+
+let icebirdModule = null;
+async function tableRows(dir, ns, table) {
+  if (TARGET.kind === 'local') return readIceberg(path.join(dir, 'catalog.db'), ns, table);
+  const loc = tableLocation(dir, ns, table);
+  if (loc === null) return [];
+  const md = tableMetadata(loc);
+  if ((md['current-snapshot-id'] ?? -1) === -1) return [];
+  if (!icebirdModule) {
+    const { pathToFileURL } = await import('node:url');
+    icebirdModule = await import(pathToFileURL(path.join(REPO, 'tests/interop/node_modules/icebird/src/index.js')).href);
+  }
+  const restore = routeS3Fetch(TARGET.s3Read);
+  try {
+    return await icebirdModule.icebergRead({ tableUrl: md.location, metadataFileName: path.basename(loc) });
+  } finally {
+    restore();
+  }
 }
 
 // ---- the checks ------------------------------------------------------------------
@@ -366,14 +453,14 @@ function mainHistory(md) {
 
 // Control rows and snapshot summaries tell one story: contiguous,
 // non-overlapping ranges, one control row per complete commit.
-function checkLedger(dir, source, table, ns = 'camp', target = table) {
-  const loc = metadataLocation(path.join(dir, 'catalog.db'), ns, target);
+function checkLedger(dir, source, table, ns = NS, target = table) {
+  const loc = tableLocation(dir, ns, target);
   const ctl = source.control(table);
   if (loc === null) {
     if (ctl.some((r) => r.batch_sk > 0)) fail(`${table}: control rows ${JSON.stringify(ctl)} but no Iceberg table`);
     return { commits: [], ctl };
   }
-  const md = readMetadata(loc);
+  const md = tableMetadata(loc);
   const history = mainHistory(md);
   // Expiry (maintenance trials) cuts the history: the oldest snapshot left
   // has a parent that is gone. Then the committed watermark property
@@ -436,10 +523,10 @@ function checkLedger(dir, source, table, ns = 'camp', target = table) {
   return { commits, complete, ctl, md, lastHigh, watermark };
 }
 
-async function checkTable(dir, source, table, ns = 'camp') {
+async function checkTable(dir, source, table, ns = NS) {
   const ledger = checkLedger(dir, source, table, ns);
   const expected = normalizeRows(source.rows(source.expectedSql()), COLUMNS);
-  const got = normalizeRows(await readIceberg(path.join(dir, 'catalog.db'), ns, table), COLUMNS);
+  const got = normalizeRows(await tableRows(dir, ns, table), COLUMNS);
   if (got.length !== expected.length || got.some((r, i) => r !== expected[i])) {
     const gotSet = new Map();
     for (const r of got) gotSet.set(r, (gotSet.get(r) ?? 0) + 1);
@@ -450,7 +537,8 @@ async function checkTable(dir, source, table, ns = 'camp') {
       `duplicated ${dup.join(' ')}; unexpected ${extra.join(' ')}`);
   }
   let duck = 'skipped (delete files)';
-  try {
+  if (TARGET.kind !== 'local') duck = 'skipped (s3)';
+  else try {
     const d = await duckdbFiles(path.join(dir, 'catalog.db'), ns, table, 1);
     const [s] = source.rows(`SELECT count(*) AS n, coalesce(sum(id), 0) AS total FROM (${source.expectedSql()}) e`);
     if (d.rows !== Number(s.n) || d.sum !== BigInt(s.total))
@@ -476,6 +564,7 @@ async function checkTable(dir, source, table, ns = 'camp') {
 // ---- one trial -------------------------------------------------------------------
 
 async function runTrial(opts, plan, pg) {
+  NS = TARGET.kind === 'local' ? 'camp' : `camp_${plan.seed}_${plan.trial}`;
   const log = [];
   const note = (s) => { log.push(s); if (opts.verbose) process.stderr.write(`  ${s}\n`); };
   const dir = mkdtempSync(path.join(tmpdir(), `floe-campaign-${plan.seed}-${plan.trial}-`));
@@ -531,6 +620,35 @@ async function runTrial(opts, plan, pg) {
           const env = { FLOE_FAIL_AT: r.fail };
           if (r.crash) env.FLOE_CRASH_AT = r.crash;
           await run(env, [0, 1, 137], `round ${i + 1} fail`);
+        } else if (r.type === 'lost-answer' || r.type === 'commit-503') {
+          // The REST proxy loses the answer to the nth commit POST after the
+          // server applied it (floe must find its commit in the reloaded
+          // table), or answers it 503 before the server saw it.
+          result.points.push(`${r.type}:${r.nth}`);
+          TARGET.restFault = { action: r.type === 'lost-answer' ? 'drop-after' : 'fail-503', nth: r.nth, seen: 0 };
+          try {
+            const a = await run({}, r.type === 'lost-answer' ? [0] : [0, 1], `round ${i + 1} ${r.type}`);
+            if (TARGET.restFault.seen >= r.nth) result.reached.push(`${r.type}:${r.nth}`);
+            if (a.status === 0) checkLedger(dir, source, 't');
+          } finally {
+            TARGET.restFault = null;
+          }
+        } else if (r.type === 's3-transient' || r.type === 's3-down') {
+          // S3 refuses one upload with 503 SlowDown (retried), or drops the
+          // connection of every data file upload (the run fails cleanly).
+          result.points.push(`${r.type}:${r.nth}`);
+          const rule = r.type === 's3-transient'
+            ? { method: 'PUT', path_contains: `/wh/${NS}/t/`, skip: r.nth - 1, count: 1, action: 'status', status: 503, code: 'SlowDown' }
+            : { method: 'PUT', path_contains: `/wh/${NS}/t/data/`, count: 100000, action: 'drop' };
+          await setS3Faults([rule]);
+          try {
+            const a = await run({}, r.type === 's3-transient' ? [0] : [0, 1], `round ${i + 1} ${r.type}`);
+            const hit = (await s3FaultLog()).some((e) => e.action !== 'forward');
+            if (hit) result.reached.push(`${r.type}:${r.nth}`);
+            if (a.status === 0 && r.type === 's3-down' && hit) fail('every data upload was dropped, yet the run succeeded');
+          } finally {
+            await setS3Faults([]);
+          }
         } else {
           await run({}, [0], `round ${i + 1} clean`);
           checkLedger(dir, source, 't');
@@ -578,7 +696,7 @@ async function runTrial(opts, plan, pg) {
       for (let k = 0; k < 2; k++) other.addBatch();
       // Same target, so the other job writes into camp.t; its rows must
       // carry the same columns.
-      writeJob(dir, source, `  w: {target: camp.t, on_existing: append}`, 'other.yaml');
+      writeJob(dir, source, `  w: {target: ${NS}.t, on_existing: append}`, 'other.yaml');
       await run({}, [0], 'first load of t');
       const w0 = await runFloe(opts, dir, ['run', '-c', 'other.yaml']);
       if (w0.status !== 0) fail(`the other writer's first load failed: ${w0.stderr.split('\n').slice(-10).join('\n')}`);
@@ -602,12 +720,12 @@ async function runTrial(opts, plan, pg) {
       // The combined table: t's expected rows plus w's rows.
       const tRows = normalizeRows(source.rows(source.expectedSql()), COLUMNS);
       const wRows = normalizeRows(other.rows(other.expectedSql()), COLUMNS);
-      const got = normalizeRows(await readIceberg(path.join(dir, 'catalog.db'), 'camp', 't'), COLUMNS);
+      const got = normalizeRows(await tableRows(dir, NS, 't'), COLUMNS);
       const want = [...tRows, ...wRows].sort();
       if (JSON.stringify(got) !== JSON.stringify(want))
         fail(`table with two writers: icebird read ${got.length} rows, expected ${tRows.length} + ${wRows.length}`);
       checkLedger(dir, source, 't');
-      checkLedger(dir, other, 'w', 'camp', 't');
+      checkLedger(dir, other, 'w', NS, 't');
       result.rows = got.length;
       result.idempotent = await idempotent(opts, dir, source, run);
       return finish(result, log, opts, dir, db, pg);
@@ -630,12 +748,12 @@ async function runTrial(opts, plan, pg) {
 // One more run loads nothing and commits nothing.
 async function idempotent(opts, dir, source, run, maintained = false) {
   const started = Date.now() - 1;
-  const before = readMetadata(metadataLocation(path.join(dir, 'catalog.db'), 'camp', 't')).snapshots?.length ?? 0;
+  const before = tableMetadata(tableLocation(dir, NS, 't')).snapshots?.length ?? 0;
   const ctl = source.control('t').length;
   const r = await run({}, [0], 'rerun');
-  const after = readMetadata(metadataLocation(path.join(dir, 'catalog.db'), 'camp', 't')).snapshots?.length ?? 0;
+  const after = tableMetadata(tableLocation(dir, NS, 't')).snapshots?.length ?? 0;
   if (!/nothing_new/.test(r.stdout)) fail(`a rerun with nothing new did not say so: ${r.stdout}`);
-  const md = readMetadata(metadataLocation(path.join(dir, 'catalog.db'), 'camp', 't'));
+  const md = tableMetadata(tableLocation(dir, NS, 't'));
   const loads = (md.snapshots ?? []).filter((s) => s['timestamp-ms'] > started && s.summary?.['floe.source-table']);
   if (loads.length > 0) fail(`a rerun with nothing new committed ${loads.length} load snapshots`);
   if (!maintained && after !== before) fail(`a rerun with nothing new committed ${after - before} snapshots`);
@@ -656,14 +774,44 @@ function finish(result, log, opts, dir, db, pg) {
 
 // ---- workers and the table -------------------------------------------------------
 
+async function setS3Faults(rules) {
+  await fetch(`${TARGET.s3}/__faults__`, { method: 'POST', body: JSON.stringify({ rules }) });
+  await fetch(`${TARGET.s3}/__faults__/log`, { method: 'DELETE' });
+}
+
+async function s3FaultLog() {
+  return (await fetch(`${TARGET.s3}/__faults__/log`)).json();
+}
+
+// s3rest: this worker's own S3 fault proxy and REST proxy, in front of the
+// servers main() started.
+async function workerTarget() {
+  const moto = process.env.FLOE_CAMPAIGN_S3_MOTO;
+  const restPort = Number(process.env.FLOE_CAMPAIGN_REST_PORT);
+  const s3 = await startS3Proxy(moto);
+  const t = { kind: 's3rest', s3: s3.endpoint, s3Read: process.env.FLOE_CAMPAIGN_S3_READ,
+    restDirect: `http://127.0.0.1:${restPort}`, restFault: null, stops: [s3.stop] };
+  const isCommit = (req) => req.method === 'POST' && req.url === `/v1/namespaces/${NS}/tables/t`;
+  const proxy = await startProxy(restPort, (req) => {
+    const f = t.restFault;
+    if (!f || !isCommit(req)) return 'pass';
+    f.seen++;
+    return f.seen === f.nth ? f.action : 'pass';
+  });
+  t.rest = proxy.url;
+  t.stops.push(() => proxy.stop());
+  return t;
+}
+
 async function worker(opts) {
   const [w, n] = opts.worker.split('/').map(Number);
   const pg = process.env.FLOE_CAMPAIGN_PG || null;
+  if (opts.target === 's3rest') TARGET = await workerTarget();
   const trials = opts.trial !== null ? [opts.trial] : [...Array(opts.trials).keys()].filter((t) => t % n === w);
   for (const t of trials) {
     let r;
     try {
-      const plan = planTrial(opts.seed, t, pg ? opts.sources : opts.sources.filter((s) => s !== 'postgres'));
+      const plan = planTrial(opts.seed, t, pg ? opts.sources : opts.sources.filter((s) => s !== 'postgres'), opts.target);
       const name = plan.profile.name;
       r = await runTrial(opts, plan, pg);
       r.profileName = name;
@@ -673,6 +821,7 @@ async function worker(opts) {
     }
     process.stdout.write(JSON.stringify(r) + '\n');
   }
+  for (const stop of TARGET.stops ?? []) await stop();
 }
 
 function startPostgres() {
@@ -714,20 +863,35 @@ async function main() {
       pg = null;
     }
   }
+  // s3rest: moto and the REST catalog server (S3FileIO on moto), shared by
+  // the workers; each trial has a namespace of its own.
+  let servers = null;
+  const workerEnv = {};
+  if (opts.target === 's3rest') {
+    const s3 = await startS3();
+    await makeBucket(s3.moto, 'lake');
+    const home = mkdtempSync(path.join(tmpdir(), 'floe-campaign-rest-'));
+    const rest = await startRestServer(home, ['--warehouse', 's3://lake/wh', '--s3-endpoint', s3.moto,
+      '--s3-credentials', 'catalog-key:catalog-secret', '--log', path.join(home, 'requests.log')]);
+    servers = { s3, rest, home };
+    Object.assign(workerEnv, s3.env, { FLOE_CAMPAIGN_S3_MOTO: s3.moto, FLOE_CAMPAIGN_S3_READ: s3.endpoint,
+      FLOE_CAMPAIGN_REST_PORT: String(rest.port) });
+  }
   const started = Date.now();
   const n = opts.trial !== null ? 1 : Math.max(1, opts.jobs);
   console.log(`floe crash campaign: seed ${opts.seed}, ${opts.trial !== null ? `trial ${opts.trial}` : `${opts.trials} trials`}, ` +
-    `${n} jobs, sources ${pg ? opts.sources.join(',') : 'sqlite'}, floe ${opts.floe}`);
+    `${n} jobs, sources ${pg ? opts.sources.join(',') : 'sqlite'}, target ${opts.target}, floe ${opts.floe}`);
   const header = `${pad('trial', 6)}${pad('source', 9)}${pad('strategy/mode', 29)}${pad('scenario', 17)}${pad('crash points (reached)', 64)}${pad('repairs', 8)}${pad('s', 6)}outcome`;
   console.log(header);
   const results = [];
-  const base = ['--seed', String(opts.seed), '--trials', String(opts.trials), '--floe', opts.floe, '--sources', opts.sources.join(',')];
+  const base = ['--seed', String(opts.seed), '--trials', String(opts.trials), '--floe', opts.floe, '--sources', opts.sources.join(','),
+    '--target', opts.target];
   if (opts.trial !== null) base.push('--trial', String(opts.trial));
   if (opts.keep) base.push('--keep');
   if (opts.verbose) base.push('--verbose');
   await Promise.all([...Array(n).keys()].map((w) => new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [SELF, ...base, '--worker', `${w}/${n}`],
-      { env: { ...process.env, FLOE_CAMPAIGN_PG: pg ? pg.conninfo : '' }, stdio: ['ignore', 'pipe', 'inherit'] });
+      { env: { ...process.env, ...workerEnv, FLOE_CAMPAIGN_PG: pg ? pg.conninfo : '' }, stdio: ['ignore', 'pipe', 'inherit'] });
     let buf = '';
     child.stdout.on('data', (d) => {
       buf += d;
@@ -744,7 +908,7 @@ async function main() {
           console.log(`      ${r.message.split('\n').join('\n      ')}`);
           console.log(`      yaml: ${r.yaml}`);
           console.log(`      steps: ${r.log.join('; ')}`);
-          console.log(`      replay: node tests/campaign/campaign.mjs --seed ${r.seed} --trial ${r.trial} --keep --verbose   (dir ${r.dir})`);
+          console.log(`      replay: node tests/campaign/campaign.mjs --seed ${r.seed} --trial ${r.trial} --target ${r.target ?? 'local'} --keep --verbose   (dir ${r.dir})`);
         }
       }
     });
@@ -755,6 +919,11 @@ async function main() {
     });
   })));
   if (pg) spawnSync(path.join(REPO, 'tests/support/pg.sh'), ['stop', pg.dir], { env: { ...process.env, PG_BIN: pg.pgBin } });
+  if (servers) {
+    await servers.rest.stop();
+    servers.s3.stop();
+    rmSync(servers.home, { recursive: true, force: true });
+  }
 
   // Summary: outcomes by profile and by crash point.
   const bad = results.filter((r) => r.outcome !== 'ok');

@@ -14,6 +14,13 @@ Control (on the proxy's own port, never forwarded):
   DELETE /__faults__/log   clears the log
   GET    /__creds__        container-style credentials that expire in 60 s,
                            a new AccessKeyId on every call (tests refresh)
+  PUT    /latest/api/token  and GET /latest/meta-data/iam/security-credentials/
+                           [ROLE]: an EC2 instance metadata service (IMDSv2):
+                           the token PUT needs X-aws-ec2-metadata-token-ttl-
+                           seconds, the GETs a token it issued (else 401);
+                           role "floe-role", credentials as /__creds__ with
+                           AccessKeyId ASIAIMDS<n>
+  GET    /__imds__         {"tokens": issued, "refused": 401s answered}
 The log records the access key id each request was signed with (from the
 Authorization header), whether it carried a session token, and -- for the
 access keys given with --secret KEY=SECRET -- whether botocore's own SigV4
@@ -39,6 +46,8 @@ LOCK = threading.Lock()
 RULES = []
 LOG = []
 CREDS_SERVED = 0
+IMDS = {"tokens": 0, "refused": 0, "creds": 0}
+IMDS_TOKENS = set()
 
 
 def match(rule, method, path, query, headers):
@@ -161,9 +170,46 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, data, "application/json")
         return self.reply(404)
 
+    def imds(self):
+        path = urllib.parse.urlsplit(self.path).path
+        if self.command == "PUT" and path == "/latest/api/token":
+            if not self.headers.get("X-aws-ec2-metadata-token-ttl-seconds"):
+                return self.reply(400, b"missing ttl", "text/plain")
+            with LOCK:
+                IMDS["tokens"] += 1
+                token = "imds-token-%d" % IMDS["tokens"]
+                IMDS_TOKENS.add(token)
+            return self.reply(200, token.encode(), "text/plain")
+        if self.headers.get("X-aws-ec2-metadata-token") not in IMDS_TOKENS:
+            with LOCK:
+                IMDS["refused"] += 1
+            return self.reply(401, b"", "text/plain")
+        base = "/latest/meta-data/iam/security-credentials/"
+        if self.command == "GET" and path == base:
+            return self.reply(200, b"floe-role\n", "text/plain")
+        if self.command == "GET" and path == base + "floe-role":
+            with LOCK:
+                IMDS["creds"] += 1
+                n = IMDS["creds"]
+            exp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 60))
+            data = json.dumps({"Code": "Success", "Type": "AWS-HMAC",
+                               "AccessKeyId": "ASIAIMDS%04d" % n,
+                               "SecretAccessKey": "imds-secret-%d" % n,
+                               "Token": "imds-session-%d" % n,
+                               "Expiration": exp}).encode()
+            return self.reply(200, data, "application/json")
+        return self.reply(404, b"", "text/plain")
+
     def handle_any(self):
         parsed = urllib.parse.urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
+        if parsed.path.startswith("/latest/"):
+            self.rfile.read(length)
+            return self.imds()
+        if parsed.path == "/__imds__":
+            with LOCK:
+                data = json.dumps(IMDS).encode()
+            return self.reply(200, data, "application/json")
         if parsed.path.startswith("/__faults__") or parsed.path.startswith("/__creds__"):
             return self.control(self.rfile.read(length))
         rule = take_rule(self.command, parsed.path, parsed.query, self.headers)

@@ -9,10 +9,14 @@
  * connections dropped mid-upload retried or the upload aborted with no
  * part and no object left; a write whose answer was lost recognised as
  * ours; credentials from the environment, a profile, STS web identity and
- * a container endpoint whose credentials are refreshed before expiry;
+ * a container endpoint and the instance metadata service (IMDSv2: token
+ * PUT, role, credentials) whose credentials are refreshed before expiry;
+ * credentials a catalog vended for one table (replaced on reload, asked
+ * for again before they expire);
  * errors that name bucket, key, status and code and never a secret.
  */
 #include <jansson.h>
+#include <time.h>
 
 #include "floe/io.h"
 #include "s3_test_support.h"
@@ -61,17 +65,20 @@ static int set_rules(const char *json) {
   return rc | system(cmd);
 }
 
-/* The proxy's request log as JSON (caller decrefs). */
-static json_t *proxy_log(void) {
+/* A JSON document from the proxy's control port (caller decrefs). */
+static json_t *proxy_get_json(const char *path) {
   char cmd[1024];
-  snprintf(cmd, sizeof cmd, "curl -sf '%s/__faults__/log'", proxy.endpoint);
+  snprintf(cmd, sizeof cmd, "curl -sf '%s%s'", proxy.endpoint, path);
   FILE *p = popen(cmd, "r");
   if (p == NULL) return NULL;
   json_error_t jerr;
-  json_t *log = json_loadf(p, 0, &jerr);
+  json_t *doc = json_loadf(p, 0, &jerr);
   pclose(p);
-  return log;
+  return doc;
 }
+
+/* The proxy's request log as JSON (caller decrefs). */
+static json_t *proxy_log(void) { return proxy_get_json("/__faults__/log"); }
 
 /* Requests in the log with this method whose query contains `query`
  * ("" = any) and whose action is `action` (NULL = any). */
@@ -580,6 +587,29 @@ static void test_credentials_chain(void) {
   CHECK(strcmp(akid, first) != 0);
   floe_io_free(io);
   unsetenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+  /* Instance metadata (IMDSv2) at a configured endpoint: a session token
+   * first, then the role, then its credentials, which expire within the
+   * refresh margin, so each request fetches new ones. */
+  setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", proxy.endpoint, 1);
+  unsetenv("AWS_EC2_METADATA_DISABLED");
+  io = open_s3(proxy.endpoint, NULL);
+  REQUIRE(io != NULL);
+  CHECK_OK(floe_io_write_atomic(io, "s3://unit/cred/i1", "1", 1, 0, &err),
+           &err);
+  last_akid(first, sizeof first, &token);
+  CHECK_STR_EQ(first, "ASIAIMDS0001");
+  CHECK(token);
+  CHECK_OK(floe_io_write_atomic(io, "s3://unit/cred/i2", "2", 1, 0, &err),
+           &err);
+  last_akid(akid, sizeof akid, &token);
+  CHECK_STR_EQ(akid, "ASIAIMDS0002");
+  floe_io_free(io);
+  json_t *imds = proxy_get_json("/__imds__");
+  CHECK_INT_EQ(json_integer_value(json_object_get(imds, "tokens")), 2);
+  CHECK_INT_EQ(json_integer_value(json_object_get(imds, "refused")), 0);
+  json_decref(imds);
+  unsetenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+  setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
   /* Nothing anywhere: an error naming where it looked, no request sent. */
   io = open_s3(proxy.endpoint, NULL);
   REQUIRE(io != NULL);
@@ -590,6 +620,75 @@ static void test_credentials_chain(void) {
   unsetenv("AWS_SHARED_CREDENTIALS_FILE");
   unsetenv("AWS_CONFIG_FILE");
   s3_test_env();
+}
+
+/* The refresh callback of a vended io: a new key on every call. */
+static int vend_calls;
+static char vend_key[32];
+static int vend_refresh(void *ctx, floe_io_s3_credentials *out,
+                        floe_error *err) {
+  (void)err;
+  CHECK(ctx == &vend_calls);
+  vend_calls++;
+  snprintf(vend_key, sizeof vend_key, "VENDEDREFRESH%d", vend_calls);
+  out->access_key_id = vend_key;
+  out->secret_access_key = "vended-refreshed-secret";
+  out->session_token = "vended-refreshed-token";
+  out->expires_ms = 0; /* does not expire: no further refresh */
+  return FLOE_OK;
+}
+
+static void test_vended_credentials_replace_the_chain(void) {
+  REQUIRE(servers_ok);
+  floe_error err = {0};
+  char akid[64];
+  int token = 0;
+  /* The base io signs with the environment's key; a vended io for one
+   * table takes its endpoint and settings but signs with the vended key. */
+  floe_io *base = open_s3(proxy.endpoint, NULL);
+  REQUIRE(base != NULL);
+  floe_io_s3_credentials vended = {"VENDEDKEY1", "vended-secret-1", NULL, 0};
+  floe_io *io = NULL;
+  CHECK_OK(floe_io_s3_open_vended(base, NULL, NULL, -1, &vended, NULL, NULL,
+                                  &io, &err), &err);
+  REQUIRE(io != NULL);
+  CHECK_OK(floe_io_write_atomic(io, "s3://unit/vended/a", "a", 1, 0, &err), &err);
+  last_akid(akid, sizeof akid, &token);
+  CHECK_STR_EQ(akid, "VENDEDKEY1");
+  CHECK(!token);
+  CHECK_OK(floe_io_write_atomic(base, "s3://unit/vended/b", "b", 1, 0, &err), &err);
+  last_akid(akid, sizeof akid, &token);
+  CHECK_STR_EQ(akid, "testing-key");
+  /* A reload brings new ones: swapped in place. */
+  floe_io_s3_credentials rotated = {"VENDEDKEY2", "vended-secret-2", "tok", 0};
+  CHECK_OK(floe_io_s3_set_credentials(io, &rotated, &err), &err);
+  CHECK_OK(floe_io_write_atomic(io, "s3://unit/vended/c", "c", 1, 0, &err), &err);
+  last_akid(akid, sizeof akid, &token);
+  CHECK_STR_EQ(akid, "VENDEDKEY2");
+  CHECK(token);
+  floe_io_free(io);
+  io = NULL;
+  /* Announced expiry within the margin: the callback is asked first. */
+  vend_calls = 0;
+  floe_io_s3_credentials expiring = {"VENDEDOLD", "old-secret", NULL,
+                                     (int64_t)time(NULL) * 1000 + 60000};
+  CHECK_OK(floe_io_s3_open_vended(NULL, proxy.endpoint, "us-east-1", 1,
+                                  &expiring, vend_refresh, &vend_calls, &io,
+                                  &err), &err);
+  CHECK_OK(floe_io_write_atomic(io, "s3://unit/vended/d", "d", 1, 0, &err), &err);
+  last_akid(akid, sizeof akid, &token);
+  CHECK_STR_EQ(akid, "VENDEDREFRESH1");
+  CHECK_OK(floe_io_write_atomic(io, "s3://unit/vended/e", "e", 1, 0, &err), &err);
+  CHECK_INT_EQ(vend_calls, 1);
+  floe_io_free(io);
+  /* No key or secret: refused, and nothing without a secret is opened. */
+  floe_io_s3_credentials half = {"K", NULL, NULL, 0};
+  io = NULL;
+  CHECK_INT_EQ(floe_io_s3_open_vended(base, NULL, NULL, -1, &half, NULL, NULL,
+                                      &io, &err), FLOE_EINVAL);
+  CHECK(io == NULL);
+  CHECK_INT_EQ(floe_io_s3_set_credentials(base, &half, &err), FLOE_EINVAL);
+  floe_io_free(base);
 }
 
 static void test_unsupported_scheme_and_bad_endpoint(void) {
@@ -625,6 +724,7 @@ int main(void) {
   RUN(test_transient_errors_are_retried_others_not);
   RUN(test_dropped_connections_mid_upload);
   RUN(test_credentials_chain);
+  RUN(test_vended_credentials_replace_the_chain);
   RUN(test_unsupported_scheme_and_bad_endpoint);
   s3_test_stop(&proxy);
   s3_test_stop(&moto);

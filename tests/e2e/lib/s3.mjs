@@ -99,6 +99,25 @@ export async function startS3({ secrets = [] } = {}) {
   }
 }
 
+// One more fault proxy in front of a running S3 server (a process with
+// rules of its own, e.g. per campaign worker). Returns { endpoint, stop }.
+export async function startS3Proxy(upstream) {
+  const pport = await freePort();
+  const p = spawnServer(path.join(VENV, 'bin/python3'), [path.join(REPO, 'tests/support/s3_fault_proxy.py'),
+    '--port', String(pport), '--upstream', upstream, '--secret', 'e2e-key=e2e-secret',
+    '--sign-unsigned', 'e2e-key=e2e-secret']);
+  const stop = () => { if (p.exitCode === null) p.kill('SIGTERM'); };
+  process.on('exit', stop);
+  const endpoint = `http://127.0.0.1:${pport}`;
+  try {
+    await waitHttp(`${endpoint}/__faults__/log`, p, 's3_fault_proxy');
+  } catch (e) {
+    stop();
+    throw e;
+  }
+  return { endpoint, stop };
+}
+
 export async function makeBucket(endpoint, bucket) {
   const r = await fetch(`${endpoint}/${bucket}`, { method: 'PUT' });
   if (r.status !== 200 && r.status !== 409) throw new Error(`create bucket ${bucket}: HTTP ${r.status}`);
