@@ -109,7 +109,7 @@ fuzz: deps
 # DuckDB, the control table and the snapshot summaries. CI runs the lock
 # tests and a fixed sample (40 trials, one seed, a minute or two), and a
 # fixed sample of the S3 + REST catalog variant (--target s3rest: moto and
-# the REST test server, lost commit answers, S3 faults; 6 trials).
+# the REST test server, lost commit answers, S3 faults; 4 trials).
 CAMPAIGN_TRIALS ?= 500
 CAMPAIGN_S3REST_TRIALS ?= 120
 CAMPAIGN_SEED ?=

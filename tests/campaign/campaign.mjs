@@ -41,7 +41,7 @@
 //        [--sample] [--verbose] [--target local|s3rest]
 //
 // --sample is the CI subset (fixed seed, 40 trials, every scenario kind;
-// with --target s3rest, 6 trials).
+// with --target s3rest, 4 trials).
 // Exit status 0 when every trial passed, 1 otherwise.
 
 import { spawn, spawnSync } from 'node:child_process';
@@ -86,7 +86,7 @@ function parseArgs(argv) {
   if (o.target !== 'local' && o.target !== 's3rest') throw new Error(`--target ${o.target}: local or s3rest`);
   if (o.sample) {
     if (o.seed === null) o.seed = 20261122;
-    if (!argv.includes('--trials')) o.trials = o.target === 's3rest' ? 6 : 40;
+    if (!argv.includes('--trials')) o.trials = o.target === 's3rest' ? 4 : 40;
   }
   if (o.seed === null) o.seed = Math.floor(Math.random() * 2 ** 31);
   return o;
