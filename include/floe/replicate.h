@@ -102,6 +102,9 @@ typedef struct floe_run_late_range {
   int64_t low, high;
   int64_t source_rows; /* count(*) of the source over the range now */
   int64_t loaded_rows; /* the rows its loads read */
+  bool baseline;       /* loaded by the user's word (start_after, an adopted
+                        * table, a control row of theirs): reported, never
+                        * reloaded */
 } floe_run_late_range;
 
 /* What happened to one table. Strings are owned by the report. */

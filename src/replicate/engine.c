@@ -90,6 +90,7 @@ typedef struct unit {
    * loads had read, for this unit's rows. */
   bool reload;
   int64_t reload_max, reload_loaded;
+  bool baseline; /* a baseline commit (batches loaded by the user's word) */
 } unit;
 
 static double seconds_since(int64_t us) { return (double)(floe_now_micros() - us) / 1e6; }
@@ -501,8 +502,9 @@ static int unit_watermark_count_rows(unit_watermark *uw, summary *sm, job_state 
     if (found && floe_watermark_complete(&prev) && prev.batch_high == u->batch_low)
       before = prev.source_rows;
     else if (!found && u->batch_low == 0 &&
-             floe_iceberg_metadata_current_snapshot(floe_table_metadata(js->table)) == NULL)
-      before = 0;
+             (u->baseline ||
+              floe_iceberg_metadata_current_snapshot(floe_table_metadata(js->table)) == NULL))
+      before = 0; /* the first floe commit (a baseline may follow a foreign writer's) */
     floe_watermark_free(&prev);
   }
   uw->w.source_rows = before >= 0 ? before + rows : -1;
@@ -1078,8 +1080,19 @@ static int baseline_commit(job_state *js, int64_t low, int64_t high, const char 
   memset(&uw, 0, sizeof uw);
   u.batch_low = low;
   u.batch_high = high;
+  u.baseline = true;
   summary_build(&sm, js, &u);
   FLOE_TRY(unit_watermark_build(&uw, js, &u, err));
+  if (floe_late_rows_counted(js->job.t, js->job.batch_idx >= 0)) {
+    /* The source rows of the baseline's batches count as loaded (the
+     * user's word), so rows arriving in them later are found as late. */
+    int64_t rows = 0;
+    u.filter.has_low = u.filter.has_high = true;
+    u.filter.low = low;
+    u.filter.high = high;
+    FLOE_TRY(floe_job_count(&js->job, &u.filter, &rows, err));
+    FLOE_TRY(unit_watermark_count_rows(&uw, &sm, js, &u, rows, err));
+  }
   FLOE_TRY(floe_table_op_new(&op, js->table,
                              replace_rows ? FLOE_TABLE_OVERWRITE : FLOE_TABLE_APPEND, err));
   if (replace_rows) FLOE_TRY(floe_table_op_delete_all(op, err));
@@ -1550,14 +1563,28 @@ cleanup:
 static int reload_late(job_state *js, int64_t control_max, const floe_late_rows *late,
                        floe_error *err) {
   const floe_config_table *t = js->job.t;
-  size_t n_units = t->mode == FLOE_MODE_MERGE ? 1 : late->n_ranges;
-  for (size_t i = 0; i < n_units; i++) {
+  bool merge = t->mode == FLOE_MODE_MERGE;
+  for (size_t i = 0; i < late->n_ranges; i++) {
+    /* A baseline's batches were never floe's to load: reported only. */
+    bool blocked = late->ranges[i].baseline;
+    for (size_t k = 0; merge && !blocked && k < late->n_committed; k++)
+      blocked = late->committed[k].baseline && late->committed[k].low >= late->ranges[i].low;
+    if (blocked) {
+      floe_log(FLOE_LOG_WARN, "late_rows_not_reloaded",
+               "table=%s batch_sk_low=%lld batch_sk_high=%lld message=\"%s\"", t->name,
+               (long long)late->ranges[i].low, (long long)late->ranges[i].high,
+               late->ranges[i].baseline
+                   ? "batches recorded as loaded by a baseline (start_after, an adopted table, "
+                     "a control row of yours) are not reloaded"
+                   : "a merge reload would merge again the batches of a baseline above it");
+      continue;
+    }
     unit u;
     memset(&u, 0, sizeof u);
     u.reload = true;
     u.reload_max = control_max;
     u.batch_low = late->ranges[i].low;
-    u.batch_high = t->mode == FLOE_MODE_MERGE ? control_max : late->ranges[i].high;
+    u.batch_high = merge ? control_max : late->ranges[i].high;
     for (size_t k = 0; k < late->n_committed; k++)
       if (late->committed[k].low >= u.batch_low && late->committed[k].high <= u.batch_high)
         u.reload_loaded += late->committed[k].loaded_rows;
@@ -1581,6 +1608,7 @@ static int reload_late(job_state *js, int64_t control_max, const floe_late_rows 
              "snapshot=%lld",
              t->name, (long long)u.batch_low, (long long)u.batch_high, (long long)rows,
              (long long)u.reload_loaded, (long long)js->rep->snapshot_id);
+    if (merge) break; /* one merge from the lowest late range covers the rest */
   }
   return FLOE_OK;
 }

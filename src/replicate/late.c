@@ -72,7 +72,7 @@ static int committed_ranges(const floe_commit_list *commits, int64_t control_max
   /* Oldest first: a later commit of a range replaces what it covers. */
   for (size_t i = commits->n; i-- > 0 && fits;) {
     const floe_commit_info *c = &commits->commits[i];
-    if (c->from_property || c->baseline || !c->complete || c->source_rows < 0) continue;
+    if (c->from_property || !c->complete || c->source_rows < 0) continue;
     size_t kept = 0;
     for (size_t j = 0; j < n; j++) {
       if (c->batch_low <= r[j].low && r[j].high <= c->batch_high) continue;
@@ -83,6 +83,7 @@ static int committed_ranges(const floe_commit_list *commits, int64_t control_max
     r[n].low = c->batch_low;
     r[n].high = c->batch_high;
     r[n].loaded_rows = c->source_rows;
+    r[n].baseline = c->baseline;
     n++;
   }
   if (fits && n > 0) {
@@ -101,6 +102,7 @@ static int committed_ranges(const floe_commit_list *commits, int64_t control_max
         r[0].low = 0;
         r[0].high = r[first].low;
         r[0].loaded_rows = total - visible;
+        r[0].baseline = false;
         memmove(&r[1], &r[first], (n - first) * sizeof *r);
         n = n - first + 1;
       }
@@ -114,6 +116,7 @@ static int committed_ranges(const floe_commit_list *commits, int64_t control_max
     r[0].low = 0;
     r[0].high = control_max;
     r[0].loaded_rows = total;
+    r[0].baseline = false;
     n = 1;
   }
   *out = r;
@@ -129,7 +132,9 @@ static int bisect(floe_job *job, floe_late_range *r, size_t i, size_t j, int64_t
   if (source <= loaded) return FLOE_OK;
   if (j - i == 1) {
     late->rows_late += source - loaded;
-    return add_range(late, r[i].low, r[i].high, source, loaded, err);
+    int rc = add_range(late, r[i].low, r[i].high, source, loaded, err);
+    if (rc == FLOE_OK) late->ranges[late->n_ranges - 1].baseline = r[i].baseline;
+    return rc;
   }
   size_t mid = i + (j - i) / 2;
   int64_t left = 0;

@@ -213,9 +213,11 @@ int floe_run_report_json(const floe_run_report *report, floe_buf *out, floe_erro
     for (size_t k = 0; k < t->n_late_ranges; k++)
       rc |= floe_buf_appendf(out,
                              "%s{\"batch_sk_low\":%" PRId64 ",\"batch_sk_high\":%" PRId64
-                             ",\"source_rows\":%" PRId64 ",\"loaded_rows\":%" PRId64 "}",
+                             ",\"source_rows\":%" PRId64 ",\"loaded_rows\":%" PRId64
+                             ",\"baseline\":%s}",
                              k ? "," : "", t->late_ranges[k].low, t->late_ranges[k].high,
-                             t->late_ranges[k].source_rows, t->late_ranges[k].loaded_rows);
+                             t->late_ranges[k].source_rows, t->late_ranges[k].loaded_rows,
+                             t->late_ranges[k].baseline ? "true" : "false");
     rc |= floe_buf_appendf(out, "],\"rows_reloaded\":%" PRId64, t->rows_reloaded);
     if (t->snapshot_id != 0)
       rc |= floe_buf_appendf(out, ",\"snapshot_id\":%" PRId64, t->snapshot_id);

@@ -61,6 +61,10 @@ function report(dir) {
   return JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8'));
 }
 
+function readMetadataFile(dir, table) {
+  return JSON.parse(readFileSync(metadataLocation(path.join(dir, 'catalog.db'), 'e2e', table).replace(/^file:/, ''), 'utf8'));
+}
+
 async function tableRows(dir, table, columns) {
   return normalizeRows(await readIceberg(path.join(dir, 'catalog.db'), 'e2e', table), columns);
 }
@@ -374,7 +378,7 @@ async function lateScenario(src) {
   assert.equal(rep.tables[0].rows_invalid, 3);
   assert.equal(rep.tables[0].rows_late, 1);
   assert.deepEqual(rep.tables[0].late_ranges,
-    [{ batch_sk_low: 1, batch_sk_high: 2, source_rows: 2, loaded_rows: 1 }]);
+    [{ batch_sk_low: 1, batch_sk_high: 2, source_rows: 2, loaded_rows: 1, baseline: false }]);
   assert.equal(rep.counts.late_rows, 1);
   assert.equal(rep.tables[0].rows_written, 1, 'batch 4 only: the late row is not loaded');
   assert.equal(rep.tables[0].rows_reloaded, 0);
@@ -461,6 +465,31 @@ describe('rows floe will never load', { skip: ready ? false : skipReason }, () =
       { id: 3, v: 'c', batch_sk: 3 }, { id: 4, v: 'd', batch_sk: 1 }], cols));
     runOk(dir);
     assert.equal(report(dir).tables[0].rows_late, 0);
+    assert.equal(report(dir).tables[0].rows_reloaded, 0);
+  });
+
+  test('start_after: rows late into the baseline\'s batches are reported but never reloaded; rows late into loaded ones are', async () => {
+    const dir = scratch('late-baseline');
+    sqlite(dir, 'CREATE TABLE t (id INTEGER, batch_sk INTEGER);' +
+      'INSERT INTO t VALUES (1, 1), (2, 2), (3, 3), (4, 4);');
+    job(dir, '  t: {strategy: chunked, chunk: {by: batch}, start_after: 2, late_rows: reload}');
+    runOk(dir);
+    assert.equal(report(dir).tables[0].rows_written, 2, 'batches 3 and 4');
+    const baseline = readMetadataFile(dir, 't').snapshots.find((x) => x.summary['floe.baseline']);
+    assert.equal(baseline.summary['floe.source-rows'], '2', 'the baseline counts the rows of its batches');
+    sqlite(dir, 'INSERT INTO t VALUES (5, 1), (6, 4);');
+    const r = runOk(dir);
+    const rep = report(dir).tables[0];
+    assert.equal(rep.rows_late, 2);
+    assert.deepEqual(rep.late_ranges.map((x) => [x.batch_sk_low, x.batch_sk_high, x.baseline]), [[0, 2, true], [3, 4, false]]);
+    assert.match(r.stderr, /event=late_rows_not_reloaded table=t batch_sk_low=0 batch_sk_high=2 /);
+    assert.match(r.stderr, /event=late_rows_reloaded table=t batch_sk_low=3 batch_sk_high=4 rows=2 /);
+    assert.equal(rep.rows_reloaded, 2);
+    assert.deepEqual(await tableRows(dir, 't', LATE_COLS),
+      normalizeRows(sqliteRows(path.join(dir, 'source.db'), 'SELECT id, batch_sk FROM t WHERE batch_sk > 2'), LATE_COLS));
+    // Still reported (the baseline's range keeps them), nothing reloaded again.
+    runOk(dir);
+    assert.equal(report(dir).tables[0].rows_late, 1);
     assert.equal(report(dir).tables[0].rows_reloaded, 0);
   });
 

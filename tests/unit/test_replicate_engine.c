@@ -884,7 +884,7 @@ static void test_report_json_and_text(void) {
   r.tables[1].rows_late = 1;
   r.tables[1].late_ranges = floe_calloc(1, sizeof *r.tables[1].late_ranges);
   REQUIRE(r.tables[1].late_ranges != NULL);
-  r.tables[1].late_ranges[0] = (floe_run_late_range){1, 2, 2, 1};
+  r.tables[1].late_ranges[0] = (floe_run_late_range){1, 2, 2, 1, false};
   r.tables[1].n_late_ranges = 1;
   CHECK_INT_EQ(floe_run_report_exit_code(&r, FLOE_EINVAL), 5);
   floe_buf late = FLOE_BUF_INIT;
@@ -895,7 +895,8 @@ static void test_report_json_and_text(void) {
   CHECK(strstr((const char *)late.data, "\"late_rows\":1}") != NULL);
   CHECK(strstr((const char *)late.data,
                "\"rows_invalid\":3,\"rows_late\":1,\"late_ranges\":[{\"batch_sk_low\":1,"
-               "\"batch_sk_high\":2,\"source_rows\":2,\"loaded_rows\":1}],\"rows_reloaded\":0") !=
+               "\"batch_sk_high\":2,\"source_rows\":2,\"loaded_rows\":1,\"baseline\":false}],"
+               "\"rows_reloaded\":0") !=
         NULL);
   floe_buf_free(&late);
   r.tables[0].status = FLOE_RUN_FAILED;
