@@ -468,6 +468,31 @@ describe('rows floe will never load', { skip: ready ? false : skipReason }, () =
     assert.equal(report(dir).tables[0].rows_reloaded, 0);
   });
 
+  test('reload is idempotent across crashes: before its commit the rows stay late, after it nothing is reloaded twice', async () => {
+    const dir = scratch('late-crash');
+    sqlite(dir, 'CREATE TABLE t (id INTEGER, batch_sk INTEGER);' +
+      'INSERT INTO t VALUES (1, 1), (2, 2), (3, 3);');
+    job(dir, '  t: {strategy: chunked, chunk: {by: batch}, late_rows: reload}');
+    runOk(dir);
+    sqlite(dir, 'INSERT INTO t VALUES (4, 2), (5, 2), (6, 4);');
+    const want = () => normalizeRows(sqliteRows(path.join(dir, 'source.db'), 'SELECT id, batch_sk FROM t'), LATE_COLS);
+    for (const point of ['before_commit', 'after_commit']) {
+      const before = await tableRows(dir, 't', LATE_COLS);
+      const r = floe(dir, ['run'], { FLOE_CRASH_AT: point });
+      assert.equal(r.status, 137, `${point}: ${r.stdout}${r.stderr}`);
+      if (point === 'before_commit') assert.deepEqual(await tableRows(dir, 't', LATE_COLS), before, 'nothing committed');
+    }
+    // before_commit: the next run (crashing after the reload's commit)
+    // reloaded (1, 2]; this run finds nothing late and loads batch 4 only.
+    runOk(dir);
+    const rep = report(dir).tables[0];
+    assert.equal(rep.rows_late, 0);
+    assert.equal(rep.rows_reloaded, 0);
+    assert.equal(rep.rows_written, 1);
+    assert.deepEqual(await tableRows(dir, 't', LATE_COLS), want());
+    assert.equal(runOk(dir, ['validate']).status, 0);
+  });
+
   test('start_after: rows late into the baseline\'s batches are reported but never reloaded; rows late into loaded ones are', async () => {
     const dir = scratch('late-baseline');
     sqlite(dir, 'CREATE TABLE t (id INTEGER, batch_sk INTEGER);' +
