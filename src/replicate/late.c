@@ -99,11 +99,12 @@ static int committed_ranges(const floe_commit_list *commits, int64_t control_max
       if (total - visible < 0) {
         fits = false;
       } else {
-        r[0].low = 0;
-        r[0].high = r[first].low;
-        r[0].loaded_rows = total - visible;
-        r[0].baseline = false;
-        memmove(&r[1], &r[first], (n - first) * sizeof *r);
+        floe_late_range prefix;
+        memset(&prefix, 0, sizeof prefix);
+        prefix.high = r[first].low;
+        prefix.loaded_rows = total - visible;
+        memmove(&r[1], &r[first], (n - first) * sizeof *r); /* r has n + 1 slots */
+        r[0] = prefix;
         n = n - first + 1;
       }
     } else if (fits) {

@@ -493,6 +493,26 @@ describe('rows floe will never load', { skip: ready ? false : skipReason }, () =
     assert.equal(runOk(dir, ['validate']).status, 0);
   });
 
+  test('expired snapshots: the ranges they recorded form one range from 0, found and reloaded as one', async () => {
+    const dir = scratch('late-expired');
+    sqlite(dir, 'CREATE TABLE t (id INTEGER, batch_sk INTEGER);' +
+      'INSERT INTO t VALUES (1, 1), (2, 2), (3, 3), (4, 4), (5, 4);');
+    job(dir, '  t: {strategy: chunked, chunk: {by: batch}, late_rows: reload}');
+    runOk(dir);
+    runOk(dir, ['maintain', 'e2e.t', '--expire-snapshots', '--older-than', '0ms', '--retain-last', '2', '-c', 'floe.yaml']);
+    const kept = readMetadataFile(dir, 't').snapshots.filter((x) => x.summary['floe.source-table'] === 't');
+    assert.deepEqual(kept.map((x) => x.summary['floe.batch-sk.low']), ['2', '3']);
+    sqlite(dir, 'INSERT INTO t VALUES (6, 1), (7, 4);');
+    const r = runOk(dir);
+    assert.deepEqual(report(dir).tables[0].late_ranges.map((x) => [x.batch_sk_low, x.batch_sk_high, x.source_rows, x.loaded_rows]),
+      [[0, 2, 3, 2], [3, 4, 3, 2]]);
+    assert.match(r.stderr, /event=late_rows_reloaded table=t batch_sk_low=0 batch_sk_high=2 rows=3 loaded_before=2 /);
+    assert.deepEqual(await tableRows(dir, 't', LATE_COLS),
+      normalizeRows(sqliteRows(path.join(dir, 'source.db'), 'SELECT id, batch_sk FROM t'), LATE_COLS));
+    runOk(dir);
+    assert.equal(report(dir).tables[0].rows_late, 0);
+  });
+
   test('start_after: rows late into the baseline\'s batches are reported but never reloaded; rows late into loaded ones are', async () => {
     const dir = scratch('late-baseline');
     sqlite(dir, 'CREATE TABLE t (id INTEGER, batch_sk INTEGER);' +
