@@ -166,6 +166,19 @@ void floe_maintain_paths_free(char **paths, size_t n);
  *    groups that failed. Never a lost or resurrected row. partial_progress
  *    commits each group on its own; otherwise one commit carries all.
  *    Memory: one data file's row group being read plus one being written.
+ *    Sorted: when the table's default sort order has fields (Iceberg
+ *    spec: Sorting; e.g. set by Spark's WRITE ORDERED BY) and no_sort is
+ *    off, each group's live rows are buffered up to sort_buffer_bytes
+ *    (Arrow buffers plus one key per row and sort field), ordered by that
+ *    order (transforms applied, directions and null orders honoured,
+ *    stable) and written through a fresh writer, so every file written
+ *    holds one sorted run and records the order's id (sort_order_id). A
+ *    group within the buffer gives files that are sorted and cover
+ *    disjoint key ranges in order; a larger group gives one sorted run
+ *    per buffer-full (no external merge), each in its own files. Memory is
+ *    then the buffer plus one output batch and the row group being
+ *    written. A sort field on a nested column or with an unknown
+ *    transform fails the compaction (FLOE_EUNSUPPORTED).
  *    Format v2 only (v3 row lineage is not carried over); tables with
  *    struct or map columns are refused (the scan cannot read them).
  *
@@ -175,7 +188,12 @@ void floe_maintain_paths_free(char **paths, size_t n);
  *    sequence numbers (EXISTING). A "replace" snapshot with unchanged
  *    totals. Rebuilt from the new state when a commit lands first.
  *
- *  expire snapshots: a snapshot is kept when a tag points at it, when it
+ *  expire snapshots: first, branches and tags (never main) whose
+ *    snapshot is older than their max-ref-age-ms (the ref's own, else the
+ *    table's history.expire.max-ref-age-ms, else never), or whose snapshot
+ *    is missing, are removed, in the same commit as the snapshots; what
+ *    only they kept then expires by the rules below. Then a snapshot is
+ *    kept when a tag points at it, when it
  *    is among the retain_last most recent ancestors of a branch head or
  *    younger than older_than_ms (per-branch min-snapshots-to-keep and
  *    max-snapshot-age-ms override the table's), when it is an unreferenced
@@ -229,6 +247,11 @@ typedef struct floe_maintain_options {
   /* compact: partitions are chosen by min_input_files alone (a file with
    * deletes is a candidate but does not force its partition). */
   bool small_files_only;
+  /* compact: rows are written in the table's default sort order when it
+   * has one (see "sorted" above) unless no_sort; sort_buffer_bytes bounds
+   * the rows sorted together (0 = 64 MiB). */
+  bool no_sort;
+  int64_t sort_buffer_bytes;
   /* compact: only data files that may hold rows matching this
    * conjunction (partition and column-bound pruning of the scan); whole
    * files are rewritten. */
@@ -261,11 +284,14 @@ typedef struct floe_maintain_report {
   int64_t delete_files_removed;    /* delete files dropped with them */
   int64_t rows_rewritten;          /* live rows written */
   int64_t bytes_rewritten, bytes_written;
+  int32_t sort_order_id;           /* order the rewritten files follow (0: none) */
+  int32_t sorted_runs;             /* sorted runs written (each its own files) */
   /* manifests */
   int32_t manifests_before, manifests_after;
   /* expire */
   int32_t snapshots_before, snapshots_expired, snapshots_after;
   int32_t snapshots_kept_for_floe; /* kept only by floe's history rule */
+  int32_t refs_expired;            /* branches and tags past max-ref-age-ms */
   int64_t manifest_lists_deleted, manifests_deleted, data_files_deleted,
       delete_files_deleted, statistics_files_deleted, metadata_files_deleted;
   /* the snapshot current when the run ended */

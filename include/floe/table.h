@@ -178,6 +178,23 @@ int floe_table_set_default_name_mapping(floe_table *table, floe_error *err);
 int floe_table_remove_snapshots(floe_table *table, const int64_t *snapshot_ids,
                                 int32_t n, floe_error *err);
 
+/* A branch or tag to remove, with the snapshot it pointed at when it was
+ * judged expired (max-ref-age-ms). */
+typedef struct floe_table_expired_ref {
+  const char *name;
+  int64_t snapshot_id;
+} floe_table_expired_ref;
+
+/* floe_table_remove_snapshots that first removes the refs listed, in the
+ * same commit. A ref is removed only while it still points at the listed
+ * snapshot (one moved meanwhile stays, and then still protects its head:
+ * FLOE_ECONFLICT if that head is among the ids); "main" is never removed. */
+int floe_table_expire_refs_and_snapshots(floe_table *table,
+                                         const floe_table_expired_ref *refs,
+                                         int32_t n_refs,
+                                         const int64_t *snapshot_ids, int32_t n,
+                                         floe_error *err);
+
 /* ==== snapshot operations ============================================= */
 
 typedef enum floe_table_op_kind {

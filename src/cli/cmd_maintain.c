@@ -40,6 +40,8 @@ static int usage_to(FILE *out) {
           "    --compact                   rewrite small data files (deletes applied)\n"
           "      [--target-file-size BYTES] [--min-input-files N] [--max-group-bytes BYTES]\n"
           "      [--partial-progress] [--where COLUMN=VALUE]...\n"
+          "      [--no-sort] [--sort-buffer BYTES]  (rows are written in the table's sort\n"
+          "       order when it has one, sorted BYTES at a time; default 64 MiB)\n"
           "    --rewrite-manifests         cluster manifest entries by partition\n"
           "      [--target-manifest-size BYTES]\n"
           "    --expire-snapshots          remove old snapshots and the files only they reach\n"
@@ -71,7 +73,8 @@ typedef struct options {
   const char *config_file, *older_than, *table;
   bool delete_files;
   /* floe maintain TABLE */
-  bool convert, compact, manifests, expire, dry_run, json, partial_progress;
+  bool convert, compact, manifests, expire, dry_run, json, partial_progress, no_sort;
+  const char *sort_buffer;
   const char *report_file, *retain_last, *target_file_size, *min_input_files;
   const char *max_group_bytes, *target_manifest_size;
   const char *where[MAX_WHERE];
@@ -102,6 +105,8 @@ static int parse_options(int argc, char **argv, int first, options *o) {
     else if (strcmp(a, "--dry-run") == 0) o->dry_run = true;
     else if (strcmp(a, "--json") == 0) o->json = true;
     else if (strcmp(a, "--partial-progress") == 0) o->partial_progress = true;
+    else if (strcmp(a, "--no-sort") == 0) o->no_sort = true;
+    else if (strcmp(a, "--sort-buffer") == 0) VALUE(sort_buffer);
     else if (strcmp(a, "--report") == 0) VALUE(report_file);
     else if (strcmp(a, "--retain-last") == 0) VALUE(retain_last);
     else if (strcmp(a, "--target-file-size") == 0) VALUE(target_file_size);
@@ -288,6 +293,9 @@ static void print_summary(const options *o, const floe_maintain_report *r) {
            (int)r->groups, r->groups == 1 ? "" : "s", would, r->files_rewritten, r->bytes_rewritten,
            r->files_written, r->bytes_written, r->rows_rewritten, would, r->delete_files_removed,
            (int)r->groups_conflicted, (int)r->groups_redone);
+  if (o->compact && r->sort_order_id > 0)
+    printf("           sorted by sort order %d: %d run%s\n", (int)r->sort_order_id,
+           (int)r->sorted_runs, r->sorted_runs == 1 ? "" : "s");
   if (o->manifests)
     printf("manifests  %d -> %d%s\n", (int)r->manifests_before, (int)r->manifests_after,
            r->dry_run ? " (dry run)" : "");
@@ -299,6 +307,9 @@ static void print_summary(const options *o, const floe_maintain_report *r) {
            (int)r->snapshots_expired, (int)r->snapshots_kept_for_floe, r->manifest_lists_deleted,
            r->manifests_deleted, r->data_files_deleted, r->delete_files_deleted,
            r->statistics_files_deleted, r->metadata_files_deleted);
+  if (o->expire && r->refs_expired > 0)
+    printf("           %s%d branch%s or tag%s past max-ref-age-ms removed\n", would,
+           (int)r->refs_expired, r->refs_expired == 1 ? "" : "es", r->refs_expired == 1 ? "" : "s");
   printf("%d commit%s%s; data files %" PRId64 " -> %" PRId64 ", delete files %" PRId64 " -> %" PRId64 "\n",
          (int)r->commits, r->commits == 1 ? "" : "s", r->dry_run ? " (dry run: nothing written)" : "",
          r->data_files_before, r->dry_run ? r->data_files_before : r->data_files_after,
@@ -325,11 +336,13 @@ static int run_maintain(options *o) {
   mo.expire_snapshots = o->expire;
   mo.dry_run = o->dry_run;
   mo.partial_progress = o->partial_progress;
+  mo.no_sort = o->no_sort;
   int64_t retain = 0, min_input = 0;
   if (parse_count("--retain-last", o->retain_last, &retain) < 0 ||
       parse_count("--target-file-size", o->target_file_size, &mo.target_file_size_bytes) < 0 ||
       parse_count("--min-input-files", o->min_input_files, &min_input) < 0 ||
       parse_count("--max-group-bytes", o->max_group_bytes, &mo.max_group_bytes) < 0 ||
+      parse_count("--sort-buffer", o->sort_buffer, &mo.sort_buffer_bytes) < 0 ||
       parse_count("--target-manifest-size", o->target_manifest_size, &mo.target_manifest_bytes) < 0)
     return FLOE_EXIT_USAGE;
   mo.retain_last = (int32_t)retain;

@@ -697,11 +697,34 @@ static bool has_watermark_property(const floe_iceberg_metadata *md, const char *
   return n > 0 && (size_t)n < sizeof key && floe_iceberg_metadata_property(md, key) != NULL;
 }
 
+/* Marks ref_expired[r] for the branches and tags older than their
+ * max-ref-age-ms (the ref's own, else history.expire.max-ref-age-ms, else
+ * forever), judged by the age of the snapshot the ref points at, and those
+ * whose snapshot is missing; never main (Iceberg spec: Snapshot Retention
+ * Policy; Java's RemoveSnapshots.computeRetainedRefs). Returns the count. */
+static int32_t expired_refs(const floe_iceberg_metadata *md, int64_t now, bool *ref_expired) {
+  int64_t table_max = property_i64(md, "history.expire.max-ref-age-ms", INT64_MAX);
+  int32_t n = 0;
+  for (int32_t r = 0; r < md->n_refs; r++) {
+    const floe_iceberg_snapshot_ref *ref = &md->refs[r];
+    ref_expired[r] = false;
+    if (strcmp(ref->name, "main") == 0) continue;
+    int64_t max_age = ref->has_max_ref_age_ms ? ref->max_ref_age_ms : table_max;
+    const floe_iceberg_snapshot *snap = floe_iceberg_metadata_snapshot(md, ref->snapshot_id);
+    if (snap == NULL || (max_age >= 0 && now - snap->timestamp_ms > max_age)) {
+      ref_expired[r] = true;
+      n++;
+    }
+  }
+  return n;
+}
+
 /* Marks keep[i] for the snapshots the retention rules keep (see
- * floe/maintain.h). *out_floe counts those kept by floe's rule alone. */
+ * floe/maintain.h); refs marked in ref_expired keep nothing. *out_floe
+ * counts those kept by floe's rule alone. */
 static int retained_snapshots(const floe_iceberg_metadata *md, int64_t now,
-                              int64_t max_age, int32_t min_keep, bool *keep,
-                              int32_t *out_floe, floe_error *err) {
+                              int64_t max_age, int32_t min_keep, const bool *ref_expired,
+                              bool *keep, int32_t *out_floe, floe_error *err) {
   int rc = FLOE_OK;
   bool *on_branch = floe_calloc((size_t)md->n_snapshots + 1, sizeof *on_branch);
   int32_t *chain = floe_calloc((size_t)md->n_snapshots + 1, sizeof *chain);
@@ -713,7 +736,7 @@ static int retained_snapshots(const floe_iceberg_metadata *md, int64_t now,
   for (int32_t r = 0; r < md->n_refs; r++) {
     const floe_iceberg_snapshot_ref *ref = &md->refs[r];
     int32_t head = snapshot_index(md, ref->snapshot_id);
-    if (head < 0) continue;
+    if (head < 0 || ref_expired[r]) continue;
     keep[head] = true;
     if (ref->is_tag) continue;
     int32_t ref_min = ref->has_min_snapshots_to_keep ? ref->min_snapshots_to_keep : min_keep;
@@ -799,8 +822,10 @@ int floe_maintain_expire(floe_table *table, const floe_maintain_options *options
   int rc = FLOE_OK;
   const floe_iceberg_metadata *md = floe_table_metadata(table);
   floe_io *io = floe_table_io(table);
-  bool *keep = NULL;
+  bool *keep = NULL, *ref_expired = NULL;
   int64_t *expired_ids = NULL;
+  floe_table_expired_ref *gone_refs = NULL;
+  int32_t n_gone_refs = 0;
   path_set kept = {0}, reachable = {0}, old_log = {0};
   expired_files files = {0};
   int32_t n_expired = 0, kept_for_floe = 0;
@@ -818,14 +843,35 @@ int floe_maintain_expire(floe_table *table, const floe_maintain_options *options
   if (md->n_snapshots == 0) goto cleanup;
   keep = floe_calloc((size_t)md->n_snapshots, sizeof *keep);
   expired_ids = floe_calloc((size_t)md->n_snapshots, sizeof *expired_ids);
-  if (keep == NULL || expired_ids == NULL) {
+  ref_expired = floe_calloc((size_t)md->n_refs + 1, sizeof *ref_expired);
+  gone_refs = floe_calloc((size_t)md->n_refs + 1, sizeof *gone_refs);
+  if (keep == NULL || expired_ids == NULL || ref_expired == NULL || gone_refs == NULL) {
     rc = floe_error_set(err, FLOE_ENOMEM, "expire: out of memory");
     goto cleanup;
   }
-  FLOE_TRY(retained_snapshots(md, now, max_age, min_keep, keep, &kept_for_floe, err));
+  expired_refs(md, now, ref_expired);
+  for (int32_t r = 0; r < md->n_refs; r++)
+    if (ref_expired[r]) {
+      gone_refs[n_gone_refs].name = md->refs[r].name;
+      gone_refs[n_gone_refs++].snapshot_id = md->refs[r].snapshot_id;
+    }
+  FLOE_TRY(retained_snapshots(md, now, max_age, min_keep, ref_expired, keep, &kept_for_floe,
+                              err));
   for (int32_t i = 0; i < md->n_snapshots; i++)
     if (!keep[i]) expired_ids[n_expired++] = md->snapshots[i].snapshot_id;
   report->snapshots_kept_for_floe += kept_for_floe;
+  report->refs_expired += n_gone_refs;
+  if (n_expired == 0 && n_gone_refs > 0 && !options->dry_run) {
+    /* Refs only: their snapshots are still reached from elsewhere. */
+    floe_debug_crash_point("maintain_before_commit");
+    FLOE_TRY(floe_table_expire_refs_and_snapshots(table, gone_refs, n_gone_refs, NULL, 0, err));
+    report->commits++;
+    floe_debug_crash_point("maintain_after_commit");
+    floe_log(FLOE_LOG_INFO, "maintain_expire", "table=%s expired=0 refs_expired=%d metadata=%s",
+             floe_table_name(table), (int)n_gone_refs, floe_table_metadata_location(table));
+    md = floe_table_metadata(table);
+    report->snapshots_after = md->n_snapshots;
+  }
   if (n_expired == 0) goto cleanup;
   if (options->progress != NULL) options->progress(options->progress_ctx, "expire", 0, 3);
   FLOE_TRY(kept_manifests(io, md, keep, &kept, err));
@@ -850,11 +896,13 @@ int floe_maintain_expire(floe_table *table, const floe_maintain_options *options
     if (rc < 0) goto cleanup;
   } else {
     floe_debug_crash_point("maintain_before_commit");
-    FLOE_TRY(floe_table_remove_snapshots(table, expired_ids, n_expired, err));
+    FLOE_TRY(floe_table_expire_refs_and_snapshots(table, gone_refs, n_gone_refs, expired_ids,
+                                                  n_expired, err));
     report->commits++;
     floe_debug_crash_point("maintain_after_commit");
-    floe_log(FLOE_LOG_INFO, "maintain_expire", "table=%s expired=%d metadata=%s",
-             floe_table_name(table), (int)n_expired, floe_table_metadata_location(table));
+    floe_log(FLOE_LOG_INFO, "maintain_expire", "table=%s expired=%d refs_expired=%d metadata=%s",
+             floe_table_name(table), (int)n_expired, (int)n_gone_refs,
+             floe_table_metadata_location(table));
     FLOE_TRY(floe_table_refresh(table, err));
     FLOE_TRY(collect_reachable(table, &reachable, true, err));
   }
@@ -899,5 +947,7 @@ cleanup:
   path_set_free(&old_log);
   floe_free(keep);
   floe_free(expired_ids);
+  floe_free(ref_expired);
+  floe_free(gone_refs);
   return rc;
 }

@@ -31,11 +31,13 @@
 #include "floe/maintain.h"
 #include "floe/scan.h"
 #include "floe/table_writer.h"
+#include "iceberg/maintain_internal.h"
 #include "iceberg/table_internal.h"
 
 #define DEFAULT_TARGET_FILE_SIZE (INT64_C(512) * 1024 * 1024)
 #define DEFAULT_MAX_GROUP_BYTES (INT64_C(1024) * 1024 * 1024)
 #define DEFAULT_MANIFEST_TARGET (INT64_C(8) * 1024 * 1024)
+#define DEFAULT_SORT_BUFFER (INT64_C(64) * 1024 * 1024)
 
 static int nomem(floe_error *err) {
   return floe_error_set(err, FLOE_ENOMEM, "maintenance: out of memory");
@@ -102,6 +104,19 @@ static int open_plan(const floe_table *table, const floe_scan_predicate *filter,
 
 static int delete_index(const floe_scan_plan_info *plan, const floe_scan_delete_file *d) {
   return (int)(d - plan->delete_files);
+}
+
+/* Iceberg v3 tables: floe does not write them yet (issue 14 D: deletion
+ * vectors, row lineage), so the operations that write files refuse them
+ * before anything is written; expiry, which writes only metadata that
+ * carries the v3 fields through unchanged, works on them. */
+static int refuse_v3(const floe_table *table, const char *operation, floe_error *err) {
+  int version = floe_table_metadata(table)->format_version;
+  return floe_error_set(err, FLOE_EUNSUPPORTED,
+                        "the table is Iceberg format-version %d; floe does not write v%d tables "
+                        "yet (deletion vectors, row lineage), so %s wrote nothing (snapshot "
+                        "expiry works on them: --expire-snapshots)",
+                        version, version, operation);
 }
 
 /* ==== equality deletes -> position deletes ============================ */
@@ -175,8 +190,7 @@ int floe_maintain_convert_equality_deletes(floe_table *table,
   bool committed = false;
   const floe_iceberg_metadata *md = floe_table_metadata(table);
   if (md->format_version >= 3) {
-    rc = floe_error_set(err, FLOE_EUNSUPPORTED,
-                        "format v3 tables take deletion vectors, which floe does not write yet");
+    rc = refuse_v3(table, "converting equality deletes", err);
     goto cleanup;
   }
   FLOE_TRY(open_plan(table, NULL, 0, &scan, &plan, err));
@@ -455,22 +469,80 @@ cleanup:
   return rc;
 }
 
-/* Reads the groups' live rows into new files (the caller's writer). */
-static int rewrite_rows(floe_table *table, const group *groups, int32_t n_groups,
-                        floe_data_writer *writer, floe_error *err) {
+/* The writers of one compaction commit: one for an unsorted rewrite, one
+ * per sorted run otherwise (a file never mixes two runs). Each stays open
+ * (closed, with its files listed) until the commit is decided, so an
+ * attempt that does not commit deletes every file it wrote. */
+typedef struct run_writers {
+  floe_data_writer **writers;
+  floe_content_file_list *files;
+  int32_t n, cap;
+  int64_t rows;
+} run_writers;
+
+static int run_writer_open(floe_table *table, int64_t target, int32_t seq, run_writers *rw,
+                           floe_data_writer **out, floe_error *err) {
+  int rc = FLOE_OK;
+  if (rw->n == rw->cap) {
+    int32_t cap = rw->cap ? rw->cap * 2 : 4;
+    floe_data_writer **w = floe_realloc(rw->writers, (size_t)cap * sizeof *w);
+    if (w == NULL) return nomem(err);
+    rw->writers = w;
+    floe_content_file_list *f = floe_realloc(rw->files, (size_t)cap * sizeof *f);
+    if (f == NULL) return nomem(err);
+    rw->files = f;
+    rw->cap = cap;
+  }
+  floe_table_writer_options wo;
+  floe_table_writer_options_init(&wo);
+  FLOE_TRY(floe_table_writer_options_from_metadata(&wo, floe_table_metadata(table), err));
+  wo.io = floe_table_io(table);
+  wo.target_file_size_bytes = target;
+  wo.max_open_files = 4;
+  char prefix[96];
+  FLOE_TRY(new_prefix("compact", seq, prefix, sizeof prefix, err));
+  wo.file_prefix = prefix;
+  memset(&rw->files[rw->n], 0, sizeof rw->files[rw->n]);
+  rw->writers[rw->n] = NULL;
+  FLOE_TRY(floe_data_writer_open(&rw->writers[rw->n], &wo, err));
+  *out = rw->writers[rw->n++];
+cleanup:
+  return rc;
+}
+
+/* Closes the newest writer; its files join the commit. */
+static int run_writer_close(run_writers *rw, floe_error *err) {
+  floe_data_writer *w = rw->writers[rw->n - 1];
+  rw->rows += floe_data_writer_rows(w);
+  return floe_data_writer_close(w, &rw->files[rw->n - 1], err);
+}
+
+static void run_writers_free(run_writers *rw, bool committed) {
+  for (int32_t i = 0; i < rw->n; i++) {
+    if (!committed) floe_data_writer_abort(rw->writers[i]);
+    floe_data_writer_free(rw->writers[i]);
+    floe_content_file_list_free(&rw->files[i]);
+  }
+  floe_free(rw->writers);
+  floe_free(rw->files);
+  memset(rw, 0, sizeof *rw);
+}
+
+/* Reads the live rows of data files paths[0..n) into new files: through
+ * one writer, or, with `order`, through the sort buffer, a writer per
+ * sorted run. */
+static int rewrite_rows(floe_table *table, const char **paths, int32_t n_paths,
+                        const floe_iceberg_sort_order *order, int64_t sort_buffer,
+                        int64_t target, int32_t seq, run_writers *rw,
+                        floe_maintain_report *report, floe_error *err) {
   int rc = FLOE_OK;
   floe_scan *scan = NULL;
+  maintain_sorter *sorter = NULL;
+  floe_data_writer *writer = NULL;
   struct ArrowSchema schema;
   struct ArrowArray batch;
   memset(&schema, 0, sizeof schema);
   memset(&batch, 0, sizeof batch);
-  int32_t n_paths = 0;
-  for (int32_t g = 0; g < n_groups; g++) n_paths += groups[g].n_paths;
-  const char **paths = floe_calloc((size_t)n_paths + 1, sizeof *paths);
-  if (paths == NULL) return nomem(err);
-  n_paths = 0;
-  for (int32_t g = 0; g < n_groups; g++)
-    for (int32_t i = 0; i < groups[g].n_paths; i++) paths[n_paths++] = groups[g].paths[i];
   floe_scan_options so;
   memset(&so, 0, sizeof so);
   so.data_files = paths;
@@ -485,45 +557,95 @@ static int rewrite_rows(floe_table *table, const group *groups, int32_t n_groups
     goto cleanup;
   }
   FLOE_TRY(floe_scan_schema(scan, &schema, err));
+  if (order != NULL)
+    FLOE_TRY(maintain_sorter_open(&sorter, floe_table_schema(table), order, &schema, sort_buffer,
+                                  err));
+  else
+    FLOE_TRY(run_writer_open(table, target, seq, rw, &writer, err));
   for (;;) {
     FLOE_TRY(floe_scan_next(scan, &batch, err));
     if (batch.release == NULL) break;
-    FLOE_TRY(floe_data_writer_write(writer, &schema, &batch, err));
-    batch.release(&batch);
+    if (sorter == NULL) {
+      FLOE_TRY(floe_data_writer_write(writer, &schema, &batch, err));
+      batch.release(&batch);
+      continue;
+    }
+    bool full = false;
+    FLOE_TRY(maintain_sorter_add(sorter, &batch, &full, err));
+    if (full) {
+      FLOE_TRY(run_writer_open(table, target, seq, rw, &writer, err));
+      FLOE_TRY(maintain_sorter_flush(sorter, writer, err));
+      FLOE_TRY(run_writer_close(rw, err));
+      report->sorted_runs++;
+    }
   }
+  if (sorter == NULL) {
+    FLOE_TRY(run_writer_close(rw, err));
+  } else if (!maintain_sorter_empty(sorter)) {
+    FLOE_TRY(run_writer_open(table, target, seq, rw, &writer, err));
+    FLOE_TRY(maintain_sorter_flush(sorter, writer, err));
+    FLOE_TRY(run_writer_close(rw, err));
+    report->sorted_runs++;
+  }
+  if (order != NULL)
+    for (int32_t i = 0; i < rw->n; i++)
+      for (int32_t f = 0; f < rw->files[i].n_files; f++) {
+        rw->files[i].files[f].has_sort_order_id = true;
+        rw->files[i].files[f].sort_order_id = order->order_id;
+      }
 cleanup:
   if (batch.release != NULL) batch.release(&batch);
+  maintain_sorter_free(sorter);
   if (schema.release != NULL) schema.release(&schema);
   floe_scan_free(scan);
-  floe_free(paths);
   return rc;
+}
+
+/* The sort order compaction writes by: the table's default order when it
+ * has fields and sorting is not turned off; NULL otherwise. */
+static const floe_iceberg_sort_order *compaction_order(const floe_table *table,
+                                                       const floe_maintain_options *o) {
+  if (o->no_sort) return NULL;
+  const floe_iceberg_metadata *md = floe_table_metadata(table);
+  const floe_iceberg_sort_order *order =
+      floe_iceberg_metadata_sort_order(md, md->default_sort_order_id);
+  return order != NULL && order->n_fields > 0 ? order : NULL;
 }
 
 /* Rewrites groups[0..n) in one replace commit. FLOE_ECONFLICT when a
  * concurrent commit invalidated it (nothing committed, its files removed). */
 static int commit_groups(floe_table *table, const group *groups, int32_t n_groups,
-                         int64_t target, int32_t seq, floe_maintain_report *report,
-                         floe_error *err) {
+                         int64_t target, int32_t seq, const floe_maintain_options *o,
+                         floe_maintain_report *report, floe_error *err) {
   int rc = FLOE_OK;
-  floe_data_writer *writer = NULL;
-  floe_content_file_list written = {0};
+  run_writers rw = {0};
   floe_table_op *op = NULL;
+  const char **paths = NULL;
   bool committed = false;
-  floe_table_writer_options wo;
-  floe_table_writer_options_init(&wo);
-  FLOE_TRY(floe_table_writer_options_from_metadata(&wo, floe_table_metadata(table), err));
-  wo.io = floe_table_io(table);
-  wo.target_file_size_bytes = target;
-  wo.max_open_files = 4;
-  char prefix[96];
-  FLOE_TRY(new_prefix("compact", seq, prefix, sizeof prefix, err));
-  wo.file_prefix = prefix;
-  FLOE_TRY(floe_data_writer_open(&writer, &wo, err));
-  FLOE_TRY(rewrite_rows(table, groups, n_groups, writer, err));
-  int64_t rows = floe_data_writer_rows(writer);
-  FLOE_TRY(floe_data_writer_close(writer, &written, err));
+  const floe_iceberg_sort_order *order = compaction_order(table, o);
+  int64_t sort_buffer = o->sort_buffer_bytes > 0 ? o->sort_buffer_bytes : DEFAULT_SORT_BUFFER;
+  int32_t n_paths = 0;
+  for (int32_t g = 0; g < n_groups; g++) n_paths += groups[g].n_paths;
+  paths = floe_calloc((size_t)n_paths + 1, sizeof *paths);
+  if (paths == NULL) {
+    rc = nomem(err);
+    goto cleanup;
+  }
+  n_paths = 0;
+  for (int32_t g = 0; g < n_groups; g++)
+    for (int32_t i = 0; i < groups[g].n_paths; i++) paths[n_paths++] = groups[g].paths[i];
+  if (order == NULL) {
+    FLOE_TRY(rewrite_rows(table, paths, n_paths, NULL, 0, target, seq, &rw, report, err));
+  } else {
+    /* Sorted: group by group (one partition each), so a run never spans
+     * partitions and the writer keeps one file open per run. */
+    for (int32_t g = 0, first = 0; g < n_groups; first += groups[g].n_paths, g++)
+      FLOE_TRY(rewrite_rows(table, paths + first, groups[g].n_paths, order, sort_buffer, target,
+                            seq, &rw, report, err));
+    report->sort_order_id = order->order_id;
+  }
   FLOE_TRY(floe_table_op_new(&op, table, FLOE_TABLE_REPLACE, err));
-  int64_t bytes_in = 0, files_in = 0, drops = 0, bytes_out = 0;
+  int64_t bytes_in = 0, files_in = 0, drops = 0, bytes_out = 0, files_out = 0;
   for (int32_t g = 0; g < n_groups; g++) {
     for (int32_t i = 0; i < groups[g].n_paths; i++)
       FLOE_TRY(floe_table_op_delete_path(op, groups[g].paths[i], err));
@@ -533,10 +655,12 @@ static int commit_groups(floe_table *table, const group *groups, int32_t n_group
     files_in += groups[g].n_paths;
     drops += groups[g].n_drop;
   }
-  for (int32_t i = 0; i < written.n_files; i++) {
-    FLOE_TRY(floe_table_op_add_file(op, &written.files[i], err));
-    bytes_out += written.files[i].file_size_in_bytes;
-  }
+  for (int32_t w = 0; w < rw.n; w++)
+    for (int32_t i = 0; i < rw.files[w].n_files; i++) {
+      FLOE_TRY(floe_table_op_add_file(op, &rw.files[w].files[i], err));
+      bytes_out += rw.files[w].files[i].file_size_in_bytes;
+      files_out++;
+    }
   FLOE_TRY(floe_table_op_set_summary(op, "floe.maintenance", "compact", err));
   floe_debug_crash_point("maintain_before_commit");
   rc = floe_table_op_commit(op, NULL, err);
@@ -547,19 +671,19 @@ static int commit_groups(floe_table *table, const group *groups, int32_t n_group
   report->commits++;
   report->groups_committed += n_groups;
   report->files_rewritten += files_in;
-  report->files_written += written.n_files;
+  report->files_written += files_out;
   report->delete_files_removed += drops;
-  report->rows_rewritten += rows;
+  report->rows_rewritten += rw.rows;
   report->bytes_rewritten += bytes_in;
   report->bytes_written += bytes_out;
   floe_log(FLOE_LOG_INFO, "maintain_compact",
-           "table=%s groups=%d files=%lld written=%d delete_files_removed=%lld rows=%lld",
-           floe_table_name(table), (int)n_groups, (long long)files_in, (int)written.n_files,
-           (long long)drops, (long long)rows);
+           "table=%s groups=%d files=%lld written=%lld delete_files_removed=%lld rows=%lld "
+           "sort_order=%d",
+           floe_table_name(table), (int)n_groups, (long long)files_in, (long long)files_out,
+           (long long)drops, (long long)rw.rows, order != NULL ? (int)order->order_id : 0);
 cleanup:
-  if (!committed) floe_data_writer_abort(writer);
-  floe_data_writer_free(writer);
-  floe_content_file_list_free(&written);
+  run_writers_free(&rw, committed);
+  floe_free(paths);
   floe_table_op_free(op);
   return rc;
 }
@@ -571,9 +695,7 @@ int floe_maintain_compact(floe_table *table, const floe_maintain_options *option
   const floe_iceberg_metadata *md = floe_table_metadata(table);
   const char *column = NULL;
   if (md->format_version >= 3) {
-    rc = floe_error_set(err, FLOE_EUNSUPPORTED,
-                        "format v3 tables need row lineage carried over, which floe does not "
-                        "do yet");
+    rc = refuse_v3(table, "compaction", err);
     goto cleanup;
   }
   if (!readable_schema(floe_table_schema(table), &column)) {
@@ -604,7 +726,7 @@ int floe_maintain_compact(floe_table *table, const floe_maintain_options *option
     if (options->partial_progress) {
       for (int32_t g = 0; g < groups.n; g++) {
         floe_error one = {0};
-        int grc = commit_groups(table, &groups.items[g], 1, target, g, report, &one);
+        int grc = commit_groups(table, &groups.items[g], 1, target, g, options, report, &one);
         if (grc == FLOE_ECONFLICT) {
           conflicts++;
           floe_log(FLOE_LOG_WARN, "maintain_compact_conflict", "table=%s group=%d error=\"%s\"",
@@ -618,7 +740,7 @@ int floe_maintain_compact(floe_table *table, const floe_maintain_options *option
       }
     } else {
       floe_error one = {0};
-      int grc = commit_groups(table, groups.items, groups.n, target, 0, report, &one);
+      int grc = commit_groups(table, groups.items, groups.n, target, 0, options, report, &one);
       if (grc == FLOE_ECONFLICT) {
         conflicts = groups.n;
         floe_log(FLOE_LOG_WARN, "maintain_compact_conflict", "table=%s error=\"%s\"",
@@ -935,8 +1057,7 @@ int floe_maintain_rewrite_manifests(floe_table *table, const floe_maintain_optio
                                     floe_maintain_report *report, floe_error *err) {
   int rc = FLOE_OK;
   if (floe_table_metadata(table)->format_version >= 3) {
-    rc = floe_error_set(err, FLOE_EUNSUPPORTED,
-                        "format v3 manifests carry row ids, which floe does not rewrite yet");
+    rc = refuse_v3(table, "the manifest rewrite", err);
     goto cleanup;
   }
   for (int attempt = 1;; attempt++) {
@@ -989,10 +1110,11 @@ int floe_maintain_report_json(const floe_maintain_report *r, const char *table_n
       ",\"groups\":%d,\"groups_committed\":%d,\"groups_conflicted\":%d,\"groups_redone\":%d"
       ",\"files_rewritten\":%" PRId64 ",\"files_written\":%" PRId64
       ",\"delete_files_removed\":%" PRId64 ",\"rows_rewritten\":%" PRId64
-      ",\"bytes_rewritten\":%" PRId64 ",\"bytes_written\":%" PRId64 "},"
+      ",\"bytes_rewritten\":%" PRId64 ",\"bytes_written\":%" PRId64
+      ",\"sort_order_id\":%d,\"sorted_runs\":%d},"
       "\"rewrite_manifests\":{\"manifests_before\":%d,\"manifests_after\":%d},"
       "\"expire_snapshots\":{\"snapshots_before\":%d,\"snapshots_expired\":%d"
-      ",\"snapshots_after\":%d,\"snapshots_kept_for_floe\":%d,\"manifest_lists_deleted\":%" PRId64
+      ",\"snapshots_after\":%d,\"snapshots_kept_for_floe\":%d,\"refs_expired\":%d,\"manifest_lists_deleted\":%" PRId64
       ",\"manifests_deleted\":%" PRId64 ",\"data_files_deleted\":%" PRId64
       ",\"delete_files_deleted\":%" PRId64 ",\"statistics_files_deleted\":%" PRId64
       ",\"metadata_files_deleted\":%" PRId64 "}}",
@@ -1001,9 +1123,10 @@ int floe_maintain_report_json(const floe_maintain_report *r, const char *table_n
       r->data_files_before, r->data_files_after, r->delete_files_before, r->delete_files_after,
       (int)r->groups, (int)r->groups_committed, (int)r->groups_conflicted, (int)r->groups_redone,
       r->files_rewritten, r->files_written, r->delete_files_removed, r->rows_rewritten,
-      r->bytes_rewritten, r->bytes_written, (int)r->manifests_before, (int)r->manifests_after,
+      r->bytes_rewritten, r->bytes_written, (int)r->sort_order_id, (int)r->sorted_runs,
+      (int)r->manifests_before, (int)r->manifests_after,
       (int)r->snapshots_before, (int)r->snapshots_expired, (int)r->snapshots_after,
-      (int)r->snapshots_kept_for_floe, r->manifest_lists_deleted, r->manifests_deleted,
+      (int)r->snapshots_kept_for_floe, (int)r->refs_expired, r->manifest_lists_deleted, r->manifests_deleted,
       r->data_files_deleted, r->delete_files_deleted, r->statistics_files_deleted,
       r->metadata_files_deleted);
   if (rc < 0) return nomem(err);

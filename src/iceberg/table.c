@@ -547,6 +547,8 @@ static int commit_update(floe_table *t, const char *what,
 typedef struct remove_ctx {
   const int64_t *ids;
   int32_t n;
+  const floe_table_expired_ref *refs;
+  int32_t n_refs;
 } remove_ctx;
 
 static bool id_listed(const remove_ctx *r, int64_t id) {
@@ -563,6 +565,18 @@ static int apply_remove_snapshots(void *ctx, const floe_table *t,
                                   floe_iceberg_metadata *md, floe_error *err) {
   (void)t;
   const remove_ctx *r = ctx;
+  /* Expired refs go first, each only while it still points where it was
+   * judged (a ref moved meanwhile is younger now: kept). main never goes. */
+  int32_t kept_refs = 0;
+  for (int32_t i = 0; i < md->n_refs; i++) {
+    bool drop = false;
+    for (int32_t k = 0; k < r->n_refs && !drop; k++)
+      drop = strcmp(r->refs[k].name, md->refs[i].name) == 0 &&
+             r->refs[k].snapshot_id == md->refs[i].snapshot_id &&
+             strcmp(md->refs[i].name, "main") != 0;
+    if (!drop) md->refs[kept_refs++] = md->refs[i];
+  }
+  md->n_refs = kept_refs;
   for (int32_t i = 0; i < md->n_refs; i++)
     if (id_listed(r, md->refs[i].snapshot_id))
       return floe_error_set(err, FLOE_ECONFLICT,
@@ -592,9 +606,16 @@ static int apply_remove_snapshots(void *ctx, const floe_table *t,
 
 int floe_table_remove_snapshots(floe_table *table, const int64_t *snapshot_ids,
                                 int32_t n, floe_error *err) {
-  if (n <= 0) return FLOE_OK;
-  remove_ctx r = {snapshot_ids, n};
-  return commit_update(table, "remove snapshots", apply_remove_snapshots, &r, err);
+  return floe_table_expire_refs_and_snapshots(table, NULL, 0, snapshot_ids, n, err);
+}
+
+int floe_table_expire_refs_and_snapshots(floe_table *table, const floe_table_expired_ref *refs,
+                                         int32_t n_refs, const int64_t *snapshot_ids,
+                                         int32_t n, floe_error *err) {
+  if (n <= 0 && n_refs <= 0) return FLOE_OK;
+  remove_ctx r = {snapshot_ids, n > 0 ? n : 0, refs, n_refs > 0 ? n_refs : 0};
+  return commit_update(table, n_refs > 0 ? "expire refs and snapshots" : "remove snapshots",
+                       apply_remove_snapshots, &r, err);
 }
 
 typedef struct props_ctx {

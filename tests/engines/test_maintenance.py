@@ -264,3 +264,197 @@ def test_floe_tables_survive_spark_maintenance(spark, root):
     new = [r for r in app if r[3] == "4"]
     assert sorted(new) == sorted(r for r in expected(job, src) if r[3] == "4")
     assert sorted(r for r in app if r[3] != "4") == sorted(app_before)
+
+
+# ---- tables floe itself maintained ---------------------------------------------
+
+def java_check(locations):
+    """CheckTables (tests/engines/java) on metadata files: {location: doc}
+    and the FAIL lines; asserts it exited 0."""
+    import subprocess
+    from conftest import JAVA_CHECK
+    assert JAVA_CHECK.exists(), f"{JAVA_CHECK} missing (scripts/engines.sh builds it)"
+    cp = f"{JAVA_CHECK}:{JAVA_CHECK.parent / 'lib'}/*"
+    r = subprocess.run(["java", "-Xmx1g", "-cp", cp, "dev.floe.enginecheck.CheckTables"] + list(locations),
+                       capture_output=True, text=True)
+    fails = [x for x in r.stderr.splitlines() if x.startswith("FAIL ")]
+    assert r.returncode == 0 and not fails, "\n".join(fails) or r.stderr[-3000:]
+    docs = {}
+    for line in r.stdout.splitlines():
+        if line.startswith("{"):
+            doc = json.loads(line)
+            docs[doc["metadata"]] = doc
+    return docs
+
+
+def java_rows(doc):
+    idx = [doc["columns"].index(c) for c in COLS]
+    return canon.canon_rows(TYPES, [[r[i] for i in idx] for r in doc["rows"]])
+
+
+def metadata_location(job, table):
+    con = sqlite3.connect(job.dir / "catalog.db")
+    try:
+        (loc,) = con.execute("SELECT metadata_location FROM iceberg_tables WHERE table_namespace = 'm' "
+                             "AND table_name = ?", (table,)).fetchone()
+    finally:
+        con.close()
+    return loc.replace("file://", "", 1)
+
+
+def pyiceberg_rows(job, table, snapshot=None):
+    """PyIceberg through its SqlCatalog on floe's catalog file, and as a
+    StaticTable on the metadata file: both must agree; returns the rows."""
+    from pyiceberg.catalog.sql import SqlCatalog
+    from pyiceberg.table import StaticTable
+    cat = SqlCatalog(job.name, uri=f"sqlite:///{job.dir / 'catalog.db'}",
+                     warehouse=f"file://{job.dir / 'warehouse'}")
+    out = []
+    for t in (cat.load_table(("m", table)), StaticTable.from_metadata(metadata_location(job, table))):
+        arrow = t.scan(selected_fields=tuple(COLS), snapshot_id=snapshot).to_arrow()
+        out.append(canon.canon_rows(TYPES, zip(*[arrow.column(c).to_pylist() for c in COLS])))
+    assert out[0] == out[1], f"{table}: SqlCatalog and StaticTable differ"
+    return out[0]
+
+
+def floe_maintain(job, table, *args):
+    r = floe(["maintain", f"m.{table}", *args, "--json", "-c", "floe.yaml"], job.dir)
+    return json.loads(r.stdout)
+
+
+def test_engines_read_tables_floe_maintained(spark, root):
+    """floe merges (position deletes into a bucketed table, equality deletes
+    into an unpartitioned one), then `floe maintain` converts, compacts,
+    rewrites manifests and expires; Spark, PyIceberg and Iceberg Java read
+    the source's rows, time travel to a retained load snapshot reads that
+    load's rows, and replication continues exactly once."""
+    job = Job(root, "floe_maint", {
+        "pos": "{source: orders_src, mode: merge, primary_key: [id], partition_by: [bucket(4, id)], "
+               "merge: {deletes: position}}",
+        "eq": "{source: orders_src, mode: merge, primary_key: [id], merge: {deletes: equality}}",
+    })
+    add_catalog(spark, job)
+    src = "SELECT id, customer, amount, batch_sk FROM orders_src"
+    job.sql("CREATE TABLE orders_src (id INTEGER PRIMARY KEY, customer TEXT, amount DECIMAL(10,2), batch_sk INTEGER);" +
+            orders(1, 40, 1))
+    job.run()
+    first = {t: job.metadata(t)["current-snapshot-id"] for t in ("pos", "eq")}
+    job.sql(orders(40, 60, 2) + "UPDATE orders_src SET customer = 'u2', batch_sk = 2 WHERE id % 3 = 0;")
+    job.run()
+    previous_rows = expected(job, src)
+    previous = {t: job.metadata(t)["current-snapshot-id"] for t in ("pos", "eq")}
+    job.sql("UPDATE orders_src SET amount = '9.99', customer = 'u3', batch_sk = 3 WHERE id % 4 = 1;")
+    job.run()
+    want = expected(job, src)
+    deletes = {"pos": 1, "eq": 2}
+    for t in ("pos", "eq"):
+        contents = {r.content for r in spark.sql(f"SELECT content FROM floe_maint.m.{t}.files").collect()}
+        assert deletes[t] in contents, f"{t}: the merges wrote delete files of content {deletes[t]}"
+        assert spark_rows(spark, f"floe_maint.m.{t}") == want, t
+
+    for t in ("pos", "eq"):
+        rep = floe_maintain(job, t, "--convert-equality-deletes", "--compact", "--rewrite-manifests")
+        assert rep["commits"] >= 2, rep
+        if t == "eq":
+            assert rep["convert_equality_deletes"]["equality_delete_files_removed"] >= 2, rep
+        assert rep["compact"]["delete_files_after"] == 0 or rep["compact"]["files_rewritten"] > 0, rep
+        # Keep the maintenance snapshots and the two newest loads; the first
+        # load's snapshot goes.
+        exp = floe_maintain(job, t, "--expire-snapshots", "--older-than", "0", "--retain-last",
+                            str(rep["commits"] + 2))
+        assert exp["expire_snapshots"]["snapshots_expired"] >= 1, exp
+        ids = [s["snapshot-id"] for s in job.metadata(t)["snapshots"]]
+        assert first[t] not in ids and previous[t] in ids, (t, ids, first[t], previous[t])
+
+    locs = {t: metadata_location(job, t) for t in ("pos", "eq")}
+    docs = java_check(locs.values())
+    for t in ("pos", "eq"):
+        table = f"floe_maint.m.{t}"
+        files = spark.sql(f"SELECT content, record_count FROM {table}.files").collect()
+        assert files and all(r.content == 0 for r in files), f"{t}: compaction applied and dropped every delete"
+        assert sum(r.record_count for r in files) == len(want), t
+        assert spark_rows(spark, table) == want, f"{t}: Spark after floe maintain"
+        # Equality deletes are gone: PyIceberg (which refuses them) reads both.
+        assert pyiceberg_rows(job, t) == want, f"{t}: PyIceberg after floe maintain"
+        assert java_rows(docs[locs[t]]) == want, f"{t}: Iceberg Java after floe maintain"
+        assert job.scan(t) == want, t
+        # Time travel to the retained load before the last one.
+        assert spark_rows(spark, f"{table} VERSION AS OF {previous[t]}") == previous_rows, f"{t}: Spark time travel"
+        if t == "pos":
+            assert pyiceberg_rows(job, t, previous[t]) == previous_rows, "PyIceberg time travel"
+        with pytest.raises(Exception, match="(?i)snapshot|not found|cannot find"):
+            spark.sql(f"SELECT * FROM {table} VERSION AS OF {first[t]}").collect()
+
+    # Replication goes on after maintenance: one more load, exactly once.
+    job.sql(orders(60, 70, 4) + "UPDATE orders_src SET customer = 'u4', batch_sk = 4 WHERE id IN (2, 61);")
+    r = job.run()
+    assert "event=repair" not in r.stderr, r.stderr
+    want = expected(job, src)
+    docs = java_check([metadata_location(job, t) for t in ("pos", "eq")])
+    for t in ("pos", "eq"):
+        md = job.metadata(t)
+        assert job.control(t) == [0, 1, 2, 3, 4], t
+        assert watermark(md, t)["batch-sk-high"] == 4, t
+        assert spark_rows(spark, f"floe_maint.m.{t}") == want, t
+        assert java_rows(docs[metadata_location(job, t)]) == want, t
+        if t == "pos":
+            assert pyiceberg_rows(job, t) == want
+
+
+def sort_key_cmp(a, b):
+    """customer DESC NULLS LAST, then id ASC NULLS FIRST (the order Spark
+    sets below); a and b are (customer, id)."""
+    if (a[0] is None) != (b[0] is None):
+        return -1 if b[0] is None else 1
+    if a[0] != b[0]:
+        ab, bb = a[0].encode(), b[0].encode()
+        return -1 if ab > bb else 1
+    if a[1] == b[1]:
+        return 0
+    return -1 if a[1] < b[1] else 1
+
+
+def test_sorted_compaction_read_by_spark(spark, root):
+    """A sort order set by Spark (WRITE ORDERED BY) on a table floe loads:
+    `floe maintain --compact` writes every file in that order (read back
+    in file order by pyarrow), records the order's id in the manifests
+    (Spark's files table), and Spark and Iceberg Java read the source's
+    rows."""
+    import pyarrow.parquet as pq
+    job = Job(root, "floe_sorted", {
+        "srt": "{source: orders_src, mode: merge, primary_key: [id], partition_by: [bucket(2, id)]}",
+    })
+    add_catalog(spark, job)
+    src = "SELECT id, customer, amount, batch_sk FROM orders_src"
+    job.sql("CREATE TABLE orders_src (id INTEGER PRIMARY KEY, customer TEXT, amount DECIMAL(10,2), batch_sk INTEGER);" +
+            orders(1, 30, 1) + "UPDATE orders_src SET customer = NULL WHERE id IN (4, 17);")
+    job.run()
+    job.sql(orders(30, 50, 2, "b") + "UPDATE orders_src SET customer = 'zz', batch_sk = 2 WHERE id % 7 = 0;")
+    job.run()
+    job.sql(orders(50, 60, 3, "A") + "UPDATE orders_src SET customer = NULL, batch_sk = 3 WHERE id IN (33, 51);")
+    job.run()
+    spark.sql("ALTER TABLE floe_sorted.m.srt WRITE ORDERED BY customer DESC NULLS LAST, id ASC NULLS FIRST")
+    order_id = job.metadata("srt")["default-sort-order-id"]
+    assert order_id > 0
+    rep = floe_maintain(job, "srt", "--compact", "--min-input-files", "2")
+    assert rep["compact"]["sort_order_id"] == order_id, rep
+    assert rep["compact"]["sorted_runs"] >= 2 and rep["compact"]["files_written"] >= 2, rep
+    want = expected(job, src)
+    files = spark.sql("SELECT content, file_path, sort_order_id, record_count FROM floe_sorted.m.srt.files").collect()
+    assert {r.content for r in files} == {0}, "compaction applied every delete"
+    assert {r.sort_order_id for r in files} == {order_id}, files
+    assert sum(r.record_count for r in files) == len(want)
+    for f in files:
+        t = pq.read_table(f.file_path.replace("file://", "", 1), columns=["customer", "id"])
+        rows = list(zip(t.column("customer").to_pylist(), t.column("id").to_pylist()))
+        assert len(rows) == f.record_count
+        bad = [(a, b) for a, b in zip(rows, rows[1:]) if sort_key_cmp(a, b) > 0]
+        assert not bad, f"{f.file_path}: rows out of order: {bad[:3]}"
+    assert spark_rows(spark, "floe_sorted.m.srt") == want
+    docs = java_check([metadata_location(job, "srt")])
+    assert java_rows(docs[metadata_location(job, "srt")]) == want
+    # Replication continues on the sorted table.
+    job.sql(orders(60, 65, 4) + "UPDATE orders_src SET customer = 'q', batch_sk = 4 WHERE id IN (1, 2);")
+    job.run()
+    assert job.control("srt") == [0, 1, 2, 3, 4]
+    assert spark_rows(spark, "floe_sorted.m.srt") == expected(job, src)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/debug.h"
+#include "iceberg/table_internal.h"
 #include "faults_test_support.h"
 #include "test.h"
 
@@ -591,6 +592,345 @@ static void test_partial_progress_commits_per_group(void) {
   fx_close(&env);
 }
 
+/* ---- sorted compaction --------------------------------------------------- */
+
+/* db.<name> created with the sort order id DESC NULLS LAST (order id 1),
+ * holding the rows of three appends in no order: 3 1 2 | 9 7 | 8 4 5 6. */
+static int make_sorted_table(fx_env *env, const char *name, floe_table **t, floe_error *err) {
+  static const int64_t a[] = {3, 1, 2}, b[] = {9, 7}, c[] = {8, 4, 5, 6};
+  const int64_t *batches[] = {a, b, c};
+  const int sizes[] = {3, 2, 4};
+  floe_iceberg_schema *schema = fx_schema();
+  floe_iceberg_sort_order *order = NULL;
+  floe_catalog_ident ident = {"db", name};
+  int rc = floe_iceberg_sort_order_new(&order, 1, err);
+  if (rc == 0)
+    rc = floe_iceberg_sort_order_add_field(order, schema, "id", "identity", FLOE_SORT_DESC,
+                                           FLOE_NULLS_LAST, err);
+  if (rc == 0) rc = floe_table_create(env->cat, ident, schema, NULL, order, NULL, 0, NULL, t, err);
+  for (int i = 0; rc == 0 && i < 3; i++) {
+    floe_content_file_list data = {0};
+    rc = fx_write_data(env, *t, batches[i], sizes[i], &data, err);
+    if (rc == 0) rc = floe_table_append(*t, data.files, data.n_files, NULL, 0, NULL, err);
+    floe_content_file_list_free(&data);
+  }
+  floe_iceberg_sort_order_free(order);
+  floe_iceberg_schema_free(schema);
+  return rc;
+}
+
+/* The ids of one data file in file order, "9,8,..."; *sort_order_id gets
+ * the file's sort_order_id from the manifest (-1 when absent). */
+static char *file_ids(floe_table *t, const char *path, int32_t *sort_order_id) {
+  floe_error err = {0};
+  floe_scan *scan = NULL;
+  floe_scan_options so;
+  memset(&so, 0, sizeof so);
+  so.data_files = &path;
+  so.n_data_files = 1;
+  struct ArrowSchema s;
+  memset(&s, 0, sizeof s);
+  floe_buf out;
+  floe_buf_init(&out);
+  int rc = floe_scan_open(&scan, floe_table_metadata(t), floe_table_io(t), &so, &err);
+  if (rc == 0) rc = floe_scan_schema(scan, &s, &err);
+  while (rc == 0) {
+    struct ArrowArray b;
+    memset(&b, 0, sizeof b);
+    rc = floe_scan_next(scan, &b, &err);
+    if (rc != 0 || b.release == NULL) break;
+    floe_arrow_view v;
+    floe_arrow_view_init(&v, s.children[0], b.children[0], &err);
+    for (int64_t r = 0; r < b.length; r++) {
+      if (out.len) floe_buf_append_byte(&out, ',');
+      floe_arrow_view_format(&v, r, &out);
+    }
+    floe_arrow_array_release(&b);
+  }
+  *sort_order_id = -1;
+  floe_table_files files = {0};
+  if (floe_table_files_read(t, NULL, &files, &err) == 0)
+    for (int32_t i = 0; i < files.n; i++)
+      if (strcmp(files.files[i].file.file_path, path) == 0 && files.files[i].file.has_sort_order_id)
+        *sort_order_id = files.files[i].file.sort_order_id;
+  floe_table_files_reset(&files);
+  floe_buf_terminate(&out);
+  char *text = strdup(rc == 0 ? (char *)out.data : err.message);
+  floe_buf_free(&out);
+  if (s.release != NULL) floe_arrow_schema_release(&s);
+  floe_scan_free(scan);
+  return text;
+}
+
+static void test_compact_sorts_by_the_table_sort_order(void) {
+  fx_env env;
+  floe_error err = {0};
+  floe_table *t = NULL;
+  REQUIRE(fx_open(&env, FX_SQLITE, "maintain_sorted", 0, 0, &err));
+  REQUIRE_OK(make_sorted_table(&env, "t", &t, &err), &err);
+  /* An equality delete in the middle: the sorted file holds live rows. */
+  REQUIRE_OK(commit_equality_delete(&env, t, 7, &err), &err);
+  char *before = fx_rows(&env, "t");
+  CHECK_STR_EQ(before, "1|a;2|b;3|c;4|d;5|e;6|f;8|h;9|i");
+  floe_maintain_options o;
+  floe_maintain_options_init(&o);
+  o.compact = true;
+  floe_maintain_report r;
+  memset(&r, 0, sizeof r);
+  REQUIRE_OK(floe_maintain_run(t, &o, &r, &err), &err);
+  CHECK_INT_EQ(r.files_rewritten, 3);
+  CHECK_INT_EQ(r.files_written, 1);
+  CHECK_INT_EQ(r.sort_order_id, 1);
+  CHECK_INT_EQ(r.sorted_runs, 1);
+  floe_table_files files = {0};
+  REQUIRE_OK(floe_table_files_read(t, NULL, &files, &err), &err);
+  CHECK_INT_EQ(files.n, 1);
+  if (files.n == 1) {
+    int32_t order_id = 0;
+    char *ids = file_ids(t, files.files[0].file.file_path, &order_id);
+    CHECK_STR_EQ(ids, "9,8,6,5,4,3,2,1");
+    CHECK_INT_EQ(order_id, 1);
+    free(ids);
+  }
+  floe_table_files_reset(&files);
+  char *after = fx_rows(&env, "t");
+  CHECK_STR_EQ(after, before);
+  free(after);
+  free(before);
+  floe_table_free(t);
+  fx_close(&env);
+}
+
+static void test_compact_sorts_each_run_when_the_buffer_is_small(void) {
+  fx_env env;
+  floe_error err = {0};
+  floe_table *t = NULL;
+  REQUIRE(fx_open(&env, FX_SQLITE, "maintain_sorted_runs", 0, 0, &err));
+  REQUIRE_OK(make_sorted_table(&env, "t", &t, &err), &err);
+  char *before = fx_rows(&env, "t");
+  floe_maintain_options o;
+  floe_maintain_options_init(&o);
+  o.compact = true;
+  o.sort_buffer_bytes = 1; /* every batch read is a run of its own */
+  floe_maintain_report r;
+  memset(&r, 0, sizeof r);
+  REQUIRE_OK(floe_maintain_run(t, &o, &r, &err), &err);
+  CHECK_INT_EQ(r.files_rewritten, 3);
+  CHECK_INT_EQ(r.sorted_runs, 3);
+  CHECK_INT_EQ(r.files_written, 3);
+  floe_table_files files = {0};
+  REQUIRE_OK(floe_table_files_read(t, NULL, &files, &err), &err);
+  CHECK_INT_EQ(files.n, 3);
+  /* Each file one input file's rows, sorted: the runs are 3 1 2, 9 7 and
+   * 8 4 5 6, in whatever order the files are listed. */
+  char seen[3][64] = {{0}};
+  for (int32_t i = 0; i < files.n && i < 3; i++) {
+    int32_t order_id = 0;
+    char *ids = file_ids(t, files.files[i].file.file_path, &order_id);
+    snprintf(seen[i], sizeof seen[i], "%s", ids);
+    CHECK_INT_EQ(order_id, 1);
+    free(ids);
+  }
+  qsort(seen, 3, sizeof seen[0], (int (*)(const void *, const void *))strcmp);
+  CHECK_STR_EQ(seen[0], "3,2,1");
+  CHECK_STR_EQ(seen[1], "8,6,5,4");
+  CHECK_STR_EQ(seen[2], "9,7");
+  floe_table_files_reset(&files);
+  char *after = fx_rows(&env, "t");
+  CHECK_STR_EQ(after, before);
+  free(after);
+  free(before);
+  floe_table_free(t);
+  fx_close(&env);
+}
+
+static void test_compact_no_sort_keeps_scan_order(void) {
+  fx_env env;
+  floe_error err = {0};
+  floe_table *t = NULL;
+  REQUIRE(fx_open(&env, FX_SQLITE, "maintain_nosort", 0, 0, &err));
+  REQUIRE_OK(make_sorted_table(&env, "t", &t, &err), &err);
+  floe_maintain_options o;
+  floe_maintain_options_init(&o);
+  o.compact = true;
+  o.no_sort = true;
+  floe_maintain_report r;
+  memset(&r, 0, sizeof r);
+  REQUIRE_OK(floe_maintain_run(t, &o, &r, &err), &err);
+  CHECK_INT_EQ(r.files_written, 1);
+  CHECK_INT_EQ(r.sort_order_id, 0);
+  CHECK_INT_EQ(r.sorted_runs, 0);
+  floe_table_files files = {0};
+  REQUIRE_OK(floe_table_files_read(t, NULL, &files, &err), &err);
+  CHECK_INT_EQ(files.n, 1);
+  if (files.n == 1) {
+    int32_t order_id = -1;
+    char *ids = file_ids(t, files.files[0].file.file_path, &order_id);
+    CHECK(strcmp(ids, "9,8,7,6,5,4,3,2,1") != 0);
+    CHECK_INT_EQ(order_id, 0);
+    free(ids);
+  }
+  floe_table_files_reset(&files);
+  floe_table_free(t);
+  fx_close(&env);
+}
+
+/* ---- ref expiry ------------------------------------------------------------ */
+
+/* Points `name` at `snapshot_id` (a tag or a branch) with max-ref-age-ms
+ * `max_age` (< 0: none), committed as another writer would. */
+static int set_ref(floe_table *t, const char *name, int64_t snapshot_id, bool is_tag,
+                   int64_t max_age, floe_error *err) {
+  floe_iceberg_metadata *md = NULL;
+  int rc = floe_iceberg_metadata_copy(&md, floe_table_metadata(t), err);
+  if (rc == 0) rc = floe_iceberg_metadata_set_ref(md, name, snapshot_id, is_tag, err);
+  if (rc != 0) {
+    floe_iceberg_metadata_free(md);
+    return rc;
+  }
+  floe_iceberg_snapshot_ref *ref = (floe_iceberg_snapshot_ref *)floe_iceberg_metadata_ref(md, name);
+  ref->has_max_ref_age_ms = max_age >= 0;
+  ref->max_ref_age_ms = max_age;
+  return table_commit_metadata(t, md, err);
+}
+
+static void test_expire_removes_refs_past_max_ref_age(void) {
+  fx_env env;
+  floe_error err = {0};
+  floe_table *t = NULL;
+  REQUIRE(fx_open(&env, FX_SQLITE, "maintain_refs", 0, 0, &err));
+  REQUIRE_OK(make_table(&env, "t", &t, &err), &err);
+  for (int i = 0; i < 2; i++) REQUIRE_OK(fx_run_op(&env, t, FX_APPEND, &err), &err);
+  const floe_iceberg_metadata *md = floe_table_metadata(t);
+  REQUIRE(md->n_snapshots == 5);
+  int64_t s[5];
+  for (int i = 0; i < 5; i++) s[i] = md->snapshots[i].snapshot_id;
+  const int64_t day = INT64_C(86400000);
+  REQUIRE_OK(set_ref(t, "old-tag", s[0], true, 1, &err), &err);
+  REQUIRE_OK(set_ref(t, "kept-tag", s[1], true, -1, &err), &err);
+  REQUIRE_OK(set_ref(t, "old-branch", s[2], false, day, &err), &err);
+  REQUIRE_OK(set_ref(t, "young-branch", s[3], false, 30 * day, &err), &err);
+  char *before = fx_rows(&env, "t");
+  floe_maintain_options o;
+  floe_maintain_options_init(&o);
+  o.expire_snapshots = true;
+  o.older_than_ms = 0;
+  o.retain_last = 1;
+  o.now_ms = floe_table_metadata(t)->snapshots[4].timestamp_ms + 10 * day;
+  /* Dry run: the two old refs would go, and with them s0 and s2 (s1 is
+   * tagged, s3 heads a young branch, s4 heads main). */
+  o.dry_run = true;
+  floe_maintain_report r;
+  memset(&r, 0, sizeof r);
+  REQUIRE_OK(floe_maintain_run(t, &o, &r, &err), &err);
+  CHECK_INT_EQ(r.refs_expired, 2);
+  CHECK_INT_EQ(r.snapshots_expired, 2);
+  CHECK_INT_EQ(floe_table_metadata(t)->n_refs, 5);
+  o.dry_run = false;
+  memset(&r, 0, sizeof r);
+  REQUIRE_OK(floe_maintain_run(t, &o, &r, &err), &err);
+  CHECK_INT_EQ(r.refs_expired, 2);
+  CHECK_INT_EQ(r.snapshots_expired, 2);
+  CHECK_INT_EQ(r.commits, 1);
+  REQUIRE_OK(floe_table_refresh(t, &err), &err);
+  md = floe_table_metadata(t);
+  CHECK_INT_EQ(md->n_refs, 3);
+  CHECK(floe_iceberg_metadata_ref(md, "main") != NULL);
+  CHECK(floe_iceberg_metadata_ref(md, "kept-tag") != NULL);
+  CHECK(floe_iceberg_metadata_ref(md, "young-branch") != NULL);
+  CHECK(floe_iceberg_metadata_ref(md, "old-tag") == NULL);
+  CHECK(floe_iceberg_metadata_ref(md, "old-branch") == NULL);
+  CHECK(floe_iceberg_metadata_snapshot(md, s[0]) == NULL);
+  CHECK(floe_iceberg_metadata_snapshot(md, s[1]) != NULL);
+  CHECK(floe_iceberg_metadata_snapshot(md, s[2]) == NULL);
+  CHECK(floe_iceberg_metadata_snapshot(md, s[3]) != NULL);
+  CHECK_INT_EQ(md->current_snapshot_id, s[4]);
+  /* The table's history.expire.max-ref-age-ms covers refs without their
+   * own: kept-tag goes (and s1 with it); young-branch's own 30 days win;
+   * main never goes, however old. */
+  floe_iceberg_property age = {"history.expire.max-ref-age-ms", "86400000"};
+  REQUIRE_OK(floe_table_set_properties(t, &age, 1, &err), &err);
+  memset(&r, 0, sizeof r);
+  REQUIRE_OK(floe_maintain_run(t, &o, &r, &err), &err);
+  CHECK_INT_EQ(r.refs_expired, 1);
+  CHECK_INT_EQ(r.snapshots_expired, 1);
+  REQUIRE_OK(floe_table_refresh(t, &err), &err);
+  md = floe_table_metadata(t);
+  CHECK_INT_EQ(md->n_refs, 2);
+  CHECK(floe_iceberg_metadata_ref(md, "kept-tag") == NULL);
+  CHECK(floe_iceberg_metadata_ref(md, "main") != NULL);
+  CHECK(floe_iceberg_metadata_snapshot(md, s[1]) == NULL);
+  char *after = fx_rows(&env, "t");
+  CHECK_STR_EQ(after, before);
+  free(after);
+  free(before);
+  floe_table_free(t);
+  fx_close(&env);
+}
+
+/* ---- format v3 ------------------------------------------------------------- */
+
+static void test_v3_expire_works_and_rewrites_are_refused(void) {
+  fx_env env;
+  floe_error err = {0};
+  floe_table *t = NULL;
+  REQUIRE(fx_open(&env, FX_SQLITE, "maintain_v3", 0, 0, &err));
+  floe_iceberg_schema *schema = fx_schema();
+  floe_iceberg_property v3 = {"format-version", "3"};
+  floe_catalog_ident ident = {"db", "t"};
+  REQUIRE_OK(floe_table_create(env.cat, ident, schema, NULL, NULL, &v3, 1, NULL, &t, &err), &err);
+  floe_iceberg_schema_free(schema);
+  for (int i = 0; i < 3; i++) REQUIRE_OK(fx_run_op(&env, t, FX_APPEND, &err), &err);
+  const floe_iceberg_metadata *md = floe_table_metadata(t);
+  REQUIRE(md->format_version == 3 && md->n_snapshots == 3);
+  int64_t next_row_id = md->next_row_id;
+  CHECK(md->has_next_row_id && next_row_id == 6);
+  int64_t last = md->snapshots[2].snapshot_id, last_first_row = md->snapshots[2].first_row_id;
+  char *before = fx_rows(&env, "t");
+  CHECK_STR_EQ(before, "4|d;4|d;4|d;5|e;5|e;5|e");
+  /* Every operation that writes files refuses, naming the table and the
+   * format version, and writes nothing. */
+  const char *metadata = floe_table_metadata_location(t);
+  char *loc = strdup(metadata);
+  floe_maintain_options o;
+  floe_maintain_report r;
+  for (int op = 0; op < 3; op++) {
+    floe_maintain_options_init(&o);
+    o.convert_equality_deletes = op == 0;
+    o.compact = op == 1;
+    o.rewrite_manifests = op == 2;
+    memset(&r, 0, sizeof r);
+    floe_error e = {0};
+    CHECK_INT_EQ(floe_maintain_run(t, &o, &r, &e), FLOE_EUNSUPPORTED);
+    CHECK(strstr(e.message, "table db.t: ") == e.message);
+    CHECK(strstr(e.message, "format-version 3; floe does not write v3 tables yet") != NULL);
+    CHECK_STR_EQ(floe_table_metadata_location(t), loc);
+  }
+  /* Expiry works: it writes only metadata, the v3 fields carried over. */
+  floe_maintain_options_init(&o);
+  o.expire_snapshots = true;
+  o.older_than_ms = 0;
+  o.retain_last = 1;
+  memset(&r, 0, sizeof r);
+  REQUIRE_OK(floe_maintain_run(t, &o, &r, &err), &err);
+  CHECK_INT_EQ(r.snapshots_expired, 2);
+  CHECK(r.manifest_lists_deleted == 2);
+  REQUIRE_OK(floe_table_refresh(t, &err), &err);
+  md = floe_table_metadata(t);
+  CHECK_INT_EQ(md->format_version, 3);
+  CHECK_INT_EQ(md->n_snapshots, 1);
+  CHECK(md->has_next_row_id && md->next_row_id == next_row_id);
+  CHECK(md->snapshots[0].snapshot_id == last && md->snapshots[0].has_first_row_id &&
+        md->snapshots[0].first_row_id == last_first_row);
+  char *after = fx_rows(&env, "t");
+  CHECK_STR_EQ(after, before);
+  free(after);
+  free(before);
+  free(loc);
+  floe_table_free(t);
+  fx_close(&env);
+}
+
 int main(void) {
   RUN(test_compact_applies_deletes_and_drops_them);
   RUN(test_dry_run_writes_nothing_and_predicts_the_run);
@@ -602,5 +942,10 @@ int main(void) {
   RUN(test_delete_committed_during_compaction_makes_it_redo);
   RUN(test_delete_planned_before_compaction_conflicts);
   RUN(test_partial_progress_commits_per_group);
+  RUN(test_compact_sorts_by_the_table_sort_order);
+  RUN(test_compact_sorts_each_run_when_the_buffer_is_small);
+  RUN(test_compact_no_sort_keeps_scan_order);
+  RUN(test_expire_removes_refs_past_max_ref_age);
+  RUN(test_v3_expire_works_and_rewrites_are_refused);
   return test_report();
 }
