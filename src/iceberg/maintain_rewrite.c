@@ -622,7 +622,9 @@ static int commit_groups(floe_table *table, const group *groups, int32_t n_group
   floe_table_op *op = NULL;
   const char **paths = NULL;
   bool committed = false;
+  /* order points into the table's metadata, which the commit replaces. */
   const floe_iceberg_sort_order *order = compaction_order(table, o);
+  int32_t order_id = order != NULL ? order->order_id : 0;
   int64_t sort_buffer = o->sort_buffer_bytes > 0 ? o->sort_buffer_bytes : DEFAULT_SORT_BUFFER;
   int32_t n_paths = 0;
   for (int32_t g = 0; g < n_groups; g++) n_paths += groups[g].n_paths;
@@ -680,7 +682,7 @@ static int commit_groups(floe_table *table, const group *groups, int32_t n_group
            "table=%s groups=%d files=%lld written=%lld delete_files_removed=%lld rows=%lld "
            "sort_order=%d",
            floe_table_name(table), (int)n_groups, (long long)files_in, (long long)files_out,
-           (long long)drops, (long long)rw.rows, order != NULL ? (int)order->order_id : 0);
+           (long long)drops, (long long)rw.rows, (int)order_id);
 cleanup:
   run_writers_free(&rw, committed);
   floe_free(paths);
@@ -729,7 +731,7 @@ int floe_maintain_compact(floe_table *table, const floe_maintain_options *option
         int grc = commit_groups(table, &groups.items[g], 1, target, g, options, report, &one);
         if (grc == FLOE_ECONFLICT) {
           conflicts++;
-          floe_log(FLOE_LOG_WARN, "maintain_compact_conflict", "table=%s group=%d error=\"%s\"",
+          floe_log(FLOE_LOG_WARN, "maintain_compact_conflict", "table=%s group=%d error=%s",
                    floe_table_name(table), (int)g, one.message);
           FLOE_TRY(floe_table_refresh(table, err));
         } else if (grc < 0) {
@@ -743,7 +745,7 @@ int floe_maintain_compact(floe_table *table, const floe_maintain_options *option
       int grc = commit_groups(table, groups.items, groups.n, target, 0, options, report, &one);
       if (grc == FLOE_ECONFLICT) {
         conflicts = groups.n;
-        floe_log(FLOE_LOG_WARN, "maintain_compact_conflict", "table=%s error=\"%s\"",
+        floe_log(FLOE_LOG_WARN, "maintain_compact_conflict", "table=%s error=%s",
                  floe_table_name(table), one.message);
       } else if (grc < 0) {
         rc = floe_error_set(err, grc, "%s", one.message);

@@ -1287,7 +1287,24 @@ static int load_group(job_state *js, int64_t batch_sk, const char *watermark, un
   floe_log(FLOE_LOG_INFO, "control_insert", "table=%s batch_sk=%lld watermark=%s run_id=%s",
            name, (long long)batch_sk, watermark ? watermark : "", e->run_id);
   floe_debug_crash_point("after_control_insert");
-  for (int i = 0; i < n_units && rc == FLOE_OK; i++) rc = load_unit(js, &units[i], err);
+  for (int i = 0; i < n_units && rc == FLOE_OK; i++) {
+    rc = load_unit(js, &units[i], err);
+    if (rc == FLOE_ECONFLICT && js->job.t->mode == FLOE_MODE_MERGE) {
+      /* A merge that lost its commit to a concurrent one (typically a
+       * compaction that replaced the data files its deletes name) is
+       * redone once on the table as it is now: read the range again, match
+       * it against the current files, commit. Nothing of the lost attempt
+       * was committed and the control row is still this run's, so the
+       * range still lands exactly once; a second conflict fails it as
+       * before (compensated, the next run loads it). */
+      floe_log(FLOE_LOG_WARN, "merge_redo", "table=%s batch_sk_low=%lld batch_sk_high=%lld error=%s",
+               name, (long long)units[i].batch_low, (long long)units[i].batch_high,
+               err ? err->message : "");
+      if (err) floe_error_init(err);
+      rc = floe_table_refresh(js->table, err);
+      if (rc == FLOE_OK) rc = load_unit(js, &units[i], err);
+    }
+  }
   if (rc == FLOE_OK) return FLOE_OK;
 
   floe_debug_crash_point("during_compensation");
@@ -1984,7 +2001,7 @@ cleanup:
       (js->rep->status == FLOE_RUN_OK || js->rep->status == FLOE_RUN_NOTHING_NEW)) {
     floe_error merr = {0};
     if (floe_replicate_maintain(js->table, &t->maintenance, &js->rep->maintenance, &merr) < 0)
-      floe_log(FLOE_LOG_ERROR, "maintain_failed", "table=%s error=\"%s\"", t->name, merr.message);
+      floe_log(FLOE_LOG_ERROR, "maintain_failed", "table=%s error=%s", t->name, merr.message);
   }
   if (locked) floe_table_lock_release(&e->s.ctl, t->name, e->run_id);
   floe_free(src_wm);

@@ -100,7 +100,7 @@ int floe_replicate_maintain(floe_table *table, const floe_config_maintenance *m,
   json.len--; /* reopen the object */
   int jrc = floe_buf_appendf(&json, ",\"reasons\":[%s],\"error\":", (const char *)reasons.data);
   if (mrc < 0) {
-    floe_log(FLOE_LOG_ERROR, "maintain_failed", "table=%s error=\"%s\"", floe_table_name(table),
+    floe_log(FLOE_LOG_ERROR, "maintain_failed", "table=%s error=%s", floe_table_name(table),
              merr.message);
     jrc |= floe_buf_append_byte(&json, '"');
     for (const char *p = merr.message; *p; p++) {
