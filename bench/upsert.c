@@ -12,11 +12,18 @@
  * is coprime with N) and 20% inserts of ids N.., interleaved, and times
  * begin + add + commit. Prints one line per delete kind:
  *
- *   upsert table_rows=N changed_rows=M seconds=S peak_rss_mb=R
+ *   upsert table_rows=N changed_rows=M seconds=S cpu_s=C peak_rss_mb=R spill_mb=D
  *   upsert_equality ...   upsert_copy_on_write ...
+ *
+ * seconds and cpu_s leave out generating the change rows; spill_mb is what
+ * the merge wrote to its spill (0: it ran in memory). The merge's budget
+ * is merge.memory_mb's default (128 MiB) unless BENCH_MERGE_MEMORY_MB
+ * says otherwise; it spills under work_dir.
  *
  * usage: bench_upsert [table_rows [changed_rows [work_dir]]]
  *        bench_upsert merge <work_dir> <pos|eq|cow> <table_rows> <changed_rows>
+ *        bench_upsert build <work_dir> <table_rows>   (the set-up alone, to
+ *          copy and merge into repeatedly)
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -37,6 +44,12 @@
 static double now_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double cpu_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -169,13 +182,17 @@ static int merge_run(const char *dir, const char *mode, int64_t rows, int64_t ch
   o.n_key_field_ids = 1;
   o.key_field_ids = key;
   o.order_field_id = 9;
+  const char *memory_mb = getenv("BENCH_MERGE_MEMORY_MB");
+  if (memory_mb != NULL && memory_mb[0] != '\0')
+    o.memory_bytes = strtoll(memory_mb, NULL, 10) << 20;
+  o.spill_dir = dir;
   int64_t updates = changes * 8 / 10;
-  double t0 = now_s(), gen = 0;
+  double t0 = now_s(), c0 = cpu_s(), gen = 0, gen_cpu = 0;
   floe_merge *m = NULL;
   if (floe_merge_begin(&m, table, &o, &err) != 0) die("begin", &err);
   int64_t next_update = 0, next_insert = 0;
   for (int64_t i = 0; i < changes;) {
-    double g0 = now_s();
+    double g0 = now_s(), gc0 = cpu_s();
     int64_t end = i + BATCH_ROWS < changes ? i + BATCH_ROWS : changes;
     for (; i < end; i++) {
       /* 4 updates, then 1 insert */
@@ -187,18 +204,22 @@ static int merge_run(const char *dir, const char *mode, int64_t rows, int64_t ch
     struct ArrowArray b;
     if (floe_arrow_batch_builder_finish(&bb, &b, &err) != 0) die("batch", &err);
     gen += now_s() - g0;
+    gen_cpu += cpu_s() - gc0;
     if (floe_merge_add(m, &as, &b, &err) != 0) die("add", &err);
     floe_arrow_array_release(&b);
   }
   floe_merge_result r;
   if (floe_merge_commit(m, &r, &err) != 0) die("commit", &err);
   double seconds = now_s() - t0 - gen;
+  double cpu = cpu_s() - c0 - gen_cpu;
   floe_merge_free(m);
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   static const char *const names[] = {"upsert", "upsert_equality", "upsert_copy_on_write"};
-  printf("%s table_rows=%" PRId64 " changed_rows=%" PRId64 " seconds=%.3f peak_rss_mb=%.0f\n",
-         names[t], rows, changes, seconds, (double)ru.ru_maxrss / 1024.0);
+  printf("%s table_rows=%" PRId64 " changed_rows=%" PRId64
+         " seconds=%.3f cpu_s=%.3f peak_rss_mb=%.0f spill_mb=%.0f\n",
+         names[t], rows, changes, seconds, cpu, (double)ru.ru_maxrss / 1024.0,
+         (double)r.spill_bytes / 1048576.0);
   fprintf(stderr,
           "bench_upsert: %s: updated=%" PRId64 " inserted=%" PRId64 " data_files=%" PRId64
           " delete_files=%" PRId64 " bytes=%" PRId64 " (row generation %.3f s excluded)\n",
@@ -217,6 +238,10 @@ static int merge_run(const char *dir, const char *mode, int64_t rows, int64_t ch
 }
 
 int main(int argc, char **argv) {
+  if (argc >= 4 && strcmp(argv[1], "build") == 0) {
+    build(argv[2], strtoll(argv[3], NULL, 10));
+    return 0;
+  }
   if (argc >= 6 && strcmp(argv[1], "merge") == 0)
     return merge_run(argv[2], argv[3], strtoll(argv[4], NULL, 10),
                      strtoll(argv[5], NULL, 10));

@@ -203,6 +203,9 @@ typedef struct floe_config_run {
   /* Threads of a load's pipeline (source on one, encoding on the others);
    * 0: the number of online cores. Output does not depend on it. */
   int64_t threads;
+  /* Where a merge past its merge.memory_mb makes its temporary spill
+   * directory; NULL: $TMPDIR, else /tmp. */
+  char *spill_dir;
 } floe_config_run;
 
 typedef enum floe_config_strategy {
@@ -280,6 +283,9 @@ typedef struct floe_config_merge {
   /* When a batch holds several rows for one key, the row with the largest
    * order_by wins; NULL: the batch or cursor column. */
   char *order_by;
+  /* The change set's memory budget in MiB; past it the merge spills to
+   * run.spill_dir. 0: the default, 128. */
+  int64_t memory_mb;
 } floe_config_merge;
 
 typedef enum floe_config_cdc_type {

@@ -38,7 +38,15 @@
  *
  * Memory: the change rows (columnar, all table columns) and one hash-table
  * entry per distinct key (about 64 bytes plus the key), never the table;
- * the table pass holds one scan batch.
+ * the table pass holds one scan batch, and a bitmap per touched data file
+ * (a bit per row) marks the rows deletes replace. When the change set
+ * outgrows options.memory_bytes the merge spills: from then on change rows
+ * are written to 256 hash partitions (by key) in a temporary directory, the
+ * table pass writes the keys of the table rows that may match (a Bloom
+ * filter over the changed keys drops the rest) to the same partitions, and
+ * the commit merges one partition at a time, so memory holds about 1/256 of
+ * the change set. Same rows, same deletes, same counts as in memory; only
+ * the order of the new rows within the data files differs.
  *
  * Concurrency: when the commit has to rebase over snapshots committed
  * after the merge's begin, it fails with FLOE_ECONFLICT ("concurrent
@@ -107,6 +115,15 @@ typedef struct floe_merge_options {
   const floe_iceberg_property *properties;
   floe_table_precondition precondition;
   void *precondition_ctx;
+  /* Memory budget of the change set in bytes (0: 128 MiB). Past it the
+   * merge spills: change rows and the keys of the table rows they may
+   * replace go to hash partitions on disk, and each partition is merged in
+   * memory on its own (see "Memory" above). The result does not depend on
+   * it. */
+  int64_t memory_bytes;
+  /* Where the spill's temporary directory is made (NULL: $TMPDIR, else
+   * /tmp); it is removed when the merge commits, fails or is freed. */
+  const char *spill_dir;
 } floe_merge_options;
 
 #define FLOE_MERGE_TIE_GROUPS 16
@@ -127,7 +144,9 @@ typedef struct floe_merge_result {
                              * ordering value was equal */
   /* tied_keys by the first ordering value (the batch, when the engine
    * orders by it), in the order the ties were met: the first
-   * FLOE_MERGE_TIE_GROUPS values each, any further ones in tied_other. */
+   * FLOE_MERGE_TIE_GROUPS values each, any further ones in tied_other. (A
+   * merge that spilled meets them partition by partition, so with more
+   * values than groups, which ones land in tied_other may differ.) */
   int32_t n_tie_groups;
   struct {
     floe_int128 order; /* the ordering value (null orders: 0) */
@@ -139,6 +158,8 @@ typedef struct floe_merge_result {
   /* The table's expected live row count change: inserted - deleted. The
    * engine validates it against the committed snapshot's total-records. */
   int64_t net_row_change;
+  /* Bytes written to the spill (0: the merge ran in memory). */
+  int64_t spill_bytes;
 } floe_merge_result;
 
 typedef struct floe_merge floe_merge;

@@ -122,6 +122,7 @@ typedef struct floe_run_table {
   int64_t rows_source;  /* rows the source held in the range */
   int64_t rows_written; /* rows written to data files */
   int64_t rows_inserted, rows_updated, rows_deleted; /* merge / CDC */
+  int64_t spill_bytes;  /* merge: bytes spilled past merge.memory_mb */
   int64_t files;        /* data and delete files committed */
   int64_t bytes;        /* bytes of those files */
   int64_t commits;      /* snapshots committed (chunks, partitions) */

@@ -95,6 +95,10 @@ typedef struct floe_table_writer_options {
   int32_t max_open_files;         /* fanout bound; 0 = 32 */
   int64_t target_file_size_bytes; /* 0 = the table property (or 512 MiB) */
   int64_t max_buffered_deletes;   /* position deletes; 0 = 1,000,000 */
+  /* An upper bound on a Parquet row group's bytes, below the table's
+   * write.parquet.row-group-size-bytes, for a writer that must bound its
+   * memory (a row group is held until it is complete); 0 = none. */
+  int64_t max_row_group_bytes;
 } floe_table_writer_options;
 
 /* Zeroes the options (every field then means its default). */

@@ -882,7 +882,7 @@ static void map_target(ctx *c, const cfg_node *root) {
 static const char *const control_keys[] = {"table", "location", "schema", "layout"};
 static const char *const control_layouts[] = {"auto", "full", "minimal"};
 static const char *const logging_keys[] = {"level", "format", "file"};
-static const char *const run_keys[] = {"report", "durability", "threads"};
+static const char *const run_keys[] = {"report", "durability", "threads", "spill_dir"};
 
 static void map_control_logging_run(ctx *c, const cfg_node *root) {
   floe_config *cfg = c->cfg;
@@ -916,6 +916,7 @@ static void map_control_logging_run(ctx *c, const cfg_node *root) {
   if (map != NULL) {
     check_keys(c, map, "run", run_keys, N_OF(run_keys));
     get_path(c, map, "run", "report", &cfg->run.report);
+    get_path(c, map, "run", "spill_dir", &cfg->run.spill_dir);
     int v;
     if (get_enum(c, map, "run", "durability", durabilities, N_OF(durabilities), &v))
       cfg->run.durability = (floe_config_durability)v;
@@ -935,7 +936,7 @@ static const char *const table_keys[] = {
     "validate", "partition_column", "where",  "properties", "start_after", "on_existing",
     "maintenance", "on_source_behind", "late_rows"};
 static const char *const chunk_keys[] = {"by", "rows"};
-static const char *const merge_keys[] = {"deletes", "order_by"};
+static const char *const merge_keys[] = {"deletes", "order_by", "memory_mb"};
 static const char *const validate_keys[] = {"count", "checksum"};
 static const char *const maintenance_keys[] = {
     "enabled",       "compact_min_files", "delete_ratio_percent", "convert_equality_deletes",
@@ -1287,6 +1288,7 @@ static void apply_table_keys(ctx *c, const cfg_node *map, const char *path,
     if (get_enum(c, merge, child, "deletes", deletes_kinds, N_OF(deletes_kinds), &v))
       t->merge.deletes = (floe_config_merge_deletes)v;
     get_str(c, merge, child, "order_by", &t->merge.order_by);
+    get_int(c, merge, child, "memory_mb", 1, &t->merge.memory_mb);
   }
   get_cdc(c, map, path, t);
   const cfg_node *validate = get_map(c, map, path, "validate");
@@ -1857,7 +1859,8 @@ void floe_config_free(floe_config *cfg) {
                       &cfg->target.catalog.sigv4_secret_access_key,
                       &cfg->target.catalog.sigv4_session_token,
                       &cfg->target.default_namespace, &cfg->control.table,
-                      &cfg->control.schema, &cfg->logging.file, &cfg->run.report};
+                      &cfg->control.schema, &cfg->logging.file, &cfg->run.report,
+                      &cfg->run.spill_dir};
   for (size_t i = 0; i < N_OF(strings); i++) floe_free(*strings[i]);
   free_properties(cfg->target.properties, cfg->target.n_properties);
   free_properties(cfg->target.catalog.headers, cfg->target.catalog.n_headers);

@@ -345,6 +345,7 @@ static void dump_table(dumper *w, const floe_config_table *t) {
   if (w->rc == 0) w->rc = floe_buf_append_str(w->out, "    merge:\n");
   put_raw(w, 6, "deletes", deletes[t->merge.deletes]);
   put_str(w, 6, "order_by", t->merge.order_by, false);
+  if (t->merge.memory_mb > 0) put_int(w, 6, "memory_mb", (long long)t->merge.memory_mb);
   if (t->cdc.type == FLOE_CDC_NONE) {
     put_raw(w, 4, "cdc", "null");
   } else {
@@ -435,6 +436,7 @@ int floe_config_dump(const floe_config *cfg, floe_buf *out, floe_error *err) {
   put_str(&w, 2, "report", cfg->run.report, false);
   put_raw(&w, 2, "durability", cfg->run.durability == FLOE_DURABILITY_NONE ? "none" : "fsync");
   if (cfg->run.threads > 0) put_int(&w, 2, "threads", (long long)cfg->run.threads);
+  put_opt(&w, 2, "spill_dir", cfg->run.spill_dir, false);
   if (w.rc == 0) w.rc = floe_buf_append_str(out, "tables:\n");
   for (size_t i = 0; i < cfg->n_tables && w.rc == 0; i++) dump_table(&w, &cfg->tables[i]);
   if (w.rc != 0) return floe_error_set(err, w.rc, "config dump: out of memory");

@@ -310,7 +310,8 @@ int tw_core_init(tw_core *c, const floe_table_writer_options *o, tw_params *p,
       o->file_prefix == NULL || o->file_prefix[0] == '\0')
     return floe_error_set(err, FLOE_EINVAL,
                           "table writer: schema, location, io and file_prefix are required");
-  if (o->max_open_files < 0 || o->target_file_size_bytes < 0 || o->max_buffered_deletes < 0)
+  if (o->max_open_files < 0 || o->target_file_size_bytes < 0 || o->max_buffered_deletes < 0 ||
+      o->max_row_group_bytes < 0)
     return floe_error_set(err, FLOE_EINVAL, "table writer: negative limit in options");
   c->schema = o->schema;
   c->spec = o->spec;
@@ -330,6 +331,8 @@ int tw_core_init(tw_core *c, const floe_table_writer_options *o, tw_params *p,
     FLOE_TRY(property_i64(o, "write.target-file-size-bytes",
                           FLOE_TABLE_WRITER_DEFAULT_TARGET_FILE_SIZE, 1, &c->target_size, err));
   FLOE_TRY(read_parquet_options(c, o, err));
+  if (o->max_row_group_bytes > 0 && o->max_row_group_bytes < c->pq.row_group_bytes)
+    c->pq.row_group_bytes = o->max_row_group_bytes;
   c->prefix = floe_strdup(o->file_prefix);
   c->data_path = join_data_path(o);
   c->open_files = floe_calloc((size_t)c->max_open, sizeof *c->open_files);

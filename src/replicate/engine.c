@@ -773,6 +773,8 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
     mo.n_properties = 1;
     mo.precondition = unit_watermark_check;
     mo.precondition_ctx = &uw;
+    mo.memory_bytes = t->merge.memory_mb << 20;
+    mo.spill_dir = e->s.cfg->run.spill_dir;
     FLOE_TRY(floe_merge_begin(&merge, js->table, &mo, err));
   } else {
     floe_table_writer_options wo;
@@ -961,6 +963,7 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
   js->rep->rows_inserted += mr.rows_inserted;
   js->rep->rows_updated += mr.rows_updated;
   js->rep->rows_deleted += mr.rows_deleted;
+  js->rep->spill_bytes += mr.spill_bytes;
 
   /* Validation: the commit stands whatever the outcome. */
   floe_debug_crash_point("during_validation");

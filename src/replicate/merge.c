@@ -32,6 +32,25 @@
  *     added data that may hold keys of this change set (or, for hash-diff,
  *     changed the table at all).
  *
+ * Bounded memory (options.memory_bytes, merge.memory_mb): rows deleted in
+ * the table are marked in a bitmap per data file (a bit per row), written
+ * as position deletes in file and position order or skipped by the copy-
+ * on-write rewrite after the pass. When the buffered change set outgrows
+ * the budget, the merge spills (replicate/spill.h): each key's winning row
+ * so far, then every later change row, goes to one of SPILL_PARTS files by
+ * the key hash's top bits, and a Bloom filter learns the key. The table
+ * pass then writes each live row whose key the filter may hold (key, data
+ * file and position, the row hash for hash-diff, the delete's values for
+ * equality deletes) to the matching table-side file; a hash-diff row whose
+ * key the filter lacks is deleted at once. The commit merges partition by
+ * partition: its change rows are read back into the buffer and key table
+ * in arrival order (so winners, ties and counts are those of the in-memory
+ * merge), its table rows are matched in scan order as phase 2 does, its
+ * new rows are written and its counts added; then the buffer is emptied
+ * for the next. The data writers' row groups are bounded by half the
+ * budget. The spill directory is removed when the commit ends, whatever
+ * its outcome.
+ *
  * Equality deletes and same-commit inserts: a row's new version and the
  * equality delete of its old version land in one snapshot, so both get the
  * same data sequence number, and an equality delete applies only to data
@@ -43,6 +62,9 @@
 #include "floe/merge.h"
 
 #include <inttypes.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,12 +74,24 @@
 #include "floe/table.h"
 #include "floe/table_writer.h"
 #include "replicate/merge_internal.h"
+#include "replicate/spill.h"
+
 
 #define CHUNK_ROWS 65536
 #define OUT_BATCH_ROWS 65536
 /* Up to this many changed keys the scan filter is an IN list (precise
  * bounds and partition pruning); above it, a [min, max] range. */
 #define IN_FILTER_MAX 64
+/* Spilling: the default change-set budget, the number of hash partitions
+ * (a partition is merged in memory on its own, so a spilled merge holds
+ * about 1/SPILL_PARTS of its change set) and each spill file's buffer. */
+#define DEFAULT_MEMORY_BYTES (INT64_C(128) << 20)
+#define SPILL_PARTS 256
+#define SPILL_BUFFER (16 * 1024)
+/* Bloom filter over the spilled change set's keys: at most this many
+ * bytes (and at most an eighth of the budget), BLOOM_PROBES bits a key. */
+#define BLOOM_MAX_BYTES ((size_t)16 << 20)
+#define BLOOM_PROBES 4
 
 enum { ACT_UPSERT = 0, ACT_DELETE = 1 };
 enum {
@@ -94,11 +128,11 @@ typedef struct merge_chunk {
   int64_t length;
 } merge_chunk;
 
-/* Rows of one data file that copy-on-write removes. */
-typedef struct cow_file {
-  int64_t *positions;
-  size_t n, cap;
-} cow_file;
+/* Rows of one data file that the merge deletes: a bit per position. */
+typedef struct task_rows {
+  uint8_t *bits;
+  size_t n_bytes;
+} task_rows;
 
 struct floe_merge {
   floe_table *table;
@@ -133,6 +167,8 @@ struct floe_merge {
   int64_t n_chunks, cap_chunks;
   int64_t n_batches;
 
+  int64_t chunk_bytes; /* buffers held by the sealed chunks */
+
   /* the key table */
   floe_arena arena;
   merge_entry *entries;
@@ -158,7 +194,20 @@ struct floe_merge {
   int64_t base_sequence_number;
   bool has_key_range;
   floe_iceberg_value key_lo, key_hi;
+  floe_buf range_lo, range_hi; /* first key column encodings seen */
+  bool range_seen;
   char conflict[512];
+
+  /* spilling (options.memory_bytes) */
+  int64_t memory_budget;
+  char *spill_parent;
+  floe_spill *spill; /* set once the change set spilled: files 0..SPILL_PARTS-1
+                      * hold change rows, the next SPILL_PARTS table keys */
+  uint8_t *bloom;
+  uint64_t bloom_bits; /* a power of two */
+  floe_buf record;
+  const floe_arrow_view **spill_cols; /* per table column, for records */
+  int64_t *spill_rows;
 };
 
 /* ==== hashing (XXH64) ================================================= */
@@ -362,6 +411,10 @@ static int seal_chunk(floe_merge *m, floe_error *err) {
   }
   merge_chunk *c = &m->chunks[m->n_chunks];
   memset(c, 0, sizeof *c);
+  for (int32_t i = 0; i < m->builder.n_columns; i++) {
+    const floe_arrow_builder *b = &m->builder.columns[i];
+    m->chunk_bytes += (int64_t)(b->validity_cap + b->values_cap + b->data_cap);
+  }
   int rc = floe_arrow_batch_builder_finish(&m->builder, &c->array, err);
   if (rc < 0) return rc;
   m->n_chunks++;
@@ -578,8 +631,17 @@ int floe_merge_begin(floe_merge **out, struct floe_table *table,
   m->then_column = -1;
   floe_arena_init(&m->arena, 0);
   floe_buf_init(&m->scratch);
+  floe_buf_init(&m->record);
+  floe_buf_init(&m->range_lo);
+  floe_buf_init(&m->range_hi);
+  if (options->memory_bytes < 0) {
+    rc = floe_error_set(err, FLOE_EINVAL, "merge into %s: negative memory budget", tname);
+    goto cleanup;
+  }
+  m->memory_budget = options->memory_bytes > 0 ? options->memory_bytes : DEFAULT_MEMORY_BYTES;
   m->name = floe_strdup(tname);
-  if (m->name == NULL) {
+  if (options->spill_dir != NULL) m->spill_parent = floe_strdup(options->spill_dir);
+  if (m->name == NULL || (options->spill_dir != NULL && m->spill_parent == NULL)) {
     rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
     goto cleanup;
   }
@@ -603,7 +665,10 @@ int floe_merge_begin(floe_merge **out, struct floe_table *table,
   m->columns = floe_calloc((size_t)m->n_columns + 1, sizeof *m->columns);
   m->key_columns = floe_calloc((size_t)options->n_key_field_ids,
                                sizeof *m->key_columns);
-  if (m->columns == NULL || m->key_columns == NULL) {
+  m->spill_cols = floe_calloc((size_t)m->n_columns + 1, sizeof *m->spill_cols);
+  m->spill_rows = floe_calloc((size_t)m->n_columns + 1, sizeof *m->spill_rows);
+  if (m->columns == NULL || m->key_columns == NULL || m->spill_cols == NULL ||
+      m->spill_rows == NULL) {
     rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
     goto cleanup;
   }
@@ -728,6 +793,470 @@ static bool arrow_type_equal(const floe_arrow_type_info *a,
 }
 
 typedef enum { OP_INSERT, OP_UPDATE, OP_DELETE } cdc_op;
+
+static bool key_first_kind(const floe_merge *m, bool *is_int32, bool *is_int64,
+                           bool *is_str);
+
+/* ==== change rows, the budget and the spill ========================== */
+
+/* One change row, worked out once: its key (in m->scratch while adding,
+ * in a spill record while reloading), action and ordering values. */
+typedef struct change_row {
+  const uint8_t *key;
+  size_t key_len;
+  uint64_t hash;
+  uint8_t action;
+  uint8_t flags; /* F_ORDER_NULL, F_THEN_NULL */
+  floe_int128 order, then;
+} change_row;
+
+/* The value of the first key column in a key encoding. */
+static floe_iceberg_value key_first_value(const uint8_t *key, bool is_int32,
+                                          bool is_int64) {
+  floe_iceberg_value v;
+  memset(&v, 0, sizeof v);
+  if (is_int32) {
+    memcpy(&v.v.i32, key, 4);
+  } else if (is_int64) {
+    memcpy(&v.v.i64, key, 8);
+  } else {
+    uint32_t len;
+    memcpy(&len, key, 4);
+    v.bytes = key + 4;
+    v.len = len;
+  }
+  return v;
+}
+
+static int key_value_cmp(const floe_iceberg_value *a, const floe_iceberg_value *b,
+                         bool is_int32, bool is_int64) {
+  if (is_int32) return a->v.i32 < b->v.i32 ? -1 : a->v.i32 > b->v.i32;
+  if (is_int64) return a->v.i64 < b->v.i64 ? -1 : a->v.i64 > b->v.i64;
+  size_t n = a->len < b->len ? a->len : b->len;
+  int c = n ? memcmp(a->bytes, b->bytes, n) : 0;
+  if (c != 0) return c;
+  return a->len < b->len ? -1 : a->len > b->len;
+}
+
+/* Widens the change set's range of first-key values (kept as encodings,
+ * so it survives spilling) by the key encoding `key`. */
+static int range_note(floe_merge *m, const uint8_t *key) {
+  bool is_int32, is_int64, is_str;
+  if (!key_first_kind(m, &is_int32, &is_int64, &is_str)) return FLOE_OK;
+  floe_iceberg_value v = key_first_value(key, is_int32, is_int64);
+  size_t size = is_int32 ? 4 : is_int64 ? 8 : 4 + v.len;
+  bool below = !m->range_seen, above = !m->range_seen;
+  if (m->range_seen) {
+    floe_iceberg_value lo = key_first_value(m->range_lo.data, is_int32, is_int64);
+    floe_iceberg_value hi = key_first_value(m->range_hi.data, is_int32, is_int64);
+    below = key_value_cmp(&v, &lo, is_int32, is_int64) < 0;
+    above = key_value_cmp(&v, &hi, is_int32, is_int64) > 0;
+  }
+  m->range_seen = true;
+  if (below) {
+    m->range_lo.len = 0;
+    if (floe_buf_append(&m->range_lo, key, size) < 0) return FLOE_ENOMEM;
+  }
+  if (above) {
+    m->range_hi.len = 0;
+    if (floe_buf_append(&m->range_hi, key, size) < 0) return FLOE_ENOMEM;
+  }
+  return FLOE_OK;
+}
+
+/* Works out change row r of a batch (views by batch child, source per
+ * table column): its key goes to m->scratch. */
+static int row_change(floe_merge *m, const floe_arrow_view *views, const int32_t *source,
+                      int64_t op_child, int64_t r, change_row *ch, floe_error *err) {
+  m->scratch.len = 0;
+  for (int32_t k = 0; k < m->n_keys; k++)
+    if (key_append(&m->scratch, &views[source[m->key_columns[k]]], r) < 0)
+      return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  ch->key = m->scratch.data;
+  ch->key_len = m->scratch.len;
+  ch->action = ACT_UPSERT;
+  if (op_child >= 0) {
+    size_t len;
+    const uint8_t *op = floe_arrow_view_bytes(&views[op_child], r, &len);
+    if (len == strlen(m->op_delete) && memcmp(op, m->op_delete, len) == 0)
+      ch->action = ACT_DELETE;
+  }
+  bool order_null = false, then_null = false;
+  ch->order = ch->then = 0;
+  if (m->order_column >= 0) {
+    const floe_arrow_view *ov = &views[source[m->order_column]];
+    order_null = floe_arrow_view_is_null(ov, r);
+    if (!order_null) ch->order = order_value(ov, r);
+  }
+  if (m->then_column >= 0) {
+    const floe_arrow_view *tv = &views[source[m->then_column]];
+    then_null = floe_arrow_view_is_null(tv, r);
+    if (!then_null) ch->then = order_value(tv, r);
+  }
+  ch->flags = (uint8_t)((order_null ? F_ORDER_NULL : 0) | (then_null ? F_THEN_NULL : 0));
+  ch->hash = floe_merge_xxh64(ch->key, ch->key_len, 0);
+  if (range_note(m, ch->key) < 0) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  return FLOE_OK;
+}
+
+/* Enters change `ch`, buffered as row `row`, in the key table: a new key
+ * gets an entry; for a known key the larger (order, then) wins, a null
+ * below any value, and on a tie the later row wins (and is counted:
+ * docs/replicate.md). */
+static int entry_note(floe_merge *m, const change_row *ch, int64_t row, floe_error *err) {
+  uint64_t slot;
+  merge_entry *e = entry_find(m, ch->key, ch->key_len, ch->hash, &slot);
+  if (e != NULL) {
+    m->result.duplicate_keys++;
+    bool wins = true;
+    if (m->order_column >= 0) {
+      int c = order_cmp((ch->flags & F_ORDER_NULL) != 0, ch->order,
+                        (e->flags & F_ORDER_NULL) != 0, e->order);
+      if (c == 0 && m->then_column >= 0)
+        c = order_cmp((ch->flags & F_THEN_NULL) != 0, ch->then,
+                      (e->flags & F_THEN_NULL) != 0, e->then);
+      if (c == 0) count_tie(&m->result, (ch->flags & F_ORDER_NULL) ? 0 : ch->order);
+      wins = c >= 0;
+    }
+    if (wins) {
+      e->row = row;
+      e->action = ch->action;
+      e->order = ch->order;
+      e->then = ch->then;
+      e->flags = (uint8_t)((e->flags & ~(F_ORDER_NULL | F_THEN_NULL)) | ch->flags);
+    }
+    return FLOE_OK;
+  }
+  int rc;
+  if ((rc = entries_grow(m, err)) < 0 || (rc = slots_grow(m, err)) < 0) return rc;
+  entry_find(m, ch->key, ch->key_len, ch->hash, &slot);
+  uint8_t *key = floe_arena_memdup(&m->arena, ch->key, ch->key_len);
+  if (key == NULL && ch->key_len > 0) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  e = &m->entries[m->n_entries];
+  memset(e, 0, sizeof *e);
+  e->hash = ch->hash;
+  e->key = key;
+  e->key_len = (uint32_t)ch->key_len;
+  e->row = row;
+  e->action = ch->action;
+  e->order = ch->order;
+  e->then = ch->then;
+  e->flags = ch->flags;
+  m->slots[slot] = (int32_t)(m->n_entries + 1);
+  m->n_entries++;
+  return FLOE_OK;
+}
+
+/* Bytes the buffered change set holds: chunks, the builder, the key table. */
+static int64_t core_bytes(const floe_merge *m) {
+  int64_t bytes = m->chunk_bytes;
+  for (int32_t i = 0; i < m->builder.n_columns; i++) {
+    const floe_arrow_builder *b = &m->builder.columns[i];
+    bytes += (int64_t)(b->validity_cap + b->values_cap + b->data_cap);
+  }
+  bytes += m->cap_entries * (int64_t)sizeof(merge_entry);
+  bytes += (int64_t)m->n_slots * (int64_t)sizeof(int32_t);
+  bytes += (int64_t)m->arena.allocated;
+  return bytes;
+}
+
+/* Empties the buffered change set (rows and key table); `release` also
+ * returns the key table's memory. */
+static void core_reset(floe_merge *m, bool release) {
+  for (int64_t i = 0; i < m->n_chunks; i++) {
+    floe_arrow_array_release(&m->chunks[i].array);
+    floe_free(m->chunks[i].views);
+  }
+  m->n_chunks = 0;
+  m->chunk_bytes = 0;
+  m->n_entries = 0;
+  if (release) {
+    floe_free(m->chunks);
+    m->chunks = NULL;
+    m->cap_chunks = 0;
+    floe_free(m->entries);
+    m->entries = NULL;
+    m->cap_entries = 0;
+    floe_free(m->slots);
+    m->slots = NULL;
+    m->n_slots = 0;
+    floe_arena_free(&m->arena);
+    floe_arena_init(&m->arena, 0);
+  } else {
+    if (m->slots != NULL) memset(m->slots, 0, (size_t)m->n_slots * sizeof *m->slots);
+    floe_arena_reset(&m->arena);
+  }
+}
+
+static inline uint32_t spill_part(uint64_t hash) { return (uint32_t)(hash >> 56); }
+
+static inline uint64_t bloom_step(uint64_t hash) {
+  return (rotl64(hash, 29) * XXH_P2) | 1;
+}
+
+static void bloom_add(floe_merge *m, uint64_t hash) {
+  uint64_t step = bloom_step(hash), mask = m->bloom_bits - 1;
+  for (int i = 0; i < BLOOM_PROBES; i++) {
+    uint64_t bit = (hash + (uint64_t)i * step) & mask;
+    m->bloom[bit >> 3] |= (uint8_t)(1u << (bit & 7));
+  }
+}
+
+static bool bloom_has(const floe_merge *m, uint64_t hash) {
+  uint64_t step = bloom_step(hash), mask = m->bloom_bits - 1;
+  for (int i = 0; i < BLOOM_PROBES; i++) {
+    uint64_t bit = (hash + (uint64_t)i * step) & mask;
+    if (!(m->bloom[bit >> 3] & (1u << (bit & 7)))) return false;
+  }
+  return true;
+}
+
+/* Appends a value for the spill: 0 for null, else 1 and the value (fixed
+ * width: its bytes; variable width: a 4-byte length and the bytes). */
+static int value_put(floe_buf *out, const floe_arrow_view *v, int64_t i) {
+  if (v == NULL || floe_arrow_view_is_null(v, i)) return floe_buf_append_byte(out, 0);
+  int rc = floe_buf_append_byte(out, 1);
+  if (rc < 0) return rc;
+  switch (v->type.id) {
+    case FLOE_ARROW_BOOL:
+      return floe_buf_append_byte(out, floe_arrow_view_bool(v, i) ? 1 : 0);
+    case FLOE_ARROW_UTF8:
+    case FLOE_ARROW_BINARY:
+    case FLOE_ARROW_FIXED:
+    case FLOE_ARROW_UUID: {
+      size_t len;
+      const uint8_t *bytes = floe_arrow_view_bytes(v, i, &len);
+      uint32_t l32 = (uint32_t)len;
+      rc = floe_buf_append(out, &l32, 4);
+      return rc < 0 ? rc : floe_buf_append(out, bytes, len);
+    }
+    default: {
+      int32_t size = floe_arrow_type_value_size(&v->type);
+      return floe_buf_append(out, v->values + (v->offset + i) * size, (size_t)size);
+    }
+  }
+}
+
+/* Reads a value_put value from *p (not past end) into builder b. */
+static int value_take(floe_arrow_builder *b, const uint8_t **p, const uint8_t *end) {
+  const uint8_t *q = *p;
+  if (q >= end) return FLOE_EFORMAT;
+  if (*q++ == 0) {
+    *p = q;
+    return floe_arrow_builder_append_null(b);
+  }
+  int rc;
+  switch (b->type.id) {
+    case FLOE_ARROW_BOOL:
+      if (q + 1 > end) return FLOE_EFORMAT;
+      rc = floe_arrow_builder_append_bool(b, *q != 0);
+      q += 1;
+      break;
+    case FLOE_ARROW_UTF8:
+    case FLOE_ARROW_BINARY:
+    case FLOE_ARROW_FIXED:
+    case FLOE_ARROW_UUID: {
+      uint32_t len;
+      if (q + 4 > end) return FLOE_EFORMAT;
+      memcpy(&len, q, 4);
+      q += 4;
+      if ((size_t)(end - q) < len) return FLOE_EFORMAT;
+      rc = floe_arrow_builder_append_bytes(b, q, len);
+      q += len;
+      break;
+    }
+    default: {
+      int32_t size = floe_arrow_type_value_size(&b->type);
+      if (size <= 0 || (size_t)(end - q) < (size_t)size) return FLOE_EFORMAT;
+      switch (b->type.id) {
+        case FLOE_ARROW_INT32:
+        case FLOE_ARROW_DATE32: {
+          int32_t v;
+          memcpy(&v, q, 4);
+          rc = floe_arrow_builder_append_int32(b, v);
+          break;
+        }
+        case FLOE_ARROW_FLOAT: {
+          float v;
+          memcpy(&v, q, 4);
+          rc = floe_arrow_builder_append_float(b, v);
+          break;
+        }
+        case FLOE_ARROW_DOUBLE: {
+          double v;
+          memcpy(&v, q, 8);
+          rc = floe_arrow_builder_append_double(b, v);
+          break;
+        }
+        case FLOE_ARROW_DECIMAL128: {
+          floe_int128 v;
+          memcpy(&v, q, 16);
+          rc = floe_arrow_builder_append_decimal(b, v);
+          break;
+        }
+        default: {
+          int64_t v;
+          memcpy(&v, q, 8);
+          rc = floe_arrow_builder_append_int64(b, v);
+          break;
+        }
+      }
+      q += size;
+      break;
+    }
+  }
+  *p = q;
+  return rc;
+}
+
+/* Writes change `ch` to its partition: action, flags, ordering values (when
+ * the merge has them), the key, then every table column's value (cols[i]
+ * row rows[i]; a NULL view is a null). */
+static int spill_change_row(floe_merge *m, const change_row *ch,
+                            const floe_arrow_view *const *cols, const int64_t *rows,
+                            floe_error *err) {
+  floe_buf *rec = &m->record;
+  rec->len = 0;
+  uint32_t kl = (uint32_t)ch->key_len;
+  int rc = floe_buf_append_byte(rec, ch->action);
+  rc |= floe_buf_append_byte(rec, ch->flags);
+  if (m->order_column >= 0) rc |= floe_buf_append(rec, &ch->order, sizeof ch->order);
+  if (m->then_column >= 0) rc |= floe_buf_append(rec, &ch->then, sizeof ch->then);
+  rc |= floe_buf_append(rec, &kl, 4);
+  rc |= floe_buf_append(rec, ch->key, ch->key_len);
+  for (int32_t i = 0; i < m->n_columns; i++)
+    rc |= value_put(rec, cols[i], rows[i]);
+  if (rc != 0) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  bloom_add(m, ch->hash);
+  return floe_spill_append(m->spill, (int32_t)spill_part(ch->hash), rec->data, rec->len, err);
+}
+
+/* Spills change row r of a batch (views by batch child, source per table
+ * column). */
+static int spill_change(floe_merge *m, const change_row *ch, const floe_arrow_view *views,
+                        const int32_t *source, int64_t r, floe_error *err) {
+  const floe_arrow_view **cols = m->spill_cols;
+  for (int32_t i = 0; i < m->n_columns; i++) {
+    cols[i] = source[i] >= 0 ? &views[source[i]] : NULL;
+    m->spill_rows[i] = r;
+  }
+  return spill_change_row(m, ch, cols, m->spill_rows, err);
+}
+
+typedef struct row_entry {
+  int64_t row;
+  int64_t entry;
+} row_entry;
+
+static int compare_row_entry(const void *a, const void *b) {
+  int64_t x = ((const row_entry *)a)->row, y = ((const row_entry *)b)->row;
+  return x < y ? -1 : x > y;
+}
+
+/* The change set outgrew its budget: opens the spill, writes each buffered
+ * key's winning row to its partition in arrival order (a later change
+ * then compares against it exactly as in memory), and frees the buffer. */
+static int spill_begin(floe_merge *m, floe_error *err) {
+  int rc = seal_chunk(m, err);
+  if (rc < 0) return rc;
+  row_entry *order = NULL;
+  rc = floe_spill_open(&m->spill, m->spill_parent, "merge", 2 * SPILL_PARTS, SPILL_BUFFER,
+                       err);
+  if (rc < 0) {
+    floe_error_prefix(err, "merge into %s: spilling the change set", m->name);
+    return rc;
+  }
+  size_t bloom_bytes = (size_t)(m->memory_budget / 8);
+  if (bloom_bytes > BLOOM_MAX_BYTES) bloom_bytes = BLOOM_MAX_BYTES;
+  size_t pow2 = 4096;
+  while (pow2 * 2 <= bloom_bytes) pow2 *= 2;
+  m->bloom = floe_calloc(pow2, 1);
+  m->bloom_bits = (uint64_t)pow2 * 8;
+  order = floe_malloc(((size_t)m->n_entries + 1) * sizeof *order);
+  if (m->bloom == NULL || order == NULL) {
+    rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    goto cleanup;
+  }
+  for (int64_t i = 0; i < m->n_entries; i++) {
+    order[i].row = m->entries[i].row;
+    order[i].entry = i;
+  }
+  qsort(order, (size_t)m->n_entries, sizeof *order, compare_row_entry);
+  for (int64_t i = 0; i < m->n_entries; i++) {
+    const merge_entry *e = &m->entries[order[i].entry];
+    change_row ch = {e->key, e->key_len, e->hash, e->action,
+                     (uint8_t)(e->flags & (F_ORDER_NULL | F_THEN_NULL)), e->order, e->then};
+    for (int32_t c = 0; c < m->n_columns; c++)
+      m->spill_cols[c] = row_view(m, e->row, c, &m->spill_rows[c]);
+    rc = spill_change_row(m, &ch, m->spill_cols, m->spill_rows, err);
+    if (rc < 0) goto cleanup;
+  }
+  core_reset(m, true);
+#ifdef __GLIBC__
+  /* hand the buffer's pages back now: the commit's partitions and writers
+   * would not reuse most of them (fragmentation), and RSS is the bound */
+  malloc_trim(0);
+#endif
+cleanup:
+  floe_free(order);
+  return rc;
+}
+
+/* Reads change partition q back into the (empty) buffer and key table,
+ * in arrival order, so winners and counts come out as in memory. */
+static int load_partition(floe_merge *m, int32_t q, floe_error *err) {
+  int rc = floe_spill_rewind(m->spill, q, err);
+  if (rc < 0) return rc;
+  for (;;) {
+    const uint8_t *rec;
+    size_t len;
+    rc = floe_spill_next(m->spill, q, &rec, &len, err);
+    if (rc < 0) return rc;
+    if (rec == NULL) break;
+    const uint8_t *p = rec, *end = rec + len;
+    change_row ch;
+    memset(&ch, 0, sizeof ch);
+    size_t fixed = 2 + (m->order_column >= 0 ? 16 : 0) + (m->then_column >= 0 ? 16 : 0) + 4;
+    if (len < fixed) goto bad;
+    ch.action = *p++;
+    ch.flags = *p++;
+    if (m->order_column >= 0) {
+      memcpy(&ch.order, p, 16);
+      p += 16;
+    }
+    if (m->then_column >= 0) {
+      memcpy(&ch.then, p, 16);
+      p += 16;
+    }
+    uint32_t kl;
+    memcpy(&kl, p, 4);
+    p += 4;
+    if ((size_t)(end - p) < kl) goto bad;
+    ch.key = p;
+    ch.key_len = kl;
+    ch.hash = floe_merge_xxh64(ch.key, ch.key_len, 0);
+    p += kl;
+    for (int32_t c = 0; c < m->n_columns; c++) {
+      rc = value_take(&m->builder.columns[c], &p, end);
+      if (rc == FLOE_EFORMAT) goto bad;
+      if (rc < 0) return floe_error_set(err, rc, "out of memory");
+    }
+    int64_t row = m->n_chunks * CHUNK_ROWS + m->builder_rows;
+    m->builder_rows++;
+    rc = entry_note(m, &ch, row, err);
+    if (rc < 0) return rc;
+    if (m->builder_rows == CHUNK_ROWS) {
+      rc = seal_chunk(m, err);
+      if (rc < 0) return rc;
+    }
+  }
+  floe_spill_drop(m->spill, q);
+  return seal_chunk(m, err);
+bad:
+  return floe_error_set(err, FLOE_EFORMAT, "merge into %s: spill partition %d is corrupt",
+                        m->name, (int)q);
+}
+
 
 int floe_merge_add(floe_merge *m, const struct ArrowSchema *schema,
                    const struct ArrowArray *batch, floe_error *err) {
@@ -884,6 +1413,18 @@ int floe_merge_add(floe_merge *m, const struct ArrowSchema *schema,
     }
   }
 
+  if (m->spill != NULL) {
+    /* spilled: every change row goes to its key's partition */
+    for (int64_t r = 0; r < batch->length; r++) {
+      change_row ch;
+      rc = row_change(m, views, source, op_child, r, &ch, err);
+      if (rc < 0) goto cleanup;
+      rc = spill_change(m, &ch, views, source, r, err);
+      if (rc < 0) goto cleanup;
+    }
+    m->result.input_rows += batch->length;
+    goto cleanup;
+  }
   int64_t done = 0;
   while (done < batch->length) {
     int64_t seg = batch->length - done;
@@ -901,79 +1442,11 @@ int floe_merge_add(floe_merge *m, const struct ArrowSchema *schema,
     }
     m->builder_rows += seg;
     for (int64_t j = 0; j < seg; j++) {
-      int64_t r = done + j;
-      m->scratch.len = 0;
-      for (int32_t k = 0; k < m->n_keys; k++) {
-        rc = key_append(&m->scratch, &views[source[m->key_columns[k]]], r);
-        if (rc < 0) {
-          rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
-          goto cleanup;
-        }
-      }
-      uint8_t action = ACT_UPSERT;
-      if (op_child >= 0) {
-        size_t len;
-        const uint8_t *op = floe_arrow_view_bytes(&views[op_child], r, &len);
-        if (len == strlen(m->op_delete) && memcmp(op, m->op_delete, len) == 0)
-          action = ACT_DELETE;
-      }
-      bool order_null = false, then_null = false;
-      floe_int128 order = 0, then = 0;
-      if (m->order_column >= 0) {
-        const floe_arrow_view *ov = &views[source[m->order_column]];
-        order_null = floe_arrow_view_is_null(ov, r);
-        if (!order_null) order = order_value(ov, r);
-      }
-      if (m->then_column >= 0) {
-        const floe_arrow_view *tv = &views[source[m->then_column]];
-        then_null = floe_arrow_view_is_null(tv, r);
-        if (!then_null) then = order_value(tv, r);
-      }
-      uint8_t flags = (uint8_t)((order_null ? F_ORDER_NULL : 0) | (then_null ? F_THEN_NULL : 0));
-      uint64_t hash = floe_merge_xxh64(m->scratch.data, m->scratch.len, 0);
-      uint64_t slot;
-      merge_entry *e = entry_find(m, m->scratch.data, m->scratch.len, hash, &slot);
-      if (e != NULL) {
-        m->result.duplicate_keys++;
-        /* The larger (order, then) wins, a null below any value; on a
-         * tie the later row wins (and is counted: docs/replicate.md). */
-        bool wins = true;
-        if (m->order_column >= 0) {
-          int c = order_cmp(order_null, order, (e->flags & F_ORDER_NULL) != 0, e->order);
-          if (c == 0 && m->then_column >= 0)
-            c = order_cmp(then_null, then, (e->flags & F_THEN_NULL) != 0, e->then);
-          if (c == 0) count_tie(&m->result, order_null ? 0 : order);
-          wins = c >= 0;
-        }
-        if (wins) {
-          e->row = first_row + j;
-          e->action = action;
-          e->order = order;
-          e->then = then;
-          e->flags = (uint8_t)((e->flags & ~(F_ORDER_NULL | F_THEN_NULL)) | flags);
-        }
-        continue;
-      }
-      if ((rc = entries_grow(m, err)) < 0 || (rc = slots_grow(m, err)) < 0)
-        goto cleanup;
-      entry_find(m, m->scratch.data, m->scratch.len, hash, &slot);
-      uint8_t *key = floe_arena_memdup(&m->arena, m->scratch.data, m->scratch.len);
-      if (key == NULL && m->scratch.len > 0) {
-        rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
-        goto cleanup;
-      }
-      e = &m->entries[m->n_entries];
-      memset(e, 0, sizeof *e);
-      e->hash = hash;
-      e->key = key;
-      e->key_len = (uint32_t)m->scratch.len;
-      e->row = first_row + j;
-      e->action = action;
-      e->order = order;
-      e->then = then;
-      e->flags = flags;
-      m->slots[slot] = (int32_t)(m->n_entries + 1);
-      m->n_entries++;
+      change_row ch;
+      rc = row_change(m, views, source, op_child, done + j, &ch, err);
+      if (rc < 0) goto cleanup;
+      rc = entry_note(m, &ch, first_row + j, err);
+      if (rc < 0) goto cleanup;
     }
     done += seg;
     if (m->builder_rows == CHUNK_ROWS) {
@@ -982,6 +1455,8 @@ int floe_merge_add(floe_merge *m, const struct ArrowSchema *schema,
     }
   }
   m->result.input_rows += batch->length;
+  if (core_bytes(m) > m->memory_budget) rc = spill_begin(m, err);
+  goto cleanup;
 cleanup:
   if (rc < 0 && rc != FLOE_EINVAL) m->failed = true;
   floe_free(source);
@@ -1006,6 +1481,9 @@ static int writer_options(floe_merge *m, const char *suffix,
   int rc = floe_table_writer_options_from_metadata(out, m->md, err);
   if (rc < 0) return rc;
   out->io = floe_table_io(m->table);
+  /* the writer holds a row group until it is complete: bound it by half
+   * the merge's budget (at least 1 MiB), as the change set is */
+  out->max_row_group_bytes = m->memory_budget / 2 > (1 << 20) ? m->memory_budget / 2 : (1 << 20);
   snprintf(prefix, prefix_size, "00000-merge-%s-%s", m->prefix_base, suffix);
   out->file_prefix = prefix;
   return FLOE_OK;
@@ -1087,8 +1565,8 @@ typedef struct table_pass {
   char *cur_path;     /* the data file of the rows being read */
   size_t cur_path_cap;
   int32_t cur_task;
-  /* per plan task: rows copy-on-write removes; whether deletes touch it */
-  cow_file *cow;
+  /* per plan task: the rows deletes remove; whether deletes touch it */
+  task_rows *rows;
   bool *touched;
   /* equality deletes: key (+ partition source) columns of deleted rows */
   struct ArrowSchema eq_schema;
@@ -1102,9 +1580,9 @@ static void table_pass_reset(table_pass *p) {
   floe_arrow_schema_release(&p->out_schema);
   floe_free(p->col_child);
   floe_free(p->cur_path);
-  if (p->cow != NULL && p->plan != NULL)
-    for (int32_t t = 0; t < p->plan->n_tasks; t++) floe_free(p->cow[t].positions);
-  floe_free(p->cow);
+  if (p->rows != NULL && p->plan != NULL)
+    for (int32_t t = 0; t < p->plan->n_tasks; t++) floe_free(p->rows[t].bits);
+  floe_free(p->rows);
   floe_free(p->touched);
   floe_arrow_schema_release(&p->eq_schema);
   if (p->eq_ready) floe_arrow_batch_builder_free(&p->eq_bb);
@@ -1137,57 +1615,15 @@ static bool key_first_kind(const floe_merge *m, bool *is_int32, bool *is_int64,
   return *is_int32 || *is_int64 || *is_str;
 }
 
-/* The first key column's value of an entry (its encoding starts the key). */
-static floe_iceberg_value entry_first_key(const merge_entry *e, bool is_int32,
-                                          bool is_int64) {
-  floe_iceberg_value v;
-  memset(&v, 0, sizeof v);
-  if (is_int32) {
-    memcpy(&v.v.i32, e->key, 4);
-  } else if (is_int64) {
-    memcpy(&v.v.i64, e->key, 8);
-  } else {
-    uint32_t len;
-    memcpy(&len, e->key, 4);
-    v.bytes = e->key + 4;
-    v.len = len;
-  }
-  return v;
-}
-
 /* Sets key_lo/key_hi to the smallest and largest first-key value of the
  * change set (when that column is integer-backed or a string). */
 static void key_range(floe_merge *m) {
   bool is_int32, is_int64, is_str;
   m->has_key_range = false;
-  if (m->n_entries == 0 || !key_first_kind(m, &is_int32, &is_int64, &is_str))
-    return;
-  floe_iceberg_value lo = floe_iceberg_null_value(), hi = lo;
-  for (int64_t i = 0; i < m->n_entries; i++) {
-    floe_iceberg_value v = entry_first_key(&m->entries[i], is_int32, is_int64);
-    bool below, above;
-    if (lo.is_null) {
-      below = above = true;
-    } else if (is_int32) {
-      below = v.v.i32 < lo.v.i32;
-      above = v.v.i32 > hi.v.i32;
-    } else if (is_int64) {
-      below = v.v.i64 < lo.v.i64;
-      above = v.v.i64 > hi.v.i64;
-    } else {
-      size_t nl = v.len < lo.len ? v.len : lo.len;
-      int c = memcmp(v.bytes, lo.bytes, nl);
-      below = c < 0 || (c == 0 && v.len < lo.len);
-      nl = v.len < hi.len ? v.len : hi.len;
-      c = memcmp(v.bytes, hi.bytes, nl);
-      above = c > 0 || (c == 0 && v.len > hi.len);
-    }
-    if (below) lo = v;
-    if (above) hi = v;
-  }
+  if (!m->range_seen || !key_first_kind(m, &is_int32, &is_int64, &is_str)) return;
   m->has_key_range = true;
-  m->key_lo = lo;
-  m->key_hi = hi;
+  m->key_lo = key_first_value(m->range_lo.data, is_int32, is_int64);
+  m->key_hi = key_first_value(m->range_hi.data, is_int32, is_int64);
 }
 
 /* The filter that lets the scan prune files: `key IN (...)` for a few
@@ -1203,12 +1639,12 @@ static int key_filter(floe_merge *m, floe_scan_predicate *terms, int32_t *n_term
   bool is_int32, is_int64, is_str;
   if (!m->has_key_range || !key_first_kind(m, &is_int32, &is_int64, &is_str))
     return FLOE_OK;
-  if (m->n_entries <= IN_FILTER_MAX) {
+  if (m->spill == NULL && m->n_entries <= IN_FILTER_MAX) {
     floe_iceberg_value *values = floe_calloc((size_t)m->n_entries, sizeof *values);
     if (values == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
     int32_t n = 0;
     for (int64_t i = 0; i < m->n_entries; i++)
-      values[n++] = entry_first_key(&m->entries[i], is_int32, is_int64);
+      values[n++] = key_first_value(m->entries[i].key, is_int32, is_int64);
     *in_values = values;
     terms[0].column = NULL;
     terms[0].field_id = kc->field_id;
@@ -1250,9 +1686,9 @@ static int pass_open(floe_merge *m, table_pass *p, const int32_t *ids,
   rc = floe_scan_schema(p->scan, &p->out_schema, err);
   if (rc < 0) return rc;
   p->col_child = floe_malloc(((size_t)m->n_columns + 1) * sizeof *p->col_child);
-  p->cow = floe_calloc((size_t)p->plan->n_tasks + 1, sizeof *p->cow);
+  p->rows = floe_calloc((size_t)p->plan->n_tasks + 1, sizeof *p->rows);
   p->touched = floe_calloc((size_t)p->plan->n_tasks + 1, sizeof *p->touched);
-  if (p->col_child == NULL || p->cow == NULL || p->touched == NULL)
+  if (p->col_child == NULL || p->rows == NULL || p->touched == NULL)
     return floe_error_set(err, FLOE_ENOMEM, "out of memory");
   for (int32_t i = 0; i < m->n_columns; i++) p->col_child[i] = -1;
   p->file_child = p->pos_child = -1;
@@ -1304,6 +1740,33 @@ static int pass_find_task(floe_merge *m, table_pass *p, const uint8_t *path,
                         m->name, p->cur_path);
 }
 
+/* Marks row `pos` of plan task t deleted. */
+static int mark_row(table_pass *p, int32_t t, int64_t pos, floe_error *err) {
+  if (t < 0 || t >= p->plan->n_tasks || pos < 0)
+    return floe_error_set(err, FLOE_EFORMAT, "merge: row %" PRId64 " of task %d is out of range",
+                          pos, (int)t);
+  task_rows *tr = &p->rows[t];
+  size_t need = (size_t)(pos / 8) + 1;
+  if (need > tr->n_bytes) {
+    int64_t records = p->plan->tasks[t].file.record_count;
+    size_t n = records > 0 ? (size_t)((records + 7) / 8) : 0;
+    if (n < need) n = need + need / 2;
+    uint8_t *bits = floe_realloc(tr->bits, n);
+    if (bits == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    memset(bits + tr->n_bytes, 0, n - tr->n_bytes);
+    tr->bits = bits;
+    tr->n_bytes = n;
+  }
+  tr->bits[pos / 8] |= (uint8_t)(1u << (pos % 8));
+  p->touched[t] = true;
+  return FLOE_OK;
+}
+
+static bool row_marked(const table_pass *p, int32_t t, int64_t pos) {
+  const task_rows *tr = &p->rows[t];
+  return pos >= 0 && (size_t)(pos / 8) < tr->n_bytes && (tr->bits[pos / 8] >> (pos % 8)) & 1;
+}
+
 /* Deletes row r of a scanned batch (views by scan child). */
 static int pass_delete_row(floe_merge *m, table_pass *p,
                            const floe_arrow_view *views, int64_t r,
@@ -1323,26 +1786,7 @@ static int pass_delete_row(floe_merge *m, table_pass *p,
   const uint8_t *path = floe_arrow_view_bytes(&views[p->file_child], r, &len);
   rc = pass_find_task(m, p, path, len, err);
   if (rc < 0) return rc;
-  int64_t pos = floe_arrow_view_int64(&views[p->pos_child], r);
-  p->touched[p->cur_task] = true;
-  if (m->deletes == FLOE_MERGE_POSITION_DELETES) {
-    rc = pos_writer_get(m, err);
-    if (rc < 0) return rc;
-    const floe_scan_task *task = &p->plan->tasks[p->cur_task];
-    return floe_position_delete_writer_add(
-        m->pos_writer, task->file.n_partition > 0 ? task->file.partition : NULL,
-        p->cur_path, pos, err);
-  }
-  cow_file *cf = &p->cow[p->cur_task];
-  if (cf->n == cf->cap) {
-    size_t cap = cf->cap ? cf->cap * 2 : 64;
-    int64_t *np = floe_realloc(cf->positions, cap * sizeof *np);
-    if (np == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
-    cf->positions = np;
-    cf->cap = cap;
-  }
-  cf->positions[cf->n++] = pos;
-  return FLOE_OK;
+  return mark_row(p, p->cur_task, floe_arrow_view_int64(&views[p->pos_child], r), err);
 }
 
 /* Hash of the non-key columns of a row: views[col_of(i)] per table column
@@ -1368,6 +1812,192 @@ static int row_hash(floe_merge *m, const floe_arrow_view *const *cols,
 static int compare_i64(const void *a, const void *b) {
   int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
   return x < y ? -1 : x > y;
+}
+
+/* hash-diff: the row hash of each buffered key's winning row. */
+static int hash_entries(floe_merge *m, floe_error *err) {
+  if (m->kind != FLOE_MERGE_HASH_DIFF) return FLOE_OK;
+  for (int64_t i = 0; i < m->n_entries; i++) {
+    merge_entry *e = &m->entries[i];
+    for (int32_t c = 0; c < m->n_columns; c++)
+      m->spill_cols[c] = row_view(m, e->row, c, &m->spill_rows[c]);
+    int rc = row_hash(m, m->spill_cols, m->spill_rows, &e->row_hash, err);
+    if (rc < 0) return rc;
+  }
+  return FLOE_OK;
+}
+
+/* Spilled table pass, row r (its key in m->scratch unless null_key): a
+ * row whose key may be in the change set (Bloom filter) goes to the key's
+ * partition as key, task and position (not for equality deletes), row
+ * hash (hash-diff) and the equality delete's values (equality deletes);
+ * for hash-diff a row whose key the source surely lacks is deleted now. */
+static int spill_table_row(floe_merge *m, table_pass *p, const floe_arrow_view *views,
+                           const floe_arrow_view *const *cols, int64_t r, bool null_key,
+                           floe_error *err) {
+  int rc;
+  if (!null_key) {
+    uint64_t hash = floe_merge_xxh64(m->scratch.data, m->scratch.len, 0);
+    if (bloom_has(m, hash)) {
+      floe_buf *rec = &m->record;
+      rec->len = 0;
+      uint32_t kl = (uint32_t)m->scratch.len;
+      rc = floe_buf_append(rec, &kl, 4);
+      rc |= floe_buf_append(rec, m->scratch.data, m->scratch.len);
+      if (rc != 0) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+      if (m->deletes != FLOE_MERGE_EQUALITY_DELETES) {
+        size_t len;
+        const uint8_t *path = floe_arrow_view_bytes(&views[p->file_child], r, &len);
+        rc = pass_find_task(m, p, path, len, err);
+        if (rc < 0) return rc;
+        int32_t task = p->cur_task;
+        int64_t pos = floe_arrow_view_int64(&views[p->pos_child], r);
+        if (floe_buf_append(rec, &task, 4) < 0 || floe_buf_append(rec, &pos, 8) < 0)
+          return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+      }
+      if (m->kind == FLOE_MERGE_HASH_DIFF) {
+        uint64_t h;
+        for (int32_t c = 0; c < m->n_columns; c++) m->spill_rows[c] = r;
+        rc = row_hash(m, cols, m->spill_rows, &h, err);
+        if (rc < 0) return rc;
+        if (floe_buf_append(rec, &h, 8) < 0)
+          return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+      }
+      if (m->deletes == FLOE_MERGE_EQUALITY_DELETES)
+        for (int32_t j = 0; j < p->n_eq; j++)
+          if (value_put(rec, &views[p->eq_child[j]], r) < 0)
+            return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+      return floe_spill_append(m->spill, SPILL_PARTS + (int32_t)spill_part(hash), rec->data,
+                               rec->len, err);
+    }
+  }
+  if (m->kind != FLOE_MERGE_HASH_DIFF) return FLOE_OK;
+  m->result.rows_deleted++; /* in the table, not in the source */
+  return pass_delete_row(m, p, views, r, err);
+}
+
+/* Adds the outcome of each buffered key to the result counts. */
+static void count_entries(floe_merge *m) {
+  floe_merge_result *res = &m->result;
+  for (int64_t i = 0; i < m->n_entries; i++) {
+    const merge_entry *e = &m->entries[i];
+    if (e->action == ACT_UPSERT) {
+      if (e->flags & F_UNCHANGED)
+        res->rows_unchanged++;
+      else if (e->flags & F_EXISTS)
+        res->rows_updated++;
+      else
+        res->rows_inserted++;
+    } else if (e->flags & F_EXISTS) {
+      res->rows_deleted++;
+    } else {
+      res->deletes_missing++;
+    }
+  }
+}
+
+static int write_new_rows(floe_merge *m, floe_error *err);
+
+/* Merges spill partition q: its change rows into the key table, then its
+ * table rows (in scan order) against them, as the in-memory table pass
+ * does row by row; then writes its new rows and counts its keys. */
+static int merge_partition(floe_merge *m, table_pass *p, int32_t q, floe_error *err) {
+  int rc = load_partition(m, q, err);
+  if (rc < 0) return rc;
+  rc = hash_entries(m, err);
+  if (rc < 0) return rc;
+  int32_t file = SPILL_PARTS + q;
+  rc = floe_spill_rewind(m->spill, file, err);
+  if (rc < 0) return rc;
+  bool positions = m->deletes != FLOE_MERGE_EQUALITY_DELETES;
+  bool diff = m->kind == FLOE_MERGE_HASH_DIFF;
+  for (;;) {
+    const uint8_t *rec;
+    size_t len;
+    rc = floe_spill_next(m->spill, file, &rec, &len, err);
+    if (rc < 0) return rc;
+    if (rec == NULL) break;
+    const uint8_t *at = rec, *end = rec + len;
+    uint32_t kl;
+    int32_t task = -1;
+    int64_t pos = -1;
+    uint64_t h = 0;
+    if (len < 4) goto bad;
+    memcpy(&kl, at, 4);
+    at += 4;
+    if ((size_t)(end - at) < (size_t)kl + (positions ? 12 : 0) + (diff ? 8 : 0)) goto bad;
+    const uint8_t *key = at;
+    at += kl;
+    if (positions) {
+      memcpy(&task, at, 4);
+      memcpy(&pos, at + 4, 8);
+      at += 12;
+    }
+    if (diff) {
+      memcpy(&h, at, 8);
+      at += 8;
+    }
+    merge_entry *e = entry_find(m, key, kl, floe_merge_xxh64(key, kl, 0), NULL);
+    if (!diff) {
+      if (e == NULL) continue;
+      e->flags |= F_EXISTS;
+    } else if (e != NULL && !(e->flags & F_EXISTS)) {
+      e->flags |= F_EXISTS;
+      if (h == e->row_hash) {
+        e->flags |= F_UNCHANGED;
+        continue;
+      }
+    } else if (e == NULL) {
+      m->result.rows_deleted++; /* a Bloom filter false positive */
+    }
+    m->table_rows_deleted++;
+    if (positions) {
+      rc = mark_row(p, task, pos, err);
+      if (rc < 0) return rc;
+      continue;
+    }
+    for (int32_t j = 0; j < p->n_eq; j++) {
+      rc = value_take(&p->eq_bb.columns[j], &at, end);
+      if (rc == FLOE_EFORMAT) goto bad;
+      if (rc < 0) return floe_error_set(err, rc, "out of memory");
+    }
+    if (p->eq_bb.columns[0].length >= OUT_BATCH_ROWS) {
+      rc = flush_builder(m, &p->eq_bb, &p->eq_schema, sink_eq, err);
+      if (rc < 0) return rc;
+    }
+  }
+  floe_spill_drop(m->spill, file);
+  rc = write_new_rows(m, err);
+  if (rc < 0) return rc;
+  count_entries(m);
+  core_reset(m, false);
+  return FLOE_OK;
+bad:
+  return floe_error_set(err, FLOE_EFORMAT, "merge into %s: spill partition %d is corrupt",
+                        m->name, (int)file);
+}
+
+/* Writes the position deletes marked in the task bitmaps, file by file in
+ * plan order and by position. */
+static int emit_position_deletes(floe_merge *m, table_pass *p, floe_error *err) {
+  for (int32_t t = 0; t < p->plan->n_tasks; t++) {
+    if (!p->touched[t]) continue;
+    const floe_scan_task *task = &p->plan->tasks[t];
+    const task_rows *tr = &p->rows[t];
+    int rc = pos_writer_get(m, err);
+    if (rc < 0) return rc;
+    for (size_t i = 0; i < tr->n_bytes; i++) {
+      if (tr->bits[i] == 0) continue;
+      for (int b = 0; b < 8; b++) {
+        if (!((tr->bits[i] >> b) & 1)) continue;
+        rc = floe_position_delete_writer_add(
+            m->pos_writer, task->file.n_partition > 0 ? task->file.partition : NULL,
+            task->file.file_path, (int64_t)i * 8 + b, err);
+        if (rc < 0) return rc;
+      }
+    }
+  }
+  return FLOE_OK;
 }
 
 /* Scans the table's live rows and marks, deletes or diffs them against the
@@ -1428,16 +2058,8 @@ static int table_pass_run(floe_merge *m, table_pass *p, floe_error *err) {
       p->eq_child[j] = p->col_child[column_index(m, ids[j])];
   }
 
-  /* hash-diff: the source side's row hashes */
-  if (m->kind == FLOE_MERGE_HASH_DIFF) {
-    for (int64_t i = 0; i < m->n_entries; i++) {
-      merge_entry *e = &m->entries[i];
-      for (int32_t c = 0; c < m->n_columns; c++)
-        cols[c] = row_view(m, e->row, c, &col_rows[c]);
-      rc = row_hash(m, cols, col_rows, &e->row_hash, err);
-      if (rc < 0) goto cleanup;
-    }
-  }
+  rc = hash_entries(m, err);
+  if (rc < 0) goto cleanup;
 
   views = floe_calloc((size_t)p->out_schema.n_children + 1, sizeof *views);
   if (views == NULL) {
@@ -1467,6 +2089,11 @@ static int table_pass_run(floe_merge *m, table_pass *p, floe_error *err) {
         }
         rc = key_append(&m->scratch, kv, r);
         if (rc < 0) goto cleanup;
+      }
+      if (m->spill != NULL) {
+        rc = spill_table_row(m, p, views, cols, r, null_key, err);
+        if (rc < 0) goto cleanup;
+        continue;
       }
       merge_entry *e = NULL;
       if (!null_key) {
@@ -1500,10 +2127,6 @@ static int table_pass_run(floe_merge *m, table_pass *p, floe_error *err) {
     }
     floe_arrow_array_release(&batch);
   }
-  if (p->eq_ready) {
-    rc = flush_builder(m, &p->eq_bb, &p->eq_schema, sink_eq, err);
-    if (rc < 0) goto cleanup;
-  }
 cleanup:
   floe_arrow_array_release(&batch);
   floe_free(ids);
@@ -1526,9 +2149,6 @@ static int cow_rewrite(floe_merge *m, table_pass *p, floe_error *err) {
   struct ArrowArray batch;
   memset(&batch, 0, sizeof batch);
 
-  for (int32_t t = 0; t < p->plan->n_tasks; t++)
-    if (p->cow[t].n > 1)
-      qsort(p->cow[t].positions, p->cow[t].n, sizeof(int64_t), compare_i64);
   rc = pass_open(m, &rp, NULL, 0, true, NULL, 0, err);
   if (rc < 0) goto cleanup;
   rc = floe_arrow_batch_builder_init(&bb, &m->row_schema, err);
@@ -1556,9 +2176,7 @@ static int cow_rewrite(floe_merge *m, table_pass *p, floe_error *err) {
       rc = pass_lookup_task(p, path, len, err);
       if (rc < 0) goto cleanup;
       if (p->cur_task < 0 || !p->touched[p->cur_task]) continue;
-      const cow_file *cf = &p->cow[p->cur_task];
-      int64_t pos = floe_arrow_view_int64(&views[rp.pos_child], r);
-      if (bsearch(&pos, cf->positions, cf->n, sizeof(int64_t), compare_i64))
+      if (row_marked(p, p->cur_task, floe_arrow_view_int64(&views[rp.pos_child], r)))
         continue;
       for (int32_t c = 0; c < m->n_columns; c++) {
         floe_arrow_builder *b = &bb.columns[c];
@@ -1735,8 +2353,22 @@ int floe_merge_commit(floe_merge *m, floe_merge_result *out, floe_error *err) {
   key_range(m);
 
   bool has_rows = floe_iceberg_metadata_current_snapshot(m->md) != NULL;
-  if (has_rows && (m->n_entries > 0 || m->kind == FLOE_MERGE_HASH_DIFF)) {
+  if (has_rows && (m->spill != NULL || m->n_entries > 0 || m->kind == FLOE_MERGE_HASH_DIFF)) {
     rc = table_pass_run(m, &pass, err);
+    if (rc < 0) goto cleanup;
+  }
+  if (m->spill != NULL) {
+    for (int32_t q = 0; q < SPILL_PARTS; q++) {
+      rc = merge_partition(m, &pass, q, err);
+      if (rc < 0) goto cleanup;
+    }
+  }
+  if (pass.eq_ready) {
+    rc = flush_builder(m, &pass.eq_bb, &pass.eq_schema, sink_eq, err);
+    if (rc < 0) goto cleanup;
+  }
+  if (m->deletes == FLOE_MERGE_POSITION_DELETES && pass.plan != NULL) {
+    rc = emit_position_deletes(m, &pass, err);
     if (rc < 0) goto cleanup;
   }
   bool cow_files = false;
@@ -1747,25 +2379,12 @@ int floe_merge_commit(floe_merge *m, floe_merge_result *out, floe_error *err) {
       if (rc < 0) goto cleanup;
     }
   }
-  rc = write_new_rows(m, err);
-  if (rc < 0) goto cleanup;
-
-  floe_merge_result *res = &m->result;
-  for (int64_t i = 0; i < m->n_entries; i++) {
-    const merge_entry *e = &m->entries[i];
-    if (e->action == ACT_UPSERT) {
-      if (e->flags & F_UNCHANGED)
-        res->rows_unchanged++;
-      else if (e->flags & F_EXISTS)
-        res->rows_updated++;
-      else
-        res->rows_inserted++;
-    } else if (e->flags & F_EXISTS) {
-      res->rows_deleted++;
-    } else {
-      res->deletes_missing++;
-    }
+  if (m->spill == NULL) {
+    rc = write_new_rows(m, err);
+    if (rc < 0) goto cleanup;
+    count_entries(m);
   }
+  floe_merge_result *res = &m->result;
   int64_t new_rows = res->rows_inserted + res->rows_updated;
   res->net_row_change = new_rows - m->table_rows_deleted;
 
@@ -1826,6 +2445,11 @@ int floe_merge_commit(floe_merge *m, floe_merge_result *out, floe_error *err) {
   m->committed = true;
   m->failed = false;
 cleanup:
+  if (m->spill != NULL) {
+    m->result.spill_bytes = floe_spill_bytes(m->spill);
+    floe_spill_free(m->spill); /* the spill directory goes, whatever happened */
+    m->spill = NULL;
+  }
   if (rc < 0) {
     abort_writers(m);
     if (err != NULL && strncmp(err->message, "merge into", 10) != 0)
@@ -1858,6 +2482,14 @@ void floe_merge_free(floe_merge *m) {
   floe_free(m->entries);
   floe_free(m->slots);
   floe_buf_free(&m->scratch);
+  floe_buf_free(&m->record);
+  floe_buf_free(&m->range_lo);
+  floe_buf_free(&m->range_hi);
+  floe_spill_free(m->spill);
+  floe_free(m->bloom);
+  floe_free(m->spill_cols);
+  floe_free(m->spill_rows);
+  floe_free(m->spill_parent);
   floe_free(m->columns);
   floe_free(m->key_columns);
   floe_free(m->op_column);

@@ -200,10 +200,11 @@ int floe_run_report_json(const floe_run_report *report, floe_buf *out, floe_erro
         ",\"rows_source\":%" PRId64 ",\"rows_written\":%" PRId64 ",\"rows_inserted\":%" PRId64
         ",\"rows_updated\":%" PRId64 ",\"rows_deleted\":%" PRId64 ",\"files\":%" PRId64
         ",\"bytes\":%" PRId64 ",\"commits\":%" PRId64 ",\"repairs\":%" PRId64
-        ",\"baselines\":%" PRId64 ",\"schema_changes\":%" PRId64 ",\"seconds\":%.3f",
+        ",\"baselines\":%" PRId64 ",\"schema_changes\":%" PRId64 ",\"spill_bytes\":%" PRId64
+        ",\"seconds\":%.3f",
         t->rows_source, t->rows_written, t->rows_inserted, t->rows_updated, t->rows_deleted,
         t->files, t->bytes, t->commits, t->repairs, t->baselines, t->schema_changes,
-        t->seconds);
+        t->spill_bytes, t->seconds);
     rc |= floe_buf_appendf(out, ",\"rows_invalid\":%" PRId64, t->rows_invalid);
     if (t->rows_late >= 0)
       rc |= floe_buf_appendf(out, ",\"rows_late\":%" PRId64, t->rows_late);

@@ -225,6 +225,28 @@ static void test_run_threads_is_a_bounded_positive_count(void) {
                   "floe.yaml:7:16: run.threads: integer expected, got 'many'");
 }
 
+static void test_merge_memory_mb_and_spill_dir(void) {
+  floe_config cfg;
+  floe_error err;
+  REQUIRE_OK(load_text(&cfg,
+                       HEADER "run: {spill_dir: /var/tmp/floe}\n"
+                              "defaults: {merge: {memory_mb: 64}}\n"
+                              "tables:\n  orders: {}\n  lines: {merge: {memory_mb: 512}}\n",
+                       NULL, 0, &err),
+             &err);
+  CHECK_STR_EQ(cfg.run.spill_dir, "/var/tmp/floe");
+  REQUIRE(cfg.n_tables == 2);
+  CHECK_INT_EQ(floe_config_table_find(&cfg, "orders")->merge.memory_mb, 64);
+  CHECK_INT_EQ(floe_config_table_find(&cfg, "lines")->merge.memory_mb, 512);
+  floe_config_free(&cfg);
+  REQUIRE_OK(load_text(&cfg, HEADER "tables:\n  orders: {}\n", NULL, 0, &err), &err);
+  CHECK(cfg.run.spill_dir == NULL);
+  CHECK_INT_EQ(cfg.tables[0].merge.memory_mb, 0); /* 0: the default, 128 MiB */
+  floe_config_free(&cfg);
+  CHECK_ONE_ERROR(HEADER "tables: {t: {merge: {memory_mb: 0}}}\n",
+                  "floe.yaml:7:33: tables.t.merge.memory_mb: must be at least 1, got '0'");
+}
+
 static void test_minimal_config_gets_documented_defaults(void) {
   floe_config cfg;
   floe_error err;
@@ -1023,6 +1045,7 @@ int main(void) {
   RUN(test_full_config_maps_every_field);
   RUN(test_minimal_config_gets_documented_defaults);
   RUN(test_run_threads_is_a_bounded_positive_count);
+  RUN(test_merge_memory_mb_and_spill_dir);
   RUN(test_tables_inherit_defaults_deeply);
   RUN(test_cursor_column_and_batch_column_replace_each_other);
   RUN(test_env_interpolation_with_defaults_and_escape);

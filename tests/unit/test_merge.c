@@ -297,6 +297,12 @@ static int run_merge(fixture *fx, const floe_merge_options *o, const trow *const
 static const int32_t key_id[] = {1};
 static const floe_iceberg_property run_summary[] = {{"floe.run-id", "r1"}};
 
+/* The merges' memory budget: main runs the behaviour tests once in memory
+ * (0: the default) and once with a budget of one byte, so every merge
+ * spills its change set and table keys to SPILL_DIR. */
+#define SPILL_DIR "tmp/merge/spill"
+static int64_t g_memory_bytes = 0;
+
 static floe_merge_options upsert_options(floe_merge_deletes deletes) {
   floe_merge_options o;
   memset(&o, 0, sizeof o);
@@ -307,6 +313,8 @@ static floe_merge_options upsert_options(floe_merge_deletes deletes) {
   o.order_field_id = 4;
   o.n_summary = 1;
   o.summary = run_summary;
+  o.memory_bytes = g_memory_bytes;
+  o.spill_dir = SPILL_DIR;
   return o;
 }
 
@@ -861,9 +869,11 @@ static void test_allocation_failures_fail_cleanly(void) {
     REQUIRE_OK(floe_merge_begin(&m, fx.table, &o, &err), &err);
     floe_merge_free(m);
     calls = floe_alloc_calls() - calls;
-    long stride = 1, failures = 0, successes = 0;
+    /* the spilled round (more allocations per merge) samples every third */
+    long first = g_memory_bytes > 0 ? 3 : 1;
+    long stride = first, failures = 0, successes = 0;
     for (long k = 1; k < 4000; k += stride) {
-      if (k > 400) stride = 7;
+      if (k > 400) stride = 7 * first;
       REQUIRE_OK(floe_table_refresh(fx.table, &err), &err);
       char *was = table_text(fx.table);
       struct ArrowSchema bs[2];
@@ -900,6 +910,184 @@ static void test_allocation_failures_fail_cleanly(void) {
     (void)calls;
     (void)before;
   }
+  fixture_close(&fx);
+}
+
+
+/* ---- spilling (merge memory budget) --------------------------------- */
+
+/* Entries of SPILL_DIR (each spill makes a floe-merge-* directory there
+ * and must remove it on success and failure). */
+static int spill_entries(void) {
+  DIR *d = opendir(SPILL_DIR);
+  if (d == NULL) return -1;
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) n += e->d_name[0] != '.';
+  closedir(d);
+  return n;
+}
+
+/* Deterministic pseudo-random choices for the spill tests. */
+static uint64_t mix64(uint64_t x) {
+  x ^= x >> 33;
+  x *= UINT64_C(0xff51afd7ed558ccd);
+  x ^= x >> 33;
+  return x;
+}
+
+/* One merge of a generated change set into a 3-file, 1,200-row table
+ * (ids 1..1200), with `memory_bytes` as the budget: kind 0 upsert (three
+ * batches: updates with repeated keys and equal orderings, inserts), 1
+ * CDC (inserts, updates, deletes of present and absent keys), 2 hash-diff
+ * (the full source: some rows dropped, some changed, some new). Returns
+ * the table's text and the result. */
+static char *spill_case(int kind, floe_merge_deletes deletes, const char *partition,
+                        int64_t memory_bytes, const char *name, floe_merge_result *r) {
+  fixture fx;
+  floe_error err = {0};
+  if (!fixture_open(&fx, name, partition, &err)) return strdup("(fixture failed)");
+  static const char *const regions[] = {"eu", "us", "ap"};
+  static char names[1600][16];
+  trow *rows = calloc(1600, sizeof *rows);
+  for (int f = 0; f < 3; f++) {
+    for (int i = 0; i < 400; i++) {
+      int64_t id = f * 400 + i + 1;
+      snprintf(names[i], sizeof names[i], "n%lld", (long long)id);
+      rows[i] = (trow){id, (id % 17) ? names[i] : NULL, (int32_t)id, 1, regions[id % 3], NULL};
+    }
+    if (!append_rows(&fx, rows, 400, &err)) {
+      free(rows);
+      fixture_close(&fx);
+      return strdup("(append failed)");
+    }
+  }
+  static char cnames[1600][16];
+  static const char *const ops[] = {"I", "U", "D"};
+  int n = 0;
+  if (kind == 2) {
+    for (int64_t id = 1; id <= 1500; id++) {
+      uint64_t h = mix64((uint64_t)id);
+      if (id <= 1200 && h % 7 == 0) continue; /* gone from the source */
+      bool changed = id > 1200 || h % 5 == 0;
+      snprintf(cnames[n], sizeof cnames[n], "%s%lld", changed ? "c" : "n", (long long)id);
+      rows[n] = (trow){id, (id % 17) ? cnames[n] : NULL, (int32_t)id, 1,
+                       regions[(id + (changed && h % 2)) % 3], NULL};
+      n++;
+    }
+  } else {
+    for (int i = 0; i < 1500; i++) {
+      uint64_t h = mix64((uint64_t)i + 7);
+      int64_t id = (int64_t)(h % 1400) + 1; /* 1201..1400 are new */
+      snprintf(cnames[i], sizeof cnames[i], "v%d", i);
+      rows[i] = (trow){id, (h >> 20) % 9 ? cnames[i] : NULL, (int32_t)(h >> 40) % 1000,
+                       2 + (int64_t)((h >> 12) % 3), regions[(h >> 30) % 3],
+                       ops[(h >> 50) % 3]};
+    }
+    n = 1500;
+  }
+  floe_merge_options o = upsert_options(deletes);
+  o.memory_bytes = memory_bytes;
+  if (kind == 1) {
+    o.kind = FLOE_MERGE_CDC_OP;
+    o.op_column = "op";
+  } else if (kind == 2) {
+    o.kind = FLOE_MERGE_HASH_DIFF;
+    o.order_field_id = -1;
+  }
+  const trow *rp[] = {rows, rows + n / 3, rows + 2 * (n / 3)};
+  int counts[] = {n / 3, n / 3, n - 2 * (n / 3)};
+  int rc = run_merge(&fx, &o, rp, counts, 3, kind == 1, r, &err);
+  free(rows);
+  char *text;
+  if (rc != 0) {
+    printf("  %s: %s\n", name, err.message);
+    text = strdup("(merge failed)");
+  } else {
+    text = table_text(fx.table);
+  }
+  fixture_close(&fx);
+  return text;
+}
+
+/* Every kind and delete mode, unpartitioned and partitioned by region: a
+ * merge that spills (budget 1 byte) leaves the same rows and counts as the
+ * same merge in memory, and its spill directory is gone. */
+static void test_spilled_merge_matches_in_memory(void) {
+  floe_merge_deletes modes[] = {FLOE_MERGE_POSITION_DELETES, FLOE_MERGE_EQUALITY_DELETES,
+                                FLOE_MERGE_COPY_ON_WRITE};
+  const char *parts[] = {NULL, "region:identity"};
+  for (int kind = 0; kind < 3; kind++)
+    for (int mode = 0; mode < 3; mode++)
+      for (int part = 0; part < 2; part++) {
+        char a[64], b[64];
+        snprintf(a, sizeof a, "spill_mem_%d%d%d", kind, mode, part);
+        snprintf(b, sizeof b, "spill_disk_%d%d%d", kind, mode, part);
+        floe_merge_result rm, rs;
+        memset(&rm, 0, sizeof rm);
+        memset(&rs, 0, sizeof rs);
+        char *in_memory = spill_case(kind, modes[mode], parts[part], INT64_C(1) << 30, a, &rm);
+        char *spilled = spill_case(kind, modes[mode], parts[part], 1, b, &rs);
+        CHECK(strlen(in_memory) > 1000);
+        CHECK_STR_EQ(spilled, in_memory);
+        CHECK_INT_EQ(rm.spill_bytes, 0);
+        CHECK(rs.spill_bytes > 0);
+        CHECK_INT_EQ(rs.input_rows, rm.input_rows);
+        CHECK_INT_EQ(rs.rows_inserted, rm.rows_inserted);
+        CHECK_INT_EQ(rs.rows_updated, rm.rows_updated);
+        CHECK_INT_EQ(rs.rows_deleted, rm.rows_deleted);
+        CHECK_INT_EQ(rs.rows_unchanged, rm.rows_unchanged);
+        CHECK_INT_EQ(rs.deletes_missing, rm.deletes_missing);
+        CHECK_INT_EQ(rs.duplicate_keys, rm.duplicate_keys);
+        CHECK_INT_EQ(rs.tied_keys, rm.tied_keys);
+        CHECK_INT_EQ(rs.net_row_change, rm.net_row_change);
+        CHECK(rm.rows_updated + rm.rows_deleted > 100);
+        if (kind == 0) CHECK(rm.tied_keys > 0);
+        if (kind == 1) CHECK(rm.deletes_missing > 0);
+        if (kind == 2) CHECK(rm.rows_unchanged > 100);
+        free(in_memory);
+        free(spilled);
+        CHECK_INT_EQ(spill_entries(), 0);
+      }
+}
+
+/* A budget that the first batch stays under and the second exceeds (the
+ * buffer holds ~114 KB after one batch, ~137 KB after two): the buffered
+ * winners move to the spill mid-merge and the third batch goes straight
+ * there; ties still go to the later row. */
+static void test_spill_starts_mid_merge(void) {
+  floe_merge_result rm, rs;
+  char *in_memory = spill_case(0, FLOE_MERGE_POSITION_DELETES, NULL, 0, "spill_mid_mem", &rm);
+  char *spilled =
+      spill_case(0, FLOE_MERGE_POSITION_DELETES, NULL, 120000, "spill_mid_disk", &rs);
+  CHECK_STR_EQ(spilled, in_memory);
+  CHECK(rs.spill_bytes > 0);
+  CHECK_INT_EQ(rm.spill_bytes, 0);
+  CHECK_INT_EQ(rs.duplicate_keys, rm.duplicate_keys);
+  CHECK_INT_EQ(rs.tied_keys, rm.tied_keys);
+  CHECK_INT_EQ(rs.rows_updated, rm.rows_updated);
+  free(in_memory);
+  free(spilled);
+  CHECK_INT_EQ(spill_entries(), 0);
+}
+
+/* A spill directory that cannot be made fails the merge with its name,
+ * and the table is unchanged. */
+static void test_spill_dir_missing_fails_cleanly(void) {
+  fixture fx;
+  floe_error err = {0};
+  REQUIRE(fixture_open(&fx, "spill_missing", NULL, &err));
+  REQUIRE(load_base(&fx, &err));
+  floe_merge_options o = upsert_options(FLOE_MERGE_POSITION_DELETES);
+  o.memory_bytes = 1;
+  o.spill_dir = "tmp/merge/no/such/dir";
+  const trow *rows[] = {up1, up2};
+  int n[] = {4, 3};
+  floe_merge_result r;
+  int rc = run_merge(&fx, &o, rows, n, 2, false, &r, &err);
+  CHECK(rc < 0);
+  CHECK(strstr(err.message, "tmp/merge/no/such/dir") != NULL);
+  CHECK_TABLE(fx.table, "1|a|10|1|eu;2|b|20|1|eu;3|c|30|1|us;4|d|40|1|us;5|e|50|1|eu");
   fixture_close(&fx);
 }
 
@@ -965,9 +1153,7 @@ static void test_icebird_reads_merged_table(void) {
   fixture_close(&fx);
 }
 
-int main(void) {
-  system("mkdir -p tmp/merge");
-  RUN(test_xxh64_matches_reference_vectors);
+static void run_behaviour_tests(void) {
   RUN(test_upsert_position_deletes_last_change_wins);
   RUN(test_upsert_equality_deletes_keep_same_commit_rows);
   RUN(test_upsert_copy_on_write_rewrites_touched_file);
@@ -988,6 +1174,20 @@ int main(void) {
   RUN(test_hash_diff_copy_on_write);
   RUN(test_concurrent_append_rebases_or_conflicts);
   RUN(test_allocation_failures_fail_cleanly);
+}
+
+int main(void) {
+  system("rm -rf tmp/merge && mkdir -p " SPILL_DIR);
+  RUN(test_xxh64_matches_reference_vectors);
+  run_behaviour_tests();
   RUN(test_icebird_reads_merged_table);
+  /* the same behaviours with every merge spilled */
+  g_memory_bytes = 1;
+  run_behaviour_tests();
+  CHECK_INT_EQ(spill_entries(), 0);
+  g_memory_bytes = 0;
+  RUN(test_spilled_merge_matches_in_memory);
+  RUN(test_spill_starts_mid_merge);
+  RUN(test_spill_dir_missing_fails_cleanly);
   return test_report();
 }
