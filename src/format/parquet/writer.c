@@ -1,6 +1,16 @@
 /*
- * format/parquet/writer: floe's streaming Parquet writer for flat Iceberg
- * schemas (include/floe/parquet_writer.h).
+ * format/parquet/writer: floe's streaming Parquet writer for Iceberg schemas
+ * of primitives and lists of primitives (include/floe/parquet_writer.h).
+ *
+ * A list column ("+l" whose element is a primitive) is written in the
+ * standard 3-level form (parquet-format LogicalTypes.md, "Lists"):
+ * `<optional|required> group <name> (LIST) { repeated group list {
+ * <optional|required> <type> element; } }`, with the list's field id on the
+ * outer group and the element id on the leaf. Its one leaf column carries
+ * repetition levels (0 starts a row, 1 continues its list) and definition
+ * levels up to max_def = [list optional] + 1 + [element optional]: a null
+ * list is level 0, an empty list the list's own level, a null element
+ * max_def - 1. Pages are cut only between rows, so no row spans two pages.
  *
  * Shape: each column keeps one page under construction (definition levels,
  * and either PLAIN values or dictionary indices) and the finished,
@@ -80,6 +90,15 @@ typedef struct pq_col {
   pq_type ptype;
   int32_t width;   /* bytes per PLAIN value for fixed widths (FLBA: L) */
   bool is_decimal; /* Arrow decimal128 input */
+  /* list of a primitive: the leaf above is the element (name, id,
+   * nullability); these describe the list itself */
+  bool is_list;
+  bool list_nullable;
+  int32_t list_field_id;
+  char *list_name;
+  int max_def;      /* list: 1..3; flat: 1 when nullable */
+  uint8_t *reps;    /* list: repetition level per level entry */
+  size_t reps_cap;
   floe_int128 decimal_limit; /* 10^precision */
 
   /* dictionary state of the current chunk */
@@ -351,10 +370,31 @@ static int32_t decimal_flba_width(int32_t precision) {
 static int map_column(pq_col *c, const struct ArrowSchema *field,
                       const floe_parquet_writer_options *options,
                       floe_error *err) {
+  if (field->format != NULL && strcmp(field->format, "+l") == 0 && !c->is_list) {
+    if (field->n_children != 1 || field->children[0] == NULL)
+      return floe_error_set(err, FLOE_EINVAL, "column '%s': a list needs one child",
+                            field->name ? field->name : "");
+    const struct ArrowSchema *element = field->children[0];
+    if (element->format != NULL && element->format[0] == '+')
+      return floe_error_set(err, FLOE_EUNSUPPORTED,
+                            "column '%s': lists of nested types cannot be written to "
+                            "Parquet by floe (lists of primitives only)",
+                            field->name ? field->name : "");
+    c->is_list = true;
+    c->list_nullable = (field->flags & ARROW_FLAG_NULLABLE) != 0;
+    c->list_field_id = floe_arrow_schema_field_id(field);
+    c->list_name = floe_strdup(field->name != NULL ? field->name : "");
+    if (c->list_name == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    int rc = map_column(c, element, options, err);
+    if (rc < 0) return floe_error_prefix(err, "list '%s'", c->list_name), rc;
+    c->max_def = (c->list_nullable ? 1 : 0) + 1 + (c->nullable ? 1 : 0);
+    return FLOE_OK;
+  }
   int rc = floe_arrow_schema_type(field, &c->type, err);
   if (rc < 0) return rc;
   c->nullable = (field->flags & ARROW_FLAG_NULLABLE) != 0;
   c->field_id = floe_arrow_schema_field_id(field);
+  c->max_def = c->nullable ? 1 : 0;
   c->name = floe_strdup(field->name != NULL ? field->name : "");
   if (c->name == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
   c->dict_allowed = options->dictionary;
@@ -494,6 +534,31 @@ static void schema_element(const pq_col *c, pq_schema_element *e) {
   }
 }
 
+/* The two groups above a list's leaf (parquet-format LogicalTypes.md,
+ * "Lists": LIST annotation on the outer group, a repeated group "list"). */
+static void list_groups(const pq_col *c, pq_schema_element *outer, pq_schema_element *middle) {
+  memset(outer, 0, sizeof *outer);
+  outer->name = c->list_name;
+  outer->has_repetition = true;
+  outer->repetition = c->list_nullable ? PQ_OPTIONAL : PQ_REQUIRED;
+  outer->has_num_children = true;
+  outer->num_children = 1;
+  outer->has_converted_type = true;
+  outer->converted_type = PQ_CT_LIST;
+  outer->has_logical_type = true;
+  outer->logical_type.kind = PQ_LT_LIST;
+  if (c->list_field_id >= 0) {
+    outer->has_field_id = true;
+    outer->field_id = c->list_field_id;
+  }
+  memset(middle, 0, sizeof *middle);
+  middle->name = "list";
+  middle->has_repetition = true;
+  middle->repetition = PQ_REPEATED;
+  middle->has_num_children = true;
+  middle->num_children = 1;
+}
+
 /* ---- output -------------------------------------------------------------- */
 
 static int sink_write(floe_parquet_writer *w, const void *data, size_t n,
@@ -585,7 +650,20 @@ static int cut_page(floe_parquet_writer *w, pq_col *c, floe_error *err) {
 
   floe_buf *page = &w->page_buf;
   floe_buf_reset(page);
-  if (c->nullable) {
+  if (c->is_list) {
+    /* Data page v1: repetition levels, then definition levels, each an RLE
+     * run with a 4-byte length (parquet-format Encodings.md). */
+    if (floe_buf_resize(page, 4) < 0 ||
+        pq_rle_encode_u8(c->reps, (size_t)c->page_n, 1, page) < 0)
+      return nomem(w, err);
+    floe_store_u32le(page->data, (uint32_t)(page->len - 4));
+    size_t at = page->len;
+    if (floe_buf_resize(page, at + 4) < 0 ||
+        pq_rle_encode_u8(c->defs, (size_t)c->page_n, pq_bit_width((uint32_t)c->max_def),
+                         page) < 0)
+      return nomem(w, err);
+    floe_store_u32le(page->data + at, (uint32_t)(page->len - at - 4));
+  } else if (c->nullable) {
     if (floe_buf_resize(page, 4) < 0) return nomem(w, err);
     if (pq_rle_encode_u8(c->defs, (size_t)c->page_n, 1, page) < 0)
       return nomem(w, err);
@@ -654,7 +732,7 @@ static inline int64_t page_estimate(const pq_col *c) {
   } else {
     values = (int64_t)c->values.len;
   }
-  return values + (c->nullable ? c->page_n / 8 : 0);
+  return values + (c->is_list ? c->page_n / 2 : c->nullable ? c->page_n / 8 : 0);
 }
 
 /* Whether the page under construction is full: page_bytes reached, or
@@ -796,6 +874,9 @@ static int64_t plain_fixed_run(pq_col *c, const floe_arrow_view *v, int64_t i,
   return i + n;
 }
 
+static inline int put_value(floe_parquet_writer *w, pq_col *c, const floe_arrow_view *v,
+                            int64_t i, floe_error *err);
+
 static int encode_slice(floe_parquet_writer *w, pq_col *c,
                         const floe_arrow_view *v, int64_t r0, int64_t r1,
                         floe_error *err) {
@@ -821,6 +902,21 @@ static int encode_slice(floe_parquet_writer *w, pq_col *c,
         st->null_count++;
         continue;
       }
+      FLOE_TRY(put_value(w, c, v, i, err));
+    }
+  }
+  rc = FLOE_OK;
+cleanup:
+  return rc;
+}
+
+/* Appends the non-null value i of v to the page (PLAIN or dictionary) and
+ * to the chunk statistics. The buffers have room (reserve_slice). */
+static inline int put_value(floe_parquet_writer *w, pq_col *c, const floe_arrow_view *v,
+                            int64_t i, floe_error *err) {
+  col_stats *st = &c->chunk_stats;
+  {
+    {
       bool inserted = false;
       int64_t idx = 0;
       switch (c->kind) {
@@ -947,6 +1043,74 @@ static int encode_slice(floe_parquet_writer *w, pq_col *c,
       c->page_nonnull++;
     }
   }
+  return FLOE_OK;
+}
+
+/* Room for n more level entries in the page under construction. */
+static int reserve_levels(floe_parquet_writer *w, pq_col *c, int64_t n, floe_error *err) {
+  size_t want = (size_t)c->page_n + (size_t)n;
+  if (want > c->defs_cap) {
+    size_t cap = want + want / 2 + 64;
+    uint8_t *defs = floe_realloc(c->defs, cap);
+    if (defs == NULL) return nomem(w, err);
+    c->defs = defs;
+    c->defs_cap = cap;
+  }
+  if (want > c->reps_cap) {
+    size_t cap = want + want / 2 + 64;
+    uint8_t *reps = floe_realloc(c->reps, cap);
+    if (reps == NULL) return nomem(w, err);
+    c->reps = reps;
+    c->reps_cap = cap;
+  }
+  if (c->dict_allowed && want > c->indices_cap) {
+    size_t cap = want + want / 2 + 64;
+    uint32_t *indices = floe_realloc(c->indices, cap * sizeof *indices);
+    if (indices == NULL) return nomem(w, err);
+    c->indices = indices;
+    c->indices_cap = cap;
+  }
+  return FLOE_OK;
+}
+
+/* Rows [r0, r1) of a list column, already validated: per row its level
+ * entries (one for a null or empty list, one per element otherwise) and
+ * its non-null elements' values. */
+static int encode_list_slice(floe_parquet_writer *w, pq_col *c, const floe_arrow_view *v,
+                             int64_t r0, int64_t r1, floe_error *err) {
+  int rc;
+  floe_arrow_view ev;
+  col_stats *st = &c->chunk_stats;
+  FLOE_TRY(floe_arrow_view_list_child(v, &ev, err));
+  uint8_t list_level = c->list_nullable ? 1 : 0;
+  for (int64_t i = r0; i < r1; i++) {
+    if (page_full(c) || c->dict_full) FLOE_TRY(cut_page(w, c, err));
+    bool list_present = !floe_arrow_view_is_null(v, i);
+    int64_t s = 0, e = 0;
+    if (list_present) floe_arrow_view_list_range(v, i, &s, &e);
+    int64_t entries = e > s ? e - s : 1;
+    FLOE_TRY(reserve_levels(w, c, entries, err));
+    if (e > s) FLOE_TRY(reserve_slice(w, c, &ev, s, e, err));
+    st->value_count += entries;
+    if (e <= s) {
+      c->reps[c->page_n] = 0;
+      c->defs[c->page_n] = list_present ? list_level : 0;
+      c->page_n++;
+      st->null_count++;
+      continue;
+    }
+    for (int64_t j = s; j < e; j++) {
+      bool present = !floe_arrow_view_is_null(&ev, j);
+      c->reps[c->page_n] = j == s ? 0 : 1;
+      c->defs[c->page_n] = (uint8_t)(present ? c->max_def : c->max_def - 1);
+      c->page_n++;
+      if (!present) {
+        st->null_count++;
+        continue;
+      }
+      FLOE_TRY(put_value(w, c, &ev, j, err));
+    }
+  }
   rc = FLOE_OK;
 cleanup:
   return rc;
@@ -1046,14 +1210,21 @@ static int flush_row_group(floe_parquet_writer *w, floe_error *err) {
     cc->has_meta_data = true;
     m->type = c->ptype;
     m->encodings = floe_arena_alloc(&w->arena, 3 * sizeof *m->encodings);
-    m->path_in_schema = floe_arena_alloc(&w->arena, sizeof *m->path_in_schema);
+    m->path_in_schema = floe_arena_alloc(&w->arena, 3 * sizeof *m->path_in_schema);
     if (m->encodings == NULL || m->path_in_schema == NULL) return nomem(w, err);
     if (c->dict_used) m->encodings[m->n_encodings++] = PQ_ENC_RLE_DICTIONARY;
     if (c->chunk_plain_pages || c->dict_used)
       m->encodings[m->n_encodings++] = PQ_ENC_PLAIN;
     m->encodings[m->n_encodings++] = PQ_ENC_RLE;
-    m->path_in_schema[0] = c->name;
-    m->n_path = 1;
+    if (c->is_list) {
+      m->path_in_schema[0] = c->list_name;
+      m->path_in_schema[1] = "list";
+      m->path_in_schema[2] = c->name;
+      m->n_path = 3;
+    } else {
+      m->path_in_schema[0] = c->name;
+      m->n_path = 1;
+    }
     m->codec = (pq_codec)w->options.compression;
     m->num_values = c->chunk_values;
     m->total_uncompressed_size = uncompressed;
@@ -1103,6 +1274,8 @@ cleanup:
 
 static void col_free(pq_col *c) {
   floe_free(c->name);
+  floe_free(c->list_name);
+  floe_free(c->reps);
   pq_dict_free(&c->dict);
   floe_buf_free(&c->values);
   floe_free(c->indices);
@@ -1264,6 +1437,40 @@ static int validate_batch(floe_parquet_writer *w, const floe_arrow_view *views,
   for (int32_t k = 0; k < w->n_cols; k++) {
     const pq_col *c = &w->cols[k];
     const floe_arrow_view *v = &views[k];
+    floe_arrow_view element;
+    if (c->is_list) {
+      /* The list's own nulls, then its elements over the batch's range. */
+      if (!c->list_nullable && v->validity != NULL) {
+        for (int64_t i = 0; i < length; i++)
+          if (floe_arrow_view_is_null(v, i))
+            return floe_error_set(err, FLOE_EINVAL,
+                                  "column '%s' row %" PRId64 ": null in a required list",
+                                  c->list_name, w->rows + i);
+      }
+      int rc = floe_arrow_view_list_child(v, &element, err);
+      if (rc < 0) return rc;
+      for (int64_t i = 0; i < length; i++) {
+        if (floe_arrow_view_is_null(v, i)) continue;
+        int64_t s, e;
+        floe_arrow_view_list_range(v, i, &s, &e);
+        for (int64_t j = s; j < e; j++) {
+          if (!c->nullable && floe_arrow_view_is_null(&element, j))
+            return floe_error_set(err, FLOE_EINVAL,
+                                  "column '%s' row %" PRId64
+                                  ": null element in a list of required elements",
+                                  c->list_name, w->rows + i);
+          if (c->is_decimal && !floe_arrow_view_is_null(&element, j)) {
+            floe_int128 d = floe_arrow_view_decimal(&element, j);
+            if (d >= c->decimal_limit || d <= -c->decimal_limit)
+              return floe_error_set(err, FLOE_ERANGE,
+                                    "column '%s' row %" PRId64
+                                    ": decimal element exceeds precision %d",
+                                    c->list_name, w->rows + i, c->type.precision);
+          }
+        }
+      }
+      continue;
+    }
     if (!c->nullable && v->validity != NULL) {
       for (int64_t i = 0; i < length; i++)
         if (floe_arrow_view_is_null(v, i))
@@ -1331,8 +1538,12 @@ int floe_parquet_writer_write(floe_parquet_writer *w,
   while (row < length) {
     int64_t n = w->group_rows_hint;
     if (n > length - row) n = length - row;
-    for (int32_t k = 0; k < w->n_cols; k++)
-      FLOE_TRY(encode_slice(w, &w->cols[k], &views[k], row, row + n, err));
+    for (int32_t k = 0; k < w->n_cols; k++) {
+      if (w->cols[k].is_list)
+        FLOE_TRY(encode_list_slice(w, &w->cols[k], &views[k], row, row + n, err));
+      else
+        FLOE_TRY(encode_slice(w, &w->cols[k], &views[k], row, row + n, err));
+    }
     row += n;
     w->rows += n;
     w->group_rows += n;
@@ -1457,7 +1668,9 @@ static int fill_metrics(const floe_parquet_writer *w,
     m->null_count = c->file_stats.null_count;
     m->has_nan_count = c->kind == K_F32 || c->kind == K_F64;
     m->nan_count = c->file_stats.nan_count;
-    if (column_bounds(w, c, m) < 0) goto nomem;
+    /* Bounds of list elements are left out: Iceberg readers use bounds
+     * of top-level and struct fields only. */
+    if (!c->is_list && column_bounds(w, c, m) < 0) goto nomem;
   }
   return FLOE_OK;
 nomem:
@@ -1481,7 +1694,10 @@ int floe_parquet_writer_close(floe_parquet_writer *w,
                           "written");
   FLOE_TRY(flush_row_group(w, err));
 
-  schema = floe_calloc((size_t)w->n_cols + 1, sizeof *schema);
+  int32_t n_elements = w->n_cols + 1;
+  for (int32_t i = 0; i < w->n_cols; i++)
+    if (w->cols[i].is_list) n_elements += 2;
+  schema = floe_calloc((size_t)n_elements, sizeof *schema);
   if (w->options.n_key_value > 0)
     kv = floe_calloc((size_t)w->options.n_key_value, sizeof *kv);
   if (schema == NULL || (w->options.n_key_value > 0 && kv == NULL)) {
@@ -1491,8 +1707,13 @@ int floe_parquet_writer_close(floe_parquet_writer *w,
   schema[0].name = "schema";
   schema[0].has_num_children = true;
   schema[0].num_children = w->n_cols;
-  for (int32_t i = 0; i < w->n_cols; i++)
-    schema_element(&w->cols[i], &schema[i + 1]);
+  for (int32_t i = 0, at = 1; i < w->n_cols; i++) {
+    if (w->cols[i].is_list) {
+      list_groups(&w->cols[i], &schema[at], &schema[at + 1]);
+      at += 2;
+    }
+    schema_element(&w->cols[i], &schema[at++]);
+  }
   for (int32_t i = 0; i < w->options.n_key_value; i++) {
     kv[i].key.data = (const uint8_t *)w->keys[i];
     kv[i].key.len = (int64_t)strlen(w->keys[i]);
@@ -1505,7 +1726,7 @@ int floe_parquet_writer_close(floe_parquet_writer *w,
   pq_file_meta meta;
   memset(&meta, 0, sizeof meta);
   meta.version = 1;
-  meta.n_schema = w->n_cols + 1;
+  meta.n_schema = n_elements;
   meta.schema = schema;
   meta.num_rows = w->rows;
   meta.n_row_groups = w->n_groups;
