@@ -202,6 +202,12 @@ typedef struct floe_source_column {
   /* Iceberg field id for the batch schema's "PARQUET:field_id"; 0 (the
    * value describe leaves) means none. The replication engine sets it. */
   int32_t field_id;
+  /* type.id == FLOE_ARROW_LIST (a PostgreSQL array): the element type (a
+   * primitive), whether elements may be null, and the element's Iceberg
+   * field id (set by the engine like field_id; 0: none). */
+  floe_arrow_type_info element;
+  bool element_nullable;
+  int32_t element_field_id;
 } floe_source_column;
 
 typedef struct floe_source_table {

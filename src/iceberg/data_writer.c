@@ -287,10 +287,12 @@ static int init_write_schema(tw_core *c, floe_error *err) {
   for (int32_t j = 0; j < c->n_write; j++) {
     const floe_iceberg_field *f = &fs->root.fields[j];
     c->write_fields[j] = f;
-    if (!floe_iceberg_type_is_primitive(f->type.id))
+    bool list_of_primitive = f->type.id == FLOE_ICEBERG_LIST && f->type.n_fields == 1 &&
+                             floe_iceberg_type_is_primitive(f->type.fields[0].type.id);
+    if (!floe_iceberg_type_is_primitive(f->type.id) && !list_of_primitive)
       return floe_error_set(err, FLOE_EUNSUPPORTED,
-                            "column '%s': floe writes flat schemas; nested columns are not "
-                            "supported",
+                            "column '%s': floe writes primitive columns and lists of them; "
+                            "structs, maps and nested lists are not supported yet",
                             f->name);
     int rc = floe_iceberg_type_to_arrow(&f->type, &c->write_types[j], err);
     if (rc < 0) return floe_error_prefix(err, "column '%s'", f->name), rc;
@@ -615,6 +617,16 @@ static void apply_metrics_modes(const tw_core *c, floe_parquet_file_metrics *m) 
     while (j < c->n_write && c->write_fields[j]->id != col->field_id) j++;
     tw_metrics_mode mode = j < c->n_write ? c->write_modes[j]
                                           : (tw_metrics_mode){TW_METRICS_NONE, 0};
+    if (j == c->n_write) {
+      /* A list's element: counts (value and null counts), like its list's
+       * mode, never bounds. */
+      for (int32_t k = 0; k < c->n_write; k++) {
+        const floe_iceberg_field *f = c->write_fields[k];
+        if (f->type.id == FLOE_ICEBERG_LIST && f->type.fields[0].id == col->field_id &&
+            c->write_modes[k].kind != TW_METRICS_NONE)
+          mode = (tw_metrics_mode){TW_METRICS_COUNTS, 0};
+      }
+    }
     if (mode.kind == TW_METRICS_NONE || mode.kind == TW_METRICS_COUNTS) {
       drop_bound(&col->lower_bound, &col->lower_bound_len);
       drop_bound(&col->upper_bound, &col->upper_bound_len);
@@ -772,12 +784,31 @@ static int check_column_type(const struct ArrowSchema *field, const floe_iceberg
                           "column '%s' (field id %d): batch has type %s, table column is %s",
                           col->name, col->id, a, t);
   }
+  if (have.id == FLOE_ARROW_LIST && col->type.id == FLOE_ICEBERG_LIST) {
+    /* The elements are read through the table's element type. */
+    floe_arrow_type_info have_element, want_element;
+    rc = field->n_children == 1 ? floe_arrow_schema_type(field->children[0], &have_element, err)
+                                : floe_error_set(err, FLOE_EINVAL, "list without a child");
+    if (rc == FLOE_OK)
+      rc = floe_iceberg_type_to_arrow(&col->type.fields[0].type, &want_element, err);
+    if (rc < 0) return floe_error_prefix(err, "column '%s' (field id %d)", col->name, col->id), rc;
+    if (!arrow_type_equal(&have_element, &want_element)) {
+      char a[48], t[48];
+      floe_arrow_type_name(&have_element, a, sizeof a);
+      floe_iceberg_type_format(&col->type.fields[0].type, t, sizeof t);
+      return floe_error_set(err, FLOE_EINVAL,
+                            "column '%s' (field id %d): batch has list elements of type %s, "
+                            "table elements are %s",
+                            col->name, col->id, a, t);
+    }
+  }
   return FLOE_OK;
 }
 
-static int null_column(const floe_arrow_type_info *type, int64_t length, struct ArrowArray *out) {
+static int null_column(const struct ArrowSchema *field, int64_t length, struct ArrowArray *out) {
   floe_arrow_builder b;
-  int rc = floe_arrow_builder_init(&b, type);
+  floe_error ignored = {0};
+  int rc = floe_arrow_builder_init_schema(&b, field, &ignored);
   if (rc == FLOE_OK) rc = floe_arrow_builder_reserve(&b, length, 0);
   if (rc == FLOE_OK) rc = floe_arrow_builder_append_nulls(&b, length);
   if (rc == FLOE_OK) rc = floe_arrow_builder_finish(&b, out);
@@ -827,9 +858,19 @@ static int validate_rows(const tw_core *c, const floe_arrow_view *views, int64_t
 }
 
 /* Copies rows `rows[0..n)` of a column into a new array. */
-static int gather_column(const floe_arrow_view *v, const int64_t *rows, int64_t n,
-                         struct ArrowArray *out) {
+static int gather_column(const struct ArrowSchema *field, const floe_arrow_view *v,
+                         const int64_t *rows, int64_t n, struct ArrowArray *out) {
   floe_arrow_builder b;
+  if (v->type.id == FLOE_ARROW_LIST) {
+    /* Lists: row by row, each list copied whole with its elements. */
+    floe_error ignored = {0};
+    int rc = floe_arrow_builder_init_schema(&b, field, &ignored);
+    for (int64_t i = 0; i < n && rc == FLOE_OK; i++)
+      rc = floe_arrow_builder_append_view(&b, v, rows[i], 1);
+    if (rc == FLOE_OK) rc = floe_arrow_builder_finish(&b, out);
+    floe_arrow_builder_free(&b);
+    return rc;
+  }
   int rc = floe_arrow_builder_init(&b, &v->type);
   if (rc < 0) return rc;
   size_t data_bytes = 0;
@@ -888,7 +929,7 @@ static int write_gathered(tw_core *c, int32_t part, const floe_arrow_view *views
     goto cleanup;
   }
   for (int32_t j = 0; j < c->n_write; j++)
-    if (gather_column(&views[j], rows, n, &children[j]) < 0) {
+    if (gather_column(c->write_schema.children[j], &views[j], rows, n, &children[j]) < 0) {
       rc = floe_error_set(err, FLOE_ENOMEM, "table writer: out of memory");
       goto cleanup;
     }
@@ -1038,7 +1079,7 @@ int tw_write_batch(tw_core *c, const struct ArrowSchema *schema,
                             f->id);
         goto cleanup;
       }
-      if (null_column(&c->write_types[j], batch->offset + n, &nulls[j]) < 0) {
+      if (null_column(c->write_schema.children[j], batch->offset + n, &nulls[j]) < 0) {
         rc = floe_error_set(err, FLOE_ENOMEM, "table writer: out of memory");
         goto cleanup;
       }

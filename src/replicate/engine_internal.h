@@ -278,6 +278,9 @@ typedef struct floe_schema_drift {
   int64_t n_columns;
   int32_t *field_ids;
   floe_arrow_type_info *types;
+  /* List columns: the element's field id and type (0 / unset otherwise). */
+  int32_t *element_ids;
+  floe_arrow_type_info *element_types;
   char *description; /* "added x (long); widened y int->long", or NULL */
 } floe_schema_drift;
 

@@ -354,6 +354,8 @@ static int append_value(floe_arrow_builder *b, const floe_arrow_view *v,
                         int64_t i) {
   if (floe_arrow_view_is_null(v, i)) return floe_arrow_builder_append_null(b);
   switch (b->type.id) {
+    case FLOE_ARROW_LIST: /* the list and its elements, copied whole */
+      return floe_arrow_builder_append_view(b, v, i, 1);
     case FLOE_ARROW_BOOL:
       return floe_arrow_builder_append_bool(b, floe_arrow_view_bool(v, i));
     case FLOE_ARROW_INT32:
@@ -660,7 +662,8 @@ int floe_merge_begin(floe_merge **out, struct floe_table *table,
     m->base_sequence_number = snap != NULL ? snap->sequence_number : 0;
   }
 
-  /* columns: every top-level column, which must be primitive */
+  /* columns: every top-level column, a primitive or (not as a key or an
+   * ordering column) a list of primitives */
   m->n_columns = m->schema->root.n_fields;
   m->columns = floe_calloc((size_t)m->n_columns + 1, sizeof *m->columns);
   m->key_columns = floe_calloc((size_t)options->n_key_field_ids,
@@ -680,10 +683,12 @@ int floe_merge_begin(floe_merge **out, struct floe_table *table,
     c->required = f->required;
     c->type = &f->type;
     c->key_index = -1;
-    if (!floe_iceberg_type_is_primitive(f->type.id)) {
+    bool list_of_primitive = f->type.id == FLOE_ICEBERG_LIST && f->type.n_fields == 1 &&
+                             floe_iceberg_type_is_primitive(f->type.fields[0].type.id);
+    if (!floe_iceberg_type_is_primitive(f->type.id) && !list_of_primitive) {
       rc = floe_error_set(err, FLOE_EUNSUPPORTED,
                           "merge into %s: column '%s' is nested; merge "
-                          "supports primitive columns only",
+                          "supports primitive columns and lists of them",
                           tname, f->name);
       goto cleanup;
     }
@@ -706,6 +711,13 @@ int floe_merge_begin(floe_merge **out, struct floe_table *table,
     if (m->columns[idx].key_index >= 0) {
       rc = floe_error_set(err, FLOE_EINVAL,
                           "merge into %s: key column '%s' is listed twice",
+                          tname, m->columns[idx].name);
+      goto cleanup;
+    }
+    if (!floe_iceberg_type_is_primitive(m->columns[idx].type->id)) {
+      rc = floe_error_set(err, FLOE_EINVAL,
+                          "merge into %s: key column '%s' is a list; keys must be "
+                          "primitive columns",
                           tname, m->columns[idx].name);
       goto cleanup;
     }

@@ -37,6 +37,23 @@ int64_t floe_schema_find_column(const floe_source_table *source, const char *nam
   return found;
 }
 
+/* The Iceberg type of a source column: a primitive, or for a list column
+ * (a PostgreSQL array) a list whose element field (id 0: assigned when the
+ * column is added) lives in *element. */
+static int source_type(const floe_source_column *c, floe_iceberg_type *out,
+                       floe_iceberg_field *element, floe_error *err) {
+  if (c->type.id != FLOE_ARROW_LIST) return floe_iceberg_type_from_arrow(&c->type, out, err);
+  memset(element, 0, sizeof *element);
+  int rc = floe_iceberg_type_from_arrow(&c->element, &element->type, err);
+  if (rc < 0) return rc;
+  element->name = (char *)"element";
+  element->required = !c->element_nullable;
+  *out = floe_iceberg_type_of(FLOE_ICEBERG_LIST);
+  out->n_fields = 1;
+  out->fields = element;
+  return FLOE_OK;
+}
+
 static bool excluded(const char *name, const char *const *exclude, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (exclude[i] != NULL && strcasecmp(exclude[i], name) == 0) return true;
@@ -46,23 +63,44 @@ static bool excluded(const char *name, const char *const *exclude, size_t n) {
 int floe_schema_from_source(const floe_source_table *source,
                             const char *const *exclude, size_t n_exclude,
                             floe_iceberg_schema **out, floe_error *err) {
+  /* Written as the spec's schema JSON (Appendix C) and parsed, so list
+   * columns get their element fields: ids 1..n for the columns, then the
+   * elements' ids after them, as Iceberg assigns fresh ids (top level
+   * first). */
   int rc = FLOE_OK;
+  floe_buf json = FLOE_BUF_INIT;
   *out = NULL;
-  floe_iceberg_column *cols = floe_calloc((size_t)source->n_columns + 1, sizeof *cols);
-  if (cols == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
-  int32_t n = 0;
+  int32_t n = 0, next_element_id = 0;
+  for (int64_t i = 0; i < source->n_columns; i++)
+    if (!excluded(source->columns[i].name, exclude, n_exclude)) next_element_id++;
+  if (floe_buf_append_str(&json, "{\"type\":\"struct\",\"schema-id\":0,\"fields\":[") < 0)
+    goto nomem;
   for (int64_t i = 0; i < source->n_columns; i++) {
     const floe_source_column *c = &source->columns[i];
     if (excluded(c->name, exclude, n_exclude)) continue;
-    floe_iceberg_column *col = &cols[n];
-    col->id = n + 1;
-    col->name = c->name;
-    col->required = !c->nullable;
-    rc = floe_iceberg_type_from_arrow(&c->type, &col->type, err);
+    floe_iceberg_type type;
+    rc = floe_iceberg_type_from_arrow(c->type.id == FLOE_ARROW_LIST ? &c->element : &c->type,
+                                      &type, err);
     if (rc < 0) {
       floe_error_prefix(err, "column '%s' (declared '%s')", c->name,
                         c->declared_type ? c->declared_type : "");
       goto cleanup;
+    }
+    char type_text[48];
+    floe_iceberg_type_format(&type, type_text, sizeof type_text);
+    if (floe_buf_appendf(&json, "%s{\"id\":%d,\"name\":", n > 0 ? "," : "", n + 1) < 0 ||
+        floe_buf_append_json_string(&json, c->name) < 0 ||
+        floe_buf_appendf(&json, ",\"required\":%s,\"type\":", c->nullable ? "false" : "true") < 0)
+      goto nomem;
+    if (c->type.id == FLOE_ARROW_LIST) {
+      if (floe_buf_appendf(&json,
+                           "{\"type\":\"list\",\"element-id\":%d,\"element\":\"%s\","
+                           "\"element-required\":%s}}",
+                           ++next_element_id, type_text,
+                           c->element_nullable ? "false" : "true") < 0)
+        goto nomem;
+    } else if (floe_buf_appendf(&json, "\"%s\"}", type_text) < 0) {
+      goto nomem;
     }
     n++;
   }
@@ -70,9 +108,13 @@ int floe_schema_from_source(const floe_source_table *source,
     rc = floe_error_set(err, FLOE_EINVAL, "the source table has no columns to replicate");
     goto cleanup;
   }
-  FLOE_TRY(floe_iceberg_schema_new(out, 0, cols, n, err));
+  if (floe_buf_append_str(&json, "]}") < 0) goto nomem;
+  FLOE_TRY(floe_iceberg_schema_parse(out, (const char *)json.data, json.len, err));
+  goto cleanup;
+nomem:
+  rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
 cleanup:
-  floe_free(cols);
+  floe_buf_free(&json);
   return rc;
 }
 
@@ -101,6 +143,8 @@ void floe_schema_drift_free(floe_schema_drift *drift) {
   floe_iceberg_schema_free(drift->evolved);
   floe_free(drift->field_ids);
   floe_free(drift->types);
+  floe_free(drift->element_ids);
+  floe_free(drift->element_types);
   floe_free(drift->description);
   memset(drift, 0, sizeof *drift);
 }
@@ -149,7 +193,11 @@ int floe_schema_map(const floe_iceberg_schema *current,
   out->n_columns = source->n_columns;
   out->field_ids = floe_calloc((size_t)source->n_columns + 1, sizeof *out->field_ids);
   out->types = floe_calloc((size_t)source->n_columns + 1, sizeof *out->types);
-  if (out->field_ids == NULL || out->types == NULL) {
+  out->element_ids = floe_calloc((size_t)source->n_columns + 1, sizeof *out->element_ids);
+  out->element_types =
+      floe_calloc((size_t)source->n_columns + 1, sizeof *out->element_types);
+  if (out->field_ids == NULL || out->types == NULL || out->element_ids == NULL ||
+      out->element_types == NULL) {
     rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
     goto cleanup;
   }
@@ -163,7 +211,8 @@ int floe_schema_map(const floe_iceberg_schema *current,
     const floe_source_column *c = &source->columns[i];
     if (excluded(c->name, exclude, n_exclude)) continue;
     floe_iceberg_type want;
-    rc = floe_iceberg_type_from_arrow(&c->type, &want, err);
+    floe_iceberg_field want_element;
+    rc = source_type(c, &want, &want_element, err);
     if (rc < 0) {
       floe_error_prefix(err, "column '%s' (declared '%s')", c->name,
                         c->declared_type ? c->declared_type : "");
@@ -171,8 +220,16 @@ int floe_schema_map(const floe_iceberg_schema *current,
     }
     const floe_iceberg_field *f = find_field(current, c->name);
     if (f == NULL) continue;
-    if (!floe_iceberg_type_is_primitive(f->type.id) ||
-        (!floe_schema_type_fits(&want, &f->type) && !widens(&f->type, &want))) {
+    /* A list fits a list whose elements its elements fit (no promotion
+     * inside lists). */
+    bool list_fits = want.id == FLOE_ICEBERG_LIST && f->type.id == FLOE_ICEBERG_LIST &&
+                     f->type.n_fields == 1 &&
+                     floe_iceberg_type_is_primitive(f->type.fields[0].type.id) &&
+                     floe_schema_type_fits(&want_element.type, &f->type.fields[0].type) &&
+                     (!f->type.fields[0].required || want_element.required);
+    if (!list_fits && (!floe_iceberg_type_is_primitive(f->type.id) ||
+                       !floe_iceberg_type_is_primitive(want.id) ||
+                       (!floe_schema_type_fits(&want, &f->type) && !widens(&f->type, &want)))) {
       char have_text[48], want_text[48];
       floe_iceberg_type_format(&f->type, have_text, sizeof have_text);
       floe_iceberg_type_format(&want, want_text, sizeof want_text);
@@ -194,7 +251,8 @@ int floe_schema_map(const floe_iceberg_schema *current,
       continue;
     }
     floe_iceberg_type want;
-    FLOE_TRY(floe_iceberg_type_from_arrow(&c->type, &want, err));
+    floe_iceberg_field want_element;
+    FLOE_TRY(source_type(c, &want, &want_element, err));
     const floe_iceberg_field *f = find_field(work, c->name);
     if (f == NULL) {
       FLOE_TRY(floe_iceberg_schema_add_column(&next, work, NULL, c->name, &want, NULL,
@@ -239,6 +297,10 @@ int floe_schema_map(const floe_iceberg_schema *current,
     }
     out->field_ids[i] = f->id;
     FLOE_TRY(floe_iceberg_type_to_arrow(&f->type, &out->types[i], err));
+    if (f->type.id == FLOE_ICEBERG_LIST) {
+      out->element_ids[i] = f->type.fields[0].id;
+      FLOE_TRY(floe_iceberg_type_to_arrow(&f->type.fields[0].type, &out->element_types[i], err));
+    }
   }
 
   /* Columns the source dropped: they stay and read null. */

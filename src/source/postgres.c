@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "source/source_internal.h"
 
@@ -287,7 +288,13 @@ static const char *describe_sql =
     " COALESCE((SELECT k.n FROM unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)"
     "   WHERE k.attnum = a.attnum), 0),"
     " (CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END)::int8,"
-    " CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END"
+    " CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END,"
+    /* An array's element type (a domain over an array by its base type);
+     * 0 for other types. int2vector and oidvector are arrays in pg_type
+     * but print space-separated: kept as text. */
+    " COALESCE((SELECT b.typelem FROM pg_catalog.pg_type b"
+    "   WHERE b.oid = (CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END)"
+    "     AND b.typcategory = 'A' AND b.typelem <> 0 AND b.oid NOT IN (22, 30)), 0)::int8"
     " FROM pg_catalog.pg_attribute a"
     " JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
     " LEFT JOIN pg_catalog.pg_index i ON i.indrelid = a.attrelid AND i.indisprimary"
@@ -339,8 +346,17 @@ static int pg_describe(floe_source *base, char *const *parts, int n_parts,
     if (c->name == NULL || c->declared_type == NULL) FLOE_TRY(FLOE_ENOMEM);
     c->nullable = PQgetvalue(res, n - 1, 2)[0] != 't';
     c->pk_ordinal = atoi(PQgetvalue(res, n - 1, 3));
-    c->type = pg_map_type((unsigned)strtoul(PQgetvalue(res, n - 1, 4), NULL, 10),
-                          atoi(PQgetvalue(res, n - 1, 5)));
+    unsigned element_oid = (unsigned)strtoul(PQgetvalue(res, n - 1, 6), NULL, 10);
+    if (element_oid != 0) {
+      /* A one-dimensional array -> list (docs/types.md); the type modifier
+       * is the element's (numeric(10,2)[]). Elements may always be null. */
+      c->type = floe_arrow_type_of(FLOE_ARROW_LIST);
+      c->element = pg_map_type(element_oid, atoi(PQgetvalue(res, n - 1, 5)));
+      c->element_nullable = true;
+    } else {
+      c->type = pg_map_type((unsigned)strtoul(PQgetvalue(res, n - 1, 4), NULL, 10),
+                            atoi(PQgetvalue(res, n - 1, 5)));
+    }
   }
   out->n_columns = n;
   out->columns = columns;
@@ -406,15 +422,97 @@ static int hex_digit(char c) {
   return -1;
 }
 
+static int append_value(floe_buf *scratch, bool bytea, floe_arrow_builder *b,
+                        const char *text, size_t len, floe_error *err);
+
+/* Appends a one-dimensional array's text output (PostgreSQL arrays.html,
+ * "Array Value Input/Output": `{a,"b c",NULL}`, elements double-quoted when
+ * they hold delimiters, quotes, backslashes or spaces, or spell NULL;
+ * `[2:3]={..}` when the lower bound is not 1) as one list. */
+static int append_array(pg_stream *s, floe_arrow_builder *b, const char *text, size_t len,
+                        floe_error *err) {
+  floe_buf *scratch = &s->base.scratch;
+  floe_buf element = FLOE_BUF_INIT;
+  floe_arrow_builder *child = NULL;
+  const char *p = text, *end = text + len;
+  int rc = FLOE_OK;
+  if (p < end && *p == '[') {
+    const char *eq = memchr(p, '=', len);
+    if (eq == NULL) return floe_src_value_error(err, &b->type, text, len, "malformed array");
+    p = eq + 1;
+  }
+  if (p >= end || *p != '{' || end[-1] != '}')
+    return floe_src_value_error(err, &b->type, text, len, "malformed array");
+  p++;
+  end--;
+  if (p < end && *p == '{')
+    return floe_src_value_error(err, &b->type, text, len,
+                                "a multi-dimensional array; floe maps one-dimensional "
+                                "arrays to lists (cast the column, e.g. to text, to keep it)");
+  FLOE_TRY(floe_arrow_builder_list_start(b, &child));
+  bool bytea = child->type.id == FLOE_ARROW_BINARY;
+  while (p < end) {
+    bool quoted = *p == '"';
+    floe_buf_reset(&element);
+    if (quoted) {
+      p++;
+      while (p < end && *p != '"') {
+        if (*p == '\\' && p + 1 < end) p++;
+        FLOE_TRY(floe_buf_append_byte(&element, (uint8_t)*p));
+        p++;
+      }
+      if (p >= end) {
+        rc = floe_src_value_error(err, &b->type, text, len, "malformed array");
+        goto cleanup;
+      }
+      p++; /* closing quote */
+    } else {
+      while (p < end && *p != ',') {
+        if (*p == '{') {
+          rc = floe_src_value_error(err, &b->type, text, len,
+                                    "a multi-dimensional array; floe maps one-dimensional "
+                                    "arrays to lists (cast the column, e.g. to text, to keep it)");
+          goto cleanup;
+        }
+        FLOE_TRY(floe_buf_append_byte(&element, (uint8_t)*p));
+        p++;
+      }
+    }
+    if (!quoted && element.len == 4 && strncasecmp((const char *)element.data, "NULL", 4) == 0) {
+      FLOE_TRY(floe_arrow_builder_append_null(child));
+    } else {
+      rc = append_value(scratch, bytea, child, element.data ? (const char *)element.data : "",
+                        element.len, err);
+      if (rc < 0) goto cleanup;
+    }
+    if (p < end) {
+      if (*p != ',') {
+        rc = floe_src_value_error(err, &b->type, text, len, "malformed array");
+        goto cleanup;
+      }
+      p++;
+    }
+  }
+  rc = floe_arrow_builder_list_end(b);
+cleanup:
+  floe_buf_free(&element);
+  return rc;
+}
+
 static int stream_append(floe_source_stream *base, int64_t col,
                          floe_arrow_builder *b, floe_error *err) {
   pg_stream *s = (pg_stream *)base;
   int c = (int)col;
   const char *text = PQgetvalue(s->res, s->row, c);
   size_t len = (size_t)PQgetlength(s->res, s->row, c);
-  unsigned oid = PQftype(s->res, c);
-  floe_buf *scratch = &s->base.scratch;
-  if (oid == OID_BYTEA && (b->type.id == FLOE_ARROW_BINARY ||
+  if (b->type.id == FLOE_ARROW_LIST) return append_array(s, b, text, len, err);
+  return append_value(&s->base.scratch, PQftype(s->res, c) == OID_BYTEA, b, text, len, err);
+}
+
+/* One value's text output converted to b's type (bytea: hex output). */
+static int append_value(floe_buf *scratch, bool bytea, floe_arrow_builder *b,
+                        const char *text, size_t len, floe_error *err) {
+  if (bytea && (b->type.id == FLOE_ARROW_BINARY ||
                            b->type.id == FLOE_ARROW_UUID ||
                            b->type.id == FLOE_ARROW_FIXED)) {
     /* bytea_output = hex: "\x" then two digits a byte. */

@@ -276,9 +276,14 @@ static int build_schema(floe_source_stream *s, floe_error *err) {
   FLOE_TRY(floe_arrow_schema_init_struct(&s->schema, "", s->n_columns));
   for (int64_t i = 0; i < s->n_columns; i++) {
     const floe_source_column *c = &s->columns[i];
-    FLOE_TRY(floe_arrow_schema_init(s->schema.children[i], c->name, &c->type,
-                                    c->nullable,
-                                    c->field_id > 0 ? c->field_id : -1));
+    if (c->type.id == FLOE_ARROW_LIST)
+      FLOE_TRY(floe_arrow_schema_init_list(
+          s->schema.children[i], c->name, c->nullable, c->field_id > 0 ? c->field_id : -1,
+          &c->element, c->element_nullable, c->element_field_id > 0 ? c->element_field_id : -1));
+    else
+      FLOE_TRY(floe_arrow_schema_init(s->schema.children[i], c->name, &c->type,
+                                      c->nullable,
+                                      c->field_id > 0 ? c->field_id : -1));
   }
   FLOE_TRY(floe_arrow_batch_builder_init(&s->builder, &s->schema, err));
   s->builder_ready = true;
@@ -546,8 +551,8 @@ static int query_scalar(floe_source *src, const char *sql,
                         floe_error *err) {
   int rc;
   floe_source_stream *stream = NULL;
-  floe_source_column column = {(char *)"value", (char *)"", true,
-                               floe_arrow_type_of(id), 0, 0};
+  floe_source_column column = {.name = (char *)"value", .declared_type = (char *)"",
+                               .nullable = true, .type = floe_arrow_type_of(id)};
   floe_source_query_spec spec = {sql, params, n_params, &column, 1, 1, NULL};
   memset(out_batch, 0, sizeof *out_batch);
   *out_is_null = true;

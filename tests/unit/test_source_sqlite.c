@@ -381,10 +381,10 @@ static void test_decimal_text_extremes_are_exact(void) {
   floe_source *src = open_fresh("decimal");
   REQUIRE(src != NULL);
   floe_source_column cols[4] = {
-      {"max38", "", true, floe_arrow_decimal(38, 0), 0, 1},
-      {"min38_10", "", true, floe_arrow_decimal(38, 10), 0, 2},
-      {"tiny", "", true, floe_arrow_decimal(38, 38), 0, 3},
-      {"exp", "", true, floe_arrow_decimal(9, 2), 0, 4},
+      {"max38", "", true, floe_arrow_decimal(38, 0), 0, 1, {0, 0, 0, 0}, false, 0},
+      {"min38_10", "", true, floe_arrow_decimal(38, 10), 0, 2, {0, 0, 0, 0}, false, 0},
+      {"tiny", "", true, floe_arrow_decimal(38, 38), 0, 3, {0, 0, 0, 0}, false, 0},
+      {"exp", "", true, floe_arrow_decimal(9, 2), 0, 4, {0, 0, 0, 0}, false, 0},
   };
   floe_source_query_spec spec = {0};
   spec.sql =
@@ -535,7 +535,8 @@ static void test_bad_values_are_errors_naming_table_column_key_value(void) {
     REQUIRE(exec(src, "ROLLBACK TO one; RELEASE one") == 0);
   }
   /* NULL in a column the caller declares NOT NULL. */
-  floe_source_column c = {"n", "", false, floe_arrow_type_of(FLOE_ARROW_INT64), 0, 0};
+  floe_source_column c = {.name = "n", .declared_type = "", .nullable = false,
+                          .type = floe_arrow_type_of(FLOE_ARROW_INT64)};
   floe_source_query_spec spec = {0};
   spec.sql = "SELECT 1 UNION ALL SELECT NULL";
   spec.columns = &c;
