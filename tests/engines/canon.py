@@ -23,6 +23,7 @@ microsecond of a timestamp is a difference.
 """
 
 import datetime as dt
+import json
 import math
 import re
 import struct
@@ -85,10 +86,14 @@ def _ts_text(v, tz):
 
 
 def canon(type_name, v):
-    """The text form of value v of Iceberg type type_name (None stays None)."""
+    """The text form of value v of Iceberg type type_name (None stays None).
+    A list (type {"type": "list", "element": ...}) is the JSON array of its
+    elements' forms."""
     if v is None:
         return None
     t = type_name
+    if isinstance(t, dict) and t.get("type") == "list":
+        return json.dumps([canon(t["element"], e) for e in v], ensure_ascii=False)
     if t in ("long", "int"):
         if isinstance(v, bool):
             raise TypeError(f"{t} value {v!r}")

@@ -219,4 +219,21 @@ newline', true, 2);"""],
          "UPDATE pg_drift SET qty = 5000000000, r = 0.1, note = 'widened', batch_sk = 2 WHERE id = 2;"
          "INSERT INTO pg_drift VALUES (4, -5000000000, 1e300, 2, '');"],
         "SELECT id, qty, r, batch_sk, note FROM pg_drift", ["id", "qty", "r", "batch_sk", "note"]),
+    # PostgreSQL arrays -> Iceberg lists: null arrays, empty arrays, null
+    # elements, quoted text, decimal and timestamptz elements; merged on the
+    # key in the second run (a row's list replaced, another's emptied).
+    Scenario(
+        "pg_arrays", "{mode: merge, primary_key: [id]}",
+        ["CREATE TABLE pg_arrays (id integer PRIMARY KEY, tags text[], nums bigint[], prices numeric(10,2)[],"
+         " seen timestamptz[], batch_sk integer);"
+         "INSERT INTO pg_arrays VALUES"
+         " (1, '{red,\"big, bold\",NULL,\"NULL\",\"\"}', '{1,-9223372036854775808}', '{1.50,-2.25}',"
+         "  '{\"2024-01-02 03:04:05+00\"}', 1),"
+         " (2, NULL, '{}', NULL, NULL, 1), (3, '{}', '{NULL,7}', '{NULL}', '{}', 1),"
+         " (4, '{ünï,🧊}', '{9223372036854775807}', '{0.01}', '{\"1969-12-31 23:59:59.999999+00\",NULL}', 1);",
+         "UPDATE pg_arrays SET tags = '{x,y}', nums = NULL, batch_sk = 2 WHERE id = 1;"
+         "UPDATE pg_arrays SET seen = '{}', batch_sk = 2 WHERE id = 4;"
+         "INSERT INTO pg_arrays VALUES (5, '{only}', '{5}', '{5.55}', NULL, 2);"],
+        "SELECT id, tags, nums, prices, seen, batch_sk FROM pg_arrays",
+        ["id", "tags", "nums", "prices", "seen", "batch_sk"]),
 ]

@@ -31,10 +31,14 @@ def test_spark_rows_equal_source(spark, world, layout, name):
     assert got == t.expected(), f"{t}: Spark's rows differ from the source"
     # Spark's schema: the same columns, the types Iceberg's converter gives.
     fields = {f.name: f.dataType.simpleString() for f in spark.table(spark_table(t)).schema.fields}
-    for col, ty in zip(t.scenario.columns, t.types()):
-        want = {"long": "bigint", "int": "int", "string": "string", "double": "double", "float": "float",
+    def spark_type(ty):
+        if isinstance(ty, dict):  # a list: Spark's array of the element's type
+            return f"array<{spark_type(ty['element'])}>"
+        return {"long": "bigint", "int": "int", "string": "string", "double": "double", "float": "float",
                 "boolean": "boolean", "date": "date", "timestamptz": "timestamp", "timestamp": "timestamp_ntz",
                 "uuid": "string", "binary": "binary"}.get(ty, ty)
+    for col, ty in zip(t.scenario.columns, t.types()):
+        want = spark_type(ty)
         assert fields[col] == want, f"{t}: column {col} ({ty}) is {fields[col]} in Spark"
 
 

@@ -565,6 +565,67 @@ static void test_schema_from_source_numbers_columns_and_skips_the_op_column(void
   floe_iceberg_schema_free(schema);
 }
 
+/* A list column (a PostgreSQL array): a list field whose element gets an id
+ * after every column id; mapping it again keeps the ids; a list added by
+ * drift gets fresh ids; a list whose elements do not fit is refused. */
+static void test_schema_lists_number_elements_after_columns_and_check_elements(void) {
+  floe_source_column cols[] = {scol("id", floe_arrow_type_of(FLOE_ARROW_INT64), false),
+                               scol("tags", floe_arrow_type_of(FLOE_ARROW_LIST), true),
+                               scol("nums", floe_arrow_type_of(FLOE_ARROW_LIST), false)};
+  cols[1].element = floe_arrow_type_of(FLOE_ARROW_UTF8);
+  cols[1].element_nullable = true;
+  cols[2].element = floe_arrow_decimal(10, 2);
+  cols[2].element_nullable = true;
+  floe_source_table src = {true, 3, cols};
+  floe_iceberg_schema *schema = NULL;
+  floe_error err = {0};
+  REQUIRE_OK(floe_schema_from_source(&src, NULL, 0, &schema, &err), &err);
+  REQUIRE(schema->root.n_fields == 3);
+  const floe_iceberg_field *tags = &schema->root.fields[1], *nums = &schema->root.fields[2];
+  CHECK_INT_EQ(tags->id, 2);
+  REQUIRE(tags->type.id == FLOE_ICEBERG_LIST && tags->type.n_fields == 1);
+  CHECK_INT_EQ(tags->type.fields[0].id, 4);
+  CHECK_INT_EQ(tags->type.fields[0].type.id, FLOE_ICEBERG_STRING);
+  CHECK(!tags->type.fields[0].required);
+  CHECK(!tags->required);
+  CHECK(nums->required);
+  CHECK_INT_EQ(nums->type.fields[0].id, 5);
+  CHECK_INT_EQ(nums->type.fields[0].type.id, FLOE_ICEBERG_DECIMAL);
+  CHECK_INT_EQ(nums->type.fields[0].type.scale, 2);
+
+  floe_schema_drift map;
+  REQUIRE_OK(floe_schema_map(schema, &src, NULL, 0, "t", &map, &err), &err);
+  CHECK(map.evolved == NULL);
+  CHECK_INT_EQ(map.field_ids[1], 2);
+  CHECK_INT_EQ(map.types[1].id, FLOE_ARROW_LIST);
+  CHECK_INT_EQ(map.element_ids[1], 4);
+  CHECK_INT_EQ(map.element_types[1].id, FLOE_ARROW_UTF8);
+  CHECK_INT_EQ(map.element_ids[2], 5);
+  CHECK_INT_EQ(map.element_types[2].id, FLOE_ARROW_DECIMAL128);
+  floe_schema_drift_free(&map);
+
+  /* A new list column: added with fresh ids past the highest. */
+  floe_source_column more[] = {cols[0], cols[1], cols[2],
+                               scol("flags", floe_arrow_type_of(FLOE_ARROW_LIST), true)};
+  more[3].element = floe_arrow_type_of(FLOE_ARROW_BOOL);
+  more[3].element_nullable = true;
+  floe_source_table src2 = {true, 4, more};
+  REQUIRE_OK(floe_schema_map(schema, &src2, NULL, 0, "t", &map, &err), &err);
+  REQUIRE(map.evolved != NULL);
+  CHECK_INT_EQ(map.n_added, 1);
+  CHECK_INT_EQ(map.field_ids[3], 6);
+  CHECK_INT_EQ(map.element_ids[3], 7);
+  CHECK_INT_EQ(map.element_types[3].id, FLOE_ARROW_BOOL);
+  floe_schema_drift_free(&map);
+
+  /* text[] where the table has a list of decimals: refused. */
+  more[2].element = floe_arrow_type_of(FLOE_ARROW_UTF8);
+  floe_source_table src3 = {true, 3, more};
+  CHECK_INT_EQ(floe_schema_map(schema, &src3, NULL, 0, "t", &map, &err), FLOE_EINVAL);
+  CHECK(strstr(err.message, "column 'nums': source type list") != NULL);
+  floe_iceberg_schema_free(schema);
+}
+
 static void test_schema_drift_adds_widens_and_keeps_dropped_columns(void) {
   floe_iceberg_column tcols[] = {
       {1, "ID", true, floe_iceberg_type_of(FLOE_ICEBERG_LONG), NULL},
@@ -940,6 +1001,7 @@ int main(void) {
   RUN(test_watermark_property_behind_visible_summaries_is_not_used);
   RUN(test_watermark_check_needs_the_commit_to_start_at_the_committed_end);
   RUN(test_schema_from_source_numbers_columns_and_skips_the_op_column);
+  RUN(test_schema_lists_number_elements_after_columns_and_check_elements);
   RUN(test_schema_drift_adds_widens_and_keeps_dropped_columns);
   RUN(test_schema_drift_refuses_incompatible_changes_naming_both_types);
   RUN(test_type_fits);

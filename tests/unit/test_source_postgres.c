@@ -238,7 +238,7 @@ static void test_describe_maps_types(void) {
       {"c_json", "json", FLOE_ARROW_UTF8, 0, 0, true, 0},
       {"c_jsonb", "jsonb", FLOE_ARROW_UTF8, 0, 0, true, 0},
       {"c_interval", "interval", FLOE_ARROW_UTF8, 0, 0, true, 0},
-      {"c_array", "integer[]", FLOE_ARROW_UTF8, 0, 0, true, 0},
+      {"c_array", "integer[]", FLOE_ARROW_LIST, 0, 0, true, 0},
       {"c_domain", "batch_number", FLOE_ARROW_INT64, 0, 0, true, 0},
       {"c_enum", "mood", FLOE_ARROW_UTF8, 0, 0, true, 0},
       {"c_timetz", "time with time zone", FLOE_ARROW_UTF8, 0, 0, true, 0},
@@ -253,6 +253,11 @@ static void test_describe_maps_types(void) {
     CHECK_INT_EQ(c->type.scale, want[i].s);
     CHECK_INT_EQ(c->nullable, want[i].nullable);
     CHECK_INT_EQ(c->pk_ordinal, want[i].pk);
+    if (strcmp(c->name, "c_array") == 0) {
+      /* A one-dimensional array: a list of the element's type. */
+      CHECK_INT_EQ(c->element.id, FLOE_ARROW_INT32);
+      CHECK(c->element_nullable);
+    }
   }
   floe_source_table_free(&t);
 
@@ -377,7 +382,15 @@ static void test_reads_every_type_with_edge_values(void) {
   CHECK(text_eq(&v[col(&r, "c_jsonb")], 0, "{\"a\": 1, \"b\": null}"));
   CHECK(text_eq(&v[col(&r, "c_interval")], 0, "P1DT2H3M4S"));
   CHECK(text_eq(&v[col(&r, "c_interval")], 1, "P-1M"));
-  CHECK(text_eq(&v[col(&r, "c_array")], 0, "{1,2,3}"));
+  {
+    floe_buf text = FLOE_BUF_INIT;
+    floe_arrow_view_format(&v[col(&r, "c_array")], 0, &text);
+    CHECK(text.len == 9 && memcmp(text.data, "[1, 2, 3]", 9) == 0);
+    floe_buf_reset(&text);
+    floe_arrow_view_format(&v[col(&r, "c_array")], 1, &text); /* '{}' */
+    CHECK(text.len == 2 && memcmp(text.data, "[]", 2) == 0);
+    floe_buf_free(&text);
+  }
   CHECK(text_eq(&v[col(&r, "c_enum")], 1, "sad"));
   CHECK(text_eq(&v[col(&r, "c_timetz")], 0, "10:00:00+02"));
   CHECK(text_eq(&v[col(&r, "c_money")], 0, "$12.50"));

@@ -475,6 +475,11 @@ public final class CheckTables {
     if (v instanceof ByteBuffer) return json(hex((ByteBuffer) v));
     if (v instanceof byte[]) return json(hex(ByteBuffer.wrap((byte[]) v)));
     if (v instanceof UUID) return json(v.toString());
+    if (v instanceof List) {
+      StringBuilder o = new StringBuilder("[");
+      for (Object e : (List<?>) v) o.append(o.length() > 1 ? "," : "").append(value(e));
+      return o.append(']').toString();
+    }
     return json(v.toString());
   }
 }
