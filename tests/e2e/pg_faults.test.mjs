@@ -188,6 +188,12 @@ tables:
     if (skip) return t.skip(skip);
     const { dir, db } = setup('pgf_restart');
     const run = await runPaused(dir);
+    // The writer is paused; the source thread reads ahead until its queue is
+    // full and then waits, idle in the open cursor. Restart only then: a
+    // backend stopped while it is still sending a FETCH result cannot send
+    // its FATAL message, and libpq reports only "server closed the
+    // connection unexpectedly" (a race that depends on machine load).
+    await delay(1500);
     asOwner(path.join(PG_BIN, 'pg_ctl'), ['-D', path.join(pgDir, 'data'), '-l', path.join(pgDir, 'server.log'),
       '-m', 'fast', '-w', '-t', '60', 'restart']);
     run.release();

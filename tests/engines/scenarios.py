@@ -227,7 +227,7 @@ newline', true, 2);"""],
         ["CREATE TABLE pg_arrays (id integer PRIMARY KEY, tags text[], nums bigint[], prices numeric(10,2)[],"
          " seen timestamptz[], batch_sk integer);"
          "INSERT INTO pg_arrays VALUES"
-         " (1, '{red,\"big, bold\",NULL,\"NULL\",\"\"}', '{1,-9223372036854775808}', '{1.50,-2.25}',"
+         " (1, '{red,\"big,bold\",NULL,\"NULL\",\"\"}', '{1,-9223372036854775808}', '{1.50,-2.25}',"
          "  '{\"2024-01-02 03:04:05+00\"}', 1),"
          " (2, NULL, '{}', NULL, NULL, 1), (3, '{}', '{NULL,7}', '{NULL}', '{}', 1),"
          " (4, '{ünï,🧊}', '{9223372036854775807}', '{0.01}', '{\"1969-12-31 23:59:59.999999+00\",NULL}', 1);",
