@@ -352,6 +352,15 @@ typedef struct floe_config_table {
   floe_config_chunk chunk;
   floe_config_partition_field *partition_by;
   size_t n_partition_by;
+  /* partition_by was written (even as [] or null): an existing table's
+   * default spec follows it (partition evolution); absent: the table's
+   * partitioning stays as it is. */
+  bool has_partition_by;
+  /* sort_by: "col", "col desc", "col asc nulls last" ... (the table's sort
+   * order; has_sort_by as has_partition_by). */
+  char **sort_by;
+  size_t n_sort_by;
+  bool has_sort_by;
   floe_config_mode mode;
   floe_config_overwrite overwrite;
   char **primary_key; /* empty: the source's declared primary key */

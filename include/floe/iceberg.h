@@ -764,6 +764,23 @@ int floe_iceberg_metadata_add_spec(floe_iceberg_metadata *metadata,
                                    const floe_iceberg_partition_spec *spec,
                                    bool set_default, int32_t *out_spec_id,
                                    floe_error *err);
+/* Partition evolution (Iceberg spec: Partition Evolution): adds `spec`
+ * as the new default spec with its field ids assigned the v2 way — a
+ * field equal in source column and transform to a field of any existing
+ * spec takes that field's id and name, every other field a new id after
+ * last-partition-id (a name an older field of another id had gets the
+ * suffix _<id>). An equal existing spec is reused (its id). Existing data
+ * files keep their specs. *out_spec_id (may be NULL) gets the id. */
+int floe_iceberg_metadata_evolve_spec(floe_iceberg_metadata *metadata,
+                                      const floe_iceberg_partition_spec *spec,
+                                      int32_t *out_spec_id, floe_error *err);
+/* Adds a sort order (reusing an equal order's id; no fields = the
+ * unsorted order 0; otherwise max id + 1) and makes it the default when
+ * set_default. Its source columns must be in the current schema. */
+int floe_iceberg_metadata_add_sort_order(floe_iceberg_metadata *metadata,
+                                         const floe_iceberg_sort_order *order,
+                                         bool set_default, int32_t *out_order_id,
+                                         floe_error *err);
 /* Appends a metadata-log entry (the previous metadata file of a commit). */
 int floe_iceberg_metadata_add_metadata_log(floe_iceberg_metadata *metadata,
                                            const char *metadata_file,

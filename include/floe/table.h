@@ -164,6 +164,21 @@ int floe_table_set_spec(floe_table *table,
                         const floe_iceberg_partition_spec *spec,
                         floe_error *err);
 
+/* Partition evolution in one commit: `spec` (its spec id and field ids
+ * are ignored) becomes the default spec with ids assigned as
+ * floe_iceberg_metadata_evolve_spec does, so an unchanged field keeps its
+ * id and a new one continues after last-partition-id. Files already
+ * written keep the spec they were written with. */
+int floe_table_evolve_spec(floe_table *table,
+                           const floe_iceberg_partition_spec *spec,
+                           floe_error *err);
+
+/* Adds a sort order (or reuses an equal one) and makes it the default, in
+ * one commit (Iceberg spec: Sorting). */
+int floe_table_set_sort_order(floe_table *table,
+                              const floe_iceberg_sort_order *order,
+                              floe_error *err);
+
 /* Sets schema.name-mapping.default to the current schema's name mapping
  * (Iceberg spec: Column Projection), so files without field ids read. */
 int floe_table_set_default_name_mapping(floe_table *table, floe_error *err);

@@ -191,6 +191,26 @@ int floe_position_delete_writer_add(floe_position_delete_writer *writer,
                                     const char *file_path, int64_t pos,
                                     floe_error *err);
 
+/* A position delete writer for a table whose data files have several
+ * partition specs (Iceberg spec: Partition Evolution): options->spec is
+ * the main one, and each of specs[0..n_specs) gets its own files, named
+ * <prefix>-s<spec id>-<nnnnn>-deletes.parquet. The specs are borrowed.
+ * A delete file lives in the spec and partition of the data file it
+ * deletes from (Iceberg spec: Scan Planning). */
+int floe_position_delete_writer_open_specs(
+    floe_position_delete_writer **out, const floe_table_writer_options *options,
+    const floe_iceberg_partition_spec *const *specs, int32_t n_specs,
+    floe_error *err);
+
+/* As floe_position_delete_writer_add for a data file of spec `spec_id`
+ * (the main spec or one given to open_specs; FLOE_EINVAL otherwise). The
+ * close hands back the files of every spec. */
+int floe_position_delete_writer_add_spec(floe_position_delete_writer *writer,
+                                         int32_t spec_id,
+                                         const floe_iceberg_value *partition,
+                                         const char *file_path, int64_t pos,
+                                         floe_error *err);
+
 /* Sorts and writes what is buffered, finishes every file and moves the
  * list into *out (caller frees). A file that references a single data file
  * carries it in referenced_data_file. */

@@ -934,7 +934,7 @@ static const char *const table_keys[] = {
     "source", "target",      "strategy",      "batch_column", "cursor_column", "chunk",
     "partition_by", "mode",  "overwrite",     "primary_key",  "merge",         "cdc",
     "validate", "partition_column", "where",  "properties", "start_after", "on_existing",
-    "maintenance", "on_source_behind", "late_rows"};
+    "maintenance", "on_source_behind", "late_rows", "sort_by"};
 static const char *const chunk_keys[] = {"by", "rows"};
 static const char *const merge_keys[] = {"deletes", "order_by", "memory_mb"};
 static const char *const validate_keys[] = {"count", "checksum"};
@@ -976,6 +976,7 @@ static void free_table(floe_config_table *t) {
     floe_config_partition_field_clear(&t->partition_by[i]);
   floe_free(t->partition_by);
   free_str_list(t->primary_key, t->n_primary_key);
+  free_str_list(t->sort_by, t->n_sort_by);
   floe_free(t->merge.order_by);
   free_cdc(&t->cdc);
   floe_free(t->partition_column);
@@ -1006,6 +1007,8 @@ static void copy_table(ctx *c, floe_config_table *dst, const floe_config_table *
   dst->n_partition_by = 0;
   dst->primary_key = NULL;
   dst->n_primary_key = 0;
+  dst->sort_by = NULL;
+  dst->n_sort_by = 0;
   dst->properties = NULL;
   dst->n_properties = 0;
   if (src->n_partition_by > 0) {
@@ -1018,6 +1021,15 @@ static void copy_table(ctx *c, floe_config_table *dst, const floe_config_table *
         dst->partition_by[i] = src->partition_by[i];
         dst->partition_by[i].column = xdup(c, src->partition_by[i].column);
       }
+    }
+  }
+  if (src->n_sort_by > 0) {
+    dst->sort_by = floe_calloc(src->n_sort_by, sizeof *dst->sort_by);
+    if (dst->sort_by == NULL) {
+      c->d->oom = true;
+    } else {
+      dst->n_sort_by = src->n_sort_by;
+      for (size_t i = 0; i < src->n_sort_by; i++) dst->sort_by[i] = xdup(c, src->sort_by[i]);
     }
   }
   if (src->n_primary_key > 0) {
@@ -1039,6 +1051,7 @@ static void get_partition_by(ctx *c, const cfg_node *map, const char *path,
                              floe_config_table *t) {
   const cfg_node *node = cfg_map_get(map, "partition_by", NULL);
   if (node == NULL) return;
+  t->has_partition_by = true;
   char child[PATH_SIZE];
   pjoin(child, path, "partition_by");
   if (cfg_node_is_null(node)) {
@@ -1280,6 +1293,7 @@ static void apply_table_keys(ctx *c, const cfg_node *map, const char *path,
     marks->overwrite = true;
   }
   get_str_list(c, map, path, "primary_key", &t->primary_key, &t->n_primary_key);
+  if (get_str_list(c, map, path, "sort_by", &t->sort_by, &t->n_sort_by)) t->has_sort_by = true;
   const cfg_node *merge = get_map(c, map, path, "merge");
   if (merge != NULL) {
     char child[PATH_SIZE];

@@ -342,6 +342,7 @@ static void dump_table(dumper *w, const floe_config_table *t) {
   }
   put_raw(w, 4, "on_existing", floe_config_on_existing_name(t->on_existing));
   put_string_list(w, 4, "primary_key", t->primary_key, t->n_primary_key);
+  if (t->has_sort_by) put_string_list(w, 4, "sort_by", t->sort_by, t->n_sort_by);
   if (w->rc == 0) w->rc = floe_buf_append_str(w->out, "    merge:\n");
   put_raw(w, 6, "deletes", deletes[t->merge.deletes]);
   put_str(w, 6, "order_by", t->merge.order_by, false);

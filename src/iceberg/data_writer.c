@@ -55,6 +55,8 @@ struct floe_content_file_owned {
 
 /* ---- content file lists ---------------------------------------------- */
 
+size_t tw_owned_size(void) { return sizeof(struct floe_content_file_owned); }
+
 static void owned_free(struct floe_content_file_owned *o) {
   floe_parquet_file_metrics_free(&o->metrics);
   floe_free(o->path);

@@ -24,6 +24,7 @@
  * unpartitioned (Iceberg spec: Scan Planning).
  */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +42,9 @@ struct floe_position_delete_writer {
   int32_t *path_slots; /* open addressing: path index or -1 */
   uint32_t n_path_slots;
   int64_t buffered;
+  /* Deletes of data files in other specs (open_specs): one writer each. */
+  floe_position_delete_writer **others;
+  int32_t n_others;
 };
 
 static uint64_t string_hash(const char *s) {
@@ -293,6 +297,77 @@ int floe_position_delete_writer_add(floe_position_delete_writer *w,
   return FLOE_OK;
 }
 
+int floe_position_delete_writer_open_specs(floe_position_delete_writer **out,
+                                           const floe_table_writer_options *options,
+                                           const floe_iceberg_partition_spec *const *specs,
+                                           int32_t n_specs, floe_error *err) {
+  int rc = floe_position_delete_writer_open(out, options, err);
+  if (rc < 0) return rc;
+  floe_position_delete_writer *w = *out;
+  w->others = floe_calloc((size_t)n_specs + 1, sizeof *w->others);
+  if (w->others == NULL) {
+    rc = floe_error_set(err, FLOE_ENOMEM, "position delete writer: out of memory");
+    goto cleanup;
+  }
+  for (int32_t i = 0; i < n_specs; i++) {
+    if (specs[i]->spec_id == w->core.spec_id) continue;
+    floe_table_writer_options o = *options;
+    char prefix[256];
+    snprintf(prefix, sizeof prefix, "%s-s%d", options->file_prefix, (int)specs[i]->spec_id);
+    o.spec = specs[i];
+    o.file_prefix = prefix;
+    rc = floe_position_delete_writer_open(&w->others[w->n_others], &o, err);
+    if (rc < 0) goto cleanup;
+    w->n_others++;
+  }
+cleanup:
+  if (rc < 0) {
+    floe_position_delete_writer_free(w);
+    *out = NULL;
+  }
+  return rc;
+}
+
+int floe_position_delete_writer_add_spec(floe_position_delete_writer *w, int32_t spec_id,
+                                         const floe_iceberg_value *partition,
+                                         const char *file_path, int64_t pos, floe_error *err) {
+  if (spec_id == w->core.spec_id)
+    return floe_position_delete_writer_add(w, partition, file_path, pos, err);
+  for (int32_t i = 0; i < w->n_others; i++)
+    if (w->others[i]->core.spec_id == spec_id)
+      return floe_position_delete_writer_add(w->others[i], partition, file_path, pos, err);
+  return floe_error_set(err, FLOE_EINVAL,
+                        "position delete writer: %s: partition spec %d was not opened", file_path,
+                        (int)spec_id);
+}
+
+/* Moves src's files to the end of dst. */
+static int list_move_append(floe_content_file_list *dst, floe_content_file_list *src,
+                            floe_error *err) {
+  if (src->n_files == 0) return FLOE_OK;
+  if (dst->n_files == 0) {
+    floe_content_file_list_free(dst);
+    *dst = *src;
+    memset(src, 0, sizeof *src);
+    return FLOE_OK;
+  }
+  int32_t n = dst->n_files + src->n_files;
+  floe_iceberg_content_file *files = floe_realloc(dst->files, (size_t)n * sizeof *files);
+  if (files == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  dst->files = files;
+  struct floe_content_file_owned *owned = floe_realloc(dst->owned, (size_t)n * tw_owned_size());
+  if (owned == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  dst->owned = owned;
+  memcpy(dst->files + dst->n_files, src->files, (size_t)src->n_files * sizeof *files);
+  memcpy((char *)dst->owned + (size_t)dst->n_files * tw_owned_size(), src->owned,
+         (size_t)src->n_files * tw_owned_size());
+  dst->n_files = dst->cap = n;
+  floe_free(src->files);
+  floe_free(src->owned);
+  memset(src, 0, sizeof *src);
+  return FLOE_OK;
+}
+
 int floe_position_delete_writer_close(floe_position_delete_writer *w,
                                       floe_content_file_list *out, floe_error *err) {
   memset(out, 0, sizeof *out);
@@ -301,15 +376,27 @@ int floe_position_delete_writer_close(floe_position_delete_writer *w,
       int rc = flush_partition(w, p, err);
       if (rc < 0) return rc;
     }
-  return tw_close(&w->core, out, err);
+  int rc = tw_close(&w->core, out, err);
+  for (int32_t i = 0; rc == FLOE_OK && i < w->n_others; i++) {
+    floe_content_file_list more;
+    rc = floe_position_delete_writer_close(w->others[i], &more, err);
+    if (rc == FLOE_OK) rc = list_move_append(out, &more, err);
+    floe_content_file_list_free(&more);
+  }
+  if (rc < 0) floe_content_file_list_free(out);
+  return rc;
 }
 
 void floe_position_delete_writer_abort(floe_position_delete_writer *w) {
-  if (w != NULL) tw_core_abort(&w->core);
+  if (w == NULL) return;
+  tw_core_abort(&w->core);
+  for (int32_t i = 0; i < w->n_others; i++) floe_position_delete_writer_abort(w->others[i]);
 }
 
 void floe_position_delete_writer_free(floe_position_delete_writer *w) {
   if (w == NULL) return;
+  for (int32_t i = 0; i < w->n_others; i++) floe_position_delete_writer_free(w->others[i]);
+  floe_free(w->others);
   tw_core_free(&w->core);
   for (int32_t i = 0; i < w->n_paths; i++) floe_free(w->paths[i]);
   floe_free(w->paths);

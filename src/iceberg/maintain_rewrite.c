@@ -199,7 +199,6 @@ int floe_maintain_convert_equality_deletes(floe_table *table,
     if (plan->delete_files[d].file.content == FLOE_CONTENT_EQUALITY_DELETES) n_eq++;
   if (n_eq == 0) goto cleanup;
   int32_t field_id = first_primitive_column(floe_table_schema(table));
-  const floe_iceberg_partition_spec *spec = floe_table_spec(table);
   if (field_id < 0) {
     rc = floe_error_set(err, FLOE_EUNSUPPORTED, "the table has no primitive column to read");
     goto cleanup;
@@ -211,13 +210,6 @@ int floe_maintain_convert_equality_deletes(floe_table *table,
     for (int32_t k = 0; k < task->n_deletes && !has_eq; k++)
       has_eq = task->deletes[k]->file.content == FLOE_CONTENT_EQUALITY_DELETES;
     if (!has_eq) continue;
-    if (spec != NULL && task->file.spec_id != spec->spec_id) {
-      rc = floe_error_set(err, FLOE_EUNSUPPORTED,
-                          "data file %s has partition spec %d, not the default %d: compact "
-                          "the table first",
-                          task->file.file_path, (int)task->file.spec_id, (int)spec->spec_id);
-      goto cleanup;
-    }
     n_affected++;
   }
   report->eq_data_files += n_affected;
@@ -231,7 +223,9 @@ int floe_maintain_convert_equality_deletes(floe_table *table,
   char prefix[96];
   FLOE_TRY(new_prefix("convert", 0, prefix, sizeof prefix, err));
   wo.file_prefix = prefix;
-  FLOE_TRY(floe_position_delete_writer_open(&writer, &wo, err));
+  /* Each data file's deletes go into its own spec (partition evolution). */
+  FLOE_TRY(floe_position_delete_writer_open_specs(
+      &writer, &wo, (const floe_iceberg_partition_spec *const *)md->specs, md->n_specs, err));
   FLOE_TRY(floe_table_op_new(&op, table, FLOE_TABLE_ROW_DELTA, err));
   int64_t done = 0;
   for (int32_t t = 0; t < plan->n_tasks; t++) {
@@ -249,8 +243,11 @@ int floe_maintain_convert_equality_deletes(floe_table *table,
     for (size_t i = 0; i < unfiltered.n; i++) {
       while (j < live.n && live.v[j] < unfiltered.v[i]) j++;
       if (j < live.n && live.v[j] == unfiltered.v[i]) continue;
-      FLOE_TRY(floe_position_delete_writer_add(writer, task->file.partition, path,
-                                               unfiltered.v[i], err));
+      FLOE_TRY(floe_position_delete_writer_add_spec(writer, task->file.spec_id,
+                                                    task->file.n_partition > 0
+                                                        ? task->file.partition
+                                                        : NULL,
+                                                    path, unfiltered.v[i], err));
       report->eq_deleted_rows++;
     }
     FLOE_TRY(floe_table_op_reference_data_file(op, path, err));

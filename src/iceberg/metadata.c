@@ -1349,6 +1349,122 @@ int floe_iceberg_metadata_add_spec(floe_iceberg_metadata *md,
   return FLOE_OK;
 }
 
+/* Whether field `f` of some spec of md is `want`'s equivalent: the same
+ * source column and transform (Iceberg spec: Partition Evolution; v2
+ * reuses such a field's id, as the reference BaseUpdatePartitionSpec
+ * recycles it). */
+static const floe_iceberg_partition_field *historical_field(const floe_iceberg_metadata *md,
+                                                            const floe_iceberg_partition_field *want) {
+  for (int32_t s = 0; s < md->n_specs; s++)
+    for (int32_t i = 0; i < md->specs[s]->n_fields; i++) {
+      const floe_iceberg_partition_field *f = &md->specs[s]->fields[i];
+      if (f->source_id == want->source_id && f->transform.kind == want->transform.kind &&
+          f->transform.param == want->transform.param &&
+          f->transform.kind != FLOE_TRANSFORM_UNKNOWN)
+        return f;
+    }
+  return NULL;
+}
+
+static bool historical_name_taken(const floe_iceberg_metadata *md, const char *name,
+                                  int32_t field_id) {
+  for (int32_t s = 0; s < md->n_specs; s++)
+    for (int32_t i = 0; i < md->specs[s]->n_fields; i++)
+      if (md->specs[s]->fields[i].field_id != field_id &&
+          strcmp(md->specs[s]->fields[i].name, name) == 0)
+        return true;
+  return false;
+}
+
+int floe_iceberg_metadata_evolve_spec(floe_iceberg_metadata *md,
+                                      const floe_iceberg_partition_spec *spec,
+                                      int32_t *out_spec_id, floe_error *err) {
+  floe_iceberg_partition_spec *next = NULL;
+  if (ice_spec_copy_into(md->arena, spec, &next) < 0) return nomem(err);
+  int32_t last = md->last_partition_id;
+  if (last < FLOE_ICEBERG_PARTITION_FIELD_ID_START - 1) last = FLOE_ICEBERG_PARTITION_FIELD_ID_START - 1;
+  for (int32_t i = 0; i < next->n_fields; i++) {
+    floe_iceberg_partition_field *f = &next->fields[i];
+    const floe_iceberg_partition_field *old = historical_field(md, f);
+    if (old != NULL) {
+      /* The same field again: its id and name, so readers see one column
+       * of the partition type across specs. */
+      f->field_id = old->field_id;
+      f->name = old->name;
+      continue;
+    }
+    f->field_id = ++last;
+    if (historical_name_taken(md, f->name, f->field_id)) {
+      /* A name an older field of another transform had: the partition
+       * type of all specs (metadata tables) needs distinct names. */
+      size_t len = strlen(f->name) + 16;
+      char *name = floe_arena_alloc(md->arena, len);
+      if (name == NULL) return nomem(err);
+      snprintf(name, len, "%s_%d", f->name, (int)f->field_id);
+      f->name = name;
+    }
+  }
+  for (int32_t i = 0; i < next->n_fields; i++)
+    for (int32_t k = 0; k < i; k++)
+      if (next->fields[k].field_id == next->fields[i].field_id)
+        return floe_error_set(err, FLOE_EINVAL, "evolve partition spec: field '%s' is listed twice",
+                              next->fields[i].name);
+  return floe_iceberg_metadata_add_spec(md, next, true, out_spec_id, err);
+}
+
+/* Same fields in the same order (order-id ignored). */
+static bool sort_order_equal(const floe_iceberg_sort_order *a, const floe_iceberg_sort_order *b) {
+  if (a->n_fields != b->n_fields) return false;
+  for (int32_t i = 0; i < a->n_fields; i++) {
+    const floe_iceberg_sort_field *x = &a->fields[i], *y = &b->fields[i];
+    if (x->source_id != y->source_id || x->direction != y->direction ||
+        x->null_order != y->null_order || strcmp(x->transform_text, y->transform_text) != 0)
+      return false;
+  }
+  return true;
+}
+
+int floe_iceberg_metadata_add_sort_order(floe_iceberg_metadata *md,
+                                         const floe_iceberg_sort_order *order, bool set_default,
+                                         int32_t *out_order_id, floe_error *err) {
+  int32_t id = -1, max_id = 0;
+  for (int32_t i = 0; i < md->n_sort_orders; i++) {
+    if (md->sort_orders[i]->order_id > max_id) max_id = md->sort_orders[i]->order_id;
+    if (id < 0 && sort_order_equal(md->sort_orders[i], order)) id = md->sort_orders[i]->order_id;
+  }
+  if (id < 0 && order->n_fields == 0) {
+    /* Iceberg spec: Sorting — order id 0 is the unsorted order. */
+    floe_iceberg_sort_order **list =
+        floe_arena_calloc(md->arena, (size_t)md->n_sort_orders + 1, sizeof *list);
+    if (list == NULL) return nomem(err);
+    if (md->n_sort_orders > 0) memcpy(list, md->sort_orders, (size_t)md->n_sort_orders * sizeof *list);
+    if ((list[md->n_sort_orders] = floe_arena_calloc(md->arena, 1, sizeof **list)) == NULL)
+      return nomem(err);
+    md->sort_orders = list;
+    md->n_sort_orders++;
+    id = 0;
+  } else if (id < 0) {
+    const floe_iceberg_schema *schema = floe_iceberg_metadata_current_schema(md);
+    for (int32_t i = 0; i < order->n_fields; i++)
+      if (schema == NULL || floe_iceberg_schema_find_id(schema, order->fields[i].source_id) == NULL)
+        return floe_error_set(err, FLOE_EINVAL,
+                              "add sort order: source column id %d is not in the current schema",
+                              (int)order->fields[i].source_id);
+    floe_iceberg_sort_order **list =
+        floe_arena_calloc(md->arena, (size_t)md->n_sort_orders + 1, sizeof *list);
+    if (list == NULL) return nomem(err);
+    if (md->n_sort_orders > 0) memcpy(list, md->sort_orders, (size_t)md->n_sort_orders * sizeof *list);
+    if (ice_sort_order_copy_into(md->arena, order, &list[md->n_sort_orders]) < 0) return nomem(err);
+    id = max_id + 1;
+    list[md->n_sort_orders]->order_id = id;
+    md->sort_orders = list;
+    md->n_sort_orders++;
+  }
+  if (set_default) md->default_sort_order_id = id;
+  if (out_order_id != NULL) *out_order_id = id;
+  return FLOE_OK;
+}
+
 int floe_iceberg_metadata_add_metadata_log(floe_iceberg_metadata *md,
                                            const char *metadata_file,
                                            int64_t timestamp_ms, floe_error *err) {

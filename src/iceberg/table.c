@@ -708,6 +708,28 @@ int floe_table_set_spec(floe_table *table,
   return commit_update(table, "set partition spec", apply_spec, (void *)spec, err);
 }
 
+static int apply_evolve_spec(void *ctx, const floe_table *t, floe_iceberg_metadata *md,
+                             floe_error *err) {
+  (void)t;
+  return floe_iceberg_metadata_evolve_spec(md, ctx, NULL, err);
+}
+
+int floe_table_evolve_spec(floe_table *table, const floe_iceberg_partition_spec *spec,
+                           floe_error *err) {
+  return commit_update(table, "evolve partition spec", apply_evolve_spec, (void *)spec, err);
+}
+
+static int apply_sort_order(void *ctx, const floe_table *t, floe_iceberg_metadata *md,
+                            floe_error *err) {
+  (void)t;
+  return floe_iceberg_metadata_add_sort_order(md, ctx, true, NULL, err);
+}
+
+int floe_table_set_sort_order(floe_table *table, const floe_iceberg_sort_order *order,
+                              floe_error *err) {
+  return commit_update(table, "set sort order", apply_sort_order, (void *)order, err);
+}
+
 static int apply_name_mapping(void *ctx, const floe_table *t,
                               floe_iceberg_metadata *md, floe_error *err) {
   (void)ctx;

@@ -164,5 +164,7 @@ int tw_write_batch(tw_core *c, const struct ArrowSchema *schema,
 
 /* Finishes every open file and moves the results into *out. */
 int tw_close(tw_core *c, floe_content_file_list *out, floe_error *err);
+/* sizeof(struct floe_content_file_owned), for moving list entries. */
+size_t tw_owned_size(void);
 
 #endif

@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "floe/io.h"
@@ -169,6 +170,142 @@ cleanup:
   return rc;
 }
 
+/* The sort order sort_by asks for: "col [asc|desc] [nulls first|last]"
+ * per item (Iceberg spec: Sorting; the null order defaults as Spark's:
+ * first when ascending, last when descending). No items: unsorted. */
+static int build_sort_order(job_state *js, const floe_iceberg_schema *schema,
+                            floe_iceberg_sort_order **out, floe_error *err) {
+  const floe_config_table *t = js->job.t;
+  int rc = FLOE_OK;
+  char *copy = NULL;
+  *out = NULL;
+  FLOE_TRY(floe_iceberg_sort_order_new(out, t->n_sort_by > 0 ? 1 : 0, err));
+  for (size_t i = 0; i < t->n_sort_by; i++) {
+    floe_free(copy);
+    copy = floe_strdup(t->sort_by[i]);
+    if (copy == NULL) {
+      rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+      goto cleanup;
+    }
+    char *words[5];
+    int n = 0;
+    for (char *save = NULL, *w = strtok_r(copy, " \t", &save); w != NULL;
+         w = strtok_r(NULL, " \t", &save)) {
+      if (n == 5) {
+        n = 6;
+        break;
+      }
+      words[n++] = w;
+    }
+    floe_iceberg_sort_direction dir = FLOE_SORT_ASC;
+    int k = 1;
+    bool ok = n >= 1 && n <= 4;
+    if (ok && k < n && (strcasecmp(words[k], "asc") == 0 || strcasecmp(words[k], "desc") == 0))
+      dir = strcasecmp(words[k++], "desc") == 0 ? FLOE_SORT_DESC : FLOE_SORT_ASC;
+    floe_iceberg_null_order nulls = dir == FLOE_SORT_ASC ? FLOE_NULLS_FIRST : FLOE_NULLS_LAST;
+    if (ok && k < n) {
+      ok = k + 2 == n && strcasecmp(words[k], "nulls") == 0 &&
+           (strcasecmp(words[k + 1], "first") == 0 || strcasecmp(words[k + 1], "last") == 0);
+      if (ok) nulls = strcasecmp(words[k + 1], "first") == 0 ? FLOE_NULLS_FIRST : FLOE_NULLS_LAST;
+    }
+    if (!ok) {
+      rc = floe_error_set(err, FLOE_EINVAL,
+                          "sort_by[%zu]: '%s' is not 'column [asc|desc] [nulls first|last]'", i,
+                          t->sort_by[i]);
+      goto cleanup;
+    }
+    const floe_iceberg_field *col = floe_iceberg_schema_find_name(schema, words[0], false);
+    if (col == NULL) {
+      rc = floe_error_set(err, FLOE_EINVAL, "sort_by[%zu]: column '%s' is not a column of the table",
+                          i, words[0]);
+      goto cleanup;
+    }
+    FLOE_TRY(floe_iceberg_sort_order_add_field(*out, schema, col->name, "identity", dir, nulls,
+                                               err));
+  }
+cleanup:
+  floe_free(copy);
+  if (rc < 0) {
+    floe_iceberg_sort_order_free(*out);
+    *out = NULL;
+  }
+  return rc;
+}
+
+/* "[1000: created_at_day=day(2), ...]" of a spec, for the log. */
+static void spec_text(const floe_iceberg_partition_spec *spec, char *buf, size_t size) {
+  size_t used = (size_t)snprintf(buf, size, "%d:[", spec ? (int)spec->spec_id : 0);
+  for (int32_t i = 0; spec != NULL && i < spec->n_fields && used < size; i++)
+    used += (size_t)snprintf(buf + used, size - used, "%s%s=%s(%d)#%d", i ? ", " : "",
+                             spec->fields[i].name, spec->fields[i].transform_text,
+                             (int)spec->fields[i].source_id, (int)spec->fields[i].field_id);
+  if (used < size) snprintf(buf + used, size - used, "]");
+}
+
+static void order_text(const floe_iceberg_sort_order *order, char *buf, size_t size) {
+  size_t used = (size_t)snprintf(buf, size, "%d:[", order ? (int)order->order_id : 0);
+  for (int32_t i = 0; order != NULL && i < order->n_fields && used < size; i++)
+    used += (size_t)snprintf(buf + used, size - used, "%s%d %s nulls %s", i ? ", " : "",
+                             (int)order->fields[i].source_id,
+                             order->fields[i].direction == FLOE_SORT_DESC ? "desc" : "asc",
+                             order->fields[i].null_order == FLOE_NULLS_LAST ? "last" : "first");
+  if (used < size) snprintf(buf + used, size - used, "]");
+}
+
+/* Partition and sort-order evolution of an existing table: when the job
+ * writes partition_by (sort_by) and it differs from the table's default
+ * spec (order), the table gets a new default (Iceberg spec: Partition
+ * Evolution, Sorting): files already written keep their spec, new data is
+ * written in the new one. An unchanged layout commits nothing. */
+static int evolve_layout(job_state *js, floe_error *err) {
+  engine *e = js->e;
+  const floe_config_table *t = js->job.t;
+  floe_iceberg_partition_spec *spec = NULL;
+  floe_iceberg_sort_order *order = NULL;
+  floe_iceberg_metadata *probe = NULL;
+  int rc = FLOE_OK;
+  if (!t->has_partition_by && !t->has_sort_by) return FLOE_OK;
+  const floe_iceberg_schema *schema = floe_table_schema(js->table);
+  if (t->has_partition_by) {
+    FLOE_TRY(build_spec(js, schema, &spec, err));
+    FLOE_TRY(floe_iceberg_metadata_copy(&probe, floe_table_metadata(js->table), err));
+    int32_t id = -1;
+    FLOE_TRY(floe_iceberg_metadata_evolve_spec(probe, spec, &id, err));
+    const floe_iceberg_metadata *md = floe_table_metadata(js->table);
+    if (id != md->default_spec_id) {
+      char before[512], after[512];
+      spec_text(floe_iceberg_metadata_default_spec(md), before, sizeof before);
+      spec_text(floe_iceberg_metadata_spec(probe, id), after, sizeof after);
+      floe_log(FLOE_LOG_INFO, "partition_evolution", "table=%s target=%s old=%s new=%s dry_run=%d",
+               t->name, js->rep->target, before, after, (int)e->dry_run);
+      if (!e->dry_run) FLOE_TRY(floe_table_evolve_spec(js->table, spec, err));
+    }
+    floe_iceberg_metadata_free(probe);
+    probe = NULL;
+  }
+  if (t->has_sort_by) {
+    FLOE_TRY(build_sort_order(js, floe_table_schema(js->table), &order, err));
+    FLOE_TRY(floe_iceberg_metadata_copy(&probe, floe_table_metadata(js->table), err));
+    int32_t id = -1;
+    FLOE_TRY(floe_iceberg_metadata_add_sort_order(probe, order, true, &id, err));
+    const floe_iceberg_metadata *md = floe_table_metadata(js->table);
+    if (id != md->default_sort_order_id) {
+      char before[512], after[512];
+      order_text(floe_iceberg_metadata_sort_order(md, md->default_sort_order_id), before,
+                 sizeof before);
+      order_text(floe_iceberg_metadata_sort_order(probe, id), after, sizeof after);
+      floe_log(FLOE_LOG_INFO, "sort_order_evolution", "table=%s target=%s old=%s new=%s dry_run=%d",
+               t->name, js->rep->target, before, after, (int)e->dry_run);
+      if (!e->dry_run) FLOE_TRY(floe_table_set_sort_order(js->table, order, err));
+    }
+  }
+cleanup:
+  floe_iceberg_metadata_free(probe);
+  floe_iceberg_partition_spec_free(spec);
+  floe_iceberg_sort_order_free(order);
+  return rc;
+}
+
 static const char *const *op_exclude(job_state *js, size_t *n) {
   static const char *one[1];
   *n = 0;
@@ -192,7 +329,9 @@ static int open_table(job_state *js, floe_error *err) {
   floe_catalog_ident ident = floe_job_ident(&js->job);
   floe_iceberg_schema *schema = NULL;
   floe_iceberg_partition_spec *spec = NULL;
+  floe_iceberg_sort_order *order = NULL;
   floe_iceberg_property *props = NULL;
+  bool created = false;
   size_t n_ex = 0;
   const char *const *ex = op_exclude(js, &n_ex);
   int rc = FLOE_OK;
@@ -229,6 +368,7 @@ static int open_table(job_state *js, floe_error *err) {
       goto cleanup;
     }
     FLOE_TRY(build_spec(js, schema, &spec, err));
+    if (t->n_sort_by > 0) FLOE_TRY(build_sort_order(js, schema, &order, err));
     props = floe_calloc(t->n_properties + 1, sizeof *props);
     if (props == NULL) {
       rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
@@ -239,11 +379,12 @@ static int open_table(job_state *js, floe_error *err) {
       props[i].value = t->properties[i].value;
     }
     FLOE_TRY(ensure_namespace(e, ident.ns, err));
-    rc = floe_table_create(e->s.catalog, ident, schema, spec, NULL, props,
+    rc = floe_table_create(e->s.catalog, ident, schema, spec, order, props,
                            (int32_t)t->n_properties, NULL, &js->table, err);
     if (rc == FLOE_EEXISTS) /* another run created it meanwhile */
       rc = floe_table_load(e->s.catalog, ident, &js->table, err);
     if (rc < 0) goto cleanup;
+    created = true;
     floe_log(FLOE_LOG_INFO, "create_table", "table=%s target=%s columns=%d partition_fields=%d",
              t->name, js->rep->target, (int)schema->root.n_fields,
              spec ? (int)spec->n_fields : 0);
@@ -266,8 +407,11 @@ static int open_table(job_state *js, floe_error *err) {
       js->map = again;
     }
   }
+  /* After the schema: a new partition or sort column may be a new column. */
+  if (!created) FLOE_TRY(evolve_layout(js, err));
 cleanup:
   floe_iceberg_schema_free(schema);
+  floe_iceberg_sort_order_free(order);
   floe_iceberg_partition_spec_free(spec);
   floe_free(props);
   if (rc < 0) floe_error_prefix(err, "target %s.%s", ident.ns, ident.name);

@@ -1516,7 +1516,11 @@ static int pos_writer_get(floe_merge *m, floe_error *err) {
   char prefix[128];
   int rc = writer_options(m, "pos", &o, prefix, sizeof prefix, err);
   if (rc < 0) return rc;
-  return floe_position_delete_writer_open(&m->pos_writer, &o, err);
+  /* After partition evolution the table's data files have several specs;
+   * a position delete goes into the spec of the file it deletes from. */
+  return floe_position_delete_writer_open_specs(
+      &m->pos_writer, &o, (const floe_iceberg_partition_spec *const *)m->md->specs,
+      m->md->n_specs, err);
 }
 
 static int eq_writer_get(floe_merge *m, floe_error *err) {
@@ -1785,6 +1789,26 @@ static int pass_delete_row(floe_merge *m, table_pass *p,
                            floe_error *err) {
   int rc;
   m->table_rows_deleted++;
+  if (m->deletes == FLOE_MERGE_EQUALITY_DELETES && p->file_child >= 0) {
+    /* Mixed specs (partition evolution): an equality delete applies only
+     * to data files of its own spec and partition (Iceberg spec: Scan
+     * Planning), and it is written in the default spec; a row of a file
+     * in an older spec is deleted by position instead. */
+    size_t len;
+    const uint8_t *path = floe_arrow_view_bytes(&views[p->file_child], r, &len);
+    rc = pass_find_task(m, p, path, len, err);
+    if (rc < 0) return rc;
+    const floe_scan_task *task = &p->plan->tasks[p->cur_task];
+    if (m->spec != NULL && task->file.spec_id != m->spec->spec_id) {
+      p->touched[p->cur_task] = true;
+      rc = pos_writer_get(m, err);
+      if (rc < 0) return rc;
+      return floe_position_delete_writer_add_spec(
+          m->pos_writer, task->file.spec_id,
+          task->file.n_partition > 0 ? task->file.partition : NULL, p->cur_path,
+          floe_arrow_view_int64(&views[p->pos_child], r), err);
+    }
+  }
   if (m->deletes == FLOE_MERGE_EQUALITY_DELETES) {
     for (int32_t j = 0; j < p->n_eq; j++) {
       rc = append_value(&p->eq_bb.columns[j], &views[p->eq_child[j]], r);
@@ -2002,9 +2026,11 @@ static int emit_position_deletes(floe_merge *m, table_pass *p, floe_error *err) 
       if (tr->bits[i] == 0) continue;
       for (int b = 0; b < 8; b++) {
         if (!((tr->bits[i] >> b) & 1)) continue;
-        rc = floe_position_delete_writer_add(
-            m->pos_writer, task->file.n_partition > 0 ? task->file.partition : NULL,
-            task->file.file_path, (int64_t)i * 8 + b, err);
+        /* in the data file's own spec (partition evolution) */
+        rc = floe_position_delete_writer_add_spec(
+            m->pos_writer, task->file.spec_id,
+            task->file.n_partition > 0 ? task->file.partition : NULL, task->file.file_path,
+            (int64_t)i * 8 + b, err);
         if (rc < 0) return rc;
       }
     }
@@ -2050,8 +2076,9 @@ static int table_pass_run(floe_merge *m, table_pass *p, floe_error *err) {
     rc = key_filter(m, terms, &n_terms, &in_values, err);
     if (rc < 0) goto cleanup;
   }
-  rc = pass_open(m, p, ids, n_ids, m->deletes != FLOE_MERGE_EQUALITY_DELETES,
-                 terms, n_terms, err);
+  rc = pass_open(m, p, ids, n_ids,
+                 m->deletes != FLOE_MERGE_EQUALITY_DELETES || m->md->n_specs > 1, terms,
+                 n_terms, err);
   if (rc < 0) goto cleanup;
 
   if (m->deletes == FLOE_MERGE_EQUALITY_DELETES) {
@@ -2430,10 +2457,23 @@ int floe_merge_commit(floe_merge *m, floe_merge_result *out, floe_error *err) {
   if (pass.plan != NULL) {
     for (int32_t t = 0; t < pass.plan->n_tasks; t++) {
       if (!pass.touched[t]) continue;
-      const char *path = pass.plan->tasks[t].file.file_path;
+      const floe_scan_task *task = &pass.plan->tasks[t];
+      const char *path = task->file.file_path;
       rc = cow_files ? floe_table_op_delete_path(op, path, err)
                      : floe_table_op_reference_data_file(op, path, err);
       if (rc < 0) goto cleanup;
+      /* A position delete file that deletes only from the file being
+       * rewritten (referenced_data_file) goes with it: left behind it
+       * would count deleted rows of a file no longer in the table (its
+       * rows are in the rewrite already, as the scan applied it). */
+      for (int32_t k = 0; cow_files && k < task->n_deletes; k++) {
+        const floe_iceberg_content_file *d = &task->deletes[k]->file;
+        if (d->content != FLOE_CONTENT_POSITION_DELETES || d->referenced_data_file == NULL ||
+            strcmp(d->referenced_data_file, path) != 0)
+          continue;
+        rc = floe_table_op_delete_path(op, d->file_path, err);
+        if (rc < 0) goto cleanup;
+      }
     }
   }
   for (int32_t i = 0; i < m->n_summary; i++) {

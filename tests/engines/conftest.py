@@ -210,7 +210,7 @@ class World:
         finally:
             con.close()
 
-    def write_jobs(self):
+    def write_jobs(self, step=0):
         common = "run: {durability: none}\n"
         (self.dirs["sqlite"] / "floe.yaml").write_text(
             "version: 1\n"
@@ -218,26 +218,27 @@ class World:
             "target:\n  warehouse: ./warehouse\n"
             "  catalog: {type: sql, uri: \"sqlite:./catalog.db\", name: floe}\n  namespace: e2e\n"
             "control: {table: floe_control}\n" + common +
-            "tables:\n" + "".join(f"  {s.name}: {s.entry}\n" for s in scenarios.SQLITE))
+            "tables:\n" + "".join(f"  {s.name}: {s.entry_at(step)}\n" for s in scenarios.SQLITE))
         (self.dirs["hadoop"] / "floe.yaml").write_text(
             "version: 1\n"
             f"source: {{type: sqlite, path: {self.source}}}\n"
             "target:\n  warehouse: ./warehouse\n  catalog: {type: hadoop}\n  namespace: e2e\n"
             "control: {table: floe_control_hadoop}\n" + common +
-            "tables:\n" + "".join(f"  {s.name}: {s.entry}\n" for s in scenarios.SQLITE))
+            "tables:\n" + "".join(f"  {s.name}: {s.entry_at(step)}\n" for s in scenarios.SQLITE))
         (self.dirs["pg"] / "floe.yaml").write_text(
             "version: 1\n"
             f"source: {{type: postgres, conninfo: \"{self.pg_conninfo(self.pg_source_db)}\"}}\n"
             "target:\n  warehouse: ./warehouse\n"
             f"  catalog: {{type: sql, uri: \"postgresql://postgres@127.0.0.1:{self.pg['port']}/{self.pg_catalog_db}\","
             " name: floepg}\n  namespace: pg\n" + common +
-            "tables:\n" + "".join(f"  {s.name}: {s.entry}\n" for s in scenarios.PG))
+            "tables:\n" + "".join(f"  {s.name}: {s.entry_at(step)}\n" for s in scenarios.PG))
 
     def build(self):
         self.write_jobs()
         self.pg_exec("postgres", f"CREATE DATABASE {self.pg_source_db}; CREATE DATABASE {self.pg_catalog_db};")
         steps = max(len(s.steps) for s in scenarios.SQLITE)
         for i in range(steps):
+            self.write_jobs(i)  # a scenario's entry may change between runs (evolution)
             src = sqlite3.connect(self.source)
             for s in scenarios.SQLITE:
                 if i < len(s.steps):

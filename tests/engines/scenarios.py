@@ -27,6 +27,11 @@ class Scenario:
     columns: list             # Iceberg columns compared, in expected's order
     spark: bool = True        # Spark 3.5 can load it (no time columns)
     transforms: dict = field(default_factory=dict)  # partition field -> Spark expr
+    entries: list = None      # the job entry per run (layout evolution); None: entry
+    specs: set = None         # spec ids the live files must have (partition evolution)
+
+    def entry_at(self, step):
+        return self.entries[min(step, len(self.entries) - 1)] if self.entries else self.entry
 
 
 def rows_sql(table, rows):
@@ -175,6 +180,39 @@ SQLITE += [
          "INSERT INTO drift2 SELECT * FROM drift; DROP TABLE drift; ALTER TABLE drift2 RENAME TO drift;"
          "INSERT INTO drift VALUES (4, 40, '1234567890.12', 3, NULL), (5, 50, '-0.5', 3, 'ü');"],
         "SELECT id, code, price, batch_sk, note FROM drift", ["id", "code", "price", "batch_sk", "note"]),
+]
+
+# Partition and sort-order evolution: a changed partition_by on an existing
+# table (day -> bucket -> unpartitioned) gives a new default spec; files
+# already written keep theirs, merges delete rows of old-spec files (position
+# deletes in the old spec, copy-on-write rewriting them into the new spec,
+# equality deletes only for rows of the default spec's files).
+_EVOLVE_ROWS = [[str(i), f"'2024-03-0{1 + (i - 1) // 4} 1{i % 10}:00:00'", f"'v{i}'", "1"] for i in range(1, 13)]
+SQLITE += [
+    Scenario(
+        "evolve", "{}",
+        ["CREATE TABLE evolve (id INTEGER PRIMARY KEY, ts TIMESTAMP, v TEXT, batch_sk INTEGER);" +
+         rows_sql("evolve", _EVOLVE_ROWS),
+         "UPDATE evolve SET v = 'two', batch_sk = 2 WHERE id IN (1, 2);" +
+         rows_sql("evolve", [[str(i), f"'2024-03-0{i - 10} 08:00:00'", f"'n{i}'", "2"] for i in range(13, 17)]),
+         "UPDATE evolve SET v = 'three', batch_sk = 3 WHERE id IN (3, 13);" +
+         rows_sql("evolve", [["17", "'2024-04-01 00:00:00'", "'n17'", "3"]])],
+        "SELECT id, ts, v, batch_sk FROM evolve", ["id", "ts", "v", "batch_sk"],
+        entries=["{mode: merge, primary_key: [id], partition_by: [day(ts)], sort_by: [id]}",
+                 "{mode: merge, primary_key: [id], partition_by: [bucket(4, id)], sort_by: [ts desc, id]}",
+                 "{mode: merge, primary_key: [id], merge: {deletes: copy_on_write}, partition_by: []}"],
+        specs={0, 1, 2}),
+    Scenario(
+        "evolve_eq", "{}",
+        ["CREATE TABLE evolve_eq (id INTEGER PRIMARY KEY, ts TIMESTAMP, v TEXT, batch_sk INTEGER);" +
+         rows_sql("evolve_eq", _EVOLVE_ROWS),
+         "UPDATE evolve_eq SET v = 'two', batch_sk = 2 WHERE id IN (1, 2);" +
+         rows_sql("evolve_eq", [[str(i), f"'2024-03-0{i - 10} 08:00:00'", f"'n{i}'", "2"] for i in range(13, 17)]),
+         "UPDATE evolve_eq SET v = 'three', batch_sk = 3 WHERE id IN (3, 13, 14);"],
+        "SELECT id, ts, v, batch_sk FROM evolve_eq", ["id", "ts", "v", "batch_sk"],
+        entries=["{mode: merge, primary_key: [id], merge: {deletes: equality}, partition_by: [day(ts)]}",
+                 "{mode: merge, primary_key: [id], merge: {deletes: equality}, partition_by: [bucket(4, id)]}"],
+        specs={0, 1}),
 ]
 
 # ---- PostgreSQL -----------------------------------------------------------

@@ -48,7 +48,7 @@ def tables_of(catalogs, target):
 # Known difference, PyIceberg's: 0.12 refuses to scan a table with equality
 # delete files (apache/iceberg#6568). Spark and Iceberg Java read floe's
 # merge_eq tables; here PyIceberg must refuse with exactly that reason.
-EQUALITY_DELETES = {"merge_eq"}
+EQUALITY_DELETES = {"merge_eq", "evolve_eq"}
 
 
 @pytest.mark.parametrize("layout,name", ALL, ids=IDS)
@@ -130,3 +130,32 @@ def test_pyiceberg_inspect_agrees_with_floe(world, catalogs, layout, name):
             nfiles[f["partition"]] += 1
     assert sorted((p["record_count"], p["file_count"]) for p in parts if p["file_count"]) == \
         sorted((records[k], nfiles[k]) for k in records), t
+
+
+EVOLVED = [(layout, s.name) for s in scenarios.SQLITE if s.specs for layout in ("sqlite", "hadoop")]
+
+
+@pytest.mark.parametrize("layout,name", EVOLVED, ids=[f"{a}-{b}" for a, b in EVOLVED])
+def test_pyiceberg_sees_the_evolved_specs(world, catalogs, layout, name):
+    """Partition evolution: PyIceberg loads every spec floe added, the last
+    one is the default, field ids continue after the last partition field
+    id, and the live data files carry the specs they were written with."""
+    t = world.target(layout, name)
+    table = tables_of(catalogs, t)[-1][1]
+    specs = table.specs()
+    assert set(specs) == set(range(max(t.scenario.specs) + 1)), t
+    assert table.spec().spec_id == max(t.scenario.specs), t
+    ids = [f.field_id for sid in sorted(specs) for f in specs[sid].fields]
+    assert ids == list(range(1000, 1000 + len(ids))), f"{t}: partition field ids {ids}"
+    assert [f.name for f in specs[0].fields] == ["ts_day"] and str(specs[0].fields[0].transform) == "day", t
+    assert [(f.name, str(f.transform)) for f in specs[1].fields] == [("id_bucket", "bucket[4]")], t
+    data_specs = {e.data_file.spec_id for e in live_entries(table) if int(e.data_file.content) == 0}
+    assert data_specs == t.scenario.specs, t
+    if name == "evolve":
+        # sort_by [id] then [ts desc, id]: order 2 is the default; the third
+        # run's entry has no sort_by, which leaves the order as it is.
+        order = table.sort_order()
+        assert order.order_id == 2, t
+        schema = table.schema()
+        assert [(schema.find_column_name(f.source_id), f.direction.name, f.null_order.name) for f in order.fields] == \
+            [("ts", "DESC", "NULLS_LAST"), ("id", "ASC", "NULLS_FIRST")], (t, order)

@@ -139,3 +139,29 @@ def test_spark_cannot_load_time_columns(spark, world):
     with pytest.raises(Exception) as e:
         spark.sql(f"SELECT * FROM {spark_table(t)}").collect()
     assert "Spark does not support time fields" in str(e.value), str(e.value)[:500]
+
+
+EVOLVED = [s.name for s in scenarios.SQLITE if s.specs]
+
+
+@pytest.mark.parametrize("name", EVOLVED)
+def test_spark_metadata_tables_show_every_spec(spark, world, name):
+    """Partition evolution: Spark's `files` and `partitions` metadata tables
+    show the live data files of every spec floe wrote (old files keep their
+    spec), each file's partition tuple under its own spec's fields."""
+    t = world.target("sqlite", name)
+    tab = spark_table(t)
+    files = spark.sql(f"SELECT spec_id, partition, file_path FROM {tab}.files WHERE content = 0").collect()
+    assert {r.spec_id for r in files} == t.scenario.specs, t
+    for r in files:
+        p = r.partition.asDict()
+        if r.spec_id == 0:
+            assert p["ts_day"] is not None and p["id_bucket"] is None, (t, r)
+        elif r.spec_id == 1:
+            assert p["id_bucket"] is not None and p["ts_day"] is None, (t, r)
+        else:
+            assert p["ts_day"] is None and p["id_bucket"] is None, (t, r)
+    parts = spark.sql(f"SELECT spec_id, record_count FROM {tab}.partitions").collect()
+    assert {r.spec_id for r in parts} == t.scenario.specs, t
+    live = spark.sql(f"SELECT count(*) AS n FROM {tab}").collect()[0].n
+    assert live == len(t.expected()), t

@@ -247,6 +247,37 @@ static void test_merge_memory_mb_and_spill_dir(void) {
                   "floe.yaml:7:33: tables.t.merge.memory_mb: must be at least 1, got '0'");
 }
 
+/* partition_by written (even empty) is told apart from absent: only a
+ * written one evolves an existing table's spec; sort_by likewise, and both
+ * inherit from defaults. */
+static void test_partition_by_and_sort_by_presence(void) {
+  floe_config cfg;
+  floe_error err;
+  REQUIRE_OK(load_text(&cfg,
+                       HEADER "defaults: {sort_by: [ts desc]}\n"
+                              "tables:\n  a: {}\n  b: {partition_by: []}\n"
+                              "  c: {partition_by: [day(ts)], sort_by: [id, \"ts desc nulls first\"]}\n"
+                              "  d: {partition_by: null, sort_by: []}\n",
+                       NULL, 0, &err),
+             &err);
+  REQUIRE(cfg.n_tables == 4);
+  CHECK(!cfg.tables[0].has_partition_by);
+  CHECK(cfg.tables[0].has_sort_by);
+  CHECK_INT_EQ(cfg.tables[0].n_sort_by, 1);
+  CHECK_STR_EQ(cfg.tables[0].sort_by[0], "ts desc");
+  CHECK(cfg.tables[1].has_partition_by);
+  CHECK_INT_EQ(cfg.tables[1].n_partition_by, 0);
+  CHECK(cfg.tables[2].has_partition_by);
+  CHECK_INT_EQ(cfg.tables[2].n_partition_by, 1);
+  CHECK_INT_EQ(cfg.tables[2].n_sort_by, 2);
+  CHECK_STR_EQ(cfg.tables[2].sort_by[1], "ts desc nulls first");
+  CHECK(cfg.tables[3].has_partition_by);
+  CHECK_INT_EQ(cfg.tables[3].n_partition_by, 0);
+  CHECK(cfg.tables[3].has_sort_by);
+  CHECK_INT_EQ(cfg.tables[3].n_sort_by, 0);
+  floe_config_free(&cfg);
+}
+
 static void test_minimal_config_gets_documented_defaults(void) {
   floe_config cfg;
   floe_error err;
@@ -718,7 +749,7 @@ static void test_each_invalid_combination_has_its_message(void) {
                   "floe.yaml:8:7: tables.t.zzzz: unknown key (expected source, target, "
                   "strategy, batch_column, cursor_column, chunk, partition_by, mode, overwrite, "
                   "primary_key, merge, cdc, validate, partition_column, where, properties, "
-                  "start_after, on_existing, maintenance, on_source_behind or late_rows)");
+                  "start_after, on_existing, maintenance, on_source_behind, late_rows or sort_by)");
   CHECK_ONE_ERROR(HEADER "tables:\n  t: [a]\n",
                   "floe.yaml:8:6: tables.t: mapping expected (source:, target:, ...), got a "
                   "list");
@@ -1064,6 +1095,7 @@ int main(void) {
   RUN(test_dump_loads_back_to_the_same_configuration);
   RUN(test_locate_points_at_table_key_or_inherited_default);
   RUN(test_sample_and_examples_load_without_error);
+  RUN(test_partition_by_and_sort_by_presence);
   RUN(test_every_allocation_failure_is_reported_cleanly);
   return test_report();
 }

@@ -630,6 +630,94 @@ static void test_new_table_and_commit_mutations(void) {
   floe_iceberg_schema_free(schema);
 }
 
+/* Iceberg spec: Partition Evolution. A field equal in source and
+ * transform to one of any earlier spec keeps its id and name; a new one
+ * continues after last-partition-id; an equal spec is reused; a name an
+ * older field of another transform had gets a suffix. */
+static floe_iceberg_partition_spec *spec_of(const floe_iceberg_schema *schema, const char *col1,
+                                            const char *tr1, const char *col2, const char *tr2) {
+  floe_error err = {0};
+  floe_iceberg_partition_spec *spec = NULL;
+  int32_t last = 999;
+  floe_iceberg_partition_spec_new(&spec, 7, &err);
+  if (col1 != NULL)
+    floe_iceberg_partition_spec_add_field(spec, schema, col1, tr1, NULL, &last, &err);
+  if (col2 != NULL)
+    floe_iceberg_partition_spec_add_field(spec, schema, col2, tr2, NULL, &last, &err);
+  return spec;
+}
+
+static void test_evolve_spec_assigns_ids_the_v2_way(void) {
+  floe_error err = {0};
+  floe_iceberg_schema *schema = simple_schema();
+  floe_iceberg_partition_spec *day = spec_of(schema, "loaded_at", "day", NULL, NULL);
+  floe_iceberg_metadata *md = NULL;
+  REQUIRE_OK(floe_iceberg_metadata_new(&md, 2, "file:///tmp/t", schema, day, NULL, NULL, 0, &err),
+             &err);
+  CHECK_INT_EQ(md->last_partition_id, 1000);
+  /* day -> bucket[8](batch_sk), day kept: the day field keeps 1000. */
+  floe_iceberg_partition_spec *both = spec_of(schema, "batch_sk", "bucket[8]", "loaded_at", "day");
+  int32_t id = -1;
+  REQUIRE_OK(floe_iceberg_metadata_evolve_spec(md, both, &id, &err), &err);
+  CHECK_INT_EQ(id, 1);
+  CHECK_INT_EQ(md->default_spec_id, 1);
+  const floe_iceberg_partition_spec *s1 = floe_iceberg_metadata_spec(md, 1);
+  CHECK_INT_EQ(s1->fields[0].field_id, 1001);
+  CHECK_STR_EQ(s1->fields[0].name, "batch_sk_bucket");
+  CHECK_INT_EQ(s1->fields[1].field_id, 1000);
+  CHECK_STR_EQ(s1->fields[1].name, "loaded_at_day");
+  CHECK_INT_EQ(md->last_partition_id, 1001);
+  /* back to day only: spec 0 again, no new id */
+  REQUIRE_OK(floe_iceberg_metadata_evolve_spec(md, day, &id, &err), &err);
+  CHECK_INT_EQ(id, 0);
+  CHECK_INT_EQ(md->default_spec_id, 0);
+  CHECK_INT_EQ(md->n_specs, 2);
+  /* bucket[4]: another transform on batch_sk, so a new field id; its
+   * default name was bucket[8]'s, so it gets the id as a suffix */
+  floe_iceberg_partition_spec *b4 = spec_of(schema, "batch_sk", "bucket[4]", NULL, NULL);
+  REQUIRE_OK(floe_iceberg_metadata_evolve_spec(md, b4, &id, &err), &err);
+  CHECK_INT_EQ(id, 2);
+  CHECK_INT_EQ(floe_iceberg_metadata_spec(md, 2)->fields[0].field_id, 1002);
+  CHECK_STR_EQ(floe_iceberg_metadata_spec(md, 2)->fields[0].name, "batch_sk_bucket_1002");
+  /* unpartitioned: a spec without fields */
+  floe_iceberg_partition_spec *none = spec_of(schema, NULL, NULL, NULL, NULL);
+  REQUIRE_OK(floe_iceberg_metadata_evolve_spec(md, none, &id, &err), &err);
+  CHECK_INT_EQ(id, 3);
+  CHECK_INT_EQ(floe_iceberg_metadata_default_spec(md)->n_fields, 0);
+  CHECK_INT_EQ(md->last_partition_id, 1002);
+  check_round_trip(md);
+
+  /* Sort orders: a new order gets max id + 1 and becomes the default; an
+   * equal one is reused; no fields is the unsorted order 0. */
+  floe_iceberg_sort_order *order = NULL;
+  REQUIRE_OK(floe_iceberg_sort_order_new(&order, 5, &err), &err);
+  REQUIRE_OK(floe_iceberg_sort_order_add_field(order, schema, "loaded_at", "identity",
+                                               FLOE_SORT_DESC, FLOE_NULLS_LAST, &err),
+             &err);
+  REQUIRE_OK(floe_iceberg_metadata_add_sort_order(md, order, true, &id, &err), &err);
+  CHECK_INT_EQ(id, 1);
+  CHECK_INT_EQ(md->default_sort_order_id, 1);
+  REQUIRE_OK(floe_iceberg_metadata_add_sort_order(md, order, true, &id, &err), &err);
+  CHECK_INT_EQ(id, 1);
+  CHECK_INT_EQ(md->n_sort_orders, 2);
+  floe_iceberg_sort_order *unsorted = NULL;
+  REQUIRE_OK(floe_iceberg_sort_order_new(&unsorted, 0, &err), &err);
+  REQUIRE_OK(floe_iceberg_metadata_add_sort_order(md, unsorted, true, &id, &err), &err);
+  CHECK_INT_EQ(id, 0);
+  CHECK_INT_EQ(md->default_sort_order_id, 0);
+  CHECK_INT_EQ(md->n_sort_orders, 2);
+  check_round_trip(md);
+
+  floe_iceberg_sort_order_free(order);
+  floe_iceberg_sort_order_free(unsorted);
+  floe_iceberg_partition_spec_free(none);
+  floe_iceberg_partition_spec_free(b4);
+  floe_iceberg_partition_spec_free(both);
+  floe_iceberg_partition_spec_free(day);
+  floe_iceberg_metadata_free(md);
+  floe_iceberg_schema_free(schema);
+}
+
 static void test_v3_new_table_tracks_row_ids(void) {
   floe_error err = {0};
   floe_iceberg_schema *schema = simple_schema();
@@ -758,6 +846,7 @@ int main(void) {
   RUN(test_fixture_facts_match_expected_results);
   RUN(test_spot_checks_on_engine_tables);
   RUN(test_new_table_and_commit_mutations);
+  RUN(test_evolve_spec_assigns_ids_the_v2_way);
   RUN(test_v3_new_table_tracks_row_ids);
   RUN(test_unknown_keys_and_gzip_metadata);
   RUN(test_parse_survives_every_allocation_failure);

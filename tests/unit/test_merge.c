@@ -575,6 +575,128 @@ static void test_position_deletes_in_data_file_partition(void) {
   fixture_close(&fx);
 }
 
+/* ---- partition evolution --------------------------------------------- */
+
+/* Evolves the fixture table's spec to one field `column` `transform`
+ * (NULL: unpartitioned). */
+static bool evolve_to(fixture *fx, const char *column, const char *transform, floe_error *err) {
+  floe_iceberg_partition_spec *spec = NULL;
+  int32_t last = 999;
+  bool ok = floe_iceberg_partition_spec_new(&spec, 0, err) == 0 &&
+            (column == NULL || floe_iceberg_partition_spec_add_field(
+                                   spec, floe_table_schema(fx->table), column, transform, NULL,
+                                   &last, err) == 0) &&
+            floe_table_evolve_spec(fx->table, spec, err) == 0;
+  floe_iceberg_partition_spec_free(spec);
+  return ok;
+}
+
+/* Rows of spec 0 (identity region) and spec 1 (bucket[4] on id) after the
+ * spec changed: a merge touching both deletes each row in its own file's
+ * spec — position deletes carry the data file's spec and partition, the
+ * equality mode deletes old-spec rows by position (an equality delete
+ * applies only within its spec's partition), copy-on-write rewrites old
+ * files into the default spec. */
+static void test_merge_after_partition_evolution_deletes_in_each_files_spec(void) {
+  floe_merge_deletes modes[] = {FLOE_MERGE_POSITION_DELETES, FLOE_MERGE_EQUALITY_DELETES,
+                                FLOE_MERGE_COPY_ON_WRITE};
+  for (int mode = 0; mode < 3; mode++) {
+    fixture fx;
+    floe_error err = {0};
+    char name[32];
+    snprintf(name, sizeof name, "evolve_%d", mode);
+    REQUIRE(fixture_open(&fx, name, "region:identity", &err));
+    REQUIRE(load_base(&fx, &err));
+    REQUIRE_OK(evolve_to(&fx, "id", "bucket[4]", &err) ? 0 : -1, &err);
+    const floe_iceberg_metadata *md = floe_table_metadata(fx.table);
+    CHECK_INT_EQ(md->n_specs, 2);
+    CHECK_INT_EQ(md->default_spec_id, 1);
+    CHECK_INT_EQ(md->last_partition_id, 1001);
+    CHECK_INT_EQ(floe_iceberg_metadata_default_spec(md)->fields[0].field_id, 1001);
+    static const trow add[] = {{6, "f", 60, 2, "us", NULL}, {7, "g", 70, 2, "eu", NULL}};
+    REQUIRE(append_rows(&fx, add, 2, &err));
+    /* 1 and 5 in spec 0 files, 6 in a spec 1 file, 9 new */
+    static const trow ch[] = {{1, "a2", 11, 3, "us", NULL},
+                              {5, "e2", 51, 3, "eu", NULL},
+                              {6, "f2", 61, 3, "us", NULL},
+                              {9, "i", 90, 3, "eu", NULL}};
+    floe_merge_options o = upsert_options(modes[mode]);
+    const trow *rows[] = {ch};
+    int n[] = {4};
+    floe_merge_result r;
+    int rc = run_merge(&fx, &o, rows, n, 1, false, &r, &err);
+    CHECK_OK(rc, &err);
+    if (rc != 0) {
+      fixture_close(&fx);
+      continue;
+    }
+    CHECK_INT_EQ(r.rows_updated, 3);
+    CHECK_INT_EQ(r.rows_inserted, 1);
+    CHECK_TABLE(fx.table,
+                "1|a2|11|3|us;2|b|20|1|eu;3|c|30|1|us;4|d|40|1|us;5|e2|51|3|eu;6|f2|61|3|us;"
+                "7|g|70|2|eu;9|i|90|3|eu");
+    floe_table_files files = {0};
+    REQUIRE_OK(floe_table_files_read(fx.table, NULL, &files, &err), &err);
+    int pos0 = 0, pos1 = 0, eq1 = 0, eq0 = 0, data0 = 0;
+    for (int32_t i = 0; i < files.n; i++) {
+      const floe_iceberg_content_file *f = &files.files[i].file;
+      if (f->content == FLOE_CONTENT_DATA) {
+        data0 += f->spec_id == 0;
+        /* new rows are written in the default spec */
+        if (files.files[i].sequence_number == 4) CHECK_INT_EQ(f->spec_id, 1);
+        continue;
+      }
+      int *slot = f->content == FLOE_CONTENT_POSITION_DELETES ? (f->spec_id == 0 ? &pos0 : &pos1)
+                                                             : (f->spec_id == 0 ? &eq0 : &eq1);
+      (*slot)++;
+      REQUIRE(f->n_partition == 1);
+      if (f->spec_id == 0) {
+        /* the partition of the old file it deletes from: region eu (id 1 was
+         * in eu, as 5) */
+        CHECK_INT_EQ((int)f->partition[0].len, 2);
+        CHECK(memcmp(f->partition[0].bytes, "eu", 2) == 0);
+      }
+    }
+    if (modes[mode] == FLOE_MERGE_POSITION_DELETES) {
+      CHECK_INT_EQ(pos0, 1); /* ids 1 and 5: both in region=eu files */
+      CHECK_INT_EQ(pos1, 1); /* id 6 */
+      CHECK_INT_EQ(eq0 + eq1, 0);
+    } else if (modes[mode] == FLOE_MERGE_EQUALITY_DELETES) {
+      CHECK_INT_EQ(pos0, 1);
+      CHECK_INT_EQ(pos1, 0);
+      CHECK_INT_EQ(eq1, 1); /* id 6, in the default spec */
+      CHECK_INT_EQ(eq0, 0);
+    } else {
+      CHECK_INT_EQ(pos0 + pos1 + eq0 + eq1, 0);
+      CHECK_INT_EQ(data0, 2); /* the us files of spec 0 (3; 4) are untouched */
+    }
+    floe_table_files_reset(&files);
+
+    /* Back to identity(region): spec 0 and field id 1000 again; then
+     * unpartitioned: spec 2 without fields. */
+    REQUIRE_OK(evolve_to(&fx, "region", "identity", &err) ? 0 : -1, &err);
+    md = floe_table_metadata(fx.table);
+    CHECK_INT_EQ(md->n_specs, 2);
+    CHECK_INT_EQ(md->default_spec_id, 0);
+    CHECK_INT_EQ(md->last_partition_id, 1001);
+    REQUIRE_OK(evolve_to(&fx, NULL, NULL, &err) ? 0 : -1, &err);
+    md = floe_table_metadata(fx.table);
+    CHECK_INT_EQ(md->n_specs, 3);
+    CHECK_INT_EQ(md->default_spec_id, 2);
+    CHECK_INT_EQ(floe_iceberg_metadata_default_spec(md)->n_fields, 0);
+    static const trow ch2[] = {{2, "b2", 21, 4, "eu", NULL}, {9, "i2", 91, 4, "us", NULL}};
+    const trow *rows2[] = {ch2};
+    int n2[] = {2};
+    rc = run_merge(&fx, &o, rows2, n2, 1, false, &r, &err);
+    CHECK_OK(rc, &err);
+    if (rc == 0)
+      CHECK_TABLE(fx.table,
+                  "1|a2|11|3|us;2|b2|21|4|eu;3|c|30|1|us;4|d|40|1|us;5|e2|51|3|eu;6|f2|61|3|us;"
+                  "7|g|70|2|eu;9|i2|91|4|us");
+    fixture_close(&fx);
+  }
+}
+
 /* ---- composite keys, schema subsets, errors -------------------------- */
 
 static void test_composite_key_region_id(void) {
@@ -1162,6 +1284,7 @@ static void run_behaviour_tests(void) {
   RUN(test_partitioned_identity_row_moves_partition);
   RUN(test_partitioned_bucket_on_key);
   RUN(test_position_deletes_in_data_file_partition);
+  RUN(test_merge_after_partition_evolution_deletes_in_each_files_spec);
   RUN(test_composite_key_region_id);
   RUN(test_null_key_is_an_error_naming_the_row);
   RUN(test_batch_with_subset_of_columns);

@@ -1,0 +1,197 @@
+// End-to-end tests of partition and sort-order evolution (docs/config.md,
+// "Partitioning and sort order"): a changed partition_by on an existing
+// table gives it a new default spec (new spec id, field ids after the last
+// partition field id); files already written keep their spec; new data goes
+// into the new one; merges delete rows of old-spec files in those files'
+// specs; maintenance compacts across specs; an unchanged partition_by
+// commits nothing. After every run icebird reads the table and it must equal
+// the source.
+//
+// Run: FLOE_BIN=/path/to/floe node --test tests/e2e/evolve.test.mjs
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import {
+  REPO, metadataLocation, modulesPresent, normalizeRows, readIceberg, readMetadata, sh, sqliteRows,
+} from './lib/check_table.mjs';
+
+const FLOE = process.env.FLOE_BIN ?? path.join(REPO, 'build/floe');
+
+function scratch(name) {
+  const dir = mkdtempSync(path.join(tmpdir(), `floe-e2e-${name}-`));
+  if (!process.env.FLOE_KEEP_TMP) process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function floe(dir, args) {
+  const r = spawnSync(FLOE, args, { cwd: dir, encoding: 'utf8' });
+  if (r.error) throw r.error;
+  return r;
+}
+
+function runOk(dir, args = ['run']) {
+  const r = floe(dir, args);
+  assert.equal(r.status, 0, `floe ${args.join(' ')} exited ${r.status}\n${r.stdout}\n${r.stderr}`);
+  return r;
+}
+
+const sqlite = (dir, sql) => sh('sqlite3', [path.join(dir, 'source.db'), sql]);
+
+function job(dir, entry) {
+  writeFileSync(path.join(dir, 'floe.yaml'), `version: 1
+source: {type: sqlite, path: ./source.db}
+target:
+  warehouse: ./warehouse
+  catalog: {type: sql, uri: "sqlite:./catalog.db"}
+  namespace: e2e
+control: {table: floe_control}
+run: {durability: none}
+tables:
+  events: ${entry}
+`);
+}
+
+const COLUMNS = ['id', 'ts', 'v', 'batch_sk'];
+const CREATE = 'CREATE TABLE events (id INTEGER PRIMARY KEY, ts TIMESTAMP, v TEXT, batch_sk INTEGER NOT NULL);';
+function rows(from, to, batch, day = (i) => 1 + (((i - 1) >> 2) % 28)) {
+  const v = [];
+  for (let i = from; i <= to; i++) v.push(`(${i}, '2024-03-${String(day(i)).padStart(2, '0')} 1${i % 10}:00:00', 'v${i}', ${batch})`);
+  return `INSERT INTO events VALUES ${v.join(',')};`;
+}
+
+const metadata = (dir) => readMetadata(metadataLocation(path.join(dir, 'catalog.db'), 'e2e', 'events'));
+
+async function assertEqualsSource(dir, what, where = '1 = 1') {
+  const got = normalizeRows(await readIceberg(path.join(dir, 'catalog.db'), 'e2e', 'events'), COLUMNS);
+  const want = normalizeRows(sqliteRows(path.join(dir, 'source.db'), `SELECT * FROM events WHERE ${where}`), COLUMNS);
+  assert.deepEqual(got, want, `${what}: icebird's rows differ from the source`);
+}
+
+// The live data files' spec ids, from `floe table inspect`.
+function liveSpecs(dir) {
+  const out = runOk(dir, ['table', 'inspect', 'e2e.events', '-c', 'floe.yaml']).stdout;
+  const specs = {};
+  for (const m of out.matchAll(/^ {2}(data|position-deletes|equality-deletes) .* spec=(\d+) /gm)) {
+    specs[m[1]] ??= new Set();
+    specs[m[1]].add(Number(m[2]));
+  }
+  return { out, specs };
+}
+
+describe('partition evolution', () => {
+  test('the readers these tests use are installed', () => {
+    assert.ok(existsSync(FLOE), `no floe binary at ${FLOE} (set FLOE_BIN)`);
+    assert.ok(modulesPresent(), 'node modules missing: run scripts/deps.sh --npm');
+  });
+
+  test('append by day, then bucket: a new spec; merges after the change delete old-spec rows in their own spec', async () => {
+    const dir = scratch('evolve');
+    sqlite(dir, CREATE + rows(1, 12, 1));
+    job(dir, '{partition_by: [day(ts)]}');
+    runOk(dir);
+    let md = metadata(dir);
+    assert.equal(md['default-spec-id'], 0);
+    assert.deepEqual(md['partition-specs'][0].fields.map((f) => [f.name, f.transform, f['field-id']]),
+      [['ts_day', 'day', 1000]]);
+    await assertEqualsSource(dir, 'run 1');
+
+    // Unchanged partition_by: no new spec, no metadata-only commit.
+    sqlite(dir, rows(13, 14, 2));
+    const same = runOk(dir);
+    assert.doesNotMatch(same.stderr, /partition_evolution/);
+    assert.equal(metadata(dir)['partition-specs'].length, 1);
+
+    // day -> bucket: spec 1, field id 1001, logged old -> new.
+    job(dir, '{partition_by: [bucket(4, id)]}');
+    sqlite(dir, rows(15, 20, 3));
+    const evolved = runOk(dir);
+    assert.match(evolved.stderr,
+      /level=info event=partition_evolution table=events target=e2e.events old="0:\[ts_day=day\(2\)#1000\]" new="1:\[id_bucket=bucket\[4\]\(1\)#1001\]"/);
+    md = metadata(dir);
+    assert.equal(md['default-spec-id'], 1);
+    assert.equal(md['last-partition-id'], 1001);
+    assert.deepEqual(md['partition-specs'].map((s) => s['spec-id']), [0, 1]);
+    let { out, specs } = liveSpecs(dir);
+    assert.match(out, /^ {2}spec 0: ts_day=day\(2\) \[1000\]$/m);
+    assert.match(out, /^ {2}spec 1 \(default\): id_bucket=bucket\[4\]\(1\) \[1001\]$/m);
+    assert.deepEqual([...specs.data].sort(), [0, 1], 'old files keep spec 0, new ones are in spec 1');
+    await assertEqualsSource(dir, 'after the change');
+
+    // Merges touching rows of both specs, with each kind of delete.
+    for (const [deletes, batch, ids] of [['position', 4, [1, 2, 16]], ['equality', 5, [3, 5, 17]],
+      ['copy_on_write', 6, [6, 9, 18]]]) {
+      job(dir, `{partition_by: [bucket(4, id)], mode: merge, primary_key: [id], merge: {deletes: ${deletes}}}`);
+      sqlite(dir, `UPDATE events SET v = '${deletes}', batch_sk = ${batch} WHERE id IN (${ids.join(',')});` +
+        rows(100 + batch, 100 + batch, batch));
+      const r = runOk(dir);
+      assert.doesNotMatch(r.stderr, /partition_evolution/);
+      await assertEqualsSource(dir, `merge with ${deletes} deletes`);
+      ({ specs } = liveSpecs(dir));
+      if (deletes === 'position') assert.deepEqual([...specs['position-deletes']].sort(), [0, 1]);
+      if (deletes === 'equality') {
+        // Rows of spec-0 files are deleted by position in spec 0; the
+        // equality deletes are in the default spec.
+        assert.deepEqual([...specs['equality-deletes']], [1]);
+        assert.ok(specs['position-deletes'].has(0));
+      }
+    }
+    runOk(dir, ['validate']);
+
+    // Maintenance across specs: equality deletes converted into each data
+    // file's spec, small files of both specs compacted into the default.
+    runOk(dir, ['maintain', 'e2e.events', '--convert-equality-deletes', '--compact', '--min-input-files', '2',
+      '-c', 'floe.yaml']);
+    ({ specs } = liveSpecs(dir));
+    assert.equal(specs['equality-deletes'], undefined);
+    await assertEqualsSource(dir, 'after maintenance');
+
+    // partition_by emptied: the unpartitioned spec becomes the default.
+    job(dir, '{partition_by: [], mode: merge, primary_key: [id]}');
+    sqlite(dir, "UPDATE events SET v = 'unpartitioned', batch_sk = 7 WHERE id IN (4, 19);" + rows(200, 201, 7));
+    const r = runOk(dir);
+    assert.match(r.stderr, /event=partition_evolution .* new=2:\[\]/);
+    md = metadata(dir);
+    assert.equal(md['default-spec-id'], 2);
+    assert.deepEqual(md['partition-specs'][2].fields, []);
+    await assertEqualsSource(dir, 'unpartitioned');
+    runOk(dir, ['validate']);
+  });
+
+  test('sort_by sets the sort order; a change adds an order and makes it the default', async () => {
+    const dir = scratch('sort');
+    sqlite(dir, CREATE + rows(1, 4, 1));
+    job(dir, '{sort_by: [ts desc, id]}');
+    runOk(dir);
+    let md = metadata(dir);
+    assert.equal(md['default-sort-order-id'], 1);
+    assert.deepEqual(md['sort-orders'].find((o) => o['order-id'] === 1).fields.map((f) => [f['source-id'], f.direction, f['null-order']]),
+      [[2, 'desc', 'nulls-last'], [1, 'asc', 'nulls-first']]);
+    sqlite(dir, rows(5, 6, 2));
+    job(dir, '{sort_by: [v asc nulls last]}');
+    const r = runOk(dir);
+    assert.match(r.stderr, /event=sort_order_evolution table=events target=e2e.events old="1:\[2 desc nulls last, 1 asc nulls first\]" new="2:\[3 asc nulls last\]"/);
+    md = metadata(dir);
+    assert.equal(md['default-sort-order-id'], 2);
+    assert.deepEqual(md['sort-orders'].map((o) => o['order-id']), [1, 2]);
+    // No sort_by: the table's order stays; sort_by: [] is the unsorted order 0.
+    job(dir, '{}');
+    sqlite(dir, rows(7, 7, 3));
+    runOk(dir);
+    assert.equal(metadata(dir)['default-sort-order-id'], 2);
+    job(dir, '{sort_by: []}');
+    sqlite(dir, rows(8, 8, 4));
+    runOk(dir);
+    assert.equal(metadata(dir)['default-sort-order-id'], 0);
+    job(dir, '{sort_by: [nosuch desc]}');
+    sqlite(dir, rows(9, 9, 5));
+    const refused = floe(dir, ['run']);
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /sort_by\[0\]: column 'nosuch' is not a column of the table/);
+    // The refused run wrote nothing: batch 5 is not in the table.
+    await assertEqualsSource(dir, 'sorted table', 'batch_sk < 5');
+  });
+});
