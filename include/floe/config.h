@@ -328,6 +328,15 @@ typedef struct floe_config_maintenance {
   bool partial_progress;         /* a commit per compaction group [false] */
 } floe_config_maintenance;
 
+/* Load metadata columns (docs/config.md, "Load metadata columns"): the
+ * name each gets in the Iceberg table, or NULL when it is not added. */
+typedef struct floe_config_metadata_columns {
+  char *batch_sk;  /* long: the control batch the unit loaded */
+  char *loaded_at; /* timestamptz: the unit's load start */
+  char *run_id;    /* string: the run's id */
+  char *op;        /* string: I (appended or inserted by a merge), U (updated) */
+} floe_config_metadata_columns;
+
 /* One replicated table, after `defaults` were applied. */
 /* What a run does with a target table that already holds rows but has no
  * floe history for the source table (written by another tool). */
@@ -382,6 +391,7 @@ typedef struct floe_config_table {
   bool has_start_after;
   int64_t start_after;
   floe_config_on_existing on_existing; /* a target that holds foreign rows */
+  floe_config_metadata_columns metadata_columns;
 } floe_config_table;
 
 typedef struct floe_config_private floe_config_private;

@@ -124,6 +124,13 @@ typedef struct floe_merge_options {
   /* Where the spill's temporary directory is made (NULL: $TMPDIR, else
    * /tmp); it is removed when the merge commits, fails or is freed. */
   const char *spill_dir;
+  /* Load metadata columns (> 0 when present): a string column the merge
+   * fills, for every row it writes, with "I" (a key new to the table) or
+   * "U" (a key the table held), whatever the input says; and columns
+   * hash-diff leaves out of the row comparison (they change every load). */
+  int32_t op_field_id;
+  int32_t n_unhashed_field_ids;
+  const int32_t *unhashed_field_ids;
 } floe_merge_options;
 
 #define FLOE_MERGE_TIE_GROUPS 16

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config/config_internal.h"
 #include "floe/maintain.h"
@@ -934,7 +935,8 @@ static const char *const table_keys[] = {
     "source", "target",      "strategy",      "batch_column", "cursor_column", "chunk",
     "partition_by", "mode",  "overwrite",     "primary_key",  "merge",         "cdc",
     "validate", "partition_column", "where",  "properties", "start_after", "on_existing",
-    "maintenance", "on_source_behind", "late_rows", "sort_by"};
+    "maintenance", "on_source_behind", "late_rows", "sort_by", "metadata_columns"};
+static const char *const metadata_column_keys[] = {"batch_sk", "loaded_at", "run_id", "op"};
 static const char *const chunk_keys[] = {"by", "rows"};
 static const char *const merge_keys[] = {"deletes", "order_by", "memory_mb"};
 static const char *const validate_keys[] = {"count", "checksum"};
@@ -977,6 +979,10 @@ static void free_table(floe_config_table *t) {
   floe_free(t->partition_by);
   free_str_list(t->primary_key, t->n_primary_key);
   free_str_list(t->sort_by, t->n_sort_by);
+  floe_free(t->metadata_columns.batch_sk);
+  floe_free(t->metadata_columns.loaded_at);
+  floe_free(t->metadata_columns.run_id);
+  floe_free(t->metadata_columns.op);
   floe_free(t->merge.order_by);
   free_cdc(&t->cdc);
   floe_free(t->partition_column);
@@ -1003,6 +1009,10 @@ static void copy_table(ctx *c, floe_config_table *dst, const floe_config_table *
   dst->cdc.stream = xdup(c, src->cdc.stream);
   dst->partition_column = xdup(c, src->partition_column);
   dst->where = xdup(c, src->where);
+  dst->metadata_columns.batch_sk = xdup(c, src->metadata_columns.batch_sk);
+  dst->metadata_columns.loaded_at = xdup(c, src->metadata_columns.loaded_at);
+  dst->metadata_columns.run_id = xdup(c, src->metadata_columns.run_id);
+  dst->metadata_columns.op = xdup(c, src->metadata_columns.op);
   dst->partition_by = NULL;
   dst->n_partition_by = 0;
   dst->primary_key = NULL;
@@ -1147,6 +1157,60 @@ static void get_partition_by(ctx *c, const cfg_node *map, const char *path,
   floe_free(t->partition_by);
   t->partition_by = fields;
   t->n_partition_by = n_fields;
+}
+
+/* metadata_columns: true (all four, default names), false or null (none),
+ * or a mapping naming which to add: {batch_sk: true, op: change_op} (true:
+ * the default name _floe_<key>; false or null: not added). */
+static void get_metadata_columns(ctx *c, const cfg_node *map, const char *path,
+                                 floe_config_table *t) {
+  const cfg_node *node = cfg_map_get(map, "metadata_columns", NULL);
+  if (node == NULL) return;
+  char child[PATH_SIZE];
+  pjoin(child, path, "metadata_columns");
+  floe_config_metadata_columns *mc = &t->metadata_columns;
+  char **slots[4] = {&mc->batch_sk, &mc->loaded_at, &mc->run_id, &mc->op};
+  bool all = false;
+  if (cfg_node_is_null(node) || (node->kind == CFG_SCALAR && get_bool(c, map, path,
+                                                                      "metadata_columns", &all))) {
+    for (int i = 0; i < 4; i++) {
+      char name[32];
+      snprintf(name, sizeof name, "_floe_%s", metadata_column_keys[i]);
+      set_str(c, slots[i], all ? name : NULL);
+    }
+    return;
+  }
+  if (node->kind != CFG_MAPPING) {
+    if (node->kind != CFG_SCALAR)
+      cfg_diag(c->d, node, child,
+               "true, false or a mapping expected ({batch_sk: true, op: change_op})");
+    return;
+  }
+  check_keys(c, node, child, metadata_column_keys, N_OF(metadata_column_keys));
+  for (int i = 0; i < 4; i++) {
+    const cfg_node *v = cfg_map_get(node, metadata_column_keys[i], NULL);
+    if (v == NULL) continue;
+    char item[PATH_SIZE + 32];
+    snprintf(item, sizeof item, "%s.%s", child, metadata_column_keys[i]);
+    if (cfg_node_is_null(v) || (v->plain && v->kind == CFG_SCALAR &&
+                                (!strcmp(v->text, "false") || !strcmp(v->text, "False")))) {
+      set_str(c, slots[i], NULL);
+    } else if (v->plain && v->kind == CFG_SCALAR &&
+               (!strcmp(v->text, "true") || !strcmp(v->text, "True"))) {
+      char name[32];
+      snprintf(name, sizeof name, "_floe_%s", metadata_column_keys[i]);
+      set_str(c, slots[i], name);
+    } else if (v->kind != CFG_SCALAR || v->text[0] == '\0') {
+      cfg_diag(c->d, v, item, "a column name, true or false expected");
+    } else {
+      set_str(c, slots[i], v->text);
+    }
+  }
+  for (int i = 0; i < 4; i++)
+    for (int k = 0; k < i; k++)
+      if (*slots[i] != NULL && *slots[k] != NULL && strcasecmp(*slots[i], *slots[k]) == 0)
+        cfg_diag(c->d, node, child, "%s and %s have the same name '%s'",
+                 metadata_column_keys[k], metadata_column_keys[i], *slots[i]);
 }
 
 /* maintenance: a mapping (its keys merge over the inherited block's, the
@@ -1314,6 +1378,7 @@ static void apply_table_keys(ctx *c, const cfg_node *map, const char *path,
     get_bool(c, validate, child, "checksum", &t->validate.checksum);
   }
   get_maintenance(c, map, path, t);
+  get_metadata_columns(c, map, path, t);
   get_str(c, map, path, "partition_column", &t->partition_column);
   get_str(c, map, path, "where", &t->where);
   if (get_enum(c, map, path, "on_source_behind", source_behinds, N_OF(source_behinds), &v))

@@ -343,6 +343,14 @@ static void dump_table(dumper *w, const floe_config_table *t) {
   put_raw(w, 4, "on_existing", floe_config_on_existing_name(t->on_existing));
   put_string_list(w, 4, "primary_key", t->primary_key, t->n_primary_key);
   if (t->has_sort_by) put_string_list(w, 4, "sort_by", t->sort_by, t->n_sort_by);
+  const floe_config_metadata_columns *mc = &t->metadata_columns;
+  if (mc->batch_sk || mc->loaded_at || mc->run_id || mc->op) {
+    if (w->rc == 0) w->rc = floe_buf_append_str(w->out, "    metadata_columns:\n");
+    put_str(w, 6, "batch_sk", mc->batch_sk, false);
+    put_str(w, 6, "loaded_at", mc->loaded_at, false);
+    put_str(w, 6, "run_id", mc->run_id, false);
+    put_str(w, 6, "op", mc->op, false);
+  }
   if (w->rc == 0) w->rc = floe_buf_append_str(w->out, "    merge:\n");
   put_raw(w, 6, "deletes", deletes[t->merge.deletes]);
   put_str(w, 6, "order_by", t->merge.order_by, false);

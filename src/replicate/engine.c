@@ -71,6 +71,7 @@ typedef struct job_state {
   int64_t last_progress_us;
   int64_t progress_rows, progress_bytes;
   int rc_mismatch; /* FLOE_EVALIDATE once a unit mismatched */
+  int32_t meta_ids[4]; /* load metadata columns' field ids (0: not added) */
 } job_state;
 
 /* One commit's worth of rows. */
@@ -306,6 +307,187 @@ cleanup:
   return rc;
 }
 
+/* ---- load metadata columns ------------------------------------------------ */
+
+/* metadata_columns (docs/config.md, "Load metadata columns"): per row the
+ * control batch its unit loaded, the unit's load start, the run id and
+ * the operation that wrote it. Every value but the merge's operation is
+ * the same for the whole unit, so each batch gets constant columns. */
+enum { META_BATCH_SK = 0, META_LOADED_AT, META_RUN_ID, META_OP, N_META };
+static const char *const meta_keys[N_META] = {"batch_sk", "loaded_at", "run_id", "op"};
+
+static const char *meta_name(const floe_config_table *t, int k) {
+  const floe_config_metadata_columns *mc = &t->metadata_columns;
+  return k == META_BATCH_SK ? mc->batch_sk : k == META_LOADED_AT ? mc->loaded_at
+                                         : k == META_RUN_ID      ? mc->run_id
+                                                                 : mc->op;
+}
+
+static floe_iceberg_type meta_type(int k) {
+  return floe_iceberg_type_of(k == META_BATCH_SK    ? FLOE_ICEBERG_LONG
+                              : k == META_LOADED_AT ? FLOE_ICEBERG_TIMESTAMPTZ
+                                                    : FLOE_ICEBERG_STRING);
+}
+
+/* The configured metadata columns `base` lacks, added as optional columns
+ * with ids after *last_column_id (*out NULL: none missing). A source
+ * column of the same name (any case) or a table column of that name with
+ * another type is refused. */
+static int metadata_columns_add(job_state *js, const floe_iceberg_schema *base,
+                                int32_t *last_column_id, floe_iceberg_schema **out, int *n_added,
+                                floe_error *err) {
+  const floe_config_table *t = js->job.t;
+  const floe_source_table *d = &js->job.desc;
+  floe_iceberg_schema *work = NULL;
+  int rc = FLOE_OK;
+  *out = NULL;
+  *n_added = 0;
+  for (int k = 0; k < N_META; k++) {
+    const char *name = meta_name(t, k);
+    if (name == NULL) continue;
+    for (int64_t i = 0; i < d->n_columns; i++)
+      if (strcasecmp(d->columns[i].name, name) == 0) {
+        rc = floe_error_set(err, FLOE_EINVAL,
+                            "metadata_columns.%s: the source already has a column '%s'; give the "
+                            "metadata column another name (metadata_columns: {%s: _loaded_%s})",
+                            meta_keys[k], d->columns[i].name, meta_keys[k], meta_keys[k]);
+        goto cleanup;
+      }
+    floe_iceberg_type type = meta_type(k);
+    const floe_iceberg_field *f =
+        floe_iceberg_schema_find_name(work != NULL ? work : base, name, false);
+    if (f != NULL) {
+      if (f->type.id != type.id) {
+        char have[64], want[64];
+        floe_iceberg_type_format(&f->type, have, sizeof have);
+        floe_iceberg_type_format(&type, want, sizeof want);
+        rc = floe_error_set(err, FLOE_EINVAL,
+                            "metadata_columns.%s: the table's column '%s' is %s, not %s",
+                            meta_keys[k], name, have, want);
+        goto cleanup;
+      }
+      continue;
+    }
+    floe_iceberg_schema *next = NULL;
+    FLOE_TRY(floe_iceberg_schema_add_column(&next, work != NULL ? work : base, NULL, name, &type,
+                                            "floe load metadata", last_column_id, err));
+    floe_iceberg_schema_free(work);
+    work = next;
+    (*n_added)++;
+  }
+  *out = work;
+  work = NULL;
+cleanup:
+  floe_iceberg_schema_free(work);
+  if (rc < 0) floe_error_prefix(err, "table %s", t->name);
+  return rc;
+}
+
+/* js->meta_ids from the table's current schema. */
+static void metadata_columns_resolve(job_state *js) {
+  memset(js->meta_ids, 0, sizeof js->meta_ids);
+  if (js->table == NULL) return;
+  for (int k = 0; k < N_META; k++) {
+    const char *name = meta_name(js->job.t, k);
+    const floe_iceberg_field *f =
+        name ? floe_iceberg_schema_find_name(floe_table_schema(js->table), name, false) : NULL;
+    js->meta_ids[k] = f != NULL ? f->id : 0;
+  }
+}
+
+/* The constant columns a unit's batches get: which, their Arrow schema
+ * (the source batch's children followed by them) and their values. */
+typedef struct meta_cols {
+  int n;
+  int kinds[N_META];
+  floe_arrow_type_info types[N_META];
+  struct ArrowSchema schema;
+  int64_t batch_sk, loaded_at_us;
+  const char *run_id;
+} meta_cols;
+
+static void meta_cols_reset(meta_cols *mc) {
+  floe_arrow_schema_release(&mc->schema);
+  memset(mc, 0, sizeof *mc);
+}
+
+/* For a merge the operation column is left to the merge (I or U by what it
+ * did); otherwise every row is an insert. */
+static int meta_cols_init(meta_cols *mc, job_state *js, const unit *u, bool is_merge,
+                          int64_t loaded_at_us, const struct ArrowSchema *source_schema,
+                          floe_error *err) {
+  memset(mc, 0, sizeof *mc);
+  const floe_iceberg_schema *schema = floe_table_schema(js->table);
+  for (int k = 0; k < N_META; k++) {
+    if (js->meta_ids[k] <= 0 || (k == META_OP && is_merge)) continue;
+    const floe_iceberg_field *f = floe_iceberg_schema_find_id(schema, js->meta_ids[k]);
+    int rc = floe_iceberg_type_to_arrow(&f->type, &mc->types[mc->n], err);
+    if (rc < 0) return rc;
+    mc->kinds[mc->n++] = k;
+  }
+  if (mc->n == 0) return FLOE_OK;
+  mc->batch_sk = u->batch_high;
+  mc->loaded_at_us = loaded_at_us;
+  mc->run_id = js->e->run_id;
+  int64_t n_src = source_schema->n_children;
+  if (floe_arrow_schema_init_struct(&mc->schema, source_schema->name, n_src + mc->n) != 0)
+    return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  for (int64_t i = 0; i < n_src; i++)
+    if (floe_arrow_schema_copy(mc->schema.children[i], source_schema->children[i]) != 0)
+      return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  for (int j = 0; j < mc->n; j++) {
+    const floe_iceberg_field *f = floe_iceberg_schema_find_id(schema, js->meta_ids[mc->kinds[j]]);
+    if (floe_arrow_schema_init(mc->schema.children[n_src + j], f->name, &mc->types[j], true,
+                               f->id) != 0)
+      return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  }
+  return FLOE_OK;
+}
+
+/* Replaces *batch by itself plus the constant columns (its children are
+ * moved, not copied). */
+static int meta_cols_extend(const meta_cols *mc, struct ArrowArray *batch, floe_error *err) {
+  int64_t n_src = batch->n_children, len = batch->length;
+  int rc = FLOE_OK;
+  struct ArrowArray *children = floe_calloc((size_t)(n_src + mc->n), sizeof *children);
+  floe_arrow_builder b;
+  bool b_ready = false;
+  if (children == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  for (int64_t i = 0; i < n_src; i++) floe_arrow_array_move(batch->children[i], &children[i]);
+  for (int j = 0; j < mc->n; j++) {
+    if (floe_arrow_builder_init(&b, &mc->types[j]) != 0) goto nomem;
+    b_ready = true;
+    if (floe_arrow_builder_reserve(&b, len, 0) != 0) goto nomem;
+    for (int64_t r = 0; r < len; r++) {
+      int brc;
+      switch (mc->kinds[j]) {
+        case META_BATCH_SK: brc = floe_arrow_builder_append_int64(&b, mc->batch_sk); break;
+        case META_LOADED_AT: brc = floe_arrow_builder_append_int64(&b, mc->loaded_at_us); break;
+        case META_RUN_ID: brc = floe_arrow_builder_append_bytes(&b, mc->run_id, strlen(mc->run_id)); break;
+        default: brc = floe_arrow_builder_append_bytes(&b, "I", 1); break;
+      }
+      if (brc != 0) goto nomem;
+    }
+    if (floe_arrow_builder_finish(&b, &children[n_src + j]) != 0) goto nomem;
+    floe_arrow_builder_free(&b);
+    b_ready = false;
+  }
+  struct ArrowArray out;
+  memset(&out, 0, sizeof out);
+  if (floe_arrow_struct_from_children(&out, children, n_src + mc->n, len) != 0) goto nomem;
+  floe_arrow_array_release(batch);
+  floe_arrow_array_move(&out, batch);
+  floe_free(children);
+  return FLOE_OK;
+nomem:
+  rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  if (b_ready) floe_arrow_builder_free(&b);
+  for (int64_t i = 0; i < n_src + mc->n; i++) floe_arrow_array_release(&children[i]);
+  floe_free(children);
+  floe_arrow_array_release(batch);
+  return rc;
+}
+
 static const char *const *op_exclude(job_state *js, size_t *n) {
   static const char *one[1];
   *n = 0;
@@ -360,6 +542,16 @@ static int open_table(job_state *js, floe_error *err) {
   if (rc == FLOE_ENOTFOUND) {
     if (err) floe_error_init(err);
     FLOE_TRY(floe_schema_from_source(&js->job.desc, ex, n_ex, &schema, err));
+    {
+      floe_iceberg_schema *with = NULL;
+      int32_t last = floe_iceberg_schema_highest_field_id(schema);
+      int n_added = 0;
+      FLOE_TRY(metadata_columns_add(js, schema, &last, &with, &n_added, err));
+      if (with != NULL) {
+        floe_iceberg_schema_free(schema);
+        schema = with;
+      }
+    }
     if (e->dry_run) {
       /* Map against the schema the table would get. */
       FLOE_TRY(floe_schema_map(schema, &js->job.desc, ex, n_ex, t->name, &js->map, err));
@@ -407,8 +599,24 @@ static int open_table(job_state *js, floe_error *err) {
       js->map = again;
     }
   }
-  /* After the schema: a new partition or sort column may be a new column. */
-  if (!created) FLOE_TRY(evolve_layout(js, err));
+  if (!created) {
+    /* Load metadata columns an existing table lacks: schema evolution. */
+    floe_iceberg_schema *with = NULL;
+    int32_t last = floe_table_metadata(js->table)->last_column_id;
+    int n_added = 0;
+    FLOE_TRY(metadata_columns_add(js, floe_table_schema(js->table), &last, &with, &n_added, err));
+    if (with != NULL) {
+      js->rep->schema_changes += n_added;
+      floe_log(FLOE_LOG_INFO, "schema_change", "table=%s changes=\"metadata columns added: %d\" dry_run=%d",
+               t->name, n_added, (int)e->dry_run);
+      rc = e->dry_run ? FLOE_OK : floe_table_set_schema(js->table, with, err);
+      floe_iceberg_schema_free(with);
+      if (rc < 0) goto cleanup;
+    }
+    /* After the schema: a new partition or sort column may be a new column. */
+    FLOE_TRY(evolve_layout(js, err));
+  }
+  metadata_columns_resolve(js);
 cleanup:
   floe_iceberg_schema_free(schema);
   floe_iceberg_sort_order_free(order);
@@ -861,6 +1069,7 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
   floe_checksum src_sum, tbl_sum;
   unit_watermark uw;
   struct ArrowArray batch = {0};
+  meta_cols meta;
   floe_buf sql;
   floe_source_param params[5];
   size_t n_params = 0;
@@ -873,6 +1082,7 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
   int rc = FLOE_OK;
   int64_t unit_started = floe_now_micros();
   floe_buf_init(&sql);
+  memset(&meta, 0, sizeof meta);
   memset(&src_sum, 0, sizeof src_sum);
   memset(&tbl_sum, 0, sizeof tbl_sum);
   memset(&uw, 0, sizeof uw);
@@ -924,6 +1134,9 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
     mo.precondition_ctx = &uw;
     mo.memory_bytes = t->merge.memory_mb << 20;
     mo.spill_dir = e->s.cfg->run.spill_dir;
+    mo.op_field_id = js->meta_ids[META_OP];
+    mo.unhashed_field_ids = js->meta_ids;
+    mo.n_unhashed_field_ids = META_OP; /* batch_sk, loaded_at, run_id */
     FLOE_TRY(floe_merge_begin(&merge, js->table, &mo, err));
   } else {
     floe_table_writer_options wo;
@@ -954,6 +1167,8 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
   qs.table = t->source ? t->source : t->name;
   FLOE_TRY(floe_source_query(e->s.src, &qs, &stream, err));
   const struct ArrowSchema *bschema = floe_source_stream_schema(stream);
+  FLOE_TRY(meta_cols_init(&meta, js, u, is_merge, unit_started, bschema, err));
+  if (meta.n > 0) bschema = &meta.schema;
   /* The source (and its checksum) on a thread of its own, when run.threads
    * allows (pipeline.c); batches arrive in stream order either way. */
   FLOE_TRY(floe_pipeline_start(&pipe, stream, want_checksum ? &src_sum : NULL,
@@ -963,6 +1178,7 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
     rc = floe_pipeline_next(pipe, &batch, err);
     if (rc < 0) goto cleanup;
     if (rc == 0) break;
+    if (meta.n > 0) FLOE_TRY(meta_cols_extend(&meta, &batch, err));
     if (is_merge) {
       FLOE_TRY(floe_merge_add(merge, bschema, &batch, err));
     } else {
@@ -1204,6 +1420,7 @@ cleanup:
   floe_checksum_free(&src_sum);
   floe_checksum_free(&tbl_sum);
   unit_watermark_free(&uw);
+  meta_cols_reset(&meta);
   floe_free(cols);
   floe_buf_free(&sql);
   return rc;

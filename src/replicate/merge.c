@@ -120,6 +120,8 @@ typedef struct merge_column {
   const floe_iceberg_type *type;
   floe_arrow_type_info arrow;
   int32_t key_index; /* position in the key, or -1 */
+  bool unhashed;      /* hash-diff leaves it out (load metadata) */
+  bool is_op;         /* filled with I/U when written (options.op_field_id) */
 } merge_column;
 
 typedef struct merge_chunk {
@@ -695,6 +697,18 @@ int floe_merge_begin(floe_merge **out, struct floe_table *table,
     rc = floe_iceberg_type_to_arrow(&f->type, &c->arrow, err);
     if (rc < 0) {
       floe_error_prefix(err, "merge into %s: column '%s'", tname, f->name);
+      goto cleanup;
+    }
+  }
+  for (int32_t i = 0; i < m->n_columns; i++) {
+    merge_column *c = &m->columns[i];
+    c->is_op = options->op_field_id > 0 && c->field_id == options->op_field_id;
+    c->unhashed = c->is_op;
+    for (int32_t k = 0; k < options->n_unhashed_field_ids; k++)
+      c->unhashed |= c->field_id == options->unhashed_field_ids[k];
+    if (c->is_op && c->arrow.id != FLOE_ARROW_UTF8) {
+      rc = floe_error_set(err, FLOE_EINVAL, "merge into %s: operation column '%s' is not a string",
+                          tname, c->name);
       goto cleanup;
     }
   }
@@ -1831,7 +1845,7 @@ static int row_hash(floe_merge *m, const floe_arrow_view *const *cols,
                     const int64_t *rows, uint64_t *out, floe_error *err) {
   m->scratch.len = 0;
   for (int32_t i = 0; i < m->n_columns; i++) {
-    if (m->columns[i].key_index >= 0) continue;
+    if (m->columns[i].key_index >= 0 || m->columns[i].unhashed) continue;
     int rc;
     if (cols[i] == NULL) {
       uint8_t marker = 0;
@@ -2242,8 +2256,16 @@ cleanup:
   return rc;
 }
 
+/* Row numbers in arrival order, ignoring write_new_rows' update bit. */
+static int compare_row(const void *a, const void *b) {
+  const int64_t mask = ~(INT64_C(1) << 62);
+  int64_t x = *(const int64_t *)a & mask, y = *(const int64_t *)b & mask;
+  return x < y ? -1 : x > y;
+}
+
 /* Writes the winning upserts (skipping hash-diff's unchanged rows) in
  * arrival order through the data writer. */
+
 static int write_new_rows(floe_merge *m, floe_error *err) {
   int rc = FLOE_OK;
   int64_t *rows = NULL;
@@ -2252,20 +2274,28 @@ static int write_new_rows(floe_merge *m, floe_error *err) {
   int64_t n = 0;
   rows = floe_malloc(((size_t)m->n_entries + 1) * sizeof *rows);
   if (rows == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  /* A row number is below 2^62; its top bit tells an update (the key was in
+   * the table) for the operation column. */
+  const int64_t updated = INT64_C(1) << 62;
   for (int64_t i = 0; i < m->n_entries; i++) {
     const merge_entry *e = &m->entries[i];
-    if (e->action == ACT_UPSERT && !(e->flags & F_UNCHANGED)) rows[n++] = e->row;
+    if (e->action == ACT_UPSERT && !(e->flags & F_UNCHANGED))
+      rows[n++] = e->row | ((e->flags & F_EXISTS) ? updated : 0);
   }
   if (n == 0) goto cleanup;
-  qsort(rows, (size_t)n, sizeof *rows, compare_i64);
+  qsort(rows, (size_t)n, sizeof *rows, compare_row);
   rc = floe_arrow_batch_builder_init(&bb, &m->row_schema, err);
   if (rc < 0) goto cleanup;
   bb_ready = true;
   for (int64_t i = 0; i < n; i++) {
-    const merge_chunk *ch = &m->chunks[rows[i] / CHUNK_ROWS];
-    int64_t idx = rows[i] % CHUNK_ROWS;
+    int64_t row = rows[i] & ~updated;
+    const merge_chunk *ch = &m->chunks[row / CHUNK_ROWS];
+    int64_t idx = row % CHUNK_ROWS;
     for (int32_t c = 0; c < m->n_columns; c++) {
-      rc = append_value(&bb.columns[c], &ch->views[c], idx);
+      if (m->columns[c].is_op)
+        rc = floe_arrow_builder_append_bytes(&bb.columns[c], (rows[i] & updated) ? "U" : "I", 1);
+      else
+        rc = append_value(&bb.columns[c], &ch->views[c], idx);
       if (rc < 0) {
         rc = floe_error_set(err, rc, "out of memory");
         goto cleanup;

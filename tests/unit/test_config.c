@@ -278,6 +278,41 @@ static void test_partition_by_and_sort_by_presence(void) {
   floe_config_free(&cfg);
 }
 
+/* metadata_columns: true (all four, default names), a mapping (true: the
+ * default name, a string: that name, false/null: not added), inherited
+ * from defaults; names must differ; unknown keys are reported. */
+static void test_metadata_columns_forms(void) {
+  floe_config cfg;
+  floe_error err;
+  REQUIRE_OK(load_text(&cfg,
+                       HEADER "defaults: {metadata_columns: true}\n"
+                              "tables:\n  a: {}\n"
+                              "  b: {metadata_columns: {batch_sk: true, op: change_op, run_id: false}}\n"
+                              "  c: {metadata_columns: false}\n",
+                       NULL, 0, &err),
+             &err);
+  REQUIRE(cfg.n_tables == 3);
+  const floe_config_metadata_columns *a = &cfg.tables[0].metadata_columns;
+  CHECK_STR_EQ(a->batch_sk, "_floe_batch_sk");
+  CHECK_STR_EQ(a->loaded_at, "_floe_loaded_at");
+  CHECK_STR_EQ(a->run_id, "_floe_run_id");
+  CHECK_STR_EQ(a->op, "_floe_op");
+  const floe_config_metadata_columns *b = &cfg.tables[1].metadata_columns;
+  CHECK_STR_EQ(b->batch_sk, "_floe_batch_sk");
+  CHECK_STR_EQ(b->loaded_at, "_floe_loaded_at"); /* from defaults */
+  CHECK(b->run_id == NULL);
+  CHECK_STR_EQ(b->op, "change_op");
+  const floe_config_metadata_columns *c = &cfg.tables[2].metadata_columns;
+  CHECK(c->batch_sk == NULL && c->loaded_at == NULL && c->run_id == NULL && c->op == NULL);
+  floe_config_free(&cfg);
+  CHECK_ONE_ERROR(HEADER "tables:\n  t: {metadata_columns: {batch: x}}\n",
+                  "floe.yaml:8:26: tables.t.metadata_columns.batch: unknown key (expected "
+                  "batch_sk, loaded_at, run_id or op)");
+  CHECK_ONE_ERROR(HEADER "tables:\n  t: {metadata_columns: {run_id: x, op: X}}\n",
+                  "floe.yaml:8:25: tables.t.metadata_columns: run_id and op have the same name "
+                  "'X'");
+}
+
 static void test_minimal_config_gets_documented_defaults(void) {
   floe_config cfg;
   floe_error err;
@@ -749,7 +784,8 @@ static void test_each_invalid_combination_has_its_message(void) {
                   "floe.yaml:8:7: tables.t.zzzz: unknown key (expected source, target, "
                   "strategy, batch_column, cursor_column, chunk, partition_by, mode, overwrite, "
                   "primary_key, merge, cdc, validate, partition_column, where, properties, "
-                  "start_after, on_existing, maintenance, on_source_behind, late_rows or sort_by)");
+                  "start_after, on_existing, maintenance, on_source_behind, late_rows, sort_by "
+                  "or metadata_columns)");
   CHECK_ONE_ERROR(HEADER "tables:\n  t: [a]\n",
                   "floe.yaml:8:6: tables.t: mapping expected (source:, target:, ...), got a "
                   "list");
@@ -1096,6 +1132,7 @@ int main(void) {
   RUN(test_locate_points_at_table_key_or_inherited_default);
   RUN(test_sample_and_examples_load_without_error);
   RUN(test_partition_by_and_sort_by_presence);
+  RUN(test_metadata_columns_forms);
   RUN(test_every_allocation_failure_is_reported_cleanly);
   return test_report();
 }

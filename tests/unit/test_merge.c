@@ -697,6 +697,48 @@ static void test_merge_after_partition_evolution_deletes_in_each_files_spec(void
   }
 }
 
+/* Load metadata columns: op_field_id gets I for a new key and U for one
+ * the table held, whatever the input says; hash-diff leaves the unhashed
+ * columns out of the comparison (they change every load). */
+static void test_merge_fills_the_operation_column_and_hash_diff_skips_metadata(void) {
+  fixture fx;
+  floe_error err = {0};
+  REQUIRE(fixture_open(&fx, "opcol", NULL, &err));
+  REQUIRE(load_base(&fx, &err));
+  static const trow ch[] = {{2, "x", 21, 2, "eu", NULL}, {9, NULL, 90, 2, "us", NULL}};
+  floe_merge_options o = upsert_options(FLOE_MERGE_POSITION_DELETES);
+  o.op_field_id = 2; /* the string column "name" */
+  const trow *rows[] = {ch};
+  int n[] = {2};
+  floe_merge_result r;
+  REQUIRE_OK(run_merge(&fx, &o, rows, n, 1, false, &r, &err), &err);
+  CHECK_TABLE(fx.table, "1|a|10|1|eu;2|U|21|2|eu;3|c|30|1|us;4|d|40|1|us;5|e|50|1|eu;9|I|90|2|us");
+  /* the full source again: every amount differs, which the comparison
+   * skips; only 4's region changed */
+  static const trow src[] = {{1, "a", 11, 1, "eu", NULL}, {2, "U", 22, 2, "eu", NULL},
+                             {3, "c", 33, 1, "us", NULL}, {4, "d", 44, 1, "eu", NULL},
+                             {5, "e", 55, 1, "eu", NULL}, {9, "I", 99, 2, "us", NULL}};
+  floe_merge_options h = upsert_options(FLOE_MERGE_POSITION_DELETES);
+  h.kind = FLOE_MERGE_HASH_DIFF;
+  h.order_field_id = -1;
+  static const int32_t unhashed[] = {3};
+  h.unhashed_field_ids = unhashed;
+  h.n_unhashed_field_ids = 1;
+  const trow *rows2[] = {src};
+  int n2[] = {6};
+  REQUIRE_OK(run_merge(&fx, &h, rows2, n2, 1, false, &r, &err), &err);
+  CHECK_INT_EQ(r.rows_unchanged, 5);
+  CHECK_INT_EQ(r.rows_updated, 1);
+  CHECK_TABLE(fx.table, "1|a|10|1|eu;2|U|21|2|eu;3|c|30|1|us;4|d|44|1|eu;5|e|50|1|eu;9|I|90|2|us");
+  /* an operation column must be a string */
+  o.op_field_id = 3;
+  floe_merge *m = NULL;
+  CHECK_INT_EQ(floe_merge_begin(&m, fx.table, &o, &err), FLOE_EINVAL);
+  CHECK(strstr(err.message, "operation column 'amount' is not a string") != NULL);
+  floe_merge_free(m);
+  fixture_close(&fx);
+}
+
 /* ---- composite keys, schema subsets, errors -------------------------- */
 
 static void test_composite_key_region_id(void) {
@@ -1285,6 +1327,7 @@ static void run_behaviour_tests(void) {
   RUN(test_partitioned_bucket_on_key);
   RUN(test_position_deletes_in_data_file_partition);
   RUN(test_merge_after_partition_evolution_deletes_in_each_files_spec);
+  RUN(test_merge_fills_the_operation_column_and_hash_diff_skips_metadata);
   RUN(test_composite_key_region_id);
   RUN(test_null_key_is_an_error_naming_the_row);
   RUN(test_batch_with_subset_of_columns);
