@@ -653,6 +653,12 @@ int floe_merge_begin(floe_merge **out, struct floe_table *table,
   if (rc < 0) goto cleanup;
   m->schema = floe_iceberg_metadata_current_schema(m->md);
   m->spec = floe_iceberg_metadata_default_spec(m->md);
+  /* Partition evolution: an equality delete applies only to data files of
+   * its own spec and partition (or everywhere from an unpartitioned spec;
+   * Iceberg spec: Scan Planning), so once the table has several specs the
+   * merge deletes by position, which carries each data file's own spec. */
+  if (m->deletes == FLOE_MERGE_EQUALITY_DELETES && m->md->n_specs > 1)
+    m->deletes = FLOE_MERGE_POSITION_DELETES;
   if (m->schema == NULL) {
     rc = floe_error_set(err, FLOE_EINVAL, "merge into %s: table has no schema",
                         tname);
@@ -1857,11 +1863,6 @@ static int row_hash(floe_merge *m, const floe_arrow_view *const *cols,
   }
   *out = floe_merge_xxh64(m->scratch.data, m->scratch.len, 0);
   return FLOE_OK;
-}
-
-static int compare_i64(const void *a, const void *b) {
-  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-  return x < y ? -1 : x > y;
 }
 
 /* hash-diff: the row hash of each buffered key's winning row. */

@@ -186,7 +186,7 @@ SQLITE += [
 # table (day -> bucket -> unpartitioned) gives a new default spec; files
 # already written keep theirs, merges delete rows of old-spec files (position
 # deletes in the old spec, copy-on-write rewriting them into the new spec,
-# equality deletes only for rows of the default spec's files).
+# deletes: an equality-delete merge deletes by position once there are several specs).
 _EVOLVE_ROWS = [[str(i), f"'2024-03-0{1 + (i - 1) // 4} 1{i % 10}:00:00'", f"'v{i}'", "1"] for i in range(1, 13)]
 SQLITE += [
     Scenario(

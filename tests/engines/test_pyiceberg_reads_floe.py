@@ -48,7 +48,7 @@ def tables_of(catalogs, target):
 # Known difference, PyIceberg's: 0.12 refuses to scan a table with equality
 # delete files (apache/iceberg#6568). Spark and Iceberg Java read floe's
 # merge_eq tables; here PyIceberg must refuse with exactly that reason.
-EQUALITY_DELETES = {"merge_eq", "evolve_eq"}
+EQUALITY_DELETES = {"merge_eq"}
 
 
 @pytest.mark.parametrize("layout,name", ALL, ids=IDS)
