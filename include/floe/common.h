@@ -35,6 +35,7 @@ extern "C" {
 #define FLOE_ECANCELED (-11)   /* interrupted by the user */
 #define FLOE_EVALIDATE (-12)   /* validation found a mismatch */
 #define FLOE_ENETWORK (-13)    /* network or remote service failure */
+#define FLOE_ECHECK (-14)      /* a data-quality check failed (nothing committed) */
 
 #define FLOE_ERROR_MESSAGE_SIZE 1024
 

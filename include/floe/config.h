@@ -350,6 +350,42 @@ typedef enum floe_config_on_existing {
 
 const char *floe_config_on_existing_name(floe_config_on_existing v);
 
+/* Data-quality checks (tables.<t>.checks, docs/config.md "checks"): run on
+ * every unit's rows before its commit. */
+typedef enum floe_config_check_type {
+  FLOE_CHECK_NOT_NULL = 0,    /* column has no null */
+  FLOE_CHECK_UNIQUE,          /* no value twice within the unit */
+  FLOE_CHECK_ACCEPTED_VALUES, /* every non-null value is one of values */
+  FLOE_CHECK_RANGE,           /* min <= value <= max (numbers, dates, timestamps) */
+  FLOE_CHECK_REGEX,           /* every non-null value matches pattern (POSIX ERE) */
+  FLOE_CHECK_ROW_COUNT,       /* unit rows within bounds, absolute or relative to
+                                 the median of the last loads (volume guard) */
+  FLOE_CHECK_FRESHNESS        /* newest value of a date/timestamp column is at
+                                 most max_age old */
+} floe_config_check_type;
+
+typedef struct floe_config_check {
+  floe_config_check_type type;
+  char *name;     /* as configured, else "<type>(<column>)" / "row_count" */
+  char *column;   /* every type but row_count */
+  bool warn;      /* severity: warn (log and report) or fail (the default) */
+  char **values;  /* accepted_values */
+  size_t n_values;
+  /* range: bounds as written (numbers, or dates/timestamps as text); NULL
+   * = open. */
+  char *min, *max;
+  char *pattern;  /* regex */
+  /* row_count: absolute bounds (-1 = none) and, when history > 0, ratios
+   * to the median rows of the last `history` loads. */
+  int64_t min_rows, max_rows;
+  double min_ratio, max_ratio;
+  int64_t history;
+  int64_t max_age_ms; /* freshness */
+  floe_config_location location;
+} floe_config_check;
+
+const char *floe_config_check_type_name(floe_config_check_type v);
+
 typedef struct floe_config_table {
   char *name;             /* the key under tables: = control table's table_name */
   char *source;           /* source table, maybe schema-qualified; default name */
@@ -392,6 +428,15 @@ typedef struct floe_config_table {
   int64_t start_after;
   floe_config_on_existing on_existing; /* a target that holds foreign rows */
   floe_config_metadata_columns metadata_columns;
+  /* Data-quality checks, per table (not in defaults). */
+  floe_config_check *checks;
+  size_t n_checks;
+  /* quarantine: failing rows of fail-severity row checks go to this table
+   * (namespace and name) and the rest loads; NULL = off. */
+  char *quarantine_namespace, *quarantine_name;
+  /* changelog: {target: ns.table}: merge and change-capture tables record
+   * every change they apply in this append-only table; NULL = off. */
+  char *changelog_namespace, *changelog_name;
 } floe_config_table;
 
 typedef struct floe_config_private floe_config_private;

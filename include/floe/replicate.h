@@ -75,6 +75,8 @@ int floe_replicate_open_catalog(const struct floe_config *cfg,
 #define FLOE_REPLICATE_EXIT_VALIDATION 3 /* validation found a mismatch */
 #define FLOE_REPLICATE_EXIT_LATE_ROWS 5 /* rows floe will never load were
                                            * found (late_rows: fail) */
+#define FLOE_REPLICATE_EXIT_CHECKS 6     /* a data-quality check with severity fail
+                                            stopped a table (nothing committed) */
 #define FLOE_REPLICATE_EXIT_SOURCE_BEHIND 4 /* a source is behind its control
                                              * table (on_source_behind: fail) */
 
@@ -89,10 +91,13 @@ typedef enum floe_run_status {
   FLOE_RUN_PLANNED = 2,     /* dry run: what would be loaded */
   FLOE_RUN_FAILED = 3,      /* nothing committed for the failing range */
   FLOE_RUN_MISMATCH = 4,    /* committed, but validation found a mismatch */
-  FLOE_RUN_SOURCE_BEHIND = 5 /* the source's max is below the control max */
+  FLOE_RUN_SOURCE_BEHIND = 5, /* the source's max is below the control max */
+  FLOE_RUN_CHECK_FAILED = 6   /* a data-quality check (severity fail) stopped a
+                                 unit: nothing committed, control row compensated */
 } floe_run_status;
 
-/* "ok", "nothing_new", "planned", "failed", "mismatch", "source_behind". */
+/* "ok", "nothing_new", "planned", "failed", "mismatch", "source_behind",
+ * "check_failed". */
 const char *floe_run_status_name(floe_run_status status);
 
 /* A committed batch range (low, high] whose source rows now outnumber the
@@ -144,6 +149,12 @@ typedef struct floe_run_table {
   size_t n_late_ranges;
   int64_t rows_reloaded; /* rows read again by late_rows: reload */
   bool late_rows_fails;  /* failed under late_rows: fail (exit code 5) */
+  /* The table's data-quality checks (checks:): a JSON array, one object per
+   * check (name, type, severity, column, passed, failing, units, samples,
+   * detail), or NULL when the table has none. */
+  char *checks;
+  int64_t rows_quarantined; /* rows sent to the quarantine table */
+  int64_t changelog_rows;   /* changes recorded in the changelog table */
 } floe_run_table;
 
 typedef struct floe_run_report {

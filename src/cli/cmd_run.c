@@ -35,7 +35,8 @@ static void usage(FILE *out) {
           "exit codes: 0 ok (also when there is nothing new), 1 a table failed,\n"
           "            2 usage or configuration error, 3 validation mismatch,\n"
           "            4 a source is behind its control table (on_source_behind: fail),\n"
-          "            5 rows floe will never load were found (late_rows: fail)\n");
+          "            5 rows floe will never load were found (late_rows: fail),\n"
+          "            6 a data-quality check (checks:, severity fail) stopped a table\n");
 }
 
 static volatile sig_atomic_t run_interrupted;

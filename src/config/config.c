@@ -18,6 +18,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,9 @@ static const char *const catalog_types[] = {"sql", "hadoop", "rest"};
 static const char *const strategies[] = {"full", "incremental", "chunked", "partition"};
 static const char *const modes[] = {"append", "overwrite", "merge"};
 static const char *const on_existings[] = {"fail", "adopt", "append", "overwrite"};
+static const char *const check_types[] = {"not_null", "unique",    "accepted_values", "range",
+                                          "regex",    "row_count", "freshness"};
+static const char *const severities[] = {"fail", "warn"};
 static const char *const overwrites[] = {"table", "partitions", "range"};
 static const char *const source_behinds[] = {"warn", "fail"};
 static const char *const late_rows_kinds[] = {"warn", "fail", "reload"};
@@ -65,6 +69,9 @@ const char *floe_config_on_existing_name(floe_config_on_existing v) {
   return (unsigned)v < N_OF(on_existings) ? on_existings[v] : "?";
 }
 const char *floe_config_cdc_type_name(floe_config_cdc_type t) { return NAME_OF(cdc_types, t); }
+const char *floe_config_check_type_name(floe_config_check_type t) {
+  return NAME_OF(check_types, t);
+}
 
 /* ---- suggestions -------------------------------------------------------- */
 
@@ -935,8 +942,12 @@ static const char *const table_keys[] = {
     "source", "target",      "strategy",      "batch_column", "cursor_column", "chunk",
     "partition_by", "mode",  "overwrite",     "primary_key",  "merge",         "cdc",
     "validate", "partition_column", "where",  "properties", "start_after", "on_existing",
-    "maintenance", "on_source_behind", "late_rows", "sort_by", "metadata_columns"};
+    "maintenance", "on_source_behind", "late_rows", "sort_by", "metadata_columns", "checks",
+    "quarantine", "changelog"};
 static const char *const metadata_column_keys[] = {"batch_sk", "loaded_at", "run_id", "op"};
+static const char *const check_keys_all[] = {"type", "name",      "column",    "severity",
+                                             "values", "min",     "max",       "pattern",
+                                             "min_ratio", "max_ratio", "history", "max_age"};
 static const char *const chunk_keys[] = {"by", "rows"};
 static const char *const merge_keys[] = {"deletes", "order_by", "memory_mb"};
 static const char *const validate_keys[] = {"count", "checksum"};
@@ -966,6 +977,19 @@ static void free_cdc(floe_config_cdc *cdc) {
   memset(cdc, 0, sizeof *cdc);
 }
 
+static void free_checks(floe_config_check *checks, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    floe_config_check *k = &checks[i];
+    floe_free(k->name);
+    floe_free(k->column);
+    free_str_list(k->values, k->n_values);
+    floe_free(k->min);
+    floe_free(k->max);
+    floe_free(k->pattern);
+  }
+  floe_free(checks);
+}
+
 static void free_table(floe_config_table *t) {
   if (t == NULL) return;
   floe_free(t->name);
@@ -988,6 +1012,11 @@ static void free_table(floe_config_table *t) {
   floe_free(t->partition_column);
   floe_free(t->where);
   free_properties(t->properties, t->n_properties);
+  free_checks(t->checks, t->n_checks);
+  floe_free(t->quarantine_namespace);
+  floe_free(t->quarantine_name);
+  floe_free(t->changelog_namespace);
+  floe_free(t->changelog_name);
   memset(t, 0, sizeof *t);
 }
 
@@ -1310,6 +1339,238 @@ static void get_cdc(ctx *c, const cfg_node *map, const char *path, floe_config_t
   }
 }
 
+/* ---- data-quality checks ------------------------------------------------ */
+
+/* A number written as a plain scalar (ratios). */
+static bool get_double(ctx *c, const cfg_node *map, const char *path, const char *key,
+                       double *out) {
+  const cfg_node *node = value_of(map, key);
+  if (node == NULL) return false;
+  char child[PATH_SIZE];
+  pjoin(child, path, key);
+  if (!want_scalar(c, node, child, "a number")) return false;
+  char *end = NULL;
+  errno = 0;
+  double v = strtod(node->text, &end);
+  if (end == node->text || *end != '\0' || errno != 0 || v < 0) {
+    char shown[128];
+    cfg_show_value(node, shown, sizeof shown);
+    cfg_diag(c->d, node, child, "a number >= 0 expected, got %s", shown);
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+/* One item of checks: a mapping {type: ..., column: ..., severity: ...}. */
+static void get_check(ctx *c, const cfg_node *item, const char *path, floe_config_check *k) {
+  k->min_rows = k->max_rows = -1;
+  if (item->kind != CFG_MAPPING) {
+    cfg_diag(c->d, item, path,
+             "mapping expected, e.g. {type: not_null, column: id}, got %s", kind_text(item));
+    return;
+  }
+  check_keys(c, item, path, check_keys_all, N_OF(check_keys_all));
+  int type = -1;
+  if (value_of(item, "type") == NULL) {
+    char tp[PATH_SIZE];
+    pjoin(tp, path, "type");
+    cfg_diag(c->d, item, tp,
+             "missing (expected not_null, unique, accepted_values, range, regex, row_count or "
+             "freshness)");
+    return;
+  }
+  if (!get_enum(c, item, path, "type", check_types, N_OF(check_types), &type)) return;
+  k->type = (floe_config_check_type)type;
+  int sev = 0;
+  if (get_enum(c, item, path, "severity", severities, N_OF(severities), &sev)) k->warn = sev == 1;
+  get_str(c, item, path, "name", &k->name);
+  get_str(c, item, path, "column", &k->column);
+  /* Keys another type reads are mistakes here, not noise. */
+  static const char *const by_type[][6] = {
+      {"column"},
+      {"column"},
+      {"column", "values"},
+      {"column", "min", "max"},
+      {"column", "pattern"},
+      {"min", "max", "min_ratio", "max_ratio", "history"},
+      {"column", "max_age"}};
+  for (size_t i = 0; i < item->n; i++) {
+    const char *key = item->keys[i]->text;
+    if (!in_list(key, check_keys_all, N_OF(check_keys_all)) || strcmp(key, "type") == 0 ||
+        strcmp(key, "name") == 0 || strcmp(key, "severity") == 0)
+      continue;
+    bool used = false;
+    for (size_t j = 0; j < 6 && by_type[type][j] != NULL; j++)
+      used |= strcmp(by_type[type][j], key) == 0;
+    if (!used) {
+      char kp[PATH_SIZE];
+      pjoin(kp, path, key);
+      cfg_diag(c->d, item->keys[i], kp, "not used by check type %s", check_types[type]);
+    }
+  }
+  char kp[PATH_SIZE];
+  if (k->type != FLOE_CHECK_ROW_COUNT && k->column == NULL) {
+    pjoin(kp, path, "column");
+    cfg_diag(c->d, item, kp, "missing (check %s needs the column it checks)", check_types[type]);
+  }
+  switch (k->type) {
+    case FLOE_CHECK_ACCEPTED_VALUES:
+      if (!get_str_list(c, item, path, "values", &k->values, &k->n_values) || k->n_values == 0) {
+        pjoin(kp, path, "values");
+        cfg_diag(c->d, item, kp, "missing (accepted_values needs values: [a, b, ...])");
+      }
+      break;
+    case FLOE_CHECK_RANGE:
+      get_str(c, item, path, "min", &k->min);
+      get_str(c, item, path, "max", &k->max);
+      if (k->min == NULL && k->max == NULL) {
+        pjoin(kp, path, "min");
+        cfg_diag(c->d, item, kp, "missing (range needs min, max or both)");
+      }
+      break;
+    case FLOE_CHECK_REGEX:
+      if (get_str(c, item, path, "pattern", &k->pattern) && k->pattern != NULL) {
+        regex_t re;
+        int rrc = regcomp(&re, k->pattern, REG_EXTENDED | REG_NOSUB);
+        if (rrc != 0) {
+          char why[200];
+          regerror(rrc, &re, why, sizeof why);
+          pjoin(kp, path, "pattern");
+          cfg_diag(c->d, value_of(item, "pattern"), kp, "not a POSIX extended regex: %s", why);
+        } else {
+          regfree(&re);
+        }
+      } else {
+        pjoin(kp, path, "pattern");
+        cfg_diag(c->d, item, kp, "missing (regex needs pattern: '...')");
+      }
+      break;
+    case FLOE_CHECK_ROW_COUNT: {
+      get_int(c, item, path, "min", 0, &k->min_rows);
+      get_int(c, item, path, "max", 0, &k->max_rows);
+      bool lo = get_double(c, item, path, "min_ratio", &k->min_ratio);
+      bool hi = get_double(c, item, path, "max_ratio", &k->max_ratio);
+      bool hist = get_int(c, item, path, "history", 1, &k->history);
+      if ((lo || hi) && !hist) k->history = 5;
+      if (hist && !lo && !hi) {
+        k->min_ratio = 0.5;
+        k->max_ratio = 2.0;
+      }
+      if (k->min_rows < 0 && k->max_rows < 0 && k->history == 0) {
+        pjoin(kp, path, "min_ratio");
+        cfg_diag(c->d, item, kp,
+                 "missing (row_count needs min/max rows or min_ratio/max_ratio of the last "
+                 "history loads)");
+      }
+      break;
+    }
+    case FLOE_CHECK_FRESHNESS: {
+      char *age = NULL;
+      pjoin(kp, path, "max_age");
+      if (get_str(c, item, path, "max_age", &age) && age != NULL) {
+        floe_error perr = {0};
+        if (floe_maintain_parse_duration(age, &k->max_age_ms, &perr) < 0)
+          cfg_diag(c->d, value_of(item, "max_age"), kp, "%s", perr.message);
+      } else {
+        cfg_diag(c->d, item, kp, "missing (freshness needs max_age, e.g. 24h)");
+      }
+      floe_free(age);
+      break;
+    }
+    default:
+      break;
+  }
+  if (k->name == NULL) {
+    char text[PATH_SIZE];
+    if (k->column != NULL)
+      snprintf(text, sizeof text, "%s(%s)", check_types[type], k->column);
+    else
+      snprintf(text, sizeof text, "%s", check_types[type]);
+    set_str(c, &k->name, text);
+  }
+  k->location.file = item->origin;
+  k->location.line = item->line;
+  k->location.column = item->column;
+}
+
+/* "ns.table" (last dot) or "table" in the default namespace. */
+static void split_target(ctx *c, const char *text, char **ns, char **name) {
+  const char *dot = strrchr(text, '.');
+  *ns = dot ? floe_strndup(text, (size_t)(dot - text)) : xdup(c, c->cfg->target.default_namespace);
+  *name = xdup(c, dot ? dot + 1 : text);
+  if (*ns == NULL || *name == NULL) c->d->oom = true;
+}
+
+/* changelog: {target: ns.table}; needs mode merge (not hash_diff). */
+static void get_changelog(ctx *c, const cfg_node *map, const char *path, floe_config_table *t) {
+  static const char *const changelog_keys[] = {"target"};
+  const cfg_node *block = get_map(c, map, path, "changelog");
+  if (block == NULL) return;
+  char child[PATH_SIZE];
+  pjoin(child, path, "changelog");
+  check_keys(c, block, child, changelog_keys, N_OF(changelog_keys));
+  char *target = NULL;
+  if (!get_str(c, block, child, "target", &target) || target == NULL) {
+    char kp[PATH_SIZE];
+    pjoin(kp, child, "target");
+    cfg_diag(c->d, block, kp, "missing (the changelog table: target: ns.table_changes)");
+    return;
+  }
+  split_target(c, target, &t->changelog_namespace, &t->changelog_name);
+  floe_free(target);
+  if (t->mode != FLOE_MODE_MERGE || t->cdc.type == FLOE_CDC_HASH_DIFF)
+    cfg_diag(c->d, key_node(map, "changelog"), child,
+             "a changelog records the changes a merge applies: it needs mode: merge (with a "
+             "key, or cdc op_column, stream or changes; not hash_diff)");
+}
+
+/* checks: a list of check mappings; quarantine: "ns.table" or "table". */
+static void get_checks(ctx *c, const cfg_node *map, const char *path, floe_config_table *t) {
+  const cfg_node *node = value_of(map, "checks");
+  char child[PATH_SIZE];
+  pjoin(child, path, "checks");
+  if (node != NULL) {
+    if (node->kind != CFG_SEQUENCE) {
+      cfg_diag(c->d, node, child, "list expected, e.g. [{type: not_null, column: id}], got %s",
+               kind_text(node));
+    } else if (node->n > 0) {
+      t->checks = floe_calloc(node->n, sizeof *t->checks);
+      if (t->checks == NULL) {
+        c->d->oom = true;
+        return;
+      }
+      t->n_checks = node->n;
+      for (size_t i = 0; i < node->n; i++) {
+        char ip[PATH_SIZE + 32];
+        snprintf(ip, sizeof ip, "%s[%zu]", child, i);
+        get_check(c, node->items[i], ip, &t->checks[i]);
+      }
+      for (size_t i = 0; i < t->n_checks; i++)
+        for (size_t j = 0; j < i; j++)
+          if (t->checks[i].name && t->checks[j].name &&
+              strcmp(t->checks[i].name, t->checks[j].name) == 0) {
+            char ip[PATH_SIZE + 32];
+            snprintf(ip, sizeof ip, "%s[%zu]", child, i);
+            cfg_diag(c->d, node->items[i], ip,
+                     "a second check named '%s' (give one a name: to tell them apart in the "
+                     "report)",
+                     t->checks[i].name);
+          }
+    }
+  }
+  char *q = NULL;
+  if (get_str(c, map, path, "quarantine", &q) && q != NULL) {
+    split_target(c, q, &t->quarantine_namespace, &t->quarantine_name);
+    if (t->n_checks == 0) {
+      pjoin(child, path, "quarantine");
+      cfg_diag(c->d, value_of(map, "quarantine"), child,
+               "quarantine takes the rows that fail checks, and the table has no checks");
+    }
+  }
+  floe_free(q);
+}
+
 /* Applies the keys of one mapping (defaults or a table) onto t. */
 static void apply_table_keys(ctx *c, const cfg_node *map, const char *path,
                              floe_config_table *t, table_marks *marks, bool is_defaults) {
@@ -1318,7 +1579,9 @@ static void apply_table_keys(ctx *c, const cfg_node *map, const char *path,
       const char *key = map->keys[i]->text;
       char child[PATH_SIZE];
       pjoin(child, path, key);
-      if (strcmp(key, "source") == 0 || strcmp(key, "target") == 0) {
+      if (strcmp(key, "source") == 0 || strcmp(key, "target") == 0 ||
+          strcmp(key, "checks") == 0 || strcmp(key, "quarantine") == 0 ||
+          strcmp(key, "changelog") == 0) {
         cfg_diag(c->d, map->keys[i], child, "set per table, not in defaults");
       } else if (!in_list(key, table_keys, N_OF(table_keys))) {
         const char *guess = cfg_suggest(key, table_keys + 2, N_OF(table_keys) - 2);
@@ -1592,6 +1855,8 @@ static void map_tables(ctx *c, const cfg_node *root) {
         continue;
       }
       apply_table_keys(c, tmap, path, t, &marks, false);
+      get_checks(c, tmap, path, t);
+      get_changelog(c, tmap, path, t);
       get_str(c, tmap, path, "source", &t->source);
       get_str(c, tmap, path, "target", &t->target_name);
     } else {

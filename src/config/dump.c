@@ -191,6 +191,60 @@ static void put_properties(dumper *w, int indent, const floe_config_property *pr
 }
 
 static void put_string_list(dumper *w, int indent, const char *key, char *const *items,
+                            size_t n);
+
+/* checks: one block per check (only the keys its type reads), then
+ * quarantine. */
+static void put_checks(dumper *w, const floe_config_table *t) {
+  if (t->n_checks > 0 && w->rc == 0) w->rc = floe_buf_append_str(w->out, "    checks:\n");
+  for (size_t i = 0; i < t->n_checks && w->rc == 0; i++) {
+    const floe_config_check *k = &t->checks[i];
+    w->rc = floe_buf_appendf(w->out, "      - type: %s\n", floe_config_check_type_name(k->type));
+    put_str(w, 8, "name", k->name, false);
+    put_raw(w, 8, "severity", k->warn ? "warn" : "fail");
+    put_opt(w, 8, "column", k->column, false);
+    if (k->type == FLOE_CHECK_ACCEPTED_VALUES) put_string_list(w, 8, "values", k->values, k->n_values);
+    if (k->type == FLOE_CHECK_RANGE) {
+      put_opt(w, 8, "min", k->min, false);
+      put_opt(w, 8, "max", k->max, false);
+    }
+    put_opt(w, 8, "pattern", k->pattern, false);
+    if (k->type == FLOE_CHECK_ROW_COUNT) {
+      if (k->min_rows >= 0) put_int(w, 8, "min", k->min_rows);
+      if (k->max_rows >= 0) put_int(w, 8, "max", k->max_rows);
+      if (k->history > 0) {
+        char text[64];
+        snprintf(text, sizeof text, "%g", k->min_ratio);
+        put_raw(w, 8, "min_ratio", text);
+        snprintf(text, sizeof text, "%g", k->max_ratio);
+        put_raw(w, 8, "max_ratio", text);
+        put_int(w, 8, "history", k->history);
+      }
+    }
+    if (k->type == FLOE_CHECK_FRESHNESS) {
+      char text[64];
+      snprintf(text, sizeof text, "%lldms", (long long)k->max_age_ms);
+      put_raw(w, 8, "max_age", text);
+    }
+  }
+  if (t->changelog_name != NULL && w->rc == 0) {
+    floe_buf q = FLOE_BUF_INIT;
+    w->rc = floe_buf_appendf(&q, "%s.%s", t->changelog_namespace, t->changelog_name);
+    if (w->rc == 0) w->rc = floe_buf_terminate(&q);
+    if (w->rc == 0) w->rc = floe_buf_append_str(w->out, "    changelog:\n");
+    if (w->rc == 0) put_str(w, 6, "target", (const char *)q.data, false);
+    floe_buf_free(&q);
+  }
+  if (t->quarantine_name != NULL && w->rc == 0) {
+    floe_buf q = FLOE_BUF_INIT;
+    w->rc = floe_buf_appendf(&q, "%s.%s", t->quarantine_namespace, t->quarantine_name);
+    if (w->rc == 0) w->rc = floe_buf_terminate(&q);
+    if (w->rc == 0) put_str(w, 4, "quarantine", (const char *)q.data, false);
+    floe_buf_free(&q);
+  }
+}
+
+static void put_string_list(dumper *w, int indent, const char *key, char *const *items,
                             size_t n) {
   line_start(w, indent, key);
   if (w->rc == 0) w->rc = floe_buf_append_str(w->out, " [");
@@ -341,6 +395,7 @@ static void dump_table(dumper *w, const floe_config_table *t) {
     put_raw(w, 4, "start_after", text);
   }
   put_raw(w, 4, "on_existing", floe_config_on_existing_name(t->on_existing));
+  put_checks(w, t);
   put_string_list(w, 4, "primary_key", t->primary_key, t->n_primary_key);
   if (t->has_sort_by) put_string_list(w, 4, "sort_by", t->sort_by, t->n_sort_by);
   const floe_config_metadata_columns *mc = &t->metadata_columns;

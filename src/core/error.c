@@ -108,6 +108,7 @@ const char *floe_error_code_name(int code) {
     case FLOE_ECANCELED: return "ECANCELED";
     case FLOE_EVALIDATE: return "EVALIDATE";
     case FLOE_ENETWORK: return "ENETWORK";
+    case FLOE_ECHECK: return "ECHECK";
     default: return "EUNKNOWN";
   }
 }

@@ -61,6 +61,19 @@ typedef struct engine {
   bool ctl_exists; /* the control table exists (dry run checks, never creates) */
 } engine;
 
+/* A table written next to the target in the same unit, committed just
+ * before the unit's own commit: the quarantine (rows that fail checks) and
+ * the changelog (every change a merge applies). Its rows are some of the
+ * source columns, by name, then columns of its own. */
+typedef struct side_table {
+  const char *kind; /* "quarantine", "changelog": logs, summary, crash point */
+  floe_table *table;
+  struct ArrowSchema schema; /* the batch layout of its rows */
+  int64_t *src_index;        /* schema child k < n_src copies batch child src_index[k] */
+  int64_t n_src;
+  int64_t n_extra;
+} side_table;
+
 typedef struct job_state {
   engine *e;
   floe_job job;
@@ -72,6 +85,10 @@ typedef struct job_state {
   int64_t progress_rows, progress_bytes;
   int rc_mismatch; /* FLOE_EVALIDATE once a unit mismatched */
   int32_t meta_ids[4]; /* load metadata columns' field ids (0: not added) */
+  floe_quality *quality; /* the table's checks, NULL when none */
+  /* tables.<t>.quarantine and tables.<t>.changelog (side tables below);
+   * .table NULL when off. */
+  side_table quarantine, changelog;
 } job_state;
 
 /* One commit's worth of rows. */
@@ -1054,6 +1071,422 @@ static int merge_kind_options(job_state *js, floe_merge_options *mo, int32_t *ke
   return FLOE_OK;
 }
 
+/* ---- side tables: quarantine and changelog -------------------------------------- */
+
+
+typedef struct side_column {
+  const char *name;
+  floe_arrow_type arrow;
+  floe_iceberg_type_id iceberg;
+  bool optional;
+} side_column;
+
+static void side_close(side_table *s) {
+  floe_table_free(s->table);
+  floe_arrow_schema_release(&s->schema);
+  floe_free(s->src_index);
+  memset(s, 0, sizeof *s);
+}
+
+/* Loads or creates the side table ns.name: every source column but `skip`
+ * (-1: none) as an optional column typed as the load converts it, then
+ * `extra` (required unless marked optional). An existing table must have every column by name. */
+static int side_open(job_state *js, side_table *s, const char *kind, const char *ns,
+                     const char *name, const side_column *extra, int64_t n_extra, int64_t skip,
+                     floe_error *err) {
+  engine *e = js->e;
+  const floe_source_table *d = &js->job.desc;
+  floe_catalog_ident ident = {ns, name};
+  floe_iceberg_column *cols = NULL;
+  floe_iceberg_schema *schema = NULL;
+  int rc = FLOE_OK;
+  memset(s, 0, sizeof *s);
+  s->kind = kind;
+  s->n_extra = n_extra;
+  s->src_index = floe_calloc((size_t)d->n_columns + 1, sizeof *s->src_index);
+  cols = floe_calloc((size_t)(d->n_columns + n_extra), sizeof *cols);
+  if (s->src_index == NULL || cols == NULL) {
+    rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    goto cleanup;
+  }
+  for (int64_t i = 0; i < d->n_columns; i++)
+    if (i != skip) s->src_index[s->n_src++] = i;
+  int64_t n = s->n_src;
+  rc = floe_table_load(e->s.catalog, ident, &s->table, err);
+  if (rc == FLOE_ENOTFOUND) {
+    if (err) floe_error_init(err);
+    for (int64_t k = 0; k < n; k++) {
+      cols[k].id = (int32_t)k + 1;
+      cols[k].name = d->columns[s->src_index[k]].name;
+      FLOE_TRY(floe_iceberg_type_from_arrow(&js->map.types[s->src_index[k]], &cols[k].type, err));
+    }
+    for (int64_t k = 0; k < n_extra; k++) {
+      cols[n + k].id = (int32_t)(n + k) + 1;
+      cols[n + k].name = extra[k].name;
+      cols[n + k].required = !extra[k].optional;
+      cols[n + k].type = floe_iceberg_type_of(extra[k].iceberg);
+    }
+    FLOE_TRY(floe_iceberg_schema_new(&schema, 0, cols, (int32_t)(n + n_extra), err));
+    FLOE_TRY(ensure_namespace(e, ident.ns, err));
+    rc = floe_table_create(e->s.catalog, ident, schema, NULL, NULL, NULL, 0, NULL, &s->table, err);
+    if (rc == FLOE_EEXISTS) rc = floe_table_load(e->s.catalog, ident, &s->table, err);
+    if (rc < 0) goto cleanup;
+    floe_log(FLOE_LOG_INFO, "create_table", "table=%s target=%s.%s %s=1", js->job.t->name,
+             ident.ns, ident.name, kind);
+  } else if (rc < 0) {
+    goto cleanup;
+  }
+  const floe_iceberg_schema *current = floe_table_schema(s->table);
+  if (floe_arrow_schema_init_struct(&s->schema, "", n + n_extra) < 0) {
+    rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    goto cleanup;
+  }
+  for (int64_t k = 0; k < n + n_extra; k++) {
+    const char *col = k < n ? d->columns[s->src_index[k]].name : extra[k - n].name;
+    const floe_iceberg_field *f = floe_iceberg_schema_find_name(current, col, true);
+    if (f == NULL) {
+      rc = floe_error_set(err, FLOE_EINVAL,
+                          "it has no column '%s' (the source gained it after the table was "
+                          "created: add the column or drop the table)",
+                          col);
+      goto cleanup;
+    }
+    floe_arrow_type_info type =
+        k < n ? js->map.types[s->src_index[k]] : floe_arrow_type_of(extra[k - n].arrow);
+    bool nullable = k < n || extra[k - n].optional;
+    if (floe_arrow_schema_init(s->schema.children[k], col, &type, nullable, f->id) < 0) {
+      rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+      goto cleanup;
+    }
+  }
+cleanup:
+  floe_iceberg_schema_free(schema);
+  floe_free(cols);
+  if (rc < 0) floe_error_prefix(err, "%s %s.%s", kind, ident.ns ? ident.ns : "", ident.name);
+  return rc;
+}
+
+/* Opens the side table's writer on first use. */
+static int side_writer(job_state *js, side_table *s, const unit *u, floe_data_writer **w,
+                       floe_error *err) {
+  if (*w != NULL) return FLOE_OK;
+  floe_table_writer_options wo;
+  char prefix[80], uuid[37];
+  int rc = FLOE_OK;
+  (void)js;
+  floe_table_writer_options_init(&wo);
+  FLOE_TRY(floe_table_writer_options_from_metadata(&wo, floe_table_metadata(s->table), err));
+  wo.io = floe_table_io(s->table);
+  FLOE_TRY(floe_io_uuid4(uuid, err));
+  snprintf(prefix, sizeof prefix, "00000-%d-%s", u->part_i, uuid);
+  wo.file_prefix = prefix;
+  FLOE_TRY(floe_data_writer_open(w, &wo, err));
+cleanup:
+  return rc;
+}
+
+/* Whether a live file of the side table was committed for a unit whose own
+ * commit never landed: a commit of this source table whose range ends
+ * above the unit's low end (the commit condition lets the target's
+ * committed range end exactly there), other than an earlier part of this
+ * run's own group. Those rows are written again by this unit. */
+static bool side_file_is_stale(const floe_iceberg_metadata *md, const floe_table_file *f,
+                               job_state *js, const unit *u) {
+  const floe_iceberg_snapshot *s = floe_iceberg_metadata_snapshot(md, f->snapshot_id);
+  if (s == NULL) return false;
+  const char *src = floe_iceberg_snapshot_summary(s, "floe.source-table");
+  const char *hi = floe_iceberg_snapshot_summary(s, "floe.batch-sk.high");
+  const char *run = floe_iceberg_snapshot_summary(s, "floe.run-id");
+  if (src == NULL || hi == NULL || strcmp(src, js->job.t->name) != 0) return false;
+  int64_t high = strtoll(hi, NULL, 10);
+  if (high <= u->batch_low) return false;
+  /* An earlier part of this run's group committed its own unit. A redo of
+   * this very unit (a merge that lost its commit) replaces its rows. */
+  const char *part = floe_iceberg_snapshot_summary(s, "floe.part");
+  if (run != NULL && strcmp(run, js->e->run_id) == 0 && high == u->batch_high && part != NULL &&
+      u->part_n > 0 && atoi(part) < u->part_i)
+    return false;
+  return true;
+}
+
+/* Commits the unit's side rows (closing w), before the unit's own commit,
+ * with the unit's summary (source table, batch range, run, part). Files
+ * that an attempt whose own commit never landed left are deleted in the
+ * same commit, so each row is there once (docs/replicate.md, "Changelog
+ * tables"). *out_rows gets the rows added. */
+static int side_commit(job_state *js, side_table *s, const unit *u, floe_data_writer *w,
+                       int64_t *out_rows, floe_error *err) {
+  floe_content_file_list files = {0};
+  floe_table_files live = {0};
+  floe_table_op *op = NULL;
+  summary sm;
+  int64_t stale = 0, snapshot_id = 0;
+  int rc = FLOE_OK;
+  char key[64], crash[64];
+  *out_rows = 0;
+  FLOE_TRY(floe_table_refresh(s->table, err));
+  if (w != NULL) FLOE_TRY(floe_data_writer_close(w, &files, err));
+  for (int32_t i = 0; i < files.n_files; i++) *out_rows += files.files[i].record_count;
+  summary_build(&sm, js, u);
+  const floe_iceberg_metadata *md = floe_table_metadata(s->table);
+  FLOE_TRY(floe_table_files_read(s->table, NULL, &live, err));
+  for (int32_t i = 0; i < live.n; i++) stale += side_file_is_stale(md, &live.files[i], js, u);
+  if (files.n_files == 0 && stale == 0) goto cleanup;
+  FLOE_TRY(floe_table_op_new(&op, s->table, stale > 0 ? FLOE_TABLE_OVERWRITE : FLOE_TABLE_APPEND,
+                             err));
+  for (int32_t i = 0; i < live.n; i++)
+    if (side_file_is_stale(md, &live.files[i], js, u))
+      FLOE_TRY(floe_table_op_delete_path(op, live.files[i].file.file_path, err));
+  for (int32_t i = 0; i < files.n_files; i++)
+    FLOE_TRY(floe_table_op_add_file(op, &files.files[i], err));
+  for (int32_t i = 0; i < sm.n; i++)
+    FLOE_TRY(floe_table_op_set_summary(op, sm.props[i].key, sm.props[i].value, err));
+  snprintf(key, sizeof key, "floe.%s-of", s->kind);
+  FLOE_TRY(floe_table_op_set_summary(op, key, js->rep->target, err));
+  FLOE_TRY(floe_table_op_commit(op, &snapshot_id, err));
+  floe_log(FLOE_LOG_INFO, s->kind,
+           "table=%s batch_sk_low=%lld batch_sk_high=%lld rows=%lld files=%d replaced_files=%lld "
+           "snapshot=%lld run_id=%s",
+           js->job.t->name, (long long)u->batch_low, (long long)u->batch_high,
+           (long long)*out_rows, (int)files.n_files, (long long)stale, (long long)snapshot_id,
+           js->e->run_id);
+  /* The side rows are committed; the unit's own commit comes next. */
+  snprintf(crash, sizeof crash, "after_%s_commit", s->kind);
+  floe_debug_crash_point(crash);
+cleanup:
+  floe_table_op_free(op);
+  floe_table_files_reset(&live);
+  floe_content_file_list_free(&files);
+  if (rc < 0) floe_error_prefix(err, "%s commit", s->kind);
+  return rc;
+}
+
+/* Quarantine columns after the source's: the first failing check, the run,
+ * the unit's batch. */
+static const side_column quarantine_columns[] = {
+    {"_floe_check", FLOE_ARROW_UTF8, FLOE_ICEBERG_STRING, false},
+    {"_floe_run_id", FLOE_ARROW_UTF8, FLOE_ICEBERG_STRING, false},
+    {"_floe_batch_sk", FLOE_ARROW_INT64, FLOE_ICEBERG_LONG, false}};
+
+/* Changelog columns after the source's (the op column left out). */
+static const side_column changelog_columns[] = {
+    {"_op", FLOE_ARROW_UTF8, FLOE_ICEBERG_STRING, false},
+    {"_sequence", FLOE_ARROW_UTF8, FLOE_ICEBERG_STRING, true},
+    {"_batch_sk", FLOE_ARROW_INT64, FLOE_ICEBERG_LONG, false},
+    {"_run_id", FLOE_ARROW_UTF8, FLOE_ICEBERG_STRING, false},
+    {"_loaded_at", FLOE_ARROW_TIMESTAMP_US_TZ, FLOE_ICEBERG_TIMESTAMPTZ, false}};
+
+/* Splits a checked batch: rows marked in `marks` (1 + the failing check's
+ * index) go to the quarantine writer (opened on the first one), the others
+ * replace *batch. *moved gets the rows quarantined. */
+static int quarantine_split(job_state *js, const unit *u, const struct ArrowSchema *schema,
+                            struct ArrowArray *batch, const uint16_t *marks,
+                            floe_data_writer **qwriter, int64_t *moved, floe_error *err) {
+  side_table *q = &js->quarantine;
+  floe_arrow_batch_builder good, bad;
+  struct ArrowArray good_arr = {0}, bad_arr = {0};
+  bool good_ok = false, bad_ok = false;
+  int64_t n = q->n_src;
+  int rc = FLOE_OK;
+  *moved = 0;
+  for (int64_t i = 0; i < batch->length; i++) *moved += marks[i] != 0;
+  if (*moved == 0) return FLOE_OK;
+  FLOE_TRY(floe_arrow_batch_builder_init(&good, schema, err));
+  good_ok = true;
+  FLOE_TRY(floe_arrow_batch_builder_init(&bad, &q->schema, err));
+  bad_ok = true;
+  for (int64_t c = 0; c < schema->n_children; c++) {
+    floe_arrow_view v;
+    FLOE_TRY(floe_arrow_view_init(&v, schema->children[c], batch->children[c], err));
+    /* c is also the quarantine column: every source column is copied. */
+    for (int64_t i = 0; i < batch->length;) {
+      int64_t j = i;
+      bool is_bad = marks[i] != 0;
+      while (j < batch->length && (marks[j] != 0) == is_bad) j++;
+      if (!is_bad)
+        rc = floe_arrow_builder_append_view(&good.columns[c], &v, i, j - i);
+      else if (c < n)
+        rc = floe_arrow_builder_append_view(&bad.columns[c], &v, i, j - i);
+      if (rc < 0) {
+        rc = floe_error_set(err, rc, "quarantine: copying column %lld", (long long)c);
+        goto cleanup;
+      }
+      i = j;
+    }
+  }
+  for (int64_t i = 0; i < batch->length && rc == FLOE_OK; i++) {
+    if (marks[i] == 0) continue;
+    const char *check = floe_quality_check_name(js->quality, (size_t)(marks[i] - 1));
+    rc = floe_arrow_builder_append_bytes(&bad.columns[n], check, strlen(check));
+    if (rc == FLOE_OK)
+      rc = floe_arrow_builder_append_bytes(&bad.columns[n + 1], js->e->run_id,
+                                           strlen(js->e->run_id));
+    if (rc == FLOE_OK) rc = floe_arrow_builder_append_int64(&bad.columns[n + 2], u->batch_high);
+  }
+  if (rc < 0) {
+    rc = floe_error_set(err, rc, "quarantine: out of memory");
+    goto cleanup;
+  }
+  FLOE_TRY(floe_arrow_batch_builder_finish(&good, &good_arr, err));
+  FLOE_TRY(floe_arrow_batch_builder_finish(&bad, &bad_arr, err));
+  FLOE_TRY(side_writer(js, q, u, qwriter, err));
+  FLOE_TRY(floe_data_writer_write(*qwriter, &q->schema, &bad_arr, err));
+  floe_arrow_array_release(batch);
+  floe_arrow_array_move(&good_arr, batch);
+cleanup:
+  floe_arrow_array_release(&good_arr);
+  floe_arrow_array_release(&bad_arr);
+  if (good_ok) floe_arrow_batch_builder_free(&good);
+  if (bad_ok) floe_arrow_batch_builder_free(&bad);
+  return rc;
+}
+
+/* Writes the changes of one batch (the rows the merge receives) to the
+ * changelog: the source columns, then _op (I/U/D from the change-capture
+ * operation; U for a keyed upsert, which inserts or updates), _sequence
+ * (cdc.sequence or merge.order_by as text, else null), _batch_sk (the
+ * unit's), _run_id and _loaded_at (when the unit started). */
+static int changelog_add(job_state *js, const unit *u, const struct ArrowSchema *schema,
+                         const struct ArrowArray *batch, int64_t loaded_at_us,
+                         floe_data_writer **w, floe_error *err) {
+  side_table *cl = &js->changelog;
+  const floe_config_table *t = js->job.t;
+  floe_arrow_batch_builder b;
+  struct ArrowArray out = {0};
+  floe_buf text;
+  bool b_ok = false;
+  int rc = FLOE_OK;
+  int64_t n = cl->n_src;
+  floe_buf_init(&text);
+  if (batch->length == 0) return FLOE_OK;
+  FLOE_TRY(floe_arrow_batch_builder_init(&b, &cl->schema, err));
+  b_ok = true;
+  for (int64_t k = 0; k < n; k++) {
+    floe_arrow_view v;
+    int64_t c = cl->src_index[k];
+    FLOE_TRY(floe_arrow_view_init(&v, schema->children[c], batch->children[c], err));
+    rc = floe_arrow_builder_append_view(&b.columns[k], &v, 0, batch->length);
+    if (rc < 0) {
+      rc = floe_error_set(err, rc, "changelog: copying column %lld", (long long)c);
+      goto cleanup;
+    }
+  }
+  bool sf_cdc = t->cdc.type == FLOE_CDC_STREAM || t->cdc.type == FLOE_CDC_CHANGES;
+  int64_t op_idx = sf_cdc ? js->job.desc.n_columns : js->job.op_idx;
+  const char *seq_name = t->cdc.sequence ? t->cdc.sequence : t->merge.order_by;
+  int64_t seq_idx = seq_name ? floe_schema_find_column(&js->job.desc, seq_name) : -1;
+  floe_arrow_view op, seq;
+  bool has_op = op_idx >= 0 && op_idx < batch->n_children, has_seq = seq_idx >= 0;
+  if (has_op) FLOE_TRY(floe_arrow_view_init(&op, schema->children[op_idx], batch->children[op_idx], err));
+  if (has_seq)
+    FLOE_TRY(floe_arrow_view_init(&seq, schema->children[seq_idx], batch->children[seq_idx], err));
+  for (int64_t i = 0; i < batch->length && rc == FLOE_OK; i++) {
+    const char *code = "U";
+    if (has_op && !floe_arrow_view_is_null(&op, i)) {
+      size_t len = 0;
+      const char *value = (const char *)floe_arrow_view_bytes(&op, i, &len);
+      const char *ins = sf_cdc ? "I" : t->cdc.insert_value, *del = sf_cdc ? "D" : t->cdc.delete_value;
+      if (strlen(ins) == len && memcmp(value, ins, len) == 0) code = "I";
+      else if (strlen(del) == len && memcmp(value, del, len) == 0) code = "D";
+    }
+    rc = floe_arrow_builder_append_bytes(&b.columns[n], code, 1);
+    if (rc == FLOE_OK) {
+      if (has_seq && !floe_arrow_view_is_null(&seq, i)) {
+        text.len = 0;
+        rc = floe_arrow_view_format(&seq, i, &text);
+        if (rc == FLOE_OK) rc = floe_arrow_builder_append_bytes(&b.columns[n + 1], text.data, text.len);
+      } else {
+        rc = floe_arrow_builder_append_null(&b.columns[n + 1]);
+      }
+    }
+    if (rc == FLOE_OK) rc = floe_arrow_builder_append_int64(&b.columns[n + 2], u->batch_high);
+    if (rc == FLOE_OK)
+      rc = floe_arrow_builder_append_bytes(&b.columns[n + 3], js->e->run_id, strlen(js->e->run_id));
+    if (rc == FLOE_OK) rc = floe_arrow_builder_append_int64(&b.columns[n + 4], loaded_at_us);
+  }
+  if (rc < 0) {
+    rc = floe_error_set(err, rc, "changelog: out of memory");
+    goto cleanup;
+  }
+  FLOE_TRY(floe_arrow_batch_builder_finish(&b, &out, err));
+  FLOE_TRY(side_writer(js, cl, u, w, err));
+  FLOE_TRY(floe_data_writer_write(*w, &cl->schema, &out, err));
+cleanup:
+  floe_arrow_array_release(&out);
+  if (b_ok) floe_arrow_batch_builder_free(&b);
+  floe_buf_free(&text);
+  return rc;
+}
+
+/* Rows of the table's last complete loads, newest first (the volume
+ * guard's history): added-records of floe's commits of this source table,
+ * baselines and empty commits left out. */
+static int recent_loads(job_state *js, int64_t *out, size_t cap, size_t *n_out, floe_error *err) {
+  floe_commit_list list;
+  memset(&list, 0, sizeof list);
+  *n_out = 0;
+  int rc = floe_commits_collect(floe_table_metadata(js->table), js->job.t->name, &list, err);
+  if (rc < 0) return rc;
+  for (size_t i = 0; i < list.n && *n_out < cap; i++) {
+    const floe_commit_info *c = &list.commits[i];
+    if (c->baseline || c->from_property || !c->complete || c->added_records <= 0) continue;
+    out[(*n_out)++] = c->added_records;
+  }
+  floe_commit_list_free(&list);
+  return FLOE_OK;
+}
+
+/* Decides the unit's checks once its rows are read: each is logged
+ * (event=check), and a failing check of severity fail stops the unit
+ * (FLOE_ECHECK) before its commit, so the group compensates its control
+ * row and nothing is committed. With a quarantine table, failing row
+ * checks have sent their rows there and only unit checks can stop it. */
+static int run_checks(job_state *js, const unit *u, int64_t quarantined, floe_error *err) {
+  const floe_config_table *t = js->job.t;
+  int64_t recent[1024];
+  size_t n_recent = 0;
+  floe_buf line;
+  floe_buf_init(&line);
+  int rc = FLOE_OK;
+  FLOE_TRY(recent_loads(js, recent, 1024, &n_recent, err));
+  FLOE_TRY(floe_quality_finish(js->quality, recent, n_recent, floe_now_micros(), err));
+  for (size_t i = 0; i < floe_quality_count(js->quality); i++) {
+    line.len = 0;
+    if (floe_quality_samples(js->quality, i, &line) < 0) {
+      rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+      goto cleanup;
+    }
+    int64_t failing = floe_quality_unit_failing(js->quality, i);
+    bool is_warn = floe_quality_is_warn(js->quality, i);
+    const char *detail = floe_quality_detail(js->quality, i);
+    floe_log(failing == 0 ? FLOE_LOG_INFO : is_warn ? FLOE_LOG_WARN : FLOE_LOG_ERROR, "check",
+             "table=%s check=%s severity=%s batch_sk_low=%lld batch_sk_high=%lld passed=%d "
+             "failing=%lld samples=%s detail=%s",
+             t->name, floe_quality_check_name(js->quality, i), is_warn ? "warn" : "fail",
+             (long long)u->batch_low, (long long)u->batch_high, (int)(failing == 0),
+             (long long)failing, (const char *)line.data, detail ? detail : "");
+  }
+  if (quarantined > 0)
+    floe_log(FLOE_LOG_WARN, "check", "table=%s batch_sk_low=%lld batch_sk_high=%lld quarantined=%lld",
+             t->name, (long long)u->batch_low, (long long)u->batch_high, (long long)quarantined);
+  const char *failed = NULL;
+  if (floe_quality_failed(js->quality, js->quarantine.table != NULL, &failed)) {
+    for (size_t i = 0; i < floe_quality_count(js->quality); i++)
+      if (strcmp(floe_quality_check_name(js->quality, i), failed) == 0) {
+        line.len = 0;
+        if (floe_quality_describe(js->quality, i, &line) < 0 || floe_buf_terminate(&line) < 0) {
+          rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+          goto cleanup;
+        }
+      }
+    rc = floe_error_set(err, FLOE_ECHECK, "data-quality check failed before the commit: %s",
+                        (const char *)line.data);
+  }
+cleanup:
+  floe_buf_free(&line);
+  return rc;
+}
+
 /* Loads one unit. On failure nothing of it is committed (or, when the
  * commit's outcome is unknown, reconciliation settles it next run). */
 static int load_unit(job_state *js, const unit *u, floe_error *err) {
@@ -1076,8 +1509,12 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
   char prefix[80], uuid[37];
   int64_t snapshot_id = 0, rows = 0, bytes = 0, files_n = 0;
   bool is_merge = t->mode == FLOE_MODE_MERGE;
-  bool want_checksum = t->validate.checksum && !is_merge;
+  /* Quarantined rows leave the source's checksum: counts only then. */
+  bool want_checksum = t->validate.checksum && !is_merge && js->quarantine.table == NULL;
   bool commit_attempted = false;
+  floe_data_writer *qwriter = NULL, *clwriter = NULL;
+  uint16_t *marks = NULL;
+  int64_t marks_cap = 0, quarantined = 0;
   int32_t keys[64];
   int rc = FLOE_OK;
   int64_t unit_started = floe_now_micros();
@@ -1174,10 +1611,35 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
   FLOE_TRY(floe_pipeline_start(&pipe, stream, want_checksum ? &src_sum : NULL,
                                floe_pipeline_threads(e->s.cfg->run.threads),
                                FLOE_PIPELINE_DEPTH, err));
+  if (js->quality != NULL) floe_quality_begin_unit(js->quality);
   for (;;) {
     rc = floe_pipeline_next(pipe, &batch, err);
     if (rc < 0) goto cleanup;
     if (rc == 0) break;
+    if (js->quality != NULL) {
+      uint16_t *m = NULL;
+      if (js->quarantine.table != NULL) {
+        if (batch.length > marks_cap) {
+          uint16_t *grown = floe_realloc(marks, (size_t)batch.length * sizeof *marks);
+          if (grown == NULL) {
+            rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+            goto cleanup;
+          }
+          marks = grown;
+          marks_cap = batch.length;
+        }
+        memset(marks, 0, (size_t)batch.length * sizeof *marks);
+        m = marks;
+      }
+      FLOE_TRY(floe_quality_add(js->quality, bschema, &batch, m, err));
+      if (m != NULL) {
+        int64_t moved = 0;
+        FLOE_TRY(quarantine_split(js, u, bschema, &batch, m, &qwriter, &moved, err));
+        quarantined += moved;
+      }
+    }
+    if (js->changelog.table != NULL)
+      FLOE_TRY(changelog_add(js, u, bschema, &batch, unit_started, &clwriter, err));
     if (meta.n > 0) FLOE_TRY(meta_cols_extend(&meta, &batch, err));
     if (is_merge) {
       FLOE_TRY(floe_merge_add(merge, bschema, &batch, err));
@@ -1199,6 +1661,25 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
   floe_source_stream_free(stream);
   stream = NULL;
 
+  /* The checks decide before anything of the unit is committed. */
+  if (js->quality != NULL) FLOE_TRY(run_checks(js, u, quarantined, err));
+  if (js->quarantine.table != NULL) {
+    int64_t committed_rows = 0;
+    floe_data_writer *w = qwriter;
+    qwriter = NULL; /* closed (and its files committed or left) by the commit */
+    rc = side_commit(js, &js->quarantine, u, w, &committed_rows, err);
+    floe_data_writer_free(w);
+    if (rc < 0) goto cleanup;
+  }
+  if (js->changelog.table != NULL) {
+    int64_t changes = 0;
+    floe_data_writer *w = clwriter;
+    clwriter = NULL;
+    rc = side_commit(js, &js->changelog, u, w, &changes, err);
+    floe_data_writer_free(w);
+    if (rc < 0) goto cleanup;
+    js->rep->changelog_rows += changes;
+  }
   floe_merge_result mr;
   memset(&mr, 0, sizeof mr);
   /* Every row is read; nothing of the commit is written yet (the writer
@@ -1329,6 +1810,7 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
   js->rep->rows_updated += mr.rows_updated;
   js->rep->rows_deleted += mr.rows_deleted;
   js->rep->spill_bytes += mr.spill_bytes;
+  js->rep->rows_quarantined += quarantined;
 
   /* Validation: the commit stands whatever the outcome. */
   floe_debug_crash_point("during_validation");
@@ -1357,7 +1839,7 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
                                                snap->parent_snapshot_id)
               : NULL;
       if (parent != NULL) FLOE_TRY(floe_table_live_rows(js->table, parent, &live_before, err));
-      if (t->validate.count && source_rows != mr.input_rows)
+      if (t->validate.count && source_rows - quarantined != mr.input_rows)
         snprintf(msg, sizeof msg,
                  "count mismatch in (%lld, %lld]: source has %lld rows, merge received %lld",
                  (long long)u->batch_low, (long long)u->batch_high, (long long)source_rows,
@@ -1373,7 +1855,7 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
     } else {
       int64_t added = summary_i64(snap, "added-records");
       if (added < 0) added = 0;
-      if (t->validate.count && (source_rows != added || rows != added))
+      if (t->validate.count && (source_rows - quarantined != added || rows != added))
         snprintf(msg, sizeof msg,
                  "count mismatch in (%lld, %lld]: source has %lld rows, snapshot %lld added "
                  "%lld (read %lld)",
@@ -1414,6 +1896,9 @@ cleanup:
   floe_source_stream_free(stream);
   if (rc < 0 && !commit_attempted && writer != NULL) floe_data_writer_abort(writer);
   floe_data_writer_free(writer);
+  floe_data_writer_free(qwriter); /* not committed: deletes its files */
+  floe_data_writer_free(clwriter);
+  floe_free(marks);
   floe_merge_free(merge);
   floe_content_file_list_free(&files);
   floe_table_op_free(op);
@@ -2247,6 +2732,20 @@ static int run_table(job_state *js, floe_error *err) {
     locked = true;
   }
   FLOE_TRY(open_table(js, err));
+  if (t->n_checks > 0) {
+    bool sf_cdc = t->cdc.type == FLOE_CDC_STREAM || t->cdc.type == FLOE_CDC_CHANGES;
+    int64_t op = sf_cdc ? js->job.desc.n_columns
+                 : t->cdc.type == FLOE_CDC_OP_COLUMN ? js->job.op_idx
+                                                     : -1;
+    FLOE_TRY(floe_quality_open(&js->quality, t->checks, t->n_checks, &js->job.desc, op,
+                               sf_cdc ? "D" : t->cdc.delete_value, err));
+    if (t->quarantine_name != NULL && !e->dry_run)
+      FLOE_TRY(side_open(js, &js->quarantine, "quarantine", t->quarantine_namespace,
+                         t->quarantine_name, quarantine_columns, 3, -1, err));
+  }
+  if (t->changelog_name != NULL && !e->dry_run)
+    FLOE_TRY(side_open(js, &js->changelog, "changelog", t->changelog_namespace, t->changelog_name,
+                       changelog_columns, 5, js->job.op_idx, err));
 
   if (e->ctl_exists || !e->dry_run) {
     FLOE_TRY(floe_control_history(&e->s.ctl, t->name, &history, err));
@@ -2467,8 +2966,19 @@ int floe_replicate_run(const floe_config *cfg, const floe_run_options *options,
       if (trc < 0) floe_error_prefix(&terr, "table %s", t->name);
     }
     if (trc == FLOE_OK && js.rc_mismatch) trc = FLOE_EVALIDATE;
+    if (js.quality != NULL) {
+      floe_error qerr = {0};
+      if (floe_quality_json(js.quality, &rep->checks, &qerr) < 0 && trc == FLOE_OK) {
+        trc = qerr.code;
+        terr = qerr;
+      }
+      floe_quality_free(js.quality);
+      js.quality = NULL;
+    }
+    side_close(&js.quarantine);
+    side_close(&js.changelog);
     if (trc < 0 && trc != FLOE_EVALIDATE) {
-      rep->status = FLOE_RUN_FAILED;
+      rep->status = trc == FLOE_ECHECK ? FLOE_RUN_CHECK_FAILED : FLOE_RUN_FAILED;
       set_message(rep, terr.message);
       floe_log(FLOE_LOG_ERROR, "table_failed", "table=%s error=%s", t->name, terr.message);
       if (worst == FLOE_OK || worst == FLOE_EVALIDATE) {

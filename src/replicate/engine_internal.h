@@ -326,6 +326,52 @@ int floe_checksum_add(floe_checksum *sum, const struct ArrowSchema *schema,
 /* -1 when equal, else the index of the first differing column. */
 int32_t floe_checksum_compare(const floe_checksum *a, const floe_checksum *b);
 
+/* ==== data-quality checks (quality.c) ================================= */
+
+/* The checks of one table over the units of a run. */
+typedef struct floe_quality floe_quality;
+
+/* Resolves each check's column in `desc` (the source columns, which are
+ * the batch's children in order) and compiles patterns; `checks` is
+ * borrowed and must outlive q. op_column (-1 = none) and delete_value name
+ * change-capture delete rows, which row checks skip. Errors: FLOE_EINVAL
+ * naming the check (unknown column, bounds that are not numbers for a
+ * number column, freshness on a column that is not a date or timestamp). */
+int floe_quality_open(floe_quality **out, const floe_config_check *checks, size_t n,
+                      const floe_source_table *desc, int64_t op_column, const char *delete_value,
+                      floe_error *err);
+void floe_quality_free(floe_quality *q);
+/* Starts a unit: clears the unit's counts, unique values and newest value. */
+void floe_quality_begin_unit(floe_quality *q);
+/* Runs the row checks on one batch. When bad is not NULL (batch->length
+ * entries, zeroed by the caller), bad[i] gets 1 + the index of the first
+ * fail-severity check row i fails (quarantine). */
+int floe_quality_add(floe_quality *q, const struct ArrowSchema *schema,
+                     const struct ArrowArray *batch, uint16_t *bad, floe_error *err);
+/* Decides the unit checks once the unit's rows are read: row_count against
+ * its bounds and the median of `recent` (rows of the table's last loads,
+ * newest first), freshness against now_us (microseconds since the epoch). */
+int floe_quality_finish(floe_quality *q, const int64_t *recent, size_t n_recent, int64_t now_us,
+                        floe_error *err);
+/* Whether a fail-severity check failed in this unit (*out_name: its name).
+ * With quarantined, failing row checks do not count (their rows went to the
+ * quarantine table). */
+bool floe_quality_failed(const floe_quality *q, bool quarantined, const char **out_name);
+size_t floe_quality_count(const floe_quality *q);
+const char *floe_quality_check_name(const floe_quality *q, size_t i);
+int64_t floe_quality_unit_failing(const floe_quality *q, size_t i);
+bool floe_quality_is_warn(const floe_quality *q, size_t i);
+/* What a unit check measured ("rows 3, median of the last 4 loads ..."),
+ * NULL for row checks. Borrowed. */
+const char *floe_quality_detail(const floe_quality *q, size_t i);
+/* The first few distinct failing values, ", "-separated (terminated). */
+int floe_quality_samples(const floe_quality *q, size_t i, floe_buf *out);
+/* Appends check i of the unit as one line of text for messages ("check=x
+ * severity=fail failing=3 samples=\"a, b\" detail=\"...\""). */
+int floe_quality_describe(const floe_quality *q, size_t i, floe_buf *out);
+/* The run's results as a JSON array (*out allocated, floe_free). */
+int floe_quality_json(const floe_quality *q, char **out, floe_error *err);
+
 /* ==== debug switches ================================================= */
 
 /* floe_debug_crash_point / floe_debug_fail_point live in core (every layer

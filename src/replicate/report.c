@@ -31,21 +31,24 @@ char *floe_replicate_strdupf(const char *fmt, ...) {
 int floe_replicate_exit_code(int rc) {
   if (rc == FLOE_OK) return FLOE_REPLICATE_EXIT_OK;
   if (rc == FLOE_EVALIDATE) return FLOE_REPLICATE_EXIT_VALIDATION;
+  if (rc == FLOE_ECHECK) return FLOE_REPLICATE_EXIT_CHECKS;
   if (rc == FLOE_EINVAL) return FLOE_REPLICATE_EXIT_USAGE;
   return FLOE_REPLICATE_EXIT_FAILURE;
 }
 
 int floe_run_report_exit_code(const floe_run_report *report, int rc) {
-  bool failed = false, mismatch = false, behind = false, late = false;
+  bool failed = false, mismatch = false, behind = false, late = false, checks = false;
   for (size_t i = 0; report != NULL && i < report->n_tables; i++) {
     failed |= report->tables[i].status == FLOE_RUN_FAILED && !report->tables[i].late_rows_fails;
     late |= report->tables[i].status == FLOE_RUN_FAILED && report->tables[i].late_rows_fails;
     mismatch |= report->tables[i].status == FLOE_RUN_MISMATCH;
+    checks |= report->tables[i].status == FLOE_RUN_CHECK_FAILED;
     behind |= report->tables[i].status == FLOE_RUN_SOURCE_BEHIND &&
               report->tables[i].source_behind_fails;
   }
   if (failed) return FLOE_REPLICATE_EXIT_FAILURE;
   if (late) return FLOE_REPLICATE_EXIT_LATE_ROWS;
+  if (checks) return FLOE_REPLICATE_EXIT_CHECKS;
   if (behind) return FLOE_REPLICATE_EXIT_SOURCE_BEHIND;
   if (mismatch) return FLOE_REPLICATE_EXIT_VALIDATION;
   return floe_replicate_exit_code(rc);
@@ -59,6 +62,7 @@ const char *floe_run_status_name(floe_run_status status) {
     case FLOE_RUN_FAILED: return "failed";
     case FLOE_RUN_MISMATCH: return "mismatch";
     case FLOE_RUN_SOURCE_BEHIND: return "source_behind";
+    case FLOE_RUN_CHECK_FAILED: return "check_failed";
   }
   return "?";
 }
@@ -84,6 +88,7 @@ void floe_run_report_free(floe_run_report *report) {
     floe_free(t->message);
     floe_free(t->maintenance);
     floe_free(t->late_ranges);
+    floe_free(t->checks);
   }
   floe_free(report->tables);
   memset(report, 0, sizeof *report);
@@ -130,7 +135,7 @@ static int late_fails_n(const floe_run_report *report) {
 
 int floe_run_report_json(const floe_run_report *report, floe_buf *out, floe_error *err) {
   int rc = 0;
-  int64_t ok = 0, nothing = 0, failed = 0, mismatch = 0, planned = 0, behind = 0;
+  int64_t ok = 0, nothing = 0, failed = 0, mismatch = 0, planned = 0, behind = 0, checks = 0;
   bool behind_fails = false, late_fails = false;
   int64_t with_late = 0; /* tables with rows they will never load */
   for (size_t i = 0; i < report->n_tables; i++) {
@@ -141,6 +146,7 @@ int floe_run_report_json(const floe_run_report *report, floe_buf *out, floe_erro
       case FLOE_RUN_OK: ok++; break;
       case FLOE_RUN_NOTHING_NEW: nothing++; break;
       case FLOE_RUN_FAILED: failed++; break;
+      case FLOE_RUN_CHECK_FAILED: checks++; break;
       case FLOE_RUN_MISMATCH: mismatch++; break;
       case FLOE_RUN_PLANNED: planned++; break;
       case FLOE_RUN_SOURCE_BEHIND:
@@ -153,6 +159,7 @@ int floe_run_report_json(const floe_run_report *report, floe_buf *out, floe_erro
   bool other_failed = failed > late_fails_n(report);
   const char *overall = other_failed   ? "failed"
                         : late_fails   ? "late_rows"
+                        : checks       ? "check_failed"
                         : behind_fails ? "source_behind"
                         : mismatch     ? "mismatch"
                                        : "ok";
@@ -165,11 +172,11 @@ int floe_run_report_json(const floe_run_report *report, floe_buf *out, floe_erro
                          ",\"status\":\"%s\",\"exit_code\":%d,\"counts\":{\"ok\":%" PRId64
                          ",\"nothing_new\":%" PRId64 ",\"failed\":%" PRId64
                          ",\"mismatch\":%" PRId64 ",\"planned\":%" PRId64
-                         ",\"source_behind\":%" PRId64 ",\"late_rows\":%" PRId64 "},\"tables\":[",
+                         ",\"source_behind\":%" PRId64 ",\"check_failed\":%" PRId64
+                         ",\"late_rows\":%" PRId64 "},\"tables\":[",
                          report->dry_run ? "true" : "false", report->started_ms,
-                         report->finished_ms, overall,
-                         other_failed ? 1 : late_fails ? 5 : behind_fails ? 4 : mismatch ? 3 : 0, ok,
-                         nothing, failed, mismatch, planned, behind, with_late);
+                         report->finished_ms, overall, floe_run_report_exit_code(report, FLOE_OK),
+                         ok, nothing, failed, mismatch, planned, behind, checks, with_late);
   for (size_t i = 0; i < report->n_tables; i++) {
     const floe_run_table *t = &report->tables[i];
     rc |= floe_buf_append_str(out, i ? ",{\"table\":" : "{\"table\":");
@@ -227,6 +234,11 @@ int floe_run_report_json(const floe_run_report *report, floe_buf *out, floe_erro
     rc |= floe_buf_append_str(out, ",\"message\":");
     rc |= json_str(out, t->message);
     if (t->maintenance != NULL) rc |= floe_buf_appendf(out, ",\"maintenance\":%s", t->maintenance);
+    if (t->changelog_rows > 0)
+      rc |= floe_buf_appendf(out, ",\"changelog_rows\":%" PRId64, t->changelog_rows);
+    if (t->checks != NULL)
+      rc |= floe_buf_appendf(out, ",\"checks\":%s,\"rows_quarantined\":%" PRId64, t->checks,
+                             t->rows_quarantined);
     rc |= floe_buf_append_byte(out, '}');
   }
   rc |= floe_buf_append_str(out, "]}");

@@ -8,7 +8,9 @@
 // floe merges, and (maintenance trials) the job's maintenance block
 // compacting, converting deletes, rewriting manifests and expiring all
 // but two snapshots after every run, with crashes inside it
-// (maintain_before_commit, maintain_after_commit, maintain_during_delete).
+// (maintain_before_commit, maintain_after_commit, maintain_during_delete),
+// and (changelog trials) merge and CDC tables keeping a changelog table,
+// with crashes between its commit and the merge's (after_changelog_commit).
 //
 // After every trial the target is checked by readers that are not floe:
 //   - icebird reads the whole Iceberg table (deletes applied) and must equal
@@ -20,7 +22,9 @@
 //   - the snapshot summaries on main (floe.batch-sk.low/high, floe.run-id,
 //     floe.part) form contiguous, non-overlapping ranges up to the source's
 //     max, each batch in exactly one complete commit;
-//   - one more run is "nothing new" and commits nothing.
+//   - one more run is "nothing new" and commits nothing;
+//   - changelog trials: icebird reads the changelog, which holds every
+//     applied change exactly once and no row of a load that never committed.
 //
 // Every trial is a pure function of (seed, trial): a failure prints the
 // command that replays it.
@@ -50,7 +54,7 @@ import { tmpdir, cpus } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  REPO, duckdbFiles, metadataLocation, modulesPresent, normalizeRows, pgRows, readIceberg,
+  REPO, duckdbFiles, metadataLocation, modulesPresent, normalizeRows, normalizeValue, pgRows, readIceberg,
   readMetadata, sh, sqliteRows,
 } from '../e2e/lib/check_table.mjs';
 import { startProxy, startRestServer } from '../e2e/lib/rest_catalog.mjs';
@@ -227,7 +231,22 @@ function planTrial(seed, trial, sources, target = 'local') {
       if (r.type === 'double' && rng.chance(0.4)) r.crash2 = `${rng.pick(MAINTENANCE_POINTS)}:1`;
     }
   }
-  return { seed, trial, source, scenario, profile, yaml: planYaml, initialBatches, rounds, rngSeed, maintenance, target };
+  // Changelog trials (drawn last, so the other trials' plans stay as they
+  // were): a merge or CDC table keeps a changelog (docs/replicate.md,
+  // "Changelog tables"), and most crashes land between the changelog's
+  // commit and the merge's.
+  let changelog = false;
+  if (scenario === 'crashes' && profile.merge && profile.kind !== 'full' && rng.chance(0.5)) {
+    changelog = true;
+    planYaml = mergeYaml(planYaml, ['changelog: {target: t_changes}']);
+    for (const r of rounds) {
+      if ((r.type === 'crash' || r.type === 'double') && rng.chance(0.6))
+        r.crash = `after_changelog_commit:${rng.chance(0.6) ? 1 : 2}`;
+      if (r.type === 'double' && rng.chance(0.3)) r.crash2 = 'after_changelog_commit:1';
+    }
+  }
+  return { seed, trial, source, scenario, profile, yaml: planYaml, initialBatches, rounds, rngSeed, maintenance, target,
+    changelog };
 }
 
 // ---- the source ------------------------------------------------------------------
@@ -561,6 +580,48 @@ async function checkTable(dir, source, table, ns = NS) {
   return { rows: expected.length, duck, commits: ledger.commits.length };
 }
 
+// The changelog holds every change the merges applied, each once, and
+// nothing of a load whose merge never landed: change capture, every source
+// change row; upserts (rows updated in place, so older versions are gone
+// from the source), no (id, seq) twice and every current row's version.
+// Each row's run and batch name a commit of the target (unless expiry
+// removed the snapshots).
+async function checkChangelog(dir, source, maintained) {
+  const rows = (await tableRows(dir, NS, 't_changes'))
+    .map((r) => ({ id: normalizeValue(r.id), seq: normalizeValue(r.seq), batch: normalizeValue(r.batch_sk),
+      op: r._op, at: normalizeValue(r._batch_sk), run: r._run_id }));
+  const counts = new Map();
+  for (const r of rows) counts.set(`${r.id}/${r.seq}`, (counts.get(`${r.id}/${r.seq}`) ?? 0) + 1);
+  const dup = [...counts].filter(([, n]) => n > 1).map(([k]) => k);
+  if (dup.length > 0) fail(`changelog: changes recorded twice: ${dup.slice(0, 5).join(' ')}`);
+  if (source.profile.kind === 'cdc') {
+    const want = source.rows(`SELECT id, seq, batch_sk, op FROM ${source.name}`)
+      .map((r) => `${normalizeValue(r.id)}/${normalizeValue(r.seq)}/${normalizeValue(r.batch_sk)}/${r.op}`).sort();
+    const got = rows.map((r) => `${r.id}/${r.seq}/${r.batch}/${r.op}`).sort();
+    if (JSON.stringify(got) !== JSON.stringify(want)) {
+      const missing = want.filter((x) => !got.includes(x)).slice(0, 3);
+      const extra = got.filter((x) => !want.includes(x)).slice(0, 3);
+      fail(`changelog: ${got.length} changes, the source has ${want.length}; missing ${missing.join(' ')}; unexpected ${extra.join(' ')}`);
+    }
+  } else {
+    if (rows.some((r) => r.op !== 'U')) fail('changelog: an upsert recorded an op other than U');
+    for (const r of source.rows(`SELECT id, seq, batch_sk FROM ${source.name}`)) {
+      const k = `${normalizeValue(r.id)}/${normalizeValue(r.seq)}`;
+      if (!counts.has(k)) fail(`changelog: the current version ${k} of a source row is missing`);
+      const newest = Math.max(...rows.filter((x) => x.id === normalizeValue(r.id)).map((x) => Number(x.seq)));
+      if (newest !== Number(r.seq)) fail(`changelog: id ${r.id} has a change (seq ${newest}) newer than the source's (${r.seq})`);
+    }
+  }
+  if (maintained) return rows.length;
+  const md = tableMetadata(tableLocation(dir, NS, 't'));
+  const loads = new Set(mainHistory(md).filter((x) => x.summary?.['floe.source-table'] === 't')
+    .map((x) => `${x.summary['floe.run-id']}/${x.summary['floe.batch-sk.high']}`));
+  const orphan = rows.filter((r) => !loads.has(`${r.run}/${r.at}`));
+  if (orphan.length > 0)
+    fail(`changelog: ${orphan.length} rows of loads the target never committed (run ${orphan[0].run}, batch ${orphan[0].at})`);
+  return rows.length;
+}
+
 // ---- one trial -------------------------------------------------------------------
 
 async function runTrial(opts, plan, pg) {
@@ -732,6 +793,7 @@ async function runTrial(opts, plan, pg) {
     }
 
     const c = await checkTable(dir, source, 't');
+    if (plan.changelog) result.changes = await checkChangelog(dir, source, plan.maintenance);
     result.rows = c.rows;
     result.duck = c.duck;
     result.idempotent = await idempotent(opts, dir, source, run, plan.maintenance);
@@ -903,7 +965,7 @@ async function main() {
         const r = JSON.parse(line);
         results.push(r);
         const pts = r.points.length ? `${r.points.join(' ')} (${r.reached.length ? r.reached.join(' ') : r.race ?? '-'})` : '-';
-        console.log(`${pad(r.trial, 6)}${pad(r.source, 9)}${pad(r.profileName, 29)}${pad(r.scenario + (r.maintenance ? '+maint' : ''), 17)}${pad(pts, 64)}${pad(r.repairs, 8)}${pad(r.seconds.toFixed(1), 6)}${r.outcome}`);
+        console.log(`${pad(r.trial, 6)}${pad(r.source, 9)}${pad(r.profileName, 29)}${pad(r.scenario + (r.maintenance ? '+maint' : '') + (r.changelog ? '+log' : ''), 17)}${pad(pts, 64)}${pad(r.repairs, 8)}${pad(r.seconds.toFixed(1), 6)}${r.outcome}`);
         if (r.outcome !== 'ok') {
           console.log(`      ${r.message.split('\n').join('\n      ')}`);
           console.log(`      yaml: ${r.yaml}`);
@@ -945,6 +1007,9 @@ async function main() {
   const maint = results.filter((r) => r.maintenance);
   console.log(`maintenance trials: ${maint.filter((r) => r.outcome === 'ok').length}/${maint.length} ok, ` +
     `${maint.reduce((s, r) => s + r.reached.filter((p) => p.startsWith('maintain_')).length, 0)} crashes inside maintenance`);
+  const logs = results.filter((r) => r.changelog);
+  console.log(`changelog trials: ${logs.filter((r) => r.outcome === 'ok').length}/${logs.length} ok, ` +
+    `${logs.reduce((s, r) => s + r.reached.filter((p) => p.startsWith('after_changelog_commit')).length, 0)} crashes between the changelog and the merge`);
   const runs = results.reduce((s, r) => s + r.runs, 0);
   const repairs = results.reduce((s, r) => s + r.repairs, 0);
   console.log(`\n${results.length} trials, ${results.length - bad.length} ok, ${bad.length} failed; ${runs} floe runs, ` +

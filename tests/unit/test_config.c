@@ -784,11 +784,124 @@ static void test_each_invalid_combination_has_its_message(void) {
                   "floe.yaml:8:7: tables.t.zzzz: unknown key (expected source, target, "
                   "strategy, batch_column, cursor_column, chunk, partition_by, mode, overwrite, "
                   "primary_key, merge, cdc, validate, partition_column, where, properties, "
-                  "start_after, on_existing, maintenance, on_source_behind, late_rows, sort_by "
-                  "or metadata_columns)");
+                  "start_after, on_existing, maintenance, on_source_behind, late_rows, sort_by, "
+                  "metadata_columns, checks, quarantine or changelog)");
   CHECK_ONE_ERROR(HEADER "tables:\n  t: [a]\n",
                   "floe.yaml:8:6: tables.t: mapping expected (source:, target:, ...), got a "
                   "list");
+}
+
+/* ---- data-quality checks ---------------------------------------------------- */
+
+static void test_checks_map_each_type_with_severity_and_defaults(void) {
+  floe_config cfg;
+  floe_error err;
+  REQUIRE_OK(load_text(&cfg, HEADER "tables:\n  t:\n    quarantine: q.t_bad\n    checks:\n"
+                             "      - {type: not_null, column: id}\n"
+                             "      - {type: unique, column: id, severity: warn, name: ids}\n"
+                             "      - {type: accepted_values, column: s, values: [a, b]}\n"
+                             "      - {type: range, column: n, min: 0}\n"
+                             "      - {type: regex, column: e, pattern: '^.+@.+$'}\n"
+                             "      - {type: row_count, min_ratio: 0.25}\n"
+                             "      - {type: freshness, column: ts, max_age: 2h}\n",
+                       NULL, 0, &err),
+             &err);
+  const floe_config_table *t = &cfg.tables[0];
+  REQUIRE(t->n_checks == 7);
+  CHECK_INT_EQ(t->checks[0].type, FLOE_CHECK_NOT_NULL);
+  CHECK_STR_EQ(t->checks[0].name, "not_null(id)");
+  CHECK(!t->checks[0].warn);
+  CHECK_STR_EQ(t->checks[1].name, "ids");
+  CHECK(t->checks[1].warn);
+  CHECK_INT_EQ((int)t->checks[2].n_values, 2);
+  CHECK_STR_EQ(t->checks[2].values[1], "b");
+  CHECK_STR_EQ(t->checks[3].min, "0");
+  CHECK(t->checks[3].max == NULL);
+  CHECK_STR_EQ(t->checks[4].pattern, "^.+@.+$");
+  CHECK_STR_EQ(t->checks[5].name, "row_count");
+  CHECK_INT_EQ(t->checks[5].history, 5);
+  CHECK(t->checks[5].min_ratio == 0.25 && t->checks[5].max_ratio == 0);
+  CHECK_INT_EQ(t->checks[5].min_rows, -1);
+  CHECK_INT_EQ(t->checks[6].max_age_ms, 2 * 3600 * 1000);
+  CHECK_STR_EQ(t->quarantine_namespace, "q");
+  CHECK_STR_EQ(t->quarantine_name, "t_bad");
+  CHECK_INT_EQ(t->checks[6].location.line, 17);
+  CHECK(t->changelog_name == NULL);
+  /* The dump loads back to the same checks. */
+  floe_buf dump = FLOE_BUF_INIT;
+  REQUIRE_OK(floe_config_dump(&cfg, &dump, &err), &err);
+  floe_config again;
+  REQUIRE_OK(floe_config_load_string(&again, "dump.yaml", (const char *)dump.data, dump.len, NULL,
+                                     0, &err),
+             &err);
+  REQUIRE(again.tables[0].n_checks == 7);
+  CHECK_STR_EQ(again.tables[0].checks[1].name, "ids");
+  CHECK(again.tables[0].checks[1].warn);
+  CHECK_INT_EQ(again.tables[0].checks[6].max_age_ms, 2 * 3600 * 1000);
+  CHECK(again.tables[0].checks[5].min_ratio == 0.25);
+  CHECK_STR_EQ(again.tables[0].quarantine_name, "t_bad");
+  floe_config_free(&again);
+  floe_buf_free(&dump);
+  floe_config_free(&cfg);
+}
+
+static void test_changelog_target_splits_like_a_table_target(void) {
+  floe_config cfg;
+  floe_error err;
+  REQUIRE_OK(load_text(&cfg, HEADER "  namespace: sales\ntables:\n  a: {mode: merge, changelog: "
+                             "{target: a_changes}}\n  b: {mode: merge, changelog: {target: "
+                             "audit.b_changes}}\n",
+                       NULL, 0, &err),
+             &err);
+  CHECK_STR_EQ(cfg.tables[0].changelog_namespace, "sales");
+  CHECK_STR_EQ(cfg.tables[0].changelog_name, "a_changes");
+  CHECK_STR_EQ(cfg.tables[1].changelog_namespace, "audit");
+  CHECK_STR_EQ(cfg.tables[1].changelog_name, "b_changes");
+  floe_buf dump = FLOE_BUF_INIT;
+  REQUIRE_OK(floe_config_dump(&cfg, &dump, &err), &err);
+  CHECK(strstr((const char *)dump.data, "    changelog:\n      target: audit.b_changes\n") != NULL);
+  floe_buf_free(&dump);
+  floe_config_free(&cfg);
+}
+
+static void test_check_errors_name_the_item_and_key(void) {
+  CHECK_ONE_ERROR(HEADER "tables:\n  t: {checks: [{column: id}]}\n",
+                  "floe.yaml:8:16: tables.t.checks[0].type: missing (expected not_null, unique, "
+                  "accepted_values, range, regex, row_count or freshness)");
+  CHECK_ONE_ERROR(HEADER "tables:\n  t: {checks: [{type: not_nul, column: id}]}\n",
+                  "floe.yaml:8:23: tables.t.checks[0].type: unknown value 'not_nul' (expected "
+                  "not_null, unique, accepted_values, range, regex, row_count or freshness; did "
+                  "you mean not_null?)");
+  CHECK_ONE_ERROR(HEADER "tables:\n  t: {checks: [{type: not_null}]}\n",
+                  "floe.yaml:8:16: tables.t.checks[0].column: missing (check not_null needs the "
+                  "column it checks)");
+  CHECK_ONE_ERROR(HEADER "tables:\n  t: {checks: [{type: unique, column: id, values: [a]}]}\n",
+                  "floe.yaml:8:43: tables.t.checks[0].values: not used by check type unique");
+  CHECK_ONE_ERROR(HEADER "tables:\n  t: {checks: [{type: regex, column: e, pattern: 'a('}]}\n",
+                  "floe.yaml:8:50: tables.t.checks[0].pattern: not a POSIX extended regex: "
+                  "Unmatched ( or \\(");
+  CHECK_ONE_ERROR(HEADER "tables:\n  t: {checks: [{type: row_count}]}\n",
+                  "floe.yaml:8:16: tables.t.checks[0].min_ratio: missing (row_count needs "
+                  "min/max rows or min_ratio/max_ratio of the last history loads)");
+  CHECK_ONE_ERROR(HEADER "tables:\n  t: {checks: [{type: freshness, column: ts, max_age: 2y}]}\n",
+                  "floe.yaml:8:55: tables.t.checks[0].max_age: duration '2y': unknown unit 'y' "
+                  "(expected ms, s, m, h, d or w)");
+  CHECK_ONE_ERROR(HEADER "tables:\n  t: {checks: [{type: range, column: n, severity: fatal, "
+                         "min: 1}]}\n",
+                  "floe.yaml:8:51: tables.t.checks[0].severity: unknown value 'fatal' (expected "
+                  "fail or warn; did you mean fail?)");
+  CHECK_ONE_ERROR(HEADER "tables:\n  t: {quarantine: bad}\n",
+                  "floe.yaml:8:19: tables.t.quarantine: quarantine takes the rows that fail "
+                  "checks, and the table has no checks");
+  CHECK_ONE_ERROR(HEADER "tables:\n  t: {changelog: {target: t_changes}}\n",
+                  "floe.yaml:8:7: tables.t.changelog: a changelog records the changes a merge "
+                  "applies: it needs mode: merge (with a key, or cdc op_column, stream or "
+                  "changes; not hash_diff)");
+  CHECK_ONE_ERROR(HEADER "tables:\n  t: {mode: merge, changelog: {}}\n",
+                  "floe.yaml:8:31: tables.t.changelog.target: missing (the changelog table: "
+                  "target: ns.table_changes)");
+  CHECK_ONE_ERROR(HEADER "defaults: {checks: []}\ntables: {t: {}}\n",
+                  "floe.yaml:7:12: defaults.checks: set per table, not in defaults");
 }
 
 /* ---- malformed YAML ------------------------------------------------------- */
@@ -1124,6 +1237,9 @@ int main(void) {
   RUN(test_override_errors_suggest_the_right_key);
   RUN(test_all_errors_are_reported_with_location_and_suggestion);
   RUN(test_each_invalid_combination_has_its_message);
+  RUN(test_checks_map_each_type_with_severity_and_defaults);
+  RUN(test_check_errors_name_the_item_and_key);
+  RUN(test_changelog_target_splits_like_a_table_target);
   RUN(test_malformed_yaml_reports_libyaml_problem_mark);
   RUN(test_aliases_copy_the_anchored_node);
   RUN(test_partition_spec_strings_parse_and_format);

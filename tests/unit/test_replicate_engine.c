@@ -987,7 +987,231 @@ static void test_fail_points_count_arrivals(void) {
   floe_debug_crash_point("after_commit"); /* unset: returns */
 }
 
+/* ---- data-quality checks (quality.c) ------------------------------------ */
+
+/* A batch of three columns id (long), status (string), ts (timestamp, us)
+ * with `n` rows; ids[i] < 0 is null. */
+typedef struct qbatch {
+  struct ArrowSchema schema;
+  struct ArrowArray array;
+  floe_source_column cols[3];
+  floe_source_table desc;
+} qbatch;
+
+static void qbatch_make(qbatch *b, const int64_t *ids, const char *const *status,
+                        const int64_t *ts, int64_t n) {
+  memset(b, 0, sizeof *b);
+  floe_arrow_type_info types[3] = {floe_arrow_type_of(FLOE_ARROW_INT64),
+                                   floe_arrow_type_of(FLOE_ARROW_UTF8),
+                                   floe_arrow_type_of(FLOE_ARROW_TIMESTAMP_US)};
+  const char *names[3] = {"id", "status", "ts"};
+  REQUIRE(floe_arrow_schema_init_struct(&b->schema, "", 3) == FLOE_OK);
+  struct ArrowArray children[3];
+  for (int c = 0; c < 3; c++) {
+    REQUIRE(floe_arrow_schema_init(b->schema.children[c], names[c], &types[c], true, c + 1) ==
+            FLOE_OK);
+    b->cols[c].name = (char *)names[c];
+    b->cols[c].declared_type = (char *)"";
+    b->cols[c].nullable = true;
+    b->cols[c].type = types[c];
+    floe_arrow_builder bl;
+    REQUIRE(floe_arrow_builder_init(&bl, &types[c]) == FLOE_OK);
+    for (int64_t i = 0; i < n; i++) {
+      if (c == 0) {
+        if (ids[i] < 0)
+          REQUIRE(floe_arrow_builder_append_null(&bl) == FLOE_OK);
+        else
+          REQUIRE(floe_arrow_builder_append_int64(&bl, ids[i]) == FLOE_OK);
+      } else if (c == 1) {
+        REQUIRE(floe_arrow_builder_append_bytes(&bl, status[i], strlen(status[i])) == FLOE_OK);
+      } else {
+        REQUIRE(floe_arrow_builder_append_int64(&bl, ts[i]) == FLOE_OK);
+      }
+    }
+    REQUIRE(floe_arrow_builder_finish(&bl, &children[c]) == FLOE_OK);
+    floe_arrow_builder_free(&bl);
+  }
+  REQUIRE(floe_arrow_struct_from_children(&b->array, children, 3, n) == FLOE_OK);
+  b->desc.exists = true;
+  b->desc.n_columns = 3;
+  b->desc.columns = b->cols;
+}
+
+static void qbatch_free(qbatch *b) {
+  floe_arrow_array_release(&b->array);
+  floe_arrow_schema_release(&b->schema);
+}
+
+static floe_config_check qcheck(floe_config_check_type type, const char *name,
+                                const char *column, bool warn) {
+  floe_config_check k;
+  memset(&k, 0, sizeof k);
+  k.type = type;
+  k.name = (char *)name;
+  k.column = (char *)column;
+  k.warn = warn;
+  k.min_rows = k.max_rows = -1;
+  return k;
+}
+
+static void test_quality_row_checks_count_failures_and_keep_samples(void) {
+  int64_t ids[6] = {1, 2, 2, -1, 5, 5};
+  const char *status[6] = {"new", "paid", "bogus", "new", "lost", "paid"};
+  int64_t ts[6] = {0, 0, 0, 0, 0, 0};
+  qbatch b;
+  qbatch_make(&b, ids, status, ts, 6);
+  char *accepted[2] = {"new", "paid"};
+  floe_config_check checks[5];
+  checks[0] = qcheck(FLOE_CHECK_NOT_NULL, "not_null(id)", "id", false);
+  checks[1] = qcheck(FLOE_CHECK_UNIQUE, "unique(id)", "id", false);
+  checks[2] = qcheck(FLOE_CHECK_ACCEPTED_VALUES, "accepted(status)", "status", true);
+  checks[2].values = accepted;
+  checks[2].n_values = 2;
+  checks[3] = qcheck(FLOE_CHECK_RANGE, "range(id)", "id", false);
+  checks[3].min = (char *)"1";
+  checks[3].max = (char *)"4";
+  checks[4] = qcheck(FLOE_CHECK_REGEX, "regex(status)", "status", false);
+  checks[4].pattern = (char *)"^[a-z]{3,4}$";
+  floe_quality *q = NULL;
+  floe_error err = {0};
+  REQUIRE_OK(floe_quality_open(&q, checks, 5, &b.desc, -1, NULL, &err), &err);
+  floe_quality_begin_unit(q);
+  uint16_t marks[6] = {0};
+  REQUIRE_OK(floe_quality_add(q, &b.schema, &b.array, marks, &err), &err);
+  REQUIRE_OK(floe_quality_finish(q, NULL, 0, 0, &err), &err);
+  CHECK_INT_EQ(floe_quality_unit_failing(q, 0), 1); /* the null id */
+  CHECK_INT_EQ(floe_quality_unit_failing(q, 1), 2); /* the second 2 and the second 5 */
+  CHECK_INT_EQ(floe_quality_unit_failing(q, 2), 2); /* bogus, lost (warn) */
+  CHECK_INT_EQ(floe_quality_unit_failing(q, 3), 2); /* 5 and 5 (null ids are not_null's) */
+  CHECK_INT_EQ(floe_quality_unit_failing(q, 4), 1); /* bogus has five letters */
+  /* Rows marked for quarantine: the first fail-severity check each fails;
+   * warn checks mark nothing. */
+  CHECK_INT_EQ(marks[0], 0);
+  CHECK_INT_EQ(marks[1], 0);
+  CHECK_INT_EQ(marks[2], 2); /* unique */
+  CHECK_INT_EQ(marks[3], 1); /* not_null */
+  CHECK_INT_EQ(marks[4], 4); /* range */
+  CHECK_INT_EQ(marks[5], 2); /* unique before range */
+  const char *failed = NULL;
+  CHECK(floe_quality_failed(q, false, &failed));
+  CHECK_STR_EQ(failed, "not_null(id)");
+  CHECK(!floe_quality_failed(q, true, NULL)); /* quarantined: row checks do not stop it */
+  floe_buf samples = FLOE_BUF_INIT;
+  REQUIRE(floe_quality_samples(q, 2, &samples) == FLOE_OK);
+  CHECK_STR_EQ((const char *)samples.data, "bogus, lost");
+  floe_buf_free(&samples);
+  char *json = NULL;
+  REQUIRE_OK(floe_quality_json(q, &json, &err), &err);
+  CHECK(strstr(json, "{\"name\":\"unique(id)\",\"type\":\"unique\",\"severity\":\"fail\","
+                     "\"column\":\"id\",\"passed\":false,\"failing\":2,\"units\":1,"
+                     "\"samples\":[\"2\",\"5\"],\"detail\":null}") != NULL);
+  floe_free(json);
+  /* A second unit starts from zero for the decision, the report adds up. */
+  floe_quality_begin_unit(q);
+  CHECK_INT_EQ(floe_quality_unit_failing(q, 1), 0);
+  CHECK(!floe_quality_failed(q, false, NULL));
+  floe_quality_free(q);
+  qbatch_free(&b);
+}
+
+static void test_quality_volume_guard_uses_the_median_of_recent_loads(void) {
+  int64_t ids[3] = {1, 2, 3};
+  const char *status[3] = {"a", "b", "c"};
+  int64_t ts[3] = {0, 0, 0};
+  qbatch b;
+  qbatch_make(&b, ids, status, ts, 3);
+  floe_config_check k = qcheck(FLOE_CHECK_ROW_COUNT, "row_count", NULL, false);
+  k.min_ratio = 0.5;
+  k.max_ratio = 2.0;
+  k.history = 3;
+  floe_quality *q = NULL;
+  floe_error err = {0};
+  REQUIRE_OK(floe_quality_open(&q, &k, 1, &b.desc, -1, NULL, &err), &err);
+  /* Last loads 100, 4, 5, 6 (newest first): the last 3 are 100, 4, 5,
+   * median 5: 3 rows is within [2.5, 10]. */
+  int64_t recent[4] = {100, 4, 5, 6};
+  floe_quality_begin_unit(q);
+  REQUIRE_OK(floe_quality_add(q, &b.schema, &b.array, NULL, &err), &err);
+  REQUIRE_OK(floe_quality_finish(q, recent, 4, 0, &err), &err);
+  CHECK_INT_EQ(floe_quality_unit_failing(q, 0), 0);
+  CHECK_STR_EQ(floe_quality_detail(q, 0),
+               "rows 3, median of the last 3 loads 5.0, expected [2.5, 10.0]");
+  /* Median 20: 3 rows is below half of it. */
+  int64_t bigger[3] = {20, 30, 10};
+  floe_quality_begin_unit(q);
+  REQUIRE_OK(floe_quality_add(q, &b.schema, &b.array, NULL, &err), &err);
+  REQUIRE_OK(floe_quality_finish(q, bigger, 3, 0, &err), &err);
+  CHECK_INT_EQ(floe_quality_unit_failing(q, 0), 1);
+  CHECK(floe_quality_failed(q, true, NULL)); /* a unit check: quarantine does not help */
+  /* No history yet: only the absolute bounds (none here) apply. */
+  floe_quality_begin_unit(q);
+  REQUIRE_OK(floe_quality_add(q, &b.schema, &b.array, NULL, &err), &err);
+  REQUIRE_OK(floe_quality_finish(q, NULL, 0, 0, &err), &err);
+  CHECK_INT_EQ(floe_quality_unit_failing(q, 0), 0);
+  floe_quality_free(q);
+  qbatch_free(&b);
+}
+
+static void test_quality_freshness_compares_the_newest_value_with_now(void) {
+  int64_t ids[2] = {1, 2};
+  const char *status[2] = {"a", "b"};
+  int64_t hour = INT64_C(3600) * 1000000;
+  int64_t now = INT64_C(1800000000) * 1000000;
+  int64_t ts[2] = {now - 5 * hour, now - 2 * hour};
+  qbatch b;
+  qbatch_make(&b, ids, status, ts, 2);
+  floe_config_check k = qcheck(FLOE_CHECK_FRESHNESS, "fresh", "ts", false);
+  k.max_age_ms = 3 * 3600 * 1000;
+  floe_quality *q = NULL;
+  floe_error err = {0};
+  REQUIRE_OK(floe_quality_open(&q, &k, 1, &b.desc, -1, NULL, &err), &err);
+  floe_quality_begin_unit(q);
+  REQUIRE_OK(floe_quality_add(q, &b.schema, &b.array, NULL, &err), &err);
+  REQUIRE_OK(floe_quality_finish(q, NULL, 0, now, &err), &err);
+  CHECK_INT_EQ(floe_quality_unit_failing(q, 0), 0); /* 2 h old, max 3 h */
+  floe_quality_begin_unit(q);
+  REQUIRE_OK(floe_quality_add(q, &b.schema, &b.array, NULL, &err), &err);
+  REQUIRE_OK(floe_quality_finish(q, NULL, 0, now + 2 * hour, &err), &err);
+  CHECK_INT_EQ(floe_quality_unit_failing(q, 0), 1); /* 4 h old */
+  CHECK_STR_EQ(floe_quality_detail(q, 0), "newest value is 14400 s old, max_age 10800 s");
+  floe_quality_free(q);
+  /* A column that is not a date or timestamp is refused when opened. */
+  floe_config_check bad = qcheck(FLOE_CHECK_FRESHNESS, "fresh", "status", false);
+  CHECK_INT_EQ(floe_quality_open(&q, &bad, 1, &b.desc, -1, NULL, &err), FLOE_EINVAL);
+  CHECK_STR_EQ(err.message, "check fresh: freshness needs a date or timestamp column, and "
+                            "'status' is declared ''");
+  floe_config_check missing = qcheck(FLOE_CHECK_NOT_NULL, "nn", "nope", false);
+  CHECK_INT_EQ(floe_quality_open(&q, &missing, 1, &b.desc, -1, NULL, &err), FLOE_EINVAL);
+  CHECK_STR_EQ(err.message, "check nn: column 'nope' is not a column of the source");
+  qbatch_free(&b);
+}
+
+static void test_quality_skips_rows_a_change_deletes(void) {
+  int64_t ids[3] = {1, 2, 3};
+  const char *ops[3] = {"I", "D", "U"};
+  int64_t ts[3] = {0, 0, 0};
+  qbatch b;
+  qbatch_make(&b, ids, ops, ts, 3);
+  char *accepted[1] = {"I"};
+  floe_config_check k = qcheck(FLOE_CHECK_ACCEPTED_VALUES, "ops", "status", false);
+  k.values = accepted;
+  k.n_values = 1;
+  floe_quality *q = NULL;
+  floe_error err = {0};
+  /* status plays the op column: the delete row is not checked, U fails. */
+  REQUIRE_OK(floe_quality_open(&q, &k, 1, &b.desc, 1, "D", &err), &err);
+  floe_quality_begin_unit(q);
+  REQUIRE_OK(floe_quality_add(q, &b.schema, &b.array, NULL, &err), &err);
+  CHECK_INT_EQ(floe_quality_unit_failing(q, 0), 1);
+  floe_quality_free(q);
+  qbatch_free(&b);
+}
+
 int main(void) {
+  RUN(test_quality_row_checks_count_failures_and_keep_samples);
+  RUN(test_quality_volume_guard_uses_the_median_of_recent_loads);
+  RUN(test_quality_freshness_compares_the_newest_value_with_now);
+  RUN(test_quality_skips_rows_a_change_deletes);
   RUN(test_reconcile_nothing_to_repair_when_ledger_and_table_agree);
   RUN(test_reconcile_compensates_rows_above_the_last_commit_highest_first);
   RUN(test_reconcile_reinserts_rows_of_committed_ranges_lowest_first);
