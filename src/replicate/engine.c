@@ -1224,8 +1224,9 @@ static int side_commit(job_state *js, side_table *s, const unit *u, floe_data_wr
   int rc = FLOE_OK;
   char key[64], crash[64];
   *out_rows = 0;
-  FLOE_TRY(floe_table_refresh(s->table, err));
+  /* The writer borrows the metadata it was opened on: close it first. */
   if (w != NULL) FLOE_TRY(floe_data_writer_close(w, &files, err));
+  FLOE_TRY(floe_table_refresh(s->table, err));
   for (int32_t i = 0; i < files.n_files; i++) *out_rows += files.files[i].record_count;
   summary_build(&sm, js, u);
   const floe_iceberg_metadata *md = floe_table_metadata(s->table);

@@ -160,7 +160,8 @@ for _mode, _deletes in (("merge_pos", "position"), ("merge_eq", "equality"), ("m
 SQLITE += [
     Scenario(
         "cdc",
-        "{source: cdc_changes, mode: merge, primary_key: [order_id], cdc: {type: op_column, column: op, sequence: seq}}",
+        "{source: cdc_changes, mode: merge, primary_key: [order_id], cdc: {type: op_column, column: op, sequence: seq}, "
+        "changelog: {target: cdc_log}}",
         ["CREATE TABLE cdc_changes (order_id INTEGER, op TEXT, amount INTEGER, seq INTEGER, batch_sk INTEGER);"
          "INSERT INTO cdc_changes VALUES (1,'I',10,1,1),(2,'I',20,2,1),(1,'U',11,3,1),(3,'I',30,4,1),(3,'D',NULL,5,1),"
          "(5,'I',50,6,1),(6,'I',60,7,1);",

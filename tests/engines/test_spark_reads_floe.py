@@ -8,9 +8,11 @@ must agree with `floe table inspect` and the manifest lists; `VERSION AS OF`
 each snapshot floe wrote must equal `floe table scan --snapshot`; and every
 partition value floe computed must equal Iceberg's own transform of the row
 (the `_partition` metadata column against `system.bucket/truncate/years/...`).
+The cdc scenario keeps a changelog table, which Spark reads too.
 """
 
 import json
+import sqlite3
 from collections import Counter
 
 import pytest
@@ -165,3 +167,31 @@ def test_spark_metadata_tables_show_every_spec(spark, world, name):
     assert {r.spec_id for r in parts} == t.scenario.specs, t
     live = spark.sql(f"SELECT count(*) AS n FROM {tab}").collect()[0].n
     assert live == len(t.expected()), t
+
+
+@pytest.mark.parametrize("layout", ["sqlite", "hadoop"])
+def test_spark_reads_the_changelog_table(spark, world, layout):
+    """The cdc scenario's changelog (docs/replicate.md, "Changelog tables"):
+    Spark reads every change the three merges applied, once, with its op,
+    sequence and load batch, one run id per load."""
+    t = world.target(layout, "cdc")
+    catalog = spark_table(t).rsplit(".", 1)[0]
+    rows = spark.sql(f"SELECT order_id, amount, seq, batch_sk, _op, _sequence, _batch_sk, _run_id, _loaded_at "
+                     f"FROM {catalog}.cdc_log").collect()
+    src = sqlite3.connect(world.source)
+    try:
+        want = sorted(src.execute("SELECT order_id, amount, seq, batch_sk, op, CAST(seq AS TEXT), batch_sk "
+                                  "FROM cdc_changes").fetchall())
+    finally:
+        src.close()
+    got = sorted((r.order_id, r.amount, r.seq, r.batch_sk, r._op, r._sequence, r._batch_sk) for r in rows)
+    assert got == want, f"{t}: the changelog differs from the source's change rows"
+    by_batch = {}
+    for r in rows:
+        by_batch.setdefault(r._batch_sk, set()).add(r._run_id)
+    assert sorted(by_batch) == [1, 2, 3] and all(len(v) == 1 for v in by_batch.values()), by_batch
+    assert len({r._run_id for r in rows}) == 3
+    assert all(r._loaded_at is not None for r in rows)
+    fields = {f.name: f.dataType.simpleString() for f in spark.table(f"{catalog}.cdc_log").schema.fields}
+    assert (fields["_op"], fields["_sequence"], fields["_batch_sk"], fields["_loaded_at"]) == \
+        ("string", "string", "bigint", "timestamp")
