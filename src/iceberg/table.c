@@ -113,7 +113,8 @@ static int table_alloc(floe_table **out, floe_catalog *catalog, floe_io *io,
 
 void floe_table_free(floe_table *table) {
   if (table == NULL) return;
-  floe_io_free(table->vended_io);
+  floe_io_free(table->own_io);
+  floe_io_free(table->retired_io);
   floe_catalog_table_reset(&table->vended_state);
   floe_iceberg_metadata_free(table->metadata);
   floe_free(table->metadata_location);
@@ -178,20 +179,39 @@ static int table_refresh_credentials(void *ctx, floe_io_s3_credentials *out,
 static int table_adopt_vended(floe_table *t, floe_catalog_table *state,
                               const char *table_location, floe_error *err) {
   floe_io_s3_credentials creds;
-  if (!vended_credentials(state, &creds) || table_location == NULL ||
-      !floe_io_is_s3(table_location))
-    return FLOE_OK;
+  if (table_location == NULL || !floe_io_is_s3(table_location)) return FLOE_OK;
   int rc;
-  if (t->vended_io == NULL) {
+  if (!vended_credentials(state, &creds)) {
+    /* Nothing vended. A table on S3 behind a catalog whose io is local
+     * (no s3:// warehouse configured, so no target.storage either) is
+     * reached with the S3 defaults: the AWS_* environment and the chain. */
+    if (t->own_io != NULL || strcmp(t->io->ops->name, "s3") == 0) return FLOE_OK;
+    rc = floe_io_s3_open(NULL, &t->own_io, err);
+    if (rc < 0) {
+      floe_error_prefix(err, "table %s: storage", t->display_name);
+      return rc;
+    }
+    t->io = t->own_io;
+    return FLOE_OK;
+  }
+  if (t->own_io == NULL || !t->own_io_vended) {
     const char *path_style = state_config(state, "s3.path-style-access");
+    floe_io *io = NULL;
     rc = floe_io_s3_open_vended(
         t->io, state_config(state, "s3.endpoint"),
         state_config(state, "client.region"),
         path_style == NULL ? -1 : strcmp(path_style, "true") == 0 ? 1 : 0,
-        &creds, table_refresh_credentials, t, &t->vended_io, err);
-    if (rc == FLOE_OK) t->io = t->vended_io;
+        &creds, table_refresh_credentials, t, &io, err);
+    if (rc == FLOE_OK) {
+      /* A chain io opened before (nothing was vended then) stays alive:
+       * callers may hold it; it is freed with the table. */
+      if (t->own_io != NULL) t->retired_io = t->own_io;
+      t->own_io = io;
+      t->own_io_vended = 1;
+      t->io = io;
+    }
   } else {
-    rc = floe_io_s3_set_credentials(t->vended_io, &creds, err);
+    rc = floe_io_s3_set_credentials(t->own_io, &creds, err);
   }
   if (rc < 0) {
     floe_error_prefix(err, "table %s: vended credentials", t->display_name);

@@ -10,11 +10,15 @@
 
 struct floe_table {
   floe_catalog *catalog; /* borrowed; NULL for a bare metadata file */
-  floe_io *io;           /* the catalog's or the caller's, or vended_io */
-  /* An S3 io signing with the credentials the catalog vended for this
-   * table (REST), owned; kept until the table is freed, as callers hold
-   * the io pointer across reloads (new credentials are swapped in). */
-  floe_io *vended_io;
+  floe_io *io;           /* the catalog's or the caller's, or own_io */
+  /* An S3 io of the table's own, owned: signing with the credentials the
+   * catalog vended for it (REST), or, for a table on S3 whose catalog's io
+   * is local (a REST catalog without an s3:// warehouse), with the default
+   * chain. Kept until the table is freed, as callers hold the io pointer
+   * across reloads (new credentials are swapped in). */
+  floe_io *own_io;
+  int own_io_vended; /* own_io signs with vended credentials */
+  floe_io *retired_io; /* an earlier own_io (chain) replaced by a vended one */
   /* The load result the vended credentials were read from (their strings
    * live here while the io's refresh callback hands them out). */
   floe_catalog_table vended_state;

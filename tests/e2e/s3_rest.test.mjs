@@ -15,7 +15,9 @@
 //    fault proxy's log shows every S3 request of floe signed with the
 //    vended key (botocore recomputes the signature), the next load's
 //    rotated key is used, credentials near expiry are asked for again
-//    within one run, and no vended secret appears in floe's output.
+//    within one run, and no vended secret appears in floe's output;
+//  - without an s3:// warehouse (nothing vended), the tables' files are
+//    reached through the AWS_* environment.
 //
 // floe reaches S3 through tests/support/s3_fault_proxy.py (request log with
 // the signing key); the REST server and the engines talk to moto directly.
@@ -60,11 +62,12 @@ function sqlite(dir, sql) {
 }
 
 function job(dir, { uri, endpoint, tables, logLevel = 'info' }) {
+  const storage = endpoint === null ? '' : `
+  warehouse: s3://lake/wh
+  storage: {type: s3, region: us-east-1, endpoint: "${endpoint}", path_style: true}`;
   writeFileSync(path.join(dir, 'floe.yaml'), `version: 1
 source: {type: sqlite, path: ./source.db}
-target:
-  warehouse: s3://lake/wh
-  storage: {type: s3, region: us-east-1, endpoint: "${endpoint}", path_style: true}
+target:${storage}
   catalog: {type: rest, uri: "${uri}"}
   namespace: e2e
 run: {durability: none}
@@ -260,6 +263,27 @@ describe('floe on S3 behind an Iceberg REST catalog', () => {
           assert.ok(!out.includes(secret), `floe's output shows no ${secret}`);
       const vendedLoads = server.requests().filter((r) => r.event === 'request' && /\+vended:/.test(r.auth));
       assert.ok(vendedLoads.length >= 2, 'the server vended on the loads floe asked to delegate');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('a REST catalog without an s3:// warehouse: tables on S3 are reached through the AWS environment', async () => {
+    const dir = scratch('nowarehouse');
+    const server = await startRestServer(dir, ['--warehouse', 's3://lake/wh', '--s3-endpoint', s3.moto,
+      '--s3-credentials', SERVER_KEYS]);
+    try {
+      sqlite(dir, ORDERS + orderRows(1, 12, 1));
+      job(dir, { uri: server.url, endpoint: null, tables: `
+  norders: {source: orders}` });
+      await setFaults(s3.proxy, []);
+      runOk(dir, s3.env); // AWS_ENDPOINT_URL_S3 is the proxy, keys e2e-key
+      const log = floeRequests(await faultLog(s3.proxy));
+      assert.ok(log.some((r) => r.method === 'PUT' && /\/norders\/data\/.*\.parquet$/.test(r.path)));
+      assert.ok(log.every((r) => r.akid === 'e2e-key' && r.sig === true));
+      const { rows } = await readS3Table(s3.endpoint, server.url, 'norders');
+      assert.deepEqual(normalizeRows(rows, ORDER_COLS),
+        normalizeRows(sqliteRows(path.join(dir, 'source.db'), 'SELECT * FROM orders'), ORDER_COLS));
     } finally {
       await server.stop();
     }
