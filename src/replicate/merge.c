@@ -1062,6 +1062,18 @@ static int value_put(floe_buf *out, const floe_arrow_view *v, int64_t i) {
       rc = floe_buf_append(out, &l32, 4);
       return rc < 0 ? rc : floe_buf_append(out, bytes, len);
     }
+    case FLOE_ARROW_LIST: {
+      /* element count, then each element as a value of its own */
+      floe_arrow_view child;
+      floe_error ignored = {0};
+      if (floe_arrow_view_list_child(v, &child, &ignored) < 0) return FLOE_EFORMAT;
+      int64_t start, end;
+      floe_arrow_view_list_range(v, i, &start, &end);
+      uint32_t n = (uint32_t)(end - start);
+      rc = floe_buf_append(out, &n, 4);
+      for (int64_t e = start; rc >= 0 && e < end; e++) rc = value_put(out, &child, e);
+      return rc;
+    }
     default: {
       int32_t size = floe_arrow_type_value_size(&v->type);
       return floe_buf_append(out, v->values + (v->offset + i) * size, (size_t)size);
@@ -1095,6 +1107,17 @@ static int value_take(floe_arrow_builder *b, const uint8_t **p, const uint8_t *e
       if ((size_t)(end - q) < len) return FLOE_EFORMAT;
       rc = floe_arrow_builder_append_bytes(b, q, len);
       q += len;
+      break;
+    }
+    case FLOE_ARROW_LIST: {
+      uint32_t n;
+      if (q + 4 > end) return FLOE_EFORMAT;
+      memcpy(&n, q, 4);
+      q += 4;
+      floe_arrow_builder *child;
+      rc = floe_arrow_builder_list_start(b, &child);
+      for (uint32_t e = 0; rc >= 0 && e < n; e++) rc = value_take(child, &q, end);
+      if (rc >= 0) rc = floe_arrow_builder_list_end(b);
       break;
     }
     default: {

@@ -10,7 +10,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -185,5 +185,37 @@ ${tables}
     assert.equal(got.length, 51);
     assert.deepEqual(got, want);
     assert.ok(got.includes(JSON.stringify(['7', JSON.stringify(['c', 'c++']), JSON.stringify(['1', null, '3'])])));
+  });
+  test('a merge past merge.memory_mb spills list columns and reads them back whole', async () => {
+    const dir = scratch('spill');
+    pgExec(`${conninfo} dbname=postgres`, 'CREATE DATABASE e2e_array_spill');
+    const db = `${conninfo} dbname=e2e_array_spill`;
+    pgExec(db, `CREATE TABLE events (id bigint PRIMARY KEY, tags text[], vals bigint[], batch_sk bigint NOT NULL);
+      INSERT INTO events SELECT g, ARRAY['first-' || g, NULL, repeat('x', g % 40)], ARRAY[g, -g], 1
+        FROM generate_series(1, 20000) g;`);
+    writeFileSync(path.join(dir, 'floe.yaml'), `version: 1
+source: {type: postgres, conninfo: "${db}"}
+target:
+  warehouse: ./warehouse
+  catalog: {type: sql, uri: "sqlite:./catalog.db"}
+  namespace: pg
+run: {durability: none, report: ./report.json}
+tables:
+  events: {mode: merge, merge: {memory_mb: 1}}
+`);
+    runOk(dir);
+    // 15,000 changed rows with lists of varied length (some empty, some null) and 2,000 new keys
+    pgExec(db, `UPDATE events SET tags = CASE WHEN id % 7 = 0 THEN '{}' WHEN id % 11 = 0 THEN NULL
+          ELSE ARRAY['second-' || id, repeat('y', (id % 50)::int), NULL, 'z'] END,
+        vals = CASE WHEN id % 5 = 0 THEN NULL ELSE ARRAY[id * 3, NULL, id] END, batch_sk = 2 WHERE id <= 15000;
+      INSERT INTO events SELECT g, ARRAY['new-' || g], '{}', 2 FROM generate_series(20001, 22000) g;`);
+    runOk(dir);
+    const report = JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8'));
+    assert.ok(report.tables[0].spill_bytes > 1 << 20, `spilled ${report.tables[0].spill_bytes} bytes`);
+    const columns = ['id', 'tags', 'vals'];
+    const want = rowsText(pgRows(db, 'SELECT id, tags, vals FROM events'), columns);
+    const got = rowsText(await readIceberg(path.join(dir, 'catalog.db'), 'pg', 'events'), columns);
+    assert.equal(got.length, 22000);
+    assert.deepEqual(got, want);
   });
 });
