@@ -6,7 +6,9 @@
 // files, manifests and manifest lists to the same s3:// warehouse.
 //
 //  - every strategy and mode (append into a day+bucket partitioned table,
-//    full overwrite, merge, CDC) runs twice and once more with nothing new;
+//    full overwrite, range overwrite, merge, CDC, chunked by batch and by
+//    rows, a cursor column with copy-on-write merge, the partition
+//    strategy with partition overwrite) runs twice and once more with nothing new;
 //    icebird reads each table from S3 equal to the source, and PyIceberg's
 //    (RestCatalog, pyarrow's S3) and Spark's (SparkCatalog type rest,
 //    S3FileIO) REST clients read them through the same server;
@@ -151,18 +153,35 @@ describe('floe on S3 behind an Iceberg REST catalog', () => {
         'CREATE TABLE customers (customer_id INTEGER PRIMARY KEY, name TEXT, batch_sk INTEGER);' +
         "INSERT INTO customers VALUES (1,'ann',1),(2,'bob',1),(3,'cy',1);" +
         'CREATE TABLE changes (order_id INTEGER, op TEXT, amount INTEGER, seq INTEGER, batch_sk INTEGER);' +
-        "INSERT INTO changes VALUES (1,'I',10,1,1),(2,'I',20,2,1),(1,'U',11,3,1),(3,'I',30,4,1),(3,'D',NULL,5,1);");
+        "INSERT INTO changes VALUES (1,'I',10,1,1),(2,'I',20,2,1),(1,'U',11,3,1),(3,'I',30,4,1),(3,'D',NULL,5,1);" +
+        'CREATE TABLE events (id INTEGER, v TEXT, batch_sk INTEGER);' +
+        "INSERT INTO events VALUES (1,'a',1),(2,'b',1),(3,'c',2),(4,'d',3);" +
+        'CREATE TABLE clicks (click_id INTEGER, page TEXT);' +
+        `INSERT INTO clicks VALUES ${Array.from({ length: 10 }, (_, i) => `(${i + 1}, 'p${(i + 1) % 3}')`).join(',')};` +
+        'CREATE TABLE visits (id INTEGER PRIMARY KEY, pages INTEGER, updated_at TIMESTAMP);' +
+        "INSERT INTO visits VALUES (1,1,'2024-01-01 00:00:01'),(2,2,'2024-01-01 00:00:02'),(3,3,'2024-01-01 00:00:03');" +
+        'CREATE TABLE daily_sales (sale_date TEXT, store INTEGER, amount INTEGER, batch_sk INTEGER);' +
+        "INSERT INTO daily_sales VALUES ('2024-01-01',1,10,1),('2024-01-01',2,20,1),('2024-01-02',1,30,1);");
       job(dir, { uri: server.url, endpoint: s3.proxy, tables: `
   orders: {partition_by: [day(ts), bucket(4, id)]}
   products: {strategy: full, mode: overwrite}
   customers: {mode: merge}
-  orders_cdc: {source: changes, mode: merge, primary_key: [order_id], cdc: {type: op_column, column: op, sequence: seq}}` });
+  orders_cdc: {source: changes, mode: merge, primary_key: [order_id], cdc: {type: op_column, column: op, sequence: seq}}
+  orders_range: {source: orders, mode: overwrite, overwrite: range}
+  events: {strategy: chunked, chunk: {by: batch}}
+  clicks: {strategy: chunked, cursor_column: click_id, chunk: {by: rows, rows: 4}}
+  visits: {cursor_column: updated_at, mode: merge, merge: {deletes: copy_on_write}}
+  daily_sales: {strategy: partition, partition_column: sale_date, partition_by: [sale_date], mode: overwrite, overwrite: partitions}` });
       await setFaults(s3.proxy, []);
       runOk(dir, s3.env);
       sqlite(dir, orderRows(31, 45, 2) +
         "DELETE FROM products WHERE sku = 'a'; UPDATE products SET price = 2.5 WHERE sku = 'b'; INSERT INTO products VALUES ('d', 4.0, 4);" +
         "UPDATE customers SET name = 'bobby', batch_sk = 2 WHERE customer_id = 2; INSERT INTO customers VALUES (4,'dee',2);" +
-        "INSERT INTO changes VALUES (2,'D',NULL,6,2),(4,'I',40,7,2),(1,'U',12,8,2);");
+        "INSERT INTO changes VALUES (2,'D',NULL,6,2),(4,'I',40,7,2),(1,'U',12,8,2);" +
+        "INSERT INTO events VALUES (5,'e',4),(6,'f',5);" +
+        `INSERT INTO clicks VALUES ${Array.from({ length: 5 }, (_, i) => `(${i + 11}, 'q${(i + 11) % 3}')`).join(',')};` +
+        "UPDATE visits SET pages = 20, updated_at = '2024-01-02 00:00:00' WHERE id = 2; INSERT INTO visits VALUES (4,4,'2024-01-02 00:00:01');" +
+        "INSERT INTO daily_sales VALUES ('2024-01-02',2,40,2),('2024-01-03',1,50,2);");
       runOk(dir, s3.env);
       const again = runOk(dir, s3.env);
       assert.match(again.stdout, /orders\s+nothing_new/);
@@ -188,6 +207,16 @@ describe('floe on S3 behind an Iceberg REST catalog', () => {
       const products = await assertEqualsSource(dir, s3, server.url, 'products', 'SELECT * FROM products', ['sku', 'price', 'n']);
       assert.equal(products.snapshots.at(-1).summary.operation, 'overwrite');
       await assertEqualsSource(dir, s3, server.url, 'customers', 'SELECT * FROM customers', ['customer_id', 'name', 'batch_sk']);
+      const ranged = await assertEqualsSource(dir, s3, server.url, 'orders_range', 'SELECT * FROM orders', ORDER_COLS);
+      assert.deepEqual(ranged.snapshots.map((s) => s.summary['floe.batch-sk.high']), ['1', '2']);
+      const events = await assertEqualsSource(dir, s3, server.url, 'events', 'SELECT * FROM events', ['id', 'v', 'batch_sk']);
+      assert.deepEqual(events.snapshots.map((s) => s.summary['floe.batch-sk.high']), ['1', '2', '3', '4', '5'],
+        'chunked by batch: one commit per batch');
+      const clicks = await assertEqualsSource(dir, s3, server.url, 'clicks', 'SELECT * FROM clicks', ['click_id', 'page']);
+      assert.equal(clicks.snapshots.length, 5, 'chunked by rows: 10 rows then 5 rows in chunks of 4');
+      await assertEqualsSource(dir, s3, server.url, 'visits', 'SELECT * FROM visits', ['id', 'pages', 'updated_at']);
+      await assertEqualsSource(dir, s3, server.url, 'daily_sales', 'SELECT * FROM daily_sales',
+        ['sale_date', 'store', 'amount', 'batch_sk']);
       const { rows: cdc } = await readS3Table(s3.endpoint, server.url, 'orders_cdc');
       assert.deepEqual(normalizeRows(cdc, ['order_id', 'amount']),
         normalizeRows([{ order_id: 1, amount: 12 }, { order_id: 4, amount: 40 }], ['order_id', 'amount']));
@@ -196,19 +225,26 @@ describe('floe on S3 behind an Iceberg REST catalog', () => {
       // S3 through the s3:// warehouse and the AWS_* environment.
       const cat = ['--catalog-type', 'rest', '--catalog-uri', server.url, '--warehouse', 's3://lake/wh'];
       const list = runOk(dir, s3.env, ['table', 'list', 'e2e', ...cat]);
-      assert.deepEqual(list.stdout.trim().split('\n').sort(), ['e2e.customers', 'e2e.orders', 'e2e.orders_cdc', 'e2e.products']);
+      assert.deepEqual(list.stdout.trim().split('\n').sort(), ['e2e.clicks', 'e2e.customers', 'e2e.daily_sales', 'e2e.events',
+        'e2e.orders', 'e2e.orders_cdc', 'e2e.orders_range', 'e2e.products', 'e2e.visits']);
       const scan = runOk(dir, s3.env, ['table', 'scan', 'e2e.orders', ...cat, '--format', 'jsonl', '--columns', 'id']);
       assert.deepEqual(scan.stdout.trim().split('\n').map((l) => JSON.parse(l).id).sort((a, b) => a - b),
         Array.from({ length: 45 }, (_, i) => i + 1));
 
       // PyIceberg and Spark, through the same catalog, files from S3.
       const engines = readThroughEngines(server.url, s3.moto,
-        ['orders=id', 'products=n', 'customers=customer_id', 'orders_cdc=order_id']);
+        ['orders=id', 'products=n', 'customers=customer_id', 'orders_cdc=order_id', 'orders_range=id', 'events=id',
+          'clicks=click_id', 'visits=id', 'daily_sales=amount']);
       const expected = {
         orders: sqliteRows(path.join(dir, 'source.db'), 'SELECT id AS k FROM orders ORDER BY id').map((r) => Number(r.k)),
         products: [2, 3, 4],
         customers: [1, 2, 3, 4],
         orders_cdc: [1, 4],
+        orders_range: sqliteRows(path.join(dir, 'source.db'), 'SELECT id AS k FROM orders ORDER BY id').map((r) => Number(r.k)),
+        events: [1, 2, 3, 4, 5, 6],
+        clicks: Array.from({ length: 15 }, (_, i) => i + 1),
+        visits: [1, 2, 3, 4],
+        daily_sales: [10, 20, 30, 40, 50],
       };
       for (const engine of ['pyiceberg', 'spark']) {
         for (const [table, keys] of Object.entries(expected)) {
