@@ -10,34 +10,13 @@
 // Run: FLOE_BIN=/path/to/floe node --test tests/e2e/checks.test.mjs
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { FLOE, floe, runOk, scratch } from './lib/cli.mjs';
 import {
-  REPO, metadataLocation, modulesPresent, normalizeRows, readIceberg, readMetadata, sh, sqliteRows,
+  metadataLocation, modulesPresent, normalizeRows, readIceberg, readMetadata, sh, sqliteRows,
 } from './lib/check_table.mjs';
-
-const FLOE = process.env.FLOE_BIN ?? path.join(REPO, 'build/floe');
-
-function scratch(name) {
-  const dir = mkdtempSync(path.join(tmpdir(), `floe-e2e-${name}-`));
-  if (!process.env.FLOE_KEEP_TMP) process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-function floe(dir, args, env = {}) {
-  const r = spawnSync(FLOE, args, { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env } });
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function runOk(dir, args = ['run']) {
-  const r = floe(dir, args);
-  assert.equal(r.status, 0, `floe ${args.join(' ')} exited ${r.status}\n${r.stdout}\n${r.stderr}`);
-  return r;
-}
 
 const sqlite = (dir, sql) => sh('sqlite3', [path.join(dir, 'source.db'), sql]);
 
