@@ -6,9 +6,17 @@
  * columns) described by a `struct ArrowSchema`, exactly as the Arrow C data
  * interface specifies, so DuckDB, pyarrow and others can import them without
  * copies. floe uses a subset of the Arrow types, one per Iceberg primitive
- * (floe_arrow_type), plus lists ("+l": int32 offsets into one child array
- * named "element", Arrow Columnar Format: Variable-size List Layout). Column field ids travel in the schema metadata key
- * "PARQUET:field_id"; uuid is "w:16" with extension name "arrow.uuid".
+ * (floe_arrow_type), plus the three nested shapes of the Arrow Columnar
+ * Format, nested in each other to any depth:
+ *  - lists ("+l": validity, int32 offsets into one child array named
+ *    "element"; Variable-size List Layout),
+ *  - structs ("+s": validity only, one child array per field, each as long
+ *    as the struct; Struct Layout),
+ *  - maps ("+m": laid out as a list whose one child, "entries", is a
+ *    non-nullable struct of a non-nullable "key" and a "value"; Map Layout).
+ * Field ids (Iceberg field ids, element-id, key-id, value-id) travel in
+ * the schema metadata key "PARQUET:field_id" of the field they name; uuid
+ * is "w:16" with extension name "arrow.uuid".
  *
  * Ownership: every ArrowSchema/ArrowArray that floe hands out owns its
  * memory and is freed by its `release` callback (floe_arrow_*_release call
@@ -93,8 +101,15 @@ typedef enum floe_arrow_type {
   FLOE_ARROW_FIXED,           /* "w:N" */
   FLOE_ARROW_UUID,            /* "w:16" + ARROW:extension:name=arrow.uuid */
   FLOE_ARROW_STRUCT,          /* "+s" */
-  FLOE_ARROW_LIST             /* "+l"  int32 offsets, one child "element" */
+  FLOE_ARROW_LIST,            /* "+l"  int32 offsets, one child "element" */
+  FLOE_ARROW_MAP              /* "+m"  int32 offsets, one child "entries"
+                                 (struct of "key", "value") */
 } floe_arrow_type;
+
+/* Whether columns of this type have child columns. */
+static inline bool floe_arrow_type_is_nested(floe_arrow_type id) {
+  return id == FLOE_ARROW_STRUCT || id == FLOE_ARROW_LIST || id == FLOE_ARROW_MAP;
+}
 
 typedef struct floe_arrow_type_info {
   floe_arrow_type id;
@@ -153,9 +168,33 @@ int floe_arrow_schema_init_list(struct ArrowSchema *out, const char *name,
                                 bool nullable, int32_t field_id,
                                 const floe_arrow_type_info *element,
                                 bool element_nullable, int32_t element_id);
+/* Nested fields of any depth are initialised parent first: each of these
+ * leaves its children zeroed, to be initialised in turn with any
+ * floe_arrow_schema_init* call (leaf or nested) on out->children[i]
+ * (released with the parent; an uninitialised child is released as
+ * nothing). field_id < 0 means none; name may be NULL. Errors:
+ * FLOE_ENOMEM (out is then released).
+ *
+ * A struct column ("+s") of n_children fields. */
+int floe_arrow_schema_init_struct_field(struct ArrowSchema *out,
+                                        const char *name, bool nullable,
+                                        int32_t field_id, int64_t n_children);
+/* A list column ("+l") whose one child, children[0], is to be initialised
+ * with the name "element" (and, for Iceberg, the element-id as its field
+ * id). */
+int floe_arrow_schema_init_list_field(struct ArrowSchema *out,
+                                      const char *name, bool nullable,
+                                      int32_t field_id);
+/* A map column ("+m"): children[0] is made here, the non-nullable struct
+ * "entries" with two zeroed children: entries->children[0] is to be
+ * initialised as the non-nullable "key" (field id: Iceberg's key-id),
+ * entries->children[1] as "value" (value-id). */
+int floe_arrow_schema_init_map(struct ArrowSchema *out, const char *name,
+                               bool nullable, int32_t field_id);
 /* Parses a field's format (and uuid extension metadata) into `out`. A
- * list ("+l") gives FLOE_ARROW_LIST; its element type is that of
- * schema->children[0]. */
+ * list ("+l") gives FLOE_ARROW_LIST, its element type is that of
+ * schema->children[0]; "+s" gives FLOE_ARROW_STRUCT, "+m"
+ * FLOE_ARROW_MAP. */
 int floe_arrow_schema_type(const struct ArrowSchema *schema,
                            floe_arrow_type_info *out, floe_error *err);
 /* The field id in metadata "PARQUET:field_id", or -1. */
@@ -182,7 +221,12 @@ typedef struct floe_arrow_builder {
   uint8_t *data;       /* bytes of variable-length values */
   size_t data_len;
   size_t data_cap;
-  struct floe_arrow_builder *child; /* list: the element builder (owned) */
+  /* list: the element builder; map: the "entries" struct builder (owned) */
+  struct floe_arrow_builder *child;
+  /* struct: one builder per field (owned), each holding exactly `length`
+   * rows between appends */
+  struct floe_arrow_builder *children;
+  int64_t n_children;
 } floe_arrow_builder;
 
 /* Initialises a builder of a leaf type. A list type needs its element
@@ -193,17 +237,22 @@ int floe_arrow_builder_init(floe_arrow_builder *b,
  * type). The builder owns its child builder. */
 int floe_arrow_builder_init_list(floe_arrow_builder *b,
                                  const floe_arrow_type_info *element);
-/* Initialises a builder for the column `field` describes (leaf or list,
- * lists of lists included). Errors: FLOE_EUNSUPPORTED for formats floe
- * does not build (structs), FLOE_ENOMEM. */
+/* Initialises a builder for the column `field` describes: a leaf, or a
+ * list, struct or map nested to any depth (list<struct<...>>,
+ * map<string, list<int>>, struct<..., struct<...>>). Errors:
+ * FLOE_EUNSUPPORTED for formats floe does not know, FLOE_EINVAL for a
+ * nested field whose children do not fit its format (a list or map
+ * without one child, map entries that are not a struct of two), FLOE_ENOMEM. */
 int floe_arrow_builder_init_schema(floe_arrow_builder *b,
                                    const struct ArrowSchema *field,
                                    floe_error *err);
-/* Frees the buffers (and a list's child builder). Accepts NULL. */
+/* Frees the buffers and every child builder. Accepts NULL. */
 void floe_arrow_builder_free(floe_arrow_builder *b);
 /* Room for n more rows (and, for varlen, data_bytes more bytes). */
 int floe_arrow_builder_reserve(floe_arrow_builder *b, int64_t n,
                                size_t data_bytes);
+/* A null row. For a struct this also appends one null to every field's
+ * builder (recursively), so the fields stay as long as the struct. */
 int floe_arrow_builder_append_null(floe_arrow_builder *b);
 int floe_arrow_builder_append_nulls(floe_arrow_builder *b, int64_t n);
 int floe_arrow_builder_append_bool(floe_arrow_builder *b, bool v);
@@ -225,14 +274,48 @@ int floe_arrow_builder_append_bytes(floe_arrow_builder *b, const void *bytes,
 int floe_arrow_builder_list_start(floe_arrow_builder *b,
                                   floe_arrow_builder **out_child);
 int floe_arrow_builder_list_end(floe_arrow_builder *b);
-/* Moves the built column into `out` and resets the builder (same type) for
- * the next batch. A list's array owns its finished child array. */
+/* Structs: one valid struct row is floe_arrow_builder_struct_start, which
+ * hands out the field builders (*out_children, n_children of them, owned
+ * by b, in schema order), then exactly one append to each field builder
+ * (a value, a null, a list/struct/map row: any of the calls above), then
+ * floe_arrow_builder_struct_end, which checks every field builder holds
+ * one more row and marks the struct row valid. A null struct row is
+ * floe_arrow_builder_append_null(b) (no start/end). The field builders
+ * may also be filled column-wise (n rows each, e.g. with append_view) and
+ * closed with floe_arrow_builder_struct_append_valid(b, n). Errors:
+ * FLOE_EINVAL when b is not a struct builder or a field builder's length
+ * is not the struct's after the row, FLOE_ENOMEM. */
+int floe_arrow_builder_struct_start(floe_arrow_builder *b,
+                                    floe_arrow_builder **out_children,
+                                    int64_t *out_n_children);
+int floe_arrow_builder_struct_end(floe_arrow_builder *b);
+int floe_arrow_builder_struct_append_valid(floe_arrow_builder *b, int64_t n);
+/* The builder of field i of a struct builder (NULL when out of range or
+ * not a struct). */
+floe_arrow_builder *floe_arrow_builder_struct_child(floe_arrow_builder *b,
+                                                   int64_t i);
+/* Maps: one map value is floe_arrow_builder_map_start, which hands out the
+ * key and value builders (owned by b), then for each entry one append to
+ * the key builder (never null: Iceberg and Arrow keys are required) and
+ * one to the value builder (a null value is allowed), then
+ * floe_arrow_builder_map_end, which closes the map (possibly empty). A
+ * null map is floe_arrow_builder_append_null(b). Errors: FLOE_EINVAL when
+ * b is not a map builder, key and value counts differ or a key is null;
+ * FLOE_ERANGE past 2^31-1 entries per batch; FLOE_ENOMEM. */
+int floe_arrow_builder_map_start(floe_arrow_builder *b,
+                                 floe_arrow_builder **out_keys,
+                                 floe_arrow_builder **out_values);
+int floe_arrow_builder_map_end(floe_arrow_builder *b);
+/* Moves the built column into `out` and resets the builder (same type and
+ * children) for the next batch. A nested array owns its finished child
+ * arrays. */
 int floe_arrow_builder_finish(floe_arrow_builder *b, struct ArrowArray *out);
 
 /* Whether values of type `from` can be copied byte for byte into a column
  * of type `to` (floe_arrow_builder_append_view): equal types (decimals of
  * equal scale), utf8/binary, fixed/uuid of one width, timestamps with and
- * without zone of one unit. For lists this says nothing about elements. */
+ * without zone of one unit. For lists, structs and maps this says nothing
+ * about their children (append_view checks those). */
 bool floe_arrow_type_same_layout(const floe_arrow_type_info *to,
                                  const floe_arrow_type_info *from);
 
@@ -241,15 +324,18 @@ struct floe_arrow_view;
  * values with one memcpy, variable-length and list offsets rebased in one
  * pass with their bytes / elements copied whole, validity bit by bit. The
  * view's layout must be the builder's (same value width; utf8 and binary
- * interchange, as do fixed[16] and uuid; lists need matching element
- * layouts): FLOE_EINVAL otherwise. FLOE_ERANGE past 2 GiB of bytes or
- * 2^31-1 elements per batch; FLOE_ENOMEM. */
+ * interchange, as do fixed[16] and uuid; lists and maps need matching
+ * element/key/value layouts, structs the same number of fields with
+ * matching layouts, field by field in order): FLOE_EINVAL otherwise.
+ * This is how batches are concatenated, nested columns included.
+ * FLOE_ERANGE past 2 GiB of bytes or 2^31-1 elements per batch;
+ * FLOE_ENOMEM. */
 int floe_arrow_builder_append_view(floe_arrow_builder *b,
                                    const struct floe_arrow_view *v,
                                    int64_t start, int64_t n);
 
 /* A batch builder: one column builder per child of a struct schema
- * (leaf or list children; see floe_arrow_builder_init_schema). */
+ * (any column floe_arrow_builder_init_schema builds). */
 typedef struct floe_arrow_batch_builder {
   int64_t n_columns;
   floe_arrow_builder *columns;
@@ -277,12 +363,17 @@ typedef struct floe_arrow_view {
   int64_t null_count;
   const uint8_t *validity; /* NULL: no nulls */
   const uint8_t *values;
-  const int32_t *offsets;  /* varlen and list */
+  const int32_t *offsets;  /* varlen, list and map */
   const uint8_t *data;     /* varlen */
-  /* list: the element column (borrowed from the schema and array given to
-   * floe_arrow_view_init); open it with floe_arrow_view_list_child */
+  /* list: the element column; map: the "entries" struct (borrowed from the
+   * schema and array given to floe_arrow_view_init); open them with
+   * floe_arrow_view_list_child / floe_arrow_view_map_entries */
   const struct ArrowSchema *child_schema;
   const struct ArrowArray *child_array;
+  /* struct: the fields (borrowed); open with floe_arrow_view_struct_child */
+  int64_t n_children;
+  struct ArrowSchema *const *child_schemas;
+  struct ArrowArray *const *child_arrays;
 } floe_arrow_view;
 
 /* Opens a read-only view over `array` as `schema` describes it (both
@@ -297,6 +388,18 @@ int floe_arrow_view_init(floe_arrow_view *view,
  * list; otherwise as floe_arrow_view_init. */
 int floe_arrow_view_list_child(const floe_arrow_view *v, floe_arrow_view *out,
                                floe_error *err);
+/* Field i of a struct view, as long as the struct and indexed like it:
+ * row r of the struct is row r of `out` (the struct's offset is carried
+ * into out->offset). A field's value at a null struct row is whatever the
+ * writer left there; test floe_arrow_view_is_null on the struct first.
+ * FLOE_EINVAL when v is not a struct or i is out of range. */
+int floe_arrow_view_struct_child(const floe_arrow_view *v, int64_t i,
+                                 floe_arrow_view *out, floe_error *err);
+/* The key and value columns of a map view; the entries of map value i are
+ * rows [start, end) of both (floe_arrow_view_list_range). FLOE_EINVAL when
+ * v is not a map or its entries are not a struct of two. */
+int floe_arrow_view_map_entries(const floe_arrow_view *v, floe_arrow_view *keys,
+                                floe_arrow_view *values, floe_error *err);
 
 static inline bool floe_arrow_bit(const uint8_t *bits, int64_t i) {
   return (bits[i >> 3] >> (i & 7)) & 1;
@@ -355,7 +458,8 @@ static inline const uint8_t *floe_arrow_view_bytes(const floe_arrow_view *v,
   return v->values + (v->offset + i) * v->type.byte_width;
 }
 
-/* The elements of list value i are child rows [*start, *end). */
+/* The elements of list value i (entries of map value i) are child rows
+ * [*start, *end). */
 static inline void floe_arrow_view_list_range(const floe_arrow_view *v,
                                               int64_t i, int64_t *start,
                                               int64_t *end) {
@@ -369,7 +473,9 @@ static inline void floe_arrow_view_list_range(const floe_arrow_view *v,
  * "YYYY-MM-DD HH:MM:SS[.ffffff]" (tz: followed by "+00"), uuid canonical
  * lower case, binary/fixed lower-case hex, strings as they are, null as
  * "\\N", lists as "[a, b]" with each element rendered by these rules (a
- * null element as "\\N", an empty list as "[]"). */
+ * null element as "\\N", an empty list as "[]"), structs as
+ * "{name: value, ...}" (field names from the schema, values by these
+ * rules), maps as "{key -> value, ...}" ("{}" when empty). */
 int floe_arrow_view_format(const floe_arrow_view *v, int64_t i, floe_buf *out);
 
 /* Writes the unscaled decimal `v` at `scale` as text ("-12.30"); returns the

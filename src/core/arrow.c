@@ -8,11 +8,15 @@
  * them into an array on finish; views are read-only cursors over any
  * conforming array, ours or a foreign one.
  *
- * Lists ("+l") are the one nested shape: an int32 offsets buffer and one
- * child array (Arrow Columnar Format: Variable-size List Layout). A list
- * builder owns a child builder for its elements and finishes both
- * together; a list view points at its child, which callers open as a view
- * of its own. Bulk appends from a view (floe_arrow_builder_append_view)
+ * Nested columns follow the Arrow Columnar Format: a list ("+l") is a
+ * validity bitmap, int32 offsets and one child array; a map ("+m") is the
+ * same with a child struct "entries" of "key" and "value"; a struct ("+s")
+ * is a validity bitmap and one child array per field, each as long as the
+ * struct. Builders own their child builders and finish them together with
+ * themselves, so any nesting (list<struct<map<...>>>) is the same few
+ * rules applied recursively; a null struct row appends a null to each
+ * field so field builders always hold as many rows as their struct. Views
+ * point at their children, which callers open as views of their own. Bulk appends from a view (floe_arrow_builder_append_view)
  * copy fixed-width values with memcpy and rebase offsets in one pass, so
  * scans can move column slices instead of single values.
  */
@@ -71,6 +75,7 @@ void floe_arrow_type_format(const floe_arrow_type_info *type, char *out,
     case FLOE_ARROW_BINARY: f = "z"; break;
     case FLOE_ARROW_STRUCT: f = "+s"; break;
     case FLOE_ARROW_LIST: f = "+l"; break;
+    case FLOE_ARROW_MAP: f = "+m"; break;
     case FLOE_ARROW_DECIMAL128:
       snprintf(out, out_size, "d:%d,%d", type->precision, type->scale);
       return;
@@ -104,6 +109,7 @@ void floe_arrow_type_name(const floe_arrow_type_info *type, char *out,
     case FLOE_ARROW_UUID: n = "uuid"; break;
     case FLOE_ARROW_STRUCT: n = "struct"; break;
     case FLOE_ARROW_LIST: n = "list"; break;
+    case FLOE_ARROW_MAP: n = "map"; break;
     case FLOE_ARROW_DECIMAL128:
       snprintf(out, out_size, "decimal(%d,%d)", type->precision, type->scale);
       return;
@@ -302,6 +308,52 @@ int floe_arrow_schema_init_list(struct ArrowSchema *out, const char *name,
   return rc;
 }
 
+/* The metadata holding only a field id (NULL for none); *out_rc gets
+ * FLOE_ENOMEM when it could not be allocated. */
+static char *field_id_metadata(int32_t field_id, int *out_rc) {
+  *out_rc = FLOE_OK;
+  if (field_id < 0) return NULL;
+  char id_text[16];
+  snprintf(id_text, sizeof id_text, "%d", field_id);
+  const char *key = "PARQUET:field_id", *value = id_text;
+  char *metadata = encode_metadata(1, &key, &value);
+  if (metadata == NULL) *out_rc = FLOE_ENOMEM;
+  return metadata;
+}
+
+static int schema_init_nested(struct ArrowSchema *out, const char *format,
+                              const char *name, bool nullable,
+                              int32_t field_id, int64_t n_children) {
+  memset(out, 0, sizeof *out);
+  int rc;
+  char *metadata = field_id_metadata(field_id, &rc);
+  if (rc < 0) return rc;
+  return schema_init_common(out, format, name, metadata, n_children,
+                            nullable ? ARROW_FLAG_NULLABLE : 0);
+}
+
+int floe_arrow_schema_init_struct_field(struct ArrowSchema *out,
+                                        const char *name, bool nullable,
+                                        int32_t field_id, int64_t n_children) {
+  return schema_init_nested(out, "+s", name, nullable, field_id, n_children);
+}
+
+int floe_arrow_schema_init_list_field(struct ArrowSchema *out,
+                                      const char *name, bool nullable,
+                                      int32_t field_id) {
+  return schema_init_nested(out, "+l", name, nullable, field_id, 1);
+}
+
+int floe_arrow_schema_init_map(struct ArrowSchema *out, const char *name,
+                               bool nullable, int32_t field_id) {
+  int rc = schema_init_nested(out, "+m", name, nullable, field_id, 1);
+  if (rc < 0) return rc;
+  /* Arrow Columnar Format, Map: the entries struct is never null. */
+  rc = schema_init_common(out->children[0], "+s", "entries", NULL, 2, 0);
+  if (rc < 0) schema_release(out);
+  return rc;
+}
+
 int floe_arrow_schema_copy(struct ArrowSchema *out,
                            const struct ArrowSchema *schema) {
   char *metadata = NULL;
@@ -357,6 +409,7 @@ int floe_arrow_schema_type(const struct ArrowSchema *schema,
       {"tsn:+00:00", FLOE_ARROW_TIMESTAMP_NS_TZ},
       {"u", FLOE_ARROW_UTF8},          {"z", FLOE_ARROW_BINARY},
       {"+s", FLOE_ARROW_STRUCT},       {"+l", FLOE_ARROW_LIST},
+      {"+m", FLOE_ARROW_MAP},
   };
   for (size_t i = 0; i < sizeof simple / sizeof simple[0]; i++) {
     if (strcmp(f, simple[i].format) == 0) {
@@ -433,9 +486,9 @@ static int grow(uint8_t **buf, size_t *cap, size_t need) {
   return FLOE_OK;
 }
 
-/* Whether values are int32 offsets (utf8, binary, list). */
+/* Whether values are int32 offsets (utf8, binary, list, map). */
 static bool uses_offsets(floe_arrow_type id) {
-  return floe_arrow_type_is_varlen(id) || id == FLOE_ARROW_LIST;
+  return floe_arrow_type_is_varlen(id) || id == FLOE_ARROW_LIST || id == FLOE_ARROW_MAP;
 }
 
 /* Allocates the first offset (0) of an offsets-based builder. */
@@ -449,16 +502,17 @@ int floe_arrow_builder_init(floe_arrow_builder *b,
                             const floe_arrow_type_info *type) {
   memset(b, 0, sizeof *b);
   b->type = *type;
-  if (type->id == FLOE_ARROW_LIST) return FLOE_EINVAL; /* needs an element type */
+  if (floe_arrow_type_is_nested(type->id)) return FLOE_EINVAL; /* needs children */
   if (floe_arrow_type_is_varlen(type->id)) return init_offsets(b);
   return FLOE_OK;
 }
 
 /* Makes b a list builder that takes ownership of `child` (a heap-allocated,
  * initialised builder); frees the child on failure. */
-static int init_list_with_child(floe_arrow_builder *b, floe_arrow_builder *child) {
+static int init_list_with_child(floe_arrow_builder *b, floe_arrow_builder *child,
+                                floe_arrow_type id) {
   memset(b, 0, sizeof *b);
-  b->type = floe_arrow_type_of(FLOE_ARROW_LIST);
+  b->type = floe_arrow_type_of(id);
   b->child = child;
   if (init_offsets(b) < 0) {
     floe_arrow_builder_free(b);
@@ -479,7 +533,31 @@ int floe_arrow_builder_init_list(floe_arrow_builder *b,
     floe_free(child);
     return rc;
   }
-  return init_list_with_child(b, child);
+  return init_list_with_child(b, child, FLOE_ARROW_LIST);
+}
+
+/* Makes b a struct builder of the fields `field` lists (recursively). */
+static int init_struct_schema(floe_arrow_builder *b, const struct ArrowSchema *field,
+                              floe_error *err) {
+  memset(b, 0, sizeof *b);
+  b->type = floe_arrow_type_of(FLOE_ARROW_STRUCT);
+  if (field->n_children < 0 || (field->n_children > 0 && field->children == NULL))
+    return floe_error_set(err, FLOE_EINVAL, "struct column '%s' has no children",
+                          field->name ? field->name : "");
+  b->children = floe_calloc((size_t)(field->n_children ? field->n_children : 1),
+                            sizeof *b->children);
+  if (b->children == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  for (int64_t i = 0; i < field->n_children; i++) {
+    int rc = field->children[i] == NULL
+                 ? floe_error_set(err, FLOE_EINVAL, "missing child")
+                 : floe_arrow_builder_init_schema(&b->children[i], field->children[i], err);
+    if (rc < 0) {
+      floe_arrow_builder_free(b);
+      return floe_error_prefix(err, "struct column '%s'", field->name ? field->name : ""), rc;
+    }
+    b->n_children = i + 1;
+  }
+  return FLOE_OK;
 }
 
 int floe_arrow_builder_init_schema(floe_arrow_builder *b,
@@ -489,23 +567,34 @@ int floe_arrow_builder_init_schema(floe_arrow_builder *b,
   floe_arrow_type_info type;
   int rc = floe_arrow_schema_type(field, &type, err);
   if (rc < 0) return rc;
-  if (type.id != FLOE_ARROW_LIST) {
+  if (type.id == FLOE_ARROW_STRUCT) return init_struct_schema(b, field, err);
+  if (type.id != FLOE_ARROW_LIST && type.id != FLOE_ARROW_MAP) {
     if (floe_arrow_builder_init(b, &type) < 0)
       return floe_error_set(err, FLOE_ENOMEM, "out of memory");
     return FLOE_OK;
   }
+  const char *what = type.id == FLOE_ARROW_MAP ? "map" : "list";
   if (field->n_children != 1 || field->children == NULL || field->children[0] == NULL)
-    return floe_error_set(err, FLOE_EINVAL, "list column '%s' has %lld children, want 1",
-                          field->name ? field->name : "", (long long)field->n_children);
+    return floe_error_set(err, FLOE_EINVAL, "%s column '%s' has %lld children, want 1",
+                          what, field->name ? field->name : "", (long long)field->n_children);
+  if (type.id == FLOE_ARROW_MAP) {
+    const struct ArrowSchema *entries = field->children[0];
+    if (entries->format == NULL || strcmp(entries->format, "+s") != 0 ||
+        entries->n_children != 2)
+      return floe_error_set(err, FLOE_EINVAL,
+                            "map column '%s': entries must be a struct of key and value",
+                            field->name ? field->name : "");
+  }
   floe_arrow_builder *child = floe_calloc(1, sizeof *child);
   if (child == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
   rc = floe_arrow_builder_init_schema(child, field->children[0], err);
   if (rc < 0) {
     floe_arrow_builder_free(child);
     floe_free(child);
-    return floe_error_prefix(err, "list column '%s'", field->name ? field->name : ""), rc;
+    return floe_error_prefix(err, "%s column '%s'", what, field->name ? field->name : ""), rc;
   }
-  if (init_list_with_child(b, child) < 0) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  if (init_list_with_child(b, child, type.id) < 0)
+    return floe_error_set(err, FLOE_ENOMEM, "out of memory");
   return FLOE_OK;
 }
 
@@ -515,6 +604,8 @@ void floe_arrow_builder_free(floe_arrow_builder *b) {
     floe_arrow_builder_free(b->child);
     floe_free(b->child);
   }
+  for (int64_t i = 0; i < b->n_children; i++) floe_arrow_builder_free(&b->children[i]);
+  floe_free(b->children);
   floe_free(b->validity);
   floe_free(b->values);
   floe_free(b->data);
@@ -556,6 +647,14 @@ static int begin_row(floe_arrow_builder *b, bool valid) {
 }
 
 int floe_arrow_builder_append_null(floe_arrow_builder *b) {
+  if (b->type.id == FLOE_ARROW_STRUCT) {
+    for (int64_t i = 0; i < b->n_children; i++)
+      if (floe_arrow_builder_append_null(&b->children[i]) < 0) return FLOE_ENOMEM;
+    if (begin_row(b, false) < 0) return FLOE_ENOMEM;
+    b->length++;
+    b->null_count++;
+    return FLOE_OK;
+  }
   if (begin_row(b, false) < 0) return FLOE_ENOMEM;
   if (b->type.id == FLOE_ARROW_BOOL) {
     floe_arrow_bit_set(b->values, b->length, false);
@@ -640,8 +739,100 @@ int floe_arrow_builder_list_end(floe_arrow_builder *b) {
   return FLOE_OK;
 }
 
-/* Finishes a list builder: the child builder's column becomes the array's
- * one child; the builder keeps its (reset) child builder. */
+int floe_arrow_builder_struct_start(floe_arrow_builder *b,
+                                    floe_arrow_builder **out_children,
+                                    int64_t *out_n_children) {
+  if (out_children != NULL) *out_children = NULL;
+  if (out_n_children != NULL) *out_n_children = 0;
+  if (b->type.id != FLOE_ARROW_STRUCT) return FLOE_EINVAL;
+  for (int64_t i = 0; i < b->n_children; i++)
+    if (b->children[i].length != b->length) return FLOE_EINVAL;
+  if (floe_arrow_builder_reserve(b, 1, 0) < 0) return FLOE_ENOMEM;
+  if (out_children != NULL) *out_children = b->children;
+  if (out_n_children != NULL) *out_n_children = b->n_children;
+  return FLOE_OK;
+}
+
+int floe_arrow_builder_struct_append_valid(floe_arrow_builder *b, int64_t n) {
+  if (b->type.id != FLOE_ARROW_STRUCT || n < 0) return FLOE_EINVAL;
+  for (int64_t i = 0; i < b->n_children; i++)
+    if (b->children[i].length != b->length + n) return FLOE_EINVAL;
+  if (floe_arrow_builder_reserve(b, n, 0) < 0) return FLOE_ENOMEM;
+  if (b->validity != NULL)
+    for (int64_t k = 0; k < n; k++) floe_arrow_bit_set(b->validity, b->length + k, true);
+  b->length += n;
+  return FLOE_OK;
+}
+
+int floe_arrow_builder_struct_end(floe_arrow_builder *b) {
+  return floe_arrow_builder_struct_append_valid(b, 1);
+}
+
+floe_arrow_builder *floe_arrow_builder_struct_child(floe_arrow_builder *b, int64_t i) {
+  if (b == NULL || b->type.id != FLOE_ARROW_STRUCT || i < 0 || i >= b->n_children)
+    return NULL;
+  return &b->children[i];
+}
+
+int floe_arrow_builder_map_start(floe_arrow_builder *b, floe_arrow_builder **out_keys,
+                                 floe_arrow_builder **out_values) {
+  if (out_keys != NULL) *out_keys = NULL;
+  if (out_values != NULL) *out_values = NULL;
+  if (b->type.id != FLOE_ARROW_MAP || b->child == NULL || b->child->n_children != 2)
+    return FLOE_EINVAL;
+  if (floe_arrow_builder_reserve(b, 1, 0) < 0) return FLOE_ENOMEM;
+  if (out_keys != NULL) *out_keys = &b->child->children[0];
+  if (out_values != NULL) *out_values = &b->child->children[1];
+  return FLOE_OK;
+}
+
+int floe_arrow_builder_map_end(floe_arrow_builder *b) {
+  if (b->type.id != FLOE_ARROW_MAP || b->child == NULL || b->child->n_children != 2)
+    return FLOE_EINVAL;
+  floe_arrow_builder *entries = b->child;
+  floe_arrow_builder *keys = &entries->children[0], *values = &entries->children[1];
+  if (keys->length != values->length || keys->null_count != 0) return FLOE_EINVAL;
+  if (keys->length > INT32_MAX) return FLOE_ERANGE;
+  int rc = floe_arrow_builder_struct_append_valid(entries, keys->length - entries->length);
+  if (rc < 0) return rc;
+  if (begin_row(b, true) < 0) return FLOE_ENOMEM;
+  int32_t end = (int32_t)entries->length;
+  memcpy(b->values + (b->length + 1) * 4, &end, 4);
+  b->length++;
+  return FLOE_OK;
+}
+
+/* Finishes a struct builder: each field builder's column becomes one
+ * child of the array; the builder keeps its (reset) field builders. */
+static int finish_struct(floe_arrow_builder *b, struct ArrowArray *out) {
+  int64_t n = b->n_children;
+  struct ArrowArray *children = floe_calloc((size_t)(n ? n : 1), sizeof *children);
+  if (children == NULL) return FLOE_ENOMEM;
+  for (int64_t i = 0; i < n; i++) {
+    if (floe_arrow_builder_finish(&b->children[i], &children[i]) < 0) {
+      for (int64_t j = 0; j <= i; j++) floe_arrow_array_release(&children[j]);
+      floe_free(children);
+      return FLOE_ENOMEM;
+    }
+  }
+  int rc = floe_arrow_struct_from_children(out, children, n, b->length);
+  floe_free(children);
+  if (rc < 0) return rc;
+  array_private *p = out->private_data;
+  out->null_count = b->null_count;
+  p->buffers[0] = b->null_count > 0 ? b->validity : NULL;
+  if (b->null_count == 0) floe_free(b->validity);
+  p->buffer_ptrs[0] = p->buffers[0];
+  floe_free(b->values);
+  floe_free(b->data);
+  b->validity = b->values = b->data = NULL;
+  b->validity_cap = b->values_cap = b->data_cap = b->data_len = 0;
+  b->length = b->null_count = 0;
+  return FLOE_OK;
+}
+
+/* Finishes a list or map builder: the child builder's column becomes the
+ * array's one child; the builder keeps its (reset) child builder. */
 static int finish_list(floe_arrow_builder *b, struct ArrowArray *out) {
   array_private *p = floe_calloc(1, sizeof *p);
   struct ArrowArray *child_storage = floe_calloc(1, sizeof *child_storage);
@@ -668,8 +859,9 @@ static int finish_list(floe_arrow_builder *b, struct ArrowArray *out) {
   out->private_data = p;
   out->release = array_release;
   floe_arrow_builder *child = b->child;
+  floe_arrow_type id = b->type.id;
   memset(b, 0, sizeof *b);
-  b->type = floe_arrow_type_of(FLOE_ARROW_LIST);
+  b->type = floe_arrow_type_of(id);
   b->child = child;
   return init_offsets(b);
 nomem:
@@ -681,10 +873,11 @@ nomem:
 
 int floe_arrow_builder_finish(floe_arrow_builder *b, struct ArrowArray *out) {
   memset(out, 0, sizeof *out);
-  if (b->type.id == FLOE_ARROW_LIST) {
+  if (b->type.id == FLOE_ARROW_LIST || b->type.id == FLOE_ARROW_MAP) {
     if (b->child == NULL) return FLOE_EINVAL;
     return finish_list(b, out);
   }
+  if (b->type.id == FLOE_ARROW_STRUCT) return finish_struct(b, out);
   array_private *p = floe_calloc(1, sizeof *p);
   if (p == NULL) return FLOE_ENOMEM;
   bool varlen = floe_arrow_type_is_varlen(b->type.id);
@@ -816,14 +1009,28 @@ int floe_arrow_view_init(floe_arrow_view *view,
   view->length = array->length;
   view->offset = array->offset;
   view->null_count = array->null_count;
-  if (view->type.id == FLOE_ARROW_STRUCT) return FLOE_OK;
-  if (view->type.id == FLOE_ARROW_LIST) {
+  if (view->type.id == FLOE_ARROW_STRUCT) {
+    if (array->n_children != schema->n_children || array->n_buffers < 1 ||
+        (array->n_children > 0 && (array->children == NULL || schema->children == NULL)))
+      return floe_error_set(err, FLOE_EINVAL,
+                            "struct column '%s': arrow array has %" PRId64 " buffers and %" PRId64
+                            " children, want 1 and %" PRId64,
+                            schema->name ? schema->name : "", array->n_buffers, array->n_children,
+                            schema->n_children);
+    view->validity = array->null_count != 0 ? array->buffers[0] : NULL;
+    view->n_children = array->n_children;
+    view->child_schemas = schema->children;
+    view->child_arrays = array->children;
+    return FLOE_OK;
+  }
+  if (view->type.id == FLOE_ARROW_LIST || view->type.id == FLOE_ARROW_MAP) {
     if (array->n_buffers != 2 || array->n_children != 1 || schema->n_children != 1 ||
         array->children == NULL || array->children[0] == NULL || schema->children == NULL ||
         schema->children[0] == NULL)
       return floe_error_set(err, FLOE_EINVAL,
-                            "list column '%s': arrow array has %" PRId64 " buffers and %" PRId64
+                            "%s column '%s': arrow array has %" PRId64 " buffers and %" PRId64
                             " children, want 2 and 1",
+                            view->type.id == FLOE_ARROW_MAP ? "map" : "list",
                             schema->name ? schema->name : "", array->n_buffers, array->n_children);
     view->validity = array->null_count != 0 ? array->buffers[0] : NULL;
     view->offsets = array->buffers[1];
@@ -853,6 +1060,42 @@ int floe_arrow_view_list_child(const floe_arrow_view *v, floe_arrow_view *out,
     return floe_error_set(err, FLOE_EINVAL, "not a list view");
   }
   return floe_arrow_view_init(out, v->child_schema, v->child_array, err);
+}
+
+int floe_arrow_view_struct_child(const floe_arrow_view *v, int64_t i, floe_arrow_view *out,
+                                 floe_error *err) {
+  if (v->type.id != FLOE_ARROW_STRUCT || i < 0 || i >= v->n_children ||
+      v->child_schemas[i] == NULL || v->child_arrays[i] == NULL) {
+    memset(out, 0, sizeof *out);
+    return floe_error_set(err, FLOE_EINVAL, "not a struct view or no field %" PRId64, i);
+  }
+  int rc = floe_arrow_view_init(out, v->child_schemas[i], v->child_arrays[i], err);
+  if (rc < 0) return rc;
+  /* Arrow Columnar Format: a struct's offset applies to its children too. */
+  if (out->length - v->offset < v->length)
+    return floe_error_set(err, FLOE_EINVAL,
+                          "struct field '%s' holds %" PRId64 " rows, fewer than its struct",
+                          v->child_schemas[i]->name ? v->child_schemas[i]->name : "",
+                          out->length);
+  out->offset += v->offset;
+  out->length = v->length;
+  return FLOE_OK;
+}
+
+int floe_arrow_view_map_entries(const floe_arrow_view *v, floe_arrow_view *keys,
+                                floe_arrow_view *values, floe_error *err) {
+  memset(keys, 0, sizeof *keys);
+  memset(values, 0, sizeof *values);
+  if (v->type.id != FLOE_ARROW_MAP || v->child_schema == NULL || v->child_array == NULL)
+    return floe_error_set(err, FLOE_EINVAL, "not a map view");
+  floe_arrow_view entries;
+  int rc = floe_arrow_view_init(&entries, v->child_schema, v->child_array, err);
+  if (rc < 0) return rc;
+  if (entries.type.id != FLOE_ARROW_STRUCT || entries.n_children != 2)
+    return floe_error_set(err, FLOE_EINVAL, "map entries are not a struct of key and value");
+  rc = floe_arrow_view_struct_child(&entries, 0, keys, err);
+  if (rc == FLOE_OK) rc = floe_arrow_view_struct_child(&entries, 1, values, err);
+  return rc;
 }
 
 /* Shortest text that reads back as the same value ("%.17g" at worst). */
@@ -979,6 +1222,35 @@ int floe_arrow_view_format(const floe_arrow_view *v, int64_t i, floe_buf *out) {
       }
       return rc == FLOE_OK ? floe_buf_append_byte(out, ']') : rc;
     }
+    case FLOE_ARROW_STRUCT: {
+      int rc = floe_buf_append_byte(out, '{');
+      for (int64_t k = 0; k < v->n_children && rc == FLOE_OK; k++) {
+        floe_arrow_view field;
+        floe_error err = {0};
+        if ((rc = floe_arrow_view_struct_child(v, k, &field, &err)) < 0) break;
+        const char *name = v->child_schemas[k]->name;
+        if (k > 0) rc = floe_buf_append(out, ", ", 2);
+        if (rc == FLOE_OK) rc = floe_buf_appendf(out, "%s: ", name ? name : "");
+        if (rc == FLOE_OK) rc = floe_arrow_view_format(&field, i, out);
+      }
+      return rc == FLOE_OK ? floe_buf_append_byte(out, '}') : rc;
+    }
+    case FLOE_ARROW_MAP: {
+      floe_arrow_view keys, values;
+      floe_error err = {0};
+      int64_t start, end;
+      int rc = floe_arrow_view_map_entries(v, &keys, &values, &err);
+      if (rc < 0) return rc;
+      floe_arrow_view_list_range(v, i, &start, &end);
+      rc = floe_buf_append_byte(out, '{');
+      for (int64_t k = start; k < end && rc == FLOE_OK; k++) {
+        if (k > start) rc = floe_buf_append(out, ", ", 2);
+        if (rc == FLOE_OK) rc = floe_arrow_view_format(&keys, k, out);
+        if (rc == FLOE_OK) rc = floe_buf_append(out, " -> ", 4);
+        if (rc == FLOE_OK) rc = floe_arrow_view_format(&values, k, out);
+      }
+      return rc == FLOE_OK ? floe_buf_append_byte(out, '}') : rc;
+    }
     default:
       return floe_buf_append_str(out, "?");
   }
@@ -994,7 +1266,7 @@ bool floe_arrow_type_same_layout(const floe_arrow_type_info *to,
   if (a == b) {
     if (a == FLOE_ARROW_FIXED) return to->byte_width == from->byte_width;
     if (a == FLOE_ARROW_DECIMAL128) return to->scale == from->scale;
-    return a != FLOE_ARROW_STRUCT && a != FLOE_ARROW_UNKNOWN;
+    return a != FLOE_ARROW_UNKNOWN;
   }
   if (floe_arrow_type_is_varlen(a) && floe_arrow_type_is_varlen(b)) return true;
   if ((a == FLOE_ARROW_FIXED || a == FLOE_ARROW_UUID) &&
@@ -1049,16 +1321,27 @@ int floe_arrow_builder_append_view(floe_arrow_builder *b, const floe_arrow_view 
   if (start < 0 || start + n > v->length || !floe_arrow_type_same_layout(&b->type, &v->type)) return FLOE_EINVAL;
   if (floe_arrow_builder_reserve(b, n, 0) < 0) return FLOE_ENOMEM;
   int64_t first = v->offset + start;
-  if (uses_offsets(b->type.id)) {
+  if (b->type.id == FLOE_ARROW_STRUCT) {
+    if (b->n_children != v->n_children) return FLOE_EINVAL;
+    for (int64_t k = 0; k < b->n_children; k++) {
+      floe_arrow_view field;
+      if (floe_arrow_view_struct_child(v, k, &field, NULL) < 0) return FLOE_EINVAL;
+      int rc = floe_arrow_builder_append_view(&b->children[k], &field, start, n);
+      if (rc < 0) return rc;
+    }
+  } else if (uses_offsets(b->type.id)) {
     int32_t base = v->offsets[first], last = v->offsets[first + n];
     int32_t end;
     memcpy(&end, b->values + b->length * 4, 4);
     int64_t count = (int64_t)last - base;
     if (count < 0) return FLOE_EINVAL;
     if ((int64_t)end + count > INT32_MAX) return FLOE_ERANGE;
-    if (b->type.id == FLOE_ARROW_LIST) {
+    if (b->type.id == FLOE_ARROW_LIST || b->type.id == FLOE_ARROW_MAP) {
+      /* A map's child view is its entries struct, like a list's elements. */
       floe_arrow_view child;
-      if (b->child == NULL || floe_arrow_view_list_child(v, &child, NULL) < 0) return FLOE_EINVAL;
+      if (b->child == NULL ||
+          floe_arrow_view_init(&child, v->child_schema, v->child_array, NULL) < 0)
+        return FLOE_EINVAL;
       int rc = floe_arrow_builder_append_view(b->child, &child, base, count);
       if (rc < 0) return rc;
     } else {
