@@ -9,50 +9,15 @@
 // Run: FLOE_BIN=/path/to/floe node --test tests/e2e/adopt.test.mjs
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import {
-  REPO, metadataLocation, modulesPresent, normalizeRows, readIceberg, readMetadata, sh, sqliteRows,
+  metadataLocation, modulesPresent, normalizeRows, readIceberg, readMetadata, sqliteRows,
 } from './lib/check_table.mjs';
+import { FLOE, floe, runOk, scratch, sqlite, writeJob } from './lib/cli.mjs';
 
-const FLOE = process.env.FLOE_BIN ?? path.join(REPO, 'build/floe');
-
-function scratch(name) {
-  const dir = mkdtempSync(path.join(tmpdir(), `floe-e2e-${name}-`));
-  if (!process.env.FLOE_KEEP_TMP) process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-function floe(dir, args, env = {}) {
-  const r = spawnSync(FLOE, args, { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env } });
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function runOk(dir, args = ['run'], env = {}) {
-  const r = floe(dir, args, env);
-  assert.equal(r.status, 0, `floe ${args.join(' ')} exited ${r.status}\n${r.stdout}\n${r.stderr}`);
-  return r;
-}
-
-const sqlite = (dir, sql) => sh('sqlite3', [path.join(dir, 'source.db'), sql]);
-
-function job(dir, tables, ctl = 'floe_control') {
-  writeFileSync(path.join(dir, 'floe.yaml'), `version: 1
-source: {type: sqlite, path: ./source.db}
-target:
-  warehouse: ./warehouse
-  catalog: {type: sql, uri: "sqlite:./catalog.db"}
-  namespace: e2e
-control: {table: ${ctl}}
-run: {durability: none}
-tables:
-${tables}
-`);
-}
+const job = (dir, tables, ctl = 'floe_control') => writeJob(dir, tables, { control: ctl });
 
 const control = (dir, table) => sqliteRows(path.join(dir, 'source.db'),
   `SELECT batch_sk, kind, run_id FROM floe_control WHERE table_name = '${table}' ORDER BY batch_sk`);

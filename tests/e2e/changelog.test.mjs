@@ -10,29 +10,13 @@
 // Run: FLOE_BIN=/path/to/floe node --test tests/e2e/changelog.test.mjs
 
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { FLOE, floe, runOk, scratch } from './lib/cli.mjs';
-import { modulesPresent, normalizeRows, readIceberg, sh, sqliteRows } from './lib/check_table.mjs';
+import { FLOE, floe, readReport as report, runOk, scratch, sqlite, writeJob } from './lib/cli.mjs';
+import { modulesPresent, normalizeRows, readIceberg, sqliteRows } from './lib/check_table.mjs';
 
-const sqlite = (dir, sql) => sh('sqlite3', [path.join(dir, 'source.db'), sql]);
-const report = (dir) => JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8'));
-
-function job(dir, table) {
-  writeFileSync(path.join(dir, 'floe.yaml'), `version: 1
-source: {type: sqlite, path: ./source.db}
-target:
-  warehouse: ./warehouse
-  catalog: {type: sql, uri: "sqlite:./catalog.db"}
-  namespace: e2e
-control: {table: floe_control}
-run: {durability: none, report: ./report.json}
-tables:
-  acct:
-${table}
-`);
-}
+const job = (dir, table) => writeJob(dir, `  acct:\n${table}`, { control: 'floe_control', report: true });
 
 const CDC = `    mode: merge
     primary_key: [id]

@@ -10,32 +10,16 @@
 // Run: FLOE_BIN=/path/to/floe node --test tests/e2e/checks.test.mjs
 
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { FLOE, floe, runOk, scratch } from './lib/cli.mjs';
+import { FLOE, floe, readReport as report, runOk, scratch, sqlite, writeJob } from './lib/cli.mjs';
 import {
-  metadataLocation, modulesPresent, normalizeRows, readIceberg, readMetadata, sh, sqliteRows,
+  metadataLocation, modulesPresent, normalizeRows, readIceberg, readMetadata, sqliteRows,
 } from './lib/check_table.mjs';
 
-const sqlite = (dir, sql) => sh('sqlite3', [path.join(dir, 'source.db'), sql]);
+const job = (dir, table) => writeJob(dir, `  orders:\n${table}`, { control: 'floe_control', report: true });
 
-function job(dir, table) {
-  writeFileSync(path.join(dir, 'floe.yaml'), `version: 1
-source: {type: sqlite, path: ./source.db}
-target:
-  warehouse: ./warehouse
-  catalog: {type: sql, uri: "sqlite:./catalog.db"}
-  namespace: e2e
-control: {table: floe_control}
-run: {durability: none, report: ./report.json}
-tables:
-  orders:
-${table}
-`);
-}
-
-const report = (dir) => JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8'));
 const checkOf = (dir, name) => report(dir).tables[0].checks.find((c) => c.name === name);
 const control = (dir) => sqliteRows(path.join(dir, 'source.db'),
   "SELECT batch_sk, kind FROM floe_control WHERE table_name = 'orders' ORDER BY batch_sk");

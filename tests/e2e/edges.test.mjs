@@ -7,59 +7,18 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import {
-  REPO, metadataLocation, modulesPresent, normalizeRows, pgExec, pgRows, readIceberg, sh, sqliteRows,
+  REPO, metadataLocation, normalizeRows, pgExec, pgRows, readIceberg, sh, sqliteRows,
 } from './lib/check_table.mjs';
+import {
+  FIXTURES, FLOE, floe, readReport as report, ready, runOk, scratch, skipReason, sqlite, writeJob,
+} from './lib/cli.mjs';
 
-const FLOE = process.env.FLOE_BIN ?? path.join(REPO, 'build/floe');
-const FIXTURES = path.resolve(REPO, '../shared/fixtures');
-const ready = existsSync(FLOE) && modulesPresent();
-const skipReason = !existsSync(FLOE) ? `no floe binary at ${FLOE} (set FLOE_BIN)`
-  : 'node modules missing: run scripts/deps.sh --npm';
-
-function scratch(name) {
-  const dir = mkdtempSync(path.join(tmpdir(), `floe-e2e-${name}-`));
-  if (!process.env.FLOE_KEEP_TMP) process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-function floe(dir, args, env = {}) {
-  const r = spawnSync(FLOE, args, { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env } });
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function runOk(dir, args = ['run'], env = {}) {
-  const r = floe(dir, args, env);
-  assert.equal(r.status, 0, `floe ${args.join(' ')} exited ${r.status}\n${r.stdout}\n${r.stderr}`);
-  return r;
-}
-
-function sqlite(dir, sql) {
-  sh('sqlite3', [path.join(dir, 'source.db'), sql]);
-}
-
-function job(dir, tables, extra = '') {
-  writeFileSync(path.join(dir, 'floe.yaml'), `version: 1
-source: {type: sqlite, path: ./source.db}
-target:
-  warehouse: ./warehouse
-  catalog: {type: sql, uri: "sqlite:./catalog.db"}
-  namespace: e2e
-run: {durability: none, report: ./report.json}
-${extra}
-tables:
-${tables}
-`);
-}
-
-function report(dir) {
-  return JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8'));
-}
+const job = (dir, tables, extra = '') => writeJob(dir, tables, { report: true, extra });
 
 function readMetadataFile(dir, table) {
   return JSON.parse(readFileSync(metadataLocation(path.join(dir, 'catalog.db'), 'e2e', table).replace(/^file:/, ''), 'utf8'));
@@ -551,16 +510,7 @@ describe('rows floe will never load', { skip: ready ? false : skipReason }, () =
         dir,
         exec: (sql) => pgExec(db, sql),
         rows: (sql) => pgRows(db, sql),
-        writeJob: (tables) => writeFileSync(path.join(dir, 'floe.yaml'), `version: 1
-source: {type: postgres, conninfo: "${db}"}
-target:
-  warehouse: ./warehouse
-  catalog: {type: sql, uri: "sqlite:./catalog.db"}
-  namespace: e2e
-run: {durability: none, report: ./report.json}
-tables:
-${tables}
-`),
+        writeJob: (tables) => writeJob(dir, tables, { source: `{type: postgres, conninfo: "${db}"}`, report: true }),
         readTable: () => tableRows(dir, 't', LATE_COLS),
       });
     } finally {

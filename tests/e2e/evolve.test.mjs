@@ -10,50 +10,15 @@
 // Run: FLOE_BIN=/path/to/floe node --test tests/e2e/evolve.test.mjs
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import {
-  REPO, metadataLocation, modulesPresent, normalizeRows, readIceberg, readMetadata, sh, sqliteRows,
+  metadataLocation, modulesPresent, normalizeRows, readIceberg, readMetadata, sqliteRows,
 } from './lib/check_table.mjs';
+import { FLOE, floe, runOk, scratch, sqlite, writeJob } from './lib/cli.mjs';
 
-const FLOE = process.env.FLOE_BIN ?? path.join(REPO, 'build/floe');
-
-function scratch(name) {
-  const dir = mkdtempSync(path.join(tmpdir(), `floe-e2e-${name}-`));
-  if (!process.env.FLOE_KEEP_TMP) process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-function floe(dir, args) {
-  const r = spawnSync(FLOE, args, { cwd: dir, encoding: 'utf8' });
-  if (r.error) throw r.error;
-  return r;
-}
-
-function runOk(dir, args = ['run']) {
-  const r = floe(dir, args);
-  assert.equal(r.status, 0, `floe ${args.join(' ')} exited ${r.status}\n${r.stdout}\n${r.stderr}`);
-  return r;
-}
-
-const sqlite = (dir, sql) => sh('sqlite3', [path.join(dir, 'source.db'), sql]);
-
-function job(dir, entry) {
-  writeFileSync(path.join(dir, 'floe.yaml'), `version: 1
-source: {type: sqlite, path: ./source.db}
-target:
-  warehouse: ./warehouse
-  catalog: {type: sql, uri: "sqlite:./catalog.db"}
-  namespace: e2e
-control: {table: floe_control}
-run: {durability: none}
-tables:
-  events: ${entry}
-`);
-}
+const job = (dir, entry) => writeJob(dir, `  events: ${entry}`, { control: 'floe_control' });
 
 const COLUMNS = ['id', 'ts', 'v', 'batch_sk'];
 const CREATE = 'CREATE TABLE events (id INTEGER PRIMARY KEY, ts TIMESTAMP, v TEXT, batch_sk INTEGER NOT NULL);';

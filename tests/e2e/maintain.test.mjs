@@ -13,61 +13,23 @@
 // Run: FLOE_BIN=/path/to/floe node --test tests/e2e/maintain.test.mjs
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
-  REPO, duckdbFiles, metadataLocation, modulesPresent, normalizeRows, readIceberg, readMetadata,
-  sh, sqliteRows,
+  duckdbFiles, metadataLocation, normalizeRows, readIceberg, readMetadata, sh, sqliteRows,
 } from './lib/check_table.mjs';
+import {
+  FIXTURES, FLOE, floe, ready, runOk as ok, scratch, skipReason, sqlite, writeJob,
+} from './lib/cli.mjs';
 
-const FLOE = process.env.FLOE_BIN ?? path.join(REPO, 'build/floe');
-const FIXTURES = path.resolve(REPO, '../shared/fixtures');
-const ready = existsSync(FLOE) && modulesPresent();
-const skipReason = !existsSync(FLOE) ? `no floe binary at ${FLOE} (set FLOE_BIN)`
-  : 'node modules missing: run scripts/deps.sh --npm';
-
-function scratch(name) {
-  const dir = mkdtempSync(path.join(tmpdir(), `floe-e2e-${name}-`));
-  if (!process.env.FLOE_KEEP_TMP) process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-function floe(dir, args, env = {}) {
-  const r = spawnSync(FLOE, args, { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env } });
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function ok(dir, args, env = {}) {
-  const r = floe(dir, args, env);
-  assert.equal(r.status, 0, `floe ${args.join(' ')} exited ${r.status}\n${r.stdout}\n${r.stderr}`);
-  return r;
-}
+const job = (dir, deletes) => writeJob(dir, `  customers: {mode: merge, merge: {deletes: ${deletes}}}`);
 
 function maintain(dir, args, env = {}) {
   const r = ok(dir, ['maintain', 'e2e.customers', ...args, '--json', '-c', 'floe.yaml'], env);
   return JSON.parse(r.stdout);
-}
-
-function sqlite(dir, sql) {
-  sh('sqlite3', [path.join(dir, 'source.db'), sql]);
-}
-
-function job(dir, deletes) {
-  writeFileSync(path.join(dir, 'floe.yaml'), `version: 1
-source: {type: sqlite, path: ./source.db}
-target:
-  warehouse: ./warehouse
-  catalog: {type: sql, uri: "sqlite:./catalog.db"}
-  namespace: e2e
-run: {durability: none}
-tables:
-  customers: {mode: merge, merge: {deletes: ${deletes}}}
-`);
 }
 
 const COLS = ['customer_id', 'name', 'batch_sk'];

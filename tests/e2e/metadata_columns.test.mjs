@@ -12,7 +12,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -20,25 +20,13 @@ import {
   REPO, metadataLocation, modulesPresent, normalizeValue, pgExec, pgRows, readIceberg, readMetadata, sh,
   sqliteRows,
 } from './lib/check_table.mjs';
+import { FLOE, floe, runOk, scratch, writeJob } from './lib/cli.mjs';
 
-const FLOE = process.env.FLOE_BIN ?? path.join(REPO, 'build/floe');
 const PG_SH = path.join(REPO, 'tests/support/pg.sh');
 
-function scratch(name) {
-  const dir = mkdtempSync(path.join(tmpdir(), `floe-e2e-${name}-`));
-  if (!process.env.FLOE_KEEP_TMP) process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-function floe(dir, args) {
-  const r = spawnSync(FLOE, args, { cwd: dir, encoding: 'utf8' });
-  if (r.error) throw r.error;
-  return r;
-}
-
-function runOk(dir) {
-  const r = floe(dir, ['run']);
-  assert.equal(r.status, 0, `floe run exited ${r.status}\n${r.stdout}\n${r.stderr}`);
+// floe run, which must exit 0; returns the run id it logged.
+function runLoggingId(dir) {
+  const r = runOk(dir);
   const m = /event=run run_id=([0-9a-f-]{36})/.exec(r.stderr);
   assert.ok(m, 'the run logs its id');
   return m[1];
@@ -53,19 +41,8 @@ const TABLES = {
   cdc: '{source: changes, mode: merge, primary_key: [id], cdc: {type: op_column, column: op}, metadata_columns: true}',
 };
 
-function job(dir, source, tables) {
-  writeFileSync(path.join(dir, 'floe.yaml'), `version: 1
-source: ${source}
-target:
-  warehouse: ./warehouse
-  catalog: {type: sql, uri: "sqlite:./catalog.db"}
-  namespace: e2e
-control: {table: floe_control}
-run: {durability: none}
-tables:
-${Object.entries(tables).map(([k, v]) => `  ${k}: ${v}`).join('\n')}
-`);
-}
+const job = (dir, source, tables) => writeJob(dir,
+  Object.entries(tables).map(([k, v]) => `  ${k}: ${v}`).join('\n'), { source, control: 'floe_control' });
 
 const read = async (dir, table) => readIceberg(path.join(dir, 'catalog.db'), 'e2e', table);
 const byId = (rows) => new Map(rows.map((r) => [Number(r.id), r]));
@@ -87,7 +64,7 @@ async function walk(dir, source, exec) {
   exec(STEPS[0]);
   // late: created without metadata columns, they come with the second run.
   job(dir, source, { ...TABLES, late: '{source: orders}' });
-  const run1 = runOk(dir);
+  const run1 = runLoggingId(dir);
 
   const app1 = await read(dir, 'app');
   assert.equal(app1.length, 4);
@@ -117,7 +94,7 @@ async function walk(dir, source, exec) {
 
   exec(STEPS[1]);
   job(dir, source, { ...TABLES, late: '{source: orders, metadata_columns: true}' });
-  const run2 = runOk(dir);
+  const run2 = runLoggingId(dir);
 
   const app2 = await read(dir, 'app');
   const second = app2.filter((r) => r._floe_run_id === run2);

@@ -20,20 +20,16 @@
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
-  REPO, duckdbFiles, metadataLocation, modulesPresent, normalizeRows, pgExec, pgRows,
-  readIceberg, readMetadata,
+  REPO, duckdbFiles, metadataLocation, normalizeRows, pgExec, pgRows, readIceberg, readMetadata,
 } from './lib/check_table.mjs';
+import { FLOE, floe, ready, runOk, scratch, skipReason, writeJob } from './lib/cli.mjs';
 
-const FLOE = process.env.FLOE_BIN ?? path.join(REPO, 'build/floe');
-const ready = existsSync(FLOE) && modulesPresent();
-const skipReason = !existsSync(FLOE) ? `no floe binary at ${FLOE} (set FLOE_BIN)`
-  : 'node modules missing: run scripts/deps.sh --npm';
 const PG_SH = path.join(REPO, 'tests/support/pg.sh');
 const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
 
@@ -45,24 +41,6 @@ const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
 // and the fault hits the fetch itself.
 const ROWS = 240000;
 const COLS = ['id', 'v', 'batch_sk'];
-
-function scratch(name) {
-  const dir = mkdtempSync(path.join(tmpdir(), `floe-e2e-${name}-`));
-  if (!process.env.FLOE_KEEP_TMP) process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-function floe(dir, args, env = {}) {
-  const r = spawnSync(FLOE, args, { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env } });
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function runOk(dir) {
-  const r = floe(dir, ['run']);
-  assert.equal(r.status, 0, `floe run exited ${r.status}\n${r.stdout}\n${r.stderr}`);
-  return r;
-}
 
 // Starts `floe run` paused at the 2nd during_extract arrival; resolves once
 // the process has written the pause marker, with release() and the exit.
@@ -117,16 +95,7 @@ describe('PostgreSQL source faults mid-stream', { skip: ready ? false : skipReas
     const db = `${conninfo} dbname=${name}`;
     pgExec(db, `CREATE TABLE items (id bigint PRIMARY KEY, v text NOT NULL, batch_sk bigint NOT NULL);
       INSERT INTO items SELECT g, 'v' || g, 1 + (g - 1) / ${ROWS / 3} FROM generate_series(1, ${ROWS}) g;`);
-    writeFileSync(path.join(dir, 'floe.yaml'), `version: 1
-source: {type: postgres, conninfo: "${db}"}
-target:
-  warehouse: ./warehouse
-  catalog: {type: sql, uri: "sqlite:./catalog.db"}
-  namespace: pgf
-run: {durability: none}
-tables:
-  items: {}
-`);
+    writeJob(dir, '  items: {}', { source: `{type: postgres, conninfo: "${db}"}`, namespace: 'pgf' });
     return { dir, db };
   }
 

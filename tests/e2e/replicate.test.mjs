@@ -14,55 +14,17 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  REPO, duckdbFiles, metadataLocation, modulesPresent, normalizeRows, pgExec, pgRows,
-  readIceberg, readMetadata, sh, sqliteRows,
+  REPO, duckdbFiles, metadataLocation, normalizeRows, pgExec, pgRows, readIceberg, readMetadata, sh,
+  sqliteRows,
 } from './lib/check_table.mjs';
+import { floe, ready, runOk, scratch, skipReason, sqlite, writeJob } from './lib/cli.mjs';
 
-const FLOE = process.env.FLOE_BIN ?? path.join(REPO, 'build/floe');
-const ready = existsSync(FLOE) && modulesPresent();
-const skipReason = !existsSync(FLOE) ? `no floe binary at ${FLOE} (set FLOE_BIN)`
-  : 'node modules missing: run scripts/deps.sh --npm';
-
-function scratch(name) {
-  const dir = mkdtempSync(path.join(tmpdir(), `floe-e2e-${name}-`));
-  if (!process.env.FLOE_KEEP_TMP) process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-function floe(dir, args, env = {}) {
-  const r = spawnSync(FLOE, args, { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env } });
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function runOk(dir, args = ['run'], env = {}) {
-  const r = floe(dir, args, env);
-  assert.equal(r.status, 0, `floe ${args.join(' ')} exited ${r.status}\n${r.stdout}\n${r.stderr}`);
-  return r;
-}
-
-function sqlite(dir, sql) {
-  sh('sqlite3', [path.join(dir, 'source.db'), sql]);
-}
-
-function job(dir, tables, extra = '') {
-  writeFileSync(path.join(dir, 'floe.yaml'), `version: 1
-source: {type: sqlite, path: ./source.db}
-target:
-  warehouse: ./warehouse
-  catalog: {type: sql, uri: "sqlite:./catalog.db"}
-  namespace: e2e
-run: {durability: none, report: ./report.json}
-${extra}
-tables:
-${tables}
-`);
-}
+const job = (dir, tables, extra = '') => writeJob(dir, tables, { report: true, extra });
 
 function control(dir, table) {
   return sqliteRows(path.join(dir, 'source.db'),
@@ -454,16 +416,7 @@ describe('floe run on PostgreSQL', { skip: ready ? false : skipReason }, () => {
   });
 
   function pgJob(dir, db, tables) {
-    writeFileSync(path.join(dir, 'floe.yaml'), `version: 1
-source: {type: postgres, conninfo: "${conninfo} dbname=${db}"}
-target:
-  warehouse: ./warehouse
-  catalog: {type: sql, uri: "sqlite:./catalog.db"}
-  namespace: pg
-run: {durability: none}
-tables:
-${tables}
-`);
+    writeJob(dir, tables, { source: `{type: postgres, conninfo: "${conninfo} dbname=${db}"}`, namespace: 'pg' });
   }
   function createDb(db) {
     pgExec(`${conninfo} dbname=postgres`, `CREATE DATABASE ${db}`);

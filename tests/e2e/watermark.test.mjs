@@ -14,56 +14,18 @@
 // Run: FLOE_BIN=/path/to/floe node --test tests/e2e/watermark.test.mjs
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, test } from 'node:test';
 import {
-  REPO, metadataLocation, modulesPresent, normalizeRows, readIceberg, readMetadata, sh, sqliteRows,
+  metadataLocation, normalizeRows, readIceberg, readMetadata, sh, sqliteRows,
 } from './lib/check_table.mjs';
+import { FLOE, floe, ready, runOk, scratch, skipReason, sqlite, writeJob } from './lib/cli.mjs';
 
-const FLOE = process.env.FLOE_BIN ?? path.join(REPO, 'build/floe');
-const ready = existsSync(FLOE) && modulesPresent();
-const skipReason = !existsSync(FLOE) ? `no floe binary at ${FLOE} (set FLOE_BIN)`
-  : 'node modules missing: run scripts/deps.sh --npm';
-
-function scratch(name) {
-  const dir = mkdtempSync(path.join(tmpdir(), `floe-e2e-${name}-`));
-  if (!process.env.FLOE_KEEP_TMP) process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-function floe(dir, args, env = {}) {
-  const r = spawnSync(FLOE, args, { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env } });
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function runOk(dir, args = ['run'], env = {}) {
-  const r = floe(dir, args, env);
-  assert.equal(r.status, 0, `floe ${args.join(' ')} exited ${r.status}\n${r.stdout}\n${r.stderr}`);
-  return r;
-}
-
-function sqlite(dir, sql) {
-  sh('sqlite3', [path.join(dir, 'source.db'), sql]);
-}
-
-function job(dir, tables, { file = 'floe.yaml', control = 'floe_control' } = {}) {
-  writeFileSync(path.join(dir, file), `version: 1
-source: {type: sqlite, path: ./source.db}
-target:
-  warehouse: ./warehouse
-  catalog: {type: sql, uri: "sqlite:./catalog.db"}
-  namespace: e2e
-control: {table: ${control}}
-run: {durability: none}
-tables:
-${tables}
-`);
-}
+const job = (dir, tables, { file = 'floe.yaml', control = 'floe_control' } = {}) =>
+  writeJob(dir, tables, { file, control });
 
 function control(dir, table, ctl = 'floe_control') {
   return sqliteRows(path.join(dir, 'source.db'),

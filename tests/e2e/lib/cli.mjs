@@ -1,30 +1,78 @@
 // Running the floe binary from end-to-end tests: a scratch directory per
 // case (removed at exit unless FLOE_KEEP_TMP is set), floe run there with
-// extra environment, and a run that must exit 0.
+// extra environment, a run that must exit 0, and the pieces most cases set
+// up in their scratch directory: a SQLite source (source.db), a job file
+// (floe.yaml) writing into ./warehouse with the SQL catalog ./catalog.db,
+// and the run report (report.json).
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { REPO } from './check_table.mjs';
+import { REPO, modulesPresent, sh } from './check_table.mjs';
 
 export const FLOE = process.env.FLOE_BIN ?? path.join(REPO, 'build/floe');
+export const FIXTURES = path.resolve(REPO, '../shared/fixtures');
 
-export function scratch(name) {
-  const dir = mkdtempSync(path.join(tmpdir(), `floe-e2e-${name}-`));
+// Whether the binary and the node modules are there, and why not.
+export const ready = existsSync(FLOE) && modulesPresent();
+export const skipReason = !existsSync(FLOE) ? `no floe binary at ${FLOE} (set FLOE_BIN)`
+  : 'node modules missing: run scripts/deps.sh --npm';
+
+// A fresh directory <tmp>/<prefix>-<name>-XXXXXX.
+export function scratch(name, { prefix = 'floe-e2e' } = {}) {
+  const dir = mkdtempSync(path.join(tmpdir(), `${prefix}-${name}-`));
   if (!process.env.FLOE_KEEP_TMP) process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 
-export function floe(dir, args, env = {}) {
-  const r = spawnSync(FLOE, args, { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env } });
+// floe ARGS in DIR with ENV added to the environment; options are passed on
+// to spawnSync (maxBuffer, timeout). Returns status, signal, stdout, stderr
+// and all (stdout then stderr).
+export function floe(dir, args, env = {}, options = {}) {
+  const r = spawnSync(FLOE, args, { ...options, cwd: dir, encoding: 'utf8', env: { ...process.env, ...env } });
   if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, all: r.stdout + r.stderr };
 }
 
-export function runOk(dir, args = ['run']) {
-  const r = floe(dir, args);
+// floe ARGS that must exit 0; returns what floe() returns.
+export function runOk(dir, args = ['run'], env = {}, options = {}) {
+  const r = floe(dir, args, env, options);
   assert.equal(r.status, 0, `floe ${args.join(' ')} exited ${r.status}\n${r.stdout}\n${r.stderr}`);
   return r;
+}
+
+// SQL on DIR/source.db; returns sqlite3's output.
+export function sqlite(dir, sql) {
+  return sh('sqlite3', [path.join(dir, 'source.db'), sql]);
+}
+
+// Writes DIR/floe.yaml (or FILE): SOURCE (a SQLite source.db unless given)
+// into ./warehouse and the SQL catalog ./catalog.db, NAMESPACE (e2e); a
+// `control:` line only when CONTROL names a table; REPORT adds
+// run.report ./report.json; EXTRA (YAML lines) goes before `tables:`, TABLES
+// (YAML lines, indented) after it.
+export function writeJob(dir, tables, {
+  source = '{type: sqlite, path: ./source.db}', namespace = 'e2e', control, report = false, extra = '',
+  file = 'floe.yaml',
+} = {}) {
+  const lines = [
+    'version: 1',
+    `source: ${source}`,
+    'target:',
+    '  warehouse: ./warehouse',
+    '  catalog: {type: sql, uri: "sqlite:./catalog.db"}',
+    `  namespace: ${namespace}`,
+  ];
+  if (control) lines.push(`control: {table: ${control}}`);
+  lines.push(report ? 'run: {durability: none, report: ./report.json}' : 'run: {durability: none}');
+  if (extra) lines.push(extra);
+  lines.push('tables:', tables, '');
+  writeFileSync(path.join(dir, file), lines.join('\n'));
+}
+
+// The run report a job written with `report: true` left in DIR.
+export function readReport(dir) {
+  return JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8'));
 }
