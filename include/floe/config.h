@@ -386,6 +386,18 @@ typedef struct floe_config_check {
 
 const char *floe_config_check_type_name(floe_config_check_type v);
 
+/* columns: {NAME: {type: "TYPE", on_extra_fields: ignore|fail}} (or
+ * NAME: "TYPE"): a declared shape for a source column holding JSON text
+ * (PostgreSQL json/jsonb, Snowflake VARIANT/OBJECT/ARRAY, SQLite TEXT).
+ * TYPE is an Iceberg type string (floe_iceberg_type_parse_nested), checked
+ * when the file loads; values are decoded from JSON into that type. */
+typedef struct floe_config_column {
+  char *name;                /* the source column */
+  char *type;                /* the type string as written */
+  bool fail_on_extra_fields; /* on_extra_fields: fail (default ignore) */
+  floe_config_location location; /* of the type string */
+} floe_config_column;
+
 typedef struct floe_config_table {
   char *name;             /* the key under tables: = control table's table_name */
   char *source;           /* source table, maybe schema-qualified; default name */
@@ -437,6 +449,9 @@ typedef struct floe_config_table {
   /* changelog: {target: ns.table}: merge and change-capture tables record
    * every change they apply in this append-only table; NULL = off. */
   char *changelog_namespace, *changelog_name;
+  /* columns: declared shapes (per table, not in defaults). */
+  floe_config_column *columns;
+  size_t n_columns;
 } floe_config_table;
 
 typedef struct floe_config_private floe_config_private;

@@ -113,6 +113,29 @@ static inline bool floe_iceberg_type_is_primitive(floe_iceberg_type_id id) {
  * "fixed[16]") into `out`. FLOE_EFORMAT for anything else. */
 int floe_iceberg_type_parse(const char *text, floe_iceberg_type *out,
                             floe_error *err);
+/* Parses a type string of any nesting into a one-column schema whose
+ * column `column` (NULL: "value") has that type, optional, every field id 0
+ * (assign with floe_iceberg_type_assign_ids). Takes Iceberg's spelling —
+ * the primitives of floe_iceberg_type_parse, "list<T>", "map<K, V>" (K a
+ * primitive), "struct<name: T, ...>" — and Spark DDL's: "array<T>",
+ * bigint/integer/smallint/tinyint/bool/real, timestamp_ntz/timestamp_ltz,
+ * "struct<a:int>" or "struct<a int>"; keywords case-insensitive; field names
+ * bare ([A-Za-z0-9_$-]) or `quoted` (`` is a backtick); "not null" after a
+ * struct field, list element or map value type makes it required. The
+ * caller frees *out with floe_iceberg_schema_free. Errors: FLOE_EFORMAT with
+ * the 1-based character position in the message and the 0-based offset in
+ * *error_offset (may be NULL), FLOE_ENOMEM. */
+struct floe_iceberg_schema;
+int floe_iceberg_type_parse_nested(struct floe_iceberg_schema **out, const char *column,
+                                   const char *text, size_t *error_offset,
+                                   floe_error *err);
+/* Appends the type as a type string floe_iceberg_type_parse_nested reads
+ * back ("struct<a: int not null, b: list<string>>"). FLOE_ENOMEM. */
+int floe_iceberg_type_to_string(const floe_iceberg_type *type, floe_buf *out);
+/* Gives the nested fields of `type` fresh ids after *last_id, the way
+ * Iceberg assigns them (all children of a type before any grandchild),
+ * advancing *last_id. */
+void floe_iceberg_type_assign_ids(floe_iceberg_type *type, int32_t *last_id);
 /* Writes a primitive type's spec string ("decimal(9,2)", "fixed[16]") or
  * "struct"/"list"/"map" into out (>= 32 bytes). */
 void floe_iceberg_type_format(const floe_iceberg_type *type, char *out,

@@ -208,6 +208,11 @@ typedef struct floe_source_column {
   floe_arrow_type_info element;
   bool element_nullable;
   int32_t element_field_id;
+  /* The source holds JSON text in this column (a declared shape, config
+   * `columns:`): each value is parsed and decoded into `type` (source/
+   * json_shape.c has the rules); a JSON value that does not fit is
+   * FLOE_ERANGE naming its JSON path ("payload.items[3].qty"). */
+  bool json;
 } floe_source_column;
 
 typedef struct floe_source_table {

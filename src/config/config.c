@@ -25,6 +25,7 @@
 #include <strings.h>
 
 #include "config/config_internal.h"
+#include "floe/iceberg.h"
 #include "floe/maintain.h"
 
 #define PATH_SIZE 512
@@ -943,7 +944,7 @@ static const char *const table_keys[] = {
     "partition_by", "mode",  "overwrite",     "primary_key",  "merge",         "cdc",
     "validate", "partition_column", "where",  "properties", "start_after", "on_existing",
     "maintenance", "on_source_behind", "late_rows", "sort_by", "metadata_columns", "checks",
-    "quarantine", "changelog"};
+    "quarantine", "changelog", "columns"};
 static const char *const metadata_column_keys[] = {"batch_sk", "loaded_at", "run_id", "op"};
 static const char *const check_keys_all[] = {"type", "name",      "column",    "severity",
                                              "values", "min",     "max",       "pattern",
@@ -1013,6 +1014,11 @@ static void free_table(floe_config_table *t) {
   floe_free(t->where);
   free_properties(t->properties, t->n_properties);
   free_checks(t->checks, t->n_checks);
+  for (size_t i = 0; i < t->n_columns; i++) {
+    floe_free(t->columns[i].name);
+    floe_free(t->columns[i].type);
+  }
+  floe_free(t->columns);
   floe_free(t->quarantine_namespace);
   floe_free(t->quarantine_name);
   floe_free(t->changelog_namespace);
@@ -1571,6 +1577,94 @@ static void get_checks(ctx *c, const cfg_node *map, const char *path, floe_confi
   floe_free(q);
 }
 
+/* ---- declared shapes ---------------------------------------------------- */
+
+static const char *const column_keys[] = {"type", "on_extra_fields"};
+static const char *const extra_fields_values[] = {"ignore", "fail"};
+
+/* columns: {NAME: {type: "TYPE", on_extra_fields: ignore|fail}} or
+ * {NAME: "TYPE"}; every type string is parsed here, so a typo is reported
+ * with its file:line and the character it stopped at before anything runs. */
+static void get_columns(ctx *c, const cfg_node *map, const char *path, floe_config_table *t) {
+  const cfg_node *node = value_of(map, "columns");
+  if (node == NULL) return;
+  char child[PATH_SIZE];
+  pjoin(child, path, "columns");
+  if (node->kind != CFG_MAPPING) {
+    cfg_diag(c->d, node, child,
+             "mapping of source columns expected (columns: {payload: {type: "
+             "\"struct<a: int>\"}}), got %s",
+             kind_text(node));
+    return;
+  }
+  if (node->n == 0) return;
+  t->columns = floe_calloc(node->n, sizeof *t->columns);
+  if (t->columns == NULL) {
+    c->d->oom = true;
+    return;
+  }
+  for (size_t i = 0; i < node->n; i++) {
+    const cfg_node *key = node->keys[i], *item = node->items[i];
+    char cp[PATH_SIZE];
+    pjoin(cp, child, key->text);
+    const cfg_node *type_node = item;
+    char tp[PATH_SIZE + 8];
+    snprintf(tp, sizeof tp, "%s", cp);
+    floe_config_column *col = &t->columns[t->n_columns];
+    if (item->kind == CFG_MAPPING) {
+      check_keys(c, item, cp, column_keys, N_OF(column_keys));
+      type_node = value_of(item, "type");
+      snprintf(tp, sizeof tp, "%s.type", cp);
+      if (type_node == NULL) {
+        cfg_diag(c->d, key, tp, "missing (the column's Iceberg type, e.g. \"list<long>\")");
+        continue;
+      }
+      int v;
+      if (get_enum(c, item, cp, "on_extra_fields", extra_fields_values,
+                   N_OF(extra_fields_values), &v))
+        col->fail_on_extra_fields = v == 1;
+    }
+    if (type_node->kind != CFG_SCALAR || cfg_node_is_null(type_node) ||
+        type_node->text[0] == '\0') {
+      cfg_diag(c->d, type_node, tp,
+               "a type string expected (\"struct<a: int>\", \"list<string>\"), got %s",
+               kind_text(type_node));
+      continue;
+    }
+    if (key->text[0] == '\0') {
+      cfg_diag(c->d, key, cp, "empty column name");
+      continue;
+    }
+    for (size_t j = 0; j < t->n_columns; j++)
+      if (strcasecmp(t->columns[j].name, key->text) == 0)
+        cfg_diag(c->d, key, cp, "column '%s' is declared twice", key->text);
+    floe_iceberg_schema *shape = NULL;
+    floe_error perr = {0};
+    size_t offset = 0;
+    int rc = floe_iceberg_type_parse_nested(&shape, key->text, type_node->text, &offset, &perr);
+    floe_iceberg_schema_free(shape);
+    if (rc == FLOE_ENOMEM) {
+      c->d->oom = true;
+      return;
+    }
+    if (rc < 0) {
+      /* Point at the character in a single-line scalar (after its quote). */
+      int column = type_node->column;
+      if (type_node->line > 0 && strchr(type_node->text, '\n') == NULL)
+        column += (int)offset + (type_node->plain ? 0 : 1);
+      cfg_diag_at(c->d, type_node->origin, type_node->line, column, tp,
+                  "%s", perr.message);
+      continue;
+    }
+    col->name = xdup(c, key->text);
+    col->type = xdup(c, type_node->text);
+    col->location.file = type_node->origin;
+    col->location.line = type_node->line;
+    col->location.column = type_node->column;
+    t->n_columns++;
+  }
+}
+
 /* Applies the keys of one mapping (defaults or a table) onto t. */
 static void apply_table_keys(ctx *c, const cfg_node *map, const char *path,
                              floe_config_table *t, table_marks *marks, bool is_defaults) {
@@ -1581,7 +1675,7 @@ static void apply_table_keys(ctx *c, const cfg_node *map, const char *path,
       pjoin(child, path, key);
       if (strcmp(key, "source") == 0 || strcmp(key, "target") == 0 ||
           strcmp(key, "checks") == 0 || strcmp(key, "quarantine") == 0 ||
-          strcmp(key, "changelog") == 0) {
+          strcmp(key, "changelog") == 0 || strcmp(key, "columns") == 0) {
         cfg_diag(c->d, map->keys[i], child, "set per table, not in defaults");
       } else if (!in_list(key, table_keys, N_OF(table_keys))) {
         const char *guess = cfg_suggest(key, table_keys + 2, N_OF(table_keys) - 2);
@@ -1856,6 +1950,7 @@ static void map_tables(ctx *c, const cfg_node *root) {
       }
       apply_table_keys(c, tmap, path, t, &marks, false);
       get_checks(c, tmap, path, t);
+      get_columns(c, tmap, path, t);
       get_changelog(c, tmap, path, t);
       get_str(c, tmap, path, "source", &t->source);
       get_str(c, tmap, path, "target", &t->target_name);

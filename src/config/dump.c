@@ -235,6 +235,14 @@ static void put_checks(dumper *w, const floe_config_table *t) {
     if (w->rc == 0) put_str(w, 6, "target", (const char *)q.data, false);
     floe_buf_free(&q);
   }
+  if (t->n_columns > 0 && w->rc == 0) w->rc = floe_buf_append_str(w->out, "    columns:\n");
+  for (size_t i = 0; i < t->n_columns && w->rc == 0; i++) {
+    w->rc = floe_buf_append_str(w->out, "      ");
+    if (w->rc == 0) w->rc = append_key(w->out, t->columns[i].name);
+    if (w->rc == 0) w->rc = floe_buf_append_str(w->out, ":\n");
+    put_str(w, 8, "type", t->columns[i].type, false);
+    if (t->columns[i].fail_on_extra_fields) put_raw(w, 8, "on_extra_fields", "fail");
+  }
   if (t->quarantine_name != NULL && w->rc == 0) {
     floe_buf q = FLOE_BUF_INIT;
     w->rc = floe_buf_appendf(&q, "%s.%s", t->quarantine_namespace, t->quarantine_name);

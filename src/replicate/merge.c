@@ -339,11 +339,26 @@ static int row_hash_append(floe_buf *out, const floe_iceberg_type *type,
   uint32_t l32 = 0;
   rc = floe_buf_append(out, &l32, 4);
   if (rc < 0) return rc;
-  floe_iceberg_value value;
-  rc = floe_iceberg_value_from_arrow(type, v, i, &value, err);
-  if (rc < 0) return rc;
-  rc = floe_iceberg_value_to_binary(type, &value, out, err);
-  if (rc < 0) return rc;
+  if (type->id == FLOE_ICEBERG_LIST) {
+    /* A list: its element count, then each element as a value of its own
+     * (null marker, length, bytes), so [a, b] and [ab] differ. */
+    floe_arrow_view child;
+    rc = floe_arrow_view_list_child(v, &child, err);
+    if (rc < 0) return rc;
+    int64_t start, end;
+    floe_arrow_view_list_range(v, i, &start, &end);
+    uint32_t count = (uint32_t)(end - start);
+    rc = floe_buf_append(out, &count, 4);
+    for (int64_t k = start; rc == FLOE_OK && k < end; k++)
+      rc = row_hash_append(out, &type->fields[0].type, &child, k, err);
+    if (rc < 0) return rc;
+  } else {
+    floe_iceberg_value value;
+    rc = floe_iceberg_value_from_arrow(type, v, i, &value, err);
+    if (rc < 0) return rc;
+    rc = floe_iceberg_value_to_binary(type, &value, out, err);
+    if (rc < 0) return rc;
+  }
   l32 = (uint32_t)(out->len - len_at - 4);
   memcpy(out->data + len_at, &l32, 4);
   return FLOE_OK;

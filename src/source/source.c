@@ -438,6 +438,13 @@ int floe_source_stream_next(floe_source_stream *stream, struct ArrowArray *out,
           goto cleanup;
         }
         rc = floe_arrow_builder_append_null(b);
+      } else if (s->columns[col].json) {
+        floe_buf_reset(&s->json_text);
+        rc = s->ops->cell_text(s, col, &s->json_text);
+        if (rc == FLOE_OK)
+          rc = floe_src_append_json(b, s->schema.children[col], s->columns[col].name,
+                                    (const char *)s->json_text.data, s->json_text.len,
+                                    &s->scratch, err);
       } else {
         rc = s->ops->append(s, col, b, err);
       }
@@ -476,6 +483,7 @@ void floe_source_stream_free(floe_source_stream *stream) {
   floe_src_columns_free(stream->columns, stream->n_columns);
   floe_free(stream->table);
   floe_buf_free(&stream->scratch);
+  floe_buf_free(&stream->json_text);
   stream->ops->close(stream);
 }
 

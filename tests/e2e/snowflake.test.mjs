@@ -273,8 +273,9 @@ async function duckdbSelect(dir, table, columns, select) {
   const fields = icebergSchema(dir, table).fields;
   const map = Object.entries(columns).map(([id, name]) => {
     const f = fields.find((x) => x.id === Number(id));
-    const type = { long: 'BIGINT', binary: 'BLOB', timestamp: 'TIMESTAMP', timestamptz: 'TIMESTAMPTZ', time: 'TIME' }[f.type]
-      ?? (f.type.startsWith('decimal') ? f.type.toUpperCase() : 'VARCHAR');
+    const leaf = (t) => ({ long: 'BIGINT', binary: 'BLOB', timestamp: 'TIMESTAMP', timestamptz: 'TIMESTAMPTZ', time: 'TIME' }[t]
+      ?? (t.startsWith('decimal') ? t.toUpperCase() : 'VARCHAR'));
+    const type = typeof f.type === 'object' && f.type.type === 'list' ? `${leaf(f.type.element)}[]` : leaf(f.type);
     return `${id}: {name: '${name}', type: '${type}', default_value: NULL}`;
   }).join(', ');
   const list = files.map((f) => `'${f}'`).join(', ');
@@ -878,6 +879,48 @@ tables:
     assert.equal(bad.status, 2, bad.stderr);
     assert.match(bad.stderr, /connections\.toml:2:11: not a string, integer or boolean \(strings need quotes\)/);
     assert.equal((await control(schema, 'orders')).length, 2);
+  });
+
+  test('declared shapes: VARIANT, OBJECT and ARRAY values become typed lists and columns (icebird and DuckDB read them); a value that does not fit names its JSON path', async () => {
+    const schema = await newSchema('shapes');
+    const dir = scratch('shapes');
+    await sf(schema, `CREATE TABLE docs (id NUMBER(18,0) NOT NULL, ids ARRAY, labels VARIANT, info OBJECT, qty VARIANT,
+      batch_sk NUMBER(18,0) NOT NULL)`);
+    await sf(schema, `INSERT INTO docs SELECT 1, ARRAY_CONSTRUCT(1, 2, 3), PARSE_JSON('["a", null, "b, c"]'),
+      OBJECT_CONSTRUCT('k', 1), PARSE_JSON('12'), 1`);
+    await sf(schema, `INSERT INTO docs SELECT 2, ARRAY_CONSTRUCT(), PARSE_JSON('null'), OBJECT_CONSTRUCT(), PARSE_JSON('-4'), 1`);
+    await sf(schema, `INSERT INTO docs (id, batch_sk) VALUES (3, 1)`);
+    await sf(schema, `INSERT INTO docs SELECT 4, ARRAY_CONSTRUCT(9007199254740991, -1), PARSE_JSON('[]'), OBJECT_CONSTRUCT('z', ARRAY_CONSTRUCT(1)), PARSE_JSON('7'), 2`);
+    job(dir, schema, `  docs:
+    columns:
+      ids: "list<long>"
+      labels: {type: "array<string>"}
+      qty: int`);
+    runOk(dir);
+    const types = Object.fromEntries(icebergSchema(dir, 'docs').fields.map((f) => [f.name, f.type]));
+    assert.equal(types.IDS.type, 'list');
+    assert.equal(types.IDS.element, 'long');
+    assert.equal(types.LABELS.element, 'string');
+    assert.equal(types.INFO, 'string'); // no shape: JSON text
+    assert.equal(types.QTY, 'int');
+    const got = (await readIceberg(path.join(dir, 'catalog.db'), 'sf', 'docs'))
+      .map((r) => [Number(r.ID), r.IDS == null ? null : r.IDS.map(String), r.LABELS ?? null, r.INFO == null ? null : JSON.parse(r.INFO), r.QTY ?? null])
+      .sort((a, b) => a[0] - b[0]);
+    assert.deepEqual(got, [
+      [1, ['1', '2', '3'], ['a', null, 'b, c'], { k: 1 }, 12],
+      [2, [], null, {}, -4],
+      [3, null, null, null, null],
+      [4, ['9007199254740991', '-1'], [], { z: [1] }, 7],
+    ]);
+    const exact = await duckdbSelect(dir, 'docs', { 1: 'ID', 2: 'IDS' }, 'SELECT ID, to_json(IDS)::VARCHAR AS IDS FROM t ORDER BY ID');
+    assert.deepEqual(exact.map((r) => [Number(r.ID), r.IDS]), [[1, '[1,2,3]'], [2, '[]'], [3, null], [4, '[9007199254740991,-1]']]);
+
+    await sf(schema, `INSERT INTO docs SELECT 5, PARSE_JSON('[1, {"a": 2}]'), NULL, NULL, NULL, 3`);
+    const bad = floe(dir, ['run']);
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /table 'docs' column 'IDS' row 1: IDS\[1\]: JSON object \{"a":2\} where long is declared/);
+    assert.match(bad.stderr, /control row compensated/);
+    assert.equal((await readIceberg(path.join(dir, 'catalog.db'), 'sf', 'docs')).length, 4);
   });
 
   test('no token, key or JWT in any log line (logging.level trace)', async () => {

@@ -785,7 +785,7 @@ static void test_each_invalid_combination_has_its_message(void) {
                   "strategy, batch_column, cursor_column, chunk, partition_by, mode, overwrite, "
                   "primary_key, merge, cdc, validate, partition_column, where, properties, "
                   "start_after, on_existing, maintenance, on_source_behind, late_rows, sort_by, "
-                  "metadata_columns, checks, quarantine or changelog)");
+                  "metadata_columns, checks, quarantine, changelog or columns)");
   CHECK_ONE_ERROR(HEADER "tables:\n  t: [a]\n",
                   "floe.yaml:8:6: tables.t: mapping expected (source:, target:, ...), got a "
                   "list");
