@@ -9,11 +9,14 @@
 // Run: FLOE_BIN=/path/to/floe node --test tests/e2e/adopt.test.mjs
 
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import {
-  metadataLocation, modulesPresent, normalizeRows, readIceberg, readMetadata, sqliteRows,
+  REPO, metadataLocation, modulesPresent, normalizeRows, pgExec, pgRows, readIceberg, readMetadata,
+  sqliteRows,
 } from './lib/check_table.mjs';
 import { FLOE, floe, runOk, scratch, sqlite, writeJob } from './lib/cli.mjs';
 
@@ -233,5 +236,107 @@ describe('a notebook-era control table (table_name, batch_sk)', () => {
     assert.doesNotMatch(after.stderr, /layout=minimal/);
     assert.doesNotMatch(after.stderr, /event=repair/);
     assert.deepEqual(await icebergRows(dir), sourceRows(dir, 'batch_sk > 2'));
+  });
+});
+
+// The path docs/replicate.md ("Switching to floe") documents, walked on
+// PostgreSQL: the notebook's two-column control table and an Iceberg table
+// another writer filled (a floe job under another table key: its commits
+// name another source table, so for 'orders' they are foreign rows) →
+// on_existing: adopt with the user's control rows as the provided batch →
+// incremental loads exactly once, across a crash → `floe control migrate` →
+// loads continue on the full layout.
+describe('switching on PostgreSQL: notebook-era control table and a filled target', () => {
+  const PG_SH = path.join(REPO, 'tests/support/pg.sh');
+  let pgDir = null;
+  let conninfo = null;
+  before(() => {
+    pgDir = mkdtempSync(path.join(tmpdir(), 'floe-e2e-adopt-pg-'));
+    const r = spawnSync(PG_SH, ['start', pgDir, String(process.pid)], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `the PostgreSQL server must start (pg.sh start): ${r.stderr}`);
+    conninfo = r.stdout.trim();
+  });
+  after(() => {
+    if (conninfo) spawnSync(PG_SH, ['stop', pgDir]);
+  });
+
+  test('adopt, load exactly once across a crash, migrate, load on', async () => {
+    pgExec(`${conninfo} dbname=postgres`, 'CREATE DATABASE switching');
+    const db = `${conninfo} dbname=switching`;
+    const dir = scratch('adopt-pg');
+    const pgJob = (tables, ctl) => writeFileSync(path.join(dir, 'floe.yaml'), `version: 1
+source: {type: postgres, conninfo: "${db}"}
+target:
+  warehouse: ./warehouse
+  catalog: {type: sql, uri: "sqlite:./catalog.db"}
+  namespace: e2e
+control: ${ctl}
+run: {durability: none}
+tables:
+${tables}
+`);
+    const pgOrders = (from, to, batch) => orderRows(from, to, batch);
+    const source = () => normalizeRows(pgRows(db, 'SELECT * FROM orders'), COLUMNS);
+    const controlRows = () => pgRows(db, "SELECT * FROM control_table WHERE table_name = 'orders' ORDER BY batch_sk");
+    pgExec(db, 'CREATE TABLE orders (id bigint PRIMARY KEY, item text, batch_sk bigint NOT NULL);' +
+      pgOrders(1, 10, 1) + pgOrders(11, 20, 2));
+
+    // The notebooks' world: their ledger, and the Iceberg table they filled.
+    pgExec(db, 'CREATE TABLE control_table (table_name varchar(200), batch_sk bigint);' +
+      "INSERT INTO control_table VALUES ('orders', 1), ('orders', 2);");
+    pgJob('  legacy: {source: orders, target: e2e.orders}', '{table: notebook_writer_control}');
+    runOk(dir);
+    assert.deepEqual(await icebergRows(dir), source(), 'the other writer filled batches 1 and 2');
+    pgExec(db, pgOrders(21, 25, 3));
+
+    // Without on_existing the filled table is refused, nothing written.
+    pgJob('  orders: {}', '{table: control_table, layout: minimal}');
+    const refused = floe(dir, ['run']);
+    assert.equal(refused.status, 1, refused.stderr);
+    assert.match(refused.stderr, /target e2e.orders already holds 20 rows that no floe commit for source table 'orders' explains/);
+    assert.deepEqual(controlRows().map((x) => x.batch_sk), [1, 2]);
+
+    // Adopt: the user's control rows say batches up to 2 are in the table.
+    pgJob('  orders: {on_existing: adopt}', '{table: control_table, layout: minimal}');
+    const adopted = runOk(dir);
+    assert.match(adopted.stderr, /event=control_layout .*layout=minimal side_table=.*control_table_floe/);
+    assert.match(adopted.stdout, /orders\s+ok\s+\(2, 3\]\s+5/);
+    assert.deepEqual(await icebergRows(dir), source(), 'every row exactly once');
+    assert.deepEqual(snapshots(dir, 'orders').filter((x) => x['floe.baseline']).map((x) => [x['floe.baseline'], x['floe.batch-sk.high']]),
+      [['adopt', '2']]);
+    assert.deepEqual(controlRows().map((x) => Object.keys(x).sort()), [1, 2, 3].map(() => ['batch_sk', 'table_name']),
+      'the notebook table keeps its two columns');
+    assert.deepEqual(controlRows().map((x) => x.batch_sk), [1, 2, 3]);
+    assert.deepEqual(pgRows(db, 'SELECT batch_sk, kind FROM control_table_floe ORDER BY batch_sk').map((x) => [x.batch_sk, x.kind]),
+      [[3, 'load']]);
+
+    // Incremental loads exactly once: a crash between the two control
+    // inserts, another before the commit, then the load.
+    pgExec(db, pgOrders(26, 30, 4));
+    assert.equal(floe(dir, ['run'], { FLOE_CRASH_AT: 'between_control_inserts' }).status, 137);
+    assert.deepEqual(controlRows().map((x) => x.batch_sk), [1, 2, 3], 'the side row alone claims nothing');
+    assert.equal(floe(dir, ['run'], { FLOE_CRASH_AT: 'before_commit' }).status, 137);
+    assert.deepEqual(controlRows().map((x) => x.batch_sk), [1, 2, 3, 4]);
+    const resumed = runOk(dir);
+    assert.match(resumed.stderr, /batch_sk=4 action=compensate/);
+    assert.match(resumed.stdout, /orders\s+ok\s+\(3, 4\]\s+5/);
+    assert.deepEqual(await icebergRows(dir), source());
+    assert.match(runOk(dir).stdout, /orders\s+nothing_new/);
+
+    // Migration to the full layout in place; floe goes on with it.
+    const m = runOk(dir, ['control', 'migrate']);
+    assert.match(m.stdout, /control table migrated to the full layout: 4 rows/);
+    const tables = pgRows(db, "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'control_table%' ORDER BY 1");
+    assert.deepEqual(tables.map((x) => x.table_name).filter((x) => !x.endsWith('_lock')), ['control_table']);
+    const migrated = controlRows();
+    assert.deepEqual(migrated.map((x) => [x.batch_sk, x.kind]), [[1, 'manual'], [2, 'manual'], [3, 'load'], [4, 'load']]);
+    assert.equal(migrated[3].run_id, snapshots(dir, 'orders').at(-1)['floe.run-id']);
+    pgJob('  orders: {on_existing: adopt}', '{table: control_table}');
+    pgExec(db, pgOrders(31, 33, 5));
+    const on = runOk(dir);
+    assert.doesNotMatch(on.stderr, /layout=minimal|event=repair/);
+    assert.match(on.stdout, /orders\s+ok\s+\(4, 5\]\s+3/);
+    assert.deepEqual(await icebergRows(dir), source(), 'every row exactly once after the switch');
+    assert.deepEqual(controlRows().map((x) => [x.batch_sk, x.kind]).at(-1), [5, 'load']);
   });
 });
