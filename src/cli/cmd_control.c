@@ -65,6 +65,9 @@ int floe_cli_control(int argc, char **argv) {
       code = floe_replicate_exit_code(rc);
     } else {
       printf("control table migrated to the full layout: %lld rows\n", (long long)rows);
+      if (cfg.control.layout == FLOE_CONTROL_LAYOUT_MINIMAL)
+        printf("now remove layout: minimal from control: in the job file (layout: auto finds "
+               "the full layout)\n");
     }
     goto done;
   }

@@ -252,6 +252,45 @@ static const struct {
      "DELETE FROM {side} WHERE table_name = $1 AND batch_sk = $2 AND run_id = $3"},
 };
 
+/* Snowflake's (:n parameters). Snowflake has no INSERT ... ON CONFLICT and
+ * enforces no primary key, so the side row is upserted with MERGE and the
+ * user's row is inserted only when absent (a retried request may run
+ * twice), as the full layout's insert is. */
+static const struct {
+  const char *which, *text;
+} minimal_snowflake_sql[] = {
+    {"create", "CREATE TABLE IF NOT EXISTS {control} (\n"
+               "  table_name  VARCHAR       NOT NULL,\n"
+               "  batch_sk    NUMBER(38, 0) NOT NULL,\n"
+               "  PRIMARY KEY (table_name, batch_sk)\n"
+               ")"},
+    {"history",
+     "SELECT c.batch_sk, r.run_id, r.inserted_at, r.watermark, r.kind\n"
+     "FROM {control} c LEFT JOIN {side} r\n"
+     "  ON r.table_name = c.table_name AND r.batch_sk = c.batch_sk\n"
+     "WHERE c.table_name = :1 ORDER BY c.batch_sk"},
+    {"insert", "MERGE INTO {side} r\n"
+               "USING (SELECT :1 AS table_name, :2 AS batch_sk, :3 AS run_id, :4 AS watermark,\n"
+               "              :5 AS kind) n\n"
+               "ON r.table_name = n.table_name AND r.batch_sk = n.batch_sk\n"
+               "WHEN MATCHED THEN UPDATE SET run_id = n.run_id, watermark = n.watermark,\n"
+               "  kind = n.kind\n"
+               "WHEN NOT MATCHED THEN INSERT (table_name, batch_sk, run_id, watermark, kind)\n"
+               "  VALUES (n.table_name, n.batch_sk, n.run_id, n.watermark, n.kind)"},
+    {"insert_main", "INSERT INTO {control} (table_name, batch_sk)\n"
+                    "SELECT :1, :2\n"
+                    "WHERE NOT EXISTS (SELECT 1 FROM {control} WHERE table_name = :1 AND "
+                    "batch_sk = :2)"},
+    {"compensate",
+     "DELETE FROM {control}\n"
+     "WHERE table_name = :1 AND batch_sk = :2\n"
+     "  AND EXISTS (SELECT 1 FROM {side} r\n"
+     "              WHERE r.table_name = :1 AND r.batch_sk = :2 AND r.run_id = :3)\n"
+     "  AND batch_sk = (SELECT max(batch_sk) FROM {control} WHERE table_name = :1)"},
+    {"compensate_side",
+     "DELETE FROM {side} WHERE table_name = :1 AND batch_sk = :2 AND run_id = :3"},
+};
+
 static int substitute(const char *text, const char *control, const char *side, char **out,
                       floe_error *err) {
   floe_buf b;
@@ -281,16 +320,23 @@ static int substitute(const char *text, const char *control, const char *side, c
 int floe_control_minimal_sql(const char *dialect, const char *which, const char *table_sql,
                              const char *side_sql, char **out, floe_error *err) {
   *out = NULL;
-  if (dialect == NULL || (strcmp(dialect, "sqlite") != 0 && strcmp(dialect, "postgres") != 0))
+  bool snowflake = dialect != NULL && strcmp(dialect, "snowflake") == 0;
+  if (dialect == NULL ||
+      (strcmp(dialect, "sqlite") != 0 && strcmp(dialect, "postgres") != 0 && !snowflake))
     return floe_error_set(err, FLOE_EUNSUPPORTED,
-                          "control table: the minimal layout is for SQLite and PostgreSQL "
-                          "sources (dialect '%s'); use layout: full",
+                          "control table: no minimal layout for dialect '%s'; use layout: full",
                           dialect ? dialect : "(none)");
   if (strcmp(which, "create_side") == 0)
     return floe_control_sql(dialect, FLOE_CONTROL_CREATE, side_sql, out, err);
-  for (size_t i = 0; i < sizeof minimal_sql / sizeof minimal_sql[0]; i++)
-    if (minimal_sql[i].text != NULL && strcmp(minimal_sql[i].which, which) == 0)
-      return substitute(minimal_sql[i].text, table_sql, side_sql, out, err);
+  if (snowflake) {
+    for (size_t i = 0; i < sizeof minimal_snowflake_sql / sizeof minimal_snowflake_sql[0]; i++)
+      if (strcmp(minimal_snowflake_sql[i].which, which) == 0)
+        return substitute(minimal_snowflake_sql[i].text, table_sql, side_sql, out, err);
+  } else {
+    for (size_t i = 0; i < sizeof minimal_sql / sizeof minimal_sql[0]; i++)
+      if (minimal_sql[i].text != NULL && strcmp(minimal_sql[i].which, which) == 0)
+        return substitute(minimal_sql[i].text, table_sql, side_sql, out, err);
+  }
   return floe_error_set(err, FLOE_EINVAL, "control table: no minimal statement '%s'", which);
 }
 
@@ -347,6 +393,62 @@ cleanup:
   return rc;
 }
 
+/* Snowflake commits implicitly before and after every DDL statement, so
+ * the migration cannot be one transaction there. It is made safe to stop
+ * anywhere instead: the new table is built beside the old one (replaced if
+ * an earlier attempt left it), filled by one INSERT, and takes the old
+ * table's place by one ALTER TABLE ... SWAP WITH (atomic); only then are
+ * the old rows (now under the temporary name) and the side table dropped.
+ * A stop before the swap changes nothing the runs read; a stop after it
+ * leaves the full layout in place and at most two tables to drop by hand. */
+static int migrate_snowflake(floe_control *ctl, const char *tmp_sql, int64_t *out_rows,
+                             floe_error *err) {
+  int rc = FLOE_OK;
+  char *create = NULL;
+  floe_buf sql;
+  floe_buf_init(&sql);
+  FLOE_TRY(floe_source_exec(ctl->src, ctl->create_side_sql, NULL, 0, NULL, err));
+  FLOE_TRY(floe_control_sql("snowflake", FLOE_CONTROL_CREATE, tmp_sql, &create, err));
+  if (floe_buf_appendf(&sql, "DROP TABLE IF EXISTS %s", tmp_sql) < 0 ||
+      floe_buf_terminate(&sql) < 0) {
+    rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    goto cleanup;
+  }
+  FLOE_TRY(floe_source_exec(ctl->src, (const char *)sql.data, NULL, 0, NULL, err));
+  FLOE_TRY(floe_source_exec(ctl->src, create, NULL, 0, NULL, err));
+  floe_buf_reset(&sql);
+  if (floe_buf_appendf(&sql,
+                       "INSERT INTO %s (table_name, batch_sk, run_id, inserted_at, watermark, "
+                       "kind)\nSELECT c.table_name, c.batch_sk, coalesce(r.run_id, 'manual'), "
+                       "coalesce(r.inserted_at, CURRENT_TIMESTAMP()), r.watermark, "
+                       "coalesce(r.kind, 'manual')\nFROM %s c LEFT JOIN %s r "
+                       "ON r.table_name = c.table_name AND r.batch_sk = c.batch_sk",
+                       tmp_sql, ctl->table_sql, ctl->side_sql) < 0 ||
+      floe_buf_terminate(&sql) < 0) {
+    rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    goto cleanup;
+  }
+  FLOE_TRY(floe_source_exec(ctl->src, (const char *)sql.data, NULL, 0, out_rows, err));
+  const char *steps[3] = {"ALTER TABLE %s SWAP WITH %s", "DROP TABLE %s", "DROP TABLE %s"};
+  const char *args[3][2] = {{ctl->table_sql, tmp_sql}, {tmp_sql, NULL}, {ctl->side_sql, NULL}};
+  for (int i = 0; i < 3; i++) {
+    floe_buf_reset(&sql);
+    if (floe_buf_appendf(&sql, steps[i], args[i][0], args[i][1]) < 0 ||
+        floe_buf_terminate(&sql) < 0) {
+      rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+      goto cleanup;
+    }
+    FLOE_TRY(floe_source_exec(ctl->src, (const char *)sql.data, NULL, 0, NULL, err));
+    if (i == 0) floe_debug_crash_point("after_control_swap");
+  }
+  floe_log(FLOE_LOG_INFO, "control_migrate", "table=%s rows=%lld", ctl->table_sql,
+           (long long)*out_rows);
+cleanup:
+  floe_buf_free(&sql);
+  floe_free(create);
+  return rc;
+}
+
 int floe_control_migrate(floe_control *ctl, int64_t *out_rows, floe_error *err) {
   int rc = FLOE_OK;
   char *tmp_name = NULL, *tmp_sql = NULL, *create = NULL, *plain_name = NULL;
@@ -364,6 +466,10 @@ int floe_control_migrate(floe_control *ctl, int64_t *out_rows, floe_error *err) 
     goto cleanup;
   }
   FLOE_TRY(control_name_sql(ctl->src, tmp_name, ctl->schema, &tmp_sql, err));
+  if (strcmp(floe_source_dialect(ctl->src), "snowflake") == 0) {
+    rc = migrate_snowflake(ctl, tmp_sql, out_rows, err);
+    goto cleanup;
+  }
   FLOE_TRY(floe_source_quote_ident(ctl->src, ctl->name, &plain_name, err));
   FLOE_TRY(floe_control_sql(floe_source_dialect(ctl->src), FLOE_CONTROL_CREATE, tmp_sql, &create,
                             err));

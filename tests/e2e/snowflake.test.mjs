@@ -436,6 +436,89 @@ describe('floe run on Snowflake (SQL API emulator)', () => {
     await assertOrders(dir, schema, 30);
   });
 
+  test('a notebook-era control table (table_name, batch_sk) with layout: minimal: a filled target adopted, loads once across crashes, migrate, loads on', async () => {
+    const schema = await newSchema('minimal');
+    const dir = scratch('minimal');
+    await sf(schema, `${ORDERS}; ${orderRows(1, 20, 1)}; ${orderRows(21, 40, 2)}`);
+    // The notebooks' ledger (no primary key: Snowflake enforces none) and
+    // the Iceberg table another writer filled with batches 1 and 2 (a floe
+    // job under another table key: its commits name another source table).
+    await sf(schema, "CREATE TABLE control_table (table_name VARCHAR, batch_sk NUMBER(38, 0)); INSERT INTO control_table VALUES ('orders', 1), ('orders', 2)");
+    job(dir, schema, '  legacy: {source: orders, target: sf.orders}', { extra: 'control: {table: notebook_writer_control}' });
+    runOk(dir);
+    await sf(schema, orderRows(41, 50, 3));
+    const ledger = async () => (await sf(schema, "SELECT * FROM control_table WHERE table_name = 'orders' ORDER BY batch_sk"));
+    const minimal = { extra: 'control: {table: control_table, layout: minimal}' };
+
+    job(dir, schema, '  orders: {on_existing: adopt}', minimal);
+    const adopted = runOk(dir);
+    assert.match(adopted.stderr, /event=control_layout .*layout=minimal side_table=.*CONTROL_TABLE_FLOE/);
+    assert.match(adopted.stdout, /orders\s+ok\s+\(2, 3\]\s+10/);
+    assert.deepEqual(snapshots(dir, 'orders').filter((x) => x.summary['floe.baseline']).map((x) => [x.summary['floe.baseline'], x.summary['floe.batch-sk.high']]),
+      [['adopt', '2']]);
+    await assertOrders(dir, schema, 50);
+    const rows = await ledger();
+    assert.deepEqual(rows.map((x) => Object.keys(x)), [1, 2, 3].map(() => ['TABLE_NAME', 'BATCH_SK']), 'the notebook table keeps its two columns');
+    assert.deepEqual(rows.map((x) => Number(x.BATCH_SK)), [1, 2, 3]);
+    assert.deepEqual((await sf(schema, 'SELECT batch_sk, kind FROM control_table_floe ORDER BY batch_sk')).map((x) => [Number(x.BATCH_SK), x.KIND]),
+      [[3, 'load']]);
+
+    // Crashes between the two control inserts and before the commit; a
+    // statement retried by the driver (ran twice) changes nothing.
+    await sf(schema, orderRows(51, 60, 4));
+    assert.equal(floe(dir, ['run'], { FLOE_CRASH_AT: 'between_control_inserts' }).status, 137);
+    assert.deepEqual((await ledger()).map((x) => Number(x.BATCH_SK)), [1, 2, 3], 'the side row alone claims nothing');
+    assert.equal(floe(dir, ['run'], { FLOE_CRASH_AT: 'before_commit' }).status, 137);
+    assert.deepEqual((await ledger()).map((x) => Number(x.BATCH_SK)), [1, 2, 3, 4]);
+    const resumed = runOk(dir);
+    assert.match(resumed.stderr, /batch_sk=4 action=compensate/);
+    assert.match(resumed.stdout, /orders\s+ok\s+\(3, 4\]\s+10/);
+    await assertOrders(dir, schema, 60);
+    assert.deepEqual((await ledger()).map((x) => Number(x.BATCH_SK)), [1, 2, 3, 4]);
+    assert.deepEqual((await sf(schema, 'SELECT batch_sk, kind FROM control_table_floe ORDER BY batch_sk')).map((x) => [Number(x.BATCH_SK), x.KIND]),
+      [[3, 'load'], [4, 'load']]);
+    assert.match(runOk(dir).stdout, /orders\s+nothing_new/);
+
+    // Migration: the full table is built beside the old one and swapped in.
+    const m = runOk(dir, ['control', 'migrate']);
+    assert.match(m.stdout, /control table migrated to the full layout: 4 rows/);
+    assert.match(m.stdout, /remove layout: minimal/);
+    const left = await sf(schema, `SELECT table_name FROM information_schema.tables WHERE table_schema = '${schema}' AND table_name LIKE 'CONTROL_TABLE%' ORDER BY 1`);
+    assert.deepEqual(left.map((x) => x.TABLE_NAME).filter((x) => !x.endsWith('_LOCK')), ['CONTROL_TABLE'], 'the old rows and the side table are dropped');
+    const migrated = await sf(schema, "SELECT batch_sk, kind, run_id FROM control_table WHERE table_name = 'orders' ORDER BY batch_sk");
+    assert.deepEqual(migrated.map((x) => [Number(x.BATCH_SK), x.KIND]), [[1, 'manual'], [2, 'manual'], [3, 'load'], [4, 'load']]);
+    assert.equal(migrated[3].RUN_ID, snapshots(dir, 'orders').at(-1).summary['floe.run-id']);
+    job(dir, schema, '  orders: {on_existing: adopt}', { extra: 'control: {table: control_table}' });
+    const refused = floe(dir, ['control', 'migrate']);
+    assert.equal(refused.status, 2, 'a second migrate refuses');
+    assert.match(refused.stderr, /already has the full layout/);
+    await sf(schema, orderRows(61, 65, 5));
+    const on = runOk(dir);
+    assert.doesNotMatch(on.stderr, /layout=minimal|event=repair/);
+    assert.match(on.stdout, /orders\s+ok\s+\(4, 5\]\s+5/);
+    await assertOrders(dir, schema, 65);
+    assert.deepEqual((await sf(schema, "SELECT batch_sk, kind FROM control_table WHERE table_name = 'orders' ORDER BY batch_sk")).map((x) => [Number(x.BATCH_SK), x.KIND]).at(-1),
+      [5, 'load']);
+  });
+
+  test('floe control migrate on Snowflake stopped right after the swap leaves the full layout in place; runs go on', async () => {
+    const schema = await newSchema('swap');
+    const dir = scratch('swap');
+    await sf(schema, `${ORDERS}; ${orderRows(1, 10, 1)}`);
+    await sf(schema, "CREATE TABLE control_table (table_name VARCHAR, batch_sk NUMBER(38, 0)); INSERT INTO control_table VALUES ('other', 7)");
+    job(dir, schema, '  orders: {}', { extra: 'control: {table: control_table, layout: minimal}' });
+    runOk(dir);
+    assert.equal(floe(dir, ['control', 'migrate'], { FLOE_CRASH_AT: 'after_control_swap' }).status, 137);
+    const cols = await sf(schema, `SELECT column_name FROM information_schema.columns WHERE table_schema = '${schema}' AND table_name = 'CONTROL_TABLE' ORDER BY ordinal_position`);
+    assert.deepEqual(cols.map((c) => c.COLUMN_NAME), ['TABLE_NAME', 'BATCH_SK', 'RUN_ID', 'INSERTED_AT', 'WATERMARK', 'KIND']);
+    const rows = await sf(schema, 'SELECT table_name, batch_sk, kind FROM control_table ORDER BY table_name, batch_sk');
+    assert.deepEqual(rows.map((x) => [x.TABLE_NAME, Number(x.BATCH_SK), x.KIND]), [['orders', 0, 'init'], ['orders', 1, 'load'], ['other', 7, 'manual']]);
+    job(dir, schema, '  orders: {}', { extra: 'control: {table: control_table}' });
+    await sf(schema, orderRows(11, 15, 2));
+    assert.match(runOk(dir).stdout, /orders\s+ok\s+\(1, 2\]\s+5/);
+    await assertOrders(dir, schema, 15);
+  });
+
   test('every Snowflake type round-trips into Iceberg (icebird and DuckDB read it back)', async () => {
     const schema = await newSchema('types');
     const dir = scratch('types');

@@ -114,6 +114,35 @@ static void test_statements_substitute_the_quoted_table(void) {
   CHECK(sql == NULL);
 }
 
+/* The minimal layout per dialect: Snowflake binds :n, upserts the side row
+ * with MERGE (no ON CONFLICT there) and inserts the user's row only when
+ * absent (no enforced primary key); other dialects are refused. */
+static void test_minimal_layout_statements_per_dialect(void) {
+  char *sql = NULL;
+  floe_error err = {0};
+  REQUIRE_OK(floe_control_minimal_sql("snowflake", "insert", "CTL", "CTL_FLOE", &sql, &err), &err);
+  CHECK(strncmp(sql, "MERGE INTO CTL_FLOE r\n", 22) == 0);
+  CHECK(strstr(sql, "$1") == NULL && strstr(sql, ":5 AS kind") != NULL);
+  floe_free(sql);
+  REQUIRE_OK(floe_control_minimal_sql("snowflake", "insert_main", "CTL", "CTL_FLOE", &sql, &err),
+             &err);
+  CHECK_STR_EQ(sql, "INSERT INTO CTL (table_name, batch_sk)\n"
+                    "SELECT :1, :2\n"
+                    "WHERE NOT EXISTS (SELECT 1 FROM CTL WHERE table_name = :1 AND batch_sk = :2)");
+  floe_free(sql);
+  REQUIRE_OK(floe_control_minimal_sql("postgres", "insert", "ctl", "ctl_floe", &sql, &err), &err);
+  CHECK(strstr(sql, "ON CONFLICT (table_name, batch_sk) DO UPDATE") != NULL);
+  floe_free(sql);
+  REQUIRE_OK(floe_control_minimal_sql("snowflake", "create_side", "CTL", "CTL_FLOE", &sql, &err),
+             &err);
+  CHECK(strstr(sql, "CREATE TABLE IF NOT EXISTS CTL_FLOE (") != NULL &&
+        strstr(sql, "TIMESTAMP_TZ") != NULL);
+  floe_free(sql);
+  CHECK_INT_EQ(floe_control_minimal_sql("oracle", "insert", "c", "s", &sql, &err),
+               FLOE_EUNSUPPORTED);
+  CHECK(sql == NULL);
+}
+
 /* The protocol's operations on one source. */
 static void exercise(floe_source *src, const char *schema) {
   floe_control ctl;
@@ -252,6 +281,7 @@ static void test_allocation_failures_leave_nothing_behind(void) {
 int main(void) {
   RUN(test_shipped_sql_files_match_the_engine);
   RUN(test_statements_substitute_the_quoted_table);
+  RUN(test_minimal_layout_statements_per_dialect);
   RUN(test_control_table_protocol_on_sqlite);
   RUN(test_control_table_protocol_on_postgres);
   RUN(test_allocation_failures_leave_nothing_behind);

@@ -870,6 +870,7 @@ export class Engine {
   async alterTable(session, s, req) {
     // ALTER TABLE [IF EXISTS] name SET CHANGE_TRACKING = TRUE|FALSE
     // ALTER TABLE name ADD [COLUMN] col type ...   | DROP [COLUMN] col | RENAME COLUMN a TO b
+    // ALTER TABLE name SWAP WITH other
     let i = 2;
     if (isWord(s[i], 'IF')) i += 2;
     const nm = readName(s, i);
@@ -921,6 +922,28 @@ export class Engine {
         const b = identName(s[i + 4]);
         await session.conn.run(`ALTER TABLE ${fq} RENAME COLUMN ${qi(a)} TO ${qi(b)}`);
         await session.conn.run(`UPDATE ${e}.COLTYPES SET COLUMN_NAME = ${qs(b)} WHERE SCHEMA_NAME = ${qs(schema)} AND TABLE_NAME = ${qs(table)} AND COLUMN_NAME = ${qs(a)}`);
+        return statusResult('Statement executed successfully.');
+      }
+      if (isWord(s[i], 'SWAP') && isWord(s[i + 1], 'WITH')) {
+        // "ALTER TABLE": SWAP WITH exchanges the two tables' contents and
+        // metadata in one atomic statement (here: three renames and the
+        // emulator's column/key records, in one transaction).
+        const other = readName(s, i + 2);
+        const [odb, oschema, otable] = this.resolve(session, other.parts);
+        if (odb !== db || oschema !== schema) {
+          throw new SqlError('000002', '0A000', 'Unsupported feature: SWAP WITH a table of another schema (emulator)');
+        }
+        const found = await this.rows(session, `SELECT 1 FROM duckdb_tables() WHERE database_name = ${qs(db)} AND schema_name = ${qs(schema)} AND table_name = ${qs(otable)}`);
+        if (!found.length) throw notExist(`${db}.${schema}.${otable}`, 'Table');
+        const parked = `_EMU_SWAP_${Math.random().toString(36).slice(2)}`;
+        const ofq = `${qi(db)}.${qi(schema)}.${qi(otable)}`;
+        await session.conn.run(`ALTER TABLE ${fq} RENAME TO ${qi(parked)}`);
+        await session.conn.run(`ALTER TABLE ${ofq} RENAME TO ${qi(table)}`);
+        await session.conn.run(`ALTER TABLE ${qi(db)}.${qi(schema)}.${qi(parked)} RENAME TO ${qi(otable)}`);
+        for (const meta of ['COLTYPES', 'PKEYS', 'TRACKED']) {
+          await session.conn.run(`UPDATE ${e}.${meta} SET TABLE_NAME = CASE WHEN TABLE_NAME = ${qs(table)} THEN ${qs(otable)} ELSE ${qs(table)} END
+            WHERE SCHEMA_NAME = ${qs(schema)} AND TABLE_NAME IN (${qs(table)}, ${qs(otable)})`);
+        }
         return statusResult('Statement executed successfully.');
       }
       throw new SqlError('000002', '0A000', `Unsupported feature: ALTER TABLE ... ${s[i] ? s[i].v : ''} in the emulator`);
