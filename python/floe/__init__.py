@@ -30,7 +30,8 @@ from . import _floe
 __all__ = [
     "Job", "Catalog", "Table", "Scan", "Report", "Records", "Diff", "Progress",
     "Error", "ConfigError", "NotFoundError", "SourceError", "ConflictError", "FormatError",
-    "UnsupportedError", "ValidationError", "RunError", "IOError",
+    "UnsupportedError", "ValidationError", "RunError", "IOError", "CheckFailed",
+    "LateRowsError", "SourceBehindError",
 ]
 
 __version__ = "0.1.0"
@@ -97,10 +98,67 @@ class RunError(Error):
         self.report = report
 
 
+class CheckFailed(RunError):
+    """A data-quality check of severity ``fail`` stopped a table (ECHECK;
+    exit code 6): nothing of that unit was committed and its control row
+    was compensated. ``checks`` lists every failing ``fail`` check, each the
+    report's check dict (``name``, ``type``, ``severity``, ``column``,
+    ``failing``, ``samples``, ``detail``, ...) plus ``table``; ``tables``
+    names the tables stopped. ``report`` is None when the error came before
+    any table ran."""
+
+    def __init__(self, message: str, code: int, code_name: str, exit_code: int = 6,
+                 report: Optional["Report"] = None, errors=None):
+        Error.__init__(self, message, code, code_name, exit_code, errors)
+        self.report = report
+        self.checks = []
+        self.tables = []
+        for t in (report.tables if report is not None else []):
+            if t.get("status") != "check_failed":
+                continue
+            self.tables.append(t["table"])
+            for c in t.get("checks") or []:
+                if not c.get("passed", True) and c.get("severity") == "fail":
+                    self.checks.append(dict(c, table=t["table"]))
+
+
+class LateRowsError(RunError):
+    """``late_rows: fail`` stopped a table: the source holds rows floe will
+    never load (late or invalid batches; exit code 5). ``late`` lists, per
+    table stopped, ``table``, ``rows_late``, ``rows_invalid`` and
+    ``late_ranges`` as in the report."""
+
+    def __init__(self, message: str, code: int, code_name: str, exit_code: int,
+                 report: "Report"):
+        super().__init__(message, code, code_name, exit_code, report)
+        self.late = [{"table": t["table"], "rows_late": t.get("rows_late"),
+                      "rows_invalid": t.get("rows_invalid"),
+                      "late_ranges": t.get("late_ranges") or []}
+                     for t in report.tables
+                     if t.get("status") == "failed" and
+                     ((t.get("rows_late") or 0) > 0 or (t.get("rows_invalid") or 0) > 0)]
+
+
+class SourceBehindError(RunError):
+    """``on_source_behind: fail``: a source's max batch is below its control
+    max (rows deleted, batch numbers reset; exit code 4). ``tables`` names
+    them."""
+
+    def __init__(self, message: str, code: int, code_name: str, exit_code: int,
+                 report: "Report"):
+        super().__init__(message, code, code_name, exit_code, report)
+        self.tables = [t["table"] for t in report.tables if t.get("status") == "source_behind"]
+
+
+# The exit codes of `floe run` that have their own class (the rest raise
+# RunError); docs/replicate.md lists the codes.
+_RUN_ERROR_CLASSES = {6: CheckFailed, 5: LateRowsError, 4: SourceBehindError}
+
 _ERROR_CLASSES = {
     "EINVAL": ConfigError, "ENOTFOUND": NotFoundError, "ESOURCE": SourceError,
     "ECONFLICT": ConflictError, "EFORMAT": FormatError, "EUNSUPPORTED": UnsupportedError,
     "EVALIDATE": ValidationError, "EIO": IOError, "ENETWORK": IOError,
+    "ECHECK": CheckFailed,
 }
 
 
@@ -349,7 +407,11 @@ class Job:
         order. The GIL is released while it runs. Returns the
         :class:`Report`. With ``check`` (default), a run in which a table
         failed or mismatched raises :class:`RunError` (``.report`` holds
-        the report, ``.exit_code`` 1 or 3).
+        the report, ``.exit_code`` 1 or 3), or one of its subclasses:
+        :class:`CheckFailed` (a ``fail`` check stopped a table, exit code
+        6, ``.checks`` the failing checks), :class:`LateRowsError`
+        (``late_rows: fail``, 5, ``.late``), :class:`SourceBehindError`
+        (``on_source_behind: fail``, 4, ``.tables``).
 
         Ctrl-C (SIGINT) or an exception from the progress callback stops
         the run as ``floe run`` stops on SIGINT: the table being loaded is
@@ -387,8 +449,9 @@ class Job:
         if rc < 0 and not report.tables:
             raise _make_error(err_code, _floe.error_code_name(err_code), err_message)
         if check and exit_code != 0:
-            raise RunError(err_message or "run failed", err_code or rc,
-                           _floe.error_code_name(err_code or rc), exit_code, report)
+            cls = _RUN_ERROR_CLASSES.get(exit_code, RunError)
+            raise cls(err_message or f"run {report.status}", err_code or rc,
+                      _floe.error_code_name(err_code or rc), exit_code, report)
         return report
 
     def status(self, tables: Optional[Iterable[str]] = None) -> Records:

@@ -165,3 +165,56 @@ def test_report_json_matches_the_cli_shape(tmp_path, source):
     assert set(data) >= {"run_id", "command", "dry_run", "started_ms", "finished_ms", "status",
                          "exit_code", "counts", "tables"}
     assert data["counts"]["ok"] == 1
+
+
+def test_a_failing_check_raises_check_failed_with_the_failing_checks(tmp_path, source):
+    cfg = job_config(tmp_path, checks=[
+        {"type": "not_null", "column": "status", "name": "status_set"},
+        {"type": "not_null", "column": "customer_id"},
+        {"type": "range", "column": "amount", "min": 1000, "severity": "warn"}])
+    job = floe.Job(cfg)
+    with pytest.raises(floe.CheckFailed) as e:
+        job.run()
+    err = e.value
+    assert isinstance(err, floe.RunError) and err.exit_code == 6
+    assert err.tables == ["orders"]
+    assert err.report["orders"]["status"] == "check_failed"
+    # Only the failing check of severity fail; the warn one is in the report.
+    nulls = source_rows(source, "SELECT count(*) FROM orders WHERE status IS NULL")[0][0]
+    assert nulls > 0
+    assert [(c["table"], c["name"], c["failing"]) for c in err.checks] == \
+        [("orders", "status_set", nulls)]
+    assert err.checks[0]["type"] == "not_null" and err.checks[0]["column"] == "status"
+    warned = [c for c in err.report["orders"]["checks"] if c["severity"] == "warn"]
+    assert len(warned) == 1 and not warned[0]["passed"]
+    # Nothing committed, the control row compensated.
+    assert [r["batch_sk"] for r in job.control()] == [0]
+    report = job.run(check=False)
+    assert report.exit_code == 6 and report.status == "check_failed"
+
+
+def test_late_rows_fail_raises_late_rows_error_naming_the_range(tmp_path, source):
+    job = floe.Job(job_config(tmp_path, late_rows="fail"))
+    job.run()
+    add_orders(source, 5001, 7, 1)  # arrives after batch 1 was loaded
+    with pytest.raises(floe.LateRowsError) as e:
+        job.run()
+    err = e.value
+    assert isinstance(err, floe.RunError) and err.exit_code == 5
+    assert len(err.late) == 1 and err.late[0]["table"] == "orders"
+    assert err.late[0]["rows_late"] == 7
+    assert [(r["batch_sk_low"], r["batch_sk_high"]) for r in err.late[0]["late_ranges"]] == [(0, 2)]
+
+
+def test_source_behind_fail_raises_source_behind_error(tmp_path, source):
+    job = floe.Job(job_config(tmp_path, on_source_behind="fail"))
+    job.run()
+    import sqlite3
+    db = sqlite3.connect(source)
+    db.execute("DELETE FROM orders WHERE batch_sk = 2")
+    db.commit()
+    db.close()
+    with pytest.raises(floe.SourceBehindError) as e:
+        job.run()
+    assert e.value.exit_code == 4 and e.value.tables == ["orders"]
+    assert e.value.report["orders"]["status"] == "source_behind"
