@@ -354,7 +354,8 @@ const char *floe_config_on_existing_name(floe_config_on_existing v);
  * every unit's rows before its commit. */
 typedef enum floe_config_check_type {
   FLOE_CHECK_NOT_NULL = 0,    /* column has no null */
-  FLOE_CHECK_UNIQUE,          /* no value twice within the unit */
+  FLOE_CHECK_UNIQUE,          /* no value twice within the unit (merge key
+                                 columns: no tie); scope_table: nor in the table */
   FLOE_CHECK_ACCEPTED_VALUES, /* every non-null value is one of values */
   FLOE_CHECK_RANGE,           /* min <= value <= max (numbers, dates, timestamps) */
   FLOE_CHECK_REGEX,           /* every non-null value matches pattern (POSIX ERE) */
@@ -369,6 +370,8 @@ typedef struct floe_config_check {
   char *name;     /* as configured, else "<type>(<column>)" / "row_count" */
   char *column;   /* every type but row_count */
   bool warn;      /* severity: warn (log and report) or fail (the default) */
+  bool scope_table; /* unique, scope: table (append tables): also no value
+                       already in the target table */
   char **values;  /* accepted_values */
   size_t n_values;
   /* range: bounds as written (numbers, or dates/timestamps as text); NULL

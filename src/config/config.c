@@ -948,7 +948,8 @@ static const char *const table_keys[] = {
 static const char *const metadata_column_keys[] = {"batch_sk", "loaded_at", "run_id", "op"};
 static const char *const check_keys_all[] = {"type", "name",      "column",    "severity",
                                              "values", "min",     "max",       "pattern",
-                                             "min_ratio", "max_ratio", "history", "max_age"};
+                                             "min_ratio", "max_ratio", "history", "max_age",
+                                             "scope"};
 static const char *const chunk_keys[] = {"by", "rows"};
 static const char *const merge_keys[] = {"deletes", "order_by", "memory_mb"};
 static const char *const validate_keys[] = {"count", "checksum"};
@@ -1395,7 +1396,7 @@ static void get_check(ctx *c, const cfg_node *item, const char *path, floe_confi
   /* Keys another type reads are mistakes here, not noise. */
   static const char *const by_type[][6] = {
       {"column"},
-      {"column"},
+      {"column", "scope"},
       {"column", "values"},
       {"column", "min", "max"},
       {"column", "pattern"},
@@ -1421,6 +1422,12 @@ static void get_check(ctx *c, const cfg_node *item, const char *path, floe_confi
     cfg_diag(c->d, item, kp, "missing (check %s needs the column it checks)", check_types[type]);
   }
   switch (k->type) {
+    case FLOE_CHECK_UNIQUE: {
+      static const char *const scopes[] = {"load", "table"};
+      int scope = 0;
+      if (get_enum(c, item, path, "scope", scopes, 2, &scope)) k->scope_table = scope == 1;
+      break;
+    }
     case FLOE_CHECK_ACCEPTED_VALUES:
       if (!get_str_list(c, item, path, "values", &k->values, &k->n_values) || k->n_values == 0) {
         pjoin(kp, path, "values");

@@ -203,6 +203,7 @@ static void put_checks(dumper *w, const floe_config_table *t) {
     put_str(w, 8, "name", k->name, false);
     put_raw(w, 8, "severity", k->warn ? "warn" : "fail");
     put_opt(w, 8, "column", k->column, false);
+    if (k->type == FLOE_CHECK_UNIQUE) put_raw(w, 8, "scope", k->scope_table ? "table" : "load");
     if (k->type == FLOE_CHECK_ACCEPTED_VALUES) put_string_list(w, 8, "values", k->values, k->n_values);
     if (k->type == FLOE_CHECK_RANGE) {
       put_opt(w, 8, "min", k->min, false);

@@ -1437,6 +1437,44 @@ static int recent_loads(job_state *js, int64_t *out, size_t cap, size_t *n_out, 
   return FLOE_OK;
 }
 
+/* The batch column holding field `field_id` (-1: none). */
+static int64_t column_of_field(const job_state *js, int32_t field_id) {
+  for (int64_t i = 0; field_id > 0 && i < js->job.desc.n_columns; i++)
+    if (js->map.field_ids[i] == field_id) return i;
+  return -1;
+}
+
+/* What `unique` means for the table's mode (docs/config.md "checks"):
+ * scope: table is for append tables (a merge replaces keys already in the
+ * table, an overwrite the rows it loads again); on a merge table a unique
+ * check on a key column counts the changes the merge cannot order. */
+static int quality_for_mode(job_state *js, floe_error *err) {
+  const floe_config_table *t = js->job.t;
+  for (size_t i = 0; i < t->n_checks; i++)
+    if (t->checks[i].type == FLOE_CHECK_UNIQUE && t->checks[i].scope_table &&
+        (t->mode != FLOE_MODE_APPEND || t->cdc.type != FLOE_CDC_NONE))
+      return floe_error_set(err, FLOE_EINVAL,
+                            "%s:%d: tables.%s.checks: %s has scope: table, which is for append "
+                            "tables; this table's mode is %s (a merge replaces keys already in "
+                            "the table; its unique check on a key column fails on changes the "
+                            "merge cannot order)",
+                            t->checks[i].location.file ? t->checks[i].location.file : "config",
+                            t->checks[i].location.line, t->name, t->checks[i].name,
+                            t->cdc.type != FLOE_CDC_NONE ? "merge (cdc)"
+                                                         : floe_config_mode_name(t->mode));
+  if (t->mode != FLOE_MODE_MERGE) return FLOE_OK;
+  floe_merge_options mo;
+  int32_t keys[64];
+  int rc = merge_kind_options(js, &mo, keys, err);
+  if (rc < 0) return rc;
+  int64_t key_cols[64], order_cols[2];
+  for (int32_t k = 0; k < mo.n_key_field_ids; k++) key_cols[k] = column_of_field(js, keys[k]);
+  order_cols[0] = column_of_field(js, mo.order_field_id);
+  order_cols[1] = column_of_field(js, mo.then_order_field_id);
+  return floe_quality_set_merge_key(js->quality, key_cols, (size_t)mo.n_key_field_ids, order_cols,
+                                    2, err);
+}
+
 /* Decides the unit's checks once its rows are read: each is logged
  * (event=check), and a failing check of severity fail stops the unit
  * (FLOE_ECHECK) before its commit, so the group compensates its control
@@ -1451,6 +1489,9 @@ static int run_checks(job_state *js, const unit *u, int64_t quarantined, floe_er
   int rc = FLOE_OK;
   FLOE_TRY(recent_loads(js, recent, 1024, &n_recent, err));
   FLOE_TRY(floe_quality_finish(js->quality, recent, n_recent, floe_now_micros(), err));
+  if (floe_quality_wants_table(js->quality) && js->table != NULL)
+    FLOE_TRY(floe_quality_check_table(js->quality, floe_table_metadata(js->table),
+                                      floe_table_io(js->table), js->map.field_ids, err));
   for (size_t i = 0; i < floe_quality_count(js->quality); i++) {
     line.len = 0;
     if (floe_quality_samples(js->quality, i, &line) < 0) {
@@ -2740,6 +2781,7 @@ static int run_table(job_state *js, floe_error *err) {
                                                      : -1;
     FLOE_TRY(floe_quality_open(&js->quality, t->checks, t->n_checks, &js->job.desc, op,
                                sf_cdc ? "D" : t->cdc.delete_value, err));
+    FLOE_TRY(quality_for_mode(js, err));
     if (t->quarantine_name != NULL && !e->dry_run)
       FLOE_TRY(side_open(js, &js->quarantine, "quarantine", t->quarantine_namespace,
                          t->quarantine_name, quarantine_columns, 3, -1, err));

@@ -353,6 +353,22 @@ int floe_quality_add(floe_quality *q, const struct ArrowSchema *schema,
  * newest first), freshness against now_us (microseconds since the epoch). */
 int floe_quality_finish(floe_quality *q, const int64_t *recent, size_t n_recent, int64_t now_us,
                         floe_error *err);
+/* Makes each unique check on one of key_cols (the merge key, as batch
+ * column indexes) count ties instead of repeats: rows whose whole key and
+ * ordering values (order_cols; -1 entries ignored) equal an earlier row's
+ * of the unit — the changes the merge cannot order. FLOE_EUNSUPPORTED for
+ * a key and ordering of more than 8 columns. */
+int floe_quality_set_merge_key(floe_quality *q, const int64_t *key_cols, size_t n_keys,
+                               const int64_t *order_cols, size_t n_order, floe_error *err);
+/* Whether a unique check has scope: table. */
+bool floe_quality_wants_table(const floe_quality *q);
+/* unique with scope: table, once the unit's rows are read and before its
+ * commit: scans the check's column of the table (md, io borrowed; the
+ * column by field_ids[batch column]) and counts each table value that the
+ * unit also holds as failing (sampled; never quarantinable: such a failure
+ * stops the unit even with a quarantine table). */
+int floe_quality_check_table(floe_quality *q, const floe_iceberg_metadata *md, floe_io *io,
+                             const int32_t *field_ids, floe_error *err);
 /* Whether a fail-severity check failed in this unit (*out_name: its name).
  * With quarantined, failing row checks do not count (their rows went to the
  * quarantine table). */

@@ -19,6 +19,16 @@
  * its memory grows with the unit's distinct values (the one check that
  * does). Counts accumulate over the units of a run for the report; the
  * decision to stop a unit looks at that unit's counts only.
+ *
+ * `unique` means what the table's mode makes of it (docs/config.md). On a
+ * merge table a key changes several times in a load by design, and the
+ * merge keeps the last change by its ordering (batch, then sequence); so a
+ * unique check on a merge key column counts the rows the merge cannot
+ * order — a key whose ordering values equal an earlier row's (a tie) — by
+ * adding the whole key and the ordering values to what the set holds.
+ * `scope: table` (append tables) also looks the unit's values up in the
+ * target table before the commit: one scan of that column, each value
+ * probed against the unit's set, so memory stays that of the unit.
  */
 #include <math.h>
 #include <regex.h>
@@ -27,8 +37,10 @@
 #include <string.h>
 
 #include "replicate/engine_internal.h"
+#include "floe/scan.h"
 
 #define MAX_SAMPLES 5
+#define FLOE_QUALITY_TIE_COLUMNS 8
 
 typedef struct str_set {
   char **slots;
@@ -43,6 +55,12 @@ typedef struct check_state {
   bool numeric_bounds; /* range: compare as numbers */
   double min, max;
   str_set seen;        /* unique */
+  /* unique on a merge key: the key columns and ordering columns whose
+   * values join the column's in the set (the batch's views, per batch). */
+  int64_t tie_cols[FLOE_QUALITY_TIE_COLUMNS];
+  size_t n_tie_cols;
+  floe_arrow_view tie_views[FLOE_QUALITY_TIE_COLUMNS];
+  int64_t table_failing; /* scope: table: unit values already in the table */
   bool has_newest;     /* freshness: newest value in micros since epoch */
   int64_t newest_us;
   int64_t unit_failing;
@@ -104,6 +122,14 @@ static int set_add(str_set *s, const char *text, bool *dup) {
   s->n++;
   *dup = false;
   return FLOE_OK;
+}
+
+static bool set_contains(const str_set *s, const char *text) {
+  if (s->cap == 0) return false;
+  size_t j = hash_bytes(text, strlen(text)) & (s->cap - 1);
+  for (; s->slots[j] != NULL; j = (j + 1) & (s->cap - 1))
+    if (strcmp(s->slots[j], text) == 0) return true;
+  return false;
 }
 
 /* ---- opening --------------------------------------------------------------- */
@@ -211,6 +237,7 @@ void floe_quality_begin_unit(floe_quality *q) {
   for (size_t i = 0; i < q->n; i++) {
     check_state *c = &q->checks[i];
     c->unit_failing = 0;
+    c->table_failing = 0;
     c->has_newest = false;
     set_clear(&c->seen);
     c->units++;
@@ -266,7 +293,24 @@ static int row_passes(check_state *c, const floe_arrow_view *v, int64_t i, floe_
     case FLOE_CHECK_UNIQUE: {
       if (is_null) break;
       bool dup = false;
-      if (set_add(&c->seen, s, &dup) < 0) return FLOE_ENOMEM;
+      if (c->n_tie_cols > 0) {
+        /* The key and its ordering values, unit-separated; the sample
+         * stays the column's value. */
+        floe_buf key;
+        floe_buf_init(&key);
+        int rc = floe_buf_append_str(&key, s);
+        for (size_t t = 0; t < c->n_tie_cols && rc == 0; t++) {
+          rc |= floe_buf_append_byte(&key, 0x1f);
+          if (!floe_arrow_view_is_null(&c->tie_views[t], i))
+            rc |= floe_arrow_view_format(&c->tie_views[t], i, &key);
+        }
+        rc |= floe_buf_terminate(&key);
+        if (rc == 0) rc = set_add(&c->seen, (const char *)key.data, &dup);
+        floe_buf_free(&key);
+        if (rc != 0) return FLOE_ENOMEM;
+      } else if (set_add(&c->seen, s, &dup) < 0) {
+        return FLOE_ENOMEM;
+      }
       *pass = !dup;
       break;
     }
@@ -331,6 +375,15 @@ int floe_quality_add(floe_quality *q, const struct ArrowSchema *schema,
                           c->cfg->name);
       goto cleanup;
     }
+    for (size_t t = 0; t < c->n_tie_cols; t++) {
+      if (c->tie_cols[t] >= batch->n_children) {
+        rc = floe_error_set(err, FLOE_EINVAL, "check %s: the batch has no column %lld",
+                            c->cfg->name, (long long)c->tie_cols[t]);
+        goto cleanup;
+      }
+      FLOE_TRY(floe_arrow_view_init(&c->tie_views[t], schema->children[c->tie_cols[t]],
+                                    batch->children[c->tie_cols[t]], err));
+    }
     for (int64_t i = 0; i < batch->length; i++) {
       if (has_op && !floe_arrow_view_is_null(&op, i)) {
         size_t len = 0;
@@ -354,6 +407,107 @@ int floe_quality_add(floe_quality *q, const struct ArrowSchema *schema,
   }
 cleanup:
   floe_buf_free(&text);
+  return rc;
+}
+
+/* ---- unique on a merge key, and against the table ------------------------------ */
+
+static int set_detail(check_state *c, const char *text);
+
+int floe_quality_set_merge_key(floe_quality *q, const int64_t *key_cols, size_t n_keys,
+                               const int64_t *order_cols, size_t n_order, floe_error *err) {
+  for (size_t ci = 0; ci < q->n; ci++) {
+    check_state *c = &q->checks[ci];
+    if (c->cfg->type != FLOE_CHECK_UNIQUE) continue;
+    bool on_key = false;
+    for (size_t k = 0; k < n_keys; k++) on_key |= key_cols[k] == c->column;
+    if (!on_key) continue;
+    c->n_tie_cols = 0;
+    for (size_t k = 0; k < n_keys + n_order; k++) {
+      int64_t col = k < n_keys ? key_cols[k] : order_cols[k - n_keys];
+      if (col < 0 || col == c->column) continue;
+      if (c->n_tie_cols == FLOE_QUALITY_TIE_COLUMNS)
+        return floe_error_set(err, FLOE_EUNSUPPORTED,
+                              "check %s: a merge key of more than %d columns", c->cfg->name,
+                              FLOE_QUALITY_TIE_COLUMNS);
+      c->tie_cols[c->n_tie_cols++] = col;
+    }
+    /* A key column alone would pass every row of a key changed once per
+     * batch; with no ordering column every repeat is a tie (arrival order
+     * decides): the plain check. */
+  }
+  return FLOE_OK;
+}
+
+bool floe_quality_wants_table(const floe_quality *q) {
+  for (size_t i = 0; q != NULL && i < q->n; i++)
+    if (q->checks[i].cfg->type == FLOE_CHECK_UNIQUE && q->checks[i].cfg->scope_table) return true;
+  return false;
+}
+
+int floe_quality_check_table(floe_quality *q, const floe_iceberg_metadata *md, floe_io *io,
+                             const int32_t *field_ids, floe_error *err) {
+  int rc = FLOE_OK;
+  floe_scan *scan = NULL;
+  struct ArrowSchema schema = {0};
+  struct ArrowArray batch = {0};
+  floe_buf text;
+  floe_buf_init(&text);
+  for (size_t ci = 0; ci < q->n; ci++) {
+    check_state *c = &q->checks[ci];
+    if (c->cfg->type != FLOE_CHECK_UNIQUE || !c->cfg->scope_table || c->seen.n == 0) continue;
+    int32_t field_id = field_ids[c->column];
+    if (field_id <= 0) continue; /* not written to the table */
+    floe_free(c->detail);
+    c->detail = NULL;
+    floe_scan_options so;
+    memset(&so, 0, sizeof so);
+    so.field_ids = &field_id;
+    so.n_field_ids = 1;
+    FLOE_TRY(floe_scan_open(&scan, md, io, &so, err));
+    FLOE_TRY(floe_scan_schema(scan, &schema, err));
+    for (;;) {
+      FLOE_TRY(floe_scan_next(scan, &batch, err));
+      if (batch.release == NULL) break;
+      floe_arrow_view v;
+      FLOE_TRY(floe_arrow_view_init(&v, schema.children[0], batch.children[0], err));
+      for (int64_t i = 0; i < batch.length; i++) {
+        if (floe_arrow_view_is_null(&v, i)) continue;
+        text.len = 0;
+        if (floe_arrow_view_format(&v, i, &text) < 0 || floe_buf_terminate(&text) < 0) {
+          rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+          goto cleanup;
+        }
+        if (!set_contains(&c->seen, (const char *)text.data)) continue;
+        c->table_failing++;
+        c->unit_failing++;
+        c->total_failing++;
+        if (add_sample(c, (const char *)text.data) < 0) {
+          rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+          goto cleanup;
+        }
+      }
+      floe_arrow_array_release(&batch);
+    }
+    if (c->table_failing > 0) {
+      char detail[160];
+      snprintf(detail, sizeof detail, "%lld value(s) of the load already in the table",
+               (long long)c->table_failing);
+      if (set_detail(c, detail) < 0) {
+        rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+        goto cleanup;
+      }
+    }
+    floe_arrow_schema_release(&schema);
+    floe_scan_free(scan);
+    scan = NULL;
+  }
+cleanup:
+  floe_arrow_array_release(&batch);
+  floe_arrow_schema_release(&schema);
+  floe_scan_free(scan);
+  floe_buf_free(&text);
+  if (rc < 0) floe_error_prefix(err, "unique against the table");
   return rc;
 }
 
@@ -430,7 +584,9 @@ bool floe_quality_failed(const floe_quality *q, bool quarantined, const char **o
   for (size_t i = 0; q != NULL && i < q->n; i++) {
     const check_state *c = &q->checks[i];
     bool row_check = c->cfg->type != FLOE_CHECK_ROW_COUNT && c->cfg->type != FLOE_CHECK_FRESHNESS;
-    if (!c->cfg->warn && c->unit_failing > 0 && !(quarantined && row_check)) {
+    /* Rows already in the table cannot be quarantined: they stop the unit. */
+    if (!c->cfg->warn && c->unit_failing > 0 &&
+        (!(quarantined && row_check) || c->table_failing > 0)) {
       if (out_name != NULL) *out_name = c->cfg->name;
       return true;
     }

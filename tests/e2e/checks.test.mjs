@@ -141,4 +141,81 @@ describe('data-quality checks', () => {
     assert.equal((await icebergRows(dir, 'orders_quarantine', qcols)).length, 3);
     assert.deepEqual(await icebergRows(dir), sourceRows(dir, 'id <= 6 OR id >= 10'));
   });
+
+  // unique as the table's mode makes it (docs/config.md "checks"): on an
+  // append table scope: table also refuses values the table already holds;
+  // on a merge table a unique check on the key counts the changes the merge
+  // cannot order (same key, same batch and sequence), not a key changed twice.
+  const EVENTS = 'CREATE TABLE events (event_id INTEGER NOT NULL, payload TEXT, batch_sk INTEGER NOT NULL);';
+  const events = (ids, batch) => `INSERT INTO events VALUES ${ids.map((i) => `(${i}, 'p${i}', ${batch})`).join(',')};`;
+  const eventsJob = (dir, tableYaml) => writeJob(dir, `  events:\n${tableYaml}`, { report: true });
+  const EVENT_COLS = ['event_id', 'payload', 'batch_sk'];
+  const eventRows = async (dir) => normalizeRows(await readIceberg(path.join(dir, 'catalog.db'), 'e2e', 'events'), EVENT_COLS);
+  const sourceEvents = (dir, where) => normalizeRows(sqliteRows(path.join(dir, 'source.db'), `SELECT * FROM events WHERE ${where}`), EVENT_COLS);
+  const eventControl = (dir) => sqliteRows(path.join(dir, 'source.db'),
+    "SELECT batch_sk FROM floe_control WHERE table_name = 'events' ORDER BY batch_sk").map((x) => x.batch_sk);
+
+  test('unique scope: table on an append table refuses a value the table already holds; scope: load does not look', async () => {
+    const dir = scratch('checks-unique-table');
+    sqlite(dir, EVENTS + events([1, 2, 3, 4, 5], 1));
+    eventsJob(dir, `    checks:
+      - {type: unique, column: event_id, scope: table}
+    quarantine: e2e.events_quarantine`);
+    runOk(dir);
+    // Batch 2 re-sends event 3 and repeats 7 within itself.
+    sqlite(dir, events([6, 7, 3, 7], 2));
+    const r = floe(dir, ['run']);
+    assert.equal(r.status, 6, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stderr, /check=unique\(event_id\) severity=fail batch_sk_low=1 batch_sk_high=2 passed=0 failing=2 samples="7, 3" detail="1 value\(s\) of the load already in the table"/);
+    assert.deepEqual(eventControl(dir), [0, 1], 'compensated: a value already in the table cannot be quarantined');
+    assert.deepEqual(checkOf(dir, 'unique(event_id)').samples, ['7', '3']);
+    assert.deepEqual(await eventRows(dir), sourceEvents(dir, 'batch_sk = 1'));
+    // Fixed at the source (the re-sent row removed): the load goes through,
+    // the repeated 7 quarantined as a within-load duplicate.
+    sqlite(dir, 'DELETE FROM events WHERE event_id = 3 AND batch_sk = 2;');
+    const ok = runOk(dir);
+    assert.match(ok.stdout, /events\s+ok\s+\(1, 2\]/);
+    assert.deepEqual(await eventRows(dir), normalizeRows(
+      sqliteRows(path.join(dir, 'source.db'), 'SELECT * FROM events WHERE batch_sk = 1 UNION ALL SELECT * FROM events WHERE batch_sk = 2 AND event_id IN (6, 7) GROUP BY event_id'), EVENT_COLS));
+    // scope: load (the default) sees only the load: the same re-send passes.
+    const loose = scratch('checks-unique-load');
+    sqlite(loose, EVENTS + events([1, 2, 3], 1));
+    eventsJob(loose, `    checks:
+      - {type: unique, column: event_id}`);
+    runOk(loose);
+    sqlite(loose, events([4, 3], 2));
+    runOk(loose);
+    assert.deepEqual(await eventRows(loose), sourceEvents(loose, '1 = 1'));
+  });
+
+  test('unique on a merge key fails only on changes the merge cannot order; scope: table is refused on a merge table', async () => {
+    const dir = scratch('checks-unique-merge');
+    sqlite(dir, 'CREATE TABLE items (id INTEGER NOT NULL, v TEXT, seq INTEGER NOT NULL, batch_sk INTEGER NOT NULL);' +
+      "INSERT INTO items VALUES (1, 'a', 1, 1), (1, 'b', 2, 1), (2, 'c', 1, 1);");
+    const itemsJob = (scope) => writeJob(dir, `  items:
+    mode: merge
+    primary_key: [id]
+    merge: {order_by: seq}
+    checks:
+      - {type: unique, column: id${scope}}`, { report: true });
+    itemsJob(', scope: table');
+    const refused = floe(dir, ['run']);
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /unique\(id\) has scope: table, which is for append tables; this table's mode is merge/);
+    itemsJob('');
+    // Key 1 changes twice in batch 1 (seq 1, 2): ordered, passes.
+    runOk(dir);
+    const items = async () => normalizeRows(await readIceberg(path.join(dir, 'catalog.db'), 'e2e', 'items'), ['id', 'v', 'seq']);
+    assert.deepEqual(await items(), normalizeRows([{ id: 1, v: 'b', seq: 2 }, { id: 2, v: 'c', seq: 1 }], ['id', 'v', 'seq']));
+    // Batch 2 updates key 1 (already in the table: a merge's business) and
+    // sends key 2 twice with the same seq: a tie the merge cannot order.
+    sqlite(dir, "INSERT INTO items VALUES (1, 'd', 3, 2), (2, 'e', 5, 2), (2, 'f', 5, 2);");
+    const r = floe(dir, ['run']);
+    assert.equal(r.status, 6, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stderr, /check=unique\(id\) severity=fail batch_sk_low=1 batch_sk_high=2 passed=0 failing=1 samples=2 /);
+    assert.deepEqual(await items(), normalizeRows([{ id: 1, v: 'b', seq: 2 }, { id: 2, v: 'c', seq: 1 }], ['id', 'v', 'seq']));
+    sqlite(dir, "UPDATE items SET seq = 6 WHERE v = 'f';");
+    runOk(dir);
+    assert.deepEqual(await items(), normalizeRows([{ id: 1, v: 'd', seq: 3 }, { id: 2, v: 'f', seq: 6 }], ['id', 'v', 'seq']));
+  });
 });

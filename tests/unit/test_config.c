@@ -798,7 +798,8 @@ static void test_checks_map_each_type_with_severity_and_defaults(void) {
   floe_error err;
   REQUIRE_OK(load_text(&cfg, HEADER "tables:\n  t:\n    quarantine: q.t_bad\n    checks:\n"
                              "      - {type: not_null, column: id}\n"
-                             "      - {type: unique, column: id, severity: warn, name: ids}\n"
+                             "      - {type: unique, column: id, severity: warn, name: ids, "
+                             "scope: table}\n"
                              "      - {type: accepted_values, column: s, values: [a, b]}\n"
                              "      - {type: range, column: n, min: 0}\n"
                              "      - {type: regex, column: e, pattern: '^.+@.+$'}\n"
@@ -813,6 +814,8 @@ static void test_checks_map_each_type_with_severity_and_defaults(void) {
   CHECK(!t->checks[0].warn);
   CHECK_STR_EQ(t->checks[1].name, "ids");
   CHECK(t->checks[1].warn);
+  CHECK(t->checks[1].scope_table);
+  CHECK(!t->checks[0].scope_table);
   CHECK_INT_EQ((int)t->checks[2].n_values, 2);
   CHECK_STR_EQ(t->checks[2].values[1], "b");
   CHECK_STR_EQ(t->checks[3].min, "0");
@@ -837,6 +840,7 @@ static void test_checks_map_each_type_with_severity_and_defaults(void) {
   REQUIRE(again.tables[0].n_checks == 7);
   CHECK_STR_EQ(again.tables[0].checks[1].name, "ids");
   CHECK(again.tables[0].checks[1].warn);
+  CHECK(again.tables[0].checks[1].scope_table);
   CHECK_INT_EQ(again.tables[0].checks[6].max_age_ms, 2 * 3600 * 1000);
   CHECK(again.tables[0].checks[5].min_ratio == 0.25);
   CHECK_STR_EQ(again.tables[0].quarantine_name, "t_bad");
@@ -877,6 +881,8 @@ static void test_check_errors_name_the_item_and_key(void) {
                   "column it checks)");
   CHECK_ONE_ERROR(HEADER "tables:\n  t: {checks: [{type: unique, column: id, values: [a]}]}\n",
                   "floe.yaml:8:43: tables.t.checks[0].values: not used by check type unique");
+  CHECK_ONE_ERROR(HEADER "tables:\n  t: {checks: [{type: not_null, column: id, scope: table}]}\n",
+                  "floe.yaml:8:45: tables.t.checks[0].scope: not used by check type not_null");
   CHECK_ONE_ERROR(HEADER "tables:\n  t: {checks: [{type: regex, column: e, pattern: 'a('}]}\n",
                   "floe.yaml:8:50: tables.t.checks[0].pattern: not a POSIX extended regex: "
                   "Unmatched ( or \\(");

@@ -1207,8 +1207,46 @@ static void test_quality_skips_rows_a_change_deletes(void) {
   qbatch_free(&b);
 }
 
+/* unique on a merge key counts ties only: a key changed twice with
+ * different ordering values is the merge's business; the same ordering
+ * value twice is a change it cannot order. Quarantine cannot take it when
+ * the value is already in the table (checked in the e2e suite). */
+static void test_quality_unique_on_a_merge_key_counts_ties(void) {
+  int64_t ids[6] = {1, 1, 2, 2, 3, -1};
+  const char *status[6] = {"a", "b", "c", "d", "e", "f"};
+  int64_t ts[6] = {1, 2, 5, 5, 0, 0};
+  qbatch b;
+  qbatch_make(&b, ids, status, ts, 6);
+  floe_config_check k = qcheck(FLOE_CHECK_UNIQUE, "unique(id)", "id", false);
+  floe_config_check other = qcheck(FLOE_CHECK_UNIQUE, "unique(status)", "status", false);
+  floe_config_check both[2] = {k, other};
+  floe_quality *q = NULL;
+  floe_error err = {0};
+  REQUIRE_OK(floe_quality_open(&q, both, 2, &b.desc, -1, NULL, &err), &err);
+  int64_t key[1] = {0}, order[2] = {2, -1};
+  REQUIRE_OK(floe_quality_set_merge_key(q, key, 1, order, 2, &err), &err);
+  floe_quality_begin_unit(q);
+  REQUIRE_OK(floe_quality_add(q, &b.schema, &b.array, NULL, &err), &err);
+  CHECK_INT_EQ(floe_quality_unit_failing(q, 0), 1); /* the second (2, ts 5) */
+  CHECK_INT_EQ(floe_quality_unit_failing(q, 1), 0); /* not a key column: plain */
+  floe_buf samples = FLOE_BUF_INIT;
+  REQUIRE(floe_quality_samples(q, 0, &samples) == FLOE_OK);
+  CHECK_STR_EQ((const char *)samples.data, "2");
+  floe_buf_free(&samples);
+  CHECK(!floe_quality_wants_table(q));
+  floe_quality_free(q);
+  /* The same rows without the merge key: every repeat counts. */
+  REQUIRE_OK(floe_quality_open(&q, &k, 1, &b.desc, -1, NULL, &err), &err);
+  floe_quality_begin_unit(q);
+  REQUIRE_OK(floe_quality_add(q, &b.schema, &b.array, NULL, &err), &err);
+  CHECK_INT_EQ(floe_quality_unit_failing(q, 0), 2);
+  floe_quality_free(q);
+  qbatch_free(&b);
+}
+
 int main(void) {
   RUN(test_quality_row_checks_count_failures_and_keep_samples);
+  RUN(test_quality_unique_on_a_merge_key_counts_ties);
   RUN(test_quality_volume_guard_uses_the_median_of_recent_loads);
   RUN(test_quality_freshness_compares_the_newest_value_with_now);
   RUN(test_quality_skips_rows_a_change_deletes);
