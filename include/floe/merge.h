@@ -167,6 +167,11 @@ typedef struct floe_merge_result {
   int64_t net_row_change;
   /* Bytes written to the spill (0: the merge ran in memory). */
   int64_t spill_bytes;
+  /* Spilled partitions split again because their change rows would not
+   * fit the budget, and the most bytes one partition's change rows and
+   * key table held in memory (both 0 when the merge ran in memory). */
+  int64_t spill_splits;
+  int64_t spill_peak_bytes;
 } floe_merge_result;
 
 typedef struct floe_merge floe_merge;

@@ -111,6 +111,11 @@ typedef struct floe_scan_options {
   /* Row filter: a conjunction of n_filter terms (may be 0). */
   const floe_scan_predicate *filter;
   int32_t n_filter;
+  /* The filter only prunes (manifests and data files by partition values
+   * and column bounds); the rows of a kept file are returned whether they
+   * match or not. For a caller that checks every row itself anyway (a
+   * merge matching keys), so the scan saves the per-row evaluation. */
+  bool filter_prunes_only;
   /* Rows per batch read from a data file (0: 65536). Output batches hold
    * at most this many rows (fewer after deletes and filtering). */
   int64_t batch_size;

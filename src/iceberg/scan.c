@@ -310,6 +310,7 @@ struct floe_scan {
   int32_t n_filter;
   scan_pred *filter;
   bool with_file, with_pos;
+  bool filter_prunes_only;
   int64_t batch_size;
   /* data files to read (sorted paths as manifests record them); NULL: all */
   char **data_files;
@@ -492,6 +493,7 @@ int floe_scan_open(floe_scan **out, const floe_iceberg_metadata *metadata, floe_
   }
   s->with_file = options->with_file_path;
   s->with_pos = options->with_pos;
+  s->filter_prunes_only = options->filter_prunes_only;
   s->batch_size = options->batch_size > 0 ? options->batch_size : 65536;
 
   /* Snapshot (Iceberg spec: Point in Time Reads). */
@@ -1178,7 +1180,7 @@ static int open_task(floe_scan *s, const floe_scan_task *task, floe_error *err) 
   if (f->proj_index == NULL || f->pred_index == NULL || f->eq_index == NULL) goto nomem;
   for (int32_t i = 0; i < s->n_proj; i++)
     if (add_work(f, s->proj[i]->id, &f->proj_index[i]) < 0) goto nomem;
-  for (int32_t i = 0; i < s->n_filter; i++) {
+  for (int32_t i = 0; i < s->n_filter && !s->filter_prunes_only; i++) {
     if (add_work(f, s->filter[i].field->id, &f->pred_index[i]) < 0) goto nomem;
     f->work[f->pred_index[i]].for_rows = true;
   }
@@ -1488,7 +1490,8 @@ static int process_batch(floe_scan *s, bool *out_end, floe_error *err) {
   }
   uint8_t *keep = f->keep;
   bool no_positions = scan_positions_empty(&s->positions);
-  bool per_row = s->eq.n_sets > 0 || s->n_filter > 0;
+  int32_t n_row_filter = s->filter_prunes_only ? 0 : s->n_filter;
+  bool per_row = s->eq.n_sets > 0 || n_row_filter > 0;
   int64_t kept = 0;
   s->stats.rows_read += n;
   /* Which rows survive: position deletes, equality deletes, the filter. */
@@ -1527,7 +1530,7 @@ static int process_batch(floe_scan *s, bool *out_end, floe_error *err) {
         continue;
       }
       bool match = true;
-      for (int32_t t = 0; t < s->n_filter && match; t++)
+      for (int32_t t = 0; t < n_row_filter && match; t++)
         match = row_matches(&s->filter[t], &f->row[f->pred_index[t]]);
       if (!match) {
         s->stats.rows_filtered++;

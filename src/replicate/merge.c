@@ -37,8 +37,9 @@
  * as position deletes in file and position order or skipped by the copy-
  * on-write rewrite after the pass. When the buffered change set outgrows
  * the budget, the merge spills (replicate/spill.h): each key's winning row
- * so far, then every later change row, goes to one of SPILL_PARTS files by
- * the key hash's top bits, and a Bloom filter learns the key. The table
+ * so far, then every later change row, goes to one of up to
+ * SPILL_MAX_PARTS files by the key hash's top bits, and a (blocked) Bloom
+ * filter learns the key. The table
  * pass then writes each live row whose key the filter may hold (key, data
  * file and position, the row hash for hash-diff, the delete's values for
  * equality deletes) to the matching table-side file; a hash-diff row whose
@@ -47,7 +48,13 @@
  * in arrival order (so winners, ties and counts are those of the in-memory
  * merge), its table rows are matched in scan order as phase 2 does, its
  * new rows are written and its counts added; then the buffer is emptied
- * for the next. The data writers' row groups are bounded by half the
+ * for the next. A partition too large for the budget is first split by
+ * further hash bits (merge_spilled), recursively, so the memory a
+ * partition needs stays bounded at any change-set size. The scans of the
+ * table take the key range as a pruning filter only (every row's key is
+ * looked up anyway), and copy-on-write reads only the data files that
+ * hold replaced rows, copying runs of kept rows column by column in bulk.
+ * The data writers' row groups are bounded by half the
  * budget. The spill directory is removed when the commit ends, whatever
  * its outcome.
  *
@@ -82,12 +89,20 @@
 /* Up to this many changed keys the scan filter is an IN list (precise
  * bounds and partition pruning); above it, a [min, max] range. */
 #define IN_FILTER_MAX 64
-/* Spilling: the default change-set budget, the number of hash partitions
- * (a partition is merged in memory on its own, so a spilled merge holds
- * about 1/SPILL_PARTS of its change set) and each spill file's buffer. */
+/* Spilling: the default change-set budget; the most hash partitions a
+ * spill (or a split partition) fans out to (a partition is merged in
+ * memory on its own); each spill file's buffer. The fan-out is also held
+ * to the budget: its buffers (two files a partition) take at most a
+ * sixteenth of it, so 256 partitions from 128 MiB up, 2 at 1 MiB. */
 #define DEFAULT_MEMORY_BYTES (INT64_C(128) << 20)
-#define SPILL_PARTS 256
+#define SPILL_MAX_PARTS 256
 #define SPILL_BUFFER (16 * 1024)
+/* A spilled partition is split again (by further bits of the key hash)
+ * when its change rows, as buffered in memory (record bytes plus about
+ * SPILL_ROW_OVERHEAD a row for the key table), would pass half the
+ * budget, unless it holds fewer than SPLIT_MIN_ROWS rows. */
+#define SPILL_ROW_OVERHEAD 112
+#define SPLIT_MIN_ROWS 64
 /* Bloom filter over the spilled change set's keys: at most this many
  * bytes (and at most an eighth of the budget), BLOOM_PROBES bits a key. */
 #define BLOOM_MAX_BYTES ((size_t)16 << 20)
@@ -203,8 +218,10 @@ struct floe_merge {
   /* spilling (options.memory_bytes) */
   int64_t memory_budget;
   char *spill_parent;
-  floe_spill *spill; /* set once the change set spilled: files 0..SPILL_PARTS-1
-                      * hold change rows, the next SPILL_PARTS table keys */
+  floe_spill *spill; /* set once the change set spilled: files 0..spill_parts-1
+                      * hold change rows, the next spill_parts table keys
+                      * (split partitions add files) */
+  int32_t spill_parts, spill_bits; /* spill_parts = 1 << spill_bits */
   uint8_t *bloom;
   uint64_t bloom_bits; /* a power of two */
   floe_buf record;
@@ -1035,25 +1052,51 @@ static void core_reset(floe_merge *m, bool release) {
   }
 }
 
-static inline uint32_t spill_part(uint64_t hash) { return (uint32_t)(hash >> 56); }
+/* The partition of a key hash at a split level: `bits` bits after the
+ * first `used` (the top level takes the top spill_bits). */
+static inline uint32_t hash_bits(uint64_t hash, int32_t used, int32_t bits) {
+  return (uint32_t)((hash << used) >> (64 - bits));
+}
 
-static inline uint64_t bloom_step(uint64_t hash) {
-  return (rotl64(hash, 29) * XXH_P2) | 1;
+static inline uint32_t spill_part(const floe_merge *m, uint64_t hash) {
+  return hash_bits(hash, 0, m->spill_bits);
+}
+
+/* The number of hash bits (a fan-out of 1 << bits, 1..8 bits) whose
+ * spill buffers stay within a sixteenth of the budget. */
+static int32_t spill_fanout_bits(const floe_merge *m) {
+  int32_t bits = 1;
+  while (bits < 8 && ((int64_t)2 << (bits + 1)) * SPILL_BUFFER <= m->memory_budget / 16) bits++;
+  return bits;
+}
+
+/* The Bloom filter is blocked: a key's BLOOM_PROBES bits lie in one
+ * 64-byte block (chosen by hash bits the partition number does not use),
+ * so a probe of the table pass costs one cache miss, not BLOOM_PROBES. */
+static inline uint8_t *bloom_block(const floe_merge *m, uint64_t hash) {
+  uint64_t blocks = m->bloom_bits / 512;
+  return m->bloom + ((hash >> 16) & (blocks - 1)) * 64;
+}
+
+static inline uint64_t bloom_bits_of(uint64_t hash) {
+  return rotl64(hash, 29) * XXH_P2; /* 9 bits a probe */
 }
 
 static void bloom_add(floe_merge *m, uint64_t hash) {
-  uint64_t step = bloom_step(hash), mask = m->bloom_bits - 1;
-  for (int i = 0; i < BLOOM_PROBES; i++) {
-    uint64_t bit = (hash + (uint64_t)i * step) & mask;
-    m->bloom[bit >> 3] |= (uint8_t)(1u << (bit & 7));
+  uint8_t *block = bloom_block(m, hash);
+  uint64_t bits = bloom_bits_of(hash);
+  for (int i = 0; i < BLOOM_PROBES; i++, bits >>= 9) {
+    uint32_t bit = (uint32_t)(bits & 511);
+    block[bit >> 3] |= (uint8_t)(1u << (bit & 7));
   }
 }
 
 static bool bloom_has(const floe_merge *m, uint64_t hash) {
-  uint64_t step = bloom_step(hash), mask = m->bloom_bits - 1;
-  for (int i = 0; i < BLOOM_PROBES; i++) {
-    uint64_t bit = (hash + (uint64_t)i * step) & mask;
-    if (!(m->bloom[bit >> 3] & (1u << (bit & 7)))) return false;
+  const uint8_t *block = bloom_block(m, hash);
+  uint64_t bits = bloom_bits_of(hash);
+  for (int i = 0; i < BLOOM_PROBES; i++, bits >>= 9) {
+    uint32_t bit = (uint32_t)(bits & 511);
+    if (!(block[bit >> 3] & (1u << (bit & 7)))) return false;
   }
   return true;
 }
@@ -1198,7 +1241,8 @@ static int spill_change_row(floe_merge *m, const change_row *ch,
     rc |= value_put(rec, cols[i], rows[i]);
   if (rc != 0) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
   bloom_add(m, ch->hash);
-  return floe_spill_append(m->spill, (int32_t)spill_part(ch->hash), rec->data, rec->len, err);
+  return floe_spill_append(m->spill, (int32_t)spill_part(m, ch->hash), rec->data, rec->len,
+                           err);
 }
 
 /* Spills change row r of a batch (views by batch child, source per table
@@ -1230,7 +1274,9 @@ static int spill_begin(floe_merge *m, floe_error *err) {
   int rc = seal_chunk(m, err);
   if (rc < 0) return rc;
   row_entry *order = NULL;
-  rc = floe_spill_open(&m->spill, m->spill_parent, "merge", 2 * SPILL_PARTS, SPILL_BUFFER,
+  m->spill_bits = spill_fanout_bits(m);
+  m->spill_parts = 1 << m->spill_bits;
+  rc = floe_spill_open(&m->spill, m->spill_parent, "merge", 2 * m->spill_parts, SPILL_BUFFER,
                        err);
   if (rc < 0) {
     floe_error_prefix(err, "merge into %s: spilling the change set", m->name);
@@ -1272,8 +1318,49 @@ cleanup:
   return rc;
 }
 
-/* Reads change partition q back into the (empty) buffer and key table,
- * in arrival order, so winners and counts come out as in memory. */
+/* Keeps only each key's winning row in the buffer: copies them, in
+ * arrival order, into new chunks and points the entries at them (a
+ * later change still compares against the entry as before). */
+static int core_compact(floe_merge *m, floe_error *err) {
+  int rc = seal_chunk(m, err);
+  if (rc < 0) return rc;
+  row_entry *order = floe_malloc(((size_t)m->n_entries + 1) * sizeof *order);
+  merge_chunk *old = m->chunks;
+  int64_t n_old = m->n_chunks;
+  if (order == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  for (int64_t i = 0; i < m->n_entries; i++) {
+    order[i].row = m->entries[i].row;
+    order[i].entry = i;
+  }
+  qsort(order, (size_t)m->n_entries, sizeof *order, compare_row_entry);
+  m->chunks = NULL;
+  m->n_chunks = m->cap_chunks = 0;
+  m->chunk_bytes = 0;
+  for (int64_t i = 0; i < m->n_entries && rc >= 0; i++) {
+    merge_entry *e = &m->entries[order[i].entry];
+    const merge_chunk *c = &old[e->row / CHUNK_ROWS];
+    int64_t idx = e->row % CHUNK_ROWS;
+    for (int32_t k = 0; k < m->n_columns && rc >= 0; k++)
+      rc = append_value(&m->builder.columns[k], &c->views[k], idx);
+    if (rc < 0) {
+      rc = floe_error_set(err, rc, "out of memory");
+      break;
+    }
+    e->row = m->n_chunks * CHUNK_ROWS + m->builder_rows;
+    if (++m->builder_rows == CHUNK_ROWS) rc = seal_chunk(m, err);
+  }
+  if (rc >= 0) rc = seal_chunk(m, err);
+  for (int64_t i = 0; i < n_old; i++) {
+    floe_arrow_array_release(&old[i].array);
+    floe_free(old[i].views);
+  }
+  floe_free(old);
+  floe_free(order);
+  return rc;
+}
+
+/* Reads change partition file q back into the (empty) buffer and key
+ * table, in arrival order, so winners and counts come out as in memory. */
 static int load_partition(floe_merge *m, int32_t q, floe_error *err) {
   int rc = floe_spill_rewind(m->spill, q, err);
   if (rc < 0) return rc;
@@ -1318,10 +1405,19 @@ static int load_partition(floe_merge *m, int32_t q, floe_error *err) {
     if (m->builder_rows == CHUNK_ROWS) {
       rc = seal_chunk(m, err);
       if (rc < 0) return rc;
+      /* a partition that could not be split (one key's many changes)
+       * keeps only each key's winning row once past the budget */
+      if (core_bytes(m) > m->memory_budget && m->n_entries * 2 <= m->n_chunks * CHUNK_ROWS) {
+        rc = core_compact(m, err);
+        if (rc < 0) return rc;
+      }
     }
   }
   floe_spill_drop(m->spill, q);
-  return seal_chunk(m, err);
+  rc = seal_chunk(m, err);
+  int64_t bytes = core_bytes(m);
+  if (bytes > m->result.spill_peak_bytes) m->result.spill_peak_bytes = bytes;
+  return rc;
 bad:
   return floe_error_set(err, FLOE_EFORMAT, "merge into %s: spill partition %d is corrupt",
                         m->name, (int)q);
@@ -1744,15 +1840,19 @@ static int key_filter(floe_merge *m, floe_scan_predicate *terms, int32_t *n_term
 static int pass_open(floe_merge *m, table_pass *p, const int32_t *ids,
                      int32_t n_ids, bool with_position,
                      const floe_scan_predicate *filter, int32_t n_filter,
+                     const char *const *data_files, int32_t n_data_files,
                      floe_error *err) {
   floe_scan_options so;
   memset(&so, 0, sizeof so);
+  so.data_files = data_files;
+  so.n_data_files = n_data_files;
   so.field_ids = ids;
   so.n_field_ids = n_ids;
   so.with_file_path = with_position;
   so.with_pos = with_position;
   so.filter = filter;
   so.n_filter = n_filter;
+  so.filter_prunes_only = true; /* every row's key is looked up anyway */
   int rc = floe_scan_open(&p->scan, m->md, floe_table_io(m->table), &so, err);
   if (rc < 0) return rc;
   rc = floe_scan_plan(p->scan, &p->plan, err);
@@ -1956,7 +2056,7 @@ static int spill_table_row(floe_merge *m, table_pass *p, const floe_arrow_view *
         for (int32_t j = 0; j < p->n_eq; j++)
           if (value_put(rec, &views[p->eq_child[j]], r) < 0)
             return floe_error_set(err, FLOE_ENOMEM, "out of memory");
-      return floe_spill_append(m->spill, SPILL_PARTS + (int32_t)spill_part(hash), rec->data,
+      return floe_spill_append(m->spill, m->spill_parts + (int32_t)spill_part(m, hash), rec->data,
                                rec->len, err);
     }
   }
@@ -1987,15 +2087,16 @@ static void count_entries(floe_merge *m) {
 
 static int write_new_rows(floe_merge *m, floe_error *err);
 
-/* Merges spill partition q: its change rows into the key table, then its
- * table rows (in scan order) against them, as the in-memory table pass
- * does row by row; then writes its new rows and counts its keys. */
-static int merge_partition(floe_merge *m, table_pass *p, int32_t q, floe_error *err) {
+/* Merges one spilled partition (change rows in file q, table rows in
+ * file `file`): its change rows into the key table, then its table rows
+ * (in scan order) against them, as the in-memory table pass does row by
+ * row; then writes its new rows and counts its keys. */
+static int merge_partition(floe_merge *m, table_pass *p, int32_t q, int32_t file,
+                           floe_error *err) {
   int rc = load_partition(m, q, err);
   if (rc < 0) return rc;
   rc = hash_entries(m, err);
   if (rc < 0) return rc;
-  int32_t file = SPILL_PARTS + q;
   rc = floe_spill_rewind(m->spill, file, err);
   if (rc < 0) return rc;
   bool positions = m->deletes != FLOE_MERGE_EQUALITY_DELETES;
@@ -2066,6 +2167,76 @@ bad:
                         m->name, (int)file);
 }
 
+/* The key hash of a spill record: a change record's key follows its
+ * action, flags and ordering values; a table record starts with its key. */
+static int record_key_hash(const floe_merge *m, const uint8_t *rec, size_t len, bool change,
+                           uint64_t *hash) {
+  size_t at = change ? 2 + (m->order_column >= 0 ? 16 : 0) + (m->then_column >= 0 ? 16 : 0) : 0;
+  uint32_t kl;
+  if (len < at + 4) return FLOE_EFORMAT;
+  memcpy(&kl, rec + at, 4);
+  if (len - at - 4 < kl) return FLOE_EFORMAT;
+  *hash = floe_merge_xxh64(rec + at + 4, kl, 0);
+  return FLOE_OK;
+}
+
+/* Moves every record of file `from` to file first + (its key's next
+ * `bits` hash bits after `used`), in order; counts each child's records
+ * in counts (may be NULL); drops `from`. */
+static int spill_split_file(floe_merge *m, int32_t from, bool change, int32_t first,
+                            int32_t used, int32_t bits, int64_t *counts, floe_error *err) {
+  int rc = floe_spill_rewind(m->spill, from, err);
+  if (rc < 0) return rc;
+  for (;;) {
+    const uint8_t *rec;
+    size_t len;
+    uint64_t hash;
+    rc = floe_spill_next(m->spill, from, &rec, &len, err);
+    if (rc < 0) return rc;
+    if (rec == NULL) break;
+    if (record_key_hash(m, rec, len, change, &hash) < 0)
+      return floe_error_set(err, FLOE_EFORMAT, "merge into %s: spill partition %d is corrupt",
+                            m->name, (int)from);
+    uint32_t child = hash_bits(hash, used, bits);
+    if (counts != NULL) counts[child]++;
+    rc = floe_spill_append(m->spill, first + (int32_t)child, rec, len, err);
+    if (rc < 0) return rc;
+  }
+  floe_spill_drop(m->spill, from);
+  return FLOE_OK;
+}
+
+/* Merges a spilled partition (change rows in file q, table rows in file
+ * `file`, keys sharing their first `used` hash bits). One whose change
+ * rows would not fit half the budget in memory is split first by the next
+ * hash bits into as many parts as make each fit (at most SPILL_MAX_PARTS,
+ * and at most the top level's fan-out), recursively: records keep their
+ * order within each part, so every part merges as the whole would have.
+ * A split that cannot separate the rows (one key's many changes) is not
+ * repeated; load_partition then keeps only winning rows. */
+static int merge_spilled(floe_merge *m, table_pass *p, int32_t q, int32_t file, int32_t used,
+                         bool splittable, floe_error *err) {
+  int64_t records = floe_spill_file_records(m->spill, q);
+  int64_t need = floe_spill_file_bytes(m->spill, q) + records * SPILL_ROW_OVERHEAD;
+  if (!splittable || used >= 64 || records < SPLIT_MIN_ROWS || need <= m->memory_budget / 2)
+    return merge_partition(m, p, q, file, err);
+  int32_t bits = 1;
+  while (bits < m->spill_bits && need / ((int64_t)1 << bits) > m->memory_budget / 2) bits++;
+  if (bits > 64 - used) bits = 64 - used;
+  int32_t parts = 1 << bits, first;
+  int64_t *counts = floe_calloc((size_t)parts, sizeof *counts);
+  if (counts == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  int rc = floe_spill_add_files(m->spill, 2 * parts, &first, err);
+  if (rc >= 0) rc = spill_split_file(m, q, true, first, used, bits, counts, err);
+  if (rc >= 0) rc = spill_split_file(m, file, false, first + parts, used, bits, NULL, err);
+  if (rc >= 0) m->result.spill_splits++;
+  for (int32_t c = 0; c < parts && rc >= 0; c++)
+    rc = merge_spilled(m, p, first + c, first + parts + c, used + bits, counts[c] < records,
+                       err);
+  floe_free(counts);
+  return rc;
+}
+
 /* Writes the position deletes marked in the task bitmaps, file by file in
  * plan order and by position. */
 static int emit_position_deletes(floe_merge *m, table_pass *p, floe_error *err) {
@@ -2131,7 +2302,7 @@ static int table_pass_run(floe_merge *m, table_pass *p, floe_error *err) {
   }
   rc = pass_open(m, p, ids, n_ids,
                  m->deletes != FLOE_MERGE_EQUALITY_DELETES || m->md->n_specs > 1, terms,
-                 n_terms, err);
+                 n_terms, NULL, 0, err);
   if (rc < 0) goto cleanup;
 
   if (m->deletes == FLOE_MERGE_EQUALITY_DELETES) {
@@ -2229,8 +2400,23 @@ cleanup:
   return rc;
 }
 
-/* Copy-on-write: reads every live row of the touched data files and writes
- * the ones the merge does not replace. */
+/* Appends rows [start, start + n) of a scanned batch to the rewrite's
+ * builder, column by column in bulk (a column the file lacks is null). */
+static int cow_copy_run(floe_merge *m, const table_pass *rp, const floe_arrow_view *views,
+                        floe_arrow_batch_builder *bb, int64_t start, int64_t n) {
+  for (int32_t c = 0; c < m->n_columns; c++) {
+    floe_arrow_builder *b = &bb->columns[c];
+    int rc = rp->col_child[c] >= 0
+                 ? floe_arrow_builder_append_view(b, &views[rp->col_child[c]], start, n)
+                 : floe_arrow_builder_append_nulls(b, n);
+    if (rc < 0) return rc;
+  }
+  return FLOE_OK;
+}
+
+/* Copy-on-write: reads every live row of the touched data files (the scan
+ * plans only those) and writes the ones the merge does not replace, runs
+ * of kept rows copied column by column in bulk. */
 static int cow_rewrite(floe_merge *m, table_pass *p, floe_error *err) {
   int rc = FLOE_OK;
   table_pass rp;
@@ -2240,8 +2426,17 @@ static int cow_rewrite(floe_merge *m, table_pass *p, floe_error *err) {
   bool bb_ready = false;
   struct ArrowArray batch;
   memset(&batch, 0, sizeof batch);
+  const char **paths = NULL;
+  int32_t n_paths = 0;
 
-  rc = pass_open(m, &rp, NULL, 0, true, NULL, 0, err);
+  paths = floe_calloc((size_t)p->plan->n_tasks + 1, sizeof *paths);
+  if (paths == NULL) {
+    rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    goto cleanup;
+  }
+  for (int32_t t = 0; t < p->plan->n_tasks; t++)
+    if (p->touched[t]) paths[n_paths++] = p->plan->tasks[t].file.file_path;
+  rc = pass_open(m, &rp, NULL, 0, true, NULL, 0, paths, n_paths, err);
   if (rc < 0) goto cleanup;
   rc = floe_arrow_batch_builder_init(&bb, &m->row_schema, err);
   if (rc < 0) goto cleanup;
@@ -2260,39 +2455,50 @@ static int cow_rewrite(floe_merge *m, table_pass *p, floe_error *err) {
                                 batch.children[c], err);
       if (rc < 0) goto cleanup;
     }
+    const floe_arrow_view *pos = &views[rp.pos_child];
+    int64_t run = 0, run_len = 0; /* kept rows [run, run + run_len) */
     for (int64_t r = 0; r < batch.length; r++) {
       size_t len;
       const uint8_t *path = floe_arrow_view_bytes(&views[rp.file_child], r, &len);
-      /* the first pass's plan numbers the touched tasks; a file it pruned
-       * is not there (-1) and is untouched */
-      rc = pass_lookup_task(p, path, len, err);
+      /* the first pass's plan numbers the touched tasks; this scan reads
+       * no other file */
+      rc = pass_find_task(m, p, path, len, err);
       if (rc < 0) goto cleanup;
-      if (p->cur_task < 0 || !p->touched[p->cur_task]) continue;
-      if (row_marked(p, p->cur_task, floe_arrow_view_int64(&views[rp.pos_child], r)))
+      bool keep = p->touched[p->cur_task] &&
+                  !row_marked(p, p->cur_task, floe_arrow_view_int64(pos, r));
+      if (keep) {
+        if (run_len == 0) run = r;
+        run_len++;
         continue;
-      for (int32_t c = 0; c < m->n_columns; c++) {
-        floe_arrow_builder *b = &bb.columns[c];
-        rc = rp.col_child[c] >= 0 ? append_value(b, &views[rp.col_child[c]], r)
-                                  : floe_arrow_builder_append_null(b);
-        if (rc < 0) {
-          rc = floe_error_set(err, rc, "out of memory");
-          goto cleanup;
-        }
       }
-      if (bb.columns[0].length >= OUT_BATCH_ROWS) {
-        rc = flush_builder(m, &bb, &m->row_schema, sink_data, err);
-        if (rc < 0) goto cleanup;
+      if (run_len > 0) {
+        rc = cow_copy_run(m, &rp, views, &bb, run, run_len);
+        if (rc < 0) goto nomem;
+        run_len = 0;
       }
     }
+    if (run_len > 0) {
+      rc = cow_copy_run(m, &rp, views, &bb, run, run_len);
+      if (rc < 0) goto nomem;
+    }
     floe_arrow_array_release(&batch);
+    if (bb.columns[0].length >= OUT_BATCH_ROWS) {
+      rc = flush_builder(m, &bb, &m->row_schema, sink_data, err);
+      if (rc < 0) goto cleanup;
+    }
   }
   rc = flush_builder(m, &bb, &m->row_schema, sink_data, err);
 cleanup:
   floe_arrow_array_release(&batch);
   if (bb_ready) floe_arrow_batch_builder_free(&bb);
   floe_free(views);
+  floe_free(paths);
   table_pass_reset(&rp);
   return rc;
+nomem:
+  rc = floe_error_set(err, rc, "merge into %s: rewriting a data file: %s", m->name,
+                      rc == FLOE_ENOMEM ? "out of memory" : "a column's layout differs");
+  goto cleanup;
 }
 
 /* Row numbers in arrival order, ignoring write_new_rows' update bit. */
@@ -2466,8 +2672,8 @@ int floe_merge_commit(floe_merge *m, floe_merge_result *out, floe_error *err) {
     if (rc < 0) goto cleanup;
   }
   if (m->spill != NULL) {
-    for (int32_t q = 0; q < SPILL_PARTS; q++) {
-      rc = merge_partition(m, &pass, q, err);
+    for (int32_t q = 0; q < m->spill_parts; q++) {
+      rc = merge_spilled(m, &pass, q, m->spill_parts + q, m->spill_bits, true, err);
       if (rc < 0) goto cleanup;
     }
   }

@@ -28,6 +28,8 @@ typedef struct spill_file {
   size_t len;    /* writing: bytes buffered; reading: bytes in buf */
   size_t pos;    /* reading: next unread byte */
   bool eof;
+  int64_t bytes;   /* appended, record prefixes included */
+  int64_t records; /* appended */
 } spill_file;
 
 struct floe_spill {
@@ -126,6 +128,8 @@ int floe_spill_append(floe_spill *s, int32_t file, const void *record,
     }
   }
   s->bytes += (int64_t)len + 4;
+  f->bytes += (int64_t)len + 4;
+  f->records++;
   return FLOE_OK;
 }
 
@@ -210,6 +214,27 @@ void floe_spill_drop(floe_spill *s, int32_t file) {
   f->fd = -1;
   f->reading = true;
   f->eof = true;
+}
+
+int floe_spill_add_files(floe_spill *s, int32_t n, int32_t *first, floe_error *err) {
+  if (n <= 0 || s->n_files > INT32_MAX - n)
+    return floe_error_set(err, FLOE_EINVAL, "spill: bad file count");
+  spill_file *files = floe_realloc(s->files, (size_t)(s->n_files + n) * sizeof *files);
+  if (files == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  memset(files + s->n_files, 0, (size_t)n * sizeof *files);
+  for (int32_t i = 0; i < n; i++) files[s->n_files + i].fd = -1;
+  s->files = files;
+  *first = s->n_files;
+  s->n_files += n;
+  return FLOE_OK;
+}
+
+int64_t floe_spill_file_bytes(const floe_spill *s, int32_t file) {
+  return s != NULL && file >= 0 && file < s->n_files ? s->files[file].bytes : 0;
+}
+
+int64_t floe_spill_file_records(const floe_spill *s, int32_t file) {
+  return s != NULL && file >= 0 && file < s->n_files ? s->files[file].records : 0;
 }
 
 int64_t floe_spill_bytes(const floe_spill *s) { return s != NULL ? s->bytes : 0; }

@@ -45,6 +45,15 @@ int floe_spill_next(floe_spill *s, int32_t file, const uint8_t **record,
  * returned at once). */
 void floe_spill_drop(floe_spill *s, int32_t file);
 
+/* Adds n empty files, numbered from *first on (the earlier files keep
+ * their numbers and contents). Errors: FLOE_EINVAL, FLOE_ENOMEM. */
+int floe_spill_add_files(floe_spill *s, int32_t n, int32_t *first, floe_error *err);
+
+/* Bytes (record prefixes included) and records appended to file `file`
+ * until it was dropped (then 0). */
+int64_t floe_spill_file_bytes(const floe_spill *s, int32_t file);
+int64_t floe_spill_file_records(const floe_spill *s, int32_t file);
+
 /* Bytes written to the spill's files so far (record prefixes included). */
 int64_t floe_spill_bytes(const floe_spill *s);
 

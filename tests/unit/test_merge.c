@@ -1196,6 +1196,8 @@ static void test_spilled_merge_matches_in_memory(void) {
         CHECK_STR_EQ(spilled, in_memory);
         CHECK_INT_EQ(rm.spill_bytes, 0);
         CHECK(rs.spill_bytes > 0);
+        CHECK_INT_EQ(rm.spill_splits, 0);
+        CHECK(rs.spill_splits > 0); /* 1,500 rows past a 1-byte budget */
         CHECK_INT_EQ(rs.input_rows, rm.input_rows);
         CHECK_INT_EQ(rs.rows_inserted, rm.rows_inserted);
         CHECK_INT_EQ(rs.rows_updated, rm.rows_updated);
@@ -1230,6 +1232,105 @@ static void test_spill_starts_mid_merge(void) {
   CHECK_INT_EQ(rs.duplicate_keys, rm.duplicate_keys);
   CHECK_INT_EQ(rs.tied_keys, rm.tied_keys);
   CHECK_INT_EQ(rs.rows_updated, rm.rows_updated);
+  free(in_memory);
+  free(spilled);
+  CHECK_INT_EQ(spill_entries(), 0);
+}
+
+/* A merge of `n_changes` upserts (3 versions each of n_changes / 3 keys,
+ * ids 1.. with the 1,200-row base of spill_case) with `memory_bytes`;
+ * returns the table's text. `keys` distinct keys only (0: n_changes/3). */
+static char *many_changes_case(int n_changes, int keys, floe_merge_deletes deletes,
+                               int64_t memory_bytes, const char *name, floe_merge_result *r) {
+  fixture fx;
+  floe_error err = {0};
+  if (!fixture_open(&fx, name, NULL, &err)) return strdup("(fixture failed)");
+  static char names[1200][16];
+  trow *rows = calloc((size_t)n_changes + 1200, sizeof *rows);
+  char (*cnames)[16] = calloc((size_t)n_changes + 1, sizeof *cnames);
+  for (int i = 0; i < 1200; i++) {
+    snprintf(names[i], sizeof names[i], "n%d", i + 1);
+    rows[i] = (trow){i + 1, names[i], i + 1, 1, "eu", NULL};
+  }
+  bool ok = append_rows(&fx, rows, 1200, &err);
+  if (keys <= 0) keys = n_changes / 3;
+  for (int i = 0; i < n_changes; i++) {
+    uint64_t h = mix64((uint64_t)i + 11);
+    int64_t id = (int64_t)(h % (uint64_t)keys) + 1;
+    snprintf(cnames[i], sizeof cnames[i], "c%d", i);
+    rows[i] = (trow){id, cnames[i], (int32_t)(h >> 40) % 1000, 2 + (int64_t)((h >> 12) % 4),
+                     (h >> 30) % 2 ? "eu" : "us", NULL};
+  }
+  floe_merge_options o = upsert_options(deletes);
+  o.memory_bytes = memory_bytes;
+  int per = n_changes / 4;
+  const trow *rp[] = {rows, rows + per, rows + 2 * per, rows + 3 * per};
+  int counts[] = {per, per, per, n_changes - 3 * per};
+  int rc = ok ? run_merge(&fx, &o, rp, counts, 4, false, r, &err) : -1;
+  char *text;
+  if (rc != 0) {
+    printf("  %s: %s\n", name, err.message);
+    text = strdup("(merge failed)");
+  } else {
+    text = table_text(fx.table);
+  }
+  free(rows);
+  free(cnames);
+  fixture_close(&fx);
+  return text;
+}
+
+/* 60,000 changes (~10 MB buffered) under a 512 KiB budget: the spill
+ * starts with the 2 partitions such a budget allows, which are split again
+ * and again by further key-hash bits until each partition's change rows
+ * fit; no partition held more than the budget in memory, and the table
+ * and counts equal the in-memory merge's. */
+static void test_spill_splits_partitions_past_the_budget(void) {
+  floe_merge_result rm, rs;
+  memset(&rm, 0, sizeof rm);
+  memset(&rs, 0, sizeof rs);
+  int64_t budget = INT64_C(512) << 10;
+  char *in_memory = many_changes_case(60000, 0, FLOE_MERGE_POSITION_DELETES, INT64_C(1) << 30,
+                                      "split_mem", &rm);
+  char *spilled =
+      many_changes_case(60000, 0, FLOE_MERGE_POSITION_DELETES, budget, "split_disk", &rs);
+  CHECK(strlen(in_memory) > 100000);
+  CHECK_STR_EQ(spilled, in_memory);
+  CHECK_INT_EQ(rm.spill_splits, 0);
+  CHECK(rs.spill_splits >= 4);
+  CHECK(rs.spill_peak_bytes > 0);
+  CHECK(rs.spill_peak_bytes <= budget);
+  CHECK(rs.spill_bytes > 60000 * 20);
+  CHECK_INT_EQ(rs.rows_updated, rm.rows_updated);
+  CHECK_INT_EQ(rs.rows_inserted, rm.rows_inserted);
+  CHECK_INT_EQ(rs.duplicate_keys, rm.duplicate_keys);
+  CHECK_INT_EQ(rs.tied_keys, rm.tied_keys);
+  CHECK(rm.tied_keys > 0);
+  free(in_memory);
+  free(spilled);
+  CHECK_INT_EQ(spill_entries(), 0);
+}
+
+/* 140,000 changes of 3 keys under a 1-byte budget: no split can separate
+ * them (splitting stops once a split leaves every row in one part), and
+ * the partition keeps only each key's winning row once past the budget,
+ * so it holds far less than its 140,000 rows; the winners, ties and
+ * counts equal the in-memory merge's. */
+static void test_spill_of_few_keys_keeps_winners_only(void) {
+  floe_merge_result rm, rs;
+  memset(&rm, 0, sizeof rm);
+  memset(&rs, 0, sizeof rs);
+  char *in_memory = many_changes_case(140000, 3, FLOE_MERGE_COPY_ON_WRITE, INT64_C(1) << 30,
+                                      "few_mem", &rm);
+  char *spilled = many_changes_case(140000, 3, FLOE_MERGE_COPY_ON_WRITE, 1, "few_disk", &rs);
+  CHECK_STR_EQ(spilled, in_memory);
+  CHECK(strstr(in_memory, "1|c") != NULL);
+  CHECK_INT_EQ(rs.rows_updated, 3);
+  CHECK_INT_EQ(rs.duplicate_keys, rm.duplicate_keys);
+  CHECK_INT_EQ(rs.tied_keys, rm.tied_keys);
+  CHECK(rs.spill_peak_bytes > 0);
+  /* all 140,000 rows would take ~7 MB; a chunk of 65,536 about 3 MB */
+  CHECK(rs.spill_peak_bytes < (INT64_C(9) << 20) / 2);
   free(in_memory);
   free(spilled);
   CHECK_INT_EQ(spill_entries(), 0);
@@ -1354,6 +1455,8 @@ int main(void) {
   g_memory_bytes = 0;
   RUN(test_spilled_merge_matches_in_memory);
   RUN(test_spill_starts_mid_merge);
+  RUN(test_spill_splits_partitions_past_the_budget);
+  RUN(test_spill_of_few_keys_keeps_winners_only);
   RUN(test_spill_dir_missing_fails_cleanly);
   return test_report();
 }
