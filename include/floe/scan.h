@@ -214,6 +214,12 @@ const floe_iceberg_schema *floe_scan_table_schema(const floe_scan *scan);
  * out->release == NULL. Errors name the data or delete file. */
 int floe_scan_next(floe_scan *scan, struct ArrowArray *out, floe_error *err);
 
+/* The plan task (an index into the plan's tasks) whose data file the
+ * batch floe_scan_next returned last came from: a batch never spans data
+ * files. -1 before the first batch. Lets a caller that needs the file of
+ * each row (a merge marking rows) skip the _file column. */
+int32_t floe_scan_batch_task(const floe_scan *scan);
+
 /* Rows returned so far, and rows dropped by deletes and by the filter. */
 typedef struct floe_scan_stats {
   int64_t rows_read;        /* rows decoded from data files */

@@ -329,6 +329,7 @@ struct floe_scan {
   int32_t cap_tasks, cap_deletes;
   /* reading */
   int32_t next_task;
+  int32_t batch_task; /* the task of the last batch returned, or -1 */
   bool file_open;
   file_state cur;
   scan_positions positions;
@@ -491,6 +492,7 @@ int floe_scan_open(floe_scan **out, const floe_iceberg_metadata *metadata, floe_
       goto cleanup;
     }
   }
+  s->batch_task = -1;
   s->with_file = options->with_file_path;
   s->with_pos = options->with_pos;
   s->filter_prunes_only = options->filter_prunes_only;
@@ -1574,6 +1576,8 @@ static int64_t builder_rows(const floe_scan *s, int64_t pending_no_columns) {
   return s->builder.n_columns > 0 ? s->builder.columns[0].length : pending_no_columns;
 }
 
+int32_t floe_scan_batch_task(const floe_scan *s) { return s != NULL ? s->batch_task : -1; }
+
 int floe_scan_next(floe_scan *s, struct ArrowArray *out, floe_error *err) {
   int rc = FLOE_OK;
   memset(out, 0, sizeof *out);
@@ -1595,6 +1599,7 @@ int floe_scan_next(floe_scan *s, struct ArrowArray *out, floe_error *err) {
   }
   int64_t n = builder_rows(s, s->stats.rows_returned - returned_before);
   if (n == 0) return FLOE_OK; /* end of scan: out->release == NULL */
+  s->batch_task = s->next_task - 1; /* the rows are of the task opened last */
   if (s->builder.n_columns > 0)
     FLOE_TRY(floe_arrow_batch_builder_finish(&s->builder, out, err));
   else if (floe_arrow_struct_from_children(out, NULL, 0, n) < 0)

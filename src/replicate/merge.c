@@ -1405,9 +1405,11 @@ static int load_partition(floe_merge *m, int32_t q, floe_error *err) {
     if (m->builder_rows == CHUNK_ROWS) {
       rc = seal_chunk(m, err);
       if (rc < 0) return rc;
+      int64_t bytes = core_bytes(m);
+      if (bytes > m->result.spill_peak_bytes) m->result.spill_peak_bytes = bytes;
       /* a partition that could not be split (one key's many changes)
        * keeps only each key's winning row once past the budget */
-      if (core_bytes(m) > m->memory_budget && m->n_entries * 2 <= m->n_chunks * CHUNK_ROWS) {
+      if (bytes > m->memory_budget && m->n_entries * 2 <= m->n_chunks * CHUNK_ROWS) {
         rc = core_compact(m, err);
         if (rc < 0) return rc;
       }
@@ -1731,10 +1733,8 @@ typedef struct table_pass {
   const floe_scan_plan_info *plan;
   struct ArrowSchema out_schema;
   int32_t *col_child; /* per table column: child of the scan batch, or -1 */
-  int64_t file_child, pos_child;
-  char *cur_path;     /* the data file of the rows being read */
-  size_t cur_path_cap;
-  int32_t cur_task;
+  int64_t pos_child;
+  int32_t cur_task;   /* the plan task of the batch being read */
   /* per plan task: the rows deletes remove; whether deletes touch it */
   task_rows *rows;
   bool *touched;
@@ -1749,7 +1749,6 @@ typedef struct table_pass {
 static void table_pass_reset(table_pass *p) {
   floe_arrow_schema_release(&p->out_schema);
   floe_free(p->col_child);
-  floe_free(p->cur_path);
   if (p->rows != NULL && p->plan != NULL)
     for (int32_t t = 0; t < p->plan->n_tasks; t++) floe_free(p->rows[t].bits);
   floe_free(p->rows);
@@ -1836,7 +1835,8 @@ static int key_filter(floe_merge *m, floe_scan_predicate *terms, int32_t *n_term
 }
 
 /* Opens a scan of the table's live rows with the given columns (NULL: all)
- * plus _file/_pos when with_position. */
+ * plus _pos when with_position (the batch's data file is its plan task,
+ * floe_scan_batch_task). */
 static int pass_open(floe_merge *m, table_pass *p, const int32_t *ids,
                      int32_t n_ids, bool with_position,
                      const floe_scan_predicate *filter, int32_t n_filter,
@@ -1848,7 +1848,6 @@ static int pass_open(floe_merge *m, table_pass *p, const int32_t *ids,
   so.n_data_files = n_data_files;
   so.field_ids = ids;
   so.n_field_ids = n_ids;
-  so.with_file_path = with_position;
   so.with_pos = with_position;
   so.filter = filter;
   so.n_filter = n_filter;
@@ -1865,13 +1864,11 @@ static int pass_open(floe_merge *m, table_pass *p, const int32_t *ids,
   if (p->col_child == NULL || p->rows == NULL || p->touched == NULL)
     return floe_error_set(err, FLOE_ENOMEM, "out of memory");
   for (int32_t i = 0; i < m->n_columns; i++) p->col_child[i] = -1;
-  p->file_child = p->pos_child = -1;
+  p->pos_child = -1;
   p->cur_task = -1;
   for (int64_t c = 0; c < p->out_schema.n_children; c++) {
     int32_t id = floe_arrow_schema_field_id(p->out_schema.children[c]);
-    if (id == FLOE_SCAN_FIELD_ID_FILE_PATH)
-      p->file_child = c;
-    else if (id == FLOE_SCAN_FIELD_ID_POS)
+    if (id == FLOE_SCAN_FIELD_ID_POS)
       p->pos_child = c;
     else {
       int idx = column_index(m, id);
@@ -1881,37 +1878,19 @@ static int pass_open(floe_merge *m, table_pass *p, const int32_t *ids,
   return FLOE_OK;
 }
 
-/* Points p->cur_task at the plan task of data file `path` (-1: none). */
-static int pass_lookup_task(table_pass *p, const uint8_t *path, size_t len,
-                            floe_error *err) {
-  if (p->cur_path != NULL && strlen(p->cur_path) == len &&
-      memcmp(p->cur_path, path, len) == 0)
-    return FLOE_OK;
-  if (len + 1 > p->cur_path_cap) {
-    char *s = floe_realloc(p->cur_path, len + 1);
-    if (s == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
-    p->cur_path = s;
-    p->cur_path_cap = len + 1;
-  }
-  memcpy(p->cur_path, path, len);
-  p->cur_path[len] = '\0';
+/* The plan task of data file `path` in p's plan, or -1. */
+static int32_t pass_task_of(const table_pass *p, const char *path) {
   for (int32_t t = 0; t < p->plan->n_tasks; t++)
-    if (strcmp(p->plan->tasks[t].file.file_path, p->cur_path) == 0) {
-      p->cur_task = t;
-      return FLOE_OK;
-    }
-  p->cur_task = -1;
-  return FLOE_OK;
+    if (strcmp(p->plan->tasks[t].file.file_path, path) == 0) return t;
+  return -1;
 }
 
-static int pass_find_task(floe_merge *m, table_pass *p, const uint8_t *path,
-                          size_t len, floe_error *err) {
-  int rc = pass_lookup_task(p, path, len, err);
-  if (rc < 0 || p->cur_task >= 0) return rc;
-  return floe_error_set(err, FLOE_EFORMAT,
-                        "merge into %s: scan returned a row of %s, which is "
-                        "not in its plan",
-                        m->name, p->cur_path);
+/* Points p->cur_task at the plan task of the batch just read. */
+static int pass_batch_task(floe_merge *m, table_pass *p, floe_error *err) {
+  p->cur_task = floe_scan_batch_task(p->scan);
+  if (p->cur_task >= 0 && p->cur_task < p->plan->n_tasks) return FLOE_OK;
+  return floe_error_set(err, FLOE_EFORMAT, "merge into %s: scan returned rows of task %d, "
+                        "which is not in its plan", m->name, (int)p->cur_task);
 }
 
 /* Marks row `pos` of plan task t deleted. */
@@ -1947,15 +1926,11 @@ static int pass_delete_row(floe_merge *m, table_pass *p,
                            floe_error *err) {
   int rc;
   m->table_rows_deleted++;
-  if (m->deletes == FLOE_MERGE_EQUALITY_DELETES && p->file_child >= 0) {
+  if (m->deletes == FLOE_MERGE_EQUALITY_DELETES && p->pos_child >= 0) {
     /* Mixed specs (partition evolution): an equality delete applies only
      * to data files of its own spec and partition (Iceberg spec: Scan
      * Planning), and it is written in the default spec; a row of a file
      * in an older spec is deleted by position instead. */
-    size_t len;
-    const uint8_t *path = floe_arrow_view_bytes(&views[p->file_child], r, &len);
-    rc = pass_find_task(m, p, path, len, err);
-    if (rc < 0) return rc;
     const floe_scan_task *task = &p->plan->tasks[p->cur_task];
     if (m->spec != NULL && task->file.spec_id != m->spec->spec_id) {
       p->touched[p->cur_task] = true;
@@ -1963,7 +1938,7 @@ static int pass_delete_row(floe_merge *m, table_pass *p,
       if (rc < 0) return rc;
       return floe_position_delete_writer_add_spec(
           m->pos_writer, task->file.spec_id,
-          task->file.n_partition > 0 ? task->file.partition : NULL, p->cur_path,
+          task->file.n_partition > 0 ? task->file.partition : NULL, task->file.file_path,
           floe_arrow_view_int64(&views[p->pos_child], r), err);
     }
   }
@@ -1976,10 +1951,6 @@ static int pass_delete_row(floe_merge *m, table_pass *p,
       return flush_builder(m, &p->eq_bb, &p->eq_schema, sink_eq, err);
     return FLOE_OK;
   }
-  size_t len;
-  const uint8_t *path = floe_arrow_view_bytes(&views[p->file_child], r, &len);
-  rc = pass_find_task(m, p, path, len, err);
-  if (rc < 0) return rc;
   return mark_row(p, p->cur_task, floe_arrow_view_int64(&views[p->pos_child], r), err);
 }
 
@@ -2035,10 +2006,6 @@ static int spill_table_row(floe_merge *m, table_pass *p, const floe_arrow_view *
       rc |= floe_buf_append(rec, m->scratch.data, m->scratch.len);
       if (rc != 0) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
       if (m->deletes != FLOE_MERGE_EQUALITY_DELETES) {
-        size_t len;
-        const uint8_t *path = floe_arrow_view_bytes(&views[p->file_child], r, &len);
-        rc = pass_find_task(m, p, path, len, err);
-        if (rc < 0) return rc;
         int32_t task = p->cur_task;
         int64_t pos = floe_arrow_view_int64(&views[p->pos_child], r);
         if (floe_buf_append(rec, &task, 4) < 0 || floe_buf_append(rec, &pos, 8) < 0)
@@ -2341,6 +2308,8 @@ static int table_pass_run(floe_merge *m, table_pass *p, floe_error *err) {
     for (int32_t c = 0; c < m->n_columns; c++) {
       cols[c] = p->col_child[c] >= 0 ? &views[p->col_child[c]] : NULL;
     }
+    rc = pass_batch_task(m, p, err);
+    if (rc < 0) goto cleanup;
     for (int64_t r = 0; r < batch.length; r++) {
       m->scratch.len = 0;
       bool null_key = false;
@@ -2455,17 +2424,20 @@ static int cow_rewrite(floe_merge *m, table_pass *p, floe_error *err) {
                                 batch.children[c], err);
       if (rc < 0) goto cleanup;
     }
+    /* the first pass's plan numbers the touched tasks; this scan plans
+     * no other file */
+    rc = pass_batch_task(m, &rp, err);
+    if (rc < 0) goto cleanup;
+    int32_t task = pass_task_of(p, rp.plan->tasks[rp.cur_task].file.file_path);
+    if (task < 0 || !p->touched[task]) {
+      rc = floe_error_set(err, FLOE_EFORMAT, "merge into %s: rewrite read %s, which the merge "
+                          "does not touch", m->name, rp.plan->tasks[rp.cur_task].file.file_path);
+      goto cleanup;
+    }
     const floe_arrow_view *pos = &views[rp.pos_child];
     int64_t run = 0, run_len = 0; /* kept rows [run, run + run_len) */
     for (int64_t r = 0; r < batch.length; r++) {
-      size_t len;
-      const uint8_t *path = floe_arrow_view_bytes(&views[rp.file_child], r, &len);
-      /* the first pass's plan numbers the touched tasks; this scan reads
-       * no other file */
-      rc = pass_find_task(m, p, path, len, err);
-      if (rc < 0) goto cleanup;
-      bool keep = p->touched[p->cur_task] &&
-                  !row_marked(p, p->cur_task, floe_arrow_view_int64(pos, r));
+      bool keep = !row_marked(p, task, floe_arrow_view_int64(pos, r));
       if (keep) {
         if (run_len == 0) run = r;
         run_len++;
@@ -2528,24 +2500,38 @@ static int write_new_rows(floe_merge *m, floe_error *err) {
       rows[n++] = e->row | ((e->flags & F_EXISTS) ? updated : 0);
   }
   if (n == 0) goto cleanup;
-  qsort(rows, (size_t)n, sizeof *rows, compare_row);
+  /* entries are made in arrival order; only a later winning change of a
+   * known key puts a row out of order */
+  bool sorted = true;
+  for (int64_t i = 1; i < n && sorted; i++)
+    sorted = (rows[i - 1] & ~updated) < (rows[i] & ~updated);
+  if (!sorted) qsort(rows, (size_t)n, sizeof *rows, compare_row);
   rc = floe_arrow_batch_builder_init(&bb, &m->row_schema, err);
   if (rc < 0) goto cleanup;
   bb_ready = true;
-  for (int64_t i = 0; i < n; i++) {
+  for (int64_t i = 0; i < n;) {
+    /* a run of consecutive buffered rows of one chunk, copied in bulk */
     int64_t row = rows[i] & ~updated;
     const merge_chunk *ch = &m->chunks[row / CHUNK_ROWS];
-    int64_t idx = row % CHUNK_ROWS;
+    int64_t idx = row % CHUNK_ROWS, len = 1;
+    while (i + len < n && (rows[i + len] & ~updated) == row + len &&
+           idx + len < ch->length && bb.columns[0].length + len < OUT_BATCH_ROWS)
+      len++;
     for (int32_t c = 0; c < m->n_columns; c++) {
-      if (m->columns[c].is_op)
-        rc = floe_arrow_builder_append_bytes(&bb.columns[c], (rows[i] & updated) ? "U" : "I", 1);
-      else
-        rc = append_value(&bb.columns[c], &ch->views[c], idx);
+      if (m->columns[c].is_op) {
+        for (int64_t k = 0; k < len && rc >= 0; k++)
+          rc = floe_arrow_builder_append_bytes(&bb.columns[c],
+                                               (rows[i + k] & updated) ? "U" : "I", 1);
+      } else {
+        rc = floe_arrow_builder_append_view(&bb.columns[c], &ch->views[c], idx, len);
+      }
       if (rc < 0) {
-        rc = floe_error_set(err, rc, "out of memory");
+        rc = floe_error_set(err, rc, "merge into %s: writing new rows: %s", m->name,
+                            rc == FLOE_ENOMEM ? "out of memory" : "a column's layout differs");
         goto cleanup;
       }
     }
+    i += len;
     if (bb.columns[0].length >= OUT_BATCH_ROWS) {
       rc = flush_builder(m, &bb, &m->row_schema, sink_data, err);
       if (rc < 0) goto cleanup;
