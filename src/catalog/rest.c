@@ -86,7 +86,14 @@ typedef struct rest_response {
   char transport_error[CURL_ERROR_SIZE];
 } rest_response;
 
-enum { REQ_IDEMPOTENT = 1, REQ_NO_AUTH = 2, REQ_DELEGATION = 4 };
+enum {
+  REQ_IDEMPOTENT = 1,
+  REQ_NO_AUTH = 2,
+  REQ_DELEGATION = 4,
+  REQ_OK_204 = 8,        /* 204 No Content is success too (call()) */
+  REQ_OK_404 = 16,       /* 404 is an answer, not an error (call()) */
+  REQ_409_INVALID = 32,  /* a 409 is FLOE_EINVAL, not FLOE_EEXISTS (call()) */
+};
 
 static rest_catalog *impl(floe_catalog *c) { return c->impl; }
 
@@ -380,6 +387,47 @@ static int parse_body(const rest_response *resp, const char *what,
   return FLOE_OK;
 }
 
+/* One catalog call: METHOD PATH (under /v1/{prefix}/) with the JSON BODY
+ * (or none) through request(), with its retries. Success is HTTP 200, 204
+ * too with REQ_OK_204, and 404 too with REQ_OK_404; any other answer sets
+ * err (response_error; messages name the path as SHOWN when it is not
+ * NULL). With OUT, a 200 answer must be a JSON object, handed to the caller
+ * in *out (parse errors name it WHAT). STATUS, when not NULL, gets the
+ * answer's status. */
+static int call(rest_catalog *r, const char *method, const char *path,
+                const char *shown, const char *body, int flags,
+                const char *what, json_t **out, long *status,
+                floe_error *err) {
+  rest_response resp = {0};
+  int rc = FLOE_OK;
+  FLOE_TRY(request(r, method, path, body, flags, &resp, err));
+  if (status != NULL) *status = resp.status;
+  long s = resp.status;
+  if (resp.transport_failed ||
+      !(s == 200 || (s == 204 && (flags & REQ_OK_204)) ||
+        (s == 404 && (flags & REQ_OK_404)))) {
+    rc = response_error(&resp, method, shown != NULL ? shown : path,
+                        s == 409 && (flags & REQ_409_INVALID) ? FLOE_EINVAL : 0,
+                        err);
+    goto cleanup;
+  }
+  if (out != NULL && s == 200) FLOE_TRY(parse_body(&resp, what, out, err));
+cleanup:
+  response_reset(&resp);
+  return rc;
+}
+
+/* The next page's token of a list answer (NULL after the last page) in
+ * *page, replacing the one there. */
+static int next_page(json_t *root, char **page, floe_error *err) {
+  const char *next = json_string_value(json_object_get(root, "next-page-token"));
+  floe_free(*page);
+  *page = NULL;
+  if (next == NULL || next[0] == '\0') return FLOE_OK;
+  *page = floe_strdup(next);
+  return *page != NULL ? FLOE_OK : nomem(err);
+}
+
 /* ---- authentication ---------------------------------------------------------- */
 
 static int form_append(floe_buf *form, const char *key, const char *value) {
@@ -487,7 +535,6 @@ static const char *config_value(json_t *root, const char *key) {
 
 static int load_config(rest_catalog *r, floe_error *err) {
   floe_buf path = FLOE_BUF_INIT;
-  rest_response resp = {0};
   json_t *root = NULL;
   int rc = FLOE_OK;
   if (floe_buf_append_str(&path, "config") < 0 ||
@@ -498,13 +545,8 @@ static int load_config(rest_catalog *r, floe_error *err) {
     rc = nomem(err);
     goto cleanup;
   }
-  FLOE_TRY(request(r, "GET", (const char *)path.data, NULL, REQ_IDEMPOTENT,
-                   &resp, err));
-  if (resp.transport_failed || resp.status != 200) {
-    rc = response_error(&resp, "GET", "/v1/config", 0, err);
-    goto cleanup;
-  }
-  FLOE_TRY(parse_body(&resp, "GET /v1/config", &root, err));
+  FLOE_TRY(call(r, "GET", (const char *)path.data, "/v1/config", NULL,
+                REQ_IDEMPOTENT, "GET /v1/config", &root, NULL, err));
   const char *prefix = config_value(root, "prefix");
   if (prefix != NULL) {
     r->prefix = floe_strdup(prefix);
@@ -554,7 +596,6 @@ static int load_config(rest_catalog *r, floe_error *err) {
   }
 cleanup:
   json_decref(root);
-  response_reset(&resp);
   floe_buf_free(&path);
   return rc;
 }
@@ -795,24 +836,17 @@ static int take_config(floe_catalog_table *out, json_t *config,
 static int load_table(rest_catalog *r, floe_catalog_ident ident,
                       floe_catalog_table *out, floe_error *err) {
   floe_buf path = FLOE_BUF_INIT;
-  rest_response resp = {0};
   json_t *root = NULL;
   int rc = FLOE_OK;
   if (table_path(ident, NULL, &path) < 0) {
     rc = nomem(err);
     goto cleanup;
   }
-  FLOE_TRY(request(r, "GET", (const char *)path.data, NULL,
-                   REQ_IDEMPOTENT | REQ_DELEGATION, &resp, err));
-  if (resp.transport_failed || resp.status != 200) {
-    rc = response_error(&resp, "GET", (const char *)path.data, 0, err);
-    goto cleanup;
-  }
-  FLOE_TRY(parse_body(&resp, "load table", &root, err));
+  FLOE_TRY(call(r, "GET", (const char *)path.data, NULL, NULL,
+                REQ_IDEMPOTENT | REQ_DELEGATION, "load table", &root, NULL, err));
   FLOE_TRY(take_load_result(r, ident, root, out, err));
 cleanup:
   json_decref(root);
-  response_reset(&resp);
   floe_buf_free(&path);
   return rc;
 }
@@ -823,7 +857,6 @@ static int rest_namespace_create(floe_catalog *c, const char *ns,
                                  const floe_catalog_property *props,
                                  size_t count, floe_error *err) {
   rest_catalog *r = impl(c);
-  rest_response resp = {0};
   char *body = NULL;
   int rc = FLOE_OK;
   json_t *req = json_object(), *properties = json_object();
@@ -845,14 +878,11 @@ static int rest_namespace_create(floe_catalog *c, const char *ns,
     rc = nomem(err);
     goto cleanup;
   }
-  FLOE_TRY(request(r, "POST", "namespaces", body, 0, &resp, err));
-  if (resp.transport_failed || resp.status != 200)
-    rc = response_error(&resp, "POST", "namespaces", 0, err);
+  rc = call(r, "POST", "namespaces", NULL, body, 0, NULL, NULL, NULL, err);
 cleanup:
   json_decref(req);
   json_decref(properties);
   floe_free(body);
-  response_reset(&resp);
   return rc;
 }
 
@@ -860,7 +890,6 @@ static int rest_namespace_exists(floe_catalog *c, const char *ns, int *out,
                                  floe_error *err) {
   rest_catalog *r = impl(c);
   floe_buf path = FLOE_BUF_INIT;
-  rest_response resp = {0};
   int rc = FLOE_OK;
   *out = 0;
   if (ns_path(ns, NULL, &path) < 0) {
@@ -870,14 +899,12 @@ static int rest_namespace_exists(floe_catalog *c, const char *ns, int *out,
   /* HEAD where the server lists it, else GET (older servers). */
   const char *method = supports(r, "HEAD /v1/{prefix}/namespaces/{namespace}")
                            ? "HEAD" : "GET";
-  FLOE_TRY(request(r, method, (const char *)path.data, NULL, REQ_IDEMPOTENT,
-                   &resp, err));
-  if (!resp.transport_failed && (resp.status == 200 || resp.status == 204))
-    *out = 1;
-  else if (resp.transport_failed || resp.status != 404)
-    rc = response_error(&resp, method, (const char *)path.data, 0, err);
+  long status = 0;
+  FLOE_TRY(call(r, method, (const char *)path.data, NULL, NULL,
+                REQ_IDEMPOTENT | REQ_OK_204 | REQ_OK_404, NULL, NULL, &status,
+                err));
+  *out = status != 404;
 cleanup:
-  response_reset(&resp);
   floe_buf_free(&path);
   return rc;
 }
@@ -886,7 +913,6 @@ static int rest_namespace_list(floe_catalog *c, const char *parent,
                                floe_catalog_names *out, floe_error *err) {
   rest_catalog *r = impl(c);
   floe_buf path = FLOE_BUF_INIT, name = FLOE_BUF_INIT;
-  rest_response resp = {0};
   json_t *root = NULL;
   char *page = NULL;
   int rc = FLOE_OK;
@@ -903,22 +929,14 @@ static int rest_namespace_list(floe_catalog *c, const char *parent,
                          append_escaped(&path, page) < 0))
       goto oom;
     if (floe_buf_terminate(&path) < 0) goto oom;
-    FLOE_TRY(request(r, "GET", (const char *)path.data, NULL, REQ_IDEMPOTENT,
-                     &resp, err));
-    if (resp.transport_failed || resp.status != 200) {
-      rc = response_error(&resp, "GET", (const char *)path.data, 0, err);
-      goto cleanup;
-    }
-    FLOE_TRY(parse_body(&resp, "list namespaces", &root, err));
+    FLOE_TRY(call(r, "GET", (const char *)path.data, NULL, NULL, REQ_IDEMPOTENT,
+                  "list namespaces", &root, NULL, err));
     json_t *list = json_object_get(root, "namespaces");
     for (size_t i = 0; i < json_array_size(list); i++) {
       if (levels_join(json_array_get(list, i), &name) < 0) goto oom;
       FLOE_TRY(catalog_names_add(out, (const char *)name.data, err));
     }
-    const char *next = json_string_value(json_object_get(root, "next-page-token"));
-    floe_free(page);
-    page = next != NULL && next[0] != '\0' ? floe_strdup(next) : NULL;
-    if (next != NULL && next[0] != '\0' && page == NULL) goto oom;
+    FLOE_TRY(next_page(root, &page, err));
     json_decref(root);
     root = NULL;
     if (page == NULL) break;
@@ -928,7 +946,6 @@ oom:
   rc = nomem(err);
 cleanup:
   json_decref(root);
-  response_reset(&resp);
   floe_buf_free(&path);
   floe_buf_free(&name);
   floe_free(page);
@@ -940,20 +957,14 @@ static int rest_namespace_properties(floe_catalog *c, const char *ns,
                                      floe_error *err) {
   rest_catalog *r = impl(c);
   floe_buf path = FLOE_BUF_INIT;
-  rest_response resp = {0};
   json_t *root = NULL;
   int rc = FLOE_OK;
   if (ns_path(ns, NULL, &path) < 0) {
     rc = nomem(err);
     goto cleanup;
   }
-  FLOE_TRY(request(r, "GET", (const char *)path.data, NULL, REQ_IDEMPOTENT,
-                   &resp, err));
-  if (resp.transport_failed || resp.status != 200) {
-    rc = response_error(&resp, "GET", (const char *)path.data, 0, err);
-    goto cleanup;
-  }
-  FLOE_TRY(parse_body(&resp, "load namespace", &root, err));
+  FLOE_TRY(call(r, "GET", (const char *)path.data, NULL, NULL, REQ_IDEMPOTENT,
+                "load namespace", &root, NULL, err));
   const char *key;
   json_t *value;
   json_object_foreach(json_object_get(root, "properties"), key, value) {
@@ -961,7 +972,6 @@ static int rest_namespace_properties(floe_catalog *c, const char *ns,
   }
 cleanup:
   json_decref(root);
-  response_reset(&resp);
   floe_buf_free(&path);
   return rc;
 }
@@ -970,20 +980,15 @@ static int rest_namespace_drop(floe_catalog *c, const char *ns,
                                floe_error *err) {
   rest_catalog *r = impl(c);
   floe_buf path = FLOE_BUF_INIT;
-  rest_response resp = {0};
   int rc = FLOE_OK;
   if (ns_path(ns, NULL, &path) < 0) {
     rc = nomem(err);
     goto cleanup;
   }
-  FLOE_TRY(request(r, "DELETE", (const char *)path.data, NULL, REQ_IDEMPOTENT,
-                   &resp, err));
-  if (resp.transport_failed || (resp.status != 204 && resp.status != 200))
-    /* 409: the namespace still holds tables or namespaces. */
-    rc = response_error(&resp, "DELETE", (const char *)path.data,
-                        resp.status == 409 ? FLOE_EINVAL : 0, err);
+  /* 409: the namespace still holds tables or namespaces. */
+  rc = call(r, "DELETE", (const char *)path.data, NULL, NULL,
+            REQ_IDEMPOTENT | REQ_OK_204 | REQ_409_INVALID, NULL, NULL, NULL, err);
 cleanup:
-  response_reset(&resp);
   floe_buf_free(&path);
   return rc;
 }
@@ -997,7 +1002,6 @@ static int rest_table_create(floe_catalog *c, floe_catalog_ident ident,
                              size_t len, floe_error *err) {
   rest_catalog *r = impl(c);
   floe_buf path = FLOE_BUF_INIT;
-  rest_response resp = {0};
   json_t *md = NULL, *req = NULL, *root = NULL;
   char *body = NULL;
   floe_catalog_table state = {0};
@@ -1047,13 +1051,8 @@ static int rest_table_create(floe_catalog *c, floe_catalog_ident ident,
     rc = nomem(err);
     goto cleanup;
   }
-  FLOE_TRY(request(r, "POST", (const char *)path.data, body, REQ_DELEGATION,
-                   &resp, err));
-  if (resp.transport_failed || resp.status != 200) {
-    rc = response_error(&resp, "POST", (const char *)path.data, 0, err);
-    goto cleanup;
-  }
-  FLOE_TRY(parse_body(&resp, "create table", &root, err));
+  FLOE_TRY(call(r, "POST", (const char *)path.data, NULL, body, REQ_DELEGATION,
+                "create table", &root, NULL, err));
   FLOE_TRY(take_load_result(r, ident, root, &state, err));
 cleanup:
   json_decref(md);
@@ -1061,7 +1060,6 @@ cleanup:
   json_decref(root);
   floe_free(body);
   floe_catalog_table_reset(&state);
-  response_reset(&resp);
   floe_buf_free(&path);
   return rc;
 }
@@ -1075,7 +1073,6 @@ static int rest_table_exists(floe_catalog *c, floe_catalog_ident ident,
                              int *out, floe_error *err) {
   rest_catalog *r = impl(c);
   floe_buf path = FLOE_BUF_INIT;
-  rest_response resp = {0};
   int rc = FLOE_OK;
   *out = 0;
   if (table_path(ident, NULL, &path) < 0) {
@@ -1085,14 +1082,12 @@ static int rest_table_exists(floe_catalog *c, floe_catalog_ident ident,
   const char *method =
       supports(r, "HEAD /v1/{prefix}/namespaces/{namespace}/tables/{table}")
           ? "HEAD" : "GET";
-  FLOE_TRY(request(r, method, (const char *)path.data, NULL, REQ_IDEMPOTENT,
-                   &resp, err));
-  if (!resp.transport_failed && (resp.status == 200 || resp.status == 204))
-    *out = 1;
-  else if (resp.transport_failed || resp.status != 404)
-    rc = response_error(&resp, method, (const char *)path.data, 0, err);
+  long status = 0;
+  FLOE_TRY(call(r, method, (const char *)path.data, NULL, NULL,
+                REQ_IDEMPOTENT | REQ_OK_204 | REQ_OK_404, NULL, NULL, &status,
+                err));
+  *out = status != 404;
 cleanup:
-  response_reset(&resp);
   floe_buf_free(&path);
   return rc;
 }
@@ -1101,7 +1096,6 @@ static int rest_table_list(floe_catalog *c, const char *ns,
                            floe_catalog_names *out, floe_error *err) {
   rest_catalog *r = impl(c);
   floe_buf path = FLOE_BUF_INIT;
-  rest_response resp = {0};
   json_t *root = NULL;
   char *page = NULL;
   int rc = FLOE_OK;
@@ -1113,23 +1107,15 @@ static int rest_table_list(floe_catalog *c, const char *ns,
           append_escaped(&path, page) < 0 || floe_buf_terminate(&path) < 0)
         goto oom;
     }
-    FLOE_TRY(request(r, "GET", (const char *)path.data, NULL, REQ_IDEMPOTENT,
-                     &resp, err));
-    if (resp.transport_failed || resp.status != 200) {
-      rc = response_error(&resp, "GET", (const char *)path.data, 0, err);
-      goto cleanup;
-    }
-    FLOE_TRY(parse_body(&resp, "list tables", &root, err));
+    FLOE_TRY(call(r, "GET", (const char *)path.data, NULL, NULL, REQ_IDEMPOTENT,
+                  "list tables", &root, NULL, err));
     json_t *ids = json_object_get(root, "identifiers"), *id;
     size_t i;
     json_array_foreach(ids, i, id) {
       const char *name = json_string_value(json_object_get(id, "name"));
       if (name != NULL) FLOE_TRY(catalog_names_add(out, name, err));
     }
-    const char *next = json_string_value(json_object_get(root, "next-page-token"));
-    floe_free(page);
-    page = next != NULL && next[0] != '\0' ? floe_strdup(next) : NULL;
-    if (next != NULL && next[0] != '\0' && page == NULL) goto oom;
+    FLOE_TRY(next_page(root, &page, err));
     json_decref(root);
     root = NULL;
     if (page == NULL) break;
@@ -1139,7 +1125,6 @@ oom:
   rc = nomem(err);
 cleanup:
   json_decref(root);
-  response_reset(&resp);
   floe_buf_free(&path);
   floe_free(page);
   return rc;
@@ -1149,19 +1134,15 @@ static int rest_table_drop(floe_catalog *c, floe_catalog_ident ident,
                            int purge, floe_error *err) {
   rest_catalog *r = impl(c);
   floe_buf path = FLOE_BUF_INIT;
-  rest_response resp = {0};
   int rc = FLOE_OK;
   if (table_path(ident, purge ? "?purgeRequested=true" : NULL, &path) < 0) {
     rc = nomem(err);
     goto cleanup;
   }
-  FLOE_TRY(request(r, "DELETE", (const char *)path.data, NULL, REQ_IDEMPOTENT,
-                   &resp, err));
-  if (resp.transport_failed || (resp.status != 204 && resp.status != 200))
-    rc = response_error(&resp, "DELETE", (const char *)path.data, 0, err);
+  rc = call(r, "DELETE", (const char *)path.data, NULL, NULL,
+            REQ_IDEMPOTENT | REQ_OK_204, NULL, NULL, NULL, err);
   cache_drop(r, ident);
 cleanup:
-  response_reset(&resp);
   floe_buf_free(&path);
   return rc;
 }
@@ -1179,7 +1160,6 @@ static json_t *ident_json(floe_catalog_ident ident) {
 static int rest_table_rename(floe_catalog *c, floe_catalog_ident from,
                              floe_catalog_ident to, floe_error *err) {
   rest_catalog *r = impl(c);
-  rest_response resp = {0};
   char *body = NULL;
   int rc = FLOE_OK;
   json_t *req = json_object();
@@ -1189,14 +1169,12 @@ static int rest_table_rename(floe_catalog *c, floe_catalog_ident from,
     rc = nomem(err);
     goto cleanup;
   }
-  FLOE_TRY(request(r, "POST", "tables/rename", body, 0, &resp, err));
-  if (resp.transport_failed || (resp.status != 204 && resp.status != 200))
-    rc = response_error(&resp, "POST", "tables/rename", 0, err);
+  rc = call(r, "POST", "tables/rename", NULL, body, REQ_OK_204, NULL, NULL, NULL,
+            err);
   cache_drop(r, from);
 cleanup:
   json_decref(req);
   floe_free(body);
-  response_reset(&resp);
   return rc;
 }
 
@@ -1205,7 +1183,6 @@ static int rest_table_register(floe_catalog *c, floe_catalog_ident ident,
                                floe_error *err) {
   rest_catalog *r = impl(c);
   floe_buf path = FLOE_BUF_INIT;
-  rest_response resp = {0};
   json_t *req = json_object(), *root = NULL;
   char *body = NULL;
   floe_catalog_table state = {0};
@@ -1217,20 +1194,14 @@ static int rest_table_register(floe_catalog *c, floe_catalog_ident ident,
     rc = nomem(err);
     goto cleanup;
   }
-  FLOE_TRY(request(r, "POST", (const char *)path.data, body, REQ_DELEGATION,
-                   &resp, err));
-  if (resp.transport_failed || resp.status != 200) {
-    rc = response_error(&resp, "POST", (const char *)path.data, 0, err);
-    goto cleanup;
-  }
-  FLOE_TRY(parse_body(&resp, "register table", &root, err));
+  FLOE_TRY(call(r, "POST", (const char *)path.data, NULL, body, REQ_DELEGATION,
+                "register table", &root, NULL, err));
   FLOE_TRY(take_load_result(r, ident, root, &state, err));
 cleanup:
   json_decref(req);
   json_decref(root);
   floe_free(body);
   floe_catalog_table_reset(&state);
-  response_reset(&resp);
   floe_buf_free(&path);
   return rc;
 }
