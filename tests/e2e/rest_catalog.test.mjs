@@ -14,35 +14,18 @@
 // Run: FLOE_BIN=/path/to/floe node --test tests/e2e/rest_catalog.test.mjs
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { REPO, modulesPresent, normalizeRows, readIcebergAt, sh, sqliteRows } from './lib/check_table.mjs';
+import { FLOE, floe, runOk, scratch as scratchDir } from './lib/cli.mjs';
 import { loadTable, startProxy, startRestServer } from './lib/rest_catalog.mjs';
 
-const FLOE = process.env.FLOE_BIN ?? path.join(REPO, 'build/floe');
+const scratch = (name) => scratchDir(name, { prefix: 'floe-rest' });
+
 if (!existsSync(FLOE)) throw new Error(`no floe binary at ${FLOE} (set FLOE_BIN)`);
 if (!modulesPresent()) throw new Error('node modules missing: run scripts/deps.sh --npm');
-
-function scratch(name) {
-  const dir = mkdtempSync(path.join(tmpdir(), `floe-rest-${name}-`));
-  if (!process.env.FLOE_KEEP_TMP) process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-function floe(dir, args, env = {}) {
-  const r = spawnSync(FLOE, args, { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env } });
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr, all: r.stdout + r.stderr };
-}
-
-function runOk(dir, env = {}, args = ['run']) {
-  const r = floe(dir, args, env);
-  assert.equal(r.status, 0, `floe ${args.join(' ')} exited ${r.status}\n${r.stdout}\n${r.stderr}`);
-  return r;
-}
 
 // floe run while this process keeps serving the proxy (spawnSync would
 // block the event loop the proxy runs on).
@@ -163,7 +146,7 @@ describe('floe with an Iceberg REST catalog', () => {
       assert.deepEqual([cust.rows, cust.sum], [4, 10], 'pyiceberg applies the merge deletes');
 
       // The server wrote every metadata file; floe's status reads them back.
-      const status = runOk(dir, {}, ['status']);
+      const status = runOk(dir, ['status']);
       assert.match(status.stdout, /orders\s+e2e\.orders\s+2\s+2/);
 
       const reqs = server.requests().filter((r) => r.event === 'request');
@@ -189,11 +172,11 @@ describe('floe with an Iceberg REST catalog', () => {
       job(dir, `{type: rest, uri: "${server.url}", credential: "floe-client:\${FLOE_TEST_SECRET}", scope: "PRINCIPAL_ROLE:ALL"}`,
         '  orders: {}');
       const env = { FLOE_TEST_SECRET: secret };
-      const r = runOk(dir, env);
+      const r = runOk(dir, ['run'], env);
       assert.ok(!r.all.includes(secret));
       await new Promise((res) => setTimeout(res, 1100));
       sqlite(dir, orderRows(21, 30, 2));
-      runOk(dir, env);
+      runOk(dir, ['run'], env);
       const log = server.requests();
       const issued = log.filter((l) => l.event === 'token_issued');
       assert.ok(issued.length >= 2, 'a token per run at least');
@@ -215,7 +198,7 @@ describe('floe with an Iceberg REST catalog', () => {
     try {
       sqlite(dir2, ORDERS + orderRows(1, 5, 1));
       job(dir2, `{type: rest, uri: "${server2.url}", credential: "floe-client:\${FLOE_TEST_SECRET}"}`, '  orders: {}');
-      const r = runOk(dir2, { FLOE_TEST_SECRET: secret });
+      const r = runOk(dir2, ['run'], { FLOE_TEST_SECRET: secret });
       assert.ok(!r.all.includes(secret));
       const log = server2.requests();
       const unauthorized = log.filter((l) => l.event === 'request' && l.status === 401);
@@ -233,7 +216,7 @@ describe('floe with an Iceberg REST catalog', () => {
     try {
       sqlite(dir, ORDERS + orderRows(1, 10, 1));
       job(dir, `{type: rest, uri: "${server.url}", token: "\${FLOE_TEST_TOKEN}"}`, '  orders: {}');
-      const r = runOk(dir, { FLOE_TEST_TOKEN: token });
+      const r = runOk(dir, ['run'], { FLOE_TEST_TOKEN: token });
       assert.ok(!r.all.includes(token));
       const reqs = server.requests().filter((l) => l.event === 'request');
       assert.ok(reqs.every((l) => l.auth === 'bearer' && (l.status < 400 || l.status === 404)));
@@ -254,7 +237,7 @@ describe('floe with an Iceberg REST catalog', () => {
       sqlite(dir, ORDERS + orderRows(1, 10, 1));
       job(dir, `{type: rest, uri: "${server.url}", sigv4: {region: us-east-1, signing_name: glue}}`, '  orders: {}');
       const env = { AWS_ACCESS_KEY_ID: 'AKIDFLOETEST', AWS_SECRET_ACCESS_KEY: 'sigv4-Secret-Key' };
-      const r = runOk(dir, env);
+      const r = runOk(dir, ['run'], env);
       assert.ok(!r.all.includes('sigv4-Secret-Key'));
       const reqs = server.requests().filter((l) => l.event === 'request');
       assert.ok(reqs.length > 3 && reqs.every((l) => l.auth === 'sigv4' && (l.status < 400 || l.status === 404)), JSON.stringify(reqs.filter((l) => l.status >= 400)));

@@ -19,9 +19,7 @@
 // Run: FLOE_BIN=/path/to/floe node --test tests/e2e/s3.test.mjs
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
@@ -29,30 +27,15 @@ import { REPO, metadataLocation, normalizeRows, sh, sqliteRows } from './lib/che
 import {
   faultLog, getObject, listKeys, makeBucket, openUploads, routeS3Fetch, setFaults, startS3, uploadTree,
 } from './lib/s3.mjs';
+import { FIXTURES, FLOE, floe as floeRun, runOk, scratch as scratchDir } from './lib/cli.mjs';
 
-const FLOE = process.env.FLOE_BIN ?? path.join(REPO, 'build/floe');
-const FIXTURES = path.resolve(REPO, '../shared/fixtures');
 const MODULES = path.join(REPO, 'tests/interop/node_modules');
 
-function scratch(name) {
-  const dir = mkdtempSync(path.join(tmpdir(), `floe-s3-${name}-`));
-  if (!process.env.FLOE_KEEP_TMP) process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-function floe(dir, args, env) {
-  const r = spawnSync(FLOE, args, {
-    cwd: dir, encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 28, timeout: 180000,
-  });
-  if (r.error) throw r.error;
-  return r;
-}
-
-function floeOk(dir, args, env) {
-  const r = floe(dir, args, env);
-  assert.equal(r.status, 0, `floe ${args.join(' ')} exited ${r.status}\n${r.stdout}\n${r.stderr}`);
-  return r;
-}
+// Runs against S3 may print much and must not hang.
+const S3_RUN = { maxBuffer: 1 << 28, timeout: 180000 };
+const scratch = (name) => scratchDir(name, { prefix: 'floe-s3' });
+const floe = (dir, args, env) => floeRun(dir, args, env, S3_RUN);
+const floeOk = (dir, args, env) => runOk(dir, args, env, S3_RUN);
 
 // ---- CSV comparison (fixtures README: "CSV conventions") ----------------
 

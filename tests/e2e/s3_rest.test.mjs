@@ -27,41 +27,19 @@
 // Run: FLOE_BIN=/path/to/floe node --test tests/e2e/s3_rest.test.mjs
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { REPO, normalizeRows, sh, sqliteRows } from './lib/check_table.mjs';
+import { FLOE, runOk, scratch as scratchDir, sqlite } from './lib/cli.mjs';
 import { loadTable, startRestServer } from './lib/rest_catalog.mjs';
 import { faultLog, getObject, listKeys, makeBucket, routeS3Fetch, setFaults, startS3 } from './lib/s3.mjs';
 
-const FLOE = process.env.FLOE_BIN ?? path.join(REPO, 'build/floe');
 const MODULES = path.join(REPO, 'tests/interop/node_modules');
 const SERVER_KEYS = 'catalog-key:catalog-secret';
 
-function scratch(name) {
-  const dir = mkdtempSync(path.join(tmpdir(), `floe-s3rest-${name}-`));
-  if (!process.env.FLOE_KEEP_TMP) process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-function floe(dir, env, args = ['run']) {
-  const r = spawnSync(FLOE, args, { cwd: dir, encoding: 'utf8', env: { ...process.env, ...env } });
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr, all: r.stdout + r.stderr };
-}
-
-function runOk(dir, env, args = ['run']) {
-  const r = floe(dir, env, args);
-  assert.equal(r.status, 0, `floe ${args.join(' ')} exited ${r.status}\n${r.stdout}\n${r.stderr}`);
-  return r;
-}
-
-function sqlite(dir, sql) {
-  sh('sqlite3', [path.join(dir, 'source.db'), sql]);
-}
+const scratch = (name) => scratchDir(name, { prefix: 'floe-s3rest' });
 
 function job(dir, { uri, endpoint, tables, logLevel = 'info' }) {
   const storage = endpoint === null ? '' : `
@@ -173,7 +151,7 @@ describe('floe on S3 behind an Iceberg REST catalog', () => {
   visits: {cursor_column: updated_at, mode: merge, merge: {deletes: copy_on_write}}
   daily_sales: {strategy: partition, partition_column: sale_date, partition_by: [sale_date], mode: overwrite, overwrite: partitions}` });
       await setFaults(s3.proxy, []);
-      runOk(dir, s3.env);
+      runOk(dir, ['run'], s3.env);
       sqlite(dir, orderRows(31, 45, 2) +
         "DELETE FROM products WHERE sku = 'a'; UPDATE products SET price = 2.5 WHERE sku = 'b'; INSERT INTO products VALUES ('d', 4.0, 4);" +
         "UPDATE customers SET name = 'bobby', batch_sk = 2 WHERE customer_id = 2; INSERT INTO customers VALUES (4,'dee',2);" +
@@ -182,8 +160,8 @@ describe('floe on S3 behind an Iceberg REST catalog', () => {
         `INSERT INTO clicks VALUES ${Array.from({ length: 5 }, (_, i) => `(${i + 11}, 'q${(i + 11) % 3}')`).join(',')};` +
         "UPDATE visits SET pages = 20, updated_at = '2024-01-02 00:00:00' WHERE id = 2; INSERT INTO visits VALUES (4,4,'2024-01-02 00:00:01');" +
         "INSERT INTO daily_sales VALUES ('2024-01-02',2,40,2),('2024-01-03',1,50,2);");
-      runOk(dir, s3.env);
-      const again = runOk(dir, s3.env);
+      runOk(dir, ['run'], s3.env);
+      const again = runOk(dir, ['run'], s3.env);
       assert.match(again.stdout, /orders\s+nothing_new/);
 
       // floe's S3 requests: signed with its configured key (the server
@@ -224,10 +202,10 @@ describe('floe on S3 behind an Iceberg REST catalog', () => {
       // `floe table` on the same catalog: --catalog-type rest, files from
       // S3 through the s3:// warehouse and the AWS_* environment.
       const cat = ['--catalog-type', 'rest', '--catalog-uri', server.url, '--warehouse', 's3://lake/wh'];
-      const list = runOk(dir, s3.env, ['table', 'list', 'e2e', ...cat]);
+      const list = runOk(dir, ['table', 'list', 'e2e', ...cat], s3.env);
       assert.deepEqual(list.stdout.trim().split('\n').sort(), ['e2e.clicks', 'e2e.customers', 'e2e.daily_sales', 'e2e.events',
         'e2e.orders', 'e2e.orders_cdc', 'e2e.orders_range', 'e2e.products', 'e2e.visits']);
-      const scan = runOk(dir, s3.env, ['table', 'scan', 'e2e.orders', ...cat, '--format', 'jsonl', '--columns', 'id']);
+      const scan = runOk(dir, ['table', 'scan', 'e2e.orders', ...cat, '--format', 'jsonl', '--columns', 'id'], s3.env);
       assert.deepEqual(scan.stdout.trim().split('\n').map((l) => JSON.parse(l).id).sort((a, b) => a - b),
         Array.from({ length: 45 }, (_, i) => i + 1));
 
@@ -272,7 +250,7 @@ describe('floe on S3 behind an Iceberg REST catalog', () => {
       job(dir, { uri: server.url, endpoint: s3.moto, logLevel: 'debug', tables: `
   vorders: {source: orders, partition_by: [bucket(2, id)]}` });
       await setFaults(s3.proxy, []);
-      const first = runOk(dir, s3.env);
+      const first = runOk(dir, ['run'], s3.env);
       let log = floeRequests(await faultLog(s3.proxy));
       const puts = log.filter((r) => r.method === 'PUT');
       assert.ok(puts.some((r) => /\/vorders\/data\/.*\.parquet$/.test(r.path)), 'data files went to the vended endpoint');
@@ -285,7 +263,7 @@ describe('floe on S3 behind an Iceberg REST catalog', () => {
       assert.equal(rotated.status, 204);
       sqlite(dir, orderRows(21, 35, 2));
       await setFaults(s3.proxy, []);
-      const second = runOk(dir, s3.env);
+      const second = runOk(dir, ['run'], s3.env);
       log = floeRequests(await faultLog(s3.proxy));
       assert.ok(log.some((r) => r.method === 'PUT'));
       assert.ok(log.every((r) => r.akid === 'vended-key-2' && r.sig === true && r.token === false),
@@ -313,7 +291,7 @@ describe('floe on S3 behind an Iceberg REST catalog', () => {
       job(dir, { uri: server.url, endpoint: null, tables: `
   norders: {source: orders}` });
       await setFaults(s3.proxy, []);
-      runOk(dir, s3.env); // AWS_ENDPOINT_URL_S3 is the proxy, keys e2e-key
+      runOk(dir, ['run'], s3.env); // AWS_ENDPOINT_URL_S3 is the proxy, keys e2e-key
       const log = floeRequests(await faultLog(s3.proxy));
       assert.ok(log.some((r) => r.method === 'PUT' && /\/norders\/data\/.*\.parquet$/.test(r.path)));
       assert.ok(log.every((r) => r.akid === 'e2e-key' && r.sig === true));
@@ -338,7 +316,7 @@ describe('floe on S3 behind an Iceberg REST catalog', () => {
       job(dir, { uri: server.url, endpoint: s3.moto, tables: `
   xorders: {source: orders}` });
       await setFaults(s3.proxy, []);
-      const r = runOk(dir, s3.env);
+      const r = runOk(dir, ['run'], s3.env);
       const keys = [...new Set(floeRequests(await faultLog(s3.proxy)).map((x) => x.akid))];
       assert.ok(keys.length >= 3 && keys.every((k) => /^rotating-key-\d+$/.test(k)),
         `one run used several vended keys, each fetched fresh: ${JSON.stringify(keys)}`);
