@@ -150,10 +150,11 @@ bool floe_iceberg_type_equal(const floe_iceberg_type *a,
  * date<->DATE32, time<->TIME64_US, timestamp<->TIMESTAMP_US,
  * timestamptz<->TIMESTAMP_US_TZ, timestamp_ns<->TIMESTAMP_NS,
  * timestamptz_ns<->TIMESTAMP_NS_TZ, string<->UTF8, uuid<->UUID,
- * fixed<->FIXED, binary<->BINARY; list of a primitive -> LIST (the element
- * type is the element field's; see floe_iceberg_field_to_arrow). Structs,
- * maps, lists of nested types, v3 unknown/variant and Arrow UINT64 and
- * LIST (from_arrow) have no mapping (FLOE_EUNSUPPORTED). */
+ * fixed<->FIXED, binary<->BINARY; list -> LIST, map -> MAP, struct ->
+ * STRUCT, nested to any depth, when every child type maps (the children's
+ * types are the child fields'; see floe_iceberg_field_to_arrow). v3
+ * unknown/variant, Arrow UINT64, and nested Arrow types in from_arrow have
+ * no mapping (FLOE_EUNSUPPORTED). */
 int floe_iceberg_type_to_arrow(const floe_iceberg_type *type,
                                floe_arrow_type_info *out, floe_error *err);
 int floe_iceberg_type_from_arrow(const floe_arrow_type_info *arrow,
@@ -222,10 +223,14 @@ int32_t floe_iceberg_schema_highest_field_id(const floe_iceberg_schema *schema);
 int floe_iceberg_schema_to_arrow(const floe_iceberg_schema *schema,
                                  const int32_t *field_ids, int32_t n_ids,
                                  struct ArrowSchema *out, floe_error *err);
-/* Initialises `out` as the Arrow field of one Iceberg field: a leaf, or for
- * a list of primitives a "+l" whose child "element" carries the element-id
- * and is nullable unless element-required (floe_arrow_schema_init_list).
- * Errors: FLOE_EUNSUPPORTED (nested types other than such lists),
+/* Initialises `out` as the Arrow field of one Iceberg field, nested to
+ * any depth, with the Iceberg field id on every level ("PARQUET:field_id"):
+ * a struct is "+s" with one child per field (its name, id, nullable unless
+ * required); a list is "+l" whose child "element" carries the element-id
+ * and is nullable unless element-required; a map is "+m" whose "entries"
+ * struct holds "key" (key-id, never nullable) and "value" (value-id,
+ * nullable unless value-required). Errors: FLOE_EUNSUPPORTED (a type with
+ * no Arrow mapping anywhere in the tree, named with its path),
  * FLOE_ENOMEM. The caller releases *out on success. */
 int floe_iceberg_field_to_arrow(const floe_iceberg_field *field,
                                 struct ArrowSchema *out, floe_error *err);

@@ -804,6 +804,34 @@ static int check_column_type(const struct ArrowSchema *field, const floe_iceberg
                             col->name, col->id, a, t);
     }
   }
+  if (floe_arrow_type_is_nested(have.id)) {
+    /* Every nested level is written through the table's types: the batch
+     * must hold the same tree (list element, map key and value, struct
+     * fields in the table's order). */
+    const struct ArrowSchema *kids[64];
+    int32_t n = 0;
+    if (have.id == FLOE_ARROW_MAP) {
+      const struct ArrowSchema *e = field->n_children == 1 ? field->children[0] : NULL;
+      if (e == NULL || e->n_children != 2)
+        return floe_error_set(err, FLOE_EINVAL, "column '%s' (field id %d): map without entries",
+                              col->name, col->id);
+      kids[n++] = e->children[0];
+      kids[n++] = e->children[1];
+    } else {
+      for (int64_t i = 0; i < field->n_children && n < 64; i++) kids[n++] = field->children[i];
+    }
+    if (n != col->type.n_fields)
+      return floe_error_set(err, FLOE_EINVAL,
+                            "column '%s' (field id %d): batch has %d nested fields, table has %d",
+                            col->name, col->id, n, col->type.n_fields);
+    for (int32_t i = 0; i < n; i++) {
+      const floe_iceberg_field *sub = &col->type.fields[i];
+      floe_arrow_type_info sub_want;
+      rc = floe_iceberg_type_to_arrow(&sub->type, &sub_want, err);
+      if (rc == FLOE_OK) rc = check_column_type(kids[i], sub, &sub_want, err);
+      if (rc < 0) return floe_error_prefix(err, "column '%s'", col->name), rc;
+    }
+  }
   return FLOE_OK;
 }
 

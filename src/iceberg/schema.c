@@ -163,25 +163,31 @@ int floe_iceberg_type_to_arrow(const floe_iceberg_type *type,
       *out = floe_arrow_fixed(type->length);
       return FLOE_OK;
     case FLOE_ICEBERG_BINARY: id = FLOE_ARROW_BINARY; break;
-    case FLOE_ICEBERG_LIST: {
-      /* A list of primitives is an Arrow list ("+l"); its element type is
-       * the element field's (floe_iceberg_field_to_arrow builds both). */
-      floe_arrow_type_info element;
-      if (type->n_fields != 1 || type->fields == NULL ||
-          !floe_iceberg_type_is_primitive(type->fields[0].type.id))
-        return floe_error_set(err, FLOE_EUNSUPPORTED,
-                              "iceberg type list<%s> has no Arrow column mapping in floe "
-                              "(only lists of primitives)",
-                              type->n_fields == 1 && type->fields != NULL &&
-                                      type->fields[0].type.id == FLOE_ICEBERG_LIST
-                                  ? "list"
-                                  : type->n_fields == 1 && type->fields != NULL &&
-                                            type->fields[0].type.id == FLOE_ICEBERG_MAP
-                                        ? "map"
-                                        : "struct");
-      int rc = floe_iceberg_type_to_arrow(&type->fields[0].type, &element, err);
-      if (rc < 0) return floe_error_prefix(err, "list element"), rc;
-      id = FLOE_ARROW_LIST;
+    case FLOE_ICEBERG_LIST:
+    case FLOE_ICEBERG_MAP:
+    case FLOE_ICEBERG_STRUCT: {
+      /* Nested types map to Arrow's list ("+l"), map ("+m") and struct
+       * ("+s"); their children's types are the child fields' own
+       * (floe_iceberg_field_to_arrow builds the whole tree). Every child
+       * must map too. */
+      int32_t want = type->id == FLOE_ICEBERG_LIST ? 1 : type->id == FLOE_ICEBERG_MAP ? 2 : -1;
+      if ((want > 0 && type->n_fields != want) || (type->n_fields > 0 && type->fields == NULL))
+        return floe_error_set(err, FLOE_EINVAL, "iceberg %s type has %d child fields",
+                              type->id == FLOE_ICEBERG_LIST ? "list" : "map", type->n_fields);
+      for (int32_t i = 0; i < type->n_fields; i++) {
+        floe_arrow_type_info child;
+        int rc = floe_iceberg_type_to_arrow(&type->fields[i].type, &child, err);
+        if (rc < 0)
+          return floe_error_prefix(err, "%s '%s'",
+                                   type->id == FLOE_ICEBERG_LIST ? "list element"
+                                   : type->id == FLOE_ICEBERG_MAP ? (i == 0 ? "map key" : "map value")
+                                                                  : "struct field",
+                                   type->fields[i].name ? type->fields[i].name : ""),
+                 rc;
+      }
+      id = type->id == FLOE_ICEBERG_LIST  ? FLOE_ARROW_LIST
+           : type->id == FLOE_ICEBERG_MAP ? FLOE_ARROW_MAP
+                                          : FLOE_ARROW_STRUCT;
       break;
     }
     default: {
@@ -809,22 +815,51 @@ cleanup:
   return rc;
 }
 
+/* Builds the Arrow field for Iceberg field `f` under `name` (the map
+ * entries' "key"/"value" and the list "element" take Arrow's names; every
+ * level carries its Iceberg field id). */
+static int field_to_arrow_named(const floe_iceberg_field *f, const char *name,
+                                struct ArrowSchema *out) {
+  const floe_iceberg_type *t = &f->type;
+  int rc;
+  switch (t->id) {
+    case FLOE_ICEBERG_STRUCT:
+      rc = floe_arrow_schema_init_struct_field(out, name, !f->required, f->id, t->n_fields);
+      for (int32_t i = 0; rc == FLOE_OK && i < t->n_fields; i++)
+        rc = field_to_arrow_named(&t->fields[i], t->fields[i].name, out->children[i]);
+      break;
+    case FLOE_ICEBERG_LIST:
+      rc = floe_arrow_schema_init_list_field(out, name, !f->required, f->id);
+      if (rc == FLOE_OK) rc = field_to_arrow_named(&t->fields[0], "element", out->children[0]);
+      break;
+    case FLOE_ICEBERG_MAP: {
+      rc = floe_arrow_schema_init_map(out, name, !f->required, f->id);
+      /* Iceberg spec: map keys are always required. */
+      floe_iceberg_field key = t->fields[0];
+      key.required = true;
+      if (rc == FLOE_OK) rc = field_to_arrow_named(&key, "key", out->children[0]->children[0]);
+      if (rc == FLOE_OK)
+        rc = field_to_arrow_named(&t->fields[1], "value", out->children[0]->children[1]);
+      break;
+    }
+    default: {
+      floe_arrow_type_info arrow;
+      rc = floe_iceberg_type_to_arrow(t, &arrow, NULL);
+      if (rc == FLOE_OK) rc = floe_arrow_schema_init(out, name, &arrow, !f->required, f->id);
+      return rc;
+    }
+  }
+  if (rc < 0) floe_arrow_schema_release(out);
+  return rc;
+}
+
 int floe_iceberg_field_to_arrow(const floe_iceberg_field *f, struct ArrowSchema *out,
                                 floe_error *err) {
   floe_arrow_type_info arrow;
   int rc = floe_iceberg_type_to_arrow(&f->type, &arrow, err);
   if (rc < 0) return floe_error_prefix(err, "column '%s'", f->name), rc;
-  if (arrow.id == FLOE_ARROW_LIST) {
-    const floe_iceberg_field *e = &f->type.fields[0];
-    floe_arrow_type_info element;
-    FLOE_TRY(floe_iceberg_type_to_arrow(&e->type, &element, err));
-    rc = floe_arrow_schema_init_list(out, f->name, !f->required, f->id, &element, !e->required,
-                                     e->id);
-  } else {
-    rc = floe_arrow_schema_init(out, f->name, &arrow, !f->required, f->id);
-  }
+  rc = field_to_arrow_named(f, f->name, out);
   if (rc < 0) return floe_error_set(err, rc, "arrow schema: column '%s': out of memory", f->name);
-cleanup:
   return rc;
 }
 

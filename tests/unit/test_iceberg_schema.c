@@ -168,7 +168,89 @@ static void test_iceberg_arrow_type_mapping(void) {
   floe_arrow_type_info u64 = floe_arrow_type_of(FLOE_ARROW_UINT64);
   CHECK_INT_EQ(floe_iceberg_type_from_arrow(&u64, &t, &err), FLOE_EUNSUPPORTED);
   floe_iceberg_type list = {FLOE_ICEBERG_LIST, 0, 0, 0, 0, NULL};
-  CHECK_INT_EQ(floe_iceberg_type_to_arrow(&list, &a, &err), FLOE_EUNSUPPORTED);
+  CHECK_INT_EQ(floe_iceberg_type_to_arrow(&list, &a, &err), FLOE_EINVAL);
+}
+
+/* Struct, map and list nested in each other map to Arrow "+s", "+m" and
+ * "+l" with the Iceberg field id on every level: struct fields, element-id,
+ * key-id, value-id; nullability from required / element-required /
+ * value-required; map keys never nullable. */
+static void test_nested_schema_to_arrow_carries_every_field_id(void) {
+  static const char json[] =
+      "{\"type\":\"struct\",\"schema-id\":0,\"fields\":["
+      "{\"id\":1,\"name\":\"id\",\"required\":true,\"type\":\"long\"},"
+      "{\"id\":2,\"name\":\"s\",\"required\":false,\"type\":{\"type\":\"struct\",\"fields\":["
+      "{\"id\":5,\"name\":\"a\",\"required\":true,\"type\":\"int\"},"
+      "{\"id\":6,\"name\":\"inner\",\"required\":false,\"type\":{\"type\":\"struct\",\"fields\":["
+      "{\"id\":7,\"name\":\"x\",\"required\":false,\"type\":\"double\"}]}}]}},"
+      "{\"id\":3,\"name\":\"m\",\"required\":false,\"type\":{\"type\":\"map\",\"key-id\":8,"
+      "\"key\":\"string\",\"value-id\":9,\"value-required\":false,\"value\":{\"type\":\"list\","
+      "\"element-id\":10,\"element\":\"int\",\"element-required\":true}}},"
+      "{\"id\":4,\"name\":\"ls\",\"required\":true,\"type\":{\"type\":\"list\",\"element-id\":11,"
+      "\"element-required\":false,\"element\":{\"type\":\"struct\",\"fields\":["
+      "{\"id\":12,\"name\":\"k\",\"required\":false,\"type\":\"string\"}]}}}]}";
+  floe_error err = {0};
+  floe_iceberg_schema *s = NULL, *grown = NULL;
+  REQUIRE_OK(floe_iceberg_schema_parse(&s, json, strlen(json), &err), &err);
+  struct ArrowSchema a;
+  REQUIRE_OK(floe_iceberg_schema_to_arrow(s, NULL, 0, &a, &err), &err);
+  REQUIRE(a.n_children == 4);
+  struct ArrowSchema *st = a.children[1], *m = a.children[2], *ls = a.children[3];
+  CHECK_STR_EQ(st->format, "+s");
+  CHECK_INT_EQ(floe_arrow_schema_field_id(st), 2);
+  CHECK(st->flags & ARROW_FLAG_NULLABLE);
+  REQUIRE(st->n_children == 2);
+  CHECK_STR_EQ(st->children[0]->name, "a");
+  CHECK((st->children[0]->flags & ARROW_FLAG_NULLABLE) == 0);
+  CHECK_STR_EQ(st->children[1]->format, "+s");
+  CHECK_INT_EQ(floe_arrow_schema_field_id(st->children[1]->children[0]), 7);
+  CHECK_STR_EQ(m->format, "+m");
+  CHECK_INT_EQ(floe_arrow_schema_field_id(m), 3);
+  struct ArrowSchema *entries = m->children[0];
+  CHECK_STR_EQ(entries->children[0]->name, "key");
+  CHECK_INT_EQ(floe_arrow_schema_field_id(entries->children[0]), 8);
+  CHECK((entries->children[0]->flags & ARROW_FLAG_NULLABLE) == 0);
+  CHECK_STR_EQ(entries->children[1]->name, "value");
+  CHECK_STR_EQ(entries->children[1]->format, "+l");
+  CHECK_INT_EQ(floe_arrow_schema_field_id(entries->children[1]), 9);
+  CHECK(entries->children[1]->flags & ARROW_FLAG_NULLABLE);
+  CHECK_INT_EQ(floe_arrow_schema_field_id(entries->children[1]->children[0]), 10);
+  CHECK((entries->children[1]->children[0]->flags & ARROW_FLAG_NULLABLE) == 0);
+  CHECK_STR_EQ(ls->format, "+l");
+  CHECK((ls->flags & ARROW_FLAG_NULLABLE) == 0);
+  CHECK_STR_EQ(ls->children[0]->name, "element");
+  CHECK_STR_EQ(ls->children[0]->format, "+s");
+  CHECK_INT_EQ(floe_arrow_schema_field_id(ls->children[0]), 11);
+  CHECK(ls->children[0]->flags & ARROW_FLAG_NULLABLE);
+  CHECK_INT_EQ(floe_arrow_schema_field_id(ls->children[0]->children[0]), 12);
+  /* The Arrow schema builds a batch builder for every column. */
+  floe_arrow_batch_builder bb;
+  CHECK_OK(floe_arrow_batch_builder_init(&bb, &a, &err), &err);
+  CHECK(bb.columns[3].type.id == FLOE_ARROW_LIST && bb.columns[3].child->type.id == FLOE_ARROW_STRUCT);
+  floe_arrow_batch_builder_free(&bb);
+  floe_arrow_schema_release(&a);
+  /* Adding a field inside a nested struct takes a new id above last-column-id. */
+  int32_t last = 12;
+  floe_iceberg_type t_str = floe_iceberg_type_of(FLOE_ICEBERG_STRING);
+  REQUIRE_OK(floe_iceberg_schema_add_column(&grown, s, "s.inner", "y", &t_str, NULL, &last, &err),
+             &err);
+  CHECK_INT_EQ(last, 13);
+  const floe_iceberg_field *y = floe_iceberg_schema_find_id(grown, 13);
+  REQUIRE(y != NULL);
+  CHECK_STR_EQ(y->name, "y");
+  CHECK(!y->required);
+  floe_iceberg_schema_free(grown);
+  grown = NULL;
+  /* A type with no Arrow mapping deep inside is refused with its path. */
+  floe_iceberg_type variant = floe_iceberg_type_of(FLOE_ICEBERG_STRUCT);
+  floe_iceberg_field bad = {20, "v", false, floe_iceberg_type_of(FLOE_ICEBERG_VARIANT),
+                            NULL, NULL, NULL};
+  variant.n_fields = 1;
+  variant.fields = &bad;
+  floe_arrow_type_info info;
+  CHECK_INT_EQ(floe_iceberg_type_to_arrow(&variant, &info, &err), FLOE_EUNSUPPORTED);
+  CHECK(strstr(err.message, "struct field 'v'") != NULL);
+  floe_iceberg_schema_free(s);
 }
 
 static void test_schema_to_arrow_carries_ids_and_nullability(void) {
@@ -798,6 +880,7 @@ int main(void) {
   RUN(test_schema_lookups_by_id_and_name);
   RUN(test_iceberg_arrow_type_mapping);
   RUN(test_schema_to_arrow_carries_ids_and_nullability);
+  RUN(test_nested_schema_to_arrow_carries_every_field_id);
   RUN(test_schema_evolution_allowed_operations);
   RUN(test_schema_evolution_rejects_unsafe_changes);
   RUN(test_name_mapping_from_schema_and_lookup);

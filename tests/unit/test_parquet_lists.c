@@ -292,9 +292,81 @@ static void test_required_lists_and_elements_refuse_nulls(void) {
   remove(path);
 }
 
+/* Required levels inside structs: a null required struct, a null required
+ * field of a present struct and a null in a required list inside a struct
+ * are refused with the column, row and field path before anything is
+ * written; a null field under a null optional struct is fine. */
+static void test_required_struct_fields_refuse_nulls(void) {
+  floe_arrow_type_info t_long = floe_arrow_type_of(FLOE_ARROW_INT64);
+  floe_arrow_type_info t_int = floe_arrow_type_of(FLOE_ARROW_INT32);
+  struct ArrowSchema schema;
+  REQUIRE(floe_arrow_schema_init_struct(&schema, NULL, 2) == FLOE_OK);
+  REQUIRE(floe_arrow_schema_init_struct_field(schema.children[0], "r", false, 1, 2) == FLOE_OK);
+  REQUIRE(floe_arrow_schema_init(schema.children[0]->children[0], "n", &t_long, false, 2) == FLOE_OK);
+  REQUIRE(floe_arrow_schema_init_list_field(schema.children[0]->children[1], "l", false, 3) == FLOE_OK);
+  REQUIRE(floe_arrow_schema_init(schema.children[0]->children[1]->children[0], "element", &t_int,
+                                 true, 4) == FLOE_OK);
+  REQUIRE(floe_arrow_schema_init_struct_field(schema.children[1], "o", true, 5, 1) == FLOE_OK);
+  REQUIRE(floe_arrow_schema_init(schema.children[1]->children[0], "q", &t_long, false, 6) == FLOE_OK);
+  floe_error err = {0};
+  floe_parquet_writer *w = NULL;
+  const char *path = tmp_path();
+  REQUIRE_OK(floe_parquet_writer_open_file(&w, path, &schema, NULL, &err), &err);
+  const char *want[] = {
+      "column 'r' row 1: null in required field 'r'",
+      "column 'r' row 1: null in required field 'r.n'",
+      "column 'r' row 1: null in required field 'r.l'",
+  };
+  for (int attempt = 0; attempt < 4; attempt++) {
+    floe_arrow_batch_builder bb;
+    REQUIRE_OK(floe_arrow_batch_builder_init(&bb, &schema, &err), &err);
+    floe_arrow_builder *f, *e;
+    int64_t n;
+    for (int row = 0; row < 2; row++) {
+      floe_arrow_builder *r = &bb.columns[0];
+      if (row == 1 && attempt == 0) {
+        floe_arrow_builder_append_null(r);
+      } else {
+        floe_arrow_builder_struct_start(r, &f, &n);
+        if (row == 1 && attempt == 1)
+          floe_arrow_builder_append_null(&f[0]);
+        else
+          floe_arrow_builder_append_int64(&f[0], row);
+        if (row == 1 && attempt == 2) {
+          floe_arrow_builder_append_null(&f[1]);
+        } else {
+          floe_arrow_builder_list_start(&f[1], &e);
+          floe_arrow_builder_append_int32(e, row);
+          floe_arrow_builder_list_end(&f[1]);
+        }
+        REQUIRE(floe_arrow_builder_struct_end(r) == FLOE_OK);
+      }
+      /* o: a null optional struct (its required field q is null beneath). */
+      floe_arrow_builder_append_null(&bb.columns[1]);
+    }
+    struct ArrowArray batch;
+    REQUIRE_OK(floe_arrow_batch_builder_finish(&bb, &batch, &err), &err);
+    floe_arrow_batch_builder_free(&bb);
+    if (attempt < 3) {
+      CHECK_INT_EQ(floe_parquet_writer_write(w, &batch, &err), FLOE_EINVAL);
+      CHECK_STR_EQ(err.message, want[attempt]);
+      CHECK_INT_EQ(floe_parquet_writer_rows(w), 0);
+    } else {
+      CHECK_OK(floe_parquet_writer_write(w, &batch, &err), &err);
+      CHECK_INT_EQ(floe_parquet_writer_rows(w), 2);
+    }
+    floe_arrow_array_release(&batch);
+  }
+  REQUIRE_OK(floe_parquet_writer_close(w, NULL, &err), &err);
+  floe_parquet_writer_free(w);
+  floe_arrow_schema_release(&schema);
+  remove(path);
+}
+
 int main(void) {
   RUN(test_lists_round_trip_with_nulls_at_every_level);
   RUN(test_required_lists_and_elements_refuse_nulls);
+  RUN(test_required_struct_fields_refuse_nulls);
   for (int r = 0; r < ROWS; r++)
     for (int c = 0; c < N_COLS; c++) free(expected[r][c]);
   return test_report();

@@ -1,16 +1,22 @@
 /*
  * format/parquet/writer: floe's streaming Parquet writer for Iceberg schemas
- * of primitives and lists of primitives (include/floe/parquet_writer.h).
+ * of primitives, structs, lists and maps nested to any depth
+ * (include/floe/parquet_writer.h).
  *
- * A list column ("+l" whose element is a primitive) is written in the
- * standard 3-level form (parquet-format LogicalTypes.md, "Lists"):
- * `<optional|required> group <name> (LIST) { repeated group list {
- * <optional|required> <type> element; } }`, with the list's field id on the
- * outer group and the element id on the leaf. Its one leaf column carries
- * repetition levels (0 starts a row, 1 continues its list) and definition
- * levels up to max_def = [list optional] + 1 + [element optional]: a null
- * list is level 0, an empty list the list's own level, a null element
- * max_def - 1. Pages are cut only between rows, so no row spans two pages.
+ * Nested columns are shredded into one Parquet column per leaf (Dremel;
+ * parquet-format README "Nested Encoding"): a struct is a group, a list the
+ * standard 3-level form `<opt|req> group <name> (LIST) { repeated group
+ * list { <opt|req> ... element; } }`, a map `<opt|req> group <name> (MAP) {
+ * repeated group key_value { required ... key; <opt|req> ... value; } }`
+ * (parquet-format LogicalTypes.md, "Lists" and "Maps"), with the Iceberg
+ * field id on every group and leaf (list element-id on "element", key-id
+ * and value-id on "key" and "value"). Each leaf knows the path of levels
+ * above it; per row it walks the Arrow views down that path and emits
+ * (repetition, definition, value) entries: an optional level adds one to
+ * the definition level when present, a list or map one more per entry and
+ * one to the repetition level of every entry after a list's first. A null
+ * (or empty) level emits one entry at the definition level reached. Pages
+ * are cut only between rows, so no row spans two pages.
  *
  * Shape: each column keeps one page under construction (definition levels,
  * and either PLAIN values or dictionary indices) and the finished,
@@ -59,6 +65,12 @@
 
 #define FLOE_PARQUET_CREATED_BY "floe version 0.1.0"
 
+#define FLOE_TRY_RETURN(expr)  \
+  do {                         \
+    int rc_ = (expr);          \
+    if (rc_ < 0) return rc_;   \
+  } while (0)
+
 typedef enum {
   K_BOOL,
   K_I32,
@@ -90,14 +102,21 @@ typedef struct pq_col {
   pq_type ptype;
   int32_t width;   /* bytes per PLAIN value for fixed widths (FLBA: L) */
   bool is_decimal; /* Arrow decimal128 input */
-  /* list of a primitive: the leaf above is the element (name, id,
-   * nullability); these describe the list itself */
-  bool is_list;
-  bool list_nullable;
-  int32_t list_field_id;
-  char *list_name;
-  int max_def;      /* list: 1..3; flat: 1 when nullable */
-  uint8_t *reps;    /* list: repetition level per level entry */
+  /* nested leaf: the levels from its top-level column down to the leaf
+   * (the last level is the leaf itself), its path in the Parquet schema
+   * and the views of the batch being written at each level */
+  bool is_list;     /* nested: a leaf below a struct, list or map */
+  bool under_repeated; /* a list or map above (no bounds in metrics) */
+  int32_t top;      /* index of its top-level column */
+  int n_levels;
+  struct pq_level *levels;
+  floe_arrow_view *vstack;
+  char **path;
+  int n_path;
+  char *list_name;  /* dotted path, for messages */
+  int max_def;      /* flat: 1 when nullable */
+  int max_rep;
+  uint8_t *reps;    /* nested: repetition level per level entry */
   size_t reps_cap;
   floe_int128 decimal_limit; /* 10^precision */
 
@@ -132,12 +151,24 @@ typedef struct pq_col {
   int64_t file_column_size;
 } pq_col;
 
+/* One level on the way from a top-level column to a leaf. */
+typedef struct pq_level {
+  floe_arrow_type kind; /* STRUCT, LIST, MAP or (last level) the leaf's */
+  bool nullable;
+  int32_t child;        /* STRUCT: field index on the way; MAP: 0 key, 1 value */
+  uint8_t def_present;  /* definition level when this level is not null */
+  uint8_t def_entry;    /* LIST/MAP: definition level of an entry */
+  uint8_t rep_entry;    /* LIST/MAP: repetition level of entries after the first */
+  uint8_t path_len;     /* names of the leaf's path up to this level's own */
+} pq_level;
+
 struct floe_parquet_writer {
   floe_parquet_writer_options options;
   char *created_by;
   char **keys, **values;
   struct ArrowSchema schema;
-  int32_t n_cols;
+  int32_t n_top; /* top-level columns (children of the schema) */
+  int32_t n_cols; /* leaf columns */
   pq_col *cols;
   floe_parquet_sink sink;
   FILE *file;
@@ -370,26 +401,6 @@ static int32_t decimal_flba_width(int32_t precision) {
 static int map_column(pq_col *c, const struct ArrowSchema *field,
                       const floe_parquet_writer_options *options,
                       floe_error *err) {
-  if (field->format != NULL && strcmp(field->format, "+l") == 0 && !c->is_list) {
-    if (field->n_children != 1 || field->children[0] == NULL)
-      return floe_error_set(err, FLOE_EINVAL, "column '%s': a list needs one child",
-                            field->name ? field->name : "");
-    const struct ArrowSchema *element = field->children[0];
-    if (element->format != NULL && element->format[0] == '+')
-      return floe_error_set(err, FLOE_EUNSUPPORTED,
-                            "column '%s': lists of nested types cannot be written to "
-                            "Parquet by floe (lists of primitives only)",
-                            field->name ? field->name : "");
-    c->is_list = true;
-    c->list_nullable = (field->flags & ARROW_FLAG_NULLABLE) != 0;
-    c->list_field_id = floe_arrow_schema_field_id(field);
-    c->list_name = floe_strdup(field->name != NULL ? field->name : "");
-    if (c->list_name == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
-    int rc = map_column(c, element, options, err);
-    if (rc < 0) return floe_error_prefix(err, "list '%s'", c->list_name), rc;
-    c->max_def = (c->list_nullable ? 1 : 0) + 1 + (c->nullable ? 1 : 0);
-    return FLOE_OK;
-  }
   int rc = floe_arrow_schema_type(field, &c->type, err);
   if (rc < 0) return rc;
   c->nullable = (field->flags & ARROW_FLAG_NULLABLE) != 0;
@@ -534,29 +545,80 @@ static void schema_element(const pq_col *c, pq_schema_element *e) {
   }
 }
 
-/* The two groups above a list's leaf (parquet-format LogicalTypes.md,
- * "Lists": LIST annotation on the outer group, a repeated group "list"). */
-static void list_groups(const pq_col *c, pq_schema_element *outer, pq_schema_element *middle) {
-  memset(outer, 0, sizeof *outer);
-  outer->name = c->list_name;
-  outer->has_repetition = true;
-  outer->repetition = c->list_nullable ? PQ_OPTIONAL : PQ_REQUIRED;
-  outer->has_num_children = true;
-  outer->num_children = 1;
-  outer->has_converted_type = true;
-  outer->converted_type = PQ_CT_LIST;
-  outer->has_logical_type = true;
-  outer->logical_type.kind = PQ_LT_LIST;
-  if (c->list_field_id >= 0) {
-    outer->has_field_id = true;
-    outer->field_id = c->list_field_id;
+/* Number of Parquet schema elements of Arrow field `f` (groups and
+ * leaves), and of its leaves. */
+static int32_t count_elements(const struct ArrowSchema *f, int32_t *leaves) {
+  const char *fmt = f->format != NULL ? f->format : "";
+  if (strcmp(fmt, "+s") == 0) {
+    int32_t n = 1;
+    for (int64_t i = 0; i < f->n_children; i++) n += count_elements(f->children[i], leaves);
+    return n;
   }
-  memset(middle, 0, sizeof *middle);
-  middle->name = "list";
-  middle->has_repetition = true;
-  middle->repetition = PQ_REPEATED;
-  middle->has_num_children = true;
-  middle->num_children = 1;
+  if (strcmp(fmt, "+l") == 0) return 2 + count_elements(f->children[0], leaves);
+  if (strcmp(fmt, "+m") == 0) {
+    const struct ArrowSchema *e = f->children[0];
+    return 2 + count_elements(e->children[0], leaves) + count_elements(e->children[1], leaves);
+  }
+  (*leaves)++;
+  return 1;
+}
+
+static void group_element(pq_schema_element *e, const char *name, pq_repetition repetition,
+                          int32_t n_children, int32_t field_id) {
+  memset(e, 0, sizeof *e);
+  e->name = name;
+  e->has_repetition = true;
+  e->repetition = repetition;
+  e->has_num_children = true;
+  e->num_children = n_children;
+  if (field_id >= 0) {
+    e->has_field_id = true;
+    e->field_id = field_id;
+  }
+}
+
+static void schema_element(const pq_col *c, pq_schema_element *e);
+
+/* Emits the schema elements of Arrow field `f` (named `name`, forced
+ * required when `required`) depth first at schema[*at]; leaves take the
+ * next pq_cols in order (*leaf). Parquet LogicalTypes.md: LIST outer group
+ * with a repeated group "list" of one "element"; MAP outer group with a
+ * repeated group "key_value" of a required "key" and a "value". */
+static void emit_elements(const floe_parquet_writer *w, const struct ArrowSchema *f,
+                          const char *name, bool required, pq_schema_element *schema,
+                          int32_t *at, int32_t *leaf) {
+  const char *fmt = f->format != NULL ? f->format : "";
+  pq_repetition r =
+      !required && (f->flags & ARROW_FLAG_NULLABLE) != 0 ? PQ_OPTIONAL : PQ_REQUIRED;
+  int32_t id = floe_arrow_schema_field_id(f);
+  if (strcmp(fmt, "+s") == 0) {
+    group_element(&schema[(*at)++], name, r, (int32_t)f->n_children, id);
+    for (int64_t i = 0; i < f->n_children; i++)
+      emit_elements(w, f->children[i], f->children[i]->name ? f->children[i]->name : "", false,
+                    schema, at, leaf);
+    return;
+  }
+  if (strcmp(fmt, "+l") == 0 || strcmp(fmt, "+m") == 0) {
+    bool map = fmt[1] == 'm';
+    pq_schema_element *outer = &schema[(*at)++];
+    group_element(outer, name, r, 1, id);
+    outer->has_converted_type = true;
+    outer->converted_type = map ? PQ_CT_MAP : PQ_CT_LIST;
+    outer->has_logical_type = true;
+    outer->logical_type.kind = map ? PQ_LT_MAP : PQ_LT_LIST;
+    group_element(&schema[(*at)++], map ? "key_value" : "list", PQ_REPEATED, map ? 2 : 1, -1);
+    if (map) {
+      const struct ArrowSchema *e = f->children[0];
+      emit_elements(w, e->children[0], "key", true, schema, at, leaf);
+      emit_elements(w, e->children[1], "value", false, schema, at, leaf);
+    } else {
+      emit_elements(w, f->children[0], "element", false, schema, at, leaf);
+    }
+    return;
+  }
+  pq_schema_element *e = &schema[(*at)++];
+  schema_element(&w->cols[(*leaf)++], e);
+  e->name = name;
 }
 
 /* ---- output -------------------------------------------------------------- */
@@ -651,18 +713,25 @@ static int cut_page(floe_parquet_writer *w, pq_col *c, floe_error *err) {
   floe_buf *page = &w->page_buf;
   floe_buf_reset(page);
   if (c->is_list) {
-    /* Data page v1: repetition levels, then definition levels, each an RLE
-     * run with a 4-byte length (parquet-format Encodings.md). */
-    if (floe_buf_resize(page, 4) < 0 ||
-        pq_rle_encode_u8(c->reps, (size_t)c->page_n, 1, page) < 0)
-      return nomem(w, err);
-    floe_store_u32le(page->data, (uint32_t)(page->len - 4));
-    size_t at = page->len;
-    if (floe_buf_resize(page, at + 4) < 0 ||
-        pq_rle_encode_u8(c->defs, (size_t)c->page_n, pq_bit_width((uint32_t)c->max_def),
-                         page) < 0)
-      return nomem(w, err);
-    floe_store_u32le(page->data + at, (uint32_t)(page->len - at - 4));
+    /* Data page v1: repetition levels (when some level repeats), then
+     * definition levels (when some level is optional or repeated), each an
+     * RLE run with a 4-byte length (parquet-format Encodings.md). */
+    size_t at = 0;
+    if (c->max_rep > 0) {
+      if (floe_buf_resize(page, 4) < 0 ||
+          pq_rle_encode_u8(c->reps, (size_t)c->page_n, pq_bit_width((uint32_t)c->max_rep),
+                           page) < 0)
+        return nomem(w, err);
+      floe_store_u32le(page->data, (uint32_t)(page->len - 4));
+      at = page->len;
+    }
+    if (c->max_def > 0) {
+      if (floe_buf_resize(page, at + 4) < 0 ||
+          pq_rle_encode_u8(c->defs, (size_t)c->page_n, pq_bit_width((uint32_t)c->max_def),
+                           page) < 0)
+        return nomem(w, err);
+      floe_store_u32le(page->data + at, (uint32_t)(page->len - at - 4));
+    }
   } else if (c->nullable) {
     if (floe_buf_resize(page, 4) < 0) return nomem(w, err);
     if (pq_rle_encode_u8(c->defs, (size_t)c->page_n, 1, page) < 0)
@@ -1073,43 +1142,109 @@ static int reserve_levels(floe_parquet_writer *w, pq_col *c, int64_t n, floe_err
   return FLOE_OK;
 }
 
-/* Rows [r0, r1) of a list column, already validated: per row its level
- * entries (one for a null or empty list, one per element otherwise) and
- * its non-null elements' values. */
-static int encode_list_slice(floe_parquet_writer *w, pq_col *c, const floe_arrow_view *v,
-                             int64_t r0, int64_t r1, floe_error *err) {
+/* One level entry of a nested leaf: a null (or empty) at definition level
+ * `def`, or (value_index >= 0) the leaf's value at that index. */
+static int emit_entry(floe_parquet_writer *w, pq_col *c, int rep, int def,
+                      const floe_arrow_view *leaf, int64_t value_index, floe_error *err) {
   int rc;
-  floe_arrow_view ev;
-  col_stats *st = &c->chunk_stats;
-  FLOE_TRY(floe_arrow_view_list_child(v, &ev, err));
-  uint8_t list_level = c->list_nullable ? 1 : 0;
+  FLOE_TRY(reserve_levels(w, c, 1, err));
+  c->reps[c->page_n] = (uint8_t)rep;
+  c->defs[c->page_n] = (uint8_t)def;
+  c->page_n++;
+  c->chunk_stats.value_count++;
+  if (value_index < 0) {
+    c->chunk_stats.null_count++;
+    return FLOE_OK;
+  }
+  FLOE_TRY(reserve_slice(w, c, leaf, value_index, value_index + 1, err));
+  FLOE_TRY(put_value(w, c, leaf, value_index, err));
+cleanup:
+  return rc;
+}
+
+/* Walks value `idx` of level k of a nested leaf (c->vstack[k] is its view)
+ * and emits its entries; with `validate` it only checks them (a null where
+ * a level is required, a decimal beyond its precision) against row `row`. */
+static int shred(floe_parquet_writer *w, pq_col *c, int k, int64_t idx, int rep, int def_parent,
+                 bool validate, int64_t row, floe_error *err) {
+  const pq_level *l = &c->levels[k];
+  const floe_arrow_view *v = &c->vstack[k];
+  bool leaf = k == c->n_levels - 1;
+  if (floe_arrow_view_is_null(v, idx)) {
+    if (!l->nullable) {
+      if (!validate) return FLOE_OK;
+      if (k == 0 && l->kind == FLOE_ARROW_LIST)
+        return floe_error_set(err, FLOE_EINVAL, "column '%s' row %" PRId64 ": null in a required list",
+                              c->path[0], row);
+      if (k > 0 && c->levels[k - 1].kind == FLOE_ARROW_LIST && leaf)
+        return floe_error_set(err, FLOE_EINVAL,
+                              "column '%s' row %" PRId64 ": null element in a list of required elements",
+                              c->path[0], row);
+      char dotted[256];
+      size_t at = 0;
+      dotted[0] = '\0';
+      for (int i = 0; i < l->path_len && i < c->n_path && at < sizeof dotted; i++)
+        at += (size_t)snprintf(dotted + at, at < sizeof dotted ? sizeof dotted - at : 0, "%s%s",
+                               i > 0 ? "." : "", c->path[i]);
+      return floe_error_set(err, FLOE_EINVAL,
+                            "column '%s' row %" PRId64 ": null in required field '%s'", c->path[0],
+                            row, dotted);
+    }
+    return validate ? FLOE_OK : emit_entry(w, c, rep, def_parent, NULL, -1, err);
+  }
+  int def = l->def_present;
+  if (leaf) {
+    if (validate) {
+      if (c->is_decimal) {
+        floe_int128 d = floe_arrow_view_decimal(v, idx);
+        if (d >= c->decimal_limit || d <= -c->decimal_limit)
+          return floe_error_set(err, FLOE_ERANGE,
+                                "column '%s' row %" PRId64 ": decimal value in '%s' exceeds precision %d",
+                                c->path[0], row, c->list_name, c->type.precision);
+      }
+      return FLOE_OK;
+    }
+    return emit_entry(w, c, rep, def, v, idx, err);
+  }
+  if (l->kind == FLOE_ARROW_STRUCT)
+    return shred(w, c, k + 1, idx, rep, def, validate, row, err);
+  int64_t s, e;
+  floe_arrow_view_list_range(v, idx, &s, &e);
+  if (e <= s) return validate ? FLOE_OK : emit_entry(w, c, rep, def, NULL, -1, err);
+  for (int64_t j = s; j < e; j++) {
+    int rc = shred(w, c, k + 1, j, j == s ? rep : l->rep_entry, l->def_entry, validate, row, err);
+    if (rc < 0) return rc;
+  }
+  return FLOE_OK;
+}
+
+/* Opens the views of every level of nested leaf c over top-level view v. */
+static int open_vstack(pq_col *c, const floe_arrow_view *v, floe_error *err) {
+  c->vstack[0] = *v;
+  for (int k = 0; k + 1 < c->n_levels; k++) {
+    const pq_level *l = &c->levels[k];
+    floe_arrow_view keys, values;
+    int rc;
+    if (l->kind == FLOE_ARROW_STRUCT) {
+      rc = floe_arrow_view_struct_child(&c->vstack[k], l->child, &c->vstack[k + 1], err);
+    } else if (l->kind == FLOE_ARROW_LIST) {
+      rc = floe_arrow_view_list_child(&c->vstack[k], &c->vstack[k + 1], err);
+    } else {
+      rc = floe_arrow_view_map_entries(&c->vstack[k], &keys, &values, err);
+      c->vstack[k + 1] = l->child == 0 ? keys : values;
+    }
+    if (rc < 0) return floe_error_prefix(err, "column '%s'", c->list_name), rc;
+  }
+  return FLOE_OK;
+}
+
+/* Rows [r0, r1) of a nested leaf, already validated (vstack open). */
+static int encode_nested_slice(floe_parquet_writer *w, pq_col *c, int64_t r0, int64_t r1,
+                               floe_error *err) {
+  int rc;
   for (int64_t i = r0; i < r1; i++) {
     if (page_full(c) || c->dict_full) FLOE_TRY(cut_page(w, c, err));
-    bool list_present = !floe_arrow_view_is_null(v, i);
-    int64_t s = 0, e = 0;
-    if (list_present) floe_arrow_view_list_range(v, i, &s, &e);
-    int64_t entries = e > s ? e - s : 1;
-    FLOE_TRY(reserve_levels(w, c, entries, err));
-    if (e > s) FLOE_TRY(reserve_slice(w, c, &ev, s, e, err));
-    st->value_count += entries;
-    if (e <= s) {
-      c->reps[c->page_n] = 0;
-      c->defs[c->page_n] = list_present ? list_level : 0;
-      c->page_n++;
-      st->null_count++;
-      continue;
-    }
-    for (int64_t j = s; j < e; j++) {
-      bool present = !floe_arrow_view_is_null(&ev, j);
-      c->reps[c->page_n] = j == s ? 0 : 1;
-      c->defs[c->page_n] = (uint8_t)(present ? c->max_def : c->max_def - 1);
-      c->page_n++;
-      if (!present) {
-        st->null_count++;
-        continue;
-      }
-      FLOE_TRY(put_value(w, c, &ev, j, err));
-    }
+    FLOE_TRY(shred(w, c, 0, i, 0, 0, false, w->rows + i - r0, err));
   }
   rc = FLOE_OK;
 cleanup:
@@ -1217,10 +1352,8 @@ static int flush_row_group(floe_parquet_writer *w, floe_error *err) {
       m->encodings[m->n_encodings++] = PQ_ENC_PLAIN;
     m->encodings[m->n_encodings++] = PQ_ENC_RLE;
     if (c->is_list) {
-      m->path_in_schema[0] = c->list_name;
-      m->path_in_schema[1] = "list";
-      m->path_in_schema[2] = c->name;
-      m->n_path = 3;
+      m->path_in_schema = (const char **)c->path;
+      m->n_path = c->n_path;
     } else {
       m->path_in_schema[0] = c->name;
       m->n_path = 1;
@@ -1275,6 +1408,10 @@ cleanup:
 static void col_free(pq_col *c) {
   floe_free(c->name);
   floe_free(c->list_name);
+  for (int i = 0; c->path != NULL && i < c->n_path; i++) floe_free(c->path[i]);
+  floe_free(c->path);
+  floe_free(c->levels);
+  floe_free(c->vstack);
   floe_free(c->reps);
   pq_dict_free(&c->dict);
   floe_buf_free(&c->values);
@@ -1305,6 +1442,130 @@ void floe_parquet_writer_free(floe_parquet_writer *w) {
   floe_buf_free(&w->header_buf);
   if (w->file != NULL) fclose(w->file);
   floe_free(w);
+}
+
+/* Deepest nesting floe writes (levels from a top-level column to a leaf). */
+#define MAX_LEVELS 32
+
+/* Checks that a nested field's children fit its format, recursively. */
+static int check_field(const struct ArrowSchema *f, int depth, floe_error *err) {
+  const char *fmt = f->format != NULL ? f->format : "";
+  const char *name = f->name != NULL ? f->name : "";
+  if (depth >= MAX_LEVELS)
+    return floe_error_set(err, FLOE_EUNSUPPORTED, "column '%s': nested deeper than %d levels",
+                          name, MAX_LEVELS);
+  if (fmt[0] != '+') return FLOE_OK;
+  if (strcmp(fmt, "+s") == 0) {
+    if (f->n_children < 1)
+      return floe_error_set(err, FLOE_EINVAL, "column '%s': a struct needs fields", name);
+  } else if (strcmp(fmt, "+l") == 0) {
+    if (f->n_children != 1 || f->children[0] == NULL)
+      return floe_error_set(err, FLOE_EINVAL, "column '%s': a list needs one child", name);
+  } else if (strcmp(fmt, "+m") == 0) {
+    const struct ArrowSchema *e = f->n_children == 1 ? f->children[0] : NULL;
+    if (e == NULL || e->format == NULL || strcmp(e->format, "+s") != 0 || e->n_children != 2)
+      return floe_error_set(err, FLOE_EINVAL,
+                            "column '%s': a map needs entries of a key and a value", name);
+    FLOE_TRY_RETURN(check_field(e->children[0], depth + 1, err));
+    return check_field(e->children[1], depth + 1, err);
+  } else {
+    return floe_error_set(err, FLOE_EUNSUPPORTED, "column '%s': arrow format '%s' is not written",
+                          name, fmt);
+  }
+  for (int64_t i = 0; i < f->n_children; i++)
+    FLOE_TRY_RETURN(check_field(f->children[i], depth + 1, err));
+  return FLOE_OK;
+}
+
+/* Creates the leaf columns of Arrow field `f` (top-level column `top`)
+ * depth first: levels[0..n_levels) and names[0..n_names) describe the way
+ * down to f, which is named `name` and forced required when `required`
+ * (map keys). */
+static int build_leaves(floe_parquet_writer *w, int32_t top, const struct ArrowSchema *f,
+                        const char *name, bool required, pq_level *levels, int n_levels,
+                        const char **names, int n_names, int32_t *leaf, floe_error *err) {
+  const char *fmt = f->format != NULL ? f->format : "";
+  pq_level *l = &levels[n_levels];
+  memset(l, 0, sizeof *l);
+  l->nullable = !required && (f->flags & ARROW_FLAG_NULLABLE) != 0;
+  int def = n_levels > 0 ? (levels[n_levels - 1].kind == FLOE_ARROW_LIST ||
+                                    levels[n_levels - 1].kind == FLOE_ARROW_MAP
+                                ? levels[n_levels - 1].def_entry
+                                : levels[n_levels - 1].def_present)
+                         : 0;
+  int rep = 0;
+  for (int k = 0; k < n_levels; k++)
+    if (levels[k].kind == FLOE_ARROW_LIST || levels[k].kind == FLOE_ARROW_MAP) rep = levels[k].rep_entry;
+  l->def_present = (uint8_t)(def + (l->nullable ? 1 : 0));
+  names[n_names++] = name;
+  l->path_len = (uint8_t)n_names;
+  if (strcmp(fmt, "+s") == 0) {
+    l->kind = FLOE_ARROW_STRUCT;
+    for (int64_t i = 0; i < f->n_children; i++) {
+      l->child = (int32_t)i;
+      const struct ArrowSchema *child = f->children[i];
+      FLOE_TRY_RETURN(build_leaves(w, top, child, child->name ? child->name : "", false, levels,
+                                   n_levels + 1, names, n_names, leaf, err));
+    }
+    return FLOE_OK;
+  }
+  if (strcmp(fmt, "+l") == 0 || strcmp(fmt, "+m") == 0) {
+    bool map = fmt[1] == 'm';
+    l->kind = map ? FLOE_ARROW_MAP : FLOE_ARROW_LIST;
+    l->def_entry = (uint8_t)(l->def_present + 1);
+    l->rep_entry = (uint8_t)(rep + 1);
+    names[n_names++] = map ? "key_value" : "list";
+    if (!map) {
+      l->child = 0;
+      return build_leaves(w, top, f->children[0], "element", false, levels, n_levels + 1, names,
+                          n_names, leaf, err);
+    }
+    const struct ArrowSchema *e = f->children[0];
+    l->child = 0;
+    FLOE_TRY_RETURN(build_leaves(w, top, e->children[0], "key", true, levels, n_levels + 1, names,
+                                 n_names, leaf, err));
+    l->child = 1;
+    return build_leaves(w, top, e->children[1], "value", false, levels, n_levels + 1, names,
+                        n_names, leaf, err);
+  }
+  pq_col *c = &w->cols[(*leaf)++];
+  c->top = top;
+  FLOE_TRY_RETURN(map_column(c, f, &w->options, err));
+  if (required) c->nullable = false;
+  if (n_levels == 0) {
+    c->max_def = c->nullable ? 1 : 0;
+    return FLOE_OK;
+  }
+  /* A nested leaf. */
+  c->is_list = true;
+  l->kind = c->type.id;
+  c->n_levels = n_levels + 1;
+  c->max_def = l->def_present;
+  c->max_rep = rep;
+  c->levels = floe_calloc((size_t)c->n_levels, sizeof *c->levels);
+  c->vstack = floe_calloc((size_t)c->n_levels, sizeof *c->vstack);
+  c->path = floe_calloc((size_t)n_names, sizeof *c->path);
+  if (c->levels == NULL || c->vstack == NULL || c->path == NULL)
+    return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  memcpy(c->levels, levels, (size_t)c->n_levels * sizeof *levels);
+  size_t dotted = 1;
+  for (int i = 0; i < n_names; i++) {
+    if ((c->path[i] = floe_strdup(names[i])) == NULL)
+      return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    c->n_path = i + 1;
+    dotted += strlen(names[i]) + 1;
+  }
+  for (int k = 0; k < n_levels; k++)
+    if (levels[k].kind == FLOE_ARROW_LIST || levels[k].kind == FLOE_ARROW_MAP)
+      c->under_repeated = true;
+  if ((c->list_name = floe_malloc(dotted)) == NULL)
+    return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  c->list_name[0] = '\0';
+  for (int i = 0; i < n_names; i++) {
+    if (i > 0) strcat(c->list_name, ".");
+    strcat(c->list_name, names[i]);
+  }
+  return FLOE_OK;
 }
 
 int floe_parquet_writer_open(floe_parquet_writer **out,
@@ -1394,14 +1655,23 @@ int floe_parquet_writer_open(floe_parquet_writer **out,
   o->values = NULL;
 
   if (floe_arrow_schema_copy(&w->schema, schema) < 0) goto nomem;
-  w->n_cols = (int32_t)schema->n_children;
-  w->cols = floe_calloc((size_t)w->n_cols, sizeof *w->cols);
-  if (w->cols == NULL) goto nomem;
-  for (int32_t i = 0; i < w->n_cols; i++) {
-    pq_col *c = &w->cols[i];
-    FLOE_TRY(map_column(c, w->schema.children[i], o, err));
-    c->page_limit = o->page_bytes;
+  w->n_top = (int32_t)schema->n_children;
+  w->n_cols = 0;
+  for (int32_t i = 0; i < w->n_top; i++) {
+    FLOE_TRY(check_field(w->schema.children[i], 0, err));
+    count_elements(w->schema.children[i], &w->n_cols);
   }
+  w->cols = floe_calloc((size_t)(w->n_cols ? w->n_cols : 1), sizeof *w->cols);
+  if (w->cols == NULL) goto nomem;
+  {
+    int32_t leaf = 0;
+    pq_level levels[MAX_LEVELS];
+    const char *names[2 * MAX_LEVELS];
+    for (int32_t i = 0; i < w->n_top; i++)
+      FLOE_TRY(build_leaves(w, i, w->schema.children[i], w->schema.children[i]->name, false,
+                            levels, 0, names, 0, &leaf, err));
+  }
+  for (int32_t i = 0; i < w->n_cols; i++) w->cols[i].page_limit = o->page_bytes;
   w->group_rows_hint = 1024;
   w->sink = sink;
   FLOE_TRY(sink_write(w, "PAR1", 4, err));
@@ -1435,40 +1705,13 @@ int floe_parquet_writer_open_file(floe_parquet_writer **out, const char *path,
 static int validate_batch(floe_parquet_writer *w, const floe_arrow_view *views,
                           int64_t length, floe_error *err) {
   for (int32_t k = 0; k < w->n_cols; k++) {
-    const pq_col *c = &w->cols[k];
-    const floe_arrow_view *v = &views[k];
-    floe_arrow_view element;
+    pq_col *c = &w->cols[k];
+    const floe_arrow_view *v = &views[c->top];
     if (c->is_list) {
-      /* The list's own nulls, then its elements over the batch's range. */
-      if (!c->list_nullable && v->validity != NULL) {
-        for (int64_t i = 0; i < length; i++)
-          if (floe_arrow_view_is_null(v, i))
-            return floe_error_set(err, FLOE_EINVAL,
-                                  "column '%s' row %" PRId64 ": null in a required list",
-                                  c->list_name, w->rows + i);
-      }
-      int rc = floe_arrow_view_list_child(v, &element, err);
-      if (rc < 0) return rc;
-      for (int64_t i = 0; i < length; i++) {
-        if (floe_arrow_view_is_null(v, i)) continue;
-        int64_t s, e;
-        floe_arrow_view_list_range(v, i, &s, &e);
-        for (int64_t j = s; j < e; j++) {
-          if (!c->nullable && floe_arrow_view_is_null(&element, j))
-            return floe_error_set(err, FLOE_EINVAL,
-                                  "column '%s' row %" PRId64
-                                  ": null element in a list of required elements",
-                                  c->list_name, w->rows + i);
-          if (c->is_decimal && !floe_arrow_view_is_null(&element, j)) {
-            floe_int128 d = floe_arrow_view_decimal(&element, j);
-            if (d >= c->decimal_limit || d <= -c->decimal_limit)
-              return floe_error_set(err, FLOE_ERANGE,
-                                    "column '%s' row %" PRId64
-                                    ": decimal element exceeds precision %d",
-                                    c->list_name, w->rows + i, c->type.precision);
-          }
-        }
-      }
+      /* Every level of the leaf's path, row by row. */
+      FLOE_TRY_RETURN(open_vstack(c, v, err));
+      for (int64_t i = 0; i < length; i++)
+        FLOE_TRY_RETURN(shred(w, c, 0, i, 0, 0, true, w->rows + i, err));
       continue;
     }
     if (!c->nullable && v->validity != NULL) {
@@ -1506,23 +1749,24 @@ int floe_parquet_writer_write(floe_parquet_writer *w,
     return floe_error_set(err, FLOE_EINVAL,
                           "parquet writer: %s", w->closed ? "already closed"
                                                           : "an earlier write failed");
-  if (batch == NULL || batch->n_children != w->n_cols)
+  if (batch == NULL || batch->n_children != w->n_top)
     return floe_error_set(err, FLOE_EINVAL,
                           "parquet writer: batch has %" PRId64
                           " columns, schema has %d",
-                          batch != NULL ? batch->n_children : 0, w->n_cols);
+                          batch != NULL ? batch->n_children : 0, w->n_top);
   int64_t length = batch->length;
   if (length == 0) return FLOE_OK;
-  views = floe_calloc((size_t)w->n_cols, sizeof *views);
+  views = floe_calloc((size_t)(w->n_top ? w->n_top : 1), sizeof *views);
   if (views == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
-  for (int32_t k = 0; k < w->n_cols; k++) {
+  for (int32_t k = 0; k < w->n_top; k++) {
     const struct ArrowArray *child = batch->children[k];
     FLOE_TRY(floe_arrow_view_init(&views[k], w->schema.children[k], child, err));
     if (child->length < batch->offset + length) {
       rc = floe_error_set(err, FLOE_EINVAL,
                           "column '%s': child array has %" PRId64
                           " rows, batch needs %" PRId64,
-                          w->cols[k].name, child->length, batch->offset + length);
+                          w->schema.children[k]->name ? w->schema.children[k]->name : "",
+                          child->length, batch->offset + length);
       goto cleanup;
     }
     views[k].offset += batch->offset;
@@ -1540,9 +1784,9 @@ int floe_parquet_writer_write(floe_parquet_writer *w,
     if (n > length - row) n = length - row;
     for (int32_t k = 0; k < w->n_cols; k++) {
       if (w->cols[k].is_list)
-        FLOE_TRY(encode_list_slice(w, &w->cols[k], &views[k], row, row + n, err));
+        FLOE_TRY(encode_nested_slice(w, &w->cols[k], row, row + n, err));
       else
-        FLOE_TRY(encode_slice(w, &w->cols[k], &views[k], row, row + n, err));
+        FLOE_TRY(encode_slice(w, &w->cols[k], &views[w->cols[k].top], row, row + n, err));
     }
     row += n;
     w->rows += n;
@@ -1668,9 +1912,10 @@ static int fill_metrics(const floe_parquet_writer *w,
     m->null_count = c->file_stats.null_count;
     m->has_nan_count = c->kind == K_F32 || c->kind == K_F64;
     m->nan_count = c->file_stats.nan_count;
-    /* Bounds of list elements are left out: Iceberg readers use bounds
-     * of top-level and struct fields only. */
-    if (!c->is_list && column_bounds(w, c, m) < 0) goto nomem;
+    /* Bounds of leaves under a list or map are left out, as Iceberg Java
+     * does (ParquetUtil: bounds only for a path of struct fields to a
+     * primitive); leaves inside structs keep theirs. */
+    if (!c->under_repeated && column_bounds(w, c, m) < 0) goto nomem;
   }
   return FLOE_OK;
 nomem:
@@ -1694,9 +1939,9 @@ int floe_parquet_writer_close(floe_parquet_writer *w,
                           "written");
   FLOE_TRY(flush_row_group(w, err));
 
-  int32_t n_elements = w->n_cols + 1;
-  for (int32_t i = 0; i < w->n_cols; i++)
-    if (w->cols[i].is_list) n_elements += 2;
+  int32_t n_elements = 1, n_leaves = 0;
+  for (int32_t i = 0; i < w->n_top; i++)
+    n_elements += count_elements(w->schema.children[i], &n_leaves);
   schema = floe_calloc((size_t)n_elements, sizeof *schema);
   if (w->options.n_key_value > 0)
     kv = floe_calloc((size_t)w->options.n_key_value, sizeof *kv);
@@ -1706,13 +1951,10 @@ int floe_parquet_writer_close(floe_parquet_writer *w,
   }
   schema[0].name = "schema";
   schema[0].has_num_children = true;
-  schema[0].num_children = w->n_cols;
-  for (int32_t i = 0, at = 1; i < w->n_cols; i++) {
-    if (w->cols[i].is_list) {
-      list_groups(&w->cols[i], &schema[at], &schema[at + 1]);
-      at += 2;
-    }
-    schema_element(&w->cols[i], &schema[at++]);
+  schema[0].num_children = w->n_top;
+  for (int32_t i = 0, at = 1, leaf = 0; i < w->n_top; i++) {
+    const struct ArrowSchema *f = w->schema.children[i];
+    emit_elements(w, f, f->name ? f->name : "", false, schema, &at, &leaf);
   }
   for (int32_t i = 0; i < w->options.n_key_value; i++) {
     kv[i].key.data = (const uint8_t *)w->keys[i];

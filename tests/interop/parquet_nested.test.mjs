@@ -1,0 +1,113 @@
+// floe's Parquet writer on nested columns, checked by DuckDB: pq_nested_sample
+// writes structs, maps, lists of structs of maps, maps of lists and a
+// required struct with a required list, nulls at every level and empty
+// lists/maps, once over several pages and row groups with dictionaries and
+// once PLAIN. DuckDB must read every row equal to what was written (as
+// to_json), see the standard LIST/MAP layout with a field id on every group
+// and leaf, and its per-chunk value and null counts must add up to floe's
+// Iceberg metrics; bounds are kept only for leaves reached through structs
+// (as Iceberg Java's ParquetUtil keeps them), not under lists or maps.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { duck, queryObjects, run, scratchDir, sqlString, tool } from './lib/floe.mjs';
+
+const dir = scratchDir('nested');
+run(tool('pq_nested_sample'), [dir]);
+
+// name, field id, repetition, converted type, children: the schema floe
+// must write (parquet-format LogicalTypes.md "Lists" and "Maps").
+const SCHEMA = [
+  ['schema', null, null, null, 5],
+  ['id', 1, 'REQUIRED', null, null],
+  ['s', 2, 'OPTIONAL', null, 3],
+  ['a', 3, 'OPTIONAL', null, null],
+  ['b', 4, 'OPTIONAL', 'UTF8', null],
+  ['inner', 5, 'OPTIONAL', null, 1],
+  ['x', 6, 'OPTIONAL', null, null],
+  ['m', 7, 'OPTIONAL', 'MAP', 1],
+  ['key_value', null, 'REPEATED', null, 2],
+  ['key', 8, 'REQUIRED', 'UTF8', null],
+  ['value', 9, 'OPTIONAL', 'LIST', 1],
+  ['list', null, 'REPEATED', null, 1],
+  ['element', 10, 'OPTIONAL', null, null],
+  ['ls', 11, 'OPTIONAL', 'LIST', 1],
+  ['list', null, 'REPEATED', null, 1],
+  ['element', 12, 'OPTIONAL', null, 2],
+  ['k', 13, 'OPTIONAL', 'UTF8', null],
+  ['v', 14, 'OPTIONAL', 'MAP', 1],
+  ['key_value', null, 'REPEATED', null, 2],
+  ['key', 15, 'REQUIRED', null, null],
+  ['value', 16, 'OPTIONAL', 'UTF8', null],
+  ['r', 17, 'REQUIRED', null, 2],
+  ['n', 18, 'REQUIRED', null, null],
+  ['tags', 19, 'REQUIRED', 'LIST', 1],
+  ['list', null, 'REPEATED', null, 1],
+  ['element', 20, 'OPTIONAL', 'UTF8', null],
+];
+
+// Leaves whose path holds only structs keep bounds.
+const BOUNDED = new Set([1, 3, 4, 6, 18]);
+
+for (const [name, rows, minGroups] of [['nested-paged', 5000, 2], ['nested-plain', 300, 1]]) {
+  describe(name, () => {
+    const file = path.join(dir, `${name}.parquet`);
+    const want = JSON.parse(readFileSync(path.join(dir, `${name}.expected.json`), 'utf8'));
+
+    test('DuckDB reads every row as written', async () => {
+      const db = await duck();
+      const got = await queryObjects(db, `SELECT id, to_json(s)::VARCHAR AS s, to_json(m)::VARCHAR AS m,
+        to_json(ls)::VARCHAR AS ls, to_json(r)::VARCHAR AS r FROM read_parquet(${sqlString(file)}) ORDER BY id`);
+      assert.equal(got.length, rows);
+      assert.equal(want.rows.length, rows);
+      let nullStructs = 0, emptyMaps = 0, nullElements = 0;
+      for (let i = 0; i < rows; i++) {
+        assert.equal(Number(got[i].id), want.rows[i].id);
+        for (const c of ['s', 'm', 'ls', 'r']) {
+          const g = got[i][c] == null ? null : JSON.parse(got[i][c]);
+          assert.deepEqual(g, want.rows[i][c], `row ${i} column ${c}`);
+        }
+        if (want.rows[i].s === null) nullStructs++;
+        if (want.rows[i].m !== null && Object.keys(want.rows[i].m).length === 0) emptyMaps++;
+        if (want.rows[i].ls?.includes(null)) nullElements++;
+      }
+      // The data really holds each kind of null and emptiness.
+      assert.ok(nullStructs > 0 && emptyMaps > 0 && nullElements > 0);
+    });
+
+    test('DuckDB reads by field id through the nested layout', async () => {
+      const db = await duck();
+      const schema = await queryObjects(db, `SELECT name, field_id, repetition_type, converted_type,
+        num_children FROM parquet_schema(${sqlString(file)})`);
+      assert.deepEqual(schema.map((e) => [e.name, e.field_id === null ? null : Number(e.field_id),
+        e.repetition_type, e.converted_type, e.num_children === null ? null : Number(e.num_children)]), SCHEMA);
+      const groups = await queryObjects(db, `SELECT count(DISTINCT row_group_id) AS n
+        FROM parquet_metadata(${sqlString(file)})`);
+      assert.ok(Number(groups[0].n) >= minGroups, `${groups[0].n} row groups`);
+    });
+
+    test("floe's metrics add up to DuckDB's chunk counts", async () => {
+      const db = await duck();
+      const chunks = await queryObjects(db, `SELECT path_in_schema AS p, sum(num_values) AS values,
+        sum(stats_null_count) AS nulls FROM parquet_metadata(${sqlString(file)}) GROUP BY 1`);
+      const leafIds = SCHEMA.filter((e) => e[4] === null).map((e) => e[1]);
+      assert.deepEqual(want.metrics.map((m) => m.field_id), leafIds);
+      assert.equal(chunks.length, leafIds.length);
+      const byPath = Object.fromEntries(chunks.map((c) => [c.p, c]));
+      const paths = ['id', 's, a', 's, b', 's, inner, x', 'm, key_value, key', 'm, key_value, value, list, element',
+        'ls, list, element, k', 'ls, list, element, v, key_value, key', 'ls, list, element, v, key_value, value',
+        'r, n', 'r, tags, list, element'];
+      for (let i = 0; i < leafIds.length; i++) {
+        const c = byPath[paths[i]] ?? byPath[paths[i].replaceAll(', ', '.')];
+        assert.ok(c, `chunk ${paths[i]} in ${Object.keys(byPath).join(' | ')}`);
+        assert.equal(Number(c.values), want.metrics[i].value_count, `values of ${paths[i]}`);
+        assert.equal(Number(c.nulls), want.metrics[i].null_count, `nulls of ${paths[i]}`);
+        assert.equal(want.metrics[i].bounds, BOUNDED.has(leafIds[i]), `bounds of ${paths[i]}`);
+      }
+      // Leaves under a repeated level hold more entries than rows.
+      assert.ok(want.metrics[leafIds.indexOf(10)].value_count > rows);
+    });
+  });
+}
