@@ -1,7 +1,11 @@
 /*
  * cli/rows: CSV and JSON-lines output of Arrow batches (see rows.h). Values
  * are rendered once by floe_arrow_view_format, so every command prints a
- * value the same way the fixture CSVs and the tests expect.
+ * value the same way the fixture CSVs and the tests expect. In JSON lines
+ * nested values are JSON: a list is an array, a struct an object of its
+ * fields, a map an object keyed by each key's text; their primitive values
+ * follow the same rules as top-level ones (numbers and booleans as JSON
+ * literals, everything else as strings, null as null).
  */
 #include "rows.h"
 
@@ -75,6 +79,70 @@ static bool json_literal(floe_arrow_type id, const floe_buf *text) {
          text->data[text->len - 1] >= '0' && text->data[text->len - 1] <= '9';
 }
 
+/* Writes value i of v as JSON; `text` is scratch. */
+static int put_json_value(const floe_arrow_view *v, int64_t i, floe_buf *text, FILE *out,
+                          floe_error *err) {
+  if (floe_arrow_view_is_null(v, i)) {
+    fputs("null", out);
+    return FLOE_OK;
+  }
+  int rc = FLOE_OK;
+  int64_t start, end;
+  switch (v->type.id) {
+    case FLOE_ARROW_LIST: {
+      floe_arrow_view child;
+      if ((rc = floe_arrow_view_list_child(v, &child, err)) < 0) return rc;
+      floe_arrow_view_list_range(v, i, &start, &end);
+      fputc('[', out);
+      for (int64_t k = start; k < end && rc == FLOE_OK; k++) {
+        if (k > start) fputc(',', out);
+        rc = put_json_value(&child, k, text, out, err);
+      }
+      fputc(']', out);
+      return rc;
+    }
+    case FLOE_ARROW_STRUCT:
+      fputc('{', out);
+      for (int64_t k = 0; k < v->n_children && rc == FLOE_OK; k++) {
+        floe_arrow_view field;
+        if ((rc = floe_arrow_view_struct_child(v, k, &field, err)) < 0) break;
+        const char *name = v->child_schemas[k]->name ? v->child_schemas[k]->name : "";
+        if (k > 0) fputc(',', out);
+        put_json_string((const uint8_t *)name, strlen(name), out);
+        fputc(':', out);
+        rc = put_json_value(&field, i, text, out, err);
+      }
+      fputc('}', out);
+      return rc;
+    case FLOE_ARROW_MAP: {
+      floe_arrow_view keys, values;
+      if ((rc = floe_arrow_view_map_entries(v, &keys, &values, err)) < 0) return rc;
+      floe_arrow_view_list_range(v, i, &start, &end);
+      fputc('{', out);
+      for (int64_t k = start; k < end && rc == FLOE_OK; k++) {
+        if (k > start) fputc(',', out);
+        floe_buf_reset(text);
+        if (floe_arrow_view_format(&keys, k, text) < 0)
+          return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+        put_json_string(text->data, text->len, out);
+        fputc(':', out);
+        rc = put_json_value(&values, k, text, out, err);
+      }
+      fputc('}', out);
+      return rc;
+    }
+    default:
+      floe_buf_reset(text);
+      if (floe_arrow_view_format(v, i, text) < 0)
+        return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+      if (json_literal(v->type.id, text))
+        fwrite(text->data, 1, text->len, out);
+      else
+        put_json_string(text->data, text->len, out);
+      return FLOE_OK;
+  }
+}
+
 int cli_rows_print(cli_rows *rows, const struct ArrowSchema *schema,
                    const struct ArrowArray *batch, floe_error *err) {
   FILE *out = rows->out;
@@ -88,10 +156,10 @@ int cli_rows_print(cli_rows *rows, const struct ArrowSchema *schema,
       const floe_arrow_view *v = &rows->views[c];
       bool is_null = floe_arrow_view_is_null(v, row);
       floe_buf_reset(&rows->text);
-      if (!is_null && floe_arrow_view_format(v, row, &rows->text) < 0)
-        return floe_error_set(err, FLOE_ENOMEM, "out of memory");
       if (c) fputc(',', out);
       if (!rows->jsonl) {
+        if (!is_null && floe_arrow_view_format(v, row, &rows->text) < 0)
+          return floe_error_set(err, FLOE_ENOMEM, "out of memory");
         if (is_null)
           fputs("\\N", out);
         else
@@ -101,12 +169,8 @@ int cli_rows_print(cli_rows *rows, const struct ArrowSchema *schema,
       const char *name = schema->children[c]->name;
       put_json_string((const uint8_t *)name, strlen(name), out);
       fputc(':', out);
-      if (is_null)
-        fputs("null", out);
-      else if (json_literal(v->type.id, &rows->text))
-        fwrite(rows->text.data, 1, rows->text.len, out);
-      else
-        put_json_string(rows->text.data, rows->text.len, out);
+      int rc = put_json_value(v, row, &rows->text, out, err);
+      if (rc < 0) return rc;
     }
     fputs(rows->jsonl ? "}\n" : "\n", out);
   }

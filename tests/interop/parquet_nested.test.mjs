@@ -7,12 +7,18 @@
 // and leaf, and its per-chunk value and null counts must add up to floe's
 // Iceberg metrics; bounds are kept only for leaves reached through structs
 // (as Iceberg Java's ParquetUtil keeps them), not under lists or maps.
+// floe's reader assembles the same files back (`floe parquet cat --format
+// jsonl` equals what was written), and reads nested files DuckDB wrote
+// equal to DuckDB's own to_json.
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { duck, queryObjects, run, scratchDir, sqlString, tool } from './lib/floe.mjs';
+
+// floe's JSON lines; every number here fits a double.
+const jsonLines = (text) => text.split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l));
 
 const dir = scratchDir('nested');
 run(tool('pq_nested_sample'), [dir]);
@@ -88,6 +94,18 @@ for (const [name, rows, minGroups] of [['nested-paged', 5000, 2], ['nested-plain
       assert.ok(Number(groups[0].n) >= minGroups, `${groups[0].n} row groups`);
     });
 
+    test('floe reads every row back as written', () => {
+      const got = jsonLines(run(tool('floe'), ['parquet', 'cat', file, '--format', 'jsonl']).toString());
+      assert.equal(got.length, rows);
+      for (let i = 0; i < rows; i++) {
+        assert.equal(Number(got[i].id), want.rows[i].id);
+        for (const c of ['s', 'm', 'ls', 'r']) assert.deepEqual(got[i][c], want.rows[i][c], `row ${i} column ${c}`);
+      }
+      // One nested column by name; a struct leaf stays readable flat.
+      const one = jsonLines(run(tool('floe'), ['parquet', 'cat', file, '--format', 'jsonl', '--columns', 'ls,s.a']).toString());
+      assert.deepEqual(one[0], { ls: want.rows[0].ls, 's.a': want.rows[0].s.a });
+    });
+
     test("floe's metrics add up to DuckDB's chunk counts", async () => {
       const db = await duck();
       const chunks = await queryObjects(db, `SELECT path_in_schema AS p, sum(num_values) AS values,
@@ -111,3 +129,36 @@ for (const [name, rows, minGroups] of [['nested-paged', 5000, 2], ['nested-plain
     });
   });
 }
+
+// Files DuckDB writes: floe's assembly must equal DuckDB's own reading.
+const DUCK_COLUMNS = {
+  st: `CASE WHEN i % 5 = 1 THEN NULL ELSE {'a': CASE WHEN i % 3 = 0 THEN NULL ELSE i END,
+        'b': 's' || (i % 17)::VARCHAR, 'inner': CASE WHEN i % 7 = 2 THEN NULL ELSE {'x': i / 8} END} END`,
+  mp: `CASE WHEN i % 6 = 2 THEN NULL WHEN i % 6 = 3 THEN MAP {}::MAP(VARCHAR, INTEGER[])
+        ELSE MAP {'k' || (i % 4)::VARCHAR: list_transform(range(i % 3), k -> CASE WHEN k = 1 THEN NULL ELSE k::INTEGER END)} END`,
+  lst: `CASE WHEN i % 9 = 4 THEN NULL ELSE list_transform(range(i % 4), k -> CASE WHEN (i + k) % 5 = 0 THEN NULL
+        ELSE {'k': 'e' || k::VARCHAR, 'v': MAP {k::INTEGER: (i * k)::VARCHAR}} END) END`,
+  ll: `CASE WHEN i % 8 = 3 THEN NULL ELSE list_transform(range(i % 3), k -> list_transform(range(k), j -> (i + j)::BIGINT)) END`,
+};
+
+describe('floe reads nested files DuckDB wrote', () => {
+  for (const [name, options] of [['v1', "ROW_GROUP_SIZE 1000"], ['v2-zstd', "COMPRESSION 'zstd', PARQUET_VERSION 'V2', ROW_GROUP_SIZE 700"]]) {
+    test(name, async () => {
+      const file = path.join(dir, `duck-${name}.parquet`);
+      const db = await duck();
+      const cols = Object.entries(DUCK_COLUMNS).map(([c, e]) => `${e} AS ${c}`).join(', ');
+      await db.run(`COPY (SELECT i::BIGINT AS id, ${cols} FROM range(3000) t(i)) TO ${sqlString(file)} (FORMAT parquet, ${options})`);
+      const want = await queryObjects(db, `SELECT id, ${Object.keys(DUCK_COLUMNS).map((c) => `to_json(${c})::VARCHAR AS ${c}`)
+        .join(', ')} FROM read_parquet(${sqlString(file)}) ORDER BY id`);
+      const got = jsonLines(run(tool('floe'), ['parquet', 'cat', file, '--format', 'jsonl']).toString());
+      assert.equal(got.length, 3000);
+      for (let r = 0; r < 3000; r++) {
+        assert.equal(Number(got[r].id), Number(want[r].id));
+        for (const c of Object.keys(DUCK_COLUMNS)) {
+          const w = want[r][c] == null ? null : JSON.parse(want[r][c]);
+          assert.deepEqual(got[r][c], w, `row ${r} column ${c}`);
+        }
+      }
+    });
+  }
+});

@@ -16,6 +16,16 @@
  * dictionary is kept already converted to the output representation, so
  * dictionary indices are gathered straight into the output.
  *
+ * Nested columns: a top-level group (struct, map, list of anything but a
+ * primitive) is a "group column" read whole into one Arrow struct/map/list
+ * column. Each of its leaves is scanned on its own into (repetition,
+ * definition) entries and a staging column of one slot per entry; record
+ * assembly (Dremel) then walks the group's node tree per row: a level
+ * whose first leaf's entry is below its definition level is null (every
+ * leaf below it then holds exactly one entry for it), a list or map takes
+ * elements while that leaf's next entry repeats at its level. Struct
+ * leaves stay readable as flat columns ("s.a") by name or field id.
+ *
  * Every length read from the file is checked against the bytes that hold
  * it before use; a page's uncompressed size must be justified by its
  * compressed size and codec (max_expansion), so a hostile file cannot make
@@ -71,7 +81,33 @@ typedef struct conv {
 typedef struct column_extra {
   const pq_schema_element *leaf;
   conv cv;
+  conv leaf_cv;                    /* the leaf's own conversion, kept for groups */
+  floe_arrow_type_info leaf_type;
+  int32_t group;                   /* readable group holding this leaf, or -1 */
 } column_extra;
+
+/* A node of a group column's tree: a struct, list or map level, or a leaf. */
+typedef struct nest_node {
+  floe_arrow_type kind;           /* STRUCT, LIST, MAP, or the leaf's type */
+  floe_arrow_type_info leaf_type;
+  const char *name;               /* Arrow name: list "element", map "key"/"value" */
+  int32_t field_id;
+  bool nullable;
+  uint32_t def_present;           /* definition level when this level is not null */
+  uint32_t def_entry;             /* LIST/MAP: definition level of an entry */
+  uint32_t rep_entry;             /* LIST/MAP: repetition level of further entries */
+  int32_t first_leaf, n_leaves;   /* the group's leaves under this node */
+  int32_t n_children;
+  int32_t *children;              /* node indices */
+  int32_t column;                 /* leaf: its column */
+} nest_node;
+
+typedef struct nest_group {
+  floe_parquet_column_info info;  /* name, field id, arrow type of the group */
+  int32_t root;                   /* node index */
+  int32_t n_leaves;
+  int32_t *leaves;                /* leaf columns in schema order */
+} nest_group;
 
 typedef struct memory_source {
   const uint8_t *data;
@@ -94,6 +130,10 @@ struct floe_parquet_reader {
   int64_t *rg_first_row;
   floe_parquet_key_value *kv;
   int32_t n_kv;
+  nest_node *nodes;
+  int32_t n_nodes;
+  nest_group *groups;  /* readable group columns: scan index n_columns + k */
+  int32_t n_groups;
 };
 
 /* ---- sources -------------------------------------------------------- */
@@ -580,10 +620,150 @@ static int walk_schema(walk *w, int depth, const char *prefix, int32_t def,
   c->nested = rep > 0;
   c->element_field_id = -1;
   map_type(e, &c->arrow_type, &x->cv);
+  x->group = -1;
+  if (def <= 255 && rep <= 255) {
+    x->leaf_cv = x->cv;
+    x->leaf_type = c->arrow_type;
+  }
   if (c->nested || def > 255) {
     x->cv.kind = CV_NONE;
     c->arrow_type = floe_arrow_type_of(FLOE_ARROW_UNKNOWN);
     if (c->nested && def <= 255) classify_list(r, index, c, x, path);
+  }
+  return FLOE_OK;
+}
+
+/* Builds the node of schema element e (and its subtree) of a group column;
+ * rep is the repetition level above it. Returns the node index, -1 when
+ * the layout is not one floe assembles (legacy 2-level lists, bare
+ * repeated fields, unreadable leaves), or FLOE_ENOMEM - 1 on allocation
+ * failure. */
+static int32_t build_node(floe_parquet_reader *r, int32_t e, uint32_t rep, const char *name,
+                          bool force_required, int32_t *leaf_counter) {
+  const pq_schema_element *el = &r->meta.schema[e];
+  if (is_repeated(el) || r->n_nodes >= r->meta.n_schema) return -1;
+  int32_t idx = r->n_nodes++;
+  nest_node *n = &r->nodes[idx];
+  memset(n, 0, sizeof *n);
+  n->name = name != NULL ? name : el->name != NULL ? el->name : "";
+  n->field_id = el->has_field_id ? el->field_id : -1;
+  n->nullable = !force_required && el->has_repetition && el->repetition == PQ_OPTIONAL;
+  n->def_present = (uint32_t)r->node_def[e];
+  n->first_leaf = *leaf_counter;
+  n->column = -1;
+  bool group = !el->has_type || (el->has_num_children && el->num_children > 0);
+  if (!group) {
+    int32_t col = -1;
+    for (int32_t i = 0; i < r->n_columns; i++)
+      if (r->columns[i].schema_node == e) col = i;
+    if (col < 0 || r->extra[col].leaf_cv.kind == CV_NONE) return -1;
+    n->kind = r->extra[col].leaf_type.id;
+    n->leaf_type = r->extra[col].leaf_type;
+    n->column = col;
+    n->n_leaves = 1;
+    (*leaf_counter)++;
+    return idx;
+  }
+  int32_t nc = el->has_num_children ? el->num_children : 0;
+  int32_t kids[2] = {-1, -1}, n_kids = 0;
+  const char *kid_names[2] = {NULL, NULL};
+  bool kid_required[2] = {false, false};
+  uint32_t kid_rep = rep;
+  /* The element's direct children, in order. */
+  int32_t *direct = floe_arena_calloc(&r->arena, (size_t)(nc > 0 ? nc : 1), sizeof *direct);
+  if (direct == NULL) return FLOE_ENOMEM - 1;
+  for (int32_t k = e + 1, at = 0; k < r->meta.n_schema && at < nc; k++)
+    if (r->node_parent[k] == e) direct[at++] = k;
+  bool is_list = annotated(el, PQ_LT_LIST, PQ_CT_LIST);
+  bool is_map = annotated(el, PQ_LT_MAP, PQ_CT_MAP) || annotated(el, PQ_LT_MAP, PQ_CT_MAP_KEY_VALUE);
+  if (is_list || is_map) {
+    /* LogicalTypes.md: LIST { repeated group list { element } }, MAP {
+     * repeated group key_value { key; value } }. */
+    if (nc != 1) return -1;
+    const pq_schema_element *middle = &r->meta.schema[direct[0]];
+    int32_t want = is_list ? 1 : 2;
+    if (!is_repeated(middle) || middle->has_type || !middle->has_num_children ||
+        middle->num_children != want)
+      return -1;
+    if (is_list && middle->name != NULL && strcmp(middle->name, "array") == 0) return -1;
+    n->kind = is_list ? FLOE_ARROW_LIST : FLOE_ARROW_MAP;
+    n->def_entry = (uint32_t)r->node_def[direct[0]];
+    n->rep_entry = rep + 1;
+    kid_rep = rep + 1;
+    for (int32_t k = direct[0] + 1; k < r->meta.n_schema && n_kids < want; k++)
+      if (r->node_parent[k] == direct[0]) kids[n_kids++] = k;
+    if (is_list) {
+      kid_names[0] = "element";
+    } else {
+      kid_names[0] = "key";
+      kid_names[1] = "value";
+      kid_required[0] = true;
+    }
+  } else {
+    n->kind = FLOE_ARROW_STRUCT;
+  }
+  int32_t total = n->kind == FLOE_ARROW_STRUCT ? nc : n_kids;
+  n->children = floe_arena_calloc(&r->arena, (size_t)(total > 0 ? total : 1), sizeof *n->children);
+  if (n->children == NULL) return FLOE_ENOMEM - 1;
+  for (int32_t i = 0; i < total; i++) {
+    int32_t child = n->kind == FLOE_ARROW_STRUCT
+                        ? build_node(r, direct[i], kid_rep, NULL, false, leaf_counter)
+                        : build_node(r, kids[i], kid_rep, kid_names[i], kid_required[i], leaf_counter);
+    if (child < 0) return child;
+    r->nodes[idx].children[i] = child;
+    r->nodes[idx].n_children = i + 1;
+  }
+  r->nodes[idx].n_leaves = *leaf_counter - r->nodes[idx].first_leaf;
+  return r->nodes[idx].n_leaves > 0 ? idx : -1;
+}
+
+/* Finds the top-level groups floe reads as one nested column: every group
+ * except a list of a primitive (read by the list path) whose tree
+ * build_node accepts. */
+static int build_groups(floe_parquet_reader *r, floe_error *err) {
+  const pq_file_meta *m = &r->meta;
+  r->nodes = floe_arena_calloc(&r->arena, (size_t)m->n_schema, sizeof *r->nodes);
+  r->groups = floe_arena_calloc(&r->arena, (size_t)m->n_schema, sizeof *r->groups);
+  if (r->nodes == NULL || r->groups == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  for (int32_t t = 1; t < m->n_schema; t++) {
+    if (r->node_parent[t] != 0) continue;
+    const pq_schema_element *el = &m->schema[t];
+    if (el->has_type && !(el->has_num_children && el->num_children > 0)) continue;
+    bool list_path = false;
+    for (int32_t i = 0; i < r->n_columns; i++) {
+      int32_t top = r->columns[i].schema_node;
+      while (top > 0 && r->node_parent[top] != 0) top = r->node_parent[top];
+      /* The group is itself a list of a primitive (named by its list field). */
+      if (top == t && r->columns[i].arrow_type.id == FLOE_ARROW_LIST && el->name != NULL &&
+          strcmp(r->columns[i].name, el->name) == 0)
+        list_path = true;
+    }
+    if (list_path) continue;
+    int32_t saved = r->n_nodes, leaves = 0;
+    int32_t root = build_node(r, t, 0, NULL, false, &leaves);
+    if (root == FLOE_ENOMEM - 1) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    if (root < 0) {
+      r->n_nodes = saved;
+      continue;
+    }
+    nest_group *g = &r->groups[r->n_groups];
+    g->root = root;
+    g->n_leaves = leaves;
+    g->leaves = floe_arena_calloc(&r->arena, (size_t)leaves, sizeof *g->leaves);
+    if (g->leaves == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    for (int32_t k = saved; k < r->n_nodes; k++)
+      if (r->nodes[k].column >= 0) g->leaves[r->nodes[k].first_leaf] = r->nodes[k].column;
+    const nest_node *rn = &r->nodes[root];
+    g->info.name = rn->name;
+    g->info.schema_node = t;
+    g->info.field_id = rn->field_id;
+    g->info.physical_type = "";
+    g->info.nullable = rn->nullable;
+    g->info.nested = true;
+    g->info.arrow_type = floe_arrow_type_of(rn->kind);
+    g->info.element_field_id = -1;
+    for (int32_t k = 0; k < leaves; k++) r->extra[g->leaves[k]].group = r->n_groups;
+    r->n_groups++;
   }
   return FLOE_OK;
 }
@@ -658,6 +838,7 @@ static int reader_load(floe_parquet_reader *r, floe_error *err) {
   w.next = 0;
   w.n_leaves = 0;
   if ((rc = walk_schema(&w, 0, "", 0, 0, -1, false)) < 0) return rc;
+  if ((rc = build_groups(r, err)) < 0) return rc;
 
   int64_t first = 0;
   for (int32_t g = 0; g < m->n_row_groups; g++) {
@@ -926,11 +1107,68 @@ int floe_parquet_reader_format_stat(const floe_parquet_reader *r, int32_t column
   return append_hex_prefixed(out, value, len);
 }
 
+/* The Arrow field of node ni of a group column, named `name`. */
+static int node_to_arrow(const floe_parquet_reader *r, int32_t ni, const char *name,
+                         struct ArrowSchema *out) {
+  const nest_node *n = &r->nodes[ni];
+  int rc;
+  switch (n->kind) {
+    case FLOE_ARROW_STRUCT:
+      rc = floe_arrow_schema_init_struct_field(out, name, n->nullable, n->field_id, n->n_children);
+      for (int32_t i = 0; rc == FLOE_OK && i < n->n_children; i++)
+        rc = node_to_arrow(r, n->children[i], r->nodes[n->children[i]].name, out->children[i]);
+      break;
+    case FLOE_ARROW_LIST:
+      rc = floe_arrow_schema_init_list_field(out, name, n->nullable, n->field_id);
+      if (rc == FLOE_OK) rc = node_to_arrow(r, n->children[0], "element", out->children[0]);
+      break;
+    case FLOE_ARROW_MAP:
+      rc = floe_arrow_schema_init_map(out, name, n->nullable, n->field_id);
+      if (rc == FLOE_OK) rc = node_to_arrow(r, n->children[0], "key", out->children[0]->children[0]);
+      if (rc == FLOE_OK)
+        rc = node_to_arrow(r, n->children[1], "value", out->children[0]->children[1]);
+      break;
+    default:
+      return floe_arrow_schema_init(out, name, &n->leaf_type, n->nullable, n->field_id);
+  }
+  if (rc < 0) floe_arrow_schema_release(out);
+  return rc;
+}
+
+/* Column info of scan index col (a leaf column, or group col - n_columns). */
+static const floe_parquet_column_info *col_info(const floe_parquet_reader *r, int32_t col) {
+  return col < r->n_columns ? &r->columns[col] : &r->groups[col - r->n_columns].info;
+}
+
+/* The columns a scan of "all columns" reads, in schema order: readable
+ * leaves, with a readable group in place of its leaves. */
+static int32_t select_all(const floe_parquet_reader *r, int32_t *cols) {
+  int32_t n = 0;
+  for (int32_t i = 0; i < r->n_columns; i++) {
+    int32_t g = r->extra[i].group;
+    if (g >= 0) {
+      if (r->groups[g].leaves[0] == i) cols[n++] = r->n_columns + g;
+    } else if (r->extra[i].cv.kind != CV_NONE) {
+      cols[n++] = i;
+    }
+  }
+  return n;
+}
+
 static int schema_for(const floe_parquet_reader *r, const int32_t *cols, int32_t n,
                       struct ArrowSchema *out, floe_error *err) {
   int rc = floe_arrow_schema_init_struct(out, "", n);
   if (rc < 0) return floe_error_set(err, rc, "out of memory");
   for (int32_t i = 0; i < n; i++) {
+    if (cols[i] >= r->n_columns) {
+      const nest_group *g = &r->groups[cols[i] - r->n_columns];
+      rc = node_to_arrow(r, g->root, g->info.name, out->children[i]);
+      if (rc < 0) {
+        floe_arrow_schema_release(out);
+        return floe_error_set(err, rc, "out of memory");
+      }
+      continue;
+    }
     const floe_parquet_column_info *c = &r->columns[cols[i]];
     if (c->arrow_type.id == FLOE_ARROW_LIST)
       rc = floe_arrow_schema_init_list(out->children[i], c->name, c->nullable, c->field_id,
@@ -951,9 +1189,7 @@ int floe_parquet_reader_arrow_schema(const floe_parquet_reader *r, struct ArrowS
                                      floe_error *err) {
   int32_t *cols = floe_malloc(sizeof *cols * (size_t)(r->n_columns ? r->n_columns : 1));
   if (cols == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
-  int32_t n = 0;
-  for (int32_t i = 0; i < r->n_columns; i++)
-    if (r->extra[i].cv.kind != CV_NONE) cols[n++] = i;
+  int32_t n = select_all(r, cols);
   int rc = schema_for(r, cols, n, out, err);
   floe_free(cols);
   return rc;
@@ -1011,6 +1247,18 @@ typedef struct col_scan {
   const uint8_t *bss_base;
   int64_t bss_n, bss_i;
   floe_buf scratch;
+  /* a group column: one sub-scan per leaf (schema order), assembled into b */
+  int32_t group;            /* -1 for leaf columns */
+  struct col_scan *subs;
+  int32_t n_subs;
+  struct ArrowSchema field; /* the group's Arrow field (to reset b) */
+  /* a group's leaf: its entries of the read, and its staging column (one
+   * slot per entry, null below max_definition_level) */
+  uint32_t *ent_r, *ent_d;
+  int64_t ent_n, ent_cap, ent_pos;
+  struct ArrowArray stage;
+  floe_arrow_view stage_view;
+  struct ArrowSchema stage_schema;
 } col_scan;
 
 struct floe_parquet_scan {
@@ -1030,6 +1278,20 @@ struct floe_parquet_scan {
 };
 
 static void col_scan_free(col_scan *c) {
+  for (int32_t i = 0; c->subs != NULL && i < c->n_subs; i++) {
+    col_scan *sub = &c->subs[i];
+    if (sub->b != NULL) {
+      floe_arrow_builder_free(sub->b);
+      floe_free(sub->b);
+    }
+    col_scan_free(sub);
+  }
+  floe_free(c->subs);
+  floe_arrow_schema_release(&c->field);
+  floe_arrow_schema_release(&c->stage_schema);
+  floe_arrow_array_release(&c->stage);
+  floe_free(c->ent_r);
+  floe_free(c->ent_d);
   floe_buf_free(&c->chunk);
   floe_buf_free(&c->dict_values);
   floe_buf_free(&c->dict_data);
@@ -1731,8 +1993,220 @@ static int read_list_rows(col_scan *c, floe_parquet_scan *s, int64_t n, floe_err
   return FLOE_OK;
 }
 
+/* Reads the entries of n rows of a group's leaf c: (repetition,
+ * definition) pairs into ent_r/ent_d and one staging slot per entry into
+ * c->b. A row starts at repetition level 0; the read stops before the
+ * first entry of row n + 1 or at the end of the column chunk. */
+static int read_entry_rows(col_scan *c, floe_parquet_scan *s, int64_t n, floe_error *err) {
+  const uint32_t max_def = (uint32_t)c->info->max_definition_level;
+  const uint32_t max_rep = (uint32_t)c->info->max_repetition_level;
+  uint32_t elem[SLICE];
+  int64_t n_elem = 0, present = 0, rows = 0;
+  int rc;
+  c->ent_n = c->ent_pos = 0;
+  for (;;) {
+    if (c->lev_pos == c->lev_n) {
+      if (c->page_left == 0) {
+        if (n_elem > 0) {
+          if ((rc = append_levels(c, elem, n_elem, present, max_def, err)) < 0) return rc;
+          n_elem = present = 0;
+        }
+        bool at_end = false;
+        if ((rc = next_page(c, s, rows == n ? &at_end : NULL, err)) < 0) return rc;
+        if (at_end) break;
+      }
+      int64_t k = c->page_left < SLICE ? c->page_left : SLICE;
+      if ((rc = levels_get(&c->rep, c->lev_r, k, "repetition", err)) < 0 ||
+          (rc = levels_get(&c->def, c->lev_d, k, "definition", err)) < 0)
+        return rc;
+      c->page_left -= k;
+      c->lev_pos = 0;
+      c->lev_n = k;
+    }
+    uint32_t r = c->lev_r[c->lev_pos], d = c->lev_d[c->lev_pos];
+    if (d > max_def)
+      return fmt_error(err, "definition level %" PRIu32 " above the maximum %" PRIu32, d, max_def);
+    if (r > max_rep)
+      return fmt_error(err, "repetition level %" PRIu32 " above the maximum %" PRIu32, r, max_rep);
+    if (r == 0) {
+      if (rows == n) break;
+      rows++;
+    } else if (rows == 0) {
+      return fmt_error(err, "repetition level %" PRIu32 " at the start of a read", r);
+    }
+    if (c->ent_n == c->ent_cap) {
+      int64_t cap = c->ent_cap ? c->ent_cap * 2 : 1024;
+      uint32_t *nr = floe_realloc(c->ent_r, (size_t)cap * sizeof *nr);
+      if (nr != NULL) c->ent_r = nr;
+      uint32_t *nd = nr != NULL ? floe_realloc(c->ent_d, (size_t)cap * sizeof *nd) : NULL;
+      if (nd == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+      c->ent_d = nd;
+      c->ent_cap = cap;
+    }
+    c->ent_r[c->ent_n] = r;
+    c->ent_d[c->ent_n++] = d;
+    elem[n_elem++] = d;
+    present += d == max_def;
+    c->lev_pos++;
+    if (n_elem == SLICE) {
+      if ((rc = append_levels(c, elem, n_elem, present, max_def, err)) < 0) return rc;
+      n_elem = present = 0;
+    }
+  }
+  if (n_elem > 0 && (rc = append_levels(c, elem, n_elem, present, max_def, err)) < 0) return rc;
+  if (rows < n)
+    return fmt_error(err, "column chunk ends after %" PRId64 " of %" PRId64 " rows", rows, n);
+  return FLOE_OK;
+}
+
+/* The leaf sub-scan whose entries decide node ni's shape (its first leaf),
+ * and its current entry's definition level. */
+static int lead_entry(col_scan *g, const nest_node *n, col_scan **out, uint32_t *d,
+                      floe_error *err) {
+  col_scan *lead = &g->subs[n->first_leaf];
+  if (lead->ent_pos >= lead->ent_n)
+    return fmt_error(err, "column '%s': its levels end before its row does", lead->info->name);
+  *out = lead;
+  *d = lead->ent_d[lead->ent_pos];
+  return FLOE_OK;
+}
+
+/* Every leaf under node n holds exactly one entry for a null or empty n. */
+static int skip_entries(col_scan *g, const nest_node *n, floe_error *err) {
+  for (int32_t k = n->first_leaf; k < n->first_leaf + n->n_leaves; k++) {
+    col_scan *leaf = &g->subs[k];
+    if (leaf->ent_pos >= leaf->ent_n)
+      return fmt_error(err, "column '%s': its levels end before its row does", leaf->info->name);
+    leaf->ent_pos++;
+  }
+  return FLOE_OK;
+}
+
+#define ASSEMBLE_TRY(expr)                                                     \
+  do {                                                                         \
+    int rc_ = (expr);                                                          \
+    if (rc_ < 0)                                                               \
+      return rc_ == FLOE_EINVAL ? fmt_error(err, "nested levels do not fit the schema") \
+             : rc_ == FLOE_ENOMEM ? floe_error_set(err, FLOE_ENOMEM, "out of memory")   \
+                                  : rc_;                                       \
+  } while (0)
+
+/* Appends one value of node ni (Dremel record assembly) to b. */
+static int assemble(floe_parquet_reader *r, col_scan *g, int32_t ni, floe_arrow_builder *b,
+                    floe_error *err) {
+  const nest_node *n = &r->nodes[ni];
+  col_scan *lead = NULL;
+  uint32_t d = 0;
+  int rc = lead_entry(g, n, &lead, &d, err);
+  if (rc < 0) return rc;
+  if (d < n->def_present) {
+    if (!n->nullable) return fmt_error(err, "a null in required field '%s'", n->name);
+    ASSEMBLE_TRY(floe_arrow_builder_append_null(b));
+    return skip_entries(g, n, err);
+  }
+  switch (n->kind) {
+    case FLOE_ARROW_STRUCT: {
+      floe_arrow_builder *kids;
+      int64_t nk;
+      ASSEMBLE_TRY(floe_arrow_builder_struct_start(b, &kids, &nk));
+      for (int32_t i = 0; i < n->n_children; i++)
+        if ((rc = assemble(r, g, n->children[i], &kids[i], err)) < 0) return rc;
+      ASSEMBLE_TRY(floe_arrow_builder_struct_end(b));
+      return FLOE_OK;
+    }
+    case FLOE_ARROW_LIST:
+    case FLOE_ARROW_MAP: {
+      floe_arrow_builder *elem = NULL, *keys = NULL, *values = NULL;
+      if (n->kind == FLOE_ARROW_LIST)
+        ASSEMBLE_TRY(floe_arrow_builder_list_start(b, &elem));
+      else
+        ASSEMBLE_TRY(floe_arrow_builder_map_start(b, &keys, &values));
+      if (d < n->def_entry) {
+        if ((rc = skip_entries(g, n, err)) < 0) return rc;
+      } else {
+        for (;;) {
+          if (n->kind == FLOE_ARROW_LIST) {
+            if ((rc = assemble(r, g, n->children[0], elem, err)) < 0) return rc;
+          } else if ((rc = assemble(r, g, n->children[0], keys, err)) < 0 ||
+                     (rc = assemble(r, g, n->children[1], values, err)) < 0) {
+            return rc;
+          }
+          if (lead->ent_pos >= lead->ent_n || lead->ent_r[lead->ent_pos] != n->rep_entry) break;
+        }
+      }
+      if (n->kind == FLOE_ARROW_LIST)
+        ASSEMBLE_TRY(floe_arrow_builder_list_end(b));
+      else
+        ASSEMBLE_TRY(floe_arrow_builder_map_end(b));
+      return FLOE_OK;
+    }
+    default:
+      ASSEMBLE_TRY(floe_arrow_builder_append_view(b, &lead->stage_view, lead->ent_pos, 1));
+      lead->ent_pos++;
+      return FLOE_OK;
+  }
+}
+
+/* Reads n rows of group column g into its builder. */
+static int read_group_rows(col_scan *g, floe_parquet_scan *s, int64_t n, floe_error *err) {
+  floe_parquet_reader *r = s->r;
+  int rc = FLOE_OK;
+  for (int32_t k = 0; k < g->n_subs; k++) {
+    col_scan *leaf = &g->subs[k];
+    if ((rc = read_entry_rows(leaf, s, n, err)) < 0)
+      return floe_error_prefix(err, "leaf '%s'", leaf->info->name), rc;
+    floe_arrow_array_release(&leaf->stage);
+    if (floe_arrow_builder_finish(leaf->b, &leaf->stage) < 0)
+      return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    if ((rc = floe_arrow_view_init(&leaf->stage_view, &leaf->stage_schema, &leaf->stage, err)) < 0)
+      return rc;
+  }
+  int32_t root = r->groups[g->group].root;
+  for (int64_t row = 0; row < n; row++)
+    if ((rc = assemble(r, g, root, g->b, err)) < 0) return rc;
+  for (int32_t k = 0; k < g->n_subs; k++)
+    if (g->subs[k].ent_pos != g->subs[k].ent_n)
+      return fmt_error(err, "leaf '%s' holds %" PRId64 " entries beyond its rows",
+                       g->subs[k].info->name, g->subs[k].ent_n - g->subs[k].ent_pos);
+  for (int32_t k = 0; k < g->n_subs; k++) floe_arrow_array_release(&g->subs[k].stage);
+  return FLOE_OK;
+}
+
+/* Sets up the sub-scans of group column c. */
+static int group_scan_init(floe_parquet_reader *r, col_scan *c, int32_t group, floe_error *err) {
+  const nest_group *grp = &r->groups[group];
+  c->group = group;
+  c->subs = floe_calloc((size_t)grp->n_leaves, sizeof *c->subs);
+  if (c->subs == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  c->n_subs = grp->n_leaves;
+  for (int32_t k = 0; k < grp->n_leaves; k++) {
+    col_scan *leaf = &c->subs[k];
+    leaf->group = -1;
+    leaf->column = grp->leaves[k];
+    leaf->info = &r->columns[leaf->column];
+    leaf->cv = r->extra[leaf->column].leaf_cv;
+    leaf->b = floe_calloc(1, sizeof *leaf->b);
+    if (leaf->b == NULL) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    const floe_arrow_type_info *t = &r->extra[leaf->column].leaf_type;
+    if (floe_arrow_builder_init(leaf->b, t) < 0 ||
+        floe_arrow_schema_init(&leaf->stage_schema, "stage", t, true, -1) < 0)
+      return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    size_t w = (size_t)(leaf->cv.phys_w > 16 ? leaf->cv.phys_w : 16);
+    if (floe_buf_reserve(&leaf->scratch, SLICE * w + 16) < 0)
+      return floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  }
+  return FLOE_OK;
+}
+
 static int load_chunk(floe_parquet_scan *s, col_scan *c, int32_t g, floe_error *err) {
   floe_parquet_reader *r = s->r;
+  if (c->group >= 0) {
+    for (int32_t k = 0; k < c->n_subs; k++) {
+      int rc = load_chunk(s, &c->subs[k], g, err);
+      if (rc < 0) return floe_error_prefix(err, "leaf '%s'", c->subs[k].info->name), rc;
+    }
+    return FLOE_OK;
+  }
   const pq_column_chunk *cc = &r->meta.row_groups[g].columns[c->column];
   const pq_column_meta *m = &cc->meta_data;
   if (cc->file_path != NULL)
@@ -1799,8 +2273,7 @@ int floe_parquet_reader_scan_open(floe_parquet_scan **out, floe_parquet_reader *
     goto cleanup;
   }
   if (all) {
-    for (int32_t i = 0; i < r->n_columns; i++)
-      if (r->extra[i].cv.kind != CV_NONE) s->cols[s->n_cols++] = i;
+    s->n_cols = select_all(r, s->cols);
     if (s->n_cols == 0 && r->n_columns > 0) {
       rc = floe_error_set(err, FLOE_EUNSUPPORTED,
                           "%s: no readable columns: floe reads flat schemas, and every column "
@@ -1812,6 +2285,15 @@ int floe_parquet_reader_scan_open(floe_parquet_scan **out, floe_parquet_reader *
     for (int32_t i = 0; i < want; i++) {
       int32_t col = opt->field_ids ? floe_parquet_reader_find_field_id(r, opt->field_ids[i])
                                    : floe_parquet_reader_find_column(r, opt->names[i]);
+      /* A nested group column, by its own field id or name. */
+      for (int32_t k = 0; col < 0 && k < r->n_groups; k++)
+        if (opt->field_ids ? r->groups[k].info.field_id == opt->field_ids[i] && opt->field_ids[i] >= 0
+                           : strcmp(r->groups[k].info.name, opt->names[i]) == 0)
+          col = r->n_columns + k;
+      if (col >= r->n_columns) {
+        s->cols[s->n_cols++] = col;
+        continue;
+      }
       if (col < 0) {
         rc = opt->field_ids
                  ? floe_error_set(err, FLOE_ENOTFOUND, "%s: no column with field id %" PRId32,
@@ -1858,6 +2340,14 @@ int floe_parquet_reader_scan_open(floe_parquet_scan **out, floe_parquet_reader *
   }
   int64_t row_bytes = 1;
   for (int32_t i = 0; i < s->n_cols; i++) {
+    if (s->cols[i] >= r->n_columns) {
+      const nest_group *grp = &r->groups[s->cols[i] - r->n_columns];
+      for (int32_t k = 0; k < grp->n_leaves; k++) {
+        const conv *cv = &r->extra[grp->leaves[k]].leaf_cv;
+        row_bytes += 8 + (cv->kind == CV_VARLEN ? 4 : cv->out_w ? cv->out_w : 1);
+      }
+      continue;
+    }
     const conv *cv = &r->extra[s->cols[i]].cv;
     row_bytes += cv->kind == CV_VARLEN ? 4 : cv->out_w ? cv->out_w : 1;
     if (r->columns[s->cols[i]].arrow_type.id == FLOE_ARROW_LIST) row_bytes += 4;
@@ -1866,6 +2356,18 @@ int floe_parquet_reader_scan_open(floe_parquet_scan **out, floe_parquet_reader *
     s->batch_size = MAX_BATCH_FIXED_BYTES / row_bytes > 0 ? MAX_BATCH_FIXED_BYTES / row_bytes : 1;
   for (int32_t i = 0; i < s->n_cols; i++) {
     col_scan *c = &s->cs[i];
+    c->group = -1;
+    if (s->cols[i] >= r->n_columns) {
+      c->column = -1;
+      c->info = col_info(r, s->cols[i]);
+      c->b = &s->bb.columns[i];
+      if (floe_arrow_schema_copy(&c->field, schema.children[i]) < 0) {
+        rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+        goto cleanup;
+      }
+      if ((rc = group_scan_init(r, c, s->cols[i] - r->n_columns, err)) < 0) goto cleanup;
+      continue;
+    }
     c->column = s->cols[i];
     c->info = &r->columns[c->column];
     c->cv = r->extra[c->column].cv;
@@ -1922,11 +2424,25 @@ int floe_parquet_reader_scan_next(floe_parquet_scan *s, struct ArrowArray *out,
   int64_t n = s->rows_left < s->batch_size ? s->rows_left : s->batch_size;
   for (int32_t i = 0; i < s->n_cols; i++) {
     col_scan *c = &s->cs[i];
-    rc = c->is_list ? read_list_rows(c, s, n, err) : read_rows(c, s, n, err);
+    rc = c->group >= 0 ? read_group_rows(c, s, n, err)
+         : c->is_list    ? read_list_rows(c, s, n, err)
+                         : read_rows(c, s, n, err);
     if (rc < 0) {
       s->rows_left = 0; /* the row group cannot be resumed */
       s->rg_pos = s->n_row_groups;
       for (int32_t j = 0; j < s->n_cols; j++) {
+        if (s->cs[j].group >= 0) {
+          col_scan *gc = &s->cs[j];
+          floe_arrow_builder_free(gc->b);
+          floe_arrow_builder_init_schema(gc->b, &gc->field, NULL);
+          for (int32_t k = 0; k < gc->n_subs; k++) {
+            floe_arrow_type_info t = gc->subs[k].b->type;
+            floe_arrow_builder_free(gc->subs[k].b);
+            floe_arrow_builder_init(gc->subs[k].b, &t);
+            floe_arrow_array_release(&gc->subs[k].stage);
+          }
+          continue;
+        }
         /* Drop the partial batch; the builders stay usable. */
         floe_arrow_builder *b = s->cs[j].is_list ? s->cs[j].b : &s->bb.columns[j];
         floe_arrow_type_info t = b->type;
