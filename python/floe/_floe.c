@@ -140,6 +140,33 @@ static PyObject *set_log_level(PyObject *self, PyObject *arg) {
 
 /* ==== helpers =========================================================== */
 
+/* A new instance of one of this module's heap types (tp_alloc zeroes it). */
+static PyObject *new_object(PyObject *type) {
+  PyTypeObject *tp = (PyTypeObject *)type;
+  allocfunc tp_alloc = (allocfunc)PyType_GetSlot(tp, Py_tp_alloc);
+  return tp_alloc(tp, 0);
+}
+
+/* The end of every dealloc: frees self and drops its heap type. */
+static void free_object(PyObject *self) {
+  PyTypeObject *tp = Py_TYPE(self);
+  freefunc tp_free = (freefunc)PyType_GetSlot(tp, Py_tp_free);
+  tp_free(self);
+  Py_DECREF(tp);
+}
+
+/* An optional integer argument: None leaves *has false, an int sets *has
+ * and *out; -1 with an exception set when it is neither (or too large). */
+static int optional_int64(PyObject *obj, bool *has, int64_t *out) {
+  *has = false;
+  if (obj == NULL || obj == Py_None) return 0;
+  long long v = PyLong_AsLongLong(obj);
+  if (v == -1 && PyErr_Occurred()) return -1;
+  *has = true;
+  *out = (int64_t)v;
+  return 0;
+}
+
 /* The UTF-8 bytes of a str as a new bytes object in *keep (the caller
  * releases it); PyUnicode_AsUTF8AndSize joined the limited API only in
  * 3.10. NULL with an exception set when obj is not a str. */
@@ -167,12 +194,24 @@ static PyObject *str_or_none(const char *s) {
   return PyUnicode_FromString(s);
 }
 
-/* A Python sequence of str -> a NULL-terminated array of UTF-8 pointers
- * into the objects held by *keep (a list the caller releases). */
-static int string_list(PyObject *seq, const char ***out, size_t *out_n, PyObject **keep) {
-  *out = NULL;
-  *out_n = 0;
-  *keep = NULL;
+/* A sequence-of-str argument (tables=, overrides=, columns=) as the
+ * NULL-terminated UTF-8 array the C API takes; None: no items (NULL). */
+typedef struct {
+  const char **items;
+  size_t n;
+  PyObject *keep; /* the list holding the UTF-8 bytes the items point into */
+} str_array;
+
+static void str_array_release(str_array *a) {
+  PyMem_Free(a->items);
+  Py_XDECREF(a->keep);
+  memset(a, 0, sizeof *a);
+}
+
+/* Fills *a from seq; -1 with an exception set when seq is not a sequence
+ * of str. str_array_release undoes it (also after a failure). */
+static int str_array_from(PyObject *seq, str_array *a) {
+  memset(a, 0, sizeof *a);
   if (seq == NULL || seq == Py_None) return 0;
   PyObject *list = PySequence_List(seq);
   if (list == NULL) return -1;
@@ -193,10 +232,19 @@ static int string_list(PyObject *seq, const char ***out, size_t *out_n, PyObject
       return -1;
     }
   }
-  *out = items;
-  *out_n = (size_t)n;
-  *keep = list;
+  a->items = items;
+  a->n = (size_t)n;
+  a->keep = list;
   return 0;
+}
+
+/* Run options naming TABLES (none: every table of the job). */
+static floe_run_options run_options_for(const str_array *tables) {
+  floe_run_options opt;
+  memset(&opt, 0, sizeof opt);
+  opt.tables = tables->items;
+  opt.n_tables = tables->n;
+  return opt;
 }
 
 /* ==== Config ============================================================ */
@@ -211,10 +259,7 @@ static PyObject *ConfigType = NULL;
 static void Config_dealloc(PyObject *self) {
   ConfigObject *c = (ConfigObject *)self;
   floe_config_free(&c->cfg);
-  PyTypeObject *tp = Py_TYPE(self);
-  freefunc tp_free = (freefunc)PyType_GetSlot(tp, Py_tp_free);
-  tp_free(self);
-  Py_DECREF(tp);
+  free_object(self);
 }
 
 /* load_config(path=None, text=None, name="floe.yaml", overrides=()) */
@@ -223,9 +268,8 @@ static PyObject *load_config(PyObject *self, PyObject *args, PyObject *kwargs) {
   static char *kw[] = {"path", "text", "name", "overrides", NULL};
   const char *path = NULL, *text = NULL, *name = "floe.yaml";
   Py_ssize_t text_len = 0;
-  PyObject *overrides = NULL, *keep = NULL;
-  const char **ov = NULL;
-  size_t n_ov = 0;
+  PyObject *overrides = NULL;
+  str_array ov;
   if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|zz#zO", kw, &path, &text, &text_len, &name,
                                    &overrides))
     return NULL;
@@ -233,19 +277,17 @@ static PyObject *load_config(PyObject *self, PyObject *args, PyObject *kwargs) {
     PyErr_SetString(PyExc_TypeError, "give path or text");
     return NULL;
   }
-  if (string_list(overrides, &ov, &n_ov, &keep) < 0) return NULL;
-  PyTypeObject *tp = (PyTypeObject *)ConfigType;
-  allocfunc tp_alloc = (allocfunc)PyType_GetSlot(tp, Py_tp_alloc);
-  ConfigObject *c = (ConfigObject *)tp_alloc(tp, 0);
+  if (str_array_from(overrides, &ov) < 0) goto fail;
+  ConfigObject *c = (ConfigObject *)new_object(ConfigType);
   if (c == NULL) goto fail;
   floe_config_init(&c->cfg);
   floe_error err = {0};
   int rc;
   if (path != NULL)
-    rc = floe_config_load(&c->cfg, path, ov, n_ov, &err);
+    rc = floe_config_load(&c->cfg, path, ov.items, ov.n, &err);
   else
-    rc = floe_config_load_string(&c->cfg, name ? name : "floe.yaml", text, (size_t)text_len, ov,
-                                 n_ov, &err);
+    rc = floe_config_load_string(&c->cfg, name ? name : "floe.yaml", text, (size_t)text_len,
+                                 ov.items, ov.n, &err);
   if (rc < 0) {
     /* Every message, one per line: "file:line:col: key.path: what". */
     PyObject *lines = PyList_New(0);
@@ -271,12 +313,10 @@ static PyObject *load_config(PyObject *self, PyObject *args, PyObject *kwargs) {
     Py_DECREF(c);
     c = NULL;
   }
-  PyMem_Free(ov);
-  Py_XDECREF(keep);
+  str_array_release(&ov);
   return (PyObject *)c;
 fail:
-  PyMem_Free(ov);
-  Py_XDECREF(keep);
+  str_array_release(&ov);
   return NULL;
 }
 
@@ -395,21 +435,17 @@ typedef int (*run_fn)(const floe_config *, const floe_run_options *, floe_run_re
  * error_code, error_message, interrupted). */
 static PyObject *do_run(ConfigObject *c, PyObject *tables, int dry_run, PyObject *progress,
                         run_fn fn) {
-  const char **names = NULL;
-  size_t n_names = 0;
-  PyObject *keep = NULL, *result = NULL;
+  str_array names;
+  PyObject *result = NULL;
   volatile sig_atomic_t local_interrupt = 0;
   run_ctx ctx;
   memset(&ctx, 0, sizeof ctx);
-  if (string_list(tables, &names, &n_names, &keep) < 0) return NULL;
+  if (str_array_from(tables, &names) < 0) goto done;
   int on_main = is_main_thread();
   if (on_main < 0) goto done;
   ctx.progress = progress == Py_None ? NULL : progress;
   ctx.interrupt = on_main ? &main_interrupt : &local_interrupt;
-  floe_run_options opt;
-  memset(&opt, 0, sizeof opt);
-  opt.tables = names;
-  opt.n_tables = n_names;
+  floe_run_options opt = run_options_for(&names);
   opt.dry_run = dry_run != 0;
   opt.progress = run_progress;
   opt.progress_ctx = &ctx;
@@ -462,8 +498,7 @@ done:
   Py_XDECREF(ctx.exc_type);
   Py_XDECREF(ctx.exc_value);
   Py_XDECREF(ctx.exc_tb);
-  PyMem_Free(names);
-  Py_XDECREF(keep);
+  str_array_release(&names);
   return result;
 }
 
@@ -485,15 +520,11 @@ static PyObject *Config_validate(PyObject *self, PyObject *args, PyObject *kwarg
 
 static PyObject *Config_status(PyObject *self, PyObject *args, PyObject *kwargs) {
   static char *kw[] = {"tables", NULL};
-  PyObject *tables = Py_None, *keep = NULL, *list = NULL;
-  const char **names = NULL;
-  size_t n_names = 0;
+  PyObject *tables = Py_None, *list = NULL;
+  str_array names;
   if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O", kw, &tables)) return NULL;
-  if (string_list(tables, &names, &n_names, &keep) < 0) return NULL;
-  floe_run_options opt;
-  memset(&opt, 0, sizeof opt);
-  opt.tables = names;
-  opt.n_tables = n_names;
+  if (str_array_from(tables, &names) < 0) return NULL;
+  floe_run_options opt = run_options_for(&names);
   floe_status_report st;
   floe_error err = {0};
   memset(&st, 0, sizeof st);
@@ -536,22 +567,17 @@ static PyObject *Config_status(PyObject *self, PyObject *args, PyObject *kwargs)
   }
 done:
   floe_status_report_free(&st);
-  PyMem_Free(names);
-  Py_XDECREF(keep);
+  str_array_release(&names);
   return list;
 }
 
 static PyObject *Config_control(PyObject *self, PyObject *args, PyObject *kwargs) {
   static char *kw[] = {"tables", NULL};
-  PyObject *tables = Py_None, *keep = NULL, *list = NULL;
-  const char **names = NULL;
-  size_t n_names = 0;
+  PyObject *tables = Py_None, *list = NULL;
+  str_array names;
   if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O", kw, &tables)) return NULL;
-  if (string_list(tables, &names, &n_names, &keep) < 0) return NULL;
-  floe_run_options opt;
-  memset(&opt, 0, sizeof opt);
-  opt.tables = names;
-  opt.n_tables = n_names;
+  if (str_array_from(tables, &names) < 0) return NULL;
+  floe_run_options opt = run_options_for(&names);
   floe_control_report cr;
   floe_error err = {0};
   memset(&cr, 0, sizeof cr);
@@ -578,8 +604,7 @@ static PyObject *Config_control(PyObject *self, PyObject *args, PyObject *kwargs
   }
 done:
   floe_control_report_free(&cr);
-  PyMem_Free(names);
-  Py_XDECREF(keep);
+  str_array_release(&names);
   return list;
 }
 
@@ -621,16 +646,11 @@ static PyObject *ScanType = NULL;
 static void Catalog_dealloc(PyObject *self) {
   CatalogObject *c = (CatalogObject *)self;
   floe_catalog_free(c->catalog);
-  PyTypeObject *tp = Py_TYPE(self);
-  freefunc tp_free = (freefunc)PyType_GetSlot(tp, Py_tp_free);
-  tp_free(self);
-  Py_DECREF(tp);
+  free_object(self);
 }
 
 static CatalogObject *catalog_new(void) {
-  PyTypeObject *tp = (PyTypeObject *)CatalogType;
-  allocfunc tp_alloc = (allocfunc)PyType_GetSlot(tp, Py_tp_alloc);
-  CatalogObject *c = (CatalogObject *)tp_alloc(tp, 0);
+  CatalogObject *c = (CatalogObject *)new_object(CatalogType);
   if (c != NULL) c->catalog = NULL;
   return c;
 }
@@ -734,18 +754,13 @@ static void Table_dealloc(PyObject *self) {
   TableObject *t = (TableObject *)self;
   floe_table_free(t->table);
   Py_XDECREF(t->catalog);
-  PyTypeObject *tp = Py_TYPE(self);
-  freefunc tp_free = (freefunc)PyType_GetSlot(tp, Py_tp_free);
-  tp_free(self);
-  Py_DECREF(tp);
+  free_object(self);
 }
 
 static PyObject *Catalog_load_table(PyObject *self, PyObject *args) {
   const char *ns = NULL, *name = NULL;
   if (!PyArg_ParseTuple(args, "ss", &ns, &name)) return NULL;
-  PyTypeObject *tp = (PyTypeObject *)TableType;
-  allocfunc tp_alloc = (allocfunc)PyType_GetSlot(tp, Py_tp_alloc);
-  TableObject *t = (TableObject *)tp_alloc(tp, 0);
+  TableObject *t = (TableObject *)new_object(TableType);
   if (t == NULL) return NULL;
   t->table = NULL;
   Py_INCREF(self);
@@ -816,13 +831,15 @@ static PyObject *Table_data_files(PyObject *self, PyObject *args) {
   if (!PyArg_ParseTuple(args, "|O", &sid)) return NULL;
   floe_table *table = ((TableObject *)self)->table;
   const floe_iceberg_snapshot *snap = NULL;
-  if (sid != Py_None) {
-    long long id = PyLong_AsLongLong(sid);
-    if (id == -1 && PyErr_Occurred()) return NULL;
-    snap = floe_iceberg_metadata_snapshot(floe_table_metadata(table), (int64_t)id);
+  bool has_id = false;
+  int64_t id = 0;
+  if (optional_int64(sid, &has_id, &id) < 0) return NULL;
+  if (has_id) {
+    snap = floe_iceberg_metadata_snapshot(floe_table_metadata(table), id);
     if (snap == NULL) {
       char msg[128];
-      snprintf(msg, sizeof msg, "table %s: no snapshot %lld", floe_table_name(table), id);
+      snprintf(msg, sizeof msg, "table %s: no snapshot %lld", floe_table_name(table),
+               (long long)id);
       return raise_floe(FLOE_ENOTFOUND, msg);
     }
   }
@@ -876,25 +893,20 @@ static void Scan_dealloc(PyObject *self) {
   for (int32_t i = 0; i < s->n_values; i++) floe_iceberg_value_free(&s->values[i]);
   floe_free(s->values);
   Py_XDECREF(s->table);
-  PyTypeObject *tp = Py_TYPE(self);
-  freefunc tp_free = (freefunc)PyType_GetSlot(tp, Py_tp_free);
-  tp_free(self);
-  Py_DECREF(tp);
+  free_object(self);
 }
 
 static int copy_strings(PyObject *seq, char ***out, int32_t *out_n) {
-  const char **items = NULL;
-  size_t n = 0;
-  PyObject *keep = NULL;
+  str_array a;
   *out = NULL;
   *out_n = 0;
-  if (string_list(seq, &items, &n, &keep) < 0) return -1;
-  if (keep == NULL) return 0;
+  if (str_array_from(seq, &a) < 0) return -1;
+  if (a.keep == NULL) return 0;
+  size_t n = a.n;
   char **copy = floe_calloc(n + 1, sizeof *copy);
   int ok = copy != NULL;
-  for (size_t i = 0; ok && i < n; i++) ok = (copy[i] = floe_strdup(items[i])) != NULL;
-  PyMem_Free(items);
-  Py_DECREF(keep);
+  for (size_t i = 0; ok && i < n; i++) ok = (copy[i] = floe_strdup(a.items[i])) != NULL;
+  str_array_release(&a);
   if (!ok) {
     free_strings(copy, (int32_t)n);
     PyErr_NoMemory();
@@ -1048,23 +1060,14 @@ static PyObject *Table_scan(PyObject *self, PyObject *args, PyObject *kwargs) {
   if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|OOOOLppO", kw, &columns, &sid, &as_of, &filter,
                                    &batch_size, &with_file_path, &with_pos, &data_files))
     return NULL;
-  PyTypeObject *tp = (PyTypeObject *)ScanType;
-  allocfunc tp_alloc = (allocfunc)PyType_GetSlot(tp, Py_tp_alloc);
-  ScanObject *s = (ScanObject *)tp_alloc(tp, 0);
+  ScanObject *s = (ScanObject *)new_object(ScanType);
   if (s == NULL) return NULL;
   Py_INCREF(self);
   s->table = self;
   memset(&s->opt, 0, sizeof s->opt);
-  if (sid != Py_None) {
-    s->opt.has_snapshot_id = true;
-    s->opt.snapshot_id = PyLong_AsLongLong(sid);
-    if (s->opt.snapshot_id == -1 && PyErr_Occurred()) goto fail;
-  }
-  if (as_of != Py_None) {
-    s->opt.has_as_of = true;
-    s->opt.as_of_timestamp_ms = PyLong_AsLongLong(as_of);
-    if (s->opt.as_of_timestamp_ms == -1 && PyErr_Occurred()) goto fail;
-  }
+  if (optional_int64(sid, &s->opt.has_snapshot_id, &s->opt.snapshot_id) < 0 ||
+      optional_int64(as_of, &s->opt.has_as_of, &s->opt.as_of_timestamp_ms) < 0)
+    goto fail;
   if (copy_strings(columns, &s->columns, &s->n_columns) < 0) goto fail;
   s->opt.columns = (const char *const *)s->columns;
   s->opt.n_columns = s->n_columns;
