@@ -30,33 +30,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "floe/catalog.h"
 #include "floe/maintain.h"
-#include "floe/scan.h"
-#include "floe/table.h"
-#include "floe/table_writer.h"
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what, const floe_error *err) {
-  fprintf(stderr, "bench_maintain: %s: %s\n", what, err ? err->message : "");
-  exit(1);
-}
-
-static floe_catalog *open_catalog(const char *dir) {
-  floe_catalog_config cfg = {0};
-  cfg.type = FLOE_CATALOG_HADOOP;
-  cfg.warehouse = dir;
-  cfg.durable = -1;
-  floe_catalog *cat = NULL;
-  floe_error err = {0};
-  if (floe_catalog_open(&cfg, &cat, &err) != 0) die("catalog", &err);
-  return cat;
-}
+#define BENCH_NAME "bench_maintain"
+#include "bench_table.h"
 
 static floe_table *load(floe_catalog *cat) {
   floe_error err = {0};
@@ -89,32 +66,18 @@ static void build(const char *dir, int64_t rows, int64_t files) {
       {3, "s", false, floe_iceberg_type_of(FLOE_ICEBERG_STRING), NULL},
       {4, "n", false, floe_iceberg_type_of(FLOE_ICEBERG_INT), NULL},
   };
-  floe_iceberg_schema *schema = NULL;
-  if (floe_iceberg_schema_new(&schema, 0, cols, 4, &err) != 0) die("schema", &err);
-  if (floe_catalog_namespace_create(cat, "bench", NULL, 0, &err) != 0) die("namespace", &err);
-  floe_catalog_ident id = {"bench", "compact"};
-  floe_table *table = NULL;
-  if (floe_table_create(cat, id, schema, NULL, NULL, NULL, 0, NULL, &table, &err) != 0)
-    die("create", &err);
-  floe_iceberg_schema_free(schema);
   struct ArrowSchema as;
-  if (floe_iceberg_schema_to_arrow(floe_table_schema(table), NULL, 0, &as, &err) != 0)
-    die("arrow schema", &err);
   floe_arrow_batch_builder bb;
-  if (floe_arrow_batch_builder_init(&bb, &as, &err) != 0) die("builder", &err);
+  floe_table *table = create_table(cat, "compact", cols, 4, &as, &bb);
   floe_iceberg_content_file *all = calloc((size_t)files, sizeof *all);
   floe_content_file_list *lists = calloc((size_t)files, sizeof *lists);
   if (all == NULL || lists == NULL) die("out of memory", NULL);
   int64_t per_file = rows / files;
   for (int64_t f = 0; f < files; f++) {
-    floe_table_writer_options o;
-    floe_table_writer_options_init(&o);
-    if (floe_table_writer_options_from_metadata(&o, floe_table_metadata(table), &err) != 0)
-      die("writer options", &err);
-    o.io = floe_table_io(table);
     char prefix[64];
     snprintf(prefix, sizeof prefix, "00000-%" PRId64 "-load", f);
-    o.file_prefix = prefix;
+    floe_table_writer_options o;
+    writer_options(table, prefix, &o);
     floe_data_writer *w = NULL;
     if (floe_data_writer_open(&w, &o, &err) != 0) die("writer", &err);
     int64_t end = f == files - 1 ? rows : (f + 1) * per_file;
@@ -137,14 +100,10 @@ static void build(const char *dir, int64_t rows, int64_t files) {
   if (floe_table_op_new(&op, table, FLOE_TABLE_ROW_DELTA, &err) != 0) die("op", &err);
   int64_t n_deleted = 0;
   for (int64_t f = 0; f < files; f++) {
-    floe_table_writer_options o;
-    floe_table_writer_options_init(&o);
-    if (floe_table_writer_options_from_metadata(&o, floe_table_metadata(table), &err) != 0)
-      die("writer options", &err);
-    o.io = floe_table_io(table);
     char prefix[64];
     snprintf(prefix, sizeof prefix, "00001-%" PRId64 "-merge", f);
-    o.file_prefix = prefix;
+    floe_table_writer_options o;
+    writer_options(table, prefix, &o);
     floe_position_delete_writer *pw = NULL;
     if (floe_position_delete_writer_open(&pw, &o, &err) != 0) die("delete writer", &err);
     for (int64_t p = 0; p < all[f].record_count; p++)
@@ -200,26 +159,13 @@ static void expected(int64_t rows, int64_t files, int64_t *out_rows, uint64_t *o
 }
 
 static int scan_run(const char *dir, int64_t rows, int64_t files) {
-  floe_error err = {0};
   floe_catalog *cat = open_catalog(dir);
   floe_table *table = load(cat);
   double t0 = now_s();
-  floe_scan *scan = NULL;
-  if (floe_scan_open(&scan, floe_table_metadata(table), floe_table_io(table), NULL, &err) != 0)
-    die("scan", &err);
   int64_t n = 0;
   uint64_t sum = 0;
-  for (;;) {
-    struct ArrowArray b;
-    if (floe_scan_next(scan, &b, &err) != 0) die("scan next", &err);
-    if (b.release == NULL) break;
-    const int64_t *ids = (const int64_t *)b.children[0]->buffers[1] + b.children[0]->offset;
-    for (int64_t i = 0; i < b.length; i++) sum += (uint64_t)ids[i];
-    n += b.length;
-    b.release(&b);
-  }
+  scan_id_sum(table, NULL, &n, &sum);
   double seconds = now_s() - t0;
-  floe_scan_free(scan);
   int64_t want_rows;
   uint64_t want_sum;
   expected(rows, files, &want_rows, &want_sum);

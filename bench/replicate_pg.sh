@@ -9,6 +9,7 @@
 # BENCH_THREADS floe's run.threads (2).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/floor.sh"
 build="$(cd "${1:?usage: bench/replicate_pg.sh <build-dir>}" && pwd)"
 rows="${BENCH_REPLICATE_ROWS:-10000000}"
 threads="${BENCH_THREADS:-2}"
@@ -57,29 +58,6 @@ tables:
   events: {source: public.events, target: bench.events}
 YAML
 
-# Wall seconds, peak RSS (MiB), exit code and CPU seconds of a command.
-measure() {
-  python3 - "$@" <<'PY'
-import resource, subprocess, sys, time
-t0 = time.monotonic()
-with open('/dev/null', 'wb') as null:
-    rc = subprocess.call(sys.argv[1:], stdout=null)
-t = time.monotonic() - t0
-ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(f"{t:.3f} {ru.ru_maxrss / 1024.0:.0f} {rc} {ru.ru_utime + ru.ru_stime:.3f}")
-PY
-}
-
 cols="id, batch_sk, customer_id, amount, score, name, status, created_at, day, flag"
-read -r floor_s _ floor_rc _ < <(measure "$floor" "$db" \
-  "SELECT $cols FROM public.events WHERE batch_sk > 0 AND batch_sk <= $max")
-[ "$floor_rc" = 0 ] || { echo "bench: bench_pg_floor failed" >&2; exit 1; }
-
-read -r floe_s rss floe_rc floe_cpu_s < <(cd "$work" && measure "$floe" run -c floe.yaml)
-[ "$floe_rc" = 0 ] || { echo "bench: floe run failed ($floe_rc)" >&2; (cd "$work" && "$floe" status -c floe.yaml >&2); exit 1; }
-loaded="$(cd "$work" && "$floe" status -c floe.yaml | awk '$1 == "events" {print $7}')"
-[ "$loaded" = "$rows" ] || { echo "bench: table holds $loaded rows, want $rows" >&2; exit 1; }
-
-ratio="$(awk -v a="$floe_s" -v b="$floor_s" 'BEGIN { printf "%.2f", a / b }')"
-rate="$(awk -v n="$rows" -v s="$floe_s" 'BEGIN { printf "%.0f", n / s }')"
-echo "replicate_pg rows=$rows threads=$threads floe_s=$floe_s floe_cpu_s=$floe_cpu_s floor_s=$floor_s ratio=$ratio rows_per_s=$rate peak_rss_mb=$rss"
+against_floor replicate_pg "$work" "$floor" "$db" \
+  "SELECT $cols FROM public.events WHERE batch_sk > 0 AND batch_sk <= $max"

@@ -28,34 +28,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "floe/catalog.h"
-#include "floe/scan.h"
-#include "floe/table.h"
-#include "floe/table_writer.h"
+#define BENCH_NAME "bench_scan"
+#include "bench_table.h"
 
 #define BATCH_ROWS 65536
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what, const floe_error *err) {
-  fprintf(stderr, "bench_scan: %s: %s\n", what, err ? err->message : "");
-  exit(1);
-}
-
-static floe_catalog *open_catalog(const char *dir) {
-  floe_catalog_config cfg = {0};
-  cfg.type = FLOE_CATALOG_HADOOP;
-  cfg.warehouse = dir;
-  cfg.durable = -1;
-  floe_catalog *cat = NULL;
-  floe_error err = {0};
-  if (floe_catalog_open(&cfg, &cat, &err) != 0) die("catalog", &err);
-  return cat;
-}
 
 static void append_row(floe_arrow_batch_builder *bb, int64_t i) {
   char s[32];
@@ -82,25 +58,13 @@ static void build(floe_catalog *cat, int64_t rows) {
       {5, "dec", false, floe_iceberg_decimal(18, 2), NULL},
       {6, "n", false, floe_iceberg_type_of(FLOE_ICEBERG_INT), NULL},
   };
-  floe_iceberg_schema *schema = NULL;
-  if (floe_iceberg_schema_new(&schema, 0, cols, 6, &err) != 0) die("schema", &err);
-  if (floe_catalog_namespace_create(cat, "bench", NULL, 0, &err) != 0) die("namespace", &err);
-  floe_catalog_ident id = {"bench", "scan"};
-  floe_table *table = NULL;
-  if (floe_table_create(cat, id, schema, NULL, NULL, NULL, 0, NULL, &table, &err) != 0) die("create", &err);
-  floe_iceberg_schema_free(schema);
+  struct ArrowSchema as;
+  floe_arrow_batch_builder bb;
+  floe_table *table = create_table(cat, "scan", cols, 6, &as, &bb);
   floe_table_writer_options o;
-  floe_table_writer_options_init(&o);
-  if (floe_table_writer_options_from_metadata(&o, floe_table_metadata(table), &err) != 0)
-    die("writer options", &err);
-  o.io = floe_table_io(table);
-  o.file_prefix = "00000-bench-scan";
+  writer_options(table, "00000-bench-scan", &o);
   floe_data_writer *w = NULL;
   if (floe_data_writer_open(&w, &o, &err) != 0) die("writer", &err);
-  struct ArrowSchema as;
-  if (floe_iceberg_schema_to_arrow(floe_table_schema(table), NULL, 0, &as, &err) != 0) die("arrow schema", &err);
-  floe_arrow_batch_builder bb;
-  if (floe_arrow_batch_builder_init(&bb, &as, &err) != 0) die("builder", &err);
   for (int64_t i = 0; i < rows;) {
     int64_t end = i + BATCH_ROWS < rows ? i + BATCH_ROWS : rows;
     for (; i < end; i++) append_row(&bb, i);
@@ -123,26 +87,14 @@ static void build(floe_catalog *cat, int64_t rows) {
 /* One full scan; returns seconds, checks rows and the id sum. */
 static double scan_once(floe_table *table, const floe_scan_predicate *filter, int32_t n_filter,
                         int64_t want_rows, int64_t *out_rows) {
-  floe_error err = {0};
   floe_scan_options so;
   memset(&so, 0, sizeof so);
   so.filter = filter;
   so.n_filter = n_filter;
   double t0 = now_s();
-  floe_scan *scan = NULL;
-  if (floe_scan_open(&scan, floe_table_metadata(table), floe_table_io(table), &so, &err) != 0) die("scan", &err);
   int64_t rows = 0;
   uint64_t id_sum = 0;
-  for (;;) {
-    struct ArrowArray b;
-    if (floe_scan_next(scan, &b, &err) != 0) die("scan next", &err);
-    if (b.release == NULL) break;
-    const int64_t *ids = b.children[0]->buffers[1];
-    for (int64_t r = 0; r < b.length; r++) id_sum += (uint64_t)ids[b.children[0]->offset + r];
-    rows += b.length;
-    floe_arrow_array_release(&b);
-  }
-  floe_scan_free(scan);
+  scan_id_sum(table, &so, &rows, &id_sum);
   double t = now_s() - t0;
   if (want_rows >= 0 && (rows != want_rows || id_sum != (uint64_t)want_rows * (uint64_t)(want_rows - 1) / 2)) {
     fprintf(stderr, "bench_scan: %" PRId64 " rows (id sum %" PRIu64 "), expected %" PRId64 "\n", rows, id_sum,
