@@ -886,25 +886,27 @@ cleanup:
   return rc;
 }
 
+/* Whether PATH (built by ns_path or table_path: NULL when that ran out of
+ * memory) exists: HEAD where the server lists ENDPOINT, else GET (older
+ * servers); 404 is 0. */
+static int exists(rest_catalog *r, const char *endpoint, floe_buf *path,
+                  int *out, floe_error *err) {
+  *out = 0;
+  if (path == NULL) return nomem(err);
+  const char *method = supports(r, endpoint) ? "HEAD" : "GET";
+  long status = 0;
+  int rc = call(r, method, (const char *)path->data, NULL, NULL,
+                REQ_IDEMPOTENT | REQ_OK_204 | REQ_OK_404, NULL, NULL, &status,
+                err);
+  if (rc == FLOE_OK) *out = status != 404;
+  return rc;
+}
+
 static int rest_namespace_exists(floe_catalog *c, const char *ns, int *out,
                                  floe_error *err) {
-  rest_catalog *r = impl(c);
   floe_buf path = FLOE_BUF_INIT;
-  int rc = FLOE_OK;
-  *out = 0;
-  if (ns_path(ns, NULL, &path) < 0) {
-    rc = nomem(err);
-    goto cleanup;
-  }
-  /* HEAD where the server lists it, else GET (older servers). */
-  const char *method = supports(r, "HEAD /v1/{prefix}/namespaces/{namespace}")
-                           ? "HEAD" : "GET";
-  long status = 0;
-  FLOE_TRY(call(r, method, (const char *)path.data, NULL, NULL,
-                REQ_IDEMPOTENT | REQ_OK_204 | REQ_OK_404, NULL, NULL, &status,
-                err));
-  *out = status != 404;
-cleanup:
+  int rc = exists(impl(c), "HEAD /v1/{prefix}/namespaces/{namespace}",
+                  ns_path(ns, NULL, &path) < 0 ? NULL : &path, out, err);
   floe_buf_free(&path);
   return rc;
 }
@@ -1071,23 +1073,9 @@ static int rest_table_load(floe_catalog *c, floe_catalog_ident ident,
 
 static int rest_table_exists(floe_catalog *c, floe_catalog_ident ident,
                              int *out, floe_error *err) {
-  rest_catalog *r = impl(c);
   floe_buf path = FLOE_BUF_INIT;
-  int rc = FLOE_OK;
-  *out = 0;
-  if (table_path(ident, NULL, &path) < 0) {
-    rc = nomem(err);
-    goto cleanup;
-  }
-  const char *method =
-      supports(r, "HEAD /v1/{prefix}/namespaces/{namespace}/tables/{table}")
-          ? "HEAD" : "GET";
-  long status = 0;
-  FLOE_TRY(call(r, method, (const char *)path.data, NULL, NULL,
-                REQ_IDEMPOTENT | REQ_OK_204 | REQ_OK_404, NULL, NULL, &status,
-                err));
-  *out = status != 404;
-cleanup:
+  int rc = exists(impl(c), "HEAD /v1/{prefix}/namespaces/{namespace}/tables/{table}",
+                  table_path(ident, NULL, &path) < 0 ? NULL : &path, out, err);
   floe_buf_free(&path);
   return rc;
 }
