@@ -11,29 +11,16 @@
 // Run: FLOE_BIN=/path/to/floe node --test tests/e2e/merge_spill.test.mjs
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { REPO, modulesPresent, normalizeRows, readIceberg, sh } from './lib/check_table.mjs';
+import { normalizeRows, readIceberg, sh } from './lib/check_table.mjs';
+import { readReport, ready, runOk as run, scratch, skipReason, writeJob } from './lib/cli.mjs';
 
-const FLOE = process.env.FLOE_BIN ?? path.join(REPO, 'build/floe');
-const ready = existsSync(FLOE) && modulesPresent();
-const skipReason = !existsSync(FLOE) ? `no floe binary at ${FLOE} (set FLOE_BIN)`
-  : 'node modules missing: run scripts/deps.sh --npm';
-
-function scratch(name) {
-  const dir = mkdtempSync(path.join(tmpdir(), `floe-e2e-${name}-`));
-  if (!process.env.FLOE_KEEP_TMP) process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
+// floe run, which must exit 0; returns its report.
 function runOk(dir) {
-  const r = spawnSync(FLOE, ['run'], { cwd: dir, encoding: 'utf8' });
-  if (r.error) throw r.error;
-  assert.equal(r.status, 0, `floe run exited ${r.status}\n${r.stdout}\n${r.stderr}`);
-  return JSON.parse(readFileSync(path.join(dir, 'report.json'), 'utf8'));
+  run(dir);
+  return readReport(dir);
 }
 
 // Rows 1..8000 in batch 1; 10,000 changes in batch 2 over keys 1..9000
@@ -54,16 +41,8 @@ function job(dir, kind, deletes, memory) {
   const cdc = kind === 'cdc' ? ', cdc: {type: op_column, column: op, sequence: seq}' : '';
   const order = kind === 'cdc' ? '' : ', order_by: seq';
   const mem = memory ? `, memory_mb: ${memory}` : '';
-  writeFileSync(path.join(dir, 'floe.yaml'), `version: 1
-source: {type: sqlite, path: ./source.db}
-target:
-  warehouse: ./warehouse
-  catalog: {type: sql, uri: "sqlite:./catalog.db"}
-  namespace: e2e
-run: {durability: none, report: ./report.json, spill_dir: ./spill}
-tables:
-  t: {source: src, mode: merge, primary_key: [k], merge: {deletes: ${deletes}${order}${mem}}${cdc}}
-`);
+  writeJob(dir, `  t: {source: src, mode: merge, primary_key: [k], merge: {deletes: ${deletes}${order}${mem}}${cdc}}`,
+    { run: '{durability: none, report: ./report.json, spill_dir: ./spill}' });
 }
 
 describe('merges past merge.memory_mb spill and give the in-memory table', { skip: ready ? false : skipReason }, () => {

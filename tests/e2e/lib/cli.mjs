@@ -51,11 +51,12 @@ export function sqlite(dir, sql) {
 // Writes DIR/floe.yaml (or FILE): SOURCE (a SQLite source.db unless given)
 // into ./warehouse and the SQL catalog ./catalog.db, NAMESPACE (e2e); a
 // `control:` line only when CONTROL names a table; REPORT adds
-// run.report ./report.json; EXTRA (YAML lines) goes before `tables:`, TABLES
-// (YAML lines, indented) after it.
+// run.report ./report.json (RUN, when given, is the whole run: mapping);
+// EXTRA (YAML lines) goes before `tables:`, TABLES (YAML lines, indented)
+// after it.
 export function writeJob(dir, tables, {
-  source = '{type: sqlite, path: ./source.db}', namespace = 'e2e', control, report = false, extra = '',
-  file = 'floe.yaml',
+  source = '{type: sqlite, path: ./source.db}', namespace = 'e2e', control, report = false, run,
+  extra = '', file = 'floe.yaml',
 } = {}) {
   const lines = [
     'version: 1',
@@ -66,7 +67,7 @@ export function writeJob(dir, tables, {
     `  namespace: ${namespace}`,
   ];
   if (control) lines.push(`control: {table: ${control}}`);
-  lines.push(report ? 'run: {durability: none, report: ./report.json}' : 'run: {durability: none}');
+  lines.push(`run: ${run ?? (report ? '{durability: none, report: ./report.json}' : '{durability: none}')}`);
   if (extra) lines.push(extra);
   lines.push('tables:', tables, '');
   writeFileSync(path.join(dir, file), lines.join('\n'));
