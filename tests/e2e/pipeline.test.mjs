@@ -13,22 +13,14 @@
 // Run: FLOE_BIN=/path/to/floe node --test tests/e2e/pipeline.test.mjs
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { REPO, modulesPresent, normalizeRows, readIceberg, sh, sqliteRows } from './lib/check_table.mjs';
+import { modulesPresent, normalizeRows, readIceberg, sh, sqliteRows } from './lib/check_table.mjs';
+import { FLOE, floe, scratch } from './lib/cli.mjs';
 
-const FLOE = process.env.FLOE_BIN ?? path.join(REPO, 'build/floe');
 const ROWS = 60000;
-
-function scratch(name) {
-  const dir = mkdtempSync(path.join(tmpdir(), `floe-e2e-${name}-`));
-  if (!process.env.FLOE_KEEP_TMP) process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 function makeSource(db) {
   sh('sqlite3', [db, `
@@ -96,7 +88,7 @@ test('data files are byte-identical with run.threads 1, 2 and 4', async () => {
     const dir = path.join(root, `t${threads}`);
     sh('mkdir', ['-p', dir]);
     writeJob(dir, threads);
-    const r = spawnSync(FLOE, ['run'], { cwd: dir, encoding: 'utf8' });
+    const r = floe(dir, ['run']);
     assert.equal(r.status, 0, `threads=${threads}: floe run exited ${r.status}\n${r.stdout}\n${r.stderr}`);
     runs[threads] = dataFiles(dir);
     // The next run starts from an empty ledger, like this one.
