@@ -13,16 +13,14 @@
 // Run: FLOE_BIN=/path/to/floe node --test tests/e2e/maintain.test.mjs
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { setTimeout as delay } from 'node:timers/promises';
 import {
   duckdbFiles, metadataLocation, normalizeRows, readIceberg, readMetadata, sh, sqliteRows,
 } from './lib/check_table.mjs';
 import {
-  FIXTURES, FLOE, floe, ready, runOk as ok, scratch, skipReason, sqlite, writeJob,
+  FIXTURES, floe, ready, runOk as ok, scratch, skipReason, sqlite, startPaused, writeJob,
 } from './lib/cli.mjs';
 
 const job = (dir, deletes) => writeJob(dir, `  customers: {mode: merge, merge: {deletes: ${deletes}}}`);
@@ -84,27 +82,6 @@ function assertExactlyOnce(dir, maxBatch) {
 }
 
 // Starts floe paused at `point`; resolves once it is paused.
-async function startPaused(dir, args, point) {
-  const gate = path.join(dir, `gate-${point}`);
-  const child = spawn(FLOE, args, {
-    cwd: dir,
-    env: { ...process.env, FLOE_PAUSE_AT: point, FLOE_PAUSE_FILE: gate },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => { stdout += d; });
-  child.stderr.on('data', (d) => { stderr += d; });
-  const exited = new Promise((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })));
-  let done = null;
-  exited.then((r) => { done = r; });
-  for (let i = 0; !existsSync(`${gate}.paused`); i++) {
-    if (done) assert.fail(`floe ${args.join(' ')} exited ${done.status} before the pause\n${done.stdout}\n${done.stderr}`);
-    if (i > 1500) { child.kill('SIGKILL'); assert.fail(`no pause marker after 30 s\n${stderr}`); }
-    await delay(20);
-  }
-  return { release: () => writeFileSync(gate, ''), exited };
-}
 
 describe('floe maintain', { skip: ready ? false : skipReason }, () => {
   test('dry run, then every operation: independent readers read the source, replication carries on', async () => {

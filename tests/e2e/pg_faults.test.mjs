@@ -19,8 +19,8 @@
 // (skipped with a visible message without the PostgreSQL server binaries.)
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -28,7 +28,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 import {
   REPO, duckdbFiles, metadataLocation, normalizeRows, pgExec, pgRows, readIceberg, readMetadata,
 } from './lib/check_table.mjs';
-import { FLOE, floe, ready, runOk, scratch, skipReason, writeJob } from './lib/cli.mjs';
+import { floe, ready, runOk, scratch, skipReason, startPaused, writeJob } from './lib/cli.mjs';
+
+// Starts `floe run` paused at the 2nd during_extract arrival.
+const runPaused = (dir) => startPaused(dir, ['run'], 'during_extract:2');
 
 const PG_SH = path.join(REPO, 'tests/support/pg.sh');
 const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
@@ -44,27 +47,6 @@ const COLS = ['id', 'v', 'batch_sk'];
 
 // Starts `floe run` paused at the 2nd during_extract arrival; resolves once
 // the process has written the pause marker, with release() and the exit.
-async function runPaused(dir) {
-  const gate = path.join(dir, 'release');
-  const child = spawn(FLOE, ['run'], {
-    cwd: dir,
-    env: { ...process.env, FLOE_PAUSE_AT: 'during_extract:2', FLOE_PAUSE_FILE: gate },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => { stdout += d; });
-  child.stderr.on('data', (d) => { stderr += d; });
-  const exited = new Promise((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })));
-  let done = null;
-  exited.then((r) => { done = r; });
-  for (let i = 0; !existsSync(`${gate}.paused`); i++) {
-    if (done) assert.fail(`floe exited ${done.status} before the pause\n${done.stdout}\n${done.stderr}`);
-    if (i > 1500) { child.kill('SIGKILL'); assert.fail(`no pause marker after 30 s\n${stderr}`); }
-    await delay(20);
-  }
-  return { release: () => writeFileSync(gate, ''), exited };
-}
 
 function asOwner(cmd, args) {
   const root = process.getuid && process.getuid() === 0;

@@ -6,10 +6,11 @@
 // and the run report (report.json).
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { REPO, modulesPresent, sh } from './check_table.mjs';
 
 export const FLOE = process.env.FLOE_BIN ?? path.join(REPO, 'build/floe');
@@ -41,6 +42,31 @@ export function runOk(dir, args = ['run'], env = {}, options = {}) {
   const r = floe(dir, args, env, options);
   assert.equal(r.status, 0, `floe ${args.join(' ')} exited ${r.status}\n${r.stdout}\n${r.stderr}`);
   return r;
+}
+
+// Starts floe ARGS in DIR paused at POINT (FLOE_PAUSE_AT); resolves once
+// it has written its pause marker, with release() and exited (a promise of
+// status, stdout and stderr).
+export async function startPaused(dir, args, point) {
+  const gate = path.join(dir, `gate-${point}`);
+  const child = spawn(FLOE, args, {
+    cwd: dir,
+    env: { ...process.env, FLOE_PAUSE_AT: point, FLOE_PAUSE_FILE: gate },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => { stdout += d; });
+  child.stderr.on('data', (d) => { stderr += d; });
+  const exited = new Promise((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })));
+  let done = null;
+  exited.then((r) => { done = r; });
+  for (let i = 0; !existsSync(`${gate}.paused`); i++) {
+    if (done) assert.fail(`floe ${args.join(' ')} exited ${done.status} before the pause\n${done.stdout}\n${done.stderr}`);
+    if (i > 1500) { child.kill('SIGKILL'); assert.fail(`no pause marker after 30 s\n${stderr}`); }
+    await delay(20);
+  }
+  return { release: () => writeFileSync(gate, ''), exited };
 }
 
 // SQL on DIR/source.db; returns sqlite3's output.
