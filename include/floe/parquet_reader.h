@@ -147,12 +147,16 @@ typedef struct floe_parquet_column_info {
 } floe_parquet_column_info;
 
 int32_t floe_parquet_reader_num_columns(const floe_parquet_reader *reader);
-/* Column i (0 <= i < num_columns), or NULL. Owned by the reader. */
+/* Column i (0 <= i < num_columns), or NULL. Owned by the reader. A nested
+ * group column (a top-level struct, map or list of nested values, read
+ * whole by record assembly) has index num_columns + k: its info holds its
+ * name, field id and Arrow type (STRUCT, MAP or LIST, nested = true); it
+ * has no column chunk of its own. */
 const floe_parquet_column_info *floe_parquet_reader_column(
     const floe_parquet_reader *reader, int32_t i);
 /* Index of the column with this field id (a list column also by its
- * element's id) / dotted name (a list column by its list field's path),
- * or -1. */
+ * element's id; a nested group column by its own id, num_columns + k) /
+ * dotted name (a list column by its list field's path), or -1. */
 int32_t floe_parquet_reader_find_field_id(const floe_parquet_reader *reader,
                                           int32_t field_id);
 int32_t floe_parquet_reader_find_column(const floe_parquet_reader *reader,

@@ -289,13 +289,9 @@ static int init_write_schema(tw_core *c, floe_error *err) {
   for (int32_t j = 0; j < c->n_write; j++) {
     const floe_iceberg_field *f = &fs->root.fields[j];
     c->write_fields[j] = f;
-    bool list_of_primitive = f->type.id == FLOE_ICEBERG_LIST && f->type.n_fields == 1 &&
-                             floe_iceberg_type_is_primitive(f->type.fields[0].type.id);
-    if (!floe_iceberg_type_is_primitive(f->type.id) && !list_of_primitive)
-      return floe_error_set(err, FLOE_EUNSUPPORTED,
-                            "column '%s': floe writes primitive columns and lists of them; "
-                            "structs, maps and nested lists are not supported yet",
-                            f->name);
+    /* Primitives, lists, structs and maps nested to any depth (every level
+     * must map to Arrow; floe_iceberg_type_to_arrow names the one that
+     * does not). */
     int rc = floe_iceberg_type_to_arrow(&f->type, &c->write_types[j], err);
     if (rc < 0) return floe_error_prefix(err, "column '%s'", f->name), rc;
   }
@@ -608,6 +604,17 @@ static void truncate_bounds(floe_iceberg_type_id type, int32_t limit,
   }
 }
 
+/* The leaf field with id `id` anywhere below type t (NULL when absent). */
+static const floe_iceberg_field *nested_leaf(const floe_iceberg_type *t, int32_t id) {
+  for (int32_t i = 0; i < t->n_fields; i++) {
+    const floe_iceberg_field *f = &t->fields[i];
+    if (f->id == id) return f;
+    const floe_iceberg_field *hit = nested_leaf(&f->type, id);
+    if (hit != NULL) return hit;
+  }
+  return NULL;
+}
+
 /* Applies each column's metrics mode to the writer's (full) metrics:
  * none drops the column, counts drops its bounds, truncate(N) shortens
  * string and binary bounds. */
@@ -619,21 +626,28 @@ static void apply_metrics_modes(const tw_core *c, floe_parquet_file_metrics *m) 
     while (j < c->n_write && c->write_fields[j]->id != col->field_id) j++;
     tw_metrics_mode mode = j < c->n_write ? c->write_modes[j]
                                           : (tw_metrics_mode){TW_METRICS_NONE, 0};
+    const floe_iceberg_field *leaf = j < c->n_write ? c->write_fields[j] : NULL;
     if (j == c->n_write) {
       /* A list's element: counts (value and null counts), like its list's
-       * mode, never bounds. */
+       * mode, never bounds. A leaf inside a nested column takes that
+       * column's mode (the Parquet writer kept bounds only for leaves
+       * reached through structs). */
       for (int32_t k = 0; k < c->n_write; k++) {
         const floe_iceberg_field *f = c->write_fields[k];
         if (f->type.id == FLOE_ICEBERG_LIST && f->type.fields[0].id == col->field_id &&
-            c->write_modes[k].kind != TW_METRICS_NONE)
-          mode = (tw_metrics_mode){TW_METRICS_COUNTS, 0};
+            floe_iceberg_type_is_primitive(f->type.fields[0].type.id)) {
+          if (c->write_modes[k].kind != TW_METRICS_NONE) mode = (tw_metrics_mode){TW_METRICS_COUNTS, 0};
+        } else if ((leaf = nested_leaf(&f->type, col->field_id)) != NULL) {
+          mode = c->write_modes[k];
+          break;
+        }
       }
     }
     if (mode.kind == TW_METRICS_NONE || mode.kind == TW_METRICS_COUNTS) {
       drop_bound(&col->lower_bound, &col->lower_bound_len);
       drop_bound(&col->upper_bound, &col->upper_bound_len);
-    } else if (mode.kind == TW_METRICS_TRUNCATE) {
-      truncate_bounds(c->write_fields[j]->type.id, mode.length, col);
+    } else if (mode.kind == TW_METRICS_TRUNCATE && leaf != NULL) {
+      truncate_bounds(leaf->type.id, mode.length, col);
     }
     if (mode.kind != TW_METRICS_NONE) m->columns[kept++] = *col;
   }

@@ -277,6 +277,7 @@ typedef struct work_col {
   bool for_rows;                 /* read per row (filter, equality deletes) */
   bool bulk;                     /* COL_FILE: same layout as the output */
   bool is_list;                  /* a list of primitives */
+  bool nested;                   /* a struct, map or list of nested values */
   floe_arrow_type file_element_type; /* lists: the file's element type */
 } work_col;
 
@@ -394,8 +395,32 @@ static bool is_primitive_list(const floe_iceberg_type *t) {
          t->fields[0].type.id != FLOE_ICEBERG_VARIANT && t->fields[0].type.id != FLOE_ICEBERG_UNKNOWN;
 }
 
+/* A struct, map or list of nested values whose every level maps to Arrow
+ * (read whole from a nested Parquet column of the same layout). */
+static bool is_nested_readable(const floe_iceberg_type *t) {
+  floe_arrow_type_info info;
+  return !floe_iceberg_type_is_primitive(t->id) && !is_primitive_list(t) &&
+         floe_iceberg_type_to_arrow(t, &info, NULL) == FLOE_OK;
+}
+
+/* Whether the file's Arrow field `have` holds the table's `want` level for
+ * level: the same shape, the same field ids, leaves of one layout. */
+static bool nested_layout_matches(const struct ArrowSchema *want, const struct ArrowSchema *have) {
+  floe_arrow_type_info a, b;
+  if (floe_arrow_schema_type(want, &a, NULL) < 0 || floe_arrow_schema_type(have, &b, NULL) < 0)
+    return false;
+  if (want->n_children != have->n_children) return false;
+  int32_t wid = floe_arrow_schema_field_id(want), hid = floe_arrow_schema_field_id(have);
+  if (wid >= 0 && hid >= 0 && wid != hid) return false;
+  if (!floe_arrow_type_is_nested(a.id)) return floe_arrow_type_same_layout(&a, &b) && !floe_arrow_type_is_nested(b.id);
+  if (a.id != b.id) return false;
+  for (int64_t i = 0; i < want->n_children; i++)
+    if (!nested_layout_matches(want->children[i], have->children[i])) return false;
+  return true;
+}
+
 /* A top-level primitive column (or, when allow_list, a list of
- * primitives) by name or id. */
+ * primitives or a nested column) by name or id. */
 static int resolve_column(const floe_iceberg_schema *schema, const char *name, int32_t id,
                           bool allow_list, const floe_iceberg_field **out, floe_error *err) {
   const floe_iceberg_field *f = NULL;
@@ -412,7 +437,7 @@ static int resolve_column(const floe_iceberg_schema *schema, const char *name, i
     return floe_error_set(err, FLOE_ENOTFOUND, "field id %d is not a top-level column of schema %d", id,
                           schema->schema_id);
   }
-  if (allow_list && is_primitive_list(&f->type)) {
+  if (allow_list && (is_primitive_list(&f->type) || is_nested_readable(&f->type))) {
     *out = f;
     return FLOE_OK;
   }
@@ -422,7 +447,7 @@ static int resolve_column(const floe_iceberg_schema *schema, const char *name, i
     floe_iceberg_type_format(&f->type, t, sizeof t);
     return floe_error_set(err, FLOE_EUNSUPPORTED, "column '%s' (field id %d) is %s: only %s can be %s",
                           f->name, f->id, t,
-                          allow_list ? "primitive columns and lists of primitives" : "primitive columns",
+                          allow_list ? "primitive and nested columns" : "primitive columns",
                           allow_list ? "read" : "filtered");
   }
   *out = f;
@@ -431,7 +456,8 @@ static int resolve_column(const floe_iceberg_schema *schema, const char *name, i
 
 static bool arrow_mappable(const floe_iceberg_field *f) {
   floe_arrow_type_info info;
-  return (floe_iceberg_type_is_primitive(f->type.id) || is_primitive_list(&f->type)) &&
+  return (floe_iceberg_type_is_primitive(f->type.id) || is_primitive_list(&f->type) ||
+          is_nested_readable(&f->type)) &&
          floe_iceberg_type_to_arrow(&f->type, &info, NULL) == FLOE_OK;
 }
 
@@ -1237,7 +1263,15 @@ static int open_task(floe_scan *s, const floe_scan_task *task, floe_error *err) 
       }
     }
     if (is_const) continue;
-    w->is_list = w->type->id == FLOE_ICEBERG_LIST;
+    w->is_list = is_primitive_list(w->type);
+    w->nested = !floe_iceberg_type_is_primitive(w->type->id) && !w->is_list;
+    if (w->nested && !has_ids) {
+      rc = floe_error_set(err, FLOE_EUNSUPPORTED,
+                          "column '%s' (field id %d) is nested; floe reads nested columns by "
+                          "field id and this file has none",
+                          field->name, w->field_id);
+      goto cleanup;
+    }
     int32_t col = -1;
     if (has_ids) {
       col = floe_parquet_reader_find_field_id(f->reader, w->field_id);
@@ -1250,6 +1284,18 @@ static int open_task(floe_scan *s, const floe_scan_task *task, floe_error *err) 
       }
     }
     const floe_parquet_column_info *info = col >= 0 ? floe_parquet_reader_column(f->reader, col) : NULL;
+    if (info != NULL && w->nested) {
+      /* The whole nested column; its layout is checked against the
+       * table's once the file's Arrow schema is known (below). */
+      w->kind = COL_FILE;
+      w->file_type = info->arrow_type.id;
+      w->bulk = true;
+      w->batch_index = n_file;
+      file_ids[n_file] = info->field_id;
+      file_names[n_file] = info->name;
+      n_file++;
+      continue;
+    }
     if (info != NULL && w->is_list) {
       /* A list of primitives: the file's must be a list whose elements
        * read as the table's element type (Iceberg spec: Schema Evolution
@@ -1339,6 +1385,22 @@ static int open_task(floe_scan *s, const floe_scan_task *task, floe_error *err) 
   if (n_file > 0) {
     FLOE_TRY(floe_parquet_reader_scan_open(&f->pscan, f->reader, &opts, err));
     FLOE_TRY(floe_parquet_reader_scan_schema(f->pscan, &f->batch_schema, err));
+    for (int32_t i = 0; i < f->n_work; i++) {
+      const work_col *w = &f->work[i];
+      if (!w->nested || w->kind != COL_FILE) continue;
+      const floe_iceberg_field *field = scan_find_field(s->metadata, s->schema, w->field_id);
+      struct ArrowSchema want;
+      FLOE_TRY(floe_iceberg_field_to_arrow(field, &want, err));
+      bool same = nested_layout_matches(&want, f->batch_schema.children[w->batch_index]);
+      floe_arrow_schema_release(&want);
+      if (!same) {
+        rc = floe_error_set(err, FLOE_EUNSUPPORTED,
+                            "column '%s' (field id %d): its nested fields in the file differ from "
+                            "the table's (reading evolved nested columns is not built)",
+                            field->name, w->field_id);
+        goto cleanup;
+      }
+    }
   }
   f->n_views = n_file;
   f->views = floe_calloc((size_t)n_file + 1, sizeof *f->views);

@@ -94,9 +94,10 @@ def canon(type_name, v):
     t = type_name
     if isinstance(t, dict) and t.get("type") == "list":
         if isinstance(v, str):
-            # `floe table scan` text: "[a, b]", a null element "\N" (the
-            # fixture CSVs' form; elements holding ", " would be ambiguous,
-            # so the scenarios have none).
+            # The fixture CSVs' list text: "[a, b]", a null element "\N"
+            # (elements holding ", " would be ambiguous, so the scenarios
+            # have none); `floe table scan --format jsonl` gives a JSON
+            # array, handled below.
             inner = v[1:-1]
             v = [] if inner == "" else [None if e == "\\N" else e for e in inner.split(", ")]
         return json.dumps([canon(t["element"], e) for e in v], ensure_ascii=False)

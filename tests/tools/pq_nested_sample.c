@@ -22,6 +22,11 @@
  * metrics floe's writer returned per leaf (field id, value and null counts,
  * whether bounds were kept). tests/interop/parquet_nested.test.mjs reads
  * each file with DuckDB and compares.
+ *
+ * It also creates an Iceberg table of the same schema and rows through
+ * floe's table API (hadoop catalog under OUT_DIR/warehouse, table
+ * nested.t, two appends: rows 0..299 and 300..599) and writes its metadata
+ * location and rows to OUT_DIR/iceberg.expected.json, for `floe table scan`.
  */
 #include <inttypes.h>
 #include <jansson.h>
@@ -31,8 +36,11 @@
 #include <sys/stat.h>
 
 #include "floe/arrow.h"
+#include "floe/catalog.h"
 #include "floe/common.h"
 #include "floe/parquet_writer.h"
+#include "floe/table.h"
+#include "floe/table_writer.h"
 
 #define TRY(call)            \
   do {                       \
@@ -307,6 +315,98 @@ cleanup:
   return rc;
 }
 
+static const char ICEBERG_SCHEMA[] =
+    "{\"type\":\"struct\",\"schema-id\":0,\"fields\":["
+    "{\"id\":1,\"name\":\"id\",\"required\":true,\"type\":\"long\"},"
+    "{\"id\":2,\"name\":\"s\",\"required\":false,\"type\":{\"type\":\"struct\",\"fields\":["
+    "{\"id\":3,\"name\":\"a\",\"required\":false,\"type\":\"int\"},"
+    "{\"id\":4,\"name\":\"b\",\"required\":false,\"type\":\"string\"},"
+    "{\"id\":5,\"name\":\"inner\",\"required\":false,\"type\":{\"type\":\"struct\",\"fields\":["
+    "{\"id\":6,\"name\":\"x\",\"required\":false,\"type\":\"double\"}]}}]}},"
+    "{\"id\":7,\"name\":\"m\",\"required\":false,\"type\":{\"type\":\"map\",\"key-id\":8,"
+    "\"key\":\"string\",\"value-id\":9,\"value-required\":false,\"value\":{\"type\":\"list\","
+    "\"element-id\":10,\"element\":\"int\",\"element-required\":false}}},"
+    "{\"id\":11,\"name\":\"ls\",\"required\":false,\"type\":{\"type\":\"list\",\"element-id\":12,"
+    "\"element-required\":false,\"element\":{\"type\":\"struct\",\"fields\":["
+    "{\"id\":13,\"name\":\"k\",\"required\":false,\"type\":\"string\"},"
+    "{\"id\":14,\"name\":\"v\",\"required\":false,\"type\":{\"type\":\"map\",\"key-id\":15,"
+    "\"key\":\"int\",\"value-id\":16,\"value-required\":false,\"value\":\"string\"}}]}}},"
+    "{\"id\":17,\"name\":\"r\",\"required\":true,\"type\":{\"type\":\"struct\",\"fields\":["
+    "{\"id\":18,\"name\":\"n\",\"required\":true,\"type\":\"long\"},"
+    "{\"id\":19,\"name\":\"tags\",\"required\":true,\"type\":{\"type\":\"list\","
+    "\"element-id\":20,\"element\":\"string\",\"element-required\":false}}]}}]}";
+
+/* The Iceberg table nested.t (see the file comment). */
+static int write_table(const char *dir, floe_error *err) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/warehouse", dir);
+  mkdir(path, 0777);
+  floe_catalog *cat = NULL;
+  floe_catalog_config config = {0};
+  config.type = FLOE_CATALOG_HADOOP;
+  config.warehouse = path;
+  config.durable = -1;
+  floe_iceberg_schema *schema = NULL;
+  floe_table *t = NULL;
+  json_t *doc = json_object(), *jrows = json_array();
+  int rc = floe_iceberg_schema_parse(&schema, ICEBERG_SCHEMA, strlen(ICEBERG_SCHEMA), err);
+  if (rc == FLOE_OK) rc = floe_catalog_open(&config, &cat, err);
+  if (rc == FLOE_OK) rc = floe_catalog_namespace_create(cat, "nested", NULL, 0, err);
+  floe_catalog_ident id = {"nested", "t"};
+  if (rc == FLOE_OK) rc = floe_table_create(cat, id, schema, NULL, NULL, NULL, 0, NULL, &t, err);
+  for (int part = 0; rc == FLOE_OK && part < 2; part++) {
+    struct ArrowSchema as = {0};
+    struct ArrowArray batch = {0};
+    floe_arrow_batch_builder bb = {0};
+    floe_data_writer *w = NULL;
+    floe_content_file_list files = {0};
+    floe_table_op *op = NULL;
+    floe_table_writer_options o;
+    char prefix[64];
+    floe_table_writer_options_init(&o);
+    rc = floe_table_writer_options_from_metadata(&o, floe_table_metadata(t), err);
+    o.io = floe_table_io(t);
+    snprintf(prefix, sizeof prefix, "0000%d-0-nested", part);
+    o.file_prefix = prefix;
+    if (rc == FLOE_OK) rc = floe_iceberg_schema_to_arrow(floe_table_schema(t), NULL, 0, &as, err);
+    if (rc == FLOE_OK) rc = floe_arrow_batch_builder_init(&bb, &as, err);
+    for (int64_t r = part * 300; rc == FLOE_OK && r < part * 300 + 300; r++) {
+      json_t *row = json_object();
+      rc = append_row(&bb, r, row);
+      json_array_append_new(jrows, row);
+      if (rc < 0) floe_error_set(err, rc, "row %" PRId64 ": append failed", r);
+    }
+    if (rc == FLOE_OK) rc = floe_arrow_batch_builder_finish(&bb, &batch, err);
+    if (rc == FLOE_OK) rc = floe_data_writer_open(&w, &o, err);
+    if (rc == FLOE_OK) rc = floe_data_writer_write(w, &as, &batch, err);
+    if (rc == FLOE_OK) rc = floe_data_writer_close(w, &files, err);
+    if (rc == FLOE_OK) rc = floe_table_op_new(&op, t, FLOE_TABLE_APPEND, err);
+    for (int32_t i = 0; rc == FLOE_OK && i < files.n_files; i++)
+      rc = floe_table_op_add_file(op, &files.files[i], err);
+    if (rc == FLOE_OK) rc = floe_table_op_commit(op, NULL, err);
+    floe_table_op_free(op);
+    floe_content_file_list_free(&files);
+    floe_data_writer_free(w);
+    floe_arrow_batch_builder_free(&bb);
+    floe_arrow_array_release(&batch);
+    floe_arrow_schema_release(&as);
+  }
+  if (rc == FLOE_OK) {
+    json_object_set_new(doc, "metadata", json_string(floe_table_metadata_location(t)));
+    json_object_set_new(doc, "rows", jrows);
+    jrows = NULL;
+    snprintf(path, sizeof path, "%s/iceberg.expected.json", dir);
+    if (json_dump_file(doc, path, JSON_COMPACT) != 0)
+      rc = floe_error_set(err, FLOE_EIO, "cannot write %s", path);
+  }
+  floe_table_free(t);
+  floe_catalog_free(cat);
+  floe_iceberg_schema_free(schema);
+  json_decref(doc);
+  json_decref(jrows);
+  return rc;
+}
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: pq_nested_sample OUT_DIR\n");
@@ -315,7 +415,8 @@ int main(int argc, char **argv) {
   mkdir(argv[1], 0777);
   floe_error err = {0};
   if (write_sample(argv[1], "nested-paged", 5000, true, &err) < 0 ||
-      write_sample(argv[1], "nested-plain", 300, false, &err) < 0) {
+      write_sample(argv[1], "nested-plain", 300, false, &err) < 0 ||
+      write_table(argv[1], &err) < 0) {
     fprintf(stderr, "pq_nested_sample: %s\n", err.message);
     return 1;
   }

@@ -959,6 +959,7 @@ int32_t floe_parquet_reader_num_columns(const floe_parquet_reader *r) { return r
 
 const floe_parquet_column_info *floe_parquet_reader_column(const floe_parquet_reader *r,
                                                            int32_t i) {
+  if (i >= r->n_columns && i < r->n_columns + r->n_groups) return &r->groups[i - r->n_columns].info;
   return i >= 0 && i < r->n_columns ? &r->columns[i] : NULL;
 }
 
@@ -970,6 +971,9 @@ int32_t floe_parquet_reader_find_field_id(const floe_parquet_reader *r, int32_t 
   for (int32_t i = 0; i < r->n_columns; i++)
     if (r->columns[i].arrow_type.id == FLOE_ARROW_LIST && r->columns[i].element_field_id == field_id)
       return i;
+  /* A nested group column: index num_columns + k. */
+  for (int32_t k = 0; k < r->n_groups; k++)
+    if (r->groups[k].info.field_id == field_id) return r->n_columns + k;
   return -1;
 }
 

@@ -1770,6 +1770,7 @@ int floe_parquet_writer_write(floe_parquet_writer *w,
       goto cleanup;
     }
     views[k].offset += batch->offset;
+    views[k].length = length;
     if (views[k].validity == NULL && child->null_count != 0 &&
         child->buffers[0] != NULL)
       views[k].validity = child->buffers[0];
