@@ -227,6 +227,7 @@ typedef struct floe_arrow_builder {
    * rows between appends */
   struct floe_arrow_builder *children;
   int64_t n_children;
+  int64_t rows_cap; /* rows `values` holds (kept by arrow.c; 0 = ask) */
 } floe_arrow_builder;
 
 /* Initialises a builder of a leaf type. A list type needs its element

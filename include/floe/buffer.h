@@ -27,8 +27,13 @@ void floe_buf_init(floe_buf *buf);
 void floe_buf_free(floe_buf *buf);
 /* Empties the buffer, keeping its capacity. */
 static inline void floe_buf_reset(floe_buf *buf) { buf->len = 0; }
+/* The growing half of floe_buf_reserve. */
+int floe_buf_grow(floe_buf *buf, size_t extra);
 /* Ensures room for `extra` more bytes beyond len. */
-int floe_buf_reserve(floe_buf *buf, size_t extra);
+static inline int floe_buf_reserve(floe_buf *buf, size_t extra) {
+  if (extra <= buf->cap - buf->len) return FLOE_OK;
+  return floe_buf_grow(buf, extra);
+}
 /* Sets len to `len`, growing (new bytes are zero) as needed. */
 int floe_buf_resize(floe_buf *buf, size_t len);
 int floe_buf_append(floe_buf *buf, const void *bytes, size_t n);

@@ -491,10 +491,24 @@ static bool uses_offsets(floe_arrow_type id) {
   return floe_arrow_type_is_varlen(id) || id == FLOE_ARROW_LIST || id == FLOE_ARROW_MAP;
 }
 
+/* Sets b->rows_cap from the values buffer's size, so appends can test
+ * one number instead of recomputing the bytes a row needs. */
+static void note_rows_cap(floe_arrow_builder *b) {
+  if (b->type.id == FLOE_ARROW_BOOL) {
+    b->rows_cap = (int64_t)b->values_cap * 8;
+  } else if (uses_offsets(b->type.id)) {
+    b->rows_cap = b->values_cap >= 4 ? (int64_t)b->values_cap / 4 - 1 : 0;
+  } else {
+    int32_t w = floe_arrow_type_value_size(&b->type);
+    b->rows_cap = w > 0 ? (int64_t)(b->values_cap / (size_t)w) : 0;
+  }
+}
+
 /* Allocates the first offset (0) of an offsets-based builder. */
 static int init_offsets(floe_arrow_builder *b) {
   if (grow(&b->values, &b->values_cap, 4 * 64) < 0) return FLOE_ENOMEM;
   memset(b->values, 0, 4);
+  note_rows_cap(b);
   return FLOE_OK;
 }
 
@@ -629,21 +643,38 @@ int floe_arrow_builder_reserve(floe_arrow_builder *b, int64_t n,
   if (data_bytes > 0 &&
       grow(&b->data, &b->data_cap, b->data_len + data_bytes) < 0)
     return FLOE_ENOMEM;
+  note_rows_cap(b);
   return FLOE_OK;
 }
 
-/* Makes room for one more row; sets its validity bit to `valid`. */
-static int begin_row(floe_arrow_builder *b, bool valid) {
+static int begin_row_slow(floe_arrow_builder *b, bool valid) {
   if (floe_arrow_builder_reserve(b, 1, 0) < 0) return FLOE_ENOMEM;
   if (!valid && b->validity == NULL) {
-    /* First null: materialise the validity bitmap, all earlier rows valid. */
-    size_t bytes = (size_t)(b->length + 1 + 7) / 8;
+    /* First null: materialise the validity bitmap, all earlier rows valid,
+     * as large as the values buffer so the fast path below holds. */
+    int64_t rows = b->rows_cap > b->length + 1 ? b->rows_cap : b->length + 1;
+    size_t bytes = (size_t)(rows + 7) / 8;
     if (grow(&b->validity, &b->validity_cap, bytes < 64 ? 64 : bytes) < 0)
       return FLOE_ENOMEM;
     memset(b->validity, 0xff, b->validity_cap);
   }
   if (b->validity != NULL) floe_arrow_bit_set(b->validity, b->length, valid);
   return FLOE_OK;
+}
+
+/* Makes room for one more row; sets its validity bit to `valid`. The
+ * common case (room reserved, no bitmap or room in it) costs two tests. */
+static inline int begin_row(floe_arrow_builder *b, bool valid) {
+  int64_t i = b->length;
+  if (i < b->rows_cap) {
+    if (b->validity == NULL) {
+      if (valid) return FLOE_OK;
+    } else if ((size_t)(i >> 3) < b->validity_cap) {
+      floe_arrow_bit_set(b->validity, i, valid);
+      return FLOE_OK;
+    }
+  }
+  return begin_row_slow(b, valid);
 }
 
 int floe_arrow_builder_append_null(floe_arrow_builder *b) {
@@ -827,6 +858,7 @@ static int finish_struct(floe_arrow_builder *b, struct ArrowArray *out) {
   floe_free(b->data);
   b->validity = b->values = b->data = NULL;
   b->validity_cap = b->values_cap = b->data_cap = b->data_len = 0;
+  b->rows_cap = 0;
   b->length = b->null_count = 0;
   return FLOE_OK;
 }

@@ -18,7 +18,7 @@ void floe_buf_free(floe_buf *buf) {
   floe_buf_init(buf);
 }
 
-int floe_buf_reserve(floe_buf *buf, size_t extra) {
+int floe_buf_grow(floe_buf *buf, size_t extra) {
   if (extra > SIZE_MAX - buf->len) return FLOE_ENOMEM;
   size_t need = buf->len + extra;
   if (need <= buf->cap) return FLOE_OK;

@@ -7,6 +7,7 @@
 #include "floe/time.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 int64_t floe_days_from_civil(int64_t y, unsigned m, unsigned d) {
@@ -51,11 +52,45 @@ static int days_in_month(int64_t y, unsigned m) {
   return dim[m - 1];
 }
 
+static bool is_digit(char c) { return (unsigned)(c - '0') <= 9; }
+
+/* The last date parse_date_at turned into days on this thread: sources
+ * deliver rows in batches whose dates repeat, so the common case is a
+ * 10-byte compare. */
+static _Thread_local struct {
+  char text[10];
+  bool set;
+  int64_t days;
+} last_date;
+
 /* Parses YYYY-MM-DD at s[*pos]; advances *pos. */
 static int parse_date_at(const char *s, size_t len, size_t *pos,
                          int64_t *days) {
   int y, m, d;
   int neg = 0;
+  /* Fast path: exactly four year digits (the slow path below reads the
+   * same digits the same way and handles signs and longer years). */
+  const char *t = s + *pos;
+  if (len - *pos >= 10 && t[4] == '-' && t[7] == '-') {
+    if (last_date.set && memcmp(t, last_date.text, 10) == 0) {
+      *days = last_date.days;
+      *pos += 10;
+      return 0;
+    }
+    if (is_digit(t[0]) && is_digit(t[1]) && is_digit(t[2]) && is_digit(t[3]) &&
+        is_digit(t[5]) && is_digit(t[6]) && is_digit(t[8]) && is_digit(t[9])) {
+      y = (t[0] - '0') * 1000 + (t[1] - '0') * 100 + (t[2] - '0') * 10 + (t[3] - '0');
+      m = (t[5] - '0') * 10 + (t[6] - '0');
+      d = (t[8] - '0') * 10 + (t[9] - '0');
+      if (m < 1 || m > 12 || d < 1 || d > days_in_month(y, (unsigned)m)) return -1;
+      *days = floe_days_from_civil(y, (unsigned)m, (unsigned)d);
+      memcpy(last_date.text, t, 10);
+      last_date.days = *days;
+      last_date.set = true;
+      *pos += 10;
+      return 0;
+    }
+  }
   if (*pos < len && (s[*pos] == '-' || s[*pos] == '+')) {
     neg = s[*pos] == '-';
     (*pos)++;
@@ -83,6 +118,19 @@ static int parse_time_at(const char *s, size_t len, size_t *pos,
                          int64_t *micros) {
   int h, mi, sec = 0;
   int64_t frac = 0;
+  const char *t = s + *pos;
+  if (len - *pos >= 8 && t[2] == ':' && t[5] == ':' && is_digit(t[0]) &&
+      is_digit(t[1]) && is_digit(t[3]) && is_digit(t[4]) && is_digit(t[6]) &&
+      is_digit(t[7])) {
+    /* Fast path: HH:MM:SS, the same checks as the general path. */
+    h = (t[0] - '0') * 10 + (t[1] - '0');
+    mi = (t[3] - '0') * 10 + (t[4] - '0');
+    sec = (t[6] - '0') * 10 + (t[7] - '0');
+    if (h > 23 || mi > 59 || sec > 60) return -1;
+    if (sec == 60) sec = 59;
+    *pos += 8;
+    goto fraction;
+  }
   if (digits(s, len, pos, 2, &h) < 0 || h > 23) return -1;
   if (*pos >= len || s[*pos] != ':') return -1;
   (*pos)++;
@@ -91,6 +139,7 @@ static int parse_time_at(const char *s, size_t len, size_t *pos,
     (*pos)++;
     if (digits(s, len, pos, 2, &sec) < 0 || sec > 60) return -1;
     if (sec == 60) sec = 59; /* leap second: clamp, as engines do */
+  fraction:
     if (*pos < len && (s[*pos] == '.' || s[*pos] == ',')) {
       (*pos)++;
       int n = 0;

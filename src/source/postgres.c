@@ -572,7 +572,7 @@ static void stream_close(floe_source_stream *base) {
 }
 
 static const floe_source_stream_ops pg_stream_ops = {
-    stream_step, stream_is_null, stream_append, stream_cell_text, stream_close};
+    stream_step, stream_is_null, stream_append, stream_cell_text, stream_close, NULL};
 
 static int infer_columns(pg_stream *s, floe_error *err) {
   int n = PQnfields(s->res);

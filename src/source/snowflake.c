@@ -786,7 +786,7 @@ static void sf_stream_close(floe_source_stream *base) {
 }
 
 static const floe_source_stream_ops sf_stream_ops = {
-    sf_step, sf_is_null, sf_append, sf_cell_text, sf_stream_close};
+    sf_step, sf_is_null, sf_append, sf_cell_text, sf_stream_close, NULL};
 
 static int make_bindings(const floe_source_param *params, size_t n,
                          json_t **out, floe_error *err) {

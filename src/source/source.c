@@ -414,6 +414,33 @@ int floe_source_stream_next(floe_source_stream *stream, struct ArrowArray *out,
     return floe_error_set(err, FLOE_EINVAL,
                           "source stream: next after an error");
   if (s->done) return 0;
+  /* Room for as many rows as the last batch had (1,024 for the first, at
+   * most batch_rows and 16,384; bigger batches grow as they go) and its
+   * string bytes, so appends do not grow buffers value by value. */
+  int64_t reserve = s->last_batch_rows > 0 ? s->last_batch_rows : 1024;
+  if (reserve > 16384) reserve = 16384;
+  if (reserve > s->batch_rows) reserve = s->batch_rows;
+  if (s->data_hint == NULL && s->n_columns > 0) {
+    s->data_hint = floe_calloc((size_t)s->n_columns, sizeof *s->data_hint);
+    if (s->data_hint == NULL) {
+      rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+      goto cleanup;
+    }
+  }
+  for (int64_t col = 0; col < s->n_columns; col++) {
+    floe_arrow_builder *b = &s->builder.columns[col];
+    if (b->type.id == FLOE_ARROW_LIST) continue;
+    if (floe_arrow_builder_reserve(b, reserve - b->length, s->data_hint[col]) < 0) {
+      rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+      goto cleanup;
+    }
+  }
+  /* The driver's whole-row read covers plain columns; a column with a
+   * declared JSON shape takes the per-value path below. */
+  const floe_source_stream_ops *ops = s->ops;
+  bool whole_rows = ops->read_row != NULL;
+  for (int64_t col = 0; col < s->n_columns; col++)
+    if (s->columns[col].json) whole_rows = false;
   int64_t n = 0;
   while (n < s->batch_rows) {
     if (s->row_pending) {
@@ -427,9 +454,30 @@ int floe_source_stream_next(floe_source_stream *stream, struct ArrowArray *out,
       }
     }
     s->rows++;
+    if (whole_rows) {
+      int64_t col = 0;
+      rc = ops->read_row(s, &col, err);
+      if (rc == 1) {
+        floe_error_set(err, FLOE_ERANGE, "NULL in a column declared NOT NULL");
+        add_row_context(s, col, err);
+        rc = FLOE_ERANGE;
+        goto cleanup;
+      }
+      if (rc == FLOE_ERANGE) {
+        add_row_context(s, col, err);
+        goto cleanup;
+      }
+      if (rc == FLOE_ENOMEM) {
+        floe_error_set(err, FLOE_ENOMEM, "out of memory");
+        goto cleanup;
+      }
+      if (rc < 0) goto cleanup;
+      n++;
+      continue;
+    }
     for (int64_t col = 0; col < s->n_columns; col++) {
       floe_arrow_builder *b = &s->builder.columns[col];
-      if (s->ops->is_null(s, col)) {
+      if (ops->is_null(s, col)) {
         if (!s->columns[col].nullable) {
           floe_error_set(err, FLOE_ERANGE,
                          "NULL in a column declared NOT NULL");
@@ -446,7 +494,7 @@ int floe_source_stream_next(floe_source_stream *stream, struct ArrowArray *out,
                                     (const char *)s->json_text.data, s->json_text.len,
                                     &s->scratch, err);
       } else {
-        rc = s->ops->append(s, col, b, err);
+        rc = ops->append(s, col, b, err);
       }
       if (rc == FLOE_ERANGE) {
         add_row_context(s, col, err);
@@ -462,6 +510,9 @@ int floe_source_stream_next(floe_source_stream *stream, struct ArrowArray *out,
   }
   rc = 0;
   if (n > 0) {
+    for (int64_t col = 0; col < s->n_columns; col++)
+      s->data_hint[col] = s->builder.columns[col].data_len;
+    s->last_batch_rows = n;
     rc = floe_arrow_batch_builder_finish(&s->builder, out, err);
     if (rc == FLOE_OK) rc = 1;
   }
@@ -484,6 +535,7 @@ void floe_source_stream_free(floe_source_stream *stream) {
   floe_free(stream->table);
   floe_buf_free(&stream->scratch);
   floe_buf_free(&stream->json_text);
+  floe_free(stream->data_hint);
   stream->ops->close(stream);
 }
 

@@ -66,6 +66,12 @@ typedef struct floe_source_stream_ops {
   int (*cell_text)(floe_source_stream *stream, int64_t col, floe_buf *out);
   /* Releases the driver's statement/cursor and frees the stream struct. */
   void (*close)(floe_source_stream *stream);
+  /* Optional, in place of is_null + append for every column: appends the
+   * whole current row to stream->builder (NULLs included). Returns FLOE_OK;
+   * 1 with *col set when column *col is NULL but declared NOT NULL
+   * (nothing of it appended); or an error of append's kind with *col set
+   * to the column that failed. One call per row instead of two per value. */
+  int (*read_row)(floe_source_stream *stream, int64_t *col, floe_error *err);
 } floe_source_stream_ops;
 
 struct floe_source_stream {
@@ -86,6 +92,8 @@ struct floe_source_stream {
   bool failed;
   floe_buf scratch;
   floe_buf json_text; /* a json column's cell text */
+  size_t *data_hint; /* per column: variable-length bytes of the last batch */
+  int64_t last_batch_rows; /* rows of the last batch (0 before the first) */
 };
 
 /* ---- drivers ------------------------------------------------------------ */

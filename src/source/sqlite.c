@@ -441,6 +441,50 @@ static int stream_append(floe_source_stream *base, int64_t col,
   return floe_src_append_text(b, text, len, err);
 }
 
+/* A whole row, each storage class read once. The pairs that make up
+ * nearly every real table (an INTEGER into a long, a REAL into a double,
+ * TEXT into a string, date or timestamp) go straight to the builder;
+ * everything else takes stream_append's general path. */
+static int stream_read_row(floe_source_stream *base, int64_t *failed_col,
+                           floe_error *err) {
+  sqlite_stream *s = (sqlite_stream *)base;
+  sqlite3_stmt *stmt = s->stmt;
+  int n = (int)base->n_columns, rc = FLOE_OK;
+  for (int c = 0; c < n; c++) {
+    floe_arrow_builder *b = &base->builder.columns[c];
+    int storage = sqlite3_column_type(stmt, c);
+    floe_arrow_type id = b->type.id;
+    if (storage == SQLITE_NULL) {
+      if (!base->columns[c].nullable) {
+        *failed_col = c;
+        return 1;
+      }
+      rc = floe_arrow_builder_append_null(b);
+    } else if (storage == SQLITE_INTEGER && id == FLOE_ARROW_INT64) {
+      rc = floe_arrow_builder_append_int64(b, sqlite3_column_int64(stmt, c));
+    } else if (storage == SQLITE_FLOAT && id == FLOE_ARROW_DOUBLE) {
+      rc = floe_arrow_builder_append_double(b, sqlite3_column_double(stmt, c));
+    } else if (storage == SQLITE_INTEGER && id != FLOE_ARROW_UTF8) {
+      rc = floe_src_append_int64(b, sqlite3_column_int64(stmt, c), err);
+    } else if (storage == SQLITE_FLOAT && id != FLOE_ARROW_UTF8) {
+      rc = floe_src_append_double(b, sqlite3_column_double(stmt, c), err);
+    } else if (storage == SQLITE_TEXT) {
+      const char *text = (const char *)sqlite3_column_text(stmt, c);
+      size_t len = (size_t)sqlite3_column_bytes(stmt, c);
+      rc = text == NULL ? FLOE_ENOMEM : floe_src_append_text(b, text, len, err);
+    } else {
+      s->typed_col = c;
+      s->typed_class = storage;
+      rc = stream_append(base, c, b, err);
+    }
+    if (rc < 0) {
+      *failed_col = c;
+      return rc;
+    }
+  }
+  return FLOE_OK;
+}
+
 static int stream_cell_text(floe_source_stream *base, int64_t col,
                             floe_buf *out) {
   sqlite_stream *s = (sqlite_stream *)base;
@@ -460,7 +504,8 @@ static void stream_close(floe_source_stream *base) {
 }
 
 static const floe_source_stream_ops sqlite_stream_ops = {
-    stream_step, stream_is_null, stream_append, stream_cell_text, stream_close};
+    stream_step,      stream_is_null, stream_append,
+    stream_cell_text, stream_close,   stream_read_row};
 
 /* Types of an untyped query: the declared type of a table column, else the
  * storage class of the first row's value. */

@@ -107,8 +107,17 @@ void pq_dict_free(pq_dict *dict) {
 void pq_dict_clear(pq_dict *dict) {
   floe_buf_reset(&dict->plain);
   dict->count = 0;
-  if (dict->slots != NULL)
-    memset(dict->slots, 0, ((size_t)dict->mask + 1) * sizeof *dict->slots);
+  if (dict->slots == NULL) return;
+  /* A large table (a column that turned out nearly unique) is dropped
+   * rather than zeroed: the next chunk may never need it, and growing
+   * again costs less than clearing megabytes each time. */
+  if (dict->mask + 1 > 16384) {
+    floe_free(dict->slots);
+    dict->slots = NULL;
+    dict->mask = 0;
+    return;
+  }
+  memset(dict->slots, 0, ((size_t)dict->mask + 1) * sizeof *dict->slots);
 }
 
 int64_t pq_dict_grow(pq_dict *dict) {

@@ -671,16 +671,16 @@ static int nomem(floe_parquet_writer *w, floe_error *err) {
  * did not pay) into c->values. */
 static int reencode_plain(pq_col *c) {
   floe_buf_reset(&c->values);
+  if (c->dict.width > 0 && c->dict.width <= 8) {
+    size_t w = (size_t)c->dict.width;
+    if (floe_buf_reserve(&c->values, (size_t)c->page_nonnull * w) < 0) return FLOE_ENOMEM;
+    for (int64_t i = 0; i < c->page_nonnull; i++)
+      floe_buf_put(&c->values, c->dict.plain.data + (size_t)c->indices[i] * w, w);
+    return FLOE_OK;
+  }
   for (int64_t i = 0; i < c->page_nonnull; i++) {
     size_t len;
     uint32_t idx = c->indices[i];
-    if (c->dict.width > 0 && c->dict.width <= 8) {
-      if (floe_buf_append(&c->values,
-                          c->dict.plain.data + (size_t)idx * c->dict.width,
-                          (size_t)c->dict.width) < 0)
-        return FLOE_ENOMEM;
-      continue;
-    }
     const uint8_t *p = pq_dict_entry(&c->dict, idx, &len);
     if (c->dict.width == 0) {
       if (floe_buf_append_u32le(&c->values, (uint32_t)len) < 0)
