@@ -429,7 +429,7 @@ int floe_source_stream_next(floe_source_stream *stream, struct ArrowArray *out,
   }
   for (int64_t col = 0; col < s->n_columns; col++) {
     floe_arrow_builder *b = &s->builder.columns[col];
-    if (b->type.id == FLOE_ARROW_LIST) continue;
+    if (floe_arrow_type_is_nested(b->type.id)) continue;
     if (floe_arrow_builder_reserve(b, reserve - b->length, s->data_hint[col]) < 0) {
       rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
       goto cleanup;
