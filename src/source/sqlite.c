@@ -444,7 +444,13 @@ static int stream_append(floe_source_stream *base, int64_t col,
 /* A whole row, each storage class read once. The pairs that make up
  * nearly every real table (an INTEGER into a long, a REAL into a double,
  * TEXT into a string, date or timestamp) go straight to the builder;
- * everything else takes stream_append's general path. */
+ * everything else takes stream_append's general path. Values are read
+ * through sqlite3_column_value and the sqlite3_value_* accessors: each
+ * sqlite3_column_* call enters and leaves the connection's error and
+ * mutex bookkeeping, one per value is enough. The connection is opened
+ * NOMUTEX and used by one thread at a time, where SQLite makes no
+ * distinction between protected and unprotected values
+ * (https://sqlite.org/c3ref/value.html). */
 static int stream_read_row(floe_source_stream *base, int64_t *failed_col,
                            floe_error *err) {
   sqlite_stream *s = (sqlite_stream *)base;
@@ -452,7 +458,8 @@ static int stream_read_row(floe_source_stream *base, int64_t *failed_col,
   int n = (int)base->n_columns, rc = FLOE_OK;
   for (int c = 0; c < n; c++) {
     floe_arrow_builder *b = &base->builder.columns[c];
-    int storage = sqlite3_column_type(stmt, c);
+    sqlite3_value *value = sqlite3_column_value(stmt, c);
+    int storage = sqlite3_value_type(value);
     floe_arrow_type id = b->type.id;
     if (storage == SQLITE_NULL) {
       if (!base->columns[c].nullable) {
@@ -461,16 +468,16 @@ static int stream_read_row(floe_source_stream *base, int64_t *failed_col,
       }
       rc = floe_arrow_builder_append_null(b);
     } else if (storage == SQLITE_INTEGER && id == FLOE_ARROW_INT64) {
-      rc = floe_arrow_builder_append_int64(b, sqlite3_column_int64(stmt, c));
+      rc = floe_arrow_builder_append_int64(b, sqlite3_value_int64(value));
     } else if (storage == SQLITE_FLOAT && id == FLOE_ARROW_DOUBLE) {
-      rc = floe_arrow_builder_append_double(b, sqlite3_column_double(stmt, c));
+      rc = floe_arrow_builder_append_double(b, sqlite3_value_double(value));
     } else if (storage == SQLITE_INTEGER && id != FLOE_ARROW_UTF8) {
-      rc = floe_src_append_int64(b, sqlite3_column_int64(stmt, c), err);
+      rc = floe_src_append_int64(b, sqlite3_value_int64(value), err);
     } else if (storage == SQLITE_FLOAT && id != FLOE_ARROW_UTF8) {
-      rc = floe_src_append_double(b, sqlite3_column_double(stmt, c), err);
+      rc = floe_src_append_double(b, sqlite3_value_double(value), err);
     } else if (storage == SQLITE_TEXT) {
-      const char *text = (const char *)sqlite3_column_text(stmt, c);
-      size_t len = (size_t)sqlite3_column_bytes(stmt, c);
+      const char *text = (const char *)sqlite3_value_text(value);
+      size_t len = (size_t)sqlite3_value_bytes(value);
       rc = text == NULL ? FLOE_ENOMEM : floe_src_append_text(b, text, len, err);
     } else {
       s->typed_col = c;
