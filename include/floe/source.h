@@ -189,6 +189,15 @@ static inline floe_source_param floe_param_blob(const void *bytes, size_t len) {
 
 /* ---- describing tables -------------------------------------------------- */
 
+/* How a column's values arrive (floe_source_column.json). */
+typedef enum floe_source_json {
+  FLOE_SOURCE_JSON_NONE = 0,   /* as the source types them */
+  FLOE_SOURCE_JSON_DECODE = 1, /* JSON text decoded into the column's type;
+                                  object members a struct does not declare
+                                  are ignored */
+  FLOE_SOURCE_JSON_STRICT = 2  /* as DECODE, such members are an error */
+} floe_source_json;
+
 typedef struct floe_source_column {
   char *name;
   /* The type as the source declares it: "DECIMAL(10,2)", "timestamp with
@@ -212,7 +221,16 @@ typedef struct floe_source_column {
    * `columns:`): each value is parsed and decoded into `type` (source/
    * json_shape.c has the rules); a JSON value that does not fit is
    * FLOE_ERANGE naming its JSON path ("payload.items[3].qty"). */
-  bool json;
+  floe_source_json json;
+  /* Nested columns (struct, map, lists of nested types): the column's
+   * Arrow field, names and field ids at every level, used for the batch
+   * schema instead of type/element. Borrowed, and read only while
+   * floe_source_query builds the stream's schema; NULL otherwise. */
+  const struct ArrowSchema *arrow_field;
+  /* A declared nested shape (struct, map, a list of nested types): its
+   * Iceberg type, field ids 0, for the table's schema (borrowed from the
+   * job that declared it); NULL otherwise. */
+  const struct floe_iceberg_type *shape;
 } floe_source_column;
 
 typedef struct floe_source_table {

@@ -910,7 +910,9 @@ static int query_columns(job_state *js, floe_source_column **out, floe_error *er
     cols[i] = js->job.desc.columns[i];
     cols[i].type = js->map.types[i];
     cols[i].field_id = js->map.field_ids[i];
-    if (cols[i].type.id == FLOE_ARROW_LIST) {
+    if (js->map.arrow_fields != NULL && js->map.arrow_fields[i].release != NULL) {
+      cols[i].arrow_field = &js->map.arrow_fields[i]; /* a nested declared shape */
+    } else if (cols[i].type.id == FLOE_ARROW_LIST) {
       cols[i].element = js->map.element_types[i];
       cols[i].element_field_id = js->map.element_ids[i];
       cols[i].element_nullable = true; /* the writer checks the table's rule */

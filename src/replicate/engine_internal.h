@@ -281,6 +281,10 @@ typedef struct floe_schema_drift {
   /* List columns: the element's field id and type (0 / unset otherwise). */
   int32_t *element_ids;
   floe_arrow_type_info *element_types;
+  /* Nested columns other than lists of primitives (structs, maps, nested
+   * lists): the table field as an Arrow field with every field id, for the
+   * query (release == NULL otherwise). */
+  struct ArrowSchema *arrow_fields;
   char *description; /* "added x (long); widened y int->long", or NULL */
 } floe_schema_drift;
 
@@ -453,6 +457,10 @@ typedef struct floe_job {
   bool cursor_is_int;   /* bind cursor values as integers */
   char *batch_sql, *cursor_sql, *part_sql; /* quoted column names */
   char *ns, *name;      /* target identifier */
+  /* Declared shapes (config columns:), one per configured column; the
+   * desc columns' `shape` point into them. */
+  floe_iceberg_schema **shapes;
+  size_t n_shapes;
 } floe_job;
 
 /* A table name from the config as the source resolves it: for Snowflake,

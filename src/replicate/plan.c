@@ -295,6 +295,8 @@ void floe_job_close(floe_job *job) {
   floe_free(job->part_sql);
   floe_free(job->ns);
   floe_free(job->name);
+  for (size_t i = 0; i < job->n_shapes; i++) floe_iceberg_schema_free(job->shapes[i]);
+  floe_free(job->shapes);
   memset(job, 0, sizeof *job);
 }
 
@@ -369,15 +371,25 @@ static int apply_shapes(floe_job *job, const floe_config_table *t, floe_error *e
       c->type = floe_arrow_type_of(FLOE_ARROW_LIST);
       c->element_nullable = !type->fields[0].required;
     } else {
-      rc = floe_error_set(err, FLOE_EUNSUPPORTED,
-                          "columns.%s (%s:%d): shape '%s': this build writes declared shapes "
-                          "of primitives and lists of primitives (struct, map and nested "
-                          "lists are not supported yet)",
-                          cc->name, cc->location.file ? cc->location.file : "config",
-                          cc->location.line, cc->type);
-      goto cleanup;
+      /* struct, map, or a list of nested types: the job keeps the shape,
+       * the column points at its type. */
+      rc = floe_iceberg_type_to_arrow(type, &c->type, err);
+      if (rc < 0) {
+        floe_error_prefix(err, "columns.%s (%s:%d): shape '%s'", cc->name,
+                          cc->location.file ? cc->location.file : "config", cc->location.line,
+                          cc->type);
+        goto cleanup;
+      }
+      if (job->shapes == NULL &&
+          (job->shapes = floe_calloc(t->n_columns, sizeof *job->shapes)) == NULL) {
+        rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+        goto cleanup;
+      }
+      c->shape = type;
+      job->shapes[job->n_shapes++] = shape;
+      shape = NULL;
     }
-    c->json = true;
+    c->json = cc->fail_on_extra_fields ? FLOE_SOURCE_JSON_STRICT : FLOE_SOURCE_JSON_DECODE;
     floe_log(FLOE_LOG_INFO, "shape", "table=%s column=%s type=%s", t->name, c->name,
              cc->type);
     floe_iceberg_schema_free(shape);

@@ -42,6 +42,11 @@ int64_t floe_schema_find_column(const floe_source_table *source, const char *nam
  * column is added) lives in *element. */
 static int source_type(const floe_source_column *c, floe_iceberg_type *out,
                        floe_iceberg_field *element, floe_error *err) {
+  memset(element, 0, sizeof *element);
+  if (c->shape != NULL) {
+    *out = *c->shape; /* a declared nested shape: borrowed tree */
+    return FLOE_OK;
+  }
   if (c->type.id != FLOE_ARROW_LIST) return floe_iceberg_type_from_arrow(&c->type, out, err);
   memset(element, 0, sizeof *element);
   int rc = floe_iceberg_type_from_arrow(&c->element, &element->type, err);
@@ -58,6 +63,63 @@ static bool excluded(const char *name, const char *const *exclude, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (exclude[i] != NULL && strcasecmp(exclude[i], name) == 0) return true;
   return false;
+}
+
+/* Appends a nested type whose field ids are set as the spec's schema JSON
+ * (Iceberg spec: Appendix C). */
+static int nested_type_json(floe_buf *json, const floe_iceberg_type *t) {
+  char text[48];
+  int rc = 0;
+  switch (t->id) {
+    case FLOE_ICEBERG_STRUCT:
+      rc |= floe_buf_append_str(json, "{\"type\":\"struct\",\"fields\":[");
+      for (int32_t i = 0; i < t->n_fields && rc == 0; i++) {
+        const floe_iceberg_field *f = &t->fields[i];
+        rc |= floe_buf_appendf(json, "%s{\"id\":%d,\"name\":", i ? "," : "", f->id);
+        rc |= floe_buf_append_json_string(json, f->name);
+        rc |= floe_buf_appendf(json, ",\"required\":%s,\"type\":", f->required ? "true" : "false");
+        if (rc == 0) rc |= nested_type_json(json, &f->type);
+        rc |= floe_buf_append_str(json, "}");
+      }
+      return rc | floe_buf_append_str(json, "]}");
+    case FLOE_ICEBERG_LIST:
+      rc |= floe_buf_appendf(json, "{\"type\":\"list\",\"element-id\":%d,\"element\":",
+                             t->fields[0].id);
+      if (rc == 0) rc |= nested_type_json(json, &t->fields[0].type);
+      return rc | floe_buf_appendf(json, ",\"element-required\":%s}",
+                                   t->fields[0].required ? "true" : "false");
+    case FLOE_ICEBERG_MAP:
+      rc |= floe_buf_appendf(json, "{\"type\":\"map\",\"key-id\":%d,\"key\":", t->fields[0].id);
+      if (rc == 0) rc |= nested_type_json(json, &t->fields[0].type);
+      rc |= floe_buf_appendf(json, ",\"value-id\":%d,\"value\":", t->fields[1].id);
+      if (rc == 0) rc |= nested_type_json(json, &t->fields[1].type);
+      return rc | floe_buf_appendf(json, ",\"value-required\":%s}",
+                                   t->fields[1].required ? "true" : "false");
+    default:
+      floe_iceberg_type_format(t, text, sizeof text);
+      return floe_buf_appendf(json, "\"%s\"", text);
+  }
+}
+
+/* A declared shape's type with fresh ids after *last_id (Iceberg's order),
+ * written into json. */
+static int shape_json(floe_buf *json, const floe_source_column *c, int32_t *last_id,
+                      floe_error *err) {
+  floe_iceberg_field one = {0};
+  one.name = c->name;
+  one.type = *c->shape;
+  floe_iceberg_schema stack = {0};
+  stack.root = floe_iceberg_type_of(FLOE_ICEBERG_STRUCT);
+  stack.root.n_fields = 1;
+  stack.root.fields = &one;
+  floe_iceberg_schema *copy = NULL;
+  int rc = floe_iceberg_schema_copy(&copy, &stack, err);
+  if (rc < 0) return rc;
+  floe_iceberg_type_assign_ids(&copy->root.fields[0].type, last_id);
+  rc = nested_type_json(json, &copy->root.fields[0].type) < 0 ? FLOE_ENOMEM : FLOE_OK;
+  floe_iceberg_schema_free(copy);
+  if (rc < 0) floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  return rc;
 }
 
 int floe_schema_from_source(const floe_source_table *source,
@@ -78,6 +140,16 @@ int floe_schema_from_source(const floe_source_table *source,
   for (int64_t i = 0; i < source->n_columns; i++) {
     const floe_source_column *c = &source->columns[i];
     if (excluded(c->name, exclude, n_exclude)) continue;
+    if (c->shape != NULL) {
+      if (floe_buf_appendf(&json, "%s{\"id\":%d,\"name\":", n > 0 ? "," : "", n + 1) < 0 ||
+          floe_buf_append_json_string(&json, c->name) < 0 ||
+          floe_buf_appendf(&json, ",\"required\":%s,\"type\":", c->nullable ? "false" : "true") < 0)
+        goto nomem;
+      FLOE_TRY(shape_json(&json, c, &next_element_id, err));
+      if (floe_buf_append_str(&json, "}") < 0) goto nomem;
+      n++;
+      continue;
+    }
     floe_iceberg_type type;
     rc = floe_iceberg_type_from_arrow(c->type.id == FLOE_ARROW_LIST ? &c->element : &c->type,
                                       &type, err);
@@ -118,6 +190,20 @@ cleanup:
   return rc;
 }
 
+/* Equal nested types, ids ignored (field names compared exactly). */
+static bool same_shape(const floe_iceberg_type *a, const floe_iceberg_type *b) {
+  if (a->id != b->id || a->n_fields != b->n_fields) return false;
+  if (floe_iceberg_type_is_primitive(a->id))
+    return a->id != FLOE_ICEBERG_DECIMAL ? a->length == b->length
+                                         : a->precision == b->precision && a->scale == b->scale;
+  for (int32_t i = 0; i < a->n_fields; i++)
+    if (strcmp(a->fields[i].name, b->fields[i].name) != 0 ||
+        a->fields[i].required != b->fields[i].required ||
+        !same_shape(&a->fields[i].type, &b->fields[i].type))
+      return false;
+  return true;
+}
+
 bool floe_schema_type_fits(const floe_iceberg_type *from, const floe_iceberg_type *to) {
   if (from->id == to->id) {
     if (from->id == FLOE_ICEBERG_DECIMAL)
@@ -145,6 +231,9 @@ void floe_schema_drift_free(floe_schema_drift *drift) {
   floe_free(drift->types);
   floe_free(drift->element_ids);
   floe_free(drift->element_types);
+  for (int64_t i = 0; drift->arrow_fields != NULL && i < drift->n_columns; i++)
+    floe_arrow_schema_release(&drift->arrow_fields[i]);
+  floe_free(drift->arrow_fields);
   floe_free(drift->description);
   memset(drift, 0, sizeof *drift);
 }
@@ -196,8 +285,9 @@ int floe_schema_map(const floe_iceberg_schema *current,
   out->element_ids = floe_calloc((size_t)source->n_columns + 1, sizeof *out->element_ids);
   out->element_types =
       floe_calloc((size_t)source->n_columns + 1, sizeof *out->element_types);
+  out->arrow_fields = floe_calloc((size_t)source->n_columns + 1, sizeof *out->arrow_fields);
   if (out->field_ids == NULL || out->types == NULL || out->element_ids == NULL ||
-      out->element_types == NULL) {
+      out->element_types == NULL || out->arrow_fields == NULL) {
     rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
     goto cleanup;
   }
@@ -220,6 +310,27 @@ int floe_schema_map(const floe_iceberg_schema *current,
     }
     const floe_iceberg_field *f = find_field(current, c->name);
     if (f == NULL) continue;
+    if (c->shape != NULL) {
+      /* A declared nested shape must equal the table column's type (names,
+       * types, requiredness at every level); evolving nested fields is not
+       * done here. */
+      if (!same_shape(c->shape, &f->type)) {
+        floe_buf a = FLOE_BUF_INIT, b = FLOE_BUF_INIT;
+        floe_iceberg_type_to_string(c->shape, &a);
+        floe_iceberg_type_to_string(&f->type, &b);
+        floe_buf_terminate(&a);
+        floe_buf_terminate(&b);
+        rc = floe_error_set(err, FLOE_EINVAL,
+                            "column '%s': declared shape %s differs from the table's %s "
+                            "(changing a nested column is not supported; nothing was written)",
+                            c->name, a.data ? (const char *)a.data : "?",
+                            b.data ? (const char *)b.data : "?");
+        floe_buf_free(&a);
+        floe_buf_free(&b);
+        goto cleanup;
+      }
+      continue;
+    }
     /* A list fits a list whose elements its elements fit (no promotion
      * inside lists). */
     bool list_fits = want.id == FLOE_ICEBERG_LIST && f->type.id == FLOE_ICEBERG_LIST &&
@@ -297,7 +408,9 @@ int floe_schema_map(const floe_iceberg_schema *current,
     }
     out->field_ids[i] = f->id;
     FLOE_TRY(floe_iceberg_type_to_arrow(&f->type, &out->types[i], err));
-    if (f->type.id == FLOE_ICEBERG_LIST) {
+    if (c->shape != NULL) {
+      FLOE_TRY(floe_iceberg_field_to_arrow(f, &out->arrow_fields[i], err));
+    } else if (f->type.id == FLOE_ICEBERG_LIST) {
       out->element_ids[i] = f->type.fields[0].id;
       FLOE_TRY(floe_iceberg_type_to_arrow(&f->type.fields[0].type, &out->element_types[i], err));
     }

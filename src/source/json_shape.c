@@ -27,12 +27,14 @@
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "source/source_internal.h"
 
 typedef struct walker {
   floe_buf *path; /* "payload.items[3]" so far */
   floe_buf *scratch;
+  bool refuse_extra;
   floe_error *err;
 } walker;
 
@@ -61,6 +63,8 @@ static int wrong_kind(walker *w, const json_t *v, const floe_arrow_type_info *ty
     snprintf(type_name, sizeof type_name, "a list");
   else if (type->id == FLOE_ARROW_STRUCT)
     snprintf(type_name, sizeof type_name, "a struct");
+  else if (type->id == FLOE_ARROW_MAP)
+    snprintf(type_name, sizeof type_name, "a map");
   else
     floe_arrow_type_name(type, type_name, sizeof type_name);
   char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -186,6 +190,116 @@ static int append_list(walker *w, const json_t *v, floe_arrow_builder *b,
   return floe_arrow_builder_list_end(b);
 }
 
+/* Appends ".name" (or ["name"] for names that are not plain words). */
+static int path_member(walker *w, const char *name) {
+  bool plain = name[0] != '\0';
+  for (const char *p = name; *p && plain; p++)
+    plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '_';
+  if (plain) return floe_buf_appendf(w->path, ".%s", name) < 0 ? FLOE_ENOMEM : FLOE_OK;
+  json_t *str = json_string(name);
+  char *quoted = str != NULL ? json_dumps(str, JSON_ENCODE_ANY) : NULL;
+  if (str != NULL) json_decref(str);
+  if (quoted == NULL) return FLOE_ENOMEM;
+  int rc = floe_buf_appendf(w->path, "[%s]", quoted) < 0 ? FLOE_ENOMEM : FLOE_OK;
+  floe_free(quoted);
+  return rc;
+}
+
+/* A struct from a JSON object: each declared field from the member of its
+ * name (exact, else the one member equal ignoring case), a missing member
+ * as JSON null; members the struct does not declare are ignored, or
+ * refused under on_extra_fields: fail. */
+static int append_struct(walker *w, const json_t *v, floe_arrow_builder *b,
+                         const struct ArrowSchema *field) {
+  if (!json_is_object(v)) return wrong_kind(w, v, &b->type);
+  if (field == NULL || field->n_children != b->n_children)
+    return floe_error_set(w->err, FLOE_EINVAL, "%s: struct field names unknown", path_text(w));
+  floe_arrow_builder *children = NULL;
+  int64_t n = 0;
+  int rc = floe_arrow_builder_struct_start(b, &children, &n);
+  if (rc < 0) return rc;
+  size_t base = w->path->len;
+  for (int64_t i = 0; i < n; i++) {
+    const struct ArrowSchema *f = field->children[i];
+    const char *name = f->name ? f->name : "";
+    const json_t *member = json_object_get(v, name);
+    if (member == NULL) {
+      const char *key;
+      const json_t *value;
+      json_object_foreach((json_t *)v, key, value) {
+        if (strcasecmp(key, name) == 0) {
+          if (member != NULL) {
+            member = NULL; /* ambiguous: no match */
+            break;
+          }
+          member = value;
+        }
+      }
+    }
+    w->path->len = base;
+    if ((rc = path_member(w, name)) < 0) return rc;
+    if (member == NULL && !(f->flags & ARROW_FLAG_NULLABLE))
+      return floe_error_set(w->err, FLOE_ERANGE,
+                            "%s: missing, and the shape declares it not null", path_text(w));
+    rc = member == NULL ? floe_arrow_builder_append_null(&children[i])
+                        : append_value(w, member, &children[i], f);
+    if (rc < 0) return rc;
+  }
+  w->path->len = base;
+  if (w->refuse_extra) {
+    const char *key;
+    const json_t *value;
+    json_object_foreach((json_t *)v, key, value) {
+      bool declared = false;
+      for (int64_t i = 0; i < n && !declared; i++)
+        declared = field->children[i]->name != NULL &&
+                   strcasecmp(field->children[i]->name, key) == 0;
+      if (!declared) {
+        if ((rc = path_member(w, key)) < 0) return rc;
+        return floe_error_set(w->err, FLOE_ERANGE,
+                              "%s: a member the declared struct does not have "
+                              "(on_extra_fields: fail)",
+                              path_text(w));
+      }
+    }
+  }
+  return floe_arrow_builder_struct_end(b);
+}
+
+/* A map from a JSON object: its members in document order, each key read
+ * from the member name by the key type's text rules. */
+static int append_map(walker *w, const json_t *v, floe_arrow_builder *b,
+                      const struct ArrowSchema *field) {
+  if (!json_is_object(v)) return wrong_kind(w, v, &b->type);
+  const struct ArrowSchema *entries =
+      field != NULL && field->n_children == 1 ? field->children[0] : NULL;
+  const struct ArrowSchema *value_field =
+      entries != NULL && entries->n_children == 2 ? entries->children[1] : NULL;
+  floe_arrow_builder *keys = NULL, *values = NULL;
+  int rc = floe_arrow_builder_map_start(b, &keys, &values);
+  if (rc < 0) return rc;
+  size_t base = w->path->len;
+  const char *key;
+  const json_t *value;
+  json_object_foreach((json_t *)v, key, value) {
+    w->path->len = base;
+    if ((rc = path_member(w, key)) < 0) return rc;
+    if (keys->type.id == FLOE_ARROW_UTF8)
+      rc = floe_arrow_builder_append_bytes(keys, key, strlen(key));
+    else
+      rc = floe_src_append_text(keys, key, strlen(key), w->err);
+    if (rc == FLOE_ERANGE) {
+      floe_error_prefix(w->err, "%s: key", path_text(w));
+      return rc;
+    }
+    if (rc < 0) return rc;
+    if ((rc = append_value(w, value, values, value_field)) < 0) return rc;
+  }
+  w->path->len = base;
+  return floe_arrow_builder_map_end(b);
+}
+
 /* Appends one JSON value (at the path so far) to b; `field` describes b's
  * column (names, nullability of nested levels; NULL: nullable leaf). */
 static int append_value(walker *w, const json_t *v, floe_arrow_builder *b,
@@ -197,15 +311,14 @@ static int append_value(walker *w, const json_t *v, floe_arrow_builder *b,
     return floe_arrow_builder_append_null(b);
   }
   if (b->type.id == FLOE_ARROW_LIST) return append_list(w, v, b, field);
-  if (b->type.id == FLOE_ARROW_STRUCT)
-    return floe_error_set(w->err, FLOE_EUNSUPPORTED,
-                          "%s: struct shapes are not supported by this build", path_text(w));
+  if (b->type.id == FLOE_ARROW_STRUCT) return append_struct(w, v, b, field);
+  if (b->type.id == FLOE_ARROW_MAP) return append_map(w, v, b, field);
   return append_primitive(w, v, b);
 }
 
 int floe_src_append_json(floe_arrow_builder *b, const struct ArrowSchema *field,
                          const char *column, const char *text, size_t len,
-                         floe_buf *scratch, floe_error *err) {
+                         bool refuse_extra, floe_buf *scratch, floe_error *err) {
   floe_buf path = FLOE_BUF_INIT;
   json_error_t jerr;
   int rc = FLOE_OK;
@@ -220,7 +333,7 @@ int floe_src_append_json(floe_arrow_builder *b, const struct ArrowSchema *field,
                         jerr.position);
     goto cleanup;
   }
-  walker w = {&path, scratch, err};
+  walker w = {&path, scratch, refuse_extra, err};
   rc = append_value(&w, doc, b, field);
   if (rc == FLOE_ENOMEM) floe_error_set(err, FLOE_ENOMEM, "out of memory");
 cleanup:

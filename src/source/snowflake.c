@@ -854,7 +854,7 @@ static int sf_query(floe_source *base, const floe_source_query_spec *spec,
     }
     /* A declared-shape column arrives as JSON text, decoded by source.c. */
     for (int64_t i = 0; i < spec->n_columns; i++)
-      types[i] = spec->columns[i].json ? floe_arrow_type_of(FLOE_ARROW_UTF8)
+      types[i] = spec->columns[i].json != FLOE_SOURCE_JSON_NONE ? floe_arrow_type_of(FLOE_ARROW_UTF8)
                                        : spec->columns[i].type;
     rc = floe_sf_decoder_set_targets(s->dec, types, spec->n_columns, err);
     floe_free(types);

@@ -275,8 +275,11 @@ static int build_schema(floe_source_stream *s, floe_error *err) {
   int rc;
   FLOE_TRY(floe_arrow_schema_init_struct(&s->schema, "", s->n_columns));
   for (int64_t i = 0; i < s->n_columns; i++) {
-    const floe_source_column *c = &s->columns[i];
-    if (c->type.id == FLOE_ARROW_LIST)
+    floe_source_column *c = &s->columns[i];
+    if (c->arrow_field != NULL) {
+      FLOE_TRY(floe_arrow_schema_copy(s->schema.children[i], c->arrow_field));
+      c->arrow_field = NULL; /* borrowed only for this call */
+    } else if (c->type.id == FLOE_ARROW_LIST)
       FLOE_TRY(floe_arrow_schema_init_list(
           s->schema.children[i], c->name, c->nullable, c->field_id > 0 ? c->field_id : -1,
           &c->element, c->element_nullable, c->element_field_id > 0 ? c->element_field_id : -1));
@@ -492,6 +495,7 @@ int floe_source_stream_next(floe_source_stream *stream, struct ArrowArray *out,
         if (rc == FLOE_OK)
           rc = floe_src_append_json(b, s->schema.children[col], s->columns[col].name,
                                     (const char *)s->json_text.data, s->json_text.len,
+                                    s->columns[col].json == FLOE_SOURCE_JSON_STRICT,
                                     &s->scratch, err);
       } else {
         rc = ops->append(s, col, b, err);

@@ -145,13 +145,16 @@ bool floe_src_utf8_valid(const uint8_t *bytes, size_t len);
 int floe_src_append_text(floe_arrow_builder *builder, const char *s,
                          size_t len, floe_error *err);
 /* Parses JSON text[0..len) and appends it to b as the declared shape
- * `field` describes (b's column: a primitive or a list; field may be NULL
- * for a nullable leaf), the column named `column` in JSON paths. scratch is
- * working memory. FLOE_ERANGE ("payload.items[3].qty: JSON string "x"
- * where int32 is declared"), FLOE_EUNSUPPORTED, FLOE_ENOMEM. */
+ * `field` describes (b's column: a primitive, list, struct or map nested to
+ * any depth; field names and nullability come from `field`, which may be
+ * NULL for a nullable leaf), the column named `column` in JSON paths.
+ * refuse_extra: an object member a struct does not declare is an error
+ * (else ignored). scratch is working memory. FLOE_ERANGE
+ * ("payload.items[3].qty: JSON string "x" where int is declared"),
+ * FLOE_EUNSUPPORTED, FLOE_ENOMEM. */
 int floe_src_append_json(floe_arrow_builder *b, const struct ArrowSchema *field,
                          const char *column, const char *text, size_t len,
-                         floe_buf *scratch, floe_error *err);
+                         bool refuse_extra, floe_buf *scratch, floe_error *err);
 /* Appends an integer / a double, converted to builder->type when exact. */
 int floe_src_append_int64(floe_arrow_builder *builder, int64_t v,
                           floe_error *err);

@@ -275,4 +275,29 @@ newline', true, 2);"""],
          "INSERT INTO pg_arrays VALUES (5, '{only}', '{5}', '{5.55}', NULL, 2);"],
         "SELECT id, tags, nums, prices, seen, batch_sk FROM pg_arrays",
         ["id", "tags", "nums", "prices", "seen", "batch_sk"]),
+    # Declared shapes (config `columns:`): jsonb and json documents written
+    # as typed lists and an int; the expected state is PostgreSQL's own
+    # reading of the JSON (jsonb_array_elements_text, in element order).
+    Scenario(
+        "pg_shapes",
+        '{mode: merge, primary_key: [id], columns: {items: "list<long>", labels: "array<string>",'
+        ' amounts: "list<decimal(10,2)>", score: int}}',
+        ["CREATE TABLE pg_shapes (id integer PRIMARY KEY, items jsonb, labels json, amounts jsonb, score jsonb,"
+         " batch_sk integer);"
+         "INSERT INTO pg_shapes VALUES"
+         " (1, '[1, -9223372036854775808, null]', '[\"a\", \"b,c\", null, \"\"]', '[1.5, \"12345678.90\"]', '42', 1),"
+         " (2, NULL, 'null', '[]', 'null', 1), (3, '[]', '[]', NULL, NULL, 1),"
+         " (4, '[9223372036854775807]', '[\"ünï\", \"🧊\"]', '[0.01, -2.25]', '-7', 1);",
+         "UPDATE pg_shapes SET items = '[7, 8]', labels = '[]', batch_sk = 2 WHERE id = 1;"
+         "INSERT INTO pg_shapes VALUES (5, '[5]', '[\"only\"]', '[5.55]', '5', 2);"],
+        "SELECT id,"
+        " CASE WHEN jsonb_typeof(items) = 'array' THEN ARRAY(SELECT x::bigint FROM"
+        "  jsonb_array_elements_text(items) WITH ORDINALITY AS e(x, n) ORDER BY n) END AS items,"
+        " CASE WHEN json_typeof(labels) = 'array' THEN ARRAY(SELECT x FROM"
+        "  json_array_elements_text(labels) WITH ORDINALITY AS e(x, n) ORDER BY n) END AS labels,"
+        " CASE WHEN jsonb_typeof(amounts) = 'array' THEN ARRAY(SELECT x::numeric(10,2) FROM"
+        "  jsonb_array_elements_text(amounts) WITH ORDINALITY AS e(x, n) ORDER BY n) END AS amounts,"
+        " CASE WHEN jsonb_typeof(score) = 'number' THEN (score #>> '{}')::integer END AS score,"
+        " batch_sk FROM pg_shapes",
+        ["id", "items", "labels", "amounts", "score", "batch_sk"]),
 ]

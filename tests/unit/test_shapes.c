@@ -273,7 +273,7 @@ static void shape_columns(floe_source_column cols[2], floe_arrow_type_info type,
   cols[1].nullable = true;
   cols[1].element = element;
   cols[1].element_nullable = element_nullable;
-  cols[1].json = true;
+  cols[1].json = FLOE_SOURCE_JSON_DECODE;
 }
 
 /* Reads the whole table as the columns say; the rendered payload values,
@@ -455,6 +455,96 @@ static void test_json_errors_name_row_and_json_path(void) {
   floe_source_close(src);
 }
 
+/* payload: struct<a: int not null, tags: list<string>, m: map<string,
+ * list<int>>, `x y`: struct<d: double>> as an Arrow field. */
+static int nested_field(struct ArrowSchema *out) {
+  floe_arrow_type_info i32 = floe_arrow_type_of(FLOE_ARROW_INT32);
+  floe_arrow_type_info utf8 = floe_arrow_type_of(FLOE_ARROW_UTF8);
+  floe_arrow_type_info dbl = floe_arrow_type_of(FLOE_ARROW_DOUBLE);
+  int rc = floe_arrow_schema_init_struct_field(out, "payload", true, 2, 4);
+  if (rc == FLOE_OK) rc = floe_arrow_schema_init(out->children[0], "a", &i32, false, 3);
+  if (rc == FLOE_OK)
+    rc = floe_arrow_schema_init_list(out->children[1], "tags", true, 4, &utf8, true, 7);
+  if (rc == FLOE_OK) rc = floe_arrow_schema_init_map(out->children[2], "m", true, 5);
+  if (rc == FLOE_OK) {
+    struct ArrowSchema *entries = out->children[2]->children[0];
+    rc = floe_arrow_schema_init(entries->children[0], "key", &utf8, false, 8);
+    if (rc == FLOE_OK)
+      rc = floe_arrow_schema_init_list(entries->children[1], "value", true, 9, &i32, true, 10);
+  }
+  if (rc == FLOE_OK) rc = floe_arrow_schema_init_struct_field(out->children[3], "x y", true, 6, 1);
+  if (rc == FLOE_OK) rc = floe_arrow_schema_init(out->children[3]->children[0], "d", &dbl, true, 11);
+  return rc;
+}
+
+static void test_json_structs_and_maps_decode(void) {
+  floe_source *src = open_db("structs");
+  REQUIRE(src != NULL);
+  REQUIRE(exec(src, "CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT)") == 0);
+  REQUIRE(exec(src, "INSERT INTO t VALUES "
+                    "(1, '{\"a\": 1, \"tags\": [\"t\", null], \"m\": {\"k\": [1, null], \"j\": []},"
+                    " \"x y\": {\"d\": 1.5}, \"extra\": {\"ignored\": true}}'),"
+                    "(2, '{\"a\": 2}'), (3, 'null'), (4, NULL),"
+                    "(5, '{\"A\": 5, \"tags\": [], \"m\": {}, \"x y\": null}'),"
+                    "(6, '{\"a\": 6, \"m\": {\"n\": null}, \"x y\": {}}')") == 0);
+  struct ArrowSchema field = {0};
+  REQUIRE(nested_field(&field) == FLOE_OK);
+  floe_source_column cols[2];
+  shape_columns(cols, floe_arrow_type_of(FLOE_ARROW_STRUCT), floe_arrow_type_of(0), true);
+  cols[1].arrow_field = &field;
+  floe_error err = {0};
+  char got[2048];
+  REQUIRE_OK(read_rendered(src, cols, got, sizeof got, &err), &err);
+  CHECK_STR_EQ(got,
+               "{a: 1, tags: [t, \\N], m: {k -> [1, \\N], j -> []}, x y: {d: 1.5}}; "
+               "{a: 2, tags: \\N, m: \\N, x y: \\N}; \\N; \\N; "
+               "{a: 5, tags: [], m: {}, x y: \\N}; "
+               "{a: 6, tags: \\N, m: {n -> \\N}, x y: {d: \\N}}");
+
+  /* Errors name the path through structs and maps. */
+  exec(src, "DELETE FROM t");
+  const struct {
+    const char *payload;
+    floe_source_json mode;
+    const char *message;
+  } bad[] = {
+      {"{\"tags\": []}", FLOE_SOURCE_JSON_DECODE,
+       "payload.a: missing, and the shape declares it not null"},
+      {"{\"a\": null}", FLOE_SOURCE_JSON_DECODE,
+       "payload.a: JSON null where the shape declares not null"},
+      {"{\"a\": 1, \"m\": {\"k\": [1, \"two\"]}}", FLOE_SOURCE_JSON_DECODE,
+       "payload.m.k[1]: JSON string \"two\" where int is declared"},
+      {"{\"a\": 1, \"m\": {\"a b\": {}}}", FLOE_SOURCE_JSON_DECODE,
+       "payload.m[\"a b\"]: JSON object {} where a list is declared"},
+      {"{\"a\": 1, \"x y\": {\"d\": \"1.5\"}}", FLOE_SOURCE_JSON_DECODE,
+       "payload[\"x y\"].d: JSON string \"1.5\" where double is declared"},
+      {"[1]", FLOE_SOURCE_JSON_DECODE, "payload: JSON array [1] where a struct is declared"},
+      {"{\"a\": 1, \"m\": []}", FLOE_SOURCE_JSON_DECODE,
+       "payload.m: JSON array [] where a map is declared"},
+      {"{\"a\": 1, \"zz\": 2}", FLOE_SOURCE_JSON_STRICT,
+       "payload.zz: a member the declared struct does not have (on_extra_fields: fail)"},
+  };
+  for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+    exec(src, "DELETE FROM t");
+    char sql[512];
+    snprintf(sql, sizeof sql, "INSERT INTO t VALUES (9, '%s')", bad[k].payload);
+    REQUIRE(exec(src, sql) == 0);
+    shape_columns(cols, floe_arrow_type_of(FLOE_ARROW_STRUCT), floe_arrow_type_of(0), true);
+    cols[1].arrow_field = &field;
+    cols[1].json = bad[k].mode;
+    floe_error e = {0};
+    int rc = read_rendered(src, cols, got, sizeof got, &e);
+    char want[512];
+    snprintf(want, sizeof want, "source sqlite: table 't' column 'payload' row (id=9): %s",
+             bad[k].message);
+    if (rc != FLOE_ERANGE || strcmp(e.message, want) != 0)
+      TEST_FAIL_AT(__FILE__, __LINE__, "case %zu (rc %d):\n      got      %s\n      expected %s", k,
+                   rc, e.message, want);
+  }
+  floe_arrow_schema_release(&field);
+  floe_source_close(src);
+}
+
 int main(void) {
   RUN(test_type_strings_parse_iceberg_and_spark_spellings);
   RUN(test_type_string_errors_name_the_position);
@@ -464,5 +554,6 @@ int main(void) {
   RUN(test_json_lists_of_every_primitive_decode);
   RUN(test_json_primitive_shapes_decode);
   RUN(test_json_errors_name_row_and_json_path);
+  RUN(test_json_structs_and_maps_decode);
   return test_report();
 }

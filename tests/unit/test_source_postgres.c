@@ -497,8 +497,8 @@ static void test_batches_split_at_batch_size(void) {
   REQUIRE(src != NULL);
   floe_error err = {0};
   floe_source_column cols[2] = {
-      {"id", "bigint", false, floe_arrow_type_of(FLOE_ARROW_INT64), 1, 0, {0, 0, 0, 0}, false, 0, false},
-      {"label", "text", true, floe_arrow_type_of(FLOE_ARROW_UTF8), 0, 0, {0, 0, 0, 0}, false, 0, false}};
+      {"id", "bigint", false, floe_arrow_type_of(FLOE_ARROW_INT64), 1, 0, {0, 0, 0, 0}, false, 0, FLOE_SOURCE_JSON_NONE, NULL, NULL},
+      {"label", "text", true, floe_arrow_type_of(FLOE_ARROW_UTF8), 0, 0, {0, 0, 0, 0}, false, 0, FLOE_SOURCE_JSON_NONE, NULL, NULL}};
   static const int64_t batch_sizes[] = {1, 3, 4, 5, 10, 11, 8192};
   for (size_t k = 0; k < sizeof batch_sizes / sizeof batch_sizes[0]; k++) {
     floe_source_query_spec spec = {0};
@@ -544,9 +544,9 @@ static void test_million_rows_hold_one_batch_at_a_time(void) {
   REQUIRE(src != NULL);
   floe_error err = {0};
   floe_source_column cols[3] = {
-      {"id", "bigint", false, floe_arrow_type_of(FLOE_ARROW_INT64), 1, 0, {0, 0, 0, 0}, false, 0, false},
-      {"label", "text", true, floe_arrow_type_of(FLOE_ARROW_UTF8), 0, 0, {0, 0, 0, 0}, false, 0, false},
-      {"amount", "numeric(12,2)", true, floe_arrow_decimal(12, 2), 0, 0, {0, 0, 0, 0}, false, 0, false}};
+      {"id", "bigint", false, floe_arrow_type_of(FLOE_ARROW_INT64), 1, 0, {0, 0, 0, 0}, false, 0, FLOE_SOURCE_JSON_NONE, NULL, NULL},
+      {"label", "text", true, floe_arrow_type_of(FLOE_ARROW_UTF8), 0, 0, {0, 0, 0, 0}, false, 0, FLOE_SOURCE_JSON_NONE, NULL, NULL},
+      {"amount", "numeric(12,2)", true, floe_arrow_decimal(12, 2), 0, 0, {0, 0, 0, 0}, false, 0, FLOE_SOURCE_JSON_NONE, NULL, NULL}};
   floe_source_query_spec spec = {0};
   spec.sql = "SELECT g, 'label-' || g || '-some-padding-text', g * 0.25"
              " FROM generate_series(1, 1000000) g";
