@@ -10,7 +10,9 @@
  *
  * Drift (Iceberg spec: Schema Evolution): a new source column is added as an
  * optional column; int->long, float->double and decimal(P,S)->decimal(P',S)
- * with P' > P widen the table column; a narrower source type is converted up
+ * with P' > P widen the table column (a list's element field alike); a
+ * declared nested shape (struct, map) must equal the table column's type;
+ * a narrower source type is converted up
  * by the source query; a column the source dropped stays in the table and
  * reads null from then on (made optional if it was required); anything else
  * (string -> long, a decimal scale change, timestamp <-> timestamptz) is an
@@ -331,12 +333,13 @@ int floe_schema_map(const floe_iceberg_schema *current,
       }
       continue;
     }
-    /* A list fits a list whose elements its elements fit (no promotion
-     * inside lists). */
+    /* A list fits a list whose elements its elements fit, or widen to
+     * (int -> long inside a list is a promotion of the element field). */
     bool list_fits = want.id == FLOE_ICEBERG_LIST && f->type.id == FLOE_ICEBERG_LIST &&
                      f->type.n_fields == 1 &&
                      floe_iceberg_type_is_primitive(f->type.fields[0].type.id) &&
-                     floe_schema_type_fits(&want_element.type, &f->type.fields[0].type) &&
+                     (floe_schema_type_fits(&want_element.type, &f->type.fields[0].type) ||
+                      widens(&f->type.fields[0].type, &want_element.type)) &&
                      (!f->type.fields[0].required || want_element.required);
     if (!list_fits && (!floe_iceberg_type_is_primitive(f->type.id) ||
                        !floe_iceberg_type_is_primitive(want.id) ||
@@ -387,6 +390,21 @@ int floe_schema_map(const floe_iceberg_schema *current,
         step(&work, next);
         next = NULL;
         if (note(&desc, "widened %s %s->%s", fname, a, b) < 0) goto nomem;
+        out->n_widened++;
+        changed = true;
+        f = find_field(work, fname);
+      }
+      if (want.id == FLOE_ICEBERG_LIST && f->type.id == FLOE_ICEBERG_LIST &&
+          f->type.n_fields == 1 && widens(&f->type.fields[0].type, &want_element.type)) {
+        char a[48], b[48], element[300];
+        floe_iceberg_type_format(&f->type.fields[0].type, a, sizeof a);
+        floe_iceberg_type_format(&want_element.type, b, sizeof b);
+        snprintf(element, sizeof element, "%s.element", fname);
+        FLOE_TRY(floe_iceberg_schema_promote_column(&next, work, element, &want_element.type,
+                                                    err));
+        step(&work, next);
+        next = NULL;
+        if (note(&desc, "widened %s %s->%s", element, a, b) < 0) goto nomem;
         out->n_widened++;
         changed = true;
         f = find_field(work, fname);

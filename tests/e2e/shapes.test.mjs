@@ -179,17 +179,22 @@ describe('declared shapes from SQLite TEXT', () => {
     const changed = floe(dir, ['run']);
     assert.notEqual(changed.status, 0);
     assert.match(changed.stderr, /column 'qtys': source type list \(declared 'TEXT'\) cannot be stored in the table's list column/);
-    // Widening int -> long is an allowed evolution.
+    // Widening is an allowed evolution: int -> long, and a list's element
+    // decimal(10,2) -> decimal(12,2) (the element field keeps its id).
     sqliteJob(dir, `  events:
     columns:
       qtys: "list<long>"
       tags: "list<string>"
-      prices: "list<decimal(10,2)>"
+      prices: "list<decimal(12,2)>"
       seen: "list<timestamptz>"
       score: long`);
-    sqlite(dir, `UPDATE events SET qtys = '[6]', score = '9000000000' WHERE id = 6`);
-    runOk(dir);
-    assert.equal(schemaOf(dir, 'js', 'events').fields.find((f) => f.name === 'score').type, 'long');
+    sqlite(dir, `UPDATE events SET qtys = '[6]', prices = '[1234567890.12]', score = '9000000000' WHERE id = 6`);
+    const widened = runOk(dir);
+    assert.match(widened.stderr, /widened prices\.element decimal\(10,2\)->decimal\(12,2\)/);
+    const evolved = schemaOf(dir, 'js', 'events');
+    assert.equal(evolved.fields.find((f) => f.name === 'score').type, 'long');
+    assert.deepEqual(evolved.fields.find((f) => f.name === 'prices').type,
+      { type: 'list', 'element-id': byName.prices.type['element-id'], element: 'decimal(12,2)', 'element-required': false });
     const six = (await readIceberg(path.join(dir, 'catalog.db'), 'js', 'events')).find((x) => Number(x.id) === 6);
     assert.equal(norm(six.score), '9000000000');
   });
