@@ -199,6 +199,72 @@ describe('declared shapes from SQLite TEXT', () => {
     assert.equal(norm(six.score), '9000000000');
   });
 
+  test('struct and map shapes: nested JSON documents become Iceberg structs, maps and lists of structs; ids the Iceberg way; DuckDB reads them; extra members ignored or refused', async () => {
+    const dir = scratch('shapes-struct');
+    sqlite(dir, `CREATE TABLE docs (id INTEGER PRIMARY KEY, doc TEXT, batch_sk INTEGER NOT NULL);
+      INSERT INTO docs VALUES
+        (1, '{"customer": {"id": 7, "name": "ann"}, "items": [{"sku": "a", "qty": 2}, {"sku": "b", "qty": null}],
+              "attrs": {"color": "red", "size": null}, "extra": [1]}', 1),
+        (2, '{"customer": null, "items": [], "attrs": {}}', 1),
+        (3, '{}', 1), (4, NULL, 1), (5, 'null', 1),
+        (6, '{"Customer": {"ID": 9}, "items": [null, {"sku": "c"}]}', 2);`);
+    const shape = 'struct<customer: struct<id: long, name: string>, items: list<struct<sku: string not null, qty: int>>, attrs: map<string, string>>';
+    sqliteJob(dir, `  docs:
+    columns:
+      doc: {type: "${shape}"}`);
+    runOk(dir);
+    const doc = schemaOf(dir, 'js', 'docs').fields.find((f) => f.name === 'doc');
+    assert.equal(doc.id, 2);
+    const [customer, items, attrs] = doc.type.fields;
+    assert.deepEqual([customer.id, items.id, attrs.id], [4, 5, 6]);
+    assert.deepEqual(customer.type.fields.map((f) => [f.id, f.name, f.type]), [[7, 'id', 'long'], [8, 'name', 'string']]);
+    assert.equal(items.type['element-id'], 9);
+    assert.deepEqual(items.type.element.fields.map((f) => [f.id, f.name, f.required]), [[10, 'sku', true], [11, 'qty', false]]);
+    assert.deepEqual([attrs.type['key-id'], attrs.type['value-id'], attrs.type.key, attrs.type.value], [12, 13, 'string', 'string']);
+
+    // DuckDB reads the files: the documents as declared (missing members
+    // null, the extra member dropped, names matched ignoring case).
+    const files = await liveFiles(dir, 'js', 'docs');
+    const rows = await duckdb(`SELECT id::INTEGER AS id, to_json(doc)::VARCHAR AS doc
+      FROM read_parquet([${files.map((f) => `'${f}'`).join(', ')}]) ORDER BY id`);
+    assert.deepEqual(rows.map((x) => [x.id, x.doc === null ? null : JSON.parse(x.doc)]), [
+      [1, { customer: { id: 7, name: 'ann' }, items: [{ sku: 'a', qty: 2 }, { sku: 'b', qty: null }], attrs: { color: 'red', size: null } }],
+      [2, { customer: null, items: [], attrs: {} }],
+      [3, { customer: null, items: null, attrs: null }],
+      [4, null], [5, null],
+      [6, { customer: { id: 9, name: null }, items: [null, { sku: 'c', qty: null }], attrs: null }],
+    ]);
+    // icebird reads the whole table too.
+    const got = await readIceberg(path.join(dir, 'catalog.db'), 'js', 'docs');
+    assert.equal(got.length, 6);
+    assert.equal(String(got.find((r) => Number(r.id) === 1).doc.customer.name), 'ann');
+
+    // on_extra_fields: fail refuses a member the shape does not declare;
+    // a missing not-null field is refused with its path.
+    sqliteJob(dir, `  docs:
+    columns:
+      doc: {type: "${shape}", on_extra_fields: fail}`);
+    sqlite(dir, `INSERT INTO docs VALUES (7, '{"items": [], "note": "x"}', 3)`);
+    const extra = floe(dir, ['run']);
+    assert.notEqual(extra.status, 0);
+    assert.match(extra.stderr, /column 'doc' row \(id=7\): doc\.note: a member the declared struct does not have \(on_extra_fields: fail\)/);
+    sqlite(dir, `UPDATE docs SET doc = '{"items": [{"qty": 1}]}' WHERE id = 7`);
+    const missing = floe(dir, ['run']);
+    assert.notEqual(missing.status, 0);
+    assert.match(missing.stderr, /doc\.items\[0\]\.sku: missing, and the shape declares it not null/);
+    sqlite(dir, `UPDATE docs SET doc = '{"items": [{"sku": "z", "qty": 1}]}' WHERE id = 7`);
+    runOk(dir);
+    assert.equal((await readIceberg(path.join(dir, 'catalog.db'), 'js', 'docs')).length, 7);
+    // A changed nested shape is refused clearly, nothing written.
+    sqliteJob(dir, `  docs:
+    columns:
+      doc: "struct<customer: struct<id: long>>"`);
+    sqlite(dir, `INSERT INTO docs VALUES (8, '{}', 4)`);
+    const changed = floe(dir, ['run']);
+    assert.notEqual(changed.status, 0);
+    assert.match(changed.stderr, /column 'doc': declared shape struct<customer: struct<id: long>> differs from the table's struct<customer: struct<id: long, name: string>, /);
+  });
+
   test('every strategy with declared list columns: chunked, partitioned, merge (position, copy-on-write), CDC op column, hash_diff', async () => {
     const dir = scratch('shapes-strategies');
     const create = (t, extra = '') => `CREATE TABLE ${t} (id INTEGER PRIMARY KEY, region TEXT NOT NULL, qtys TEXT, names TEXT${extra}, batch_sk INTEGER NOT NULL);`;
