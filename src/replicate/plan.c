@@ -341,8 +341,10 @@ static int resolve(floe_job *job, const char *key, const char *name, bool requir
 
 /* Declared shapes (config `columns:`): each named source column must hold
  * JSON text; it is read as the declared type, decoded from JSON by the
- * source (floe_source_column.json). Structs and maps need nested builders
- * this build does not have yet: refused before anything is written. */
+ * source (floe_source_column.json). Primitives and lists of primitives
+ * set the column's type; structs, maps and nested lists also point the
+ * column at the job-owned Iceberg type (floe_source_column.shape), which
+ * the schema mapping uses. */
 static int apply_shapes(floe_job *job, const floe_config_table *t, floe_error *err) {
   int rc = FLOE_OK;
   floe_iceberg_schema *shape = NULL;
