@@ -60,6 +60,8 @@ typedef enum floe_config_snowflake_auth {
   FLOE_SNOWFLAKE_AUTH_PAT = 2      /* token / token_env is a programmatic access token */
 } floe_config_snowflake_auth;
 
+#define FLOE_CONFIG_PREFETCH_PARTITIONS_MAX 64
+
 /* source: where rows come from. Only the fields of `type` are set. */
 typedef struct floe_config_source {
   floe_config_source_type type;
@@ -93,6 +95,9 @@ typedef struct floe_config_source {
    * (query_tag_set, query_tag NULL): no tag. */
   char *query_tag;
   bool query_tag_set;
+  /* Result partitions fetched and decoded at the same time (1..
+   * FLOE_CONFIG_PREFETCH_PARTITIONS_MAX); 0: not set, the driver's default. */
+  int64_t prefetch_partitions;
   int64_t timeout_s; /* statement timeout, seconds; default 600 */
 } floe_config_source;
 

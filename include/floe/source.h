@@ -102,6 +102,11 @@ typedef struct floe_source_config {
   int snowflake_max_attempts;
   int snowflake_backoff_base_ms;
   int snowflake_poll_max_ms;
+  /* Result partitions downloaded and decoded at the same time, each on
+   * its own thread and connection, delivered in order (0:
+   * FLOE_SOURCE_DEFAULT_PREFETCH_PARTITIONS; 1: one after another). At
+   * most this many decoded partitions are held at a time. */
+  int snowflake_prefetch_partitions;
   /* When not NULL and *interrupt becomes nonzero (a SIGINT handler sets
    * it), a running statement is cancelled (POST .../cancel) and the call
    * returns FLOE_ECANCELED. */
@@ -252,6 +257,8 @@ void floe_source_table_free(floe_source_table *table);
 /* ---- queries ------------------------------------------------------------ */
 
 #define FLOE_SOURCE_DEFAULT_BATCH_ROWS 8192
+/* Snowflake result partitions in flight when not configured. */
+#define FLOE_SOURCE_DEFAULT_PREFETCH_PARTITIONS 4
 
 typedef struct floe_source_query_spec {
   const char *sql;

@@ -525,13 +525,14 @@ static const char *const postgres_keys[] = {"conninfo", "password_env", "passwor
 static const char *const snowflake_keys[] = {
     "account", "user",   "authenticator", "private_key_file", "private_key_passphrase_env",
     "token_env", "token", "warehouse",    "role",             "database",
-    "schema",  "host", "connection", "query_tag"};
+    "schema",  "host", "connection", "query_tag", "prefetch_partitions"};
 static const char *const source_keys[] = {
     "type",     "timeout_s",  "path",          "conninfo",
     "password_env", "password", "account",     "user",
     "authenticator", "private_key_file", "private_key_passphrase_env", "token_env",
     "token",    "warehouse",  "role",          "database",
-    "schema",   "host",       "connection",    "query_tag"};
+    "schema",   "host",       "connection",    "query_tag",
+    "prefetch_partitions"};
 
 static const char *source_type_owning(const char *key) {
   if (in_list(key, sqlite_keys, N_OF(sqlite_keys))) return "sqlite";
@@ -606,6 +607,11 @@ static void map_source(ctx *c, const cfg_node *root) {
   if (s->query_tag != NULL && strlen(s->query_tag) > 2000)
     cfg_diag(c->d, cfg_map_get(map, "query_tag", NULL), "source.query_tag",
              "%zu characters; Snowflake takes at most 2000", strlen(s->query_tag));
+  if (get_int(c, map, "source", "prefetch_partitions", 1, &s->prefetch_partitions) &&
+      s->prefetch_partitions > FLOE_CONFIG_PREFETCH_PARTITIONS_MAX)
+    cfg_diag(c->d, value_of(map, "prefetch_partitions"), "source.prefetch_partitions",
+             "must be at most %d, got %lld", FLOE_CONFIG_PREFETCH_PARTITIONS_MAX,
+             (long long)s->prefetch_partitions);
 
   switch (type) {
     case FLOE_CONFIG_SOURCE_SQLITE:

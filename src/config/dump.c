@@ -298,6 +298,8 @@ static void dump_source(dumper *w) {
         else
           put_raw(w, 2, "query_tag", "null");
       }
+      if (s->prefetch_partitions > 0)
+        put_int(w, 2, "prefetch_partitions", (long long)s->prefetch_partitions);
       break;
     }
   }

@@ -230,6 +230,7 @@ int floe_session_open_run(floe_session *s, const floe_config *cfg,
       goto cleanup;
     }
     sc.snowflake_query_tag = query_tag;
+    sc.snowflake_prefetch_partitions = (int)so->prefetch_partitions;
     sc.snowflake_statement_timeout_s = so->timeout_s > 0 && so->timeout_s < 86400 * 7
                                            ? (int)so->timeout_s
                                            : 0;

@@ -8,10 +8,12 @@
  * every retry (with retry=true) so a retry never runs it twice; a 202 is
  * polled with GET /api/v2/statements/{handle} under backoff (and cancelled
  * with POST .../cancel when the user interrupts); a result's partitions are
- * fetched one at a time with GET ...?partition=N and decoded while they
- * download (snowflake_decode.c), pulled in batches of at most batch_rows
- * rows (the transfer pauses while a batch waits), so memory does not grow
- * with a partition's size.
+ * fetched with GET ...?partition=N and decoded while they download
+ * (snowflake_decode.c): with prefetch_partitions > 1 several at a time on
+ * worker threads (snowflake_prefetch.c), handed over in order; with 1 one
+ * at a time, pulled in batches of at most batch_rows rows (the transfer
+ * pauses while a batch waits), so memory does not grow with a partition's
+ * size.
  *
  * The SQL API is stateless: there is no session in which BEGIN could stay
  * open between requests ("Using explicit transactions"). A transaction is
@@ -34,6 +36,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,9 +52,23 @@ enum { AUTH_KEYPAIR, AUTH_OAUTH, AUTH_PAT };
 #define JWT_LIFETIME_S 3600   /* the documented maximum: one hour */
 #define JWT_REFRESH_MARGIN_S 300
 
+/* A connection's view of the shared bearer token: its own copy, so that a
+ * refresh on another thread (a partition worker after a 401) never frees
+ * the string a request is about to send. */
+typedef struct sf_token_client {
+  struct sf_source *src;
+  char *token;
+} sf_token_client;
+
 typedef struct sf_source {
   floe_source base;
   floe_sf_http *http;
+  floe_sf_http_options http_options; /* for partition workers' connections */
+  char *base_url;
+  sf_token_client main_token;
+  pthread_mutex_t token_mutex; /* token, token_expiry */
+  bool token_mutex_ready;
+  int prefetch_partitions;     /* partitions in flight; 1: one at a time */
   char *account, *user, *warehouse, *role, *database, *schema;
   char *query_tag; /* QUERY_TAG of every statement, or NULL */
   int auth;
@@ -88,6 +105,9 @@ typedef struct sf_stream {
   int64_t partition0_kept;    /* rows of partition 0 kept from the POST */
   floe_buf pull_answer;       /* a non-200 body */
   floe_sf_sink pull_sink;
+  /* With prefetch_partitions > 1 the partitions after the POST answer
+   * come from worker threads (snowflake_prefetch.c). */
+  floe_sf_prefetch *prefetch;
 } sf_stream;
 
 /* ---- small helpers ------------------------------------------------------------ */
@@ -200,6 +220,30 @@ static int sf_token(void *ctx, bool refresh, const char **token,
   return FLOE_OK;
 }
 
+/* The token for one connection (floe_sf_token_fn), safe to call from
+ * several threads: the shared token is read or refreshed under the mutex
+ * and copied. */
+static int sf_token_shared(void *ctx, bool refresh, const char **token,
+                           const char **token_type, floe_error *err) {
+  sf_token_client *c = ctx;
+  sf_source *src = c->src;
+  const char *current = NULL;
+  pthread_mutex_lock(&src->token_mutex);
+  int rc = sf_token(src, refresh, &current, token_type, err);
+  if (rc == FLOE_OK && (c->token == NULL || strcmp(c->token, current) != 0)) {
+    char *copy = floe_strdup(current);
+    if (copy == NULL) {
+      rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+    } else {
+      wipe_free(c->token);
+      c->token = copy;
+    }
+  }
+  pthread_mutex_unlock(&src->token_mutex);
+  *token = c->token;
+  return rc;
+}
+
 /* ---- requests and responses ---------------------------------------------------- */
 
 static void decoder_reset(void *ctx) { floe_sf_decoder_reset(ctx, 1); }
@@ -234,7 +278,7 @@ static const char *json_str(const json_t *obj, const char *key) {
 
 /* Turns a non-200 answer into an error: 422 carries Snowflake's code,
  * sqlState and message (sqlapi.yaml QueryFailureStatus). */
-static int status_error(long status, const floe_buf *body, floe_error *err) {
+int floe_sf_status_error(long status, const floe_buf *body, floe_error *err) {
   json_t *doc = NULL;
   if (body != NULL && body->len > 0)
     doc = json_loadb((const char *)body->data, body->len, 0, NULL);
@@ -449,7 +493,7 @@ static int run_statement(sf_source *src, const char *sql, json_t *bindings,
     if (rc < 0) goto cleanup;
   }
   if (status != 200) {
-    rc = status_error(status, &answer, err);
+    rc = floe_sf_status_error(status, &answer, err);
     goto cleanup;
   }
   FLOE_TRY(floe_sf_decoder_finish(dec, err));
@@ -474,7 +518,7 @@ static int fetch_partition(sf_source *src, const char *handle, int64_t index,
   long status = 0;
   int rc = floe_sf_http_call(src->http, "GET", path, NULL, NULL, &sink, &status,
                              &answer, err);
-  if (rc == FLOE_OK && status != 200) rc = status_error(status, &answer, err);
+  if (rc == FLOE_OK && status != 200) rc = floe_sf_status_error(status, &answer, err);
   if (rc == FLOE_OK) rc = floe_sf_decoder_finish(dec, err);
   if (rc < 0) floe_error_prefix(err, "partition %" PRId64, index);
   floe_buf_free(&answer);
@@ -643,11 +687,9 @@ static void release_batch(sf_stream *s) {
   s->row = -1;
 }
 
-/* Makes the decoder's rows the current batch. */
-static int load_batch(sf_stream *s, floe_error *err) {
-  int rc;
-  release_batch(s);
-  FLOE_TRY(floe_sf_decoder_take_batch(s->dec, &s->batch, &s->schema, err));
+/* Reads the current batch (s->batch, s->schema) through views. */
+static int view_batch(sf_stream *s, floe_error *err) {
+  int rc = FLOE_OK;
   int64_t n = s->schema.n_children;
   s->views = floe_calloc((size_t)(n ? n : 1), sizeof *s->views);
   if (s->views == NULL) {
@@ -661,6 +703,30 @@ static int load_batch(sf_stream *s, floe_error *err) {
   s->row = -1;
 cleanup:
   return rc;
+}
+
+/* Makes the decoder's rows the current batch. */
+static int load_batch(sf_stream *s, floe_error *err) {
+  release_batch(s);
+  int rc = floe_sf_decoder_take_batch(s->dec, &s->batch, &s->schema, err);
+  if (rc < 0) return rc;
+  return view_batch(s, err);
+}
+
+/* Next batch from the partition workers: 1, 0 at the end, or the first
+ * failed partition's error. */
+static int next_prefetched(sf_stream *s, floe_error *err) {
+  for (;;) {
+    release_batch(s);
+    int64_t partition = 0;
+    int rc = floe_sf_prefetch_next(s->prefetch, &s->batch, &s->schema, &partition, err);
+    if (rc <= 0) return rc;
+    rc = view_batch(s, err);
+    if (rc < 0) return rc;
+    floe_log(FLOE_LOG_TRACE, "snowflake.batch", "partition=%" PRId64 " rows=%" PRId64,
+             partition, s->n_rows);
+    if (s->n_rows > 0) return 1;
+  }
 }
 
 /* The pulled partition's sink: a retry restarts the body, skipping the
@@ -681,6 +747,7 @@ static int pull_write(void *ctx, const void *bytes, size_t len, floe_error *err)
  * the current batch, 0 at the end. */
 static int next_batch(sf_stream *s, floe_error *err) {
   int rc;
+  if (s->prefetch != NULL) return next_prefetched(s, err);
   for (;;) {
     if (!s->pulling) {
       if (s->next_partition >= s->n_partitions) return 0;
@@ -708,7 +775,7 @@ static int next_batch(sf_stream *s, floe_error *err) {
     if (rc == 0) { /* the body ended */
       s->pulling = false;
       if (status != 200) {
-        rc = status_error(status, &s->pull_answer, err);
+        rc = floe_sf_status_error(status, &s->pull_answer, err);
         goto failed;
       }
       rc = floe_sf_decoder_finish(s->dec, err);
@@ -776,6 +843,7 @@ static int sf_cell_text(floe_source_stream *base, int64_t col, floe_buf *out) {
 
 static void sf_stream_close(floe_source_stream *base) {
   sf_stream *s = (sf_stream *)base;
+  floe_sf_prefetch_free(s->prefetch);
   if (s->pulling) floe_sf_http_pull_end(s->src->http);
   floe_buf_free(&s->pull_answer);
   release_batch(s);
@@ -876,6 +944,22 @@ static int sf_query(floe_source *base, const floe_source_query_spec *spec,
   s->rows_before = s->n_rows;
   int64_t n_cols = 0;
   const floe_sf_column *cols = floe_sf_decoder_columns(s->dec, &n_cols);
+  if (src->prefetch_partitions > 1 && s->next_partition < s->n_partitions) {
+    floe_sf_prefetch_options po = {0};
+    po.http = &src->http_options;
+    po.handle = s->handle;
+    po.first_partition = s->next_partition;
+    po.n_partitions = s->n_partitions;
+    po.partition_rows = s->partition_rows;
+    po.skip_first = refetch ? s->partition0_kept : 0;
+    po.batch_rows = s->batch_rows;
+    po.depth = src->prefetch_partitions;
+    po.columns = cols;
+    po.n_columns = n_cols;
+    po.targets = floe_sf_decoder_targets(s->dec);
+    po.interrupt = src->interrupt;
+    FLOE_TRY(floe_sf_prefetch_start(&s->prefetch, &po, err));
+  }
   s->base.n_result_columns = n_cols;
   if (spec->columns == NULL) {
     const floe_arrow_type_info *targets = floe_sf_decoder_targets(s->dec);
@@ -1358,6 +1442,9 @@ static void sf_close(floe_source *base) {
   floe_sf_http_free(src->http);
   floe_sf_key_free(src->key);
   wipe_free(src->token);
+  wipe_free(src->main_token.token);
+  floe_free(src->base_url);
+  if (src->token_mutex_ready) pthread_mutex_destroy(&src->token_mutex);
   wipe_free(src->token_literal);
   floe_free(src->account);
   floe_free(src->user);
@@ -1490,6 +1577,12 @@ int floe_src_snowflake_open(floe_source **out, const floe_source_config *config,
     goto cleanup;
   }
   src->base.driver = &sf_driver;
+  pthread_mutex_init(&src->token_mutex, NULL);
+  src->token_mutex_ready = true;
+  src->main_token.src = src;
+  src->prefetch_partitions = config->snowflake_prefetch_partitions > 0
+                                 ? config->snowflake_prefetch_partitions
+                                 : FLOE_SOURCE_DEFAULT_PREFETCH_PARTITIONS;
   const char *auth = config->snowflake_authenticator;
   if (auth == NULL || *auth == '\0' || strcasecmp(auth, "keypair") == 0 ||
       strcasecmp(auth, "snowflake_jwt") == 0) {
@@ -1562,16 +1655,21 @@ int floe_src_snowflake_open(floe_source **out, const floe_source_config *config,
     goto cleanup;
   }
   FLOE_TRY(base_url(config, &url, err));
+  if ((src->base_url = floe_strndup((const char *)url.data, url.len)) == NULL) {
+    rc = FLOE_ENOMEM;
+    goto cleanup;
+  }
   floe_sf_http_options opt = {0};
-  opt.base_url = (const char *)url.data;
-  opt.token = sf_token;
-  opt.token_ctx = src;
+  opt.base_url = src->base_url;
+  opt.token = sf_token_shared;
+  opt.token_ctx = &src->main_token;
   opt.connect_timeout_ms = config->snowflake_connect_timeout_ms;
   opt.request_timeout_ms = config->snowflake_request_timeout_ms;
   opt.max_attempts = config->snowflake_max_attempts;
   opt.backoff_base_ms = config->snowflake_backoff_base_ms;
   opt.interrupt = config->interrupt;
   FLOE_TRY(floe_sf_http_new(&src->http, &opt, err));
+  src->http_options = opt;
   /* Fail early on a missing token or unusable key, not at the first query. */
   const char *token, *type;
   FLOE_TRY(sf_token(src, false, &token, &type, err));

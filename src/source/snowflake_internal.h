@@ -317,4 +317,55 @@ void floe_sf_http_pull_end(floe_sf_http *http);
 /* Requests sent so far (attempts included), for tests. */
 int64_t floe_sf_http_requests(const floe_sf_http *http);
 
+/* Turns a non-200 answer into an error: a QueryFailureStatus body gives
+ * Snowflake's code, sqlState and message; otherwise the status and up to
+ * 200 bytes of the body. FLOE_ENETWORK for 5xx, else FLOE_ESOURCE. */
+int floe_sf_status_error(long status, const floe_buf *body, floe_error *err);
+
+/* ---- partitions in flight (snowflake_prefetch.c) --------------------------- */
+
+/* Fetches partitions [first_partition, n_partitions) of a result on `depth`
+ * worker threads, each with its own connection and decoder, and hands
+ * their batches over strictly in partition order. At most `depth`
+ * partitions are downloading or decoded-and-waiting at a time (the one the
+ * reader is on included), so memory is bounded by depth x a partition's
+ * decoded size. */
+typedef struct floe_sf_prefetch floe_sf_prefetch;
+
+typedef struct floe_sf_prefetch_options {
+  /* Copied for each worker's connection. The token function is called
+   * from the worker threads and must be thread-safe; `interrupt` is
+   * replaced by the prefetcher's stop flag. */
+  const floe_sf_http_options *http;
+  const char *handle;            /* statementHandle */
+  int64_t first_partition;
+  int64_t n_partitions;
+  const int64_t *partition_rows; /* rowCount of each partition (messages) */
+  int64_t skip_first;            /* rows of first_partition already delivered */
+  int64_t batch_rows;            /* rows per batch; 0: the default */
+  int depth;                     /* partitions in flight, >= 1 */
+  const floe_sf_column *columns; /* wire columns (copied) */
+  int64_t n_columns;
+  const floe_arrow_type_info *targets; /* target types (copied) */
+  /* The user's interrupt, watched while the reader waits. */
+  const volatile sig_atomic_t *interrupt;
+} floe_sf_prefetch_options;
+
+/* Starts the workers. *out owns them; free with floe_sf_prefetch_free.
+ * Errors: FLOE_ENOMEM (also when a thread cannot start). */
+int floe_sf_prefetch_start(floe_sf_prefetch **out, const floe_sf_prefetch_options *options,
+                           floe_error *err);
+/* The next batch in result order: 1 with the batch in *out and its schema
+ * in *out_schema (the caller releases both) and its partition number in
+ * *out_partition; 0 after the last partition; negative: the error of the
+ * first partition that failed ("partition 7: GET ...: HTTP 500 ..."), after
+ * every batch of the partitions before it, or FLOE_ECANCELED when
+ * interrupted. */
+int floe_sf_prefetch_next(floe_sf_prefetch *p, struct ArrowArray *out,
+                          struct ArrowSchema *out_schema, int64_t *out_partition,
+                          floe_error *err);
+/* Stops the workers (aborting their downloads), joins them and frees
+ * everything. Accepts NULL. */
+void floe_sf_prefetch_free(floe_sf_prefetch *p);
+
 #endif

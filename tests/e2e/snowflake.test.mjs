@@ -19,7 +19,8 @@
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -572,6 +573,77 @@ describe('floe run on Snowflake (SQL API emulator)', () => {
     const source = await sf(schema, 'SELECT id, big, b FROM all_types ORDER BY id');
     assert.deepEqual(source.map((r) => [String(r.BIG), r.B]), [['12345678901234567890', 'deadbeef'], ['-1', ''], ['null', null]]);
     await assertDuckdb(dir, 'all_types', 3, 6);
+  });
+
+  test('many partitions in flight: prefetch_partitions 1 and 4 write byte-identical data files; a failing partition is retried or fails the load cleanly', async () => {
+    const schema = await newSchema('prefetch');
+    const ROWS = 4000;
+    await sf(schema, `CREATE TABLE mixed (id NUMBER(18,0) PRIMARY KEY, amount NUMBER(12,2), price FLOAT, name VARCHAR,
+      flag BOOLEAN, d DATE, ts TIMESTAMP_NTZ, tz TIMESTAMP_LTZ, payload VARIANT, batch_sk NUMBER(38,0) NOT NULL)`);
+    await sf(schema, `INSERT INTO mixed SELECT i, (i % 100000) / 100.0, i * 0.5, 'customer-' || (i % 500),
+      i % 3 = 0, TO_DATE(TO_TIMESTAMP_NTZ('2020-01-01 00:00:00') + to_seconds((i % 1500) * 86400)),
+      TO_TIMESTAMP_NTZ('2024-01-01 00:00:00') + to_seconds(i * 37), TO_TIMESTAMP_LTZ('2024-01-01 00:00:00 +00:00') + to_seconds(i),
+      TO_VARIANT('{"k": ' || (i % 97) || '}'), 1 + i % 3 FROM range(0, ${ROWS}) r(i)`);
+    // Data files of a warehouse: path with UUIDs masked -> sha256.
+    const dataFiles = (dir) => {
+      const files = new Map();
+      const walk = (d) => {
+        for (const e of readdirSync(d, { withFileTypes: true })) {
+          const p = path.join(d, e.name);
+          if (e.isDirectory()) walk(p);
+          else if (e.name.endsWith('.parquet')) {
+            files.set(path.relative(dir, p).replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, 'UUID'),
+              createHash('sha256').update(readFileSync(p)).digest('hex'));
+          }
+        }
+      };
+      walk(path.join(dir, 'warehouse'));
+      return files;
+    };
+    const load = async (prefetch, faults, control) => {
+      const dir = scratch(`prefetch${prefetch}`);
+      job(dir, schema, '  mixed: {}', { source: `private_key_file: ${emu.privPath}\n  prefetch_partitions: ${prefetch}`,
+        extra: `control: {table: ${control}}` });
+      await admin('POST', 'reset');
+      if (faults) await admin('POST', 'faults', faults);
+      const r = floe(dir, ['run']);
+      const counters = await admin('GET', 'counters');
+      await admin('DELETE', 'faults');
+      return { dir, r, counters };
+    };
+    const one = await load(1, null, 'ctl_one');
+    assert.equal(one.r.status, 0, one.r.stderr);
+    assert.match(one.r.stdout, new RegExp(`mixed\\s+ok\\s+\\(0, 3\\]\\s+${ROWS}`));
+    const parts = one.counters.requests.partition;
+    assert.ok(parts >= 40, `want many partitions, got ${parts}`);
+    assert.equal(one.counters.partitionsInFlightMax, 1);
+    const four = await load(4, [{ type: 'delay', endpoint: 'partition', ms: 20, count: 1000 }], 'ctl_four');
+    assert.equal(four.r.status, 0, four.r.stderr);
+    assert.ok(four.counters.partitionsInFlightMax >= 2 && four.counters.partitionsInFlightMax <= 4,
+      `partitions in flight: ${four.counters.partitionsInFlightMax}`);
+    const filesOne = dataFiles(one.dir);
+    assert.ok(filesOne.size >= 1);
+    assert.deepEqual(dataFiles(four.dir), filesOne, 'prefetch 4 wrote other bytes than prefetch 1');
+    const cols = ['id', 'amount', 'price', 'name', 'flag', 'd', 'ts', 'tz', 'payload', 'batch_sk'];
+    assert.equal(await assertTable(four.dir, 'mixed', await sf(schema, 'SELECT * FROM mixed'), cols), ROWS);
+
+    // Faults in flight: a connection dropped in the middle of one partition,
+    // 503 twice on another: each retried on its own, the same bytes.
+    const retried = await load(4, [{ type: 'drop', endpoint: 'partition', partition: 5, afterBytes: 300 },
+      { type: 'status', endpoint: 'partition', partition: 9, status: 503, retryAfter: 0, count: 2 }], 'ctl_retried');
+    assert.equal(retried.r.status, 0, retried.r.stderr);
+    assert.equal(retried.counters.requests.partition, parts + 3);
+    assert.deepEqual(dataFiles(retried.dir), filesOne);
+    // A partition that fails for good: the load fails naming it, the
+    // control row is compensated, nothing is committed; the next run loads.
+    const failed = await load(4, [{ type: 'status', endpoint: 'partition', partition: 17, status: 500, count: 1 }], 'ctl_failed');
+    assert.equal(failed.r.status, 1, failed.r.stderr);
+    assert.match(failed.r.stderr, /partition 17: .*HTTP 500/);
+    assert.match(failed.r.stderr, /control row compensated/);
+    assert.deepEqual((await sf(schema, "SELECT batch_sk FROM ctl_failed WHERE table_name = 'mixed' ORDER BY batch_sk")).map((x) => Number(x.BATCH_SK)), [0]);
+    assert.equal(snapshots(failed.dir, 'mixed').length, 0);
+    runOk(failed.dir);
+    assert.deepEqual(dataFiles(failed.dir), filesOne);
   });
 
   test('stream CDC: inserts, updates and deletes are merged; the stream is consumed exactly once across a crash', async () => {

@@ -180,10 +180,20 @@ export class Emulator {
       return this.json(res, 405, { message: `Method ${req.method} not allowed on ${url.pathname}` });
     }
 
-    // Injected faults: delay, then status before anything runs.
-    const delay = this.takeFault('delay', endpoint);
+    // Partition requests in flight at once (a client fetching several
+    // partitions concurrently): counters.partitionsInFlightMax.
+    if (endpoint === 'partition') {
+      this.partitionsInFlight = (this.partitionsInFlight || 0) + 1;
+      this.counters.partitionsInFlightMax = Math.max(this.counters.partitionsInFlightMax || 0, this.partitionsInFlight);
+      res.on('close', () => { this.partitionsInFlight--; });
+    }
+    // Injected faults: delay, then status before anything runs. A rule
+    // with `partition` applies to that result partition only.
+    const partitionNo = Number(url.searchParams.get('partition') || 0);
+    const forPartition = (f) => f.partition === undefined || Number(f.partition) === partitionNo;
+    const delay = this.takeFault('delay', endpoint, forPartition);
     if (delay) await new Promise((r) => setTimeout(r, delay.ms || 0));
-    const pre = this.takeFault('status', endpoint, (f) => !f.after);
+    const pre = this.takeFault('status', endpoint, (f) => !f.after && forPartition(f));
     if (pre) return this.faultResponse(res, pre);
 
     if (!req.headers['user-agent']) {

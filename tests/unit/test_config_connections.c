@@ -236,6 +236,34 @@ static void test_query_tag_key(void) {
   floe_config_free(&cfg);
 }
 
+static void test_prefetch_partitions_key(void) {
+  floe_config cfg;
+  floe_error err = {0};
+  REQUIRE_OK(load(&cfg, "  account: a\n  user: u\n  private_key_file: /k.p8\n", &err), &err);
+  CHECK_INT_EQ(cfg.source.prefetch_partitions, 0); /* not set: the driver's default */
+  floe_config_free(&cfg);
+  REQUIRE_OK(load(&cfg, "  account: a\n  user: u\n  private_key_file: /k.p8\n"
+                        "  prefetch_partitions: 8\n", &err),
+             &err);
+  CHECK_INT_EQ(cfg.source.prefetch_partitions, 8);
+  floe_config_free(&cfg);
+  CHECK(load(&cfg, "  account: a\n  user: u\n  private_key_file: /k.p8\n"
+                   "  prefetch_partitions: 0\n", &err) == FLOE_EINVAL);
+  CHECK_STR_EQ(err.message, "floe.yaml:7:24: source.prefetch_partitions: must be at least 1, "
+                            "got '0'");
+  floe_config_free(&cfg);
+  CHECK(load(&cfg, "  account: a\n  user: u\n  private_key_file: /k.p8\n"
+                   "  prefetch_partitions: 65\n", &err) == FLOE_EINVAL);
+  CHECK_STR_EQ(err.message, "floe.yaml:7:24: source.prefetch_partitions: must be at most 64, "
+                            "got 65");
+  floe_config_free(&cfg);
+  CHECK(load(&cfg, "  account: a\n  user: u\n  private_key_file: /k.p8\n"
+                   "  prefetch_partitions: lots\n", &err) == FLOE_EINVAL);
+  CHECK_STR_EQ(err.message, "floe.yaml:7:24: source.prefetch_partitions: integer expected, "
+                            "got 'lots'");
+  floe_config_free(&cfg);
+}
+
 int main(void) {
   char tmpl[] = "/tmp/floe-connections-XXXXXX";
   if (mkdtemp(tmpl) == NULL) return 1;
@@ -250,6 +278,7 @@ int main(void) {
   RUN(test_toml_errors_name_file_line_and_column);
   RUN(test_values_from_the_file_are_checked_where_they_were_written);
   RUN(test_query_tag_key);
+  RUN(test_prefetch_partitions_key);
   unlink(toml_path);
   rmdir(home);
   return test_report();

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "floe/log.h"
+#include "floe/time.h"
 #include "floe/source.h"
 #include "source/snowflake_internal.h"
 #include "test.h"
@@ -858,6 +859,8 @@ static int64_t read_ids(floe_source *src, int64_t batch_rows, int64_t *out_sum, 
 static void test_large_partitions_are_read_in_bounded_batches(void) {
   NEED_EMULATOR();
   floe_source_config cfg = keypair_config();
+  /* The one-at-a-time path (pulled, paused transfers). */
+  cfg.snowflake_prefetch_partitions = 1;
   floe_source *src = NULL;
   floe_error err = {0};
   REQUIRE_OK(floe_source_open(&src, &cfg, &err), &err);
@@ -902,6 +905,128 @@ static void test_large_partitions_are_read_in_bounded_batches(void) {
   const char *retry = strstr(text, "snowflake.retry");
   CHECK(first_batch != NULL && retry != NULL && first_batch < retry);
   admin_do("DELETE", "/_emulator/faults", NULL);
+  admin_do("POST", "/_emulator/config", "{\"rowsPerPartition\": 50}");
+  floe_source_close(src);
+}
+
+/* ---- partitions in flight (source.prefetch_partitions) ---- */
+
+/* Reads SELECT id FROM wide in batches of 16, checking ids 1, 2, 3, ...;
+ * *out_rows gets the rows delivered (also when the read fails). */
+static int read_ids_counted(floe_source *src, int64_t *out_rows, floe_error *err) {
+  floe_source_query_spec spec = {0};
+  spec.sql = "SELECT id, pad FROM wide ORDER BY id";
+  spec.batch_rows = 16;
+  floe_source_stream *stream = NULL;
+  int64_t expect = 1;
+  *out_rows = 0;
+  int rc = floe_source_query(src, &spec, &stream, err);
+  if (rc < 0) return rc;
+  struct ArrowArray batch;
+  while ((rc = floe_source_stream_next(stream, &batch, err)) == 1) {
+    floe_arrow_view ids;
+    floe_arrow_view_init(&ids, floe_source_stream_schema(stream)->children[0], batch.children[0],
+                         err);
+    for (int64_t i = 0; i < batch.length; i++)
+      if (floe_arrow_view_int64(&ids, i) != expect++) rc = -1000;
+    *out_rows += batch.length;
+    floe_arrow_array_release(&batch);
+    if (rc == -1000) break;
+  }
+  floe_source_stream_free(stream);
+  return rc;
+}
+
+static void test_partitions_in_flight_arrive_in_order(void) {
+  NEED_EMULATOR();
+  floe_source_config cfg = keypair_config();
+  cfg.snowflake_prefetch_partitions = 4;
+  floe_source *src = NULL;
+  floe_error err = {0};
+  REQUIRE_OK(floe_source_open(&src, &cfg, &err), &err);
+  REQUIRE_OK(floe_source_exec(src, "CREATE OR REPLACE TABLE wide AS SELECT range + 1 AS id, "
+                                   "repeat('x', 1000) AS pad FROM range(600)",
+                              NULL, 0, NULL, &err),
+             &err);
+  /* 12 partitions of 50 rows; every later one answers after 100 ms, so
+   * the fetches overlap. */
+  admin_do("POST", "/_emulator/config", "{\"rowsPerPartition\": 50}");
+  admin_do("POST", "/_emulator/faults",
+           "{\"type\":\"delay\",\"endpoint\":\"partition\",\"ms\":100,\"count\":11}");
+  int64_t rows = 0;
+  CHECK_OK(read_ids_counted(src, &rows, &err), &err);
+  CHECK_INT_EQ(rows, 600);
+  CHECK_INT_EQ(counter("requests", "partition"), 11);
+  json_t *doc = admin("GET", "/_emulator/counters", NULL);
+  int64_t in_flight = json_integer_value(json_object_get(doc, "partitionsInFlightMax"));
+  json_decref(doc);
+  CHECK(in_flight >= 3 && in_flight <= 4); /* never more than prefetch_partitions */
+
+  /* A connection dropped mid-partition, another partition answering 503:
+   * each is fetched again on its own; the rows stay in order, once. */
+  admin_do("POST", "/_emulator/reset", "{}");
+  admin_do("POST", "/_emulator/faults",
+           "[{\"type\":\"drop\",\"endpoint\":\"partition\",\"partition\":3,\"afterBytes\":20000},"
+           "{\"type\":\"status\",\"endpoint\":\"partition\",\"partition\":6,\"status\":503,"
+           "\"retryAfter\":0,\"count\":2}]");
+  CHECK_OK(read_ids_counted(src, &rows, &err), &err);
+  CHECK_INT_EQ(rows, 600);
+  CHECK_INT_EQ(counter("requests", "partition"), 11 + 1 + 2);
+
+  /* A partition that fails for good: the rows of the partitions before it
+   * arrive, then its error, naming it; nothing after it is delivered. */
+  admin_do("POST", "/_emulator/faults",
+           "{\"type\":\"status\",\"endpoint\":\"partition\",\"partition\":5,\"status\":500,"
+           "\"count\":1}");
+  int rc = read_ids_counted(src, &rows, &err);
+  CHECK_INT_EQ(rc, FLOE_ESOURCE);
+  CHECK(strstr(err.message, "partition 5") != NULL);
+  CHECK(strstr(err.message, "HTTP 500") != NULL);
+  /* Whole batches of 16 only: the one the error cut short is dropped. */
+  CHECK_INT_EQ(rows, 250 / 16 * 16);
+  /* Retries exhausted on one partition: the same, after max_attempts. */
+  admin_do("DELETE", "/_emulator/faults", NULL);
+  admin_do("POST", "/_emulator/faults",
+           "{\"type\":\"status\",\"endpoint\":\"partition\",\"partition\":9,\"status\":503,"
+           "\"retryAfter\":0,\"count\":100}");
+  rc = read_ids_counted(src, &rows, &err);
+  CHECK_INT_EQ(rc, FLOE_ENETWORK);
+  CHECK(strstr(err.message, "partition 9") != NULL);
+  CHECK(strstr(err.message, "gave up after 8 attempts") != NULL);
+  CHECK_INT_EQ(rows, 450 / 16 * 16);
+  admin_do("DELETE", "/_emulator/faults", NULL);
+
+  /* A stream closed while partitions are in flight: the workers stop and
+   * the connection serves the next statement. */
+  admin_do("POST", "/_emulator/faults",
+           "{\"type\":\"delay\",\"endpoint\":\"partition\",\"ms\":300,\"count\":11}");
+  floe_source_query_spec spec = {0};
+  spec.sql = "SELECT id FROM wide ORDER BY id";
+  spec.batch_rows = 16;
+  floe_source_stream *stream = NULL;
+  REQUIRE_OK(floe_source_query(src, &spec, &stream, &err), &err);
+  struct ArrowArray batch;
+  CHECK_INT_EQ(floe_source_stream_next(stream, &batch, &err), 1);
+  floe_arrow_array_release(&batch);
+  double started = floe_monotonic_seconds();
+  floe_source_stream_free(stream);
+  CHECK(floe_monotonic_seconds() - started < 2.0);
+  admin_do("DELETE", "/_emulator/faults", NULL);
+  int64_t n = 0;
+  CHECK_OK(floe_source_query_int64(src, "SELECT count(*) FROM wide", NULL, 0, &n, NULL, &err),
+           &err);
+  CHECK_INT_EQ(n, 600);
+
+  /* prefetch_partitions 1: one fetch at a time. */
+  floe_source_close(src);
+  cfg.snowflake_prefetch_partitions = 1;
+  REQUIRE_OK(floe_source_open(&src, &cfg, &err), &err);
+  admin_do("POST", "/_emulator/reset", "{}");
+  CHECK_OK(read_ids_counted(src, &rows, &err), &err);
+  CHECK_INT_EQ(rows, 600);
+  doc = admin("GET", "/_emulator/counters", NULL);
+  CHECK_INT_EQ(json_integer_value(json_object_get(doc, "partitionsInFlightMax")), 1);
+  json_decref(doc);
   admin_do("POST", "/_emulator/config", "{\"rowsPerPartition\": 50}");
   floe_source_close(src);
 }
@@ -1002,6 +1127,7 @@ int main(void) {
   RUN(test_failed_transaction_rolls_back_in_the_same_request);
   RUN(test_newer_types_map_to_strings);
   RUN(test_large_partitions_are_read_in_bounded_batches);
+  RUN(test_partitions_in_flight_arrive_in_order);
   RUN(test_context_names_follow_identifier_rules);
   RUN(test_lower_case_context_is_resolved);
   RUN(test_plain_http_only_for_loopback);
