@@ -8,7 +8,8 @@
 #   upsert*           merge of N/10 changes into N rows, per delete mode
 #   scan              full table scans
 #   snowflake_decode  SQL API v2 partitions into Arrow, FLOE_BENCH_MB (100)
-#   snowflake_e2e     `floe run` from the Snowflake emulator, BENCH_SF_ROWS (1M)
+#   snowflake_e2e     `floe run` from the emulator's recorded answers on a static
+#                     loopback server, BENCH_SF_ROWS (1M), prefetch 4 and 1
 #   maintain_compact  compaction of BENCH_MAINTAIN_ROWS (10M) rows in
 #                     BENCH_MAINTAIN_FILES (10,000) small files, 10% deleted
 #
@@ -80,5 +81,5 @@ rm -rf "$work/maintain"
 # snowflake_decode: SQL API v2 result partitions decoded into Arrow batches.
 "$build/bench_snowflake_decode"
 
-# snowflake_e2e: `floe run` from the Snowflake SQL API emulator.
+# snowflake_e2e: `floe run` from recorded SQL API answers (static server).
 node "$here/snowflake_e2e.mjs" "$build/floe"
