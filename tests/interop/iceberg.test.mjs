@@ -174,11 +174,22 @@ function tableTests(table) {
     assert.equal(floeScan(table.metadata).length, EXPECTED_ROWS[table.name]);
   });
 
-  test('icebird reads the same rows as floe table scan', async (t) => {
-    if (table.icebird_skip) {
-      t.skip(`icebird: ${table.icebird_skip}`);
-      return;
-    }
+  if (table.icebird_skip) {
+    // icebird cannot read this table's manifests (the reason is printed by
+    // the sample tool); DuckDB reads every live data file by name instead.
+    test(`DuckDB reads the same rows as floe table scan (icebird: ${table.icebird_skip})`, async () => {
+      const snap = md.snapshots.find((s) => s['snapshot-id'] === md['current-snapshot-id']);
+      const files = await liveFiles(snap['manifest-list']);
+      assert.ok(files.every((f) => toNum(f.content ?? 0) === 0), 'no delete files');
+      const list = files.map((f) => sqlString(f.file_path)).join(', ');
+      const conn = await duck();
+      const reader = await conn.runAndReadAll(`SELECT * FROM read_parquet([${list}])`);
+      const rows = reader.getRowObjectsJson();
+      const ours = floeScan(table.metadata);
+      assert.equal(rows.length, EXPECTED_ROWS[table.name]);
+      assert.deepEqual(rowKeys(schema, rows), rowKeys(schema, ours));
+    });
+  } else test('icebird reads the same rows as floe table scan', async () => {
     const tableUrl = md.location.startsWith('/') ? md.location : fileURLToPath(md.location);
     const rows = await icebergRead({ tableUrl, metadataFileName: path.basename(table.metadata) });
     const ours = floeScan(table.metadata);
