@@ -1917,6 +1917,33 @@ static int put_list_row(floe_arrow_builder *lb, int64_t end, bool valid, floe_er
   return FLOE_OK;
 }
 
+/* Refills c's slice of (repetition, definition) levels, shared by the list
+ * and group-leaf readers. At a page end the pending elements' values (in
+ * the page being left) are decoded first; then the next page is opened.
+ * *at_end is set when the column chunk ends and may end there (rows_done:
+ * every asked row is read), and nothing is refilled. */
+static int levels_refill(col_scan *c, floe_parquet_scan *s, const uint32_t *elem,
+                         int64_t *n_elem, int64_t *present, uint32_t max_def,
+                         bool rows_done, bool *at_end, floe_error *err) {
+  int rc;
+  if (c->page_left == 0) {
+    if (*n_elem > 0) {
+      if ((rc = append_levels(c, elem, *n_elem, *present, max_def, err)) < 0) return rc;
+      *n_elem = *present = 0;
+    }
+    if ((rc = next_page(c, s, rows_done ? at_end : NULL, err)) < 0) return rc;
+    if (*at_end) return FLOE_OK;
+  }
+  int64_t k = c->page_left < SLICE ? c->page_left : SLICE;
+  if ((rc = levels_get(&c->rep, c->lev_r, k, "repetition", err)) < 0 ||
+      (rc = levels_get(&c->def, c->lev_d, k, "definition", err)) < 0)
+    return rc;
+  c->page_left -= k;
+  c->lev_pos = 0;
+  c->lev_n = k;
+  return FLOE_OK;
+}
+
 /* Appends n rows of list column c: walks repetition and definition levels
  * (parquet-format: "Nested Encoding"; Dremel). A row starts at repetition
  * level 0; its definition level says whether the list is null (below
@@ -1937,23 +1964,10 @@ static int read_list_rows(col_scan *c, floe_parquet_scan *s, int64_t n, floe_err
   int rc;
   for (;;) {
     if (c->lev_pos == c->lev_n) {
-      if (c->page_left == 0) {
-        /* Values of the pending elements are in this page: decode them. */
-        if (n_elem > 0) {
-          if ((rc = append_levels(c, elem, n_elem, present, max_def, err)) < 0) return rc;
-          n_elem = present = 0;
-        }
-        bool at_end = false;
-        if ((rc = next_page(c, s, rows == n ? &at_end : NULL, err)) < 0) return rc;
-        if (at_end) break;
-      }
-      int64_t k = c->page_left < SLICE ? c->page_left : SLICE;
-      if ((rc = levels_get(&c->rep, c->lev_r, k, "repetition", err)) < 0 ||
-          (rc = levels_get(&c->def, c->lev_d, k, "definition", err)) < 0)
+      bool at_end = false;
+      if ((rc = levels_refill(c, s, elem, &n_elem, &present, max_def, rows == n, &at_end, err)) < 0)
         return rc;
-      c->page_left -= k;
-      c->lev_pos = 0;
-      c->lev_n = k;
+      if (at_end) break;
     }
     uint32_t r = c->lev_r[c->lev_pos], d = c->lev_d[c->lev_pos];
     if (d > max_def)
@@ -2010,22 +2024,10 @@ static int read_entry_rows(col_scan *c, floe_parquet_scan *s, int64_t n, floe_er
   c->ent_n = c->ent_pos = 0;
   for (;;) {
     if (c->lev_pos == c->lev_n) {
-      if (c->page_left == 0) {
-        if (n_elem > 0) {
-          if ((rc = append_levels(c, elem, n_elem, present, max_def, err)) < 0) return rc;
-          n_elem = present = 0;
-        }
-        bool at_end = false;
-        if ((rc = next_page(c, s, rows == n ? &at_end : NULL, err)) < 0) return rc;
-        if (at_end) break;
-      }
-      int64_t k = c->page_left < SLICE ? c->page_left : SLICE;
-      if ((rc = levels_get(&c->rep, c->lev_r, k, "repetition", err)) < 0 ||
-          (rc = levels_get(&c->def, c->lev_d, k, "definition", err)) < 0)
+      bool at_end = false;
+      if ((rc = levels_refill(c, s, elem, &n_elem, &present, max_def, rows == n, &at_end, err)) < 0)
         return rc;
-      c->page_left -= k;
-      c->lev_pos = 0;
-      c->lev_n = k;
+      if (at_end) break;
     }
     uint32_t r = c->lev_r[c->lev_pos], d = c->lev_d[c->lev_pos];
     if (d > max_def)
