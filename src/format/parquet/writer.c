@@ -818,6 +818,20 @@ static inline bool page_full(const pq_col *c) {
 
 /* ---- encoding values --------------------------------------------------------- */
 
+/* Grows a per-page array p (levels or dictionary indices) to hold at least
+ * `want` entries of `size` bytes, by half again plus 64; *out is the array
+ * to keep (p when it was large enough). FLOE_ENOMEM leaves p as it was. */
+static int grow_array(void *p, size_t *cap, size_t want, size_t size, void **out) {
+  *out = p;
+  if (want <= *cap) return FLOE_OK;
+  size_t n = want + want / 2 + 64;
+  void *q = floe_realloc(p, n * size);
+  if (q == NULL) return FLOE_ENOMEM;
+  *out = q;
+  *cap = n;
+  return FLOE_OK;
+}
+
 /* Rows [r0, r1) of column c, already validated. The page buffers have room
  * for r1 - r0 more values (reserve_slice). */
 static int reserve_slice(floe_parquet_writer *w, pq_col *c,
@@ -825,19 +839,15 @@ static int reserve_slice(floe_parquet_writer *w, pq_col *c,
                          floe_error *err) {
   size_t n = (size_t)(r1 - r0);
   size_t want = (size_t)c->page_n + n;
-  if (c->nullable && want > c->defs_cap) {
-    size_t cap = want + want / 2 + 64;
-    uint8_t *defs = floe_realloc(c->defs, cap);
-    if (defs == NULL) return nomem(w, err);
-    c->defs = defs;
-    c->defs_cap = cap;
+  void *grown;
+  if (c->nullable) {
+    if (grow_array(c->defs, &c->defs_cap, want, 1, &grown) < 0) return nomem(w, err);
+    c->defs = grown;
   }
-  if (c->dict_allowed && want > c->indices_cap) {
-    size_t cap = want + want / 2 + 64;
-    uint32_t *indices = floe_realloc(c->indices, cap * sizeof *indices);
-    if (indices == NULL) return nomem(w, err);
-    c->indices = indices;
-    c->indices_cap = cap;
+  if (c->dict_allowed) {
+    if (grow_array(c->indices, &c->indices_cap, want, sizeof *c->indices, &grown) < 0)
+      return nomem(w, err);
+    c->indices = grown;
   }
   size_t bytes;
   if (c->kind == K_BOOL)
@@ -1118,26 +1128,15 @@ static inline int put_value(floe_parquet_writer *w, pq_col *c, const floe_arrow_
 /* Room for n more level entries in the page under construction. */
 static int reserve_levels(floe_parquet_writer *w, pq_col *c, int64_t n, floe_error *err) {
   size_t want = (size_t)c->page_n + (size_t)n;
-  if (want > c->defs_cap) {
-    size_t cap = want + want / 2 + 64;
-    uint8_t *defs = floe_realloc(c->defs, cap);
-    if (defs == NULL) return nomem(w, err);
-    c->defs = defs;
-    c->defs_cap = cap;
-  }
-  if (want > c->reps_cap) {
-    size_t cap = want + want / 2 + 64;
-    uint8_t *reps = floe_realloc(c->reps, cap);
-    if (reps == NULL) return nomem(w, err);
-    c->reps = reps;
-    c->reps_cap = cap;
-  }
-  if (c->dict_allowed && want > c->indices_cap) {
-    size_t cap = want + want / 2 + 64;
-    uint32_t *indices = floe_realloc(c->indices, cap * sizeof *indices);
-    if (indices == NULL) return nomem(w, err);
-    c->indices = indices;
-    c->indices_cap = cap;
+  void *grown;
+  if (grow_array(c->defs, &c->defs_cap, want, 1, &grown) < 0) return nomem(w, err);
+  c->defs = grown;
+  if (grow_array(c->reps, &c->reps_cap, want, 1, &grown) < 0) return nomem(w, err);
+  c->reps = grown;
+  if (c->dict_allowed) {
+    if (grow_array(c->indices, &c->indices_cap, want, sizeof *c->indices, &grown) < 0)
+      return nomem(w, err);
+    c->indices = grown;
   }
   return FLOE_OK;
 }
