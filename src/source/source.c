@@ -408,6 +408,23 @@ static void add_row_context(floe_source_stream *s, int64_t col,
   floe_buf_free(&cell);
 }
 
+/* A NULL read from column col declared NOT NULL: the error with the row's
+ * context. Returns FLOE_ERANGE. */
+static int not_null_error(floe_source_stream *s, int64_t col, floe_error *err) {
+  floe_error_set(err, FLOE_ERANGE, "NULL in a column declared NOT NULL");
+  add_row_context(s, col, err);
+  return FLOE_ERANGE;
+}
+
+/* Completes the error a driver returned for column col of the current row:
+ * a value out of range gains the row's context, out of memory its message.
+ * Returns rc. */
+static int cell_error(floe_source_stream *s, int64_t col, int rc, floe_error *err) {
+  if (rc == FLOE_ERANGE) add_row_context(s, col, err);
+  if (rc == FLOE_ENOMEM) floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  return rc;
+}
+
 int floe_source_stream_next(floe_source_stream *stream, struct ArrowArray *out,
                             floe_error *err) {
   int rc = FLOE_OK;
@@ -461,20 +478,13 @@ int floe_source_stream_next(floe_source_stream *stream, struct ArrowArray *out,
       int64_t col = 0;
       rc = ops->read_row(s, &col, err);
       if (rc == 1) {
-        floe_error_set(err, FLOE_ERANGE, "NULL in a column declared NOT NULL");
-        add_row_context(s, col, err);
-        rc = FLOE_ERANGE;
+        rc = not_null_error(s, col, err);
         goto cleanup;
       }
-      if (rc == FLOE_ERANGE) {
-        add_row_context(s, col, err);
+      if (rc < 0) {
+        rc = cell_error(s, col, rc, err);
         goto cleanup;
       }
-      if (rc == FLOE_ENOMEM) {
-        floe_error_set(err, FLOE_ENOMEM, "out of memory");
-        goto cleanup;
-      }
-      if (rc < 0) goto cleanup;
       n++;
       continue;
     }
@@ -482,10 +492,7 @@ int floe_source_stream_next(floe_source_stream *stream, struct ArrowArray *out,
       floe_arrow_builder *b = &s->builder.columns[col];
       if (ops->is_null(s, col)) {
         if (!s->columns[col].nullable) {
-          floe_error_set(err, FLOE_ERANGE,
-                         "NULL in a column declared NOT NULL");
-          add_row_context(s, col, err);
-          rc = FLOE_ERANGE;
+          rc = not_null_error(s, col, err);
           goto cleanup;
         }
         rc = floe_arrow_builder_append_null(b);
@@ -500,15 +507,10 @@ int floe_source_stream_next(floe_source_stream *stream, struct ArrowArray *out,
       } else {
         rc = ops->append(s, col, b, err);
       }
-      if (rc == FLOE_ERANGE) {
-        add_row_context(s, col, err);
+      if (rc < 0) {
+        rc = cell_error(s, col, rc, err);
         goto cleanup;
       }
-      if (rc == FLOE_ENOMEM) {
-        floe_error_set(err, FLOE_ENOMEM, "out of memory");
-        goto cleanup;
-      }
-      if (rc < 0) goto cleanup;
     }
     n++;
   }
