@@ -217,8 +217,8 @@ int32_t floe_iceberg_schema_highest_field_id(const floe_iceberg_schema *schema);
 /* Builds an Arrow struct schema ("+s") for the top-level columns with the
  * given field ids (in that order; ids NULL = every column in schema order):
  * each child carries "PARQUET:field_id" metadata and is nullable when the
- * column is optional. Primitive columns and lists of primitives are
- * supported (FLOE_EUNSUPPORTED for other nested ones). The caller releases
+ * column is optional. Columns of every type with an Arrow form, nested to
+ * any depth, are supported (FLOE_EUNSUPPORTED for the others). The caller releases
  * *out. */
 int floe_iceberg_schema_to_arrow(const floe_iceberg_schema *schema,
                                  const int32_t *field_ids, int32_t n_ids,

@@ -179,10 +179,13 @@ typedef struct floe_merge floe_merge;
 /* Starts a merge into `table` (borrowed; must outlive the merge). The
  * table's metadata is copied now: the merge reads and writes against the
  * state at begin. options are copied. Errors: FLOE_EINVAL (no key, a key
- * or ordering field id that is not a top-level column, an ordering column
- * that is not an integer/decimal/date/time/timestamp, CDC without an op
- * column, an op column named like a table column), FLOE_EUNSUPPORTED (a
- * table with nested columns). Free *out with floe_merge_free. */
+ * or ordering field id that is not a top-level column, a nested key
+ * column, an ordering column that is not an integer/decimal/date/time/
+ * timestamp, CDC without an op column, an op column named like a table
+ * column), FLOE_EUNSUPPORTED (a column type without an Arrow form). Other
+ * columns may be lists, structs and maps nested to any depth; they are
+ * carried whole (and hashed whole by hash-diff). Free *out with
+ * floe_merge_free. */
 int floe_merge_begin(floe_merge **out, struct floe_table *table,
                      const floe_merge_options *options, floe_error *err);
 /* Replaces (or adds) one summary property, or one table property, of the

@@ -332,9 +332,8 @@ static int cmp_candidate(const void *a, const void *b) {
 static bool readable_schema(const floe_iceberg_schema *schema, const char **out_column) {
   for (int32_t i = 0; i < schema->root.n_fields; i++) {
     const floe_iceberg_type *t = &schema->root.fields[i].type;
-    bool ok = floe_iceberg_type_is_primitive(t->id) ||
-              (t->id == FLOE_ICEBERG_LIST && floe_iceberg_type_is_primitive(t->fields[0].type.id));
-    if (!ok) {
+    floe_arrow_type_info info;
+    if (floe_iceberg_type_to_arrow(t, &info, NULL) != FLOE_OK) {
       *out_column = schema->root.fields[i].name;
       return false;
     }
@@ -699,8 +698,8 @@ int floe_maintain_compact(floe_table *table, const floe_maintain_options *option
   }
   if (!readable_schema(floe_table_schema(table), &column)) {
     rc = floe_error_set(err, FLOE_EUNSUPPORTED,
-                        "column %s is a struct, a map or a list of nested values, which the "
-                        "scan cannot read",
+                        "column %s has a type that has no Arrow form, which the scan cannot "
+                        "read",
                         column);
     goto cleanup;
   }

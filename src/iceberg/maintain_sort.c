@@ -68,11 +68,25 @@ static int64_t view_bytes(const floe_arrow_view *v) {
   int64_t n = v->length;
   int64_t bytes = (n + 7) / 8; /* validity */
   if (v->type.id == FLOE_ARROW_BOOL) return bytes + (n + 7) / 8;
+  floe_error ignore = {0};
+  if (v->type.id == FLOE_ARROW_STRUCT) {
+    for (int64_t k = 0; k < v->n_children; k++) {
+      floe_arrow_view field;
+      if (floe_arrow_view_struct_child(v, k, &field, &ignore) == FLOE_OK) bytes += view_bytes(&field);
+    }
+    return bytes;
+  }
+  if (v->type.id == FLOE_ARROW_MAP) {
+    floe_arrow_view keys, values;
+    bytes += 4 * (n + 1);
+    if (floe_arrow_view_map_entries(v, &keys, &values, &ignore) == FLOE_OK)
+      bytes += view_bytes(&keys) + view_bytes(&values);
+    return bytes;
+  }
   if (v->offsets != NULL) {
     bytes += 4 * (n + 1);
     if (v->type.id == FLOE_ARROW_LIST) {
       floe_arrow_view child;
-      floe_error ignore = {0};
       if (floe_arrow_view_list_child(v, &child, &ignore) == FLOE_OK) bytes += view_bytes(&child);
       return bytes;
     }

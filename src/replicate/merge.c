@@ -369,6 +369,42 @@ static int row_hash_append(floe_buf *out, const floe_iceberg_type *type,
     for (int64_t k = start; rc == FLOE_OK && k < end; k++)
       rc = row_hash_append(out, &type->fields[0].type, &child, k, err);
     if (rc < 0) return rc;
+  } else if (type->id == FLOE_ICEBERG_STRUCT) {
+    /* A struct: its field count, then each field's id and value, fields in
+     * ascending id order (the order of the schema's ids, not of the file's
+     * columns). */
+    uint32_t count = (uint32_t)type->n_fields;
+    rc = floe_buf_append(out, &count, 4);
+    int32_t last_id = INT32_MIN;
+    for (int32_t n = 0; rc == FLOE_OK && n < type->n_fields; n++) {
+      int32_t next = -1;
+      for (int32_t k = 0; k < type->n_fields; k++)
+        if (type->fields[k].id > last_id && (next < 0 || type->fields[k].id < type->fields[next].id))
+          next = k;
+      if (next < 0) break;
+      last_id = type->fields[next].id;
+      floe_arrow_view child;
+      rc = floe_arrow_view_struct_child(v, next, &child, err);
+      if (rc == FLOE_OK) rc = floe_buf_append(out, &last_id, 4);
+      if (rc == FLOE_OK) rc = row_hash_append(out, &type->fields[next].type, &child, i, err);
+    }
+    if (rc < 0) return rc;
+  } else if (type->id == FLOE_ICEBERG_MAP) {
+    /* A map: its entry count, then each entry's key and value in stored
+     * order, so the same entries in another order hash differently (a
+     * reordered map counts as changed; docs/config.md). */
+    floe_arrow_view keys, values;
+    rc = floe_arrow_view_map_entries(v, &keys, &values, err);
+    if (rc < 0) return rc;
+    int64_t start, end;
+    floe_arrow_view_list_range(v, i, &start, &end);
+    uint32_t count = (uint32_t)(end - start);
+    rc = floe_buf_append(out, &count, 4);
+    for (int64_t k = start; rc == FLOE_OK && k < end; k++) {
+      rc = row_hash_append(out, &type->fields[0].type, &keys, k, err);
+      if (rc == FLOE_OK) rc = row_hash_append(out, &type->fields[1].type, &values, k, err);
+    }
+    if (rc < 0) return rc;
   } else {
     floe_iceberg_value value;
     rc = floe_iceberg_value_from_arrow(type, v, i, &value, err);
@@ -388,7 +424,9 @@ static int append_value(floe_arrow_builder *b, const floe_arrow_view *v,
                         int64_t i) {
   if (floe_arrow_view_is_null(v, i)) return floe_arrow_builder_append_null(b);
   switch (b->type.id) {
-    case FLOE_ARROW_LIST: /* the list and its elements, copied whole */
+    case FLOE_ARROW_LIST: /* nested values, copied whole */
+    case FLOE_ARROW_STRUCT:
+    case FLOE_ARROW_MAP:
       return floe_arrow_builder_append_view(b, v, i, 1);
     case FLOE_ARROW_BOOL:
       return floe_arrow_builder_append_bool(b, floe_arrow_view_bool(v, i));
@@ -418,6 +456,7 @@ static int append_value(floe_arrow_builder *b, const floe_arrow_view *v,
  * when the column has no nulls. */
 static int append_range(floe_arrow_builder *b, const floe_arrow_view *v,
                         int64_t start, int64_t n) {
+  if (floe_arrow_type_is_nested(b->type.id)) return floe_arrow_builder_append_view(b, v, start, n);
   int32_t size = floe_arrow_type_value_size(&b->type);
   if (size > 0 && v->validity == NULL && b->validity == NULL) {
     int rc = floe_arrow_builder_reserve(b, n, 0);
@@ -703,7 +742,7 @@ int floe_merge_begin(floe_merge **out, struct floe_table *table,
   }
 
   /* columns: every top-level column, a primitive or (not as a key or an
-   * ordering column) a list of primitives */
+   * ordering column) a list, struct or map nested to any depth */
   m->n_columns = m->schema->root.n_fields;
   m->columns = floe_calloc((size_t)m->n_columns + 1, sizeof *m->columns);
   m->key_columns = floe_calloc((size_t)options->n_key_field_ids,
@@ -723,15 +762,6 @@ int floe_merge_begin(floe_merge **out, struct floe_table *table,
     c->required = f->required;
     c->type = &f->type;
     c->key_index = -1;
-    bool list_of_primitive = f->type.id == FLOE_ICEBERG_LIST && f->type.n_fields == 1 &&
-                             floe_iceberg_type_is_primitive(f->type.fields[0].type.id);
-    if (!floe_iceberg_type_is_primitive(f->type.id) && !list_of_primitive) {
-      rc = floe_error_set(err, FLOE_EUNSUPPORTED,
-                          "merge into %s: column '%s' is nested; merge "
-                          "supports primitive columns and lists of them",
-                          tname, f->name);
-      goto cleanup;
-    }
     rc = floe_iceberg_type_to_arrow(&f->type, &c->arrow, err);
     if (rc < 0) {
       floe_error_prefix(err, "merge into %s: column '%s'", tname, f->name);
@@ -768,7 +798,7 @@ int floe_merge_begin(floe_merge **out, struct floe_table *table,
     }
     if (!floe_iceberg_type_is_primitive(m->columns[idx].type->id)) {
       rc = floe_error_set(err, FLOE_EINVAL,
-                          "merge into %s: key column '%s' is a list; keys must be "
+                          "merge into %s: key column '%s' is nested; keys must be "
                           "primitive columns",
                           tname, m->columns[idx].name);
       goto cleanup;
@@ -1132,6 +1162,31 @@ static int value_put(floe_buf *out, const floe_arrow_view *v, int64_t i) {
       for (int64_t e = start; rc >= 0 && e < end; e++) rc = value_put(out, &child, e);
       return rc;
     }
+    case FLOE_ARROW_STRUCT: {
+      /* each field as a value of its own, in the struct's order */
+      floe_error ignored = {0};
+      for (int64_t k = 0; rc >= 0 && k < v->n_children; k++) {
+        floe_arrow_view child;
+        if (floe_arrow_view_struct_child(v, k, &child, &ignored) < 0) return FLOE_EFORMAT;
+        rc = value_put(out, &child, i);
+      }
+      return rc;
+    }
+    case FLOE_ARROW_MAP: {
+      /* entry count, then each entry's key and value */
+      floe_arrow_view keys, values;
+      floe_error ignored = {0};
+      if (floe_arrow_view_map_entries(v, &keys, &values, &ignored) < 0) return FLOE_EFORMAT;
+      int64_t start, end;
+      floe_arrow_view_list_range(v, i, &start, &end);
+      uint32_t n = (uint32_t)(end - start);
+      rc = floe_buf_append(out, &n, 4);
+      for (int64_t e = start; rc >= 0 && e < end; e++) {
+        rc = value_put(out, &keys, e);
+        if (rc >= 0) rc = value_put(out, &values, e);
+      }
+      return rc;
+    }
     default: {
       int32_t size = floe_arrow_type_value_size(&v->type);
       return floe_buf_append(out, v->values + (v->offset + i) * size, (size_t)size);
@@ -1176,6 +1231,28 @@ static int value_take(floe_arrow_builder *b, const uint8_t **p, const uint8_t *e
       rc = floe_arrow_builder_list_start(b, &child);
       for (uint32_t e = 0; rc >= 0 && e < n; e++) rc = value_take(child, &q, end);
       if (rc >= 0) rc = floe_arrow_builder_list_end(b);
+      break;
+    }
+    case FLOE_ARROW_STRUCT: {
+      floe_arrow_builder *fields;
+      int64_t n_fields;
+      rc = floe_arrow_builder_struct_start(b, &fields, &n_fields);
+      for (int64_t k = 0; rc >= 0 && k < n_fields; k++) rc = value_take(&fields[k], &q, end);
+      if (rc >= 0) rc = floe_arrow_builder_struct_end(b);
+      break;
+    }
+    case FLOE_ARROW_MAP: {
+      uint32_t n;
+      if (q + 4 > end) return FLOE_EFORMAT;
+      memcpy(&n, q, 4);
+      q += 4;
+      floe_arrow_builder *keys, *values;
+      rc = floe_arrow_builder_map_start(b, &keys, &values);
+      for (uint32_t e = 0; rc >= 0 && e < n; e++) {
+        rc = value_take(keys, &q, end);
+        if (rc >= 0) rc = value_take(values, &q, end);
+      }
+      if (rc >= 0) rc = floe_arrow_builder_map_end(b);
       break;
     }
     default: {

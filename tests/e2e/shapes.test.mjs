@@ -21,7 +21,7 @@ import { after, before, describe, test } from 'node:test';
 import {
   REPO, metadataLocation, modulesPresent, pgExec, pgRows, readIceberg, readMetadata, sh, sqliteRows,
 } from './lib/check_table.mjs';
-import { FLOE, floe, runOk, scratch } from './lib/cli.mjs';
+import { FLOE, floe, readReport, runOk, scratch } from './lib/cli.mjs';
 
 const PG_SH = path.join(REPO, 'tests/support/pg.sh');
 
@@ -79,14 +79,14 @@ async function duckdb(sql) {
   return (await duck.runAndReadAll(sql)).getRowObjects();
 }
 
-function sqliteJob(dir, tables) {
+function sqliteJob(dir, tables, run = '{durability: none}') {
   writeFileSync(path.join(dir, 'floe.yaml'), `version: 1
 source: {type: sqlite, path: ./source.db}
 target:
   warehouse: ./warehouse
   catalog: {type: sql, uri: "sqlite:./catalog.db"}
   namespace: js
-run: {durability: none}
+run: ${run}
 tables:
 ${tables}
 `);
@@ -330,7 +330,7 @@ ${shapes}`);
     sqlite(dir, `INSERT INTO cdc (seq, id, region, qtys, names, op, batch_sk) VALUES
       (41, 3, 'r0', '[33, 34]', '[]', 'U', 2), (42, 5, 'r2', NULL, NULL, 'D', 2), (43, 99, 'r0', '[null]', '["new"]', 'I', 2);`);
     sqlite(dir, `UPDATE hashed SET qtys = '[1000]' WHERE id = 10; DELETE FROM hashed WHERE id = 11;
-      INSERT INTO hashed VALUES ${row(50, 1)}; UPDATE hashed SET batch_sk = 2;`);
+      INSERT INTO hashed VALUES ${row(50, 1)}; UPDATE hashed SET batch_sk = 2 WHERE id IN (10, 12, 50);`);
     runOk(dir);
     assert.equal(await check('chunked', 'SELECT * FROM chunked'), 42);
     assert.equal(await check('parted', 'SELECT * FROM parted'), 42);
@@ -341,6 +341,126 @@ ${shapes}`);
     assert.equal(await check('hashed', 'SELECT * FROM hashed'), 40);
     // CDC: the latest change per id; a delete removes the row.
     assert.equal(await check('cdc', `SELECT * FROM cdc c WHERE seq = (SELECT max(seq) FROM cdc WHERE id = c.id) AND op <> 'D'`), 40);
+  });
+});
+
+// Struct and map values rendered alike on both sides: objects member by
+// member (maps from icebird arrive as objects, or as [key, value] pairs).
+function normDeep(v) {
+  if (v === null || v === undefined) return null;
+  if (Array.isArray(v)) return v.map(normDeep);
+  if (v instanceof Map) return normDeep(Object.fromEntries(v));
+  if (typeof v === 'object' && !(v instanceof Date)) {
+    const out = {};
+    for (const k of Object.keys(v)) out[k] = normDeep(v[k]);
+    return out;
+  }
+  return norm(v);
+}
+
+describe('struct and map columns in every strategy', () => {
+  before(() => {
+    assert.ok(existsSync(FLOE), `no floe binary at ${FLOE} (set FLOE_BIN)`);
+    assert.ok(modulesPresent(), 'node modules missing: run scripts/deps.sh --npm');
+  });
+
+  test('merge (position, equality, copy-on-write), CDC and hash_diff with struct and map columns over two rounds, then compaction: icebird equals the source, DuckDB reads the files by field id', async () => {
+    const dir = scratch('shapes-struct-strategies');
+    const tables = ['merged', 'eq', 'cow', 'hashed'];
+    const create = (t) => `CREATE TABLE ${t} (id INTEGER PRIMARY KEY, doc TEXT, attrs TEXT, batch_sk INTEGER NOT NULL);`;
+    sqlite(dir, tables.map(create).join('\n') +
+      create('cdc').replace('id INTEGER PRIMARY KEY', 'seq INTEGER PRIMARY KEY, id INTEGER NOT NULL, op TEXT'));
+    // Every member present (a missing one reads as null), nulls at every
+    // level: a null struct, null fields, a null map value, a null element.
+    const doc = (id, tag = '') => id % 7 === 0 ? 'null' : JSON.stringify({
+      n: id % 5 === 0 ? null : id,
+      who: id % 4 === 0 ? null : { name: `n${id}${tag}`, score: id % 3 === 0 ? null : id / 4 },
+      tags: id % 6 === 0 ? null : Object.fromEntries(Array.from({ length: id % 3 }, (_, k) => [`k${k}`, k === 1 ? null : [id, null, k]])),
+    });
+    const attrs = (id, tag = '') => id % 9 === 0 ? null : JSON.stringify(Object.fromEntries(
+      Array.from({ length: 1 + (id % 2) }, (_, k) => [`a${k}`, k === 1 ? null : { v: `${id}${tag}`, w: id % 2 === 0 ? null : id * 1000 }])));
+    const q = (v) => v === null ? 'NULL' : `'${v}'`;
+    const row = (id, b, tag = '') => `(${id}, ${q(doc(id, tag))}, ${q(attrs(id, tag))}, ${b})`;
+    const all = (from, to) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+    for (const t of tables) sqlite(dir, `INSERT INTO ${t} VALUES ${all(1, 30).map((i) => row(i, 1)).join(', ')}`);
+    sqlite(dir, `INSERT INTO cdc (seq, id, op, doc, attrs, batch_sk) VALUES ${all(1, 30).map((i) =>
+      `(${i}, ${i}, 'I', ${q(doc(i))}, ${q(attrs(i))}, 1)`).join(', ')}`);
+    const shapes = `    columns:
+      doc: "struct<n: long, who: struct<name: string, score: double>, tags: map<string, list<long>>>"
+      attrs: "map<string, struct<v: string, w: int>>"`;
+    sqliteJob(dir, `  merged:
+    mode: merge
+${shapes}
+  eq:
+    mode: merge
+    merge: {deletes: equality}
+${shapes}
+  cow:
+    mode: merge
+    merge: {deletes: copy_on_write}
+${shapes}
+  cdc:
+    mode: merge
+    primary_key: [id]
+    cdc: {type: op_column, column: op, sequence: seq}
+${shapes}
+  hashed:
+    strategy: full
+    mode: merge
+    cdc: {type: hash_diff}
+${shapes}`, '{durability: none, report: ./report.json}');
+    runOk(dir);
+    const cols = ['id', 'doc', 'attrs'];
+    const want = (sql) => sqliteAll(dir, sql).map((r) => JSON.stringify(cols.map((c) =>
+      normDeep(c !== 'id' && typeof r[c] === 'string' ? JSON.parse(r[c]) : r[c])))).sort();
+    async function check(t, sql) {
+      const got = (await readIceberg(path.join(dir, 'catalog.db'), 'js', t))
+        .map((r) => JSON.stringify(cols.map((c) => normDeep(r[c])))).sort();
+      assert.deepEqual(got, want(sql), `table ${t}`);
+      return got.length;
+    }
+    for (const t of tables) assert.equal(await check(t, `SELECT * FROM ${t}`), 30);
+    const cdcSql = `SELECT * FROM cdc c WHERE seq = (SELECT max(seq) FROM cdc WHERE id = c.id) AND op <> 'D'`;
+    assert.equal(await check('cdc', cdcSql), 30);
+
+    // Second round: changed leaves deep inside structs and maps, structs and
+    // maps becoming null and back, deletes (CDC, hash_diff), new keys.
+    for (const t of ['merged', 'eq', 'cow'])
+      sqlite(dir, `UPDATE ${t} SET doc = ${q(doc(3, '-x'))}, attrs = ${q(attrs(3, '-x'))}, batch_sk = 2 WHERE id = 3;
+        UPDATE ${t} SET doc = 'null', attrs = NULL, batch_sk = 2 WHERE id = 8;
+        UPDATE ${t} SET doc = ${q(doc(14, '-y'))}, attrs = ${q(attrs(14, '-y'))}, batch_sk = 2 WHERE id = 7;
+        INSERT INTO ${t} VALUES ${row(31, 2, '-new')};`);
+    sqlite(dir, `INSERT INTO cdc (seq, id, op, doc, attrs, batch_sk) VALUES
+      (31, 3, 'U', ${q(doc(3, '-x'))}, ${q(attrs(3, '-x'))}, 2), (32, 5, 'D', NULL, NULL, 2),
+      (33, 99, 'I', ${q(doc(99))}, ${q(attrs(99))}, 2), (34, 8, 'U', 'null', NULL, 2);`);
+    sqlite(dir, `UPDATE hashed SET attrs = ${q(attrs(10, '-z'))} WHERE id = 10; DELETE FROM hashed WHERE id = 11;
+      UPDATE hashed SET doc = ${q(doc(12, '-z'))} WHERE id = 12;
+      INSERT INTO hashed VALUES ${row(50, 1)}; UPDATE hashed SET batch_sk = 2 WHERE id IN (10, 12, 50);`);
+    runOk(dir);
+    for (const t of ['merged', 'eq', 'cow']) assert.equal(await check(t, `SELECT * FROM ${t}`), 31);
+    assert.equal(await check('cdc', cdcSql), 30);
+    assert.equal(await check('hashed', 'SELECT * FROM hashed'), 30);
+    // hash_diff (a full reload): the changed map value and struct leaf are
+    // the only updates; the 27 equal rows are left alone.
+    const hashed = readReport(dir).tables.find((x) => x.table === 'hashed');
+    assert.deepEqual([hashed.rows_inserted, hashed.rows_updated, hashed.rows_deleted], [1, 2, 1]);
+
+    // Copy-on-write leaves no delete files: DuckDB reads the live files by
+    // field id and sees exactly the source.
+    const duckRows = async (t) => (await duckdb(`SELECT id::INTEGER AS id, to_json(doc)::VARCHAR AS doc,
+        to_json(attrs)::VARCHAR AS attrs FROM read_parquet([${(await liveFiles(dir, 'js', t)).map((f) => `'${f}'`).join(', ')}])`))
+      .map((r) => JSON.stringify([norm(r.id), normDeep(r.doc === null ? null : JSON.parse(r.doc)),
+        normDeep(r.attrs === null ? null : JSON.parse(r.attrs))])).sort();
+    assert.deepEqual(await duckRows('cow'), want('SELECT * FROM cow'));
+
+    // Compaction of a table with struct and map columns applies its deletes;
+    // afterwards DuckDB reads the live files equal to the source too.
+    for (const t of ['merged', 'eq']) {
+      runOk(dir, ['maintain', `js.${t}`, '--compact', '--min-input-files', '2', '-c', 'floe.yaml']);
+      assert.equal(await check(t, `SELECT * FROM ${t}`), 31);
+      assert.equal((await liveFiles(dir, 'js', t)).length, 1);
+      assert.deepEqual(await duckRows(t), want(`SELECT * FROM ${t}`));
+    }
   });
 });
 

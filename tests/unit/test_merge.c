@@ -19,6 +19,7 @@
 #include "floe/table.h"
 #include "floe/table_writer.h"
 #include "replicate/merge_internal.h"
+#include "source/source_internal.h"
 #include "test.h"
 
 #define NULL_INT INT32_MIN
@@ -191,8 +192,9 @@ static int cmp_line(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The table's live rows as "id|name|amount|batch|region" lines sorted by
- * text (ids are zero-padded by the callers' expectations), joined by ';'. */
+/* The table's live rows as "id|name|amount|batch|region" lines (every
+ * column, '|'-separated, nested values as floe_arrow_view_format renders
+ * them) sorted by text (ids are zero-padded by the callers' expectations), joined by ';'. */
 static char *table_text(floe_table *t) {
   floe_error err = {0};
   floe_scan *scan = NULL;
@@ -212,12 +214,13 @@ static char *table_text(floe_table *t) {
       break;
     }
     if (b.release == NULL) break;
-    floe_arrow_view v[5];
-    for (int c = 0; c < 5; c++) floe_arrow_view_init(&v[c], s.children[c], b.children[c], &err);
+    floe_arrow_view v[8];
+    int nc = s.n_children < 8 ? (int)s.n_children : 8;
+    for (int c = 0; c < nc; c++) floe_arrow_view_init(&v[c], s.children[c], b.children[c], &err);
     for (int64_t r = 0; r < b.length; r++) {
       floe_buf line;
       floe_buf_init(&line);
-      for (int c = 0; c < 5; c++) {
+      for (int c = 0; c < nc; c++) {
         if (c) floe_buf_append_byte(&line, '|');
         floe_arrow_view_format(&v[c], r, &line);
       }
@@ -946,6 +949,314 @@ static void test_hash_diff_equality_deletes(void) {
 }
 static void test_hash_diff_copy_on_write(void) { run_hash_diff(FLOE_MERGE_COPY_ON_WRITE, "hd_cow"); }
 
+
+/* ---- struct and map columns --------------------------------------- */
+
+/* db.t with nested non-key columns: id long (1, required), batch long (2),
+ * payload struct<a: int, b: string, tags: map<string, list<long>>> (3),
+ * props map<string, struct<x: double, y: string>> (4). */
+static const char nested_schema_json[] =
+    "{\"type\":\"struct\",\"schema-id\":0,\"fields\":["
+    "{\"id\":1,\"name\":\"id\",\"required\":true,\"type\":\"long\"},"
+    "{\"id\":2,\"name\":\"batch\",\"required\":false,\"type\":\"long\"},"
+    "{\"id\":3,\"name\":\"payload\",\"required\":false,\"type\":{\"type\":\"struct\",\"fields\":["
+    "{\"id\":5,\"name\":\"a\",\"required\":false,\"type\":\"int\"},"
+    "{\"id\":6,\"name\":\"b\",\"required\":false,\"type\":\"string\"},"
+    "{\"id\":7,\"name\":\"tags\",\"required\":false,\"type\":{\"type\":\"map\","
+    "\"key-id\":8,\"key\":\"string\",\"value-id\":9,\"value-required\":false,"
+    "\"value\":{\"type\":\"list\",\"element-id\":10,\"element\":\"long\","
+    "\"element-required\":false}}}]}},"
+    "{\"id\":4,\"name\":\"props\",\"required\":false,\"type\":{\"type\":\"map\","
+    "\"key-id\":11,\"key\":\"string\",\"value-id\":12,\"value-required\":false,"
+    "\"value\":{\"type\":\"struct\",\"fields\":["
+    "{\"id\":13,\"name\":\"x\",\"required\":false,\"type\":\"double\"},"
+    "{\"id\":14,\"name\":\"y\",\"required\":false,\"type\":\"string\"}]}}}]}";
+
+/* A row of the nested table: payload and props as JSON ("null" or NULL:
+ * a null column). */
+typedef struct nrow {
+  int64_t id;
+  int64_t batch;
+  const char *payload;
+  const char *props;
+  const char *op;
+} nrow;
+
+static bool nested_open(fixture *fx, const char *name, floe_error *err) {
+  memset(fx, 0, sizeof *fx);
+  char cmd[2200];
+  snprintf(cmd, sizeof cmd, "rm -rf tmp/merge/%s && mkdir -p tmp/merge/%s", name, name);
+  if (system(cmd) != 0) return false;
+  snprintf(cmd, sizeof cmd, "tmp/merge/%s", name);
+  if (realpath(cmd, fx->dir) == NULL) return false;
+  floe_catalog_config cfg = {0};
+  cfg.type = FLOE_CATALOG_HADOOP;
+  cfg.warehouse = fx->dir;
+  cfg.durable = -1;
+  if (floe_catalog_open(&cfg, &fx->cat, err) != 0) return false;
+  if (floe_catalog_namespace_create(fx->cat, "db", NULL, 0, err) != 0) return false;
+  floe_iceberg_schema *schema = NULL;
+  if (floe_iceberg_schema_parse(&schema, nested_schema_json, strlen(nested_schema_json), err) != 0)
+    return false;
+  int rc = floe_table_create(fx->cat, ident, schema, NULL, NULL, NULL, 0, NULL, &fx->table, err);
+  floe_iceberg_schema_free(schema);
+  return rc == 0;
+}
+
+/* A batch of nested rows in the table's column order, plus "op" when
+ * with_op; nested values decoded from their JSON by the declared-shape
+ * decoder. */
+static bool make_nested_batch(const floe_table *t, const nrow *rows, int n, bool with_op,
+                              struct ArrowSchema *schema, struct ArrowArray *batch) {
+  floe_error err = {0};
+  struct ArrowSchema cols, s;
+  if (floe_iceberg_schema_to_arrow(floe_table_schema(t), NULL, 0, &cols, &err) != 0) return false;
+  if (floe_arrow_schema_init_struct(&s, NULL, 4 + (with_op ? 1 : 0)) != 0) return false;
+  for (int c = 0; c < 4; c++) {
+    floe_arrow_schema_release(s.children[c]);
+    floe_arrow_schema_copy(s.children[c], cols.children[c]);
+  }
+  floe_arrow_schema_release(&cols);
+  if (with_op) {
+    floe_arrow_type_info ut = floe_arrow_type_of(FLOE_ARROW_UTF8);
+    floe_arrow_schema_init(s.children[4], "op", &ut, false, -1);
+  }
+  floe_arrow_batch_builder bb;
+  if (floe_arrow_batch_builder_init(&bb, &s, &err) != 0) return false;
+  floe_buf scratch = FLOE_BUF_INIT;
+  bool ok = true;
+  for (int r = 0; ok && r < n; r++) {
+    const nrow *x = &rows[r];
+    ok = floe_arrow_builder_append_int64(&bb.columns[0], x->id) == 0 &&
+         floe_arrow_builder_append_int64(&bb.columns[1], x->batch) == 0;
+    const char *json[2] = {x->payload, x->props};
+    for (int c = 0; ok && c < 2; c++) {
+      const char *j = json[c] != NULL ? json[c] : "null";
+      ok = floe_src_append_json(&bb.columns[2 + c], s.children[2 + c], s.children[2 + c]->name,
+                                j, strlen(j), true, &scratch, &err) == 0;
+      if (!ok) printf("  json: %s\n", err.message);
+    }
+    if (ok && with_op)
+      ok = floe_arrow_builder_append_bytes(&bb.columns[4], x->op, strlen(x->op)) == 0;
+  }
+  floe_buf_free(&scratch);
+  if (ok) ok = floe_arrow_batch_builder_finish(&bb, batch, &err) == 0;
+  floe_arrow_batch_builder_free(&bb);
+  if (!ok) {
+    floe_arrow_schema_release(&s);
+    return false;
+  }
+  *schema = s;
+  return true;
+}
+
+static bool append_nested(fixture *fx, const nrow *rows, int n, floe_error *err) {
+  struct ArrowSchema s;
+  struct ArrowArray b;
+  if (!make_nested_batch(fx->table, rows, n, false, &s, &b)) return false;
+  floe_table_writer_options o;
+  floe_table_writer_options_init(&o);
+  floe_table_writer_options_from_metadata(&o, floe_table_metadata(fx->table), err);
+  o.io = floe_table_io(fx->table);
+  char prefix[64];
+  snprintf(prefix, sizeof prefix, "00000-append-%d", ++fx->files);
+  o.file_prefix = prefix;
+  floe_data_writer *w = NULL;
+  floe_content_file_list files = {0};
+  bool ok = floe_data_writer_open(&w, &o, err) == 0 &&
+            floe_data_writer_write(w, &s, &b, err) == 0 &&
+            floe_data_writer_close(w, &files, err) == 0 &&
+            floe_table_append(fx->table, files.files, files.n_files, NULL, 0, NULL, err) == 0;
+  floe_content_file_list_free(&files);
+  floe_data_writer_free(w);
+  floe_arrow_array_release(&b);
+  floe_arrow_schema_release(&s);
+  return ok;
+}
+
+static int run_nested_merge(fixture *fx, const floe_merge_options *o, const nrow *rows, int n,
+                            bool with_op, floe_merge_result *res, floe_error *err) {
+  floe_merge *m = NULL;
+  struct ArrowSchema s;
+  struct ArrowArray b;
+  int rc = floe_merge_begin(&m, fx->table, o, err);
+  if (rc == 0) {
+    /* two batches, so buffered rows of both meet in one change set */
+    int half = n / 2;
+    for (int part = 0; rc == 0 && part < 2; part++) {
+      const nrow *first = part == 0 ? rows : rows + half;
+      int count = part == 0 ? half : n - half;
+      if (!make_nested_batch(fx->table, first, count, with_op, &s, &b)) {
+        rc = -100;
+        break;
+      }
+      rc = floe_merge_add(m, &s, &b, err);
+      floe_arrow_array_release(&b);
+      floe_arrow_schema_release(&s);
+    }
+  }
+  if (rc == 0) rc = floe_merge_commit(m, res, err);
+  floe_merge_free(m);
+  return rc;
+}
+
+/* Base rows: nulls at every level — a null struct, a struct of null
+ * fields, a null map, an empty map, a map value that is null, a null list
+ * element, a struct inside a map with a null field. */
+static const nrow nested_base[] = {
+    {1, 1, "{\"a\": 1, \"b\": \"x\", \"tags\": {\"k\": [1, 2], \"l\": []}}",
+     "{\"p\": {\"x\": 1.5, \"y\": \"q\"}}", NULL},
+    {2, 1, "{\"a\": null, \"b\": null, \"tags\": null}", "{}", NULL},
+    {3, 1, NULL, NULL, NULL},
+    {4, 1, "{\"a\": 4, \"b\": \"d\", \"tags\": {\"n\": null, \"m\": [null, 7]}}",
+     "{\"r\": null, \"s\": {\"x\": null, \"y\": \"s\"}}", NULL},
+};
+
+static floe_merge_options nested_options(floe_merge_deletes deletes) {
+  floe_merge_options o = upsert_options(deletes);
+  o.order_field_id = 2;
+  return o;
+}
+
+static void run_nested_upsert(floe_merge_deletes deletes, const char *name) {
+  fixture fx;
+  floe_error err = {0};
+  REQUIRE(nested_open(&fx, name, &err));
+  REQUIRE(append_nested(&fx, nested_base, 2, &err));
+  REQUIRE(append_nested(&fx, nested_base + 2, 2, &err));
+  /* 2 gains values at every level, 3 twice (the larger batch wins, the
+   * later smaller one loses), 4 loses its struct and map, 5 is new */
+  static const nrow changes[] = {
+      {2, 2, "{\"a\": 2, \"b\": \"two\", \"tags\": {\"z\": [9, null, -9]}}",
+       "{\"k\": {\"x\": -0.25, \"y\": null}, \"j\": null}", NULL},
+      {3, 3, "{\"a\": 3, \"b\": \"c3\", \"tags\": {}}", "{\"e\": {\"x\": 3.0, \"y\": \"e\"}}", NULL},
+      {3, 2, "{\"a\": -3, \"b\": \"old\", \"tags\": null}", NULL, NULL},
+      {4, 2, NULL, NULL, NULL},
+      {5, 2, "{\"a\": 5, \"b\": null, \"tags\": {\"a\": [1], \"b\": null, \"c\": []}}",
+       "{\"u\": {\"x\": null, \"y\": null}}", NULL},
+  };
+  floe_merge_options o = nested_options(deletes);
+  floe_merge_result r;
+  int rc = run_nested_merge(&fx, &o, changes, 5, false, &r, &err);
+  CHECK_OK(rc, &err);
+  if (rc == 0) {
+    CHECK_INT_EQ(r.input_rows, 5);
+    CHECK_INT_EQ(r.duplicate_keys, 1);
+    CHECK_INT_EQ(r.rows_inserted, 1);
+    CHECK_INT_EQ(r.rows_updated, 3);
+    CHECK_TABLE(fx.table,
+                "1|1|{a: 1, b: x, tags: {k -> [1, 2], l -> []}}|{p -> {x: 1.5, y: q}};"
+                "2|2|{a: 2, b: two, tags: {z -> [9, \\N, -9]}}|{k -> {x: -0.25, y: \\N}, j -> \\N};"
+                "3|3|{a: 3, b: c3, tags: {}}|{e -> {x: 3.0, y: e}};"
+                "4|2|\\N|\\N;"
+                "5|2|{a: 5, b: \\N, tags: {a -> [1], b -> \\N, c -> []}}|{u -> {x: \\N, y: \\N}}");
+  }
+  fixture_close(&fx);
+}
+
+static void test_nested_upsert_position_deletes(void) {
+  run_nested_upsert(FLOE_MERGE_POSITION_DELETES, "nested_pos");
+}
+static void test_nested_upsert_equality_deletes(void) {
+  run_nested_upsert(FLOE_MERGE_EQUALITY_DELETES, "nested_eq");
+}
+static void test_nested_upsert_copy_on_write(void) {
+  run_nested_upsert(FLOE_MERGE_COPY_ON_WRITE, "nested_cow");
+}
+
+static void test_nested_cdc_deletes_and_updates(void) {
+  fixture fx;
+  floe_error err = {0};
+  REQUIRE(nested_open(&fx, "nested_cdc", &err));
+  REQUIRE(append_nested(&fx, nested_base, 4, &err));
+  static const nrow ch[] = {
+      {1, 2, NULL, NULL, "D"},
+      {4, 2, "{\"a\": 40, \"b\": \"d2\", \"tags\": {\"m\": [8]}}", "{\"s\": null}", "U"},
+      {6, 2, "{\"a\": null, \"b\": \"f\", \"tags\": {}}", "{}", "I"},
+      {6, 3, NULL, NULL, "D"},
+      {2, 3, "{\"a\": 22, \"b\": null, \"tags\": {\"q\": [null]}}", NULL, "U"},
+  };
+  floe_merge_options o = nested_options(FLOE_MERGE_POSITION_DELETES);
+  o.kind = FLOE_MERGE_CDC_OP;
+  o.op_column = "op";
+  floe_merge_result r;
+  int rc = run_nested_merge(&fx, &o, ch, 5, true, &r, &err);
+  CHECK_OK(rc, &err);
+  if (rc == 0) {
+    CHECK_INT_EQ(r.rows_updated, 2);
+    CHECK_INT_EQ(r.rows_deleted, 1);
+    CHECK_INT_EQ(r.deletes_missing, 1);
+    CHECK_TABLE(fx.table,
+                "2|3|{a: 22, b: \\N, tags: {q -> [\\N]}}|\\N;"
+                "3|1|\\N|\\N;"
+                "4|2|{a: 40, b: d2, tags: {m -> [8]}}|{s -> \\N}");
+  }
+  fixture_close(&fx);
+}
+
+/* hash_diff hashes struct fields by id and map entries in stored order:
+ * a changed leaf deep inside a map value is a change, and so is the same
+ * map with its entries in another order; equal rows are left alone. */
+static void run_nested_hash_diff(floe_merge_deletes deletes, const char *name) {
+  fixture fx;
+  floe_error err = {0};
+  REQUIRE(nested_open(&fx, name, &err));
+  REQUIRE(append_nested(&fx, nested_base, 4, &err));
+  static const nrow src[] = {
+      {1, 1, "{\"a\": 1, \"b\": \"x\", \"tags\": {\"k\": [1, 3], \"l\": []}}",
+       "{\"p\": {\"x\": 1.5, \"y\": \"q\"}}", NULL},                       /* leaf changed */
+      {2, 1, "{\"a\": null, \"b\": null, \"tags\": null}", "{}", NULL},      /* same */
+      {3, 1, NULL, NULL, NULL},                                               /* same */
+      {4, 1, "{\"a\": 4, \"b\": \"d\", \"tags\": {\"m\": [null, 7], \"n\": null}}",
+       "{\"r\": null, \"s\": {\"x\": null, \"y\": \"s\"}}", NULL},            /* reordered */
+  };
+  floe_merge_options o = nested_options(deletes);
+  o.kind = FLOE_MERGE_HASH_DIFF;
+  o.order_field_id = -1;
+  floe_merge_result r;
+  int rc = run_nested_merge(&fx, &o, src, 4, false, &r, &err);
+  CHECK_OK(rc, &err);
+  if (rc == 0) {
+    CHECK_INT_EQ(r.rows_updated, 2);
+    CHECK_INT_EQ(r.rows_unchanged, 2);
+    CHECK_INT_EQ(r.rows_inserted + r.rows_deleted, 0);
+    CHECK_TABLE(fx.table,
+                "1|1|{a: 1, b: x, tags: {k -> [1, 3], l -> []}}|{p -> {x: 1.5, y: q}};"
+                "2|1|{a: \\N, b: \\N, tags: \\N}|{};"
+                "3|1|\\N|\\N;"
+                "4|1|{a: 4, b: d, tags: {m -> [\\N, 7], n -> \\N}}|{r -> \\N, s -> {x: \\N, y: s}}");
+  }
+  /* the same source again changes nothing */
+  int64_t snap = floe_table_current_snapshot(fx.table)->snapshot_id;
+  rc = run_nested_merge(&fx, &o, src, 4, false, &r, &err);
+  CHECK_OK(rc, &err);
+  CHECK_INT_EQ(r.rows_unchanged, 4);
+  CHECK_INT_EQ(r.snapshot_id, 0);
+  CHECK_INT_EQ(floe_table_current_snapshot(fx.table)->snapshot_id, snap);
+  fixture_close(&fx);
+}
+
+static void test_nested_hash_diff_position_deletes(void) {
+  run_nested_hash_diff(FLOE_MERGE_POSITION_DELETES, "nested_hd_pos");
+}
+static void test_nested_hash_diff_copy_on_write(void) {
+  run_nested_hash_diff(FLOE_MERGE_COPY_ON_WRITE, "nested_hd_cow");
+}
+
+static void test_nested_key_is_refused(void) {
+  fixture fx;
+  floe_error err = {0};
+  REQUIRE(nested_open(&fx, "nested_key", &err));
+  static const int32_t payload_key[] = {3};
+  floe_merge_options o = nested_options(FLOE_MERGE_POSITION_DELETES);
+  o.key_field_ids = payload_key;
+  floe_merge *m = NULL;
+  CHECK_INT_EQ(floe_merge_begin(&m, fx.table, &o, &err), FLOE_EINVAL);
+  CHECK(strstr(err.message, "key column 'payload' is nested") != NULL);
+  floe_merge_free(m);
+  fixture_close(&fx);
+}
+
 /* ---- concurrency ---------------------------------------------------- */
 
 static int count_data_files(const char *dir) {
@@ -1440,6 +1751,13 @@ static void run_behaviour_tests(void) {
   RUN(test_hash_diff_position_deletes);
   RUN(test_hash_diff_equality_deletes);
   RUN(test_hash_diff_copy_on_write);
+  RUN(test_nested_upsert_position_deletes);
+  RUN(test_nested_upsert_equality_deletes);
+  RUN(test_nested_upsert_copy_on_write);
+  RUN(test_nested_cdc_deletes_and_updates);
+  RUN(test_nested_hash_diff_position_deletes);
+  RUN(test_nested_hash_diff_copy_on_write);
+  RUN(test_nested_key_is_refused);
   RUN(test_concurrent_append_rebases_or_conflicts);
   RUN(test_allocation_failures_fail_cleanly);
 }
