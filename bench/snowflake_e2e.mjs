@@ -236,7 +236,7 @@ async function floeRun(name) {
     process.exit(1);
   }
   const m = /cpu ([\d.]+) ([\d.]+) rss (\d+)/.exec(stderr);
-  console.error(`bench: ${name}: ${seconds.toFixed(2)} s ${stdout.trim()}`);
+  console.error(`bench: ${name}: ${seconds.toFixed(2)} s ${stdout.trim().split('\n').join(' | ')}`);
   if (process.env.BENCH_SF_LOG) console.error(stderr);
   return {
     seconds, report, cpuS: m ? Number(m[1]) + Number(m[2]) : NaN, rssMb: m ? Number(m[3]) / 1024 : NaN,

@@ -1624,6 +1624,9 @@ static void get_columns(ctx *c, const cfg_node *map, const char *path, floe_conf
     char tp[PATH_SIZE + 8];
     snprintf(tp, sizeof tp, "%s", cp);
     floe_config_column *col = &t->columns[t->n_columns];
+    /* The slot is reused when an entry fails below; nothing of a failed
+     * entry carries over to the next one. */
+    col->fail_on_extra_fields = false;
     if (item->kind == CFG_MAPPING) {
       check_keys(c, item, cp, column_keys, N_OF(column_keys));
       type_node = value_of(item, "type");
