@@ -50,6 +50,20 @@
  * distinct data file path once) up to max_buffered_deletes, then writes
  * the largest partition's deletes out.
  *
+ * Sorted data files: when the options name a sort order with fields, the
+ * data writer keeps the rows it is given in a sort buffer (a copy of them,
+ * plus one key per row and sort field) until it holds sort_buffer_bytes,
+ * sorts them by the order (each field's transform applied, its direction
+ * and null order; Iceberg's value order, stable for equal keys), writes
+ * them, and finishes every open file before buffering more: each file
+ * holds rows of one flush only, so it is sorted, and its content file
+ * carries the order's id (data_file.sort_order_id). More rows than the
+ * buffer holds give several files per partition, each one sorted run. An
+ * order that cannot be evaluated on the written columns (a field on a
+ * nested or non-primitive column, a column the file schema lacks, an
+ * unknown transform) leaves the writer unsorted, with sort order id 0.
+ * Memory grows by the buffer.
+ *
  * Ownership: the writers copy the strings of their options and read the
  * properties during open, but borrow the schema, the partition spec and the
  * io, which must outlive the writer. Files that a
@@ -99,7 +113,15 @@ typedef struct floe_table_writer_options {
    * write.parquet.row-group-size-bytes, for a writer that must bound its
    * memory (a row group is held until it is complete); 0 = none. */
   int64_t max_row_group_bytes;
+  /* Data writer only: the sort order to write data files in (Iceberg
+   * spec: Sorting); NULL, or an order without fields, writes rows as they
+   * come. See "Sorted data files" above. Borrowed. */
+  const floe_iceberg_sort_order *sort_order;
+  /* The sort buffer's bound in bytes; 0 = 64 MiB. */
+  int64_t sort_buffer_bytes;
 } floe_table_writer_options;
+
+#define FLOE_TABLE_WRITER_DEFAULT_SORT_BUFFER (INT64_C(64) * 1024 * 1024)
 
 /* Zeroes the options (every field then means its default). */
 void floe_table_writer_options_init(floe_table_writer_options *options);

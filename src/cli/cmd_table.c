@@ -682,8 +682,13 @@ static int cmd_inspect(const options *o) {
              content_name(f->file.content), f->file.file_path, f->file.record_count,
              f->file.file_size_in_bytes);
       print_partition(md, &f->file, &tmp);
-      printf(" spec=%d seq=%" PRId64 " snapshot=%" PRId64 "\n", (int)f->file.spec_id,
+      printf(" spec=%d seq=%" PRId64 " snapshot=%" PRId64, (int)f->file.spec_id,
              f->sequence_number, f->snapshot_id);
+      /* data_file.sort_order_id: the order the file's rows follow (0 or
+       * absent: unsorted). */
+      if (f->file.has_sort_order_id && f->file.sort_order_id != 0)
+        printf(" sort_order=%d", (int)f->file.sort_order_id);
+      printf("\n");
     }
     printf("  %d files, %" PRId64 " data records, %" PRId64 " bytes\n", (int)files.n,
            records, bytes);

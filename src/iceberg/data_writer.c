@@ -22,6 +22,12 @@
  * writer keeps one; this is in between, so memory stays bounded however
  * the input is ordered).
  *
+ * Sorted mode (options.sort_order): a batch is checked and copied into the
+ * sort buffer shared with sorted compaction (maintain_sort.c) instead of
+ * being written; a full buffer (and close) sorts its rows, writes them
+ * through the steps above and finishes every open file, so a file never
+ * mixes two sorted runs and may honestly carry the order's id.
+ *
  * Every path the writer creates is remembered. A writer that is aborted,
  * or freed without a successful close, deletes them all: nothing has
  * committed them to a table yet, so they are unreachable orphans and
@@ -37,6 +43,7 @@
 
 #include "core/truncate.h"
 #include "iceberg/iceberg_internal.h"
+#include "iceberg/maintain_internal.h"
 #include "iceberg/table_writer_internal.h"
 
 #define TW_FIRST_SLICE 256
@@ -704,7 +711,7 @@ static int results_add(tw_core *c, char **path, int32_t part, floe_parquet_file_
   f.n_equality_ids = c->n_equality_ids;
   f.equality_ids = o.equality_ids;
   f.has_sort_order_id = c->has_sort_order_id;
-  f.sort_order_id = 0;
+  f.sort_order_id = c->sort_order_id;
   f.referenced_data_file = o.referenced;
   list->files[list->n_files] = f;
   list->owned[list->n_files] = o;
@@ -1062,8 +1069,28 @@ cleanup:
   return rc;
 }
 
-int tw_write_batch(tw_core *c, const struct ArrowSchema *schema,
-                   const struct ArrowArray *batch, bool allow_extra, floe_error *err) {
+/* Copies n rows of the matched columns into a struct of the write schema. */
+static int copy_rows(tw_core *c, const floe_arrow_view *views, int64_t n, struct ArrowArray *out,
+                     floe_error *err) {
+  floe_arrow_batch_builder bb;
+  memset(&bb, 0, sizeof bb);
+  int rc = floe_arrow_batch_builder_init(&bb, &c->write_schema, err);
+  for (int32_t j = 0; rc == FLOE_OK && j < c->n_write; j++) {
+    rc = floe_arrow_builder_append_view(&bb.columns[j], &views[j], 0, n);
+    if (rc < 0)
+      rc = floe_error_set(err, rc, "table writer: copying column '%s' into the sort buffer failed",
+                          c->write_fields[j]->name);
+  }
+  if (rc == FLOE_OK) rc = floe_arrow_batch_builder_finish(&bb, out, err);
+  floe_arrow_batch_builder_free(&bb);
+  return rc;
+}
+
+/* Checks, partitions and writes one batch, or with copy_out, checks it
+ * and copies its rows there instead. */
+static int write_or_copy(tw_core *c, const struct ArrowSchema *schema,
+                         const struct ArrowArray *batch, bool allow_extra,
+                         struct ArrowArray *copy_out, floe_error *err) {
   int rc = FLOE_OK;
   struct ArrowArray *nulls = NULL;
   if (c->failed || c->closed)
@@ -1142,6 +1169,10 @@ int tw_write_batch(tw_core *c, const struct ArrowSchema *schema,
     view_fix(&views[j], children[j], batch->offset, n);
   }
   FLOE_TRY(validate_rows(c, views, n, err));
+  if (copy_out != NULL) {
+    rc = copy_rows(c, views, n, copy_out, err);
+    goto cleanup;
+  }
   FLOE_TRY(partition_rows(c, schema, batch, views, part_of, err));
 
   /* The rows of the written columns, in table order. */
@@ -1190,7 +1221,29 @@ cleanup:
   return rc;
 }
 
+int tw_write_batch(tw_core *c, const struct ArrowSchema *schema,
+                   const struct ArrowArray *batch, bool allow_extra, floe_error *err) {
+  return write_or_copy(c, schema, batch, allow_extra, NULL, err);
+}
+
+int tw_copy_batch(tw_core *c, const struct ArrowSchema *schema,
+                  const struct ArrowArray *batch, struct ArrowArray *out, floe_error *err) {
+  memset(out, 0, sizeof *out);
+  return write_or_copy(c, schema, batch, false, out, err);
+}
+
 /* ---- close, abort, free ------------------------------------------------ */
+
+int tw_finish_open_files(tw_core *c, floe_error *err) {
+  /* In partition order, so the list's order does not depend on which
+   * files happened to be open. */
+  for (int32_t p = 0; p < c->n_parts; p++) {
+    if (c->parts[p].file == NULL) continue;
+    int rc = tw_file_finish(c, c->parts[p].file, NULL, err);
+    if (rc < 0) return rc;
+  }
+  return FLOE_OK;
+}
 
 int tw_close(tw_core *c, floe_content_file_list *out, floe_error *err) {
   memset(out, 0, sizeof *out);
@@ -1198,13 +1251,8 @@ int tw_close(tw_core *c, floe_content_file_list *out, floe_error *err) {
   if (c->failed)
     return floe_error_set(err, FLOE_EINVAL,
                           "table writer: an earlier write failed; abort the writer");
-  /* Finish in partition order, so the list's order does not depend on
-   * which files happened to be open. */
-  for (int32_t p = 0; p < c->n_parts; p++) {
-    if (c->parts[p].file == NULL) continue;
-    int rc = tw_file_finish(c, c->parts[p].file, NULL, err);
-    if (rc < 0) return rc;
-  }
+  int rc = tw_finish_open_files(c, err);
+  if (rc < 0) return rc;
   c->closed = true;
   *out = c->results;
   memset(&c->results, 0, sizeof c->results);
@@ -1263,7 +1311,47 @@ void tw_core_free(tw_core *c) {
 
 struct floe_data_writer {
   tw_core core;
+  maintain_sorter *sorter; /* sorted mode (options.sort_order), else NULL */
 };
+
+/* Sorted mode: the sort buffer holds copies of the rows in the write
+ * schema; it is flushed through the ordinary write path, after which every
+ * open file is finished, so no file mixes two flushes. */
+static int sorted_sink(void *ctx, const struct ArrowSchema *schema,
+                       const struct ArrowArray *batch, floe_error *err) {
+  return tw_write_batch(ctx, schema, batch, false, err);
+}
+
+static int sorted_flush(floe_data_writer *w, floe_error *err) {
+  if (maintain_sorter_empty(w->sorter)) return FLOE_OK;
+  int rc = maintain_sorter_flush_to(w->sorter, sorted_sink, &w->core, err);
+  if (rc == FLOE_OK) rc = tw_finish_open_files(&w->core, err);
+  if (rc < 0) w->core.failed = true;
+  return rc;
+}
+
+static int open_sorter(floe_data_writer *w, const floe_table_writer_options *o,
+                       floe_error *err) {
+  const floe_iceberg_sort_order *order = o->sort_order;
+  if (order == NULL || order->n_fields == 0 || order->order_id == 0) return FLOE_OK;
+  if (o->sort_buffer_bytes < 0)
+    return floe_error_set(err, FLOE_EINVAL, "table writer: negative sort buffer");
+  int64_t bytes = o->sort_buffer_bytes > 0 ? o->sort_buffer_bytes
+                                           : FLOE_TABLE_WRITER_DEFAULT_SORT_BUFFER;
+  floe_error why;
+  floe_error_init(&why);
+  int rc = maintain_sorter_open(&w->sorter, w->core.schema, order, &w->core.write_schema, bytes,
+                                &why);
+  if (rc == FLOE_EUNSUPPORTED) return FLOE_OK; /* documented: written unsorted */
+  if (rc < 0) return floe_error_set(err, rc, "%s", why.message);
+  if (maintain_sorter_n_fields(w->sorter) == 0) { /* only void fields: no order */
+    maintain_sorter_free(w->sorter);
+    w->sorter = NULL;
+    return FLOE_OK;
+  }
+  w->core.sort_order_id = order->order_id;
+  return FLOE_OK;
+}
 
 int floe_data_writer_open(floe_data_writer **out, const floe_table_writer_options *options,
                           floe_error *err) {
@@ -1275,6 +1363,7 @@ int floe_data_writer_open(floe_data_writer **out, const floe_table_writer_option
   params.content = FLOE_CONTENT_DATA;
   params.has_sort_order_id = true;
   int rc = tw_core_init(&w->core, options, &params, err);
+  if (rc == FLOE_OK) rc = open_sorter(w, options, err);
   if (rc < 0) {
     floe_error_prefix(err, "data writer");
     floe_data_writer_free(w);
@@ -1286,11 +1375,31 @@ int floe_data_writer_open(floe_data_writer **out, const floe_table_writer_option
 
 int floe_data_writer_write(floe_data_writer *w, const struct ArrowSchema *schema,
                            const struct ArrowArray *batch, floe_error *err) {
-  return tw_write_batch(&w->core, schema, batch, false, err);
+  if (w->sorter == NULL) return tw_write_batch(&w->core, schema, batch, false, err);
+  struct ArrowArray copy;
+  int rc = tw_copy_batch(&w->core, schema, batch, &copy, err);
+  if (rc < 0) {
+    floe_arrow_array_release(&copy);
+    return rc;
+  }
+  bool full = false;
+  rc = maintain_sorter_add(w->sorter, &copy, &full, err); /* takes the copy */
+  if (rc < 0) {
+    w->core.failed = true;
+    return rc;
+  }
+  return full ? sorted_flush(w, err) : FLOE_OK;
 }
 
 int floe_data_writer_close(floe_data_writer *w, floe_content_file_list *out,
                            floe_error *err) {
+  if (w->sorter != NULL && !w->core.failed && !w->core.closed) {
+    int rc = sorted_flush(w, err);
+    if (rc < 0) {
+      memset(out, 0, sizeof *out);
+      return rc;
+    }
+  }
   return tw_close(&w->core, out, err);
 }
 
@@ -1300,8 +1409,11 @@ void floe_data_writer_abort(floe_data_writer *w) {
 
 void floe_data_writer_free(floe_data_writer *w) {
   if (w == NULL) return;
+  maintain_sorter_free(w->sorter);
   tw_core_free(&w->core);
   floe_free(w);
 }
 
-int64_t floe_data_writer_rows(const floe_data_writer *w) { return w->core.rows; }
+int64_t floe_data_writer_rows(const floe_data_writer *w) {
+  return w->core.rows + (w->sorter != NULL ? maintain_sorter_rows(w->sorter) : 0);
+}

@@ -1,7 +1,7 @@
 /*
- * iceberg/maintain_internal.h: what the maintenance files share
- * (maintain_rewrite.c, maintain_sort.c): the sort buffer of sorted
- * compaction.
+ * iceberg/maintain_internal.h: the sort buffer (maintain_sort.c) that
+ * sorted compaction (maintain_rewrite.c) and the data writer's sorted mode
+ * (data_writer.c, floe_table_writer_options.sort_order) share.
  */
 #ifndef FLOE_ICEBERG_MAINTAIN_INTERNAL_H
 #define FLOE_ICEBERG_MAINTAIN_INTERNAL_H
@@ -32,6 +32,15 @@ int maintain_sorter_add(maintain_sorter *sorter, struct ArrowArray *batch, bool 
 /* Writes the buffered rows to `writer` in sort order and empties the
  * buffer (also on failure). */
 int maintain_sorter_flush(maintain_sorter *sorter, floe_data_writer *writer, floe_error *err);
+/* Where flush_to sends each sorted batch (described by the sorter's batch
+ * schema; borrowed for the call). */
+typedef int (*maintain_sorter_sink)(void *ctx, const struct ArrowSchema *schema,
+                                    const struct ArrowArray *batch, floe_error *err);
+/* As maintain_sorter_flush, handing the sorted batches to `sink`. */
+int maintain_sorter_flush_to(maintain_sorter *sorter, maintain_sorter_sink sink, void *ctx,
+                             floe_error *err);
+/* Rows buffered now. */
+int64_t maintain_sorter_rows(const maintain_sorter *sorter);
 bool maintain_sorter_empty(const maintain_sorter *sorter);
 void maintain_sorter_free(maintain_sorter *sorter);
 

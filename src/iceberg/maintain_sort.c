@@ -1,15 +1,18 @@
 /*
  * iceberg/maintain_sort: the sort buffer of sorted compaction
- * (include/floe/maintain.h, "compact"). Compaction streams a group's live
- * rows out of the scan; when the table has a sort order, those batches are
- * kept here until the buffer holds `buffer_bytes` (Arrow buffers plus one
- * key per row and sort field), then the buffered rows are ordered by the
- * sort order (Iceberg spec: Sorting — per field a transform of a source
- * column, a direction and a null order) and copied into new batches in that
- * order for the data writer. The caller gives each flush its own writer, so
- * every file written holds one sorted run: memory is bounded by the buffer,
- * and a group larger than it becomes several runs, each sorted (no external
- * merge; the bound is documented with the option).
+ * (include/floe/maintain.h, "compact") and of the data writer's sorted
+ * mode (floe_table_writer_options.sort_order). Compaction streams a group's
+ * live rows out of the scan (the data writer, the rows it is given); when
+ * the table has a sort order, those batches are kept here until the buffer
+ * holds `buffer_bytes` (Arrow buffers plus one key per row and sort field),
+ * then the buffered rows are ordered by the sort order (Iceberg spec:
+ * Sorting — per field a transform of a source column, a direction and a
+ * null order) and copied into new batches in that order. Every flush goes
+ * to files of its own (compaction gives it its own writer, the data writer
+ * finishes its open files after it), so every file written holds one
+ * sorted run: memory is bounded by the buffer, and more rows than it holds
+ * become several runs, each sorted (no external merge; the bound is
+ * documented with the options).
  *
  * Keys are computed once per row (the transform applied) and compared
  * with Iceberg's ordering: numbers by value, floats with
@@ -61,7 +64,7 @@ struct maintain_sorter {
 };
 
 static int nomem(floe_error *err) {
-  return floe_error_set(err, FLOE_ENOMEM, "sorted compaction: out of memory");
+  return floe_error_set(err, FLOE_ENOMEM, "sort buffer: out of memory");
 }
 
 static int64_t view_bytes(const floe_arrow_view *v) {
@@ -172,7 +175,7 @@ int maintain_sorter_add(maintain_sorter *s, struct ArrowArray *batch, bool *out_
     return FLOE_OK;
   }
   if (batch->length > INT32_MAX || s->n_batches == INT32_MAX)
-    return floe_error_set(err, FLOE_ERANGE, "sorted compaction: batch too large");
+    return floe_error_set(err, FLOE_ERANGE, "sort buffer: batch too large");
   if (s->n_batches == s->cap_batches) {
     int32_t cap = s->cap_batches ? s->cap_batches * 2 : 16;
     buffered_batch *grown = floe_realloc(s->batches, (size_t)cap * sizeof *grown);
@@ -205,7 +208,7 @@ int maintain_sorter_add(maintain_sorter *s, struct ArrowArray *batch, bool *out_
       int rc = floe_iceberg_value_from_arrow(&k->source_type, &b->views[k->column], r, &raw, err);
       if (rc == FLOE_OK) rc = floe_iceberg_transform_apply(&k->transform, &k->source_type, &raw, key, err);
       if (rc < 0) {
-        floe_error_prefix(err, "sorted compaction");
+        floe_error_prefix(err, "sort buffer");
         return rc;
       }
     }
@@ -313,7 +316,19 @@ static void reset(maintain_sorter *s) {
   s->bytes = 0;
 }
 
+static int writer_sink(void *ctx, const struct ArrowSchema *schema,
+                       const struct ArrowArray *batch, floe_error *err) {
+  return floe_data_writer_write(ctx, schema, batch, err);
+}
+
 int maintain_sorter_flush(maintain_sorter *s, floe_data_writer *writer, floe_error *err) {
+  return maintain_sorter_flush_to(s, writer_sink, writer, err);
+}
+
+int64_t maintain_sorter_rows(const maintain_sorter *s) { return s->n_rows; }
+
+int maintain_sorter_flush_to(maintain_sorter *s, maintain_sorter_sink sink, void *ctx,
+                             floe_error *err) {
   int rc = FLOE_OK;
   int64_t *idx = NULL;
   floe_arrow_batch_builder bb;
@@ -344,7 +359,7 @@ int maintain_sorter_flush(maintain_sorter *s, floe_data_writer *writer, floe_err
     for (int64_t c = 0; c < s->n_columns; c++) {
       rc = floe_arrow_builder_append_view(&bb.columns[c], &b->views[c], first->row, n);
       if (rc < 0) {
-        rc = floe_error_set(err, rc, "sorted compaction: copying column %s failed",
+        rc = floe_error_set(err, rc, "sort buffer: copying column %s failed",
                             s->schema->children[c]->name);
         goto cleanup;
       }
@@ -353,7 +368,7 @@ int maintain_sorter_flush(maintain_sorter *s, floe_data_writer *writer, floe_err
     in_batch += n;
     if (in_batch == OUTPUT_BATCH_ROWS || i == s->n_rows) {
       FLOE_TRY(floe_arrow_batch_builder_finish(&bb, &out, err));
-      FLOE_TRY(floe_data_writer_write(writer, s->schema, &out, err));
+      FLOE_TRY(sink(ctx, s->schema, &out, err));
       out.release(&out);
       in_batch = 0;
     }

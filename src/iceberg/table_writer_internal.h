@@ -104,6 +104,7 @@ typedef struct tw_core {
   int32_t *equality_ids;
   int32_t n_equality_ids;
   bool has_sort_order_id;
+  int32_t sort_order_id; /* the order every file follows (0: unsorted) */
 
   int32_t file_counter;
   char **created; /* every path created, for abort */
@@ -161,6 +162,14 @@ int tw_write_rows(tw_core *c, int32_t part, const struct ArrowArray *rows,
 int tw_write_batch(tw_core *c, const struct ArrowSchema *schema,
                    const struct ArrowArray *batch, bool allow_extra,
                    floe_error *err);
+
+/* Checks a batch as tw_write_batch does and copies its rows, as a struct
+ * of the write schema, into *out (the caller releases it). */
+int tw_copy_batch(tw_core *c, const struct ArrowSchema *schema,
+                  const struct ArrowArray *batch, struct ArrowArray *out, floe_error *err);
+
+/* Finishes every open file (the results stay in the core). */
+int tw_finish_open_files(tw_core *c, floe_error *err);
 
 /* Finishes every open file and moves the results into *out. */
 int tw_close(tw_core *c, floe_content_file_list *out, floe_error *err);

@@ -1624,6 +1624,8 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
     floe_table_writer_options_init(&wo);
     FLOE_TRY(floe_table_writer_options_from_metadata(&wo, md, err));
     wo.io = floe_table_io(js->table);
+    /* Data files in the table's default sort order (sort_by). */
+    wo.sort_order = floe_iceberg_metadata_sort_order(md, md->default_sort_order_id);
     FLOE_TRY(floe_io_uuid4(uuid, err));
     snprintf(prefix, sizeof prefix, "00000-%d-%s", u->part_i, uuid);
     wo.file_prefix = prefix;

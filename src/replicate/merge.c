@@ -1740,6 +1740,10 @@ static int data_writer_get(floe_merge *m, floe_error *err) {
   char prefix[128];
   int rc = writer_options(m, "data", &o, prefix, sizeof prefix, err);
   if (rc < 0) return rc;
+  /* New rows and copy-on-write rewrites are written in the table's sort
+   * order, the sort buffer taking a quarter of the budget. */
+  o.sort_order = floe_iceberg_metadata_sort_order(m->md, m->md->default_sort_order_id);
+  o.sort_buffer_bytes = m->memory_budget / 4 > (1 << 20) ? m->memory_budget / 4 : (1 << 20);
   return floe_data_writer_open(&m->data_writer, &o, err);
 }
 

@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import {
-  metadataLocation, modulesPresent, normalizeRows, readIceberg, readMetadata, sqliteRows,
+  duckdbFileRows, metadataLocation, modulesPresent, normalizeRows, readIceberg, readMetadata, sqliteRows,
 } from './lib/check_table.mjs';
 import { FLOE, floe, runOk, scratch, sqlite, writeJob } from './lib/cli.mjs';
 
@@ -157,5 +157,57 @@ describe('partition evolution', () => {
     assert.match(refused.stderr, /sort_by\[0\]: column 'nosuch' is not a column of the table/);
     // The refused run wrote nothing: batch 5 is not in the table.
     await assertEqualsSource(dir, 'sorted table', 'batch_sk < 5');
+  });
+  test('data files are written in the sort order and carry its id', async () => {
+    // Rows arrive in a scrambled order; grp has nulls; two buckets.
+    const dir = scratch('sorted-files');
+    const insert = (ids, batch) => `INSERT INTO s VALUES ${ids.map((i) =>
+      `(${i}, ${i % 7 === 3 ? 'NULL' : `'g${i % 5}'`}, '2024-05-${String(1 + ((i * 37) % 28)).padStart(2, '0')} 0${i % 10}:00:00', ${i}.5, ${batch})`).join(',')};`;
+    const scrambled = (from, to) => {
+      const ids = [];
+      for (let i = from; i <= to; i++) ids.push(i);
+      return ids.sort((a, b) => ((a * 7919) % 257) - ((b * 7919) % 257));
+    };
+    sqlite(dir, 'CREATE TABLE s (id INTEGER PRIMARY KEY, grp TEXT, ts TIMESTAMP, amount REAL, batch_sk INTEGER NOT NULL);' +
+      insert(scrambled(1, 300), 1));
+    const entry = (extra = '') => writeJob(dir,
+      `  s: {partition_by: [bucket(2, id)], sort_by: [grp desc nulls last, ts, id]${extra}}`, { control: 'floe_control' });
+    entry();
+    runOk(dir);
+
+    // grp desc nulls last, then ts asc (nulls first), then id asc.
+    const cmp = (a, b) => {
+      if ((a[1] === null) !== (b[1] === null)) return a[1] === null ? 1 : -1;
+      if (a[1] !== b[1]) return a[1] < b[1] ? 1 : -1;
+      if (a[2] !== b[2]) return a[2] < b[2] ? -1 : 1;
+      return Number(a[0]) - Number(b[0]);
+    };
+    const checkFiles = async (what) => {
+      const out = runOk(dir, ['table', 'inspect', 'e2e.s', '-c', 'floe.yaml']).stdout;
+      const files = [...out.matchAll(/^ {2}data (\S+) records=(\d+) .* snapshot=\d+( sort_order=(\d+))?$/gm)];
+      assert.ok(files.length >= 2, `${what}: expected a file per bucket\n${out}`);
+      let rows = 0;
+      for (const [, file, records, , order] of files) {
+        assert.equal(order, '1', `${what}: ${file} should carry sort order 1\n${out}`);
+        const got = await duckdbFileRows(file, [[1, 'id', 'BIGINT'], [2, 'grp', 'VARCHAR'], [3, 'ts', 'TIMESTAMP']]);
+        assert.equal(got.length, Number(records));
+        assert.deepEqual(got, [...got].sort(cmp), `${what}: ${file} is not in the sort order`);
+        rows += got.length;
+      }
+      return rows;
+    };
+    assert.equal(await checkFiles('append'), 300);
+    const md = readMetadata(metadataLocation(path.join(dir, 'catalog.db'), 'e2e', 's'));
+    assert.deepEqual(md['sort-orders'].find((o) => o['order-id'] === 1).fields.map((f) => [f['source-id'], f.direction, f['null-order']]),
+      [[2, 'desc', 'nulls-last'], [3, 'asc', 'nulls-first'], [1, 'asc', 'nulls-first']]);
+
+    // A copy-on-write merge: rewritten files and new rows are sorted too.
+    entry(', mode: merge, primary_key: [id], merge: {deletes: copy_on_write}');
+    sqlite(dir, `UPDATE s SET grp = 'changed', batch_sk = 2 WHERE id % 10 = 0;` + insert(scrambled(301, 360), 2));
+    runOk(dir);
+    assert.equal(await checkFiles('copy-on-write merge'), 360);
+    const got = normalizeRows(await readIceberg(path.join(dir, 'catalog.db'), 'e2e', 's'), ['id', 'grp', 'ts', 'amount', 'batch_sk']);
+    const want = normalizeRows(sqliteRows(path.join(dir, 'source.db'), 'SELECT * FROM s'), ['id', 'grp', 'ts', 'amount', 'batch_sk']);
+    assert.deepEqual(got, want);
   });
 });

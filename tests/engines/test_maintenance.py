@@ -444,17 +444,30 @@ def test_sorted_compaction_read_by_spark(spark, root):
     assert {r.content for r in files} == {0}, "compaction applied every delete"
     assert {r.sort_order_id for r in files} == {order_id}, files
     assert sum(r.record_count for r in files) == len(want)
-    for f in files:
+
+    def check_in_order(f):
         t = pq.read_table(f.file_path.replace("file://", "", 1), columns=["customer", "id"])
         rows = list(zip(t.column("customer").to_pylist(), t.column("id").to_pylist()))
         assert len(rows) == f.record_count
         bad = [(a, b) for a, b in zip(rows, rows[1:]) if sort_key_cmp(a, b) > 0]
         assert not bad, f"{f.file_path}: rows out of order: {bad[:3]}"
+    for f in files:
+        check_in_order(f)
     assert spark_rows(spark, "floe_sorted.m.srt") == want
     docs = java_check([metadata_location(job, "srt")])
     assert java_rows(docs[metadata_location(job, "srt")]) == want
-    # Replication continues on the sorted table.
-    job.sql(orders(60, 65, 4) + "UPDATE orders_src SET customer = 'q', batch_sk = 4 WHERE id IN (1, 2);")
+    # Replication continues on the sorted table: the merge writes its new
+    # rows in the table's order too, and Spark's files table shows the id.
+    compacted = {f.file_path for f in files}
+    job.sql(orders(60, 65, 4) + "UPDATE orders_src SET customer = 'q', batch_sk = 4 WHERE id IN (1, 2);" +
+            "UPDATE orders_src SET customer = NULL WHERE id = 62;")
     job.run()
     assert job.control("srt") == [0, 1, 2, 3, 4]
     assert spark_rows(spark, "floe_sorted.m.srt") == expected(job, src)
+    files = spark.sql("SELECT content, file_path, sort_order_id, record_count FROM floe_sorted.m.srt.files "
+                      "WHERE content = 0").collect()
+    written = [f for f in files if f.file_path not in compacted]
+    assert written and {f.sort_order_id for f in written} == {order_id}, files
+    assert sum(f.record_count for f in written) == 7  # new ids 60..64, changed ids 1 and 2
+    for f in written:
+        check_in_order(f)

@@ -1342,37 +1342,320 @@ static int run_all_writers(table *t, const input *in) {
   return rc;
 }
 
-static void test_allocation_failure_sweep(void) {
-  table t;
-  REQUIRE(table_open(&t, "alloc", "order_ts:day,customer_id:bucket[2]") == 0);
-  t.options.max_open_files = 2;
-  t.options.target_file_size_bytes = 2500;
-  t.options.max_buffered_deletes = 8;
-  input in;
-  REQUIRE(make_input(t.schema, NULL, 0, 40, &in) == 0);
-  long start = floe_alloc_calls();
-  REQUIRE(run_all_writers(&t, &in) == 0);
-  long needed = floe_alloc_calls() - start;
-  int files_ok = count_parquet(t.location);
-  printf("  %ld allocations, %d files\n", needed, files_ok);
-  CHECK(files_ok > 8);
-  int failures = 0, stray = 0;
-  for (long n = 1; n <= needed + 1; n++) {
-    empty_dir(t.location);
-    floe_alloc_fail_after(n);
-    int rc = run_all_writers(&t, &in);
-    floe_alloc_fail_after(0);
-    if (rc != 0) {
-      failures++;
-      if (count_parquet(t.location) != 0) stray++;
-    } else {
-      CHECK_INT_EQ(count_parquet(t.location), files_ok);
+/* ---- sorted data files (options.sort_order) ------------------------------ */
+
+/* The key of input row i (append_row's values) on one column, after an
+ * optional transform, computed here independently of floe. */
+typedef struct test_key {
+  int is_null;
+  int kind; /* 0 integer, 1 double, 2 text */
+  int64_t i;
+  double d;
+  char text[96];
+} test_key;
+
+static test_key key_of(int32_t column, const char *transform, int64_t i) {
+  static const int64_t base = INT64_C(1706572800000000);
+  test_key k;
+  memset(&k, 0, sizeof k);
+  switch (column) {
+    case C_ID: k.i = i; break;
+    case C_CUSTOMER: k.is_null = i % 13 == 12; k.i = 1000 + (i * 7) % 50; break;
+    case C_REGION:
+      k.is_null = i % 11 == 10;
+      k.kind = 2;
+      snprintf(k.text, sizeof k.text, "%s", regions[i % 3]);
+      break;
+    case C_TS: k.is_null = i % 17 == 16; k.i = base + i * 47 * 60 * INT64_C(1000000) + i; break;
+    case C_PRICE: k.i = i * 101 - 5000; break;
+    case C_NOTE:
+      k.is_null = i % 9 == 8;
+      k.kind = 2;
+      if (i % 5 == 0)
+        snprintf(k.text, sizeof k.text, "a note longer than sixteen characters #%lld", (long long)i);
+      else
+        snprintf(k.text, sizeof k.text, "n%lld", (long long)i);
+      break;
+    case C_OK: k.i = i % 2 == 0; break;
+    case C_DAY: k.i = 19700 + i % 40; break;
+    case C_SCORE: k.kind = 1; k.d = i == 3 ? NAN : (double)i * 0.5; break;
+  }
+  if (transform != NULL && strcmp(transform, "day") == 0) {
+    int64_t day = INT64_C(86400000000);
+    k.i = k.i >= 0 ? k.i / day : -((-k.i + day - 1) / day);
+  } else if (transform != NULL && strcmp(transform, "truncate[2]") == 0) {
+    k.text[2] = '\0'; /* ASCII text: two code points */
+  }
+  return k;
+}
+
+typedef struct test_order_field {
+  int32_t column;
+  const char *transform; /* NULL: identity */
+  int desc, nulls_last;
+} test_order_field;
+
+static const test_order_field *cmp_fields;
+static int cmp_n_fields;
+
+/* Iceberg's order: NaN above every number, strings by bytes; nulls by the
+ * null order whatever the direction. */
+static int cmp_test_rows(const void *pa, const void *pb) {
+  int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
+  for (int f = 0; f < cmp_n_fields; f++) {
+    const test_order_field *o = &cmp_fields[f];
+    test_key x = key_of(o->column, o->transform, a), y = key_of(o->column, o->transform, b);
+    int c = 0;
+    if (x.is_null || y.is_null) {
+      if (x.is_null && y.is_null) continue;
+      c = x.is_null ? -1 : 1;
+      return o->nulls_last ? -c : c;
+    }
+    if (x.kind == 0) c = (x.i > y.i) - (x.i < y.i);
+    else if (x.kind == 2) c = strcmp(x.text, y.text);
+    else if (isnan(x.d) || isnan(y.d)) c = isnan(x.d) - isnan(y.d);
+    else c = (x.d > y.d) - (x.d < y.d);
+    if (c != 0) return o->desc ? -c : c;
+  }
+  return (a > b) - (a < b);
+}
+
+static floe_iceberg_sort_order *make_order(const floe_iceberg_schema *schema, int32_t order_id,
+                                           const test_order_field *fields, int n) {
+  floe_iceberg_sort_order *order = NULL;
+  floe_error err = {0};
+  if (floe_iceberg_sort_order_new(&order, order_id, &err) != 0) return NULL;
+  for (int f = 0; f < n; f++) {
+    const floe_iceberg_field *col = floe_iceberg_schema_find_id(schema, fields[f].column);
+    if (floe_iceberg_sort_order_add_field(order, schema, col->name,
+                                          fields[f].transform ? fields[f].transform : "identity",
+                                          fields[f].desc ? FLOE_SORT_DESC : FLOE_SORT_ASC,
+                                          fields[f].nulls_last ? FLOE_NULLS_LAST : FLOE_NULLS_FIRST,
+                                          &err) != 0) {
+      printf("  sort order: %s\n", err.message);
+      floe_iceberg_sort_order_free(order);
+      return NULL;
     }
   }
-  CHECK(failures > 100);
-  CHECK_INT_EQ(stray, 0);
+  return order;
+}
+
+/* Writes rows [0, n) in batches of `per_batch` through a sorted writer
+ * and returns its files. */
+static int write_sorted(table *t, const floe_iceberg_sort_order *order, int64_t n,
+                        int64_t per_batch, int64_t sort_buffer, floe_content_file_list *files) {
+  input in;
+  floe_error err = {0};
+  floe_data_writer *w = NULL;
+  memset(files, 0, sizeof *files);
+  if (make_input(t->schema, NULL, 0, n, &in) != 0) return -1;
+  t->options.sort_order = order;
+  t->options.sort_buffer_bytes = sort_buffer;
+  int rc = floe_data_writer_open(&w, &t->options, &err);
+  for (int64_t from = 0; rc == 0 && from < n; from += per_batch) {
+    struct ArrowArray s = slice_of(&in.batch, from, n - from < per_batch ? n - from : per_batch);
+    rc = floe_data_writer_write(w, &in.schema, &s, &err);
+  }
+  if (rc == 0 && floe_data_writer_rows(w) != n) rc = -1;
+  if (rc == 0) rc = floe_data_writer_close(w, files, &err);
+  if (rc != 0) printf("  sorted write: %s\n", err.message);
+  floe_data_writer_free(w);
   input_release(&in);
+  return rc;
+}
+
+/* The ids of a file's rows, in file order. */
+static int64_t file_ids(const char *path, int64_t *ids, int64_t cap) {
+  static const int32_t id_col[] = {C_ID};
+  rows r = {0};
+  if (read_file_rows(path, id_col, 1, &r) != 0) return -1;
+  int64_t n = r.n < cap ? r.n : cap;
+  for (int64_t i = 0; i < n; i++) ids[i] = strtoll(r.text[i], NULL, 10);
+  rows_free(&r);
+  return n;
+}
+
+static void test_sorted_files_follow_the_order_for_every_type(void) {
+  enum { N = 500 };
+  static const int32_t columns[] = {C_CUSTOMER, C_REGION, C_TS, C_PRICE, C_NOTE,
+                                    C_OK,       C_DAY,    C_SCORE};
+  int cases = 0;
+  for (size_t c = 0; c < sizeof columns / sizeof columns[0]; c++) {
+    for (int variant = 0; variant < 4; variant++) {
+      test_order_field fields[2] = {{columns[c], NULL, variant & 1, (variant >> 1) & 1},
+                                    {C_ID, NULL, 0, 0}};
+      table t;
+      REQUIRE(table_open(&t, "sorted_types", NULL) == 0);
+      floe_iceberg_sort_order *order = make_order(t.schema, 7, fields, 2);
+      REQUIRE(order != NULL);
+      floe_content_file_list files;
+      CHECK(write_sorted(&t, order, N, 64, 0, &files) == 0);
+      CHECK_INT_EQ(files.n_files, 1); /* 500 rows fit the default buffer */
+      if (files.n_files == 1) {
+        const floe_iceberg_content_file *f = &files.files[0];
+        CHECK(f->has_sort_order_id && f->sort_order_id == 7);
+        int64_t got[N], want[N];
+        CHECK_INT_EQ(file_ids(f->file_path, got, N), N);
+        for (int64_t i = 0; i < N; i++) want[i] = i;
+        cmp_fields = fields;
+        cmp_n_fields = 2;
+        qsort(want, N, sizeof want[0], cmp_test_rows);
+        int64_t first_diff = -1;
+        for (int64_t i = 0; i < N && first_diff < 0; i++)
+          if (got[i] != want[i]) first_diff = i;
+        if (first_diff >= 0)
+          printf("  column %d variant %d: row %lld is id %lld, expected %lld\n", (int)columns[c],
+                 variant, (long long)first_diff, (long long)got[first_diff],
+                 (long long)want[first_diff]);
+        CHECK(first_diff < 0);
+        cases++;
+      }
+      floe_content_file_list_free(&files);
+      floe_iceberg_sort_order_free(order);
+      empty_dir(t.location);
+      table_close(&t);
+    }
+  }
+  CHECK_INT_EQ(cases, 32);
+}
+
+static void test_sorted_files_order_by_transformed_values(void) {
+  enum { N = 400 };
+  static const test_order_field orders[][2] = {
+      {{C_NOTE, "truncate[2]", 1, 0}, {C_ID, NULL, 1, 0}},
+      {{C_TS, "day", 0, 1}, {C_ID, NULL, 1, 0}},
+  };
+  for (int o = 0; o < 2; o++) {
+    table t;
+    REQUIRE(table_open(&t, "sorted_transforms", NULL) == 0);
+    floe_iceberg_sort_order *order = make_order(t.schema, 3, orders[o], 2);
+    REQUIRE(order != NULL);
+    floe_content_file_list files;
+    CHECK(write_sorted(&t, order, N, 50, 0, &files) == 0);
+    CHECK_INT_EQ(files.n_files, 1);
+    if (files.n_files == 1) {
+      int64_t got[N], want[N];
+      CHECK_INT_EQ(file_ids(files.files[0].file_path, got, N), N);
+      for (int64_t i = 0; i < N; i++) want[i] = i;
+      cmp_fields = orders[o];
+      cmp_n_fields = 2;
+      qsort(want, N, sizeof want[0], cmp_test_rows);
+      CHECK(memcmp(got, want, sizeof got) == 0);
+      CHECK_INT_EQ(files.files[0].sort_order_id, 3);
+    }
+    floe_content_file_list_free(&files);
+    floe_iceberg_sort_order_free(order);
+    empty_dir(t.location);
+    table_close(&t);
+  }
+}
+
+/* A buffer smaller than the rows: each flush its own files, each file one
+ * sorted run; partitions keep the order within each of their files. */
+static void test_sorted_runs_past_the_buffer_are_separate_files(void) {
+  enum { N = 500 };
+  static const test_order_field desc_id[] = {{C_ID, NULL, 1, 0}};
+  for (int partitioned = 0; partitioned < 2; partitioned++) {
+    table t;
+    REQUIRE(table_open(&t, "sorted_runs", partitioned ? "region:identity" : NULL) == 0);
+    floe_iceberg_sort_order *order = make_order(t.schema, 2, desc_id, 1);
+    REQUIRE(order != NULL);
+    floe_content_file_list files;
+    /* A 1-byte buffer: every batch of 64 rows is flushed on its own. */
+    CHECK(write_sorted(&t, order, N, 64, 1, &files) == 0);
+    int32_t runs = (N + 63) / 64;
+    if (!partitioned) CHECK_INT_EQ(files.n_files, runs);
+    else CHECK(files.n_files > runs && files.n_files <= runs * 4);
+    static int64_t seen[N];
+    memset(seen, 0, sizeof seen);
+    int64_t total = 0;
+    for (int32_t f = 0; f < files.n_files; f++) {
+      int64_t ids[N];
+      int64_t n = file_ids(files.files[f].file_path, ids, N);
+      CHECK(n > 0 && n <= 64);
+      CHECK_INT_EQ(files.files[f].record_count, n);
+      CHECK_INT_EQ(files.files[f].sort_order_id, 2);
+      for (int64_t i = 0; i < n; i++) {
+        if (i > 0) CHECK(ids[i - 1] > ids[i]);
+        /* one run = one batch of the input */
+        CHECK_INT_EQ(ids[i] / 64, ids[0] / 64);
+        if (ids[i] >= 0 && ids[i] < N) seen[ids[i]]++;
+      }
+      total += n;
+    }
+    CHECK_INT_EQ(total, N);
+    for (int64_t i = 0; i < N; i++) CHECK_INT_EQ(seen[i], 1);
+    floe_content_file_list_free(&files);
+    floe_iceberg_sort_order_free(order);
+    empty_dir(t.location);
+    table_close(&t);
+  }
+}
+
+/* An order on a column the file does not hold cannot be honoured: the
+ * writer writes rows as they come and says so with order id 0. */
+static void test_unsorted_order_or_none_gives_order_id_zero(void) {
+  table t;
+  REQUIRE(table_open(&t, "sorted_none", NULL) == 0);
+  floe_iceberg_sort_order *unsorted = NULL;
+  floe_error err = {0};
+  REQUIRE_OK(floe_iceberg_sort_order_new(&unsorted, 0, &err), &err);
+  floe_content_file_list files;
+  CHECK(write_sorted(&t, unsorted, 100, 30, 0, &files) == 0);
+  CHECK_INT_EQ(files.n_files, 1);
+  if (files.n_files == 1) {
+    CHECK(files.files[0].has_sort_order_id && files.files[0].sort_order_id == 0);
+    int64_t ids[100];
+    CHECK_INT_EQ(file_ids(files.files[0].file_path, ids, 100), 100);
+    for (int64_t i = 0; i < 100; i++) CHECK_INT_EQ(ids[i], i);
+  }
+  floe_content_file_list_free(&files);
+  floe_iceberg_sort_order_free(unsorted);
+  empty_dir(t.location);
   table_close(&t);
+}
+
+static void test_allocation_failure_sweep(void) {
+  /* Unsorted, then sorted by customer_id desc with a buffer that flushes
+   * every couple of batches. */
+  static const test_order_field by_customer[] = {{C_CUSTOMER, NULL, 1, 1}};
+  for (int sorted = 0; sorted < 2; sorted++) {
+    table t;
+    REQUIRE(table_open(&t, "alloc", "order_ts:day,customer_id:bucket[2]") == 0);
+    t.options.max_open_files = 2;
+    t.options.target_file_size_bytes = 2500;
+    t.options.max_buffered_deletes = 8;
+    floe_iceberg_sort_order *order = sorted ? make_order(t.schema, 1, by_customer, 1) : NULL;
+    t.options.sort_order = order;
+    t.options.sort_buffer_bytes = 4000;
+    input in;
+    REQUIRE(make_input(t.schema, NULL, 0, 40, &in) == 0);
+    long start = floe_alloc_calls();
+    REQUIRE(run_all_writers(&t, &in) == 0);
+    long needed = floe_alloc_calls() - start;
+    int files_ok = count_parquet(t.location);
+    printf("  %s: %ld allocations, %d files\n", sorted ? "sorted" : "unsorted", needed, files_ok);
+    CHECK(files_ok > 8);
+    int failures = 0, stray = 0;
+    for (long n = 1; n <= needed + 1; n++) {
+      empty_dir(t.location);
+      floe_alloc_fail_after(n);
+      int rc = run_all_writers(&t, &in);
+      floe_alloc_fail_after(0);
+      if (rc != 0) {
+        failures++;
+        if (count_parquet(t.location) != 0) stray++;
+      } else {
+        CHECK_INT_EQ(count_parquet(t.location), files_ok);
+      }
+    }
+    CHECK(failures > 100);
+    CHECK_INT_EQ(stray, 0);
+    empty_dir(t.location);
+    floe_iceberg_sort_order_free(order);
+    input_release(&in);
+    table_close(&t);
+  }
 }
 
 int main(void) {
@@ -1396,6 +1679,10 @@ int main(void) {
   RUN(test_position_deletes_roll_and_spill);
   RUN(test_equality_deletes_schema_ids_and_partitions);
   RUN(test_equality_deletes_unpartitioned_are_global);
+  RUN(test_sorted_files_follow_the_order_for_every_type);
+  RUN(test_sorted_files_order_by_transformed_values);
+  RUN(test_sorted_runs_past_the_buffer_are_separate_files);
+  RUN(test_unsorted_order_or_none_gives_order_id_zero);
   RUN(test_allocation_failure_sweep);
   return test_report();
 }

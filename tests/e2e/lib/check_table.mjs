@@ -139,6 +139,24 @@ export async function duckdbFiles(catalogDb, ns, table, fieldId) {
   return { rows: Number(count), sum: BigInt(sum ?? 0), files: data.length };
 }
 
+// The rows of one Parquet file in file order, read by DuckDB by field id:
+// `columns` is [[fieldId, name, duckdbType], ...]; values come back as DuckDB
+// renders them with CAST(... AS VARCHAR) (null stays null).
+export async function duckdbFileRows(file, columns) {
+  await loadModules();
+  if (!duckInstance) {
+    const { DuckDBInstance } = await import(pathToFileURL(path.join(MODULES, '@duckdb/node-api/lib/index.js')).href);
+    duckInstance = await DuckDBInstance.create(':memory:', { threads: '2' });
+  }
+  const conn = await duckInstance.connect();
+  const map = columns.map(([id, name, type]) => `${id}: {name: '${name}', type: '${type}', default_value: NULL}`).join(', ');
+  const select = columns.map(([, name]) => `CAST(${name} AS VARCHAR)`).join(', ');
+  const reader = await conn.runAndReadAll(
+    `SELECT ${select} FROM read_parquet('${file.replace(/^file:/, '').replace(/'/g, "''")}', ` +
+    `schema = MAP {${map}}, file_row_number = true) ORDER BY file_row_number`);
+  return reader.getRows();
+}
+
 export function sqliteRows(db, sql) {
   const out = sh('sqlite3', ['-json', db, sql]).trim();
   return out === '' ? [] : JSON.parse(out);
