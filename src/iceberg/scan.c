@@ -279,6 +279,9 @@ typedef struct work_col {
   bool is_list;                  /* a list of primitives */
   bool nested;                   /* a struct, map or list of nested values */
   floe_arrow_type file_element_type; /* lists: the file's element type */
+  /* nested, not bulk: the table's and the file's Arrow fields, the file's
+   * read into the table's level by level (nested_append_evolved) */
+  struct ArrowSchema *evolve_want, *evolve_have;
 } work_col;
 
 typedef struct file_state {
@@ -346,7 +349,11 @@ static void free_values(floe_iceberg_value *values, int32_t n) {
 
 static void file_state_close(floe_scan *s, file_state *f) {
   if (f->work != NULL)
-    for (int32_t i = 0; i < f->n_work; i++) floe_iceberg_value_free(&f->work[i].constant);
+    for (int32_t i = 0; i < f->n_work; i++) {
+      floe_iceberg_value_free(&f->work[i].constant);
+      if (f->work[i].evolve_want != NULL) floe_arrow_schema_release(f->work[i].evolve_want);
+      floe_free(f->work[i].evolve_want);
+    }
   floe_free(f->work);
   floe_free(f->proj_index);
   floe_free(f->pred_index);
@@ -417,6 +424,147 @@ static bool nested_layout_matches(const struct ArrowSchema *want, const struct A
   for (int64_t i = 0; i < want->n_children; i++)
     if (!nested_layout_matches(want->children[i], have->children[i])) return false;
   return true;
+}
+
+/* The child of struct field `have` with field id `id`, or -1. */
+static int64_t child_with_id(const struct ArrowSchema *have, int32_t id) {
+  for (int64_t k = 0; k < have->n_children; k++)
+    if (floe_arrow_schema_field_id(have->children[k]) == id) return k;
+  return -1;
+}
+
+/* Whether a file leaf of type b reads as the table's leaf type a: the same
+ * layout, or a promotion (Iceberg spec: Schema Evolution) — int->long,
+ * float->double, a decimal of one scale and no larger precision. */
+static bool leaf_evolvable(const floe_arrow_type_info *a, const floe_arrow_type_info *b) {
+  if (a->id == FLOE_ARROW_DECIMAL128 && b->id == FLOE_ARROW_DECIMAL128)
+    return a->scale == b->scale && b->precision <= a->precision;
+  if (floe_arrow_type_same_layout(a, b)) return true;
+  return (a->id == FLOE_ARROW_INT64 && b->id == FLOE_ARROW_INT32) ||
+         (a->id == FLOE_ARROW_DOUBLE && b->id == FLOE_ARROW_FLOAT);
+}
+
+/* Whether the file's nested field `have` reads as the table's `want` after
+ * schema evolution: the same kind at every level; struct fields matched by
+ * field id, a table field the file lacks read as null (it must be
+ * optional: Iceberg spec, "Default values"), a file field the table
+ * dropped skipped; leaves as leaf_evolvable. Otherwise `why` (size n) gets
+ * the path of the first level that does not fit, from `path`. */
+static bool nested_evolvable(const struct ArrowSchema *want, const struct ArrowSchema *have,
+                             const char *path, char *why, size_t n) {
+  floe_arrow_type_info a, b;
+  if (floe_arrow_schema_type(want, &a, NULL) < 0 || floe_arrow_schema_type(have, &b, NULL) < 0) {
+    snprintf(why, n, "%s has a type without an Arrow form", path);
+    return false;
+  }
+  char ta[32], tb[32];
+  floe_arrow_type_name(&a, ta, sizeof ta);
+  floe_arrow_type_name(&b, tb, sizeof tb);
+  if (!floe_arrow_type_is_nested(a.id) || a.id != b.id) {
+    if (!floe_arrow_type_is_nested(a.id) && !floe_arrow_type_is_nested(b.id) && leaf_evolvable(&a, &b))
+      return true;
+    snprintf(why, n, "%s is %s in the file and %s in the table", path, tb, ta);
+    return false;
+  }
+  char sub[512];
+  if (a.id == FLOE_ARROW_STRUCT) {
+    for (int64_t k = 0; k < want->n_children; k++) {
+      const struct ArrowSchema *w = want->children[k];
+      snprintf(sub, sizeof sub, "%s.%s", path, w->name ? w->name : "?");
+      int64_t h = child_with_id(have, floe_arrow_schema_field_id(w));
+      if (h < 0) {
+        if (!(w->flags & ARROW_FLAG_NULLABLE)) {
+          snprintf(why, n, "%s is required in the table and missing from the file", sub);
+          return false;
+        }
+        continue;
+      }
+      if (!nested_evolvable(w, have->children[h], sub, why, n)) return false;
+    }
+    return true;
+  }
+  if (want->n_children != have->n_children) {
+    snprintf(why, n, "%s has another layout in the file", path);
+    return false;
+  }
+  if (a.id == FLOE_ARROW_LIST) {
+    snprintf(sub, sizeof sub, "%s.element", path);
+    return nested_evolvable(want->children[0], have->children[0], sub, why, n);
+  }
+  /* a map: its entries struct of key and value, positionally */
+  const struct ArrowSchema *we = want->children[0], *he = have->children[0];
+  if (we->n_children != 2 || he->n_children != 2) {
+    snprintf(why, n, "%s has another layout in the file", path);
+    return false;
+  }
+  snprintf(sub, sizeof sub, "%s.key", path);
+  if (!nested_evolvable(we->children[0], he->children[0], sub, why, n)) return false;
+  snprintf(sub, sizeof sub, "%s.value", path);
+  return nested_evolvable(we->children[1], he->children[1], sub, why, n);
+}
+
+/* Appends row i of the file's nested column v (Arrow field `have`) to the
+ * table's builder b (field `want`), as nested_evolvable allows: fields the
+ * file lacks as nulls, promoted leaves widened, the rest copied. */
+static int nested_append_evolved(floe_arrow_builder *b, const struct ArrowSchema *want,
+                                 const struct ArrowSchema *have, const floe_arrow_view *v, int64_t i) {
+  if (floe_arrow_view_is_null(v, i)) return floe_arrow_builder_append_null(b);
+  floe_error ignored = {0};
+  int rc = FLOE_OK;
+  int64_t start, end;
+  switch (b->type.id) {
+    case FLOE_ARROW_STRUCT: {
+      floe_arrow_builder *fields;
+      int64_t n_fields;
+      if ((rc = floe_arrow_builder_struct_start(b, &fields, &n_fields)) < 0) return rc;
+      for (int64_t k = 0; rc >= 0 && k < n_fields; k++) {
+        int64_t h = child_with_id(have, floe_arrow_schema_field_id(want->children[k]));
+        floe_arrow_view field;
+        if (h < 0) {
+          rc = floe_arrow_builder_append_null(&fields[k]);
+        } else if ((rc = floe_arrow_view_struct_child(v, h, &field, &ignored)) >= 0) {
+          rc = nested_append_evolved(&fields[k], want->children[k], have->children[h], &field, i);
+        }
+      }
+      return rc < 0 ? rc : floe_arrow_builder_struct_end(b);
+    }
+    case FLOE_ARROW_LIST: {
+      floe_arrow_view elements;
+      floe_arrow_builder *eb;
+      if ((rc = floe_arrow_view_list_child(v, &elements, &ignored)) < 0) return rc;
+      floe_arrow_view_list_range(v, i, &start, &end);
+      if ((rc = floe_arrow_builder_list_start(b, &eb)) < 0) return rc;
+      for (int64_t e = start; rc >= 0 && e < end; e++)
+        rc = nested_append_evolved(eb, want->children[0], have->children[0], &elements, e);
+      return rc < 0 ? rc : floe_arrow_builder_list_end(b);
+    }
+    case FLOE_ARROW_MAP: {
+      floe_arrow_view keys, values;
+      floe_arrow_builder *kb, *vb;
+      const struct ArrowSchema *we = want->children[0], *he = have->children[0];
+      if ((rc = floe_arrow_view_map_entries(v, &keys, &values, &ignored)) < 0) return rc;
+      floe_arrow_view_list_range(v, i, &start, &end);
+      if ((rc = floe_arrow_builder_map_start(b, &kb, &vb)) < 0) return rc;
+      for (int64_t e = start; rc >= 0 && e < end; e++) {
+        rc = nested_append_evolved(kb, we->children[0], he->children[0], &keys, e);
+        if (rc >= 0) rc = nested_append_evolved(vb, we->children[1], he->children[1], &values, e);
+      }
+      return rc < 0 ? rc : floe_arrow_builder_map_end(b);
+    }
+    case FLOE_ARROW_INT64:
+      if (v->type.id == FLOE_ARROW_INT32)
+        return floe_arrow_builder_append_int64(b, floe_arrow_view_int32(v, i));
+      break;
+    case FLOE_ARROW_DOUBLE:
+      if (v->type.id == FLOE_ARROW_FLOAT)
+        return floe_arrow_builder_append_double(b, floe_arrow_view_float(v, i));
+      break;
+    case FLOE_ARROW_DECIMAL128: /* a narrower precision: the same unscaled value */
+      return floe_arrow_builder_append_decimal(b, floe_arrow_view_decimal(v, i));
+    default:
+      break;
+  }
+  return floe_arrow_builder_append_view(b, v, i, 1);
 }
 
 /* A top-level primitive column (or, when allow_list, a list of
@@ -1391,15 +1539,30 @@ static int open_task(floe_scan *s, const floe_scan_task *task, floe_error *err) 
       const floe_iceberg_field *field = scan_find_field(s->metadata, s->schema, w->field_id);
       struct ArrowSchema want;
       FLOE_TRY(floe_iceberg_field_to_arrow(field, &want, err));
-      bool same = nested_layout_matches(&want, f->batch_schema.children[w->batch_index]);
-      floe_arrow_schema_release(&want);
-      if (!same) {
-        rc = floe_error_set(err, FLOE_EUNSUPPORTED,
-                            "column '%s' (field id %d): its nested fields in the file differ from "
-                            "the table's (reading evolved nested columns is not built)",
-                            field->name, w->field_id);
+      struct ArrowSchema *have = f->batch_schema.children[w->batch_index];
+      if (nested_layout_matches(&want, have)) {
+        floe_arrow_schema_release(&want);
+        continue;
+      }
+      /* Written before the column's nested fields evolved: read level by
+       * level into the table's layout. */
+      char why[640];
+      if (!nested_evolvable(&want, have, field->name, why, sizeof why)) {
+        floe_arrow_schema_release(&want);
+        rc = floe_error_set(err, FLOE_EFORMAT,
+                            "column '%s' (field id %d) cannot be read as the table's type: %s",
+                            field->name, w->field_id, why);
         goto cleanup;
       }
+      work_col *wm = &f->work[i];
+      wm->evolve_want = floe_malloc(sizeof *wm->evolve_want);
+      if (wm->evolve_want == NULL) {
+        floe_arrow_schema_release(&want);
+        goto nomem;
+      }
+      *wm->evolve_want = want;
+      wm->evolve_have = have;
+      wm->bulk = false;
     }
   }
   f->n_views = n_file;
@@ -1507,6 +1670,16 @@ static int append_column(floe_scan *s, const work_col *w, const uint8_t *keep, i
     return FLOE_OK;
   }
   const floe_arrow_view *v = &f->views[w->batch_index];
+  if (w->evolve_want != NULL) {
+    for (int64_t r = 0; r < n; r++) {
+      if (!keep[r]) continue;
+      rc = nested_append_evolved(b, w->evolve_want, w->evolve_have, v, r);
+      if (rc < 0)
+        return floe_error_set(err, rc, "field id %d, row %lld: %s", w->field_id, (long long)(first_row + r),
+                              floe_error_code_name(rc));
+    }
+    return FLOE_OK;
+  }
   if (!w->bulk) return append_widened(w, v, keep, n, first_row, b, err);
   for (int64_t r = 0; r < n;) {
     if (!keep[r]) {

@@ -11,7 +11,9 @@
  * Drift (Iceberg spec: Schema Evolution): a new source column is added as an
  * optional column; int->long, float->double and decimal(P,S)->decimal(P',S)
  * with P' > P widen the table column (a list's element field alike); a
- * declared nested shape (struct, map) must equal the table column's type;
+ * declared nested shape (struct, map, nested list) may add nullable struct
+ * fields (fresh ids, added at the struct's end) and widen leaves at any
+ * depth, everything else about it must stay (nested_diff);
  * a narrower source type is converted up
  * by the source query; a column the source dropped stays in the table and
  * reads null from then on (made optional if it was required); anything else
@@ -192,6 +194,147 @@ cleanup:
   return rc;
 }
 
+/* Whether the table column's type `have` may be promoted to `want`. */
+static bool widens(const floe_iceberg_type *have, const floe_iceberg_type *want);
+static bool same_shape(const floe_iceberg_type *a, const floe_iceberg_type *b);
+
+/* One step of a declared nested shape's evolution: a field added to the
+ * struct at `path` (named `name`, of the declared `type`), or the leaf at
+ * `path` widened to `type`. Types point into the declared shape. */
+typedef struct nested_step {
+  bool add;
+  char path[512];
+  const char *name;
+  const floe_iceberg_type *type;
+  const floe_iceberg_type *from; /* widen: the table's type */
+} nested_step;
+
+typedef struct nested_steps {
+  nested_step *items;
+  int32_t n, cap;
+} nested_steps;
+
+static int steps_push(nested_steps *st, const nested_step *x) {
+  if (st->n == st->cap) {
+    int32_t cap = st->cap ? st->cap * 2 : 8;
+    nested_step *grown = floe_realloc(st->items, sizeof *grown * (size_t)cap);
+    if (grown == NULL) return FLOE_ENOMEM;
+    st->items = grown;
+    st->cap = cap;
+  }
+  st->items[st->n++] = *x;
+  return FLOE_OK;
+}
+
+/* vsnprintf into out (size n), cut short when longer. */
+static void say(char *out, size_t n, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(out, n, fmt, ap);
+  va_end(ap);
+}
+
+static void type_text(const floe_iceberg_type *t, char *out, size_t n) {
+  floe_buf b = FLOE_BUF_INIT;
+  if (floe_iceberg_type_to_string(t, &b) == FLOE_OK && floe_buf_terminate(&b) == FLOE_OK)
+    say(out, n, "%s", (const char *)b.data);
+  else
+    say(out, n, "?");
+  floe_buf_free(&b);
+}
+
+/* Compares the table's nested type `have` at `path` with the declared
+ * `want` (Iceberg spec: Schema Evolution): the same kind at every level;
+ * every table struct field still declared (by exact name) with the same
+ * requiredness; a declared struct field the table lacks is added (it must
+ * be optional); a leaf equal, narrower (read up by the decoder) or widened
+ * (int->long, float->double, a larger decimal precision); map keys
+ * unchanged. The steps go to `steps`; anything else is FLOE_EINVAL with
+ * `why` naming the path and both types. */
+static int nested_diff(const floe_iceberg_type *have, const floe_iceberg_type *want, const char *path,
+                       nested_steps *steps, char *why, size_t n) {
+  char a[160], b[160];
+  if (floe_iceberg_type_is_primitive(have->id) && floe_iceberg_type_is_primitive(want->id)) {
+    if (floe_schema_type_fits(want, have)) return FLOE_OK;
+    if (widens(have, want)) {
+      nested_step x = {false, "", NULL, want, have};
+      say(x.path, sizeof x.path, "%s", path);
+      return steps_push(steps, &x);
+    }
+  }
+  if (have->id != want->id || floe_iceberg_type_is_primitive(have->id)) {
+    type_text(have, a, sizeof a);
+    type_text(want, b, sizeof b);
+    say(why, n, "%s is %s in the table and declared %s", path, a, b);
+    return FLOE_EINVAL;
+  }
+  char sub[512];
+  if (have->id == FLOE_ICEBERG_STRUCT) {
+    for (int32_t i = 0; i < have->n_fields; i++) {
+      const floe_iceberg_field *hf = &have->fields[i];
+      const floe_iceberg_field *wf = NULL;
+      for (int32_t k = 0; k < want->n_fields && wf == NULL; k++)
+        if (strcmp(want->fields[k].name, hf->name) == 0) wf = &want->fields[k];
+      say(sub, sizeof sub, "%s.%s", path, hf->name);
+      if (wf == NULL) {
+        type_text(&hf->type, a, sizeof a);
+        say(why, n, "%s (%s) is in the table and not declared (fields are never dropped)", sub, a);
+        return FLOE_EINVAL;
+      }
+      if (wf->required != hf->required) {
+        say(why, n, "%s is %s in the table and declared %s", sub,
+                 hf->required ? "not null" : "nullable", wf->required ? "not null" : "nullable");
+        return FLOE_EINVAL;
+      }
+      int rc = nested_diff(&hf->type, &wf->type, sub, steps, why, n);
+      if (rc < 0) return rc;
+    }
+    for (int32_t k = 0; k < want->n_fields; k++) {
+      const floe_iceberg_field *wf = &want->fields[k];
+      bool known = false;
+      for (int32_t i = 0; i < have->n_fields && !known; i++) known = strcmp(have->fields[i].name, wf->name) == 0;
+      if (known) continue;
+      if (wf->required) {
+        type_text(&wf->type, b, sizeof b);
+        say(why, n, "%s.%s (%s not null) is new; a field added to a struct must be nullable", path,
+                 wf->name, b);
+        return FLOE_EINVAL;
+      }
+      nested_step x = {true, "", wf->name, &wf->type, NULL};
+      say(x.path, sizeof x.path, "%s", path);
+      int rc = steps_push(steps, &x);
+      if (rc < 0) return rc;
+    }
+    return FLOE_OK;
+  }
+  if (have->id == FLOE_ICEBERG_LIST) {
+    say(sub, sizeof sub, "%s.element", path);
+    if (have->fields[0].required != want->fields[0].required) {
+      say(why, n, "%s is %s in the table and declared %s", sub,
+               have->fields[0].required ? "not null" : "nullable",
+               want->fields[0].required ? "not null" : "nullable");
+      return FLOE_EINVAL;
+    }
+    return nested_diff(&have->fields[0].type, &want->fields[0].type, sub, steps, why, n);
+  }
+  /* a map: keys never change (Iceberg Java refuses updating them) */
+  say(sub, sizeof sub, "%s.key", path);
+  if (!same_shape(&have->fields[0].type, &want->fields[0].type)) {
+    type_text(&have->fields[0].type, a, sizeof a);
+    type_text(&want->fields[0].type, b, sizeof b);
+    say(why, n, "%s is %s in the table and declared %s (map keys cannot change)", sub, a, b);
+    return FLOE_EINVAL;
+  }
+  say(sub, sizeof sub, "%s.value", path);
+  if (have->fields[1].required != want->fields[1].required) {
+    say(why, n, "%s is %s in the table and declared %s", sub,
+             have->fields[1].required ? "not null" : "nullable",
+             want->fields[1].required ? "not null" : "nullable");
+    return FLOE_EINVAL;
+  }
+  return nested_diff(&have->fields[1].type, &want->fields[1].type, sub, steps, why, n);
+}
+
 /* Equal nested types, ids ignored (field names compared exactly). */
 static bool same_shape(const floe_iceberg_type *a, const floe_iceberg_type *b) {
   if (a->id != b->id || a->n_fields != b->n_fields) return false;
@@ -313,20 +456,26 @@ int floe_schema_map(const floe_iceberg_schema *current,
     const floe_iceberg_field *f = find_field(current, c->name);
     if (f == NULL) continue;
     if (c->shape != NULL) {
-      /* A declared nested shape must equal the table column's type (names,
-       * types, requiredness at every level); evolving nested fields is not
-       * done here. */
-      if (!same_shape(c->shape, &f->type)) {
+      /* A declared nested shape may add nullable struct fields and widen
+       * leaves (nested_diff); any other difference is refused here, before
+       * anything changes. */
+      nested_steps steps = {0};
+      char why[768];
+      rc = nested_diff(&f->type, c->shape, f->name, &steps, why, sizeof why);
+      floe_free(steps.items);
+      if (rc == FLOE_ENOMEM) goto nomem;
+      if (rc < 0) {
         floe_buf a = FLOE_BUF_INIT, b = FLOE_BUF_INIT;
         floe_iceberg_type_to_string(c->shape, &a);
         floe_iceberg_type_to_string(&f->type, &b);
         floe_buf_terminate(&a);
         floe_buf_terminate(&b);
         rc = floe_error_set(err, FLOE_EINVAL,
-                            "column '%s': declared shape %s differs from the table's %s "
-                            "(changing a nested column is not supported; nothing was written)",
+                            "column '%s': declared shape %s differs from the table's %s: %s "
+                            "(a nested column evolves only by new nullable struct fields and "
+                            "int->long, float->double, wider decimal leaves; nothing was written)",
                             c->name, a.data ? (const char *)a.data : "?",
-                            b.data ? (const char *)b.data : "?");
+                            b.data ? (const char *)b.data : "?", why);
         floe_buf_free(&a);
         floe_buf_free(&b);
         goto cleanup;
@@ -379,6 +528,54 @@ int floe_schema_map(const floe_iceberg_schema *current,
       out->n_added++;
       changed = true;
       f = find_field(work, c->name);
+    } else if (c->shape != NULL) {
+      /* the declared shape's evolution, step by step (checked in pass 1) */
+      char fname[256], why[768];
+      snprintf(fname, sizeof fname, "%s", f->name);
+      nested_steps steps = {0};
+      const floe_iceberg_field *before = find_field(current, c->name);
+      rc = nested_diff(&before->type, c->shape, fname, &steps, why, sizeof why);
+      if (rc < 0 && rc != FLOE_ENOMEM) {
+        floe_free(steps.items);
+        rc = floe_error_set(err, rc, "column '%s': %s", fname, why);
+        goto cleanup;
+      }
+      for (int32_t k = 0; rc == FLOE_OK && k < steps.n; k++) {
+        const nested_step *x = &steps.items[k];
+        char t[160], from[160];
+        type_text(x->type, t, sizeof t);
+        if (x->add) {
+          rc = floe_iceberg_schema_add_column(&next, work, x->path, x->name, x->type, NULL, &last_id, err);
+          if (rc == FLOE_OK && note(&desc, "added %s.%s (%s)", x->path, x->name, t) < 0) rc = FLOE_ENOMEM;
+          out->n_added++;
+        } else {
+          type_text(x->from, from, sizeof from);
+          rc = floe_iceberg_schema_promote_column(&next, work, x->path, x->type, err);
+          if (rc == FLOE_OK && note(&desc, "widened %s %s->%s", x->path, from, t) < 0) rc = FLOE_ENOMEM;
+          out->n_widened++;
+        }
+        if (next != NULL) {
+          step(&work, next);
+          next = NULL;
+        }
+        changed = true;
+      }
+      floe_free(steps.items);
+      if (rc == FLOE_ENOMEM) goto nomem;
+      if (rc < 0) {
+        floe_error_prefix(err, "column '%s'", fname);
+        goto cleanup;
+      }
+      f = find_field(work, fname);
+      if (f != NULL && f->required && c->nullable) {
+        FLOE_TRY(floe_iceberg_schema_make_optional(&next, work, fname, err));
+        step(&work, next);
+        next = NULL;
+        if (note(&desc, "made %s optional", fname) < 0) goto nomem;
+        out->n_made_optional++;
+        changed = true;
+        f = find_field(work, fname);
+      }
     } else {
       char fname[256];
       snprintf(fname, sizeof fname, "%s", f->name);

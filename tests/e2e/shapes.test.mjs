@@ -464,6 +464,127 @@ ${shapes}`, '{durability: none, report: ./report.json}');
   });
 });
 
+describe('nested shape evolution', () => {
+  before(() => {
+    assert.ok(existsSync(FLOE), `no floe binary at ${FLOE} (set FLOE_BIN)`);
+    assert.ok(modulesPresent(), 'node modules missing: run scripts/deps.sh --npm');
+  });
+
+  test('a declared shape gains nullable struct fields (fresh ids) and widens leaves inside structs, lists and maps; old files read the new fields as null and widen; other changes are refused naming the path and both types', async () => {
+    const dir = scratch('shapes-nested-evolution');
+    const tables = ['appended', 'merged', 'cow'];
+    const doc1 = `{"n": 1, "who": {"name": "a", "score": 1.5}, "items": [{"sku": "x", "qty": 2}, null], "m": {"k": {"v": 1.25}, "z": null}}`;
+    const doc2 = `{"n": 2, "who": null, "items": [], "m": {}}`;
+    const doc3 = `{"n": -3, "who": {"name": null, "score": null}, "items": null, "m": null}`;
+    sqlite(dir, tables.map((t) => `CREATE TABLE ${t} (id INTEGER PRIMARY KEY, doc TEXT, batch_sk INTEGER NOT NULL);
+      INSERT INTO ${t} VALUES (1, '${doc1}', 1), (2, '${doc2}', 1), (3, '${doc3}', 1);`).join('\n'));
+    const job = (shape) => sqliteJob(dir, `  appended:
+    columns: {doc: "${shape}"}
+  merged:
+    mode: merge
+    columns: {doc: "${shape}"}
+  cow:
+    mode: merge
+    merge: {deletes: copy_on_write}
+    columns: {doc: "${shape}"}`);
+    job('struct<n: int, who: struct<name: string, score: float>, items: list<struct<sku: string, qty: int>>, m: map<string, struct<v: decimal(9,2)>>>');
+    runOk(dir);
+    const before = schemaOf(dir, 'js', 'merged');
+
+    // Round 2: new nullable fields inside a struct, a list's struct and a
+    // map value's struct, a new member, and widened leaves at each level.
+    const evolvedShape = 'struct<n: long, who: struct<name: string, score: double, rank: int>, items: list<struct<sku: string, qty: long, note: string>>, m: map<string, struct<v: decimal(12,2), w: string>>, extra: map<string, long>>';
+    job(evolvedShape);
+    const doc4 = `{"n": 9000000000, "who": {"name": "d", "score": 0.1, "rank": 4}, "items": [{"sku": "y", "qty": 5000000000, "note": "big"}], "m": {"k": {"v": 1234567890.12, "w": "w"}}, "extra": {"e": 1}}`;
+    const doc2b = `{"n": 22, "who": {"name": "b", "score": 2.5, "rank": null}, "items": null, "m": null}`;
+    for (const t of tables) {
+      sqlite(dir, `INSERT INTO ${t} VALUES (4, '${doc4}', 2);`);
+      if (t !== 'appended') sqlite(dir, `UPDATE ${t} SET doc = '${doc2b}', batch_sk = 2 WHERE id = 2;`);
+    }
+    const evolved = runOk(dir);
+    assert.match(evolved.stderr, /added doc\.who\.rank \(int\)/);
+    assert.match(evolved.stderr, /added doc\.items\.element\.note \(string\)/);
+    assert.match(evolved.stderr, /added doc\.m\.value\.w \(string\)/);
+    assert.match(evolved.stderr, /widened doc\.n int->long/);
+    assert.match(evolved.stderr, /widened doc\.m\.value\.v decimal\(9,2\)->decimal\(12,2\)/);
+    for (const t of tables) {
+      const md = readMetadata(metadataLocation(path.join(dir, 'catalog.db'), 'js', t));
+      const schema = md.schemas.find((x) => x['schema-id'] === md['current-schema-id']);
+      const doc = schema.fields.find((f) => f.name === 'doc').type;
+      const old = before.fields.find((f) => f.name === 'doc').type;
+      const by = (st, name) => st.fields.find((f) => f.name === name);
+      // Old fields keep their ids; widened in place.
+      assert.deepEqual([by(doc, 'n').id, by(doc, 'n').type], [by(old, 'n').id, 'long']);
+      assert.deepEqual([by(by(doc, 'who').type, 'score').id, by(by(doc, 'who').type, 'score').type],
+        [by(by(old, 'who').type, 'score').id, 'double']);
+      assert.equal(by(by(doc, 'items').type.element, 'qty').type, 'long');
+      assert.equal(by(doc, 'm').type.value.fields[0].type, 'decimal(12,2)');
+      // New fields take ids after the last column id, in order, at their
+      // struct's end.
+      const last = 15;
+      assert.equal(readMetadata(metadataLocation(path.join(dir, 'catalog.db'), 'js', 'merged'))['last-column-id'], 21);
+      assert.deepEqual([by(by(doc, 'who').type, 'rank').id, by(by(doc, 'items').type.element, 'note').id,
+        by(doc, 'm').type.value.fields[1].id, by(doc, 'extra').id], [last + 1, last + 2, last + 3, last + 4]);
+      assert.deepEqual(by(doc, 'who').type.fields.map((f) => f.name), ['name', 'score', 'rank']);
+    }
+
+    // floe table scan reads the old files with the new fields null and the
+    // old values widened; the new rows as written.
+    const scanRows = (t) => runOk(dir, ['table', 'scan', `js.${t}`, '-c', 'floe.yaml', '--format', 'jsonl'])
+      .stdout.trim().split('\n').map((l) => parseExact(l)).sort((a, b) => Number(a.id) - Number(b.id))
+      .map((r) => [Number(r.id), r.doc]);
+    const row1 = { n: 1, who: { name: 'a', score: 1.5, rank: null }, items: [{ sku: 'x', qty: 2, note: null }, null],
+      m: { k: { v: '1.25', w: null }, z: null }, extra: null };
+    const row2 = { n: 2, who: null, items: [], m: {}, extra: null };
+    const row2b = { n: 22, who: { name: 'b', score: 2.5, rank: null }, items: null, m: null, extra: null };
+    const row3 = { n: -3, who: { name: null, score: null, rank: null }, items: null, m: null, extra: null };
+    const row4 = { n: 9000000000, who: { name: 'd', score: 0.1, rank: 4 }, items: [{ sku: 'y', qty: 5000000000, note: 'big' }],
+      m: { k: { v: '1234567890.12', w: 'w' } }, extra: { e: 1 } };
+    assert.deepEqual(scanRows('appended'), [[1, row1], [2, row2], [3, row3], [4, row4]]);
+    for (const t of ['merged', 'cow']) assert.deepEqual(scanRows(t), [[1, row1], [2, row2b], [3, row3], [4, row4]], t);
+    // icebird (by name; it leaves out null members) agrees.
+    const dropNulls = (v) => v === null || typeof v !== 'object' ? norm(v) : Array.isArray(v) ? v.map(dropNulls)
+      : Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null && x !== undefined).map(([k, x]) => [k, dropNulls(x)]));
+    const ice = (await readIceberg(path.join(dir, 'catalog.db'), 'js', 'merged'))
+      .map((r) => [Number(r.id), dropNulls(r.doc)]).sort((a, b) => a[0] - b[0]);
+    assert.deepEqual(ice, [[1, row1], [2, row2b], [3, row3], [4, row4]].map(([id, d]) => [id, dropNulls(d)]));
+
+    // A merge after the evolution rewrites an old row (copy-on-write reads
+    // the old file through the evolution) and keeps the others.
+    sqlite(dir, `UPDATE cow SET doc = '{"n": 33, "who": {"name": "c", "score": 3, "rank": 3}}', batch_sk = 3 WHERE id = 3;`);
+    runOk(dir);
+    assert.deepEqual(scanRows('cow'), [[1, row1], [2, row2b],
+      [3, { n: 33, who: { name: 'c', score: 3, rank: 3 }, items: null, m: null, extra: null }], [4, row4]]);
+
+    // Other changes are refused naming the path and both types; nothing is
+    // written.
+    const refused = [
+      [evolvedShape.replace('n: long', 'n: string'), /doc\.n is long in the table and declared string/],
+      [evolvedShape.replace('name: string, score', 'score'), /doc\.who\.name \(string\) is in the table and not declared/],
+      [evolvedShape.replace('rank: int', 'rank: int, level: int not null'), /doc\.who\.level \(int not null\) is new; a field added to a struct must be nullable/],
+      [evolvedShape.replace('map<string, long>', 'map<long, long>'), /doc\.extra\.key is string in the table and declared long \(map keys cannot change\)/],
+      [evolvedShape.replace('qty: long', 'qty: int'), null],
+    ];
+    const snaps = () => readMetadata(metadataLocation(path.join(dir, 'catalog.db'), 'js', 'appended')).snapshots.length;
+    for (const [shape, message] of refused) {
+      job(shape);
+      sqlite(dir, `INSERT INTO appended VALUES (${10 + refused.findIndex((x) => x[0] === shape)}, '{"n": 5}', 9)`);
+      const n = snaps();
+      const r = floe(dir, ['run']);
+      if (message === null) {
+        // a narrower declared leaf is read into the table's wider type
+        assert.equal(r.status, 0, r.stderr);
+        continue;
+      }
+      assert.notEqual(r.status, 0);
+      assert.match(r.stderr, message);
+      assert.match(r.stderr, /column 'doc': declared shape .* differs from the table's /);
+      assert.equal(snaps(), n);
+      sqlite(dir, `DELETE FROM appended WHERE batch_sk = 9`);
+    }
+  });
+});
+
 describe('declared shapes from PostgreSQL json and jsonb', () => {
   let pgDir = null;
   let conninfo = null;

@@ -1243,6 +1243,56 @@ static void test_nested_hash_diff_copy_on_write(void) {
   run_nested_hash_diff(FLOE_MERGE_COPY_ON_WRITE, "nested_hd_cow");
 }
 
+/* Files written before the nested fields evolved (payload.c added,
+ * payload.a int -> long, props.value.z added) are read through the
+ * evolution by the merge's table pass and its copy-on-write rewrite: the
+ * new fields null, old values widened. */
+static void run_nested_after_evolution(floe_merge_deletes deletes, const char *name) {
+  fixture fx;
+  floe_error err = {0};
+  REQUIRE(nested_open(&fx, name, &err));
+  REQUIRE(append_nested(&fx, nested_base, 4, &err));
+  floe_iceberg_schema *s1 = NULL, *s2 = NULL, *s3 = NULL;
+  int32_t last = floe_iceberg_schema_highest_field_id(floe_table_schema(fx.table));
+  const floe_iceberg_type lt = floe_iceberg_type_of(FLOE_ICEBERG_LONG);
+  const floe_iceberg_type st = floe_iceberg_type_of(FLOE_ICEBERG_STRING);
+  REQUIRE_OK(floe_iceberg_schema_add_column(&s1, floe_table_schema(fx.table), "payload", "c", &lt, NULL,
+                                            &last, &err), &err);
+  REQUIRE_OK(floe_iceberg_schema_promote_column(&s2, s1, "payload.a", &lt, &err), &err);
+  REQUIRE_OK(floe_iceberg_schema_add_column(&s3, s2, "props.value", "z", &st, NULL, &last, &err), &err);
+  REQUIRE_OK(floe_table_set_schema(fx.table, s3, &err), &err);
+  floe_iceberg_schema_free(s1);
+  floe_iceberg_schema_free(s2);
+  floe_iceberg_schema_free(s3);
+  static const nrow changes[] = {
+      {2, 2, "{\"a\": 5000000000, \"b\": \"two\", \"tags\": {}, \"c\": -1}",
+       "{\"k\": {\"x\": 2.0, \"y\": \"y\", \"z\": \"zz\"}}", NULL},
+      {5, 2, "{\"a\": null, \"b\": null, \"tags\": null, \"c\": 7}", NULL, NULL},
+  };
+  floe_merge_options o = nested_options(deletes);
+  floe_merge_result r;
+  int rc = run_nested_merge(&fx, &o, changes, 2, false, &r, &err);
+  CHECK_OK(rc, &err);
+  if (rc == 0) {
+    CHECK_INT_EQ(r.rows_updated, 1);
+    CHECK_INT_EQ(r.rows_inserted, 1);
+    CHECK_TABLE(fx.table,
+                "1|1|{a: 1, b: x, tags: {k -> [1, 2], l -> []}, c: \\N}|{p -> {x: 1.5, y: q, z: \\N}};"
+                "2|2|{a: 5000000000, b: two, tags: {}, c: -1}|{k -> {x: 2.0, y: y, z: zz}};"
+                "3|1|\\N|\\N;"
+                "4|1|{a: 4, b: d, tags: {n -> \\N, m -> [\\N, 7]}, c: \\N}|{r -> \\N, s -> {x: \\N, y: s, z: \\N}};"
+                "5|2|{a: \\N, b: \\N, tags: \\N, c: 7}|\\N");
+  }
+  fixture_close(&fx);
+}
+
+static void test_nested_merge_reads_files_from_before_evolution_position_deletes(void) {
+  run_nested_after_evolution(FLOE_MERGE_POSITION_DELETES, "nested_evo_pos");
+}
+static void test_nested_merge_reads_files_from_before_evolution_copy_on_write(void) {
+  run_nested_after_evolution(FLOE_MERGE_COPY_ON_WRITE, "nested_evo_cow");
+}
+
 static void test_nested_key_is_refused(void) {
   fixture fx;
   floe_error err = {0};
@@ -1757,6 +1807,8 @@ static void run_behaviour_tests(void) {
   RUN(test_nested_cdc_deletes_and_updates);
   RUN(test_nested_hash_diff_position_deletes);
   RUN(test_nested_hash_diff_copy_on_write);
+  RUN(test_nested_merge_reads_files_from_before_evolution_position_deletes);
+  RUN(test_nested_merge_reads_files_from_before_evolution_copy_on_write);
   RUN(test_nested_key_is_refused);
   RUN(test_concurrent_append_rebases_or_conflicts);
   RUN(test_allocation_failures_fail_cleanly);

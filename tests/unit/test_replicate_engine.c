@@ -705,6 +705,130 @@ static void test_schema_drift_refuses_incompatible_changes_naming_both_types(voi
   floe_iceberg_schema_free(table);
 }
 
+/* A declared nested shape (config `columns:`) against the table's column:
+ * nullable struct fields added with fresh ids at their struct's end
+ * (inside a list's and a map value's struct too), leaves widened in place,
+ * everything else refused naming the path and both types. */
+static floe_iceberg_schema *shape_of(const char *text) {
+  floe_iceberg_schema *s = NULL;
+  floe_error err = {0};
+  if (floe_iceberg_type_parse_nested(&s, "doc", text, NULL, &err) != 0) return NULL;
+  return s;
+}
+
+static int map_shape(const floe_iceberg_schema *table, const char *text, floe_schema_drift *map,
+                     floe_error *err) {
+  floe_iceberg_schema *shape = shape_of(text);
+  if (shape == NULL) return -100;
+  floe_source_column cols[] = {scol("id", floe_arrow_type_of(FLOE_ARROW_INT64), false),
+                               scol("doc", floe_arrow_type_of(FLOE_ARROW_UTF8), true)};
+  cols[1].shape = &shape->root.fields[0].type;
+  floe_source_table src = {true, 2, cols};
+  int rc = floe_schema_map(table, &src, NULL, 0, "t", map, err);
+  floe_iceberg_schema_free(shape);
+  return rc;
+}
+
+static void test_schema_drift_evolves_declared_nested_shapes(void) {
+  floe_error err = {0};
+  floe_iceberg_schema *shape =
+      shape_of("struct<n: int, who: struct<name: string>, items: list<struct<qty: int>>, "
+               "m: map<string, struct<v: decimal(9,2)>>>");
+  REQUIRE(shape != NULL);
+  floe_source_column tcols[] = {scol("id", floe_arrow_type_of(FLOE_ARROW_INT64), false),
+                                scol("doc", floe_arrow_type_of(FLOE_ARROW_UTF8), true)};
+  tcols[1].shape = &shape->root.fields[0].type;
+  floe_source_table tsrc = {true, 2, tcols};
+  floe_iceberg_schema *table = NULL;
+  REQUIRE_OK(floe_schema_from_source(&tsrc, NULL, 0, &table, &err), &err);
+  floe_iceberg_schema_free(shape);
+  int32_t last = floe_iceberg_schema_highest_field_id(table);
+  int32_t n_id = floe_iceberg_schema_find_name(table, "doc.n", true)->id;
+  int32_t v_id = floe_iceberg_schema_find_name(table, "doc.m.value.v", true)->id;
+
+  floe_schema_drift map;
+  /* the same shape: nothing changes */
+  REQUIRE_OK(map_shape(table,
+                       "struct<n: int, who: struct<name: string>, items: list<struct<qty: int>>, "
+                       "m: map<string, struct<v: decimal(9,2)>>>",
+                       &map, &err),
+             &err);
+  CHECK(map.evolved == NULL);
+  floe_schema_drift_free(&map);
+
+  REQUIRE_OK(map_shape(table,
+                       "struct<n: long, who: struct<rank: int, name: string>, "
+                       "items: list<struct<qty: long, note: string>>, "
+                       "m: map<string, struct<v: decimal(12,2), w: list<int>>>, extra: boolean>",
+                       &map, &err),
+             &err);
+  REQUIRE(map.evolved != NULL);
+  CHECK_INT_EQ(map.n_added, 4);
+  CHECK_INT_EQ(map.n_widened, 3);
+  CHECK_STR_EQ(map.description,
+               "widened doc.n int->long; added doc.who.rank (int); widened doc.items.element.qty "
+               "int->long; added doc.items.element.note (string); widened doc.m.value.v "
+               "decimal(9,2)->decimal(12,2); added doc.m.value.w (list<int>); added doc.extra "
+               "(boolean)");
+  const floe_iceberg_schema *e = map.evolved;
+  /* widened in place: the ids stay */
+  CHECK_INT_EQ(floe_iceberg_schema_find_name(e, "doc.n", true)->id, n_id);
+  CHECK_INT_EQ(floe_iceberg_schema_find_name(e, "doc.n", true)->type.id, FLOE_ICEBERG_LONG);
+  CHECK_INT_EQ(floe_iceberg_schema_find_name(e, "doc.m.value.v", true)->id, v_id);
+  CHECK_INT_EQ(floe_iceberg_schema_find_name(e, "doc.m.value.v", true)->type.precision, 12);
+  /* added at their struct's end with fresh ids, in order; the list's
+   * element takes the id after its field */
+  const floe_iceberg_field *who = floe_iceberg_schema_find_name(e, "doc.who", true);
+  REQUIRE(who != NULL && who->type.n_fields == 2);
+  CHECK_STR_EQ(who->type.fields[1].name, "rank");
+  CHECK_INT_EQ(who->type.fields[1].id, last + 1);
+  CHECK(!who->type.fields[1].required);
+  CHECK_INT_EQ(floe_iceberg_schema_find_name(e, "doc.items.element.note", true)->id, last + 2);
+  const floe_iceberg_field *w = floe_iceberg_schema_find_name(e, "doc.m.value.w", true);
+  REQUIRE(w != NULL);
+  CHECK_INT_EQ(w->id, last + 3);
+  CHECK_INT_EQ(w->type.fields[0].id, last + 4);
+  CHECK_INT_EQ(floe_iceberg_schema_find_name(e, "doc.extra", true)->id, last + 5);
+  /* the query writes the evolved column */
+  CHECK_INT_EQ(map.field_ids[1], 2);
+  CHECK_INT_EQ(map.arrow_fields[1].n_children, 5);
+  floe_schema_drift_free(&map);
+
+  struct {
+    const char *shape;
+    const char *message;
+  } refused[] = {
+      {"struct<n: string, who: struct<name: string>, items: list<struct<qty: int>>, "
+       "m: map<string, struct<v: decimal(9,2)>>>",
+       "doc.n is int in the table and declared string"},
+      {"struct<n: int, items: list<struct<qty: int>>, m: map<string, struct<v: decimal(9,2)>>>",
+       "doc.who (struct<name: string>) is in the table and not declared"},
+      {"struct<n: int, who: struct<name: string, id: long not null>, items: list<struct<qty: int>>, "
+       "m: map<string, struct<v: decimal(9,2)>>>",
+       "doc.who.id (long not null) is new; a field added to a struct must be nullable"},
+      {"struct<n: int, who: struct<name: string>, items: list<struct<qty: int> not null>, "
+       "m: map<string, struct<v: decimal(9,2)>>>",
+       "doc.items.element is nullable in the table and declared not null"},
+      {"struct<n: int, who: struct<name: string>, items: list<struct<qty: int>>, "
+       "m: map<int, struct<v: decimal(9,2)>>>",
+       "doc.m.key is string in the table and declared int (map keys cannot change)"},
+      {"struct<n: int, who: struct<name: string>, items: list<struct<qty: int>>, "
+       "m: map<string, struct<v: decimal(9,3)>>>",
+       "doc.m.value.v is decimal(9,2) in the table and declared decimal(9,3)"},
+      {"struct<n: int, who: list<string>, items: list<struct<qty: int>>, "
+       "m: map<string, struct<v: decimal(9,2)>>>",
+       "doc.who is struct<name: string> in the table and declared list<string>"},
+  };
+  for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+    CHECK_INT_EQ(map_shape(table, refused[i].shape, &map, &err), FLOE_EINVAL);
+    if (strstr(err.message, refused[i].message) == NULL)
+      TEST_FAIL_AT(__FILE__, __LINE__, "message '%s' lacks '%s'", err.message, refused[i].message);
+    CHECK(strstr(err.message, "column 'doc': declared shape struct<") != NULL);
+    CHECK(map.evolved == NULL && map.field_ids == NULL);
+  }
+  floe_iceberg_schema_free(table);
+}
+
 static void test_type_fits(void) {
   floe_iceberg_type i = floe_iceberg_type_of(FLOE_ICEBERG_INT), l = floe_iceberg_type_of(FLOE_ICEBERG_LONG);
   floe_iceberg_type f = floe_iceberg_type_of(FLOE_ICEBERG_FLOAT), d = floe_iceberg_type_of(FLOE_ICEBERG_DOUBLE);
@@ -1266,6 +1390,7 @@ int main(void) {
   RUN(test_schema_lists_number_elements_after_columns_and_check_elements);
   RUN(test_schema_drift_adds_widens_and_keeps_dropped_columns);
   RUN(test_schema_drift_refuses_incompatible_changes_naming_both_types);
+  RUN(test_schema_drift_evolves_declared_nested_shapes);
   RUN(test_type_fits);
   RUN(test_unit_where_clauses_bind_every_value);
   RUN(test_checksums_ignore_row_order_and_see_every_change);
