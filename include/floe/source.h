@@ -338,6 +338,13 @@ bool floe_source_in_transaction(const floe_source *src);
 int floe_source_query_int64(floe_source *src, const char *sql,
                             const floe_source_param *params, size_t n_params,
                             int64_t *out, bool *out_is_null, floe_error *err);
+/* One row of n_values (1 to 8) integer columns, in one statement: out[i]
+ * and out_is_null[i] (true for SQL NULL and when there is no row) per
+ * column. Errors as floe_source_query_int64. */
+int floe_source_query_int64s(floe_source *src, const char *sql,
+                             const floe_source_param *params, size_t n_params,
+                             int64_t *out, bool *out_is_null, size_t n_values,
+                             floe_error *err);
 int floe_source_query_text(floe_source *src, const char *sql,
                            const floe_source_param *params, size_t n_params,
                            char **out, floe_error *err);

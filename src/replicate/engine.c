@@ -28,6 +28,16 @@
  * against total-records), and optionally per-column checksums of the source
  * batches against the files the snapshot added.
  *
+ * Scans of the source around a load: before it, ONE statement reads
+ * max(batch) and the late-rows check's counts (floe_job_batch_totals); the
+ * validate count runs on the source thread as soon as the load's
+ * statement has ended (pipeline.c), a fresh statement on the same
+ * connection, overlapping the encoding of the last batches and the commit;
+ * its result is compared after the commit. Rows that arrive between that
+ * count and the commit are in neither: the next run's late-rows check
+ * finds them. The control table shares the source's connection, so the
+ * commit's lock renewal first waits for the source thread to let it go.
+ *
  * Memory: rows stream a batch at a time from the source into the data
  * writer (or the merge), so a run's memory does not grow with the table.
  * Files written by a unit that fails before its commit is attempted are
@@ -89,6 +99,9 @@ typedef struct job_state {
   /* tables.<t>.quarantine and tables.<t>.changelog (side tables below);
    * .table NULL when off. */
   side_table quarantine, changelog;
+  /* The running unit's source thread (pipeline.c) while it may still use
+   * the source's connection (its validate count); NULL otherwise. */
+  floe_pipeline *pipe;
 } job_state;
 
 /* One commit's worth of rows. */
@@ -736,6 +749,9 @@ static int commit_hook(void *ctx, floe_table_op *op, int attempt) {
    * catalog pointer swap come next (their crash points are in the
    * catalog). A run whose table lock was taken over must not commit. */
   int rc = floe_debug_fail_point("commit", NULL);
+  /* The control table shares the source's connection: once the source
+   * thread is done with it (its validate count may still be running). */
+  if (rc == FLOE_OK && js != NULL && js->pipe != NULL) (void)floe_pipeline_wait(js->pipe, NULL);
   if (rc == FLOE_OK && js != NULL)
     rc = floe_table_lock_renew(&js->e->s.ctl, js->job.t->name, js->e->run_id, NULL);
   return rc;
@@ -1531,6 +1547,21 @@ cleanup:
   return rc;
 }
 
+/* The validate count of a unit: the source's rows over the unit's range,
+ * counted by the source thread as soon as the load's statement is done
+ * (pipeline.c), while the engine encodes the last batches and commits. */
+typedef struct validate_count {
+  job_state *js;
+  const unit *u;
+  int64_t source_rows;
+} validate_count;
+
+static int count_source_rows(void *ctx, floe_error *err) {
+  validate_count *vc = ctx;
+  return vc->u->cdc != NULL ? floe_cdc_query_count(&vc->js->job, vc->u->cdc, &vc->source_rows, err)
+                            : floe_job_count(&vc->js->job, &vc->u->filter, &vc->source_rows, err);
+}
+
 /* Loads one unit. On failure nothing of it is committed (or, when the
  * commit's outcome is unknown, reconciliation settles it next run). */
 static int load_unit(job_state *js, const unit *u, floe_error *err) {
@@ -1562,6 +1593,7 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
   int32_t keys[64];
   int rc = FLOE_OK;
   int64_t unit_started = floe_now_micros();
+  validate_count vc = {js, u, 0};
   floe_buf_init(&sql);
   memset(&meta, 0, sizeof meta);
   memset(&src_sum, 0, sizeof src_sum);
@@ -1651,12 +1683,19 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
   FLOE_TRY(floe_source_query(e->s.src, &qs, &stream, err));
   const struct ArrowSchema *bschema = floe_source_stream_schema(stream);
   FLOE_TRY(meta_cols_init(&meta, js, u, is_merge, unit_started, bschema, err));
-  if (meta.n > 0) bschema = &meta.schema;
   /* The source (and its checksum) on a thread of its own, when run.threads
-   * allows (pipeline.c); batches arrive in stream order either way. */
-  FLOE_TRY(floe_pipeline_start(&pipe, stream, want_checksum ? &src_sum : NULL,
+   * allows (pipeline.c); batches arrive in stream order either way. The
+   * pipeline takes the stream; once it ended, the same thread runs the
+   * validate count (a fresh statement, after the load's). */
+  bool want_count = t->validate.count || want_checksum;
+  floe_source_stream *taken = stream;
+  stream = NULL;
+  FLOE_TRY(floe_pipeline_start(&pipe, taken, want_checksum ? &src_sum : NULL,
                                floe_pipeline_threads(e->s.cfg->run.threads),
-                               FLOE_PIPELINE_DEPTH, err));
+                               FLOE_PIPELINE_DEPTH, want_count ? count_source_rows : NULL, &vc,
+                               err));
+  js->pipe = pipe;
+  bschema = meta.n > 0 ? &meta.schema : floe_pipeline_schema(pipe);
   if (js->quality != NULL) floe_quality_begin_unit(js->quality);
   for (;;) {
     rc = floe_pipeline_next(pipe, &batch, err);
@@ -1702,10 +1741,6 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
     FLOE_TRY(check_interrupt(e, err));
   }
   rc = FLOE_OK;
-  floe_pipeline_free(pipe);
-  pipe = NULL;
-  floe_source_stream_free(stream);
-  stream = NULL;
 
   /* The checks decide before anything of the unit is committed. */
   if (js->quality != NULL) FLOE_TRY(run_checks(js, u, quarantined, err));
@@ -1858,16 +1893,18 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
   js->rep->spill_bytes += mr.spill_bytes;
   js->rep->rows_quarantined += quarantined;
 
-  /* Validation: the commit stands whatever the outcome. */
+  /* Validation: the commit stands whatever the outcome. The source's
+   * count was taken by the source thread once the load's statement ended
+   * (count_source_rows); rows arriving between that count and the commit
+   * are the next run's late rows (late.c). */
   floe_debug_crash_point("during_validation");
-  if (t->validate.count || want_checksum) {
-    int64_t source_rows = 0;
+  if (want_count) {
     floe_error verr = {0};
     const floe_iceberg_snapshot *snap =
         floe_iceberg_metadata_snapshot(floe_table_metadata(js->table), snapshot_id);
     char msg[512] = "";
-    int vrc = u->cdc != NULL ? floe_cdc_query_count(&js->job, u->cdc, &source_rows, &verr)
-                             : floe_job_count(&js->job, &u->filter, &source_rows, &verr);
+    int vrc = floe_pipeline_wait(pipe, &verr);
+    int64_t source_rows = vc.source_rows;
     if (vrc < 0) {
       rc = floe_error_set(err, vrc, "validate: %s", verr.message);
       goto cleanup;
@@ -1938,7 +1975,8 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
   (void)unit_started;
 cleanup:
   floe_arrow_array_release(&batch);
-  floe_pipeline_free(pipe); /* joins the source thread before the stream goes */
+  js->pipe = NULL;
+  floe_pipeline_free(pipe); /* joins the source thread, frees the stream */
   floe_source_stream_free(stream);
   if (rc < 0 && !commit_attempted && writer != NULL) floe_data_writer_abort(writer);
   floe_data_writer_free(writer);
@@ -2534,13 +2572,14 @@ static int reload_late(job_state *js, int64_t control_max, const floe_late_rows 
  * table before anything loads: logged at warning level and reported;
  * late_rows: fail fails the table (exit code 5) before any control row is
  * inserted; reload reloads the late ranges. */
-static int check_late_rows(job_state *js, int64_t control_max, floe_error *err) {
+static int check_late_rows(job_state *js, const floe_batch_totals *totals, floe_error *err) {
   const floe_config_table *t = js->job.t;
   floe_late_rows late;
   int rc = FLOE_OK;
+  int64_t control_max = totals->control_max;
   const char *column = js->job.desc.columns[js->job.batch_idx].name;
   FLOE_TRY(floe_late_rows_find(&js->job, js->table ? floe_table_metadata(js->table) : NULL,
-                               control_max, &late, err));
+                               totals, &late, err));
   if (!late.checked) goto cleanup;
   js->rep->rows_invalid = late.rows_invalid;
   js->rep->rows_late = late.rows_late;
@@ -2829,10 +2868,16 @@ static int run_table(job_state *js, floe_error *err) {
   if (t->cdc.type == FLOE_CDC_STREAM || t->cdc.type == FLOE_CDC_CHANGES) {
     FLOE_TRY(run_sf_cdc(js, prev, err));
   } else if (js->job.batch_idx >= 0) {
-    int64_t src_max = 0;
-    bool is_null = false;
-    FLOE_TRY(floe_job_max_batch(&js->job, &src_max, &is_null, err));
-    FLOE_TRY(check_late_rows(js, prev, err));
+    /* One statement reads max(batch) and the late-rows check's counts:
+     * the only scan of the source before the load. */
+    floe_batch_totals totals;
+    bool count_invalid = false, count_range = false;
+    floe_late_rows_counts_needed(&js->job, js->table ? floe_table_metadata(js->table) : NULL, prev,
+                                 &count_invalid, &count_range);
+    FLOE_TRY(floe_job_batch_totals(&js->job, count_invalid, count_range, prev, &totals, err));
+    int64_t src_max = totals.max;
+    bool is_null = totals.max_is_null;
+    FLOE_TRY(check_late_rows(js, &totals, err));
     if (is_null || src_max <= prev) {
       char why[160];
       snprintf(why, sizeof why, "source max(%s) = %s, control max = %lld",

@@ -505,6 +505,26 @@ int floe_job_count(floe_job *job, const floe_unit_filter *filter,
 /* max(batch column) of the source (with `where:`); *is_null when empty. */
 int floe_job_max_batch(floe_job *job, int64_t *out, bool *is_null,
                        floe_error *err);
+/* What a batch table's source holds before a load, from ONE statement
+ * (one scan of the source, or of an index on the batch column):
+ * max(batch) and, for the late-rows check (late.c), the invalid rows
+ * (batch NULL, 0 or negative) and the rows in (0, control_max], all under
+ * the table's `where:`. */
+typedef struct floe_batch_totals {
+  int64_t max;
+  bool max_is_null;     /* the source (under where:) has no batch value */
+  bool invalid_counted; /* rows_invalid was asked for */
+  bool range_counted;   /* rows_counted was asked for */
+  int64_t control_max;
+  int64_t rows_invalid;
+  int64_t rows_counted; /* 0 < batch <= control_max */
+} floe_batch_totals;
+/* SELECT max(b)[, count(*) FILTER (WHERE b IS NULL OR b <= 0)][, count(*)
+ * FILTER (WHERE b > 0 AND b <= control_max)] FROM source WHERE (where)
+ * (Snowflake: count_if(...)). Errors as floe_job_count, prefixed "max(b)
+ * of source". */
+int floe_job_batch_totals(floe_job *job, bool count_invalid, bool count_range,
+                          int64_t control_max, floe_batch_totals *out, floe_error *err);
 /* max(cursor) as text (NULL when empty). *out freed with floe_free. */
 int floe_job_max_cursor(floe_job *job, char **out, floe_error *err);
 
@@ -528,14 +548,26 @@ typedef struct floe_late_rows {
   size_t n_committed;
 } floe_late_rows;
 
-/* Counts the invalid rows of the job's source table and, when the table's
+/* Whether the late-rows check applies to the job: a batch table loaded
+ * incrementally or in chunks (not Snowflake change capture). */
+bool floe_late_rows_checked(const floe_job *job);
+/* The counts floe_late_rows_find will need from floe_job_batch_totals:
+ * *invalid when the check applies; *range too when the table's committed
+ * watermark (md, may be NULL) records the rows read up to control_max
+ * (a watermark that cannot be read asks for it: find reports the error). */
+void floe_late_rows_counts_needed(const floe_job *job, const floe_iceberg_metadata *md,
+                                  int64_t control_max, bool *invalid, bool *range);
+/* The invalid rows of the job's source table and, when the table's
  * committed watermark (md, may be NULL) records the rows its loads read up
- * to control_max, the late rows and the committed ranges that hold them
- * (docs/replicate.md, "Rows floe will never load"). Applies to batch
- * tables loaded incrementally or in chunks; otherwise *out is unchecked.
- * Free *out with floe_late_rows_free. */
-int floe_late_rows_find(floe_job *job, const floe_iceberg_metadata *md, int64_t control_max,
-                        floe_late_rows *out, floe_error *err);
+ * to totals->control_max, the late rows and the committed ranges that hold
+ * them (docs/replicate.md, "Rows floe will never load"). The counts come
+ * from totals (floe_job_batch_totals with the counts
+ * floe_late_rows_counts_needed names; FLOE_EINVAL when one is missing);
+ * only when they disagree with what the loads read does the search run
+ * counts of its own (bisection). When the check does not apply, *out is
+ * unchecked. Free *out with floe_late_rows_free. */
+int floe_late_rows_find(floe_job *job, const floe_iceberg_metadata *md,
+                        const floe_batch_totals *totals, floe_late_rows *out, floe_error *err);
 void floe_late_rows_free(floe_late_rows *late);
 /* Whether the table's loads record the source rows they read: a batch
  * column, incremental or chunked, append, overwrite: range or merge (not

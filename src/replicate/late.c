@@ -8,9 +8,11 @@
  * Every counted load records the source rows it read: per commit in the
  * snapshot summary (floe.source-rows) and summed over all loads in the
  * committed watermark property ("source-rows", watermark.c). The check is
- * one count(*) of the source over (0, control max] against that sum (plus
- * one count of the invalid rows); both use an index on the batch column
- * where one exists. Only when the source holds more rows than the loads
+ * the source's count over (0, control max] against that sum (plus the
+ * count of the invalid rows). Both counts come from the run's one pre-load
+ * statement, which also reads max(batch) (floe_job_batch_totals: a single
+ * scan of the source, or of an index on the batch column where one
+ * exists), so the check costs no scan of its own. Only when the source holds more rows than the loads
  * read are the committed ranges searched: the ranges recorded by the
  * visible commits (a later commit of the same or a wider range, a reload,
  * replaces them; the ranges hidden by expired snapshots form one range
@@ -146,43 +148,69 @@ static int bisect(floe_job *job, floe_late_range *r, size_t i, size_t j, int64_t
   return bisect(job, r, mid, j, source - left, late, err);
 }
 
-int floe_late_rows_find(floe_job *job, const floe_iceberg_metadata *md, int64_t control_max,
-                        floe_late_rows *out, floe_error *err) {
+bool floe_late_rows_checked(const floe_job *job) {
   const floe_config_table *t = job->t;
-  floe_buf sql;
+  return job->batch_idx >= 0 && t->strategy != FLOE_STRATEGY_FULL &&
+         t->strategy != FLOE_STRATEGY_PARTITION && t->cdc.type != FLOE_CDC_STREAM &&
+         t->cdc.type != FLOE_CDC_CHANGES;
+}
+
+/* Whether the committed watermark records the rows read up to
+ * control_max: only then is the count over (0, control_max] compared. */
+static int watermark_usable(const floe_job *job, const floe_iceberg_metadata *md,
+                            int64_t control_max, bool *usable, int64_t *total, floe_error *err) {
+  floe_watermark w;
+  bool found = false;
+  *usable = false;
+  if (md == NULL || control_max <= 0) return FLOE_OK;
+  int rc = floe_watermark_read(md, job->t->name, &w, &found, err);
+  if (rc < 0) return rc;
+  *total = w.source_rows;
+  *usable = found && w.source_rows >= 0 && floe_watermark_complete(&w) &&
+            w.batch_high == control_max;
+  floe_watermark_free(&w);
+  return FLOE_OK;
+}
+
+void floe_late_rows_counts_needed(const floe_job *job, const floe_iceberg_metadata *md,
+                                  int64_t control_max, bool *invalid, bool *range) {
+  bool usable = false;
+  int64_t total = 0;
+  *invalid = floe_late_rows_checked(job);
+  *range = false;
+  if (!*invalid) return;
+  floe_error err = {0};
+  *range = watermark_usable(job, md, control_max, &usable, &total, &err) < 0 || usable;
+}
+
+int floe_late_rows_find(floe_job *job, const floe_iceberg_metadata *md,
+                        const floe_batch_totals *totals, floe_late_rows *out, floe_error *err) {
+  const floe_config_table *t = job->t;
   floe_commit_list commits;
-  bool is_null = false;
+  int64_t control_max = totals->control_max;
   int rc = FLOE_OK;
   memset(out, 0, sizeof *out);
   memset(&commits, 0, sizeof commits);
   out->rows_late = -1;
-  floe_buf_init(&sql);
-  if (job->batch_idx < 0 || t->strategy == FLOE_STRATEGY_FULL ||
-      t->strategy == FLOE_STRATEGY_PARTITION || t->cdc.type == FLOE_CDC_STREAM ||
-      t->cdc.type == FLOE_CDC_CHANGES)
-    goto cleanup;
-  out->checked = true;
-  const char *b = job->batch_sql;
-  if (floe_buf_appendf(&sql, "SELECT count(*) FROM %s WHERE (%s IS NULL OR %s <= 0)%s%s%s",
-                       job->source_sql, b, b, t->where ? " AND (" : "", t->where ? t->where : "",
-                       t->where ? ")" : "") < 0 ||
-      floe_buf_terminate(&sql) < 0) {
-    rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  if (!floe_late_rows_checked(job)) goto cleanup;
+  if (!totals->invalid_counted) {
+    rc = floe_error_set(err, FLOE_EINVAL, "late rows: the invalid rows were not counted");
     goto cleanup;
   }
-  FLOE_TRY(floe_source_query_int64(job->session->src, (const char *)sql.data, NULL, 0,
-                                   &out->rows_invalid, &is_null, err));
-  if (md == NULL || control_max <= 0) goto cleanup;
-  floe_watermark w;
-  bool found = false;
-  FLOE_TRY(floe_watermark_read(md, t->name, &w, &found, err));
-  int64_t total = w.source_rows;
-  bool usable = found && total >= 0 && floe_watermark_complete(&w) && w.batch_high == control_max;
-  floe_watermark_free(&w);
+  out->checked = true;
+  out->rows_invalid = totals->rows_invalid;
+  bool usable = false;
+  int64_t total = 0;
+  FLOE_TRY(watermark_usable(job, md, control_max, &usable, &total, err));
   if (!usable) goto cleanup;
+  if (!totals->range_counted || totals->control_max != control_max) {
+    rc = floe_error_set(err, FLOE_EINVAL, "late rows: the rows up to %lld were not counted",
+                        (long long)control_max);
+    goto cleanup;
+  }
   out->rows_late = 0;
   out->loaded_rows = total;
-  FLOE_TRY(range_count(job, 0, control_max, &out->source_rows, err));
+  out->source_rows = totals->rows_counted;
   if (out->source_rows <= total) goto cleanup;
   FLOE_TRY(floe_commits_collect(md, t->name, &commits, err));
   FLOE_TRY(committed_ranges(&commits, control_max, total, &out->committed, &out->n_committed,
@@ -191,7 +219,6 @@ int floe_late_rows_find(floe_job *job, const floe_iceberg_metadata *md, int64_t 
   FLOE_TRY(bisect(job, out->committed, 0, out->n_committed, out->source_rows, out, err));
 cleanup:
   floe_commit_list_free(&commits);
-  floe_buf_free(&sql);
   if (rc < 0) floe_late_rows_free(out);
   return rc;
 }

@@ -15,6 +15,7 @@
  */
 #include "replicate/engine_internal.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -556,23 +557,66 @@ int floe_job_count(floe_job *job, const floe_unit_filter *filter, int64_t *out,
 }
 
 int floe_job_max_batch(floe_job *job, int64_t *out, bool *is_null, floe_error *err) {
+  floe_batch_totals totals;
+  int rc = floe_job_batch_totals(job, false, false, 0, &totals, err);
+  *out = totals.max;
+  *is_null = totals.max_is_null;
+  return rc;
+}
+
+/* Appends ", <count of rows where cond>" in the dialect's cheapest form:
+ * an aggregate FILTER clause (SQLite 3.30+, PostgreSQL), Snowflake's
+ * COUNT_IF. Both test the condition without stepping the aggregate for
+ * rows that fail it (a count(CASE ...) steps it for every row). cond:
+ * the invalid rows, or with `range` the rows of (0, high]. */
+static int append_count_if(floe_buf *sql, bool snowflake, const char *b, bool range,
+                           int64_t high) {
+  int rc = floe_buf_append_str(sql, snowflake ? ", count_if(" : ", count(*) FILTER (WHERE ");
+  if (range)
+    rc |= floe_buf_appendf(sql, "%s > 0 AND %s <= %" PRId64, b, b, high);
+  else
+    rc |= floe_buf_appendf(sql, "%s IS NULL OR %s <= 0", b, b);
+  rc |= floe_buf_append_str(sql, ")");
+  return rc;
+}
+
+int floe_job_batch_totals(floe_job *job, bool count_invalid, bool count_range,
+                          int64_t control_max, floe_batch_totals *out, floe_error *err) {
   floe_buf sql;
   floe_buf_init(&sql);
   floe_source_param params[5];
   size_t n = 0;
   floe_unit_filter none;
   memset(&none, 0, sizeof none);
-  int rc = floe_buf_appendf(&sql, "SELECT max(%s) FROM %s", job->batch_sql, job->source_sql) < 0
-               ? floe_error_set(err, FLOE_ENOMEM, "out of memory")
-               : FLOE_OK;
+  memset(out, 0, sizeof *out);
+  out->invalid_counted = count_invalid;
+  out->range_counted = count_range;
+  out->control_max = control_max;
+  const char *b = job->batch_sql;
+  bool snowflake = strcmp(floe_source_dialect(job->session->src), "snowflake") == 0;
+  int rc = floe_buf_appendf(&sql, "SELECT max(%s)", b);
+  if (count_invalid) rc |= append_count_if(&sql, snowflake, b, false, 0);
+  if (count_range) rc |= append_count_if(&sql, snowflake, b, true, control_max);
+  rc |= floe_buf_appendf(&sql, " FROM %s", job->source_sql);
+  rc = rc < 0 ? floe_error_set(err, FLOE_ENOMEM, "out of memory") : FLOE_OK;
   if (rc == FLOE_OK) rc = floe_job_where(job, &none, &sql, params, &n, err);
   if (rc == FLOE_OK && floe_buf_terminate(&sql) < 0)
     rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  int64_t values[3] = {0, 0, 0};
+  bool nulls[3] = {true, true, true};
+  size_t n_values = 1 + (count_invalid ? 1 : 0) + (count_range ? 1 : 0);
   if (rc == FLOE_OK)
-    rc = floe_source_query_int64(job->session->src, (const char *)sql.data, params, n, out,
-                                 is_null, err);
+    rc = floe_source_query_int64s(job->session->src, (const char *)sql.data, params, n, values,
+                                  nulls, n_values, err);
+  if (rc == FLOE_OK) {
+    size_t k = 0;
+    out->max = nulls[k] ? 0 : values[k];
+    out->max_is_null = nulls[k++];
+    if (count_invalid) out->rows_invalid = nulls[k] ? 0 : values[k], k++;
+    if (count_range) out->rows_counted = nulls[k] ? 0 : values[k];
+  }
   floe_buf_free(&sql);
-  if (rc < 0) floe_error_prefix(err, "max(%s) of %s", job->batch_sql, job->source_sql);
+  if (rc < 0) floe_error_prefix(err, "max(%s) of %s", b, job->source_sql);
   return rc;
 }
 

@@ -37,6 +37,8 @@ static int status_table(floe_session *s, bool ctl_exists, const floe_config_tabl
     }
   }
   bool check_late = false;
+  floe_batch_totals totals; /* max and the late-rows counts: one statement */
+  memset(&totals, 0, sizeof totals);
   if (st->has_control && t->cdc.type != FLOE_CDC_STREAM && t->cdc.type != FLOE_CDC_CHANGES &&
       t->strategy != FLOE_STRATEGY_FULL) {
     /* Is the source behind its control table (rows deleted, batches
@@ -44,10 +46,10 @@ static int status_table(floe_session *s, bool ctl_exists, const floe_config_tabl
     floe_job job;
     floe_error jerr = {0};
     if (floe_job_open(&job, s, t, &jerr) == FLOE_OK) {
-      bool is_null = false;
       if (job.batch_idx >= 0 &&
-          floe_job_max_batch(&job, &st->source_max, &is_null, &jerr) == FLOE_OK) {
-        if (is_null) st->source_max = 0;
+          floe_job_batch_totals(&job, floe_late_rows_checked(&job), floe_late_rows_checked(&job),
+                                st->control_max, &totals, &jerr) == FLOE_OK) {
+        st->source_max = totals.max;
         st->has_source_max = true;
         st->source_behind = st->source_max < st->control_max;
         check_late = true;
@@ -95,8 +97,7 @@ static int status_table(floe_session *s, bool ctl_exists, const floe_config_tabl
     floe_late_rows late;
     floe_error jerr = {0};
     if (floe_job_open(&job, s, t, &jerr) == FLOE_OK) {
-      int lrc = floe_late_rows_find(&job, floe_table_metadata(table), st->control_max, &late,
-                                    &jerr);
+      int lrc = floe_late_rows_find(&job, floe_table_metadata(table), &totals, &late, &jerr);
       floe_job_close(&job);
       if (lrc == FLOE_ENOMEM) goto nomem;
       if (lrc == FLOE_OK && late.checked) {

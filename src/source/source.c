@@ -653,6 +653,43 @@ int floe_source_query_int64(floe_source *src, const char *sql,
   return FLOE_OK;
 }
 
+int floe_source_query_int64s(floe_source *src, const char *sql,
+                             const floe_source_param *params, size_t n_params,
+                             int64_t *out, bool *out_is_null, size_t n_values,
+                             floe_error *err) {
+  floe_source_stream *stream = NULL;
+  struct ArrowArray batch;
+  floe_source_column columns[8];
+  int rc = FLOE_OK;
+  memset(&batch, 0, sizeof batch);
+  for (size_t i = 0; i < n_values; i++) {
+    out[i] = 0;
+    out_is_null[i] = true;
+  }
+  if (n_values == 0 || n_values > sizeof columns / sizeof columns[0])
+    return floe_error_set(err, FLOE_EINVAL, "query: %zu values asked for (1 to 8)", n_values);
+  for (size_t i = 0; i < n_values; i++)
+    columns[i] = (floe_source_column){.name = (char *)"value", .declared_type = (char *)"",
+                                      .nullable = true,
+                                      .type = floe_arrow_type_of(FLOE_ARROW_INT64)};
+  floe_source_query_spec spec = {sql, params, n_params, columns, (int64_t)n_values, 1, NULL};
+  FLOE_TRY(floe_source_query(src, &spec, &stream, err));
+  FLOE_TRY(floe_source_stream_next(stream, &batch, err));
+  if (rc == 1) {
+    for (size_t i = 0; i < n_values; i++) {
+      floe_arrow_view view;
+      FLOE_TRY(floe_arrow_view_init(&view, stream->schema.children[i], batch.children[i], err));
+      out_is_null[i] = floe_arrow_view_is_null(&view, 0);
+      if (!out_is_null[i]) out[i] = floe_arrow_view_int64(&view, 0);
+    }
+  }
+  rc = FLOE_OK;
+cleanup:
+  floe_arrow_array_release(&batch);
+  floe_source_stream_free(stream);
+  return rc;
+}
+
 int floe_source_query_text(floe_source *src, const char *sql,
                            const floe_source_param *params, size_t n_params,
                            char **out, floe_error *err) {

@@ -9,6 +9,8 @@
 
 #include <stdlib.h>
 
+#include "replicate/pipeline.h"
+
 #include "floe/io.h"
 #include "test.h"
 
@@ -938,6 +940,208 @@ static void test_unit_where_clauses_bind_every_value(void) {
   floe_source_close(src);
 }
 
+/* The run's one pre-load statement: max(batch) and the late-rows check's
+ * counts, under where:, equal to what separate counts give. */
+static void test_batch_totals_read_max_and_late_counts_in_one_statement(void) {
+  floe_source_config sc = {0};
+  sc.type = FLOE_SOURCE_SQLITE;
+  const char *dir = test_tmpdir("replicate_engine_totals");
+  char path[4200];
+  snprintf(path, sizeof path, "%s/src.db", dir);
+  sc.sqlite_path = path;
+  sc.sqlite_create = true;
+  floe_source *src = NULL;
+  floe_error err = {0};
+  REQUIRE_OK(floe_source_open(&src, &sc, &err), &err);
+  CHECK_OK(floe_source_exec(src,
+                            "CREATE TABLE t (id INTEGER, b INTEGER);"
+                            "CREATE TABLE empty (id INTEGER, b INTEGER);"
+                            "INSERT INTO t VALUES (1, NULL), (2, 0), (3, -4), (4, 1), (5, 2),"
+                            " (6, 2), (7, 3), (8, 7), (9, 2), (10, NULL)",
+                            NULL, 0, NULL, &err),
+           &err);
+  floe_config_table t;
+  memset(&t, 0, sizeof t);
+  t.name = (char *)"t";
+  t.strategy = FLOE_STRATEGY_CHUNKED;
+  t.batch_column = (char *)"b";
+  t.where = (char *)"id <> 9 AND id <> 10";
+  t.target_namespace = (char *)"ns";
+  floe_session session;
+  memset(&session, 0, sizeof session);
+  session.src = src;
+  floe_job job;
+  REQUIRE_OK(floe_job_open(&job, &session, &t, &err), &err);
+  CHECK(floe_late_rows_checked(&job));
+  floe_batch_totals totals;
+  CHECK_OK(floe_job_batch_totals(&job, true, true, 2, &totals, &err), &err);
+  CHECK(totals.invalid_counted && totals.range_counted);
+  CHECK(!totals.max_is_null);
+  CHECK_INT_EQ(totals.max, 7);
+  CHECK_INT_EQ(totals.control_max, 2);
+  CHECK_INT_EQ(totals.rows_invalid, 3); /* ids 1, 2, 3 (10 filtered by where:) */
+  CHECK_INT_EQ(totals.rows_counted, 3); /* ids 4, 5, 6 (9 filtered) */
+  /* The same numbers as the separate statements floe ran before. */
+  floe_unit_filter f;
+  memset(&f, 0, sizeof f);
+  f.has_low = f.has_high = true;
+  f.low = 0;
+  f.high = 2;
+  int64_t count = -1;
+  CHECK_OK(floe_job_count(&job, &f, &count, &err), &err);
+  CHECK_INT_EQ(count, totals.rows_counted);
+  /* The late-rows check takes its counts from the totals: without an
+   * Iceberg table only the invalid rows are known. */
+  floe_late_rows late;
+  CHECK_OK(floe_late_rows_find(&job, NULL, &totals, &late, &err), &err);
+  CHECK(late.checked);
+  CHECK_INT_EQ(late.rows_invalid, 3);
+  CHECK_INT_EQ(late.rows_late, -1);
+  floe_late_rows_free(&late);
+  /* Without a committed watermark only the invalid rows are needed: the
+   * statement then reads max and that count alone. */
+  bool need_invalid = false, need_range = true;
+  floe_late_rows_counts_needed(&job, NULL, 2, &need_invalid, &need_range);
+  CHECK(need_invalid);
+  CHECK(!need_range);
+  CHECK_OK(floe_job_batch_totals(&job, need_invalid, need_range, 2, &totals, &err), &err);
+  CHECK_INT_EQ(totals.max, 7);
+  CHECK_INT_EQ(totals.rows_invalid, 3);
+  CHECK(!totals.range_counted);
+  CHECK_OK(floe_late_rows_find(&job, NULL, &totals, &late, &err), &err);
+  CHECK_INT_EQ(late.rows_invalid, 3);
+  floe_late_rows_free(&late);
+  /* Uncounted totals (max only) cannot stand in for the counts. */
+  CHECK_OK(floe_job_batch_totals(&job, false, false, 2, &totals, &err), &err);
+  CHECK(!totals.invalid_counted && !totals.range_counted);
+  CHECK_INT_EQ(totals.max, 7);
+  CHECK_INT_EQ(floe_late_rows_find(&job, NULL, &totals, &late, &err), FLOE_EINVAL);
+  /* A control max of 0: nothing is counted as loaded. */
+  CHECK_OK(floe_job_batch_totals(&job, true, true, 0, &totals, &err), &err);
+  CHECK_INT_EQ(totals.rows_counted, 0);
+  CHECK_INT_EQ(totals.rows_invalid, 3);
+  floe_job_close(&job);
+  /* An empty source: max is NULL, the counts 0. */
+  t.source = (char *)"empty";
+  t.where = NULL;
+  REQUIRE_OK(floe_job_open(&job, &session, &t, &err), &err);
+  CHECK_OK(floe_job_batch_totals(&job, true, true, 5, &totals, &err), &err);
+  CHECK(totals.max_is_null);
+  CHECK_INT_EQ(totals.max, 0);
+  CHECK_INT_EQ(totals.rows_invalid, 0);
+  CHECK_INT_EQ(totals.rows_counted, 0);
+  floe_job_close(&job);
+  floe_source_close(src);
+}
+
+/* ---- the source thread (pipeline.c) -------------------------------------- */
+
+typedef struct tail_count {
+  floe_source *src;
+  int calls;
+  int64_t rows;
+} tail_count;
+
+static int count_rows_tail(void *ctx, floe_error *err) {
+  tail_count *tc = ctx;
+  tc->calls++;
+  bool is_null = false;
+  return floe_source_query_int64(tc->src, "SELECT count(*) FROM t", NULL, 0, &tc->rows, &is_null,
+                                 err);
+}
+
+/* The tail runs once the stream has ended, as a fresh statement on the
+ * same connection: it sees a row committed while the load was reading,
+ * which the load's own snapshot does not. */
+static void test_pipeline_tail_counts_after_the_load_statement_ends(void) {
+  const char *dir = test_tmpdir("replicate_engine_pipeline");
+  char path[4200];
+  snprintf(path, sizeof path, "%s/src.db", dir);
+  for (int64_t threads = 1; threads <= 2; threads++) {
+    remove(path);
+    floe_source_config sc = {0};
+    sc.type = FLOE_SOURCE_SQLITE;
+    sc.sqlite_path = path;
+    sc.sqlite_create = true;
+    floe_source *src = NULL, *writer = NULL;
+    floe_error err = {0};
+    REQUIRE_OK(floe_source_open(&src, &sc, &err), &err);
+    REQUIRE_OK(floe_source_exec(src,
+                                "PRAGMA journal_mode=WAL; CREATE TABLE t (id INTEGER, b INTEGER);"
+                                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                                "WHERE i < 20000) INSERT INTO t SELECT i, i / 1000 FROM n",
+                                NULL, 0, NULL, &err),
+               &err);
+    REQUIRE_OK(floe_source_open(&writer, &sc, &err), &err);
+    floe_source_query_spec qs;
+    memset(&qs, 0, sizeof qs);
+    qs.sql = "SELECT id, b FROM t";
+    qs.batch_rows = 1000;
+    floe_source_stream *stream = NULL;
+    REQUIRE_OK(floe_source_query(src, &qs, &stream, &err), &err);
+    tail_count tc = {src, 0, -1};
+    floe_pipeline *pipe = NULL;
+    REQUIRE_OK(floe_pipeline_start(&pipe, stream, NULL, threads, 4, count_rows_tail, &tc, &err),
+               &err);
+    CHECK_INT_EQ(floe_pipeline_schema(pipe)->n_children, 2);
+    struct ArrowArray batch;
+    int64_t rows = 0;
+    int rc = floe_pipeline_next(pipe, &batch, &err);
+    CHECK_INT_EQ(rc, 1);
+    rows += batch.length;
+    floe_arrow_array_release(&batch);
+    /* Another connection commits while the load reads (WAL). */
+    CHECK_OK(floe_source_exec(writer, "INSERT INTO t VALUES (20001, 99), (20002, 99)", NULL, 0,
+                              NULL, &err),
+             &err);
+    while ((rc = floe_pipeline_next(pipe, &batch, &err)) == 1) {
+      rows += batch.length;
+      floe_arrow_array_release(&batch);
+    }
+    CHECK_INT_EQ(rc, 0);
+    CHECK_INT_EQ(rows, 20000); /* the load's snapshot */
+    CHECK_OK(floe_pipeline_wait(pipe, &err), &err);
+    CHECK_OK(floe_pipeline_wait(pipe, &err), &err); /* again: the same answer */
+    CHECK_INT_EQ(tc.calls, 1);
+    CHECK_INT_EQ(tc.rows, 20002); /* a fresh statement */
+    CHECK_INT_EQ(floe_pipeline_next(pipe, &batch, &err), 0);
+    /* The connection is the caller's again. */
+    int64_t max = 0;
+    bool is_null = true;
+    CHECK_OK(floe_source_query_int64(src, "SELECT max(id) FROM t", NULL, 0, &max, &is_null, &err),
+             &err);
+    CHECK_INT_EQ(max, 20002);
+    floe_pipeline_free(pipe);
+
+    /* Stopped before the end: no tail, and wait says so. */
+    REQUIRE_OK(floe_source_query(src, &qs, &stream, &err), &err);
+    tc.calls = 0;
+    REQUIRE_OK(floe_pipeline_start(&pipe, stream, NULL, threads, 1, count_rows_tail, &tc, &err),
+               &err);
+    CHECK_INT_EQ(floe_pipeline_next(pipe, &batch, &err), 1);
+    floe_arrow_array_release(&batch);
+    if (threads == 1) CHECK_INT_EQ(floe_pipeline_wait(pipe, &err), FLOE_EINVAL);
+    floe_pipeline_free(pipe);
+    CHECK_INT_EQ(tc.calls, 0);
+    /* The stream went with the pipeline: the connection is free. */
+    CHECK_OK(floe_source_exec(src, "DELETE FROM t WHERE id > 20000", NULL, 0, NULL, &err), &err);
+
+    /* A stream that fails: its error, then no tail. */
+    qs.sql = "SELECT id, CASE WHEN id = 1500 THEN abs(-9223372036854775807 - 1) END FROM t";
+    REQUIRE_OK(floe_source_query(src, &qs, &stream, &err), &err);
+    REQUIRE_OK(floe_pipeline_start(&pipe, stream, NULL, threads, 4, count_rows_tail, &tc, &err),
+               &err);
+    while ((rc = floe_pipeline_next(pipe, &batch, &err)) == 1) floe_arrow_array_release(&batch);
+    CHECK(rc < 0);
+    CHECK_INT_EQ(floe_pipeline_wait(pipe, &err), FLOE_EINVAL);
+    CHECK(strstr(err.message, "did not reach its end") != NULL);
+    CHECK_INT_EQ(tc.calls, 0);
+    floe_pipeline_free(pipe);
+    floe_source_close(writer);
+    floe_source_close(src);
+  }
+}
+
 /* ---- checksums ---------------------------------------------------------- */
 
 static int batch_of(struct ArrowSchema *schema, struct ArrowArray *array, const int64_t *ids,
@@ -1393,6 +1597,8 @@ int main(void) {
   RUN(test_schema_drift_evolves_declared_nested_shapes);
   RUN(test_type_fits);
   RUN(test_unit_where_clauses_bind_every_value);
+  RUN(test_batch_totals_read_max_and_late_counts_in_one_statement);
+  RUN(test_pipeline_tail_counts_after_the_load_statement_ends);
   RUN(test_checksums_ignore_row_order_and_see_every_change);
   RUN(test_report_json_and_text);
   RUN(test_fail_points_count_arrivals);
