@@ -258,7 +258,9 @@ int floe_table_op_delete_path(floe_table_op *op, const char *path,
 /* Overwrite selectors (overwrite and delete operations):
  * - delete_all: every live data and delete file;
  * - delete_added_partitions: dynamic partition overwrite: every live file
- *   in a (spec, partition) that one of the op's added files has;
+ *   in a (spec, partition) that one of the files added to the op before
+ *   this call has (files added after it, e.g. rewritten rows of other
+ *   partitions, select nothing);
  * - delete_range: every live file whose rows all lie in `range` (decided
  *   by an identity partition on the column, else by the file's column
  *   bounds and null counts). A data file only partly inside fails the

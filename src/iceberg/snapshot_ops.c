@@ -220,6 +220,7 @@ struct floe_table_op {
   rewrite *rewrites;
   int32_t n_rewrites, cap_rewrites;
   strset added_partitions; /* "<spec>:<path>" of the added files */
+  int32_t n_partition_files; /* added[0..n) select for delete_added_partitions */
 
   /* The first attempt's base and what it deleted. */
   bool has_base;
@@ -415,6 +416,7 @@ int floe_table_op_delete_added_partitions(floe_table_op *op, floe_error *err) {
     return op_error(op, err, FLOE_EINVAL,
                     "dynamic partition overwrite is an overwrite operation");
   op->delete_added_partitions = true;
+  op->n_partition_files = op->n_added; /* files added later do not select */
   return FLOE_OK;
 }
 
@@ -1226,7 +1228,8 @@ static int build_attempt(floe_table_op *op, floe_iceberg_metadata **out,
     stats_file(&stats, &op->added[i], true);
     FLOE_TRY(partition_key(base, &op->added[i], &key, err));
     if (strset_add(&partitions, (const char *)key.data) < 0 ||
-        strset_add(&op->added_partitions, (const char *)key.data) < 0) {
+        (i < op->n_partition_files &&
+         strset_add(&op->added_partitions, (const char *)key.data) < 0)) {
       rc = nomem(err);
       goto cleanup;
     }

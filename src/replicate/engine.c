@@ -972,7 +972,14 @@ static int open_committed_parquet(floe_io *io, const char *path, floe_parquet_re
 }
 
 /* Checksums the data files `snapshot_id` added, read back from storage. */
-static int checksum_committed(job_state *js, int64_t snapshot_id, floe_checksum *out,
+static bool listed(const floe_content_file_list *list, const char *path) {
+  for (int32_t i = 0; list != NULL && i < list->n_files; i++)
+    if (strcmp(list->files[i].file_path, path) == 0) return true;
+  return false;
+}
+
+static int checksum_committed(job_state *js, int64_t snapshot_id,
+                              const floe_content_file_list *not_loaded, floe_checksum *out,
                               bool *skipped, floe_error *err) {
   floe_table_files files = {0};
   floe_parquet_reader *reader = NULL;
@@ -987,7 +994,7 @@ static int checksum_committed(job_state *js, int64_t snapshot_id, floe_checksum 
   for (int32_t i = 0; i < files.n; i++) {
     const floe_table_file *f = &files.files[i];
     if (f->file.content != FLOE_CONTENT_DATA || f->snapshot_id != snapshot_id ||
-        f->status != FLOE_ENTRY_ADDED)
+        f->status != FLOE_ENTRY_ADDED || listed(not_loaded, f->file.file_path))
       continue;
     FLOE_TRY(open_committed_parquet(floe_table_io(js->table), f->file.file_path, &reader, err));
     floe_parquet_scan_options so;
@@ -1573,6 +1580,7 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
   floe_data_writer *writer = NULL;
   floe_merge *merge = NULL;
   floe_content_file_list files = {0};
+  floe_overwrite_specs_result respec = {0};
   floe_table_op *op = NULL;
   floe_checksum src_sum, tbl_sum;
   unit_watermark uw;
@@ -1810,13 +1818,30 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
                                err));
     for (int32_t i = 0; i < files.n_files; i++)
       FLOE_TRY(floe_table_op_add_file(op, &files.files[i], err));
-    if (t->strategy == FLOE_STRATEGY_PARTITION) {
+    bool by_partition = t->strategy == FLOE_STRATEGY_PARTITION ||
+                        (overwrite && !u->reload && t->overwrite == FLOE_OVERWRITE_PARTITIONS);
+    if (by_partition) {
       FLOE_TRY(floe_table_op_delete_added_partitions(op, err));
+      /* Rows of those partitions in files of older specs (overwrite_specs.c). */
+      char respec_prefix[80];
+      FLOE_TRY(floe_io_uuid4(uuid, err));
+      snprintf(respec_prefix, sizeof respec_prefix, "00000-respec-%s", uuid);
+      FLOE_TRY(floe_overwrite_older_specs(js->table, op, &files, respec_prefix, &respec, err));
+      if (respec.rows_kept > 0) {
+        char n_text[32];
+        snprintf(n_text, sizeof n_text, "%lld", (long long)respec.rows_kept);
+        FLOE_TRY(floe_table_op_set_summary(op, "floe.rows-rewritten", n_text, err));
+      }
+      if (respec.files_dropped + respec.files_read > 0)
+        floe_log(FLOE_LOG_INFO, "overwrite_older_specs",
+                 "table=%s dropped_files=%lld read_files=%lld rewritten_files=%lld "
+                 "rows_removed=%lld rows_kept=%lld",
+                 t->name, (long long)respec.files_dropped, (long long)respec.files_read,
+                 (long long)respec.files_rewritten, (long long)respec.rows_removed,
+                 (long long)respec.rows_kept);
     } else if (overwrite) {
       if (!u->reload && t->overwrite == FLOE_OVERWRITE_TABLE) {
         FLOE_TRY(floe_table_op_delete_all(op, err));
-      } else if (!u->reload && t->overwrite == FLOE_OVERWRITE_PARTITIONS) {
-        FLOE_TRY(floe_table_op_delete_added_partitions(op, err));
       } else {
         /* range: the rows of (low, high] on the batch column. */
         if (js->job.batch_idx < 0) {
@@ -1938,6 +1963,7 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
     } else {
       int64_t added = summary_i64(snap, "added-records");
       if (added < 0) added = 0;
+      added -= respec.rows_kept; /* older-spec rows rewritten, not loaded */
       if (t->validate.count && (source_rows - quarantined != added || rows != added))
         snprintf(msg, sizeof msg,
                  "count mismatch in (%lld, %lld]: source has %lld rows, snapshot %lld added "
@@ -1947,7 +1973,7 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
     }
     if (msg[0] == '\0' && want_checksum) {
       bool skipped = false;
-      FLOE_TRY(checksum_committed(js, snapshot_id, &tbl_sum, &skipped, err));
+      FLOE_TRY(checksum_committed(js, snapshot_id, &respec.files, &tbl_sum, &skipped, err));
       int32_t bad = skipped ? -1 : floe_checksum_compare(&src_sum, &tbl_sum);
       if (bad >= 0) {
         const floe_iceberg_field *f =
@@ -1979,6 +2005,7 @@ cleanup:
   floe_pipeline_free(pipe); /* joins the source thread, frees the stream */
   floe_source_stream_free(stream);
   if (rc < 0 && !commit_attempted && writer != NULL) floe_data_writer_abort(writer);
+  floe_overwrite_specs_result_free(&respec, rc < 0 && !commit_attempted);
   floe_data_writer_free(writer);
   floe_data_writer_free(qwriter); /* not committed: deletes its files */
   floe_data_writer_free(clwriter);
@@ -3231,7 +3258,10 @@ static int validate_table(job_state *js, floe_error *err) {
       FLOE_TRY(floe_checksum_init(&b, ids, n, err));
       FLOE_TRY(source_checksum(js, &u, &a, err));
       bool skipped = false;
-      FLOE_TRY(checksum_committed(js, c->snapshot_id, &b, &skipped, err));
+      FLOE_TRY(checksum_committed(js, c->snapshot_id, NULL, &b, &skipped, err));
+      /* Rewritten older-spec rows are among the commit's files: counts
+       * only (the load itself checked its checksum when it committed). */
+      if (c->rows_rewritten > 0) skipped = true;
       int32_t bad = skipped ? -1 : floe_checksum_compare(&a, &b);
       if (bad >= 0) {
         const floe_iceberg_field *f =

@@ -18,6 +18,7 @@
 #include "floe/replicate.h"
 #include "floe/source.h"
 #include "floe/table.h"
+#include "floe/table_writer.h"
 
 /* ==== control table (control.c) ======================================= */
 
@@ -137,6 +138,9 @@ typedef struct floe_commit_info {
   char *watermark_low, *watermark_high; /* NULL unless a cursor column */
   bool complete; /* false for a part i/n with i < n */
   int64_t added_records, deleted_records, total_records; /* -1 when absent */
+  /* floe.rows-rewritten: rows of older-spec files a partition overwrite
+   * rewrote (overwrite_specs.c), already taken out of added_records. */
+  int64_t rows_rewritten;
   const char *operation; /* static copy: "append", "overwrite", ... */
   /* Not a snapshot on main but the committed watermark property (its
    * summary expired or is hidden): snapshot_id 0. */
@@ -671,5 +675,30 @@ int floe_cdc_committed_position(const floe_iceberg_metadata *md, const char *tab
  * ("error"), not returned; errors are reading the metadata and memory. */
 int floe_replicate_maintain(floe_table *table, const floe_config_maintenance *m,
                             char **out_json, floe_error *err);
+
+/* ==== overwrite: partitions across specs (overwrite_specs.c) ========== */
+
+/* What floe_overwrite_older_specs did; writer and files belong to it. */
+typedef struct floe_overwrite_specs_result {
+  int64_t files_dropped;   /* old-spec files wholly in overwritten partitions */
+  int64_t files_read;      /* old-spec files whose rows were evaluated */
+  int64_t files_rewritten; /* of those, rewritten without the overwritten rows */
+  int64_t rows_removed;    /* live rows of overwritten partitions removed */
+  int64_t rows_kept;       /* rows copied into the rewritten files */
+  floe_data_writer *writer;
+  floe_content_file_list files; /* the rewritten files (added to the op) */
+} floe_overwrite_specs_result;
+
+/* Dynamic partition overwrite of the rows that files of older partition
+ * specs hold in the default-spec partitions of `added` (the load's data
+ * files): drops a file whose tuple implies an overwritten partition,
+ * rewrites (copy-on-write, files named <file_prefix>-NNNNN.parquet) one
+ * whose live rows partly fall in one, through `op` (an overwrite). A table
+ * with one spec is left to the op's own selector. On failure, or when the
+ * op does not commit, free the result with abort_files set. */
+int floe_overwrite_older_specs(floe_table *table, floe_table_op *op,
+                               const floe_content_file_list *added, const char *file_prefix,
+                               floe_overwrite_specs_result *out, floe_error *err);
+void floe_overwrite_specs_result_free(floe_overwrite_specs_result *res, bool abort_files);
 
 #endif

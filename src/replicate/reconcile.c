@@ -100,6 +100,8 @@ int floe_commits_collect(const floe_iceberg_metadata *metadata,
       parse_i64(floe_iceberg_snapshot_summary(s, "added-records"), &c->added_records);
       parse_i64(floe_iceberg_snapshot_summary(s, "deleted-records"), &c->deleted_records);
       parse_i64(floe_iceberg_snapshot_summary(s, "total-records"), &c->total_records);
+      parse_i64(floe_iceberg_snapshot_summary(s, "floe.rows-rewritten"), &c->rows_rewritten);
+      if (c->added_records >= c->rows_rewritten) c->added_records -= c->rows_rewritten;
       c->complete = true;
       c->baseline = floe_iceberg_snapshot_summary(s, "floe.baseline") != NULL;
       c->reload = floe_iceberg_snapshot_summary(s, "floe.reload") != NULL;

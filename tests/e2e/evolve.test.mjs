@@ -210,4 +210,70 @@ describe('partition evolution', () => {
     const want = normalizeRows(sqliteRows(path.join(dir, 'source.db'), 'SELECT * FROM s'), ['id', 'grp', 'ts', 'amount', 'batch_sk']);
     assert.deepEqual(got, want);
   });
+  test('overwrite: partitions also replaces rows of older-spec files (implied partitions dropped, other files rewritten)', async () => {
+    const dir = scratch('overwrite-specs');
+    const COLS = ['id', 'ts', 'region', 'v', 'batch_sk'];
+    const ins = (rows) => `INSERT INTO o VALUES ${rows.map(([id, ts, region, v, b]) =>
+      `(${id}, '${ts}', ${region === null ? 'NULL' : `'${region}'`}, '${v}', ${b})`).join(',')};`;
+    // Batch 1: March and April, three regions (one null).
+    const b1 = [];
+    for (let i = 1; i <= 24; i++)
+      b1.push([i, `2024-0${3 + (i % 2)}-${String(1 + (i % 5)).padStart(2, '0')} 1${i % 10}:00:00`, [null, 'eu', 'us'][i % 3], `a${i}`, 1]);
+    sqlite(dir, 'CREATE TABLE o (id INTEGER, ts TIMESTAMP, region TEXT, v TEXT, batch_sk INTEGER NOT NULL);' + ins(b1));
+    const entry = (p) => writeJob(dir, `  o: {partition_by: [${p}], mode: overwrite, overwrite: partitions}`, { control: 'floe_control' });
+    entry('day(ts)');
+    runOk(dir);
+    const table = async () => normalizeRows(await readIceberg(path.join(dir, 'catalog.db'), 'e2e', 'o'), COLS);
+    const source = (where) => normalizeRows(sqliteRows(path.join(dir, 'source.db'), `SELECT * FROM o WHERE ${where}`), COLS);
+    assert.deepEqual(await table(), source('1 = 1'));
+
+    // day -> month: an old day file implies its month. Batch 2 writes March
+    // only: every old March file is dropped whole, April's stay unread.
+    entry('month(ts)');
+    sqlite(dir, ins([[100, '2024-03-20 08:00:00', 'eu', 'b100', 2], [101, '2024-03-02 09:00:00', null, 'b101', 2]]));
+    let r = runOk(dir);
+    assert.match(r.stderr, /event=partition_evolution/);
+    const march1 = b1.filter(([, ts]) => ts.startsWith('2024-03')).length;
+    assert.match(r.stderr, new RegExp(`event=overwrite_older_specs table=o dropped_files=\\d+ read_files=0 rewritten_files=0 rows_removed=${march1} rows_kept=0`));
+    assert.deepEqual(await table(), source("batch_sk = 2 OR ts >= '2024-04'"));
+    let { specs } = liveSpecs2(dir);
+    assert.deepEqual([...specs.data].sort(), [0, 1], 'April keeps its day files');
+
+    // month -> region: no month or day file implies a region, so their
+    // rows are read; batch 3 writes region 'eu': files holding eu rows are
+    // rewritten without them (other rows move into the region spec), the
+    // others are kept as they are.
+    entry('region');
+    sqlite(dir, ins([[200, '2024-05-01 00:00:00', 'eu', 'c200', 3]]));
+    r = runOk(dir);
+    const m = /event=overwrite_older_specs table=o dropped_files=0 read_files=(\d+) rewritten_files=(\d+) rows_removed=(\d+) rows_kept=(\d+)/.exec(r.stderr);
+    assert.ok(m, r.stderr);
+    const [{ n: euBefore }] = sqliteRows(path.join(dir, 'source.db'),
+      "SELECT count(*) AS n FROM o WHERE batch_sk < 3 AND (batch_sk = 2 OR ts >= '2024-04') AND region = 'eu'");
+    assert.ok(euBefore > 1);
+    assert.equal(Number(m[3]), euBefore, 'every eu row of the older specs is removed');
+    assert.ok(Number(m[2]) >= 1 && Number(m[2]) <= Number(m[1]));
+    assert.deepEqual(await table(), source("batch_sk = 3 OR ((batch_sk = 2 OR ts >= '2024-04') AND (region IS NULL OR region <> 'eu'))"));
+    ({ specs } = liveSpecs2(dir));
+    assert.ok(specs.data.has(2), 'rewritten rows are in the region spec');
+    // A later load of another region leaves eu alone.
+    sqlite(dir, ins([[300, '2024-06-01 00:00:00', 'us', 'd300', 4]]));
+    r = runOk(dir);
+    // The region=null rows batch 3 rewrote into the new spec stay: files
+    // a load adds for rewritten rows select no partition.
+    assert.match(r.stderr, /event=overwrite_older_specs table=o dropped_files=0 read_files=1 rewritten_files=1 rows_removed=1 rows_kept=1/);
+    assert.deepEqual(await table(), source("batch_sk IN (3, 4) OR ((batch_sk = 2 OR ts >= '2024-04') AND region IS NULL)"));
+    runOk(dir, ['validate']);
+  });
 });
+
+// The live data files' spec ids of e2e.o.
+function liveSpecs2(dir) {
+  const out = runOk(dir, ['table', 'inspect', 'e2e.o', '-c', 'floe.yaml']).stdout;
+  const specs = {};
+  for (const m of out.matchAll(/^ {2}(data|position-deletes|equality-deletes) .* spec=(\d+) /gm)) {
+    specs[m[1]] ??= new Set();
+    specs[m[1]].add(Number(m[2]));
+  }
+  return { out, specs };
+}
