@@ -18,7 +18,9 @@
  * seconds and cpu_s leave out generating the change rows; spill_mb is what
  * the merge wrote to its spill (0: it ran in memory). The merge's budget
  * is merge.memory_mb's default (128 MiB) unless BENCH_MERGE_MEMORY_MB
- * says otherwise; it spills under work_dir.
+ * says otherwise; it spills under work_dir. Its threads are
+ * floe_merge_options.threads' default (one per core: copy-on-write reads
+ * on a second thread) unless BENCH_MERGE_THREADS says otherwise.
  *
  * usage: bench_upsert [table_rows [changed_rows [work_dir]]]
  *        bench_upsert merge <work_dir> <pos|eq|cow> <table_rows> <changed_rows>
@@ -185,6 +187,8 @@ static int merge_run(const char *dir, const char *mode, int64_t rows, int64_t ch
   const char *memory_mb = getenv("BENCH_MERGE_MEMORY_MB");
   if (memory_mb != NULL && memory_mb[0] != '\0')
     o.memory_bytes = strtoll(memory_mb, NULL, 10) << 20;
+  const char *threads = getenv("BENCH_MERGE_THREADS");
+  if (threads != NULL && threads[0] != '\0') o.threads = strtoll(threads, NULL, 10);
   o.spill_dir = dir;
   int64_t updates = changes * 8 / 10;
   double t0 = now_s(), c0 = cpu_s(), gen = 0, gen_cpu = 0;

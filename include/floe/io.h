@@ -24,6 +24,11 @@
  * line in floe_io_open_for (src/io/io.c), which picks the implementation
  * from a location's scheme.
  *
+ * Threads: one floe_io may be used by two threads at once, each file and
+ * writer by one of them (the copy-on-write merge reads on one thread while
+ * it writes on the other). The local implementation keeps no state a read
+ * changes; S3 requests take turns under the io's mutex.
+ *
  * Errors name the path and the operating system's reason:
  * "create /w/t/metadata/v2.metadata.json: File exists", or for an object
  * store the bucket, key, HTTP status and the store's error code:

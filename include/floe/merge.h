@@ -124,6 +124,13 @@ typedef struct floe_merge_options {
   /* Where the spill's temporary directory is made (NULL: $TMPDIR, else
    * /tmp); it is removed when the merge commits, fails or is freed. */
   const char *spill_dir;
+  /* Threads (0: one per online core, like run.threads). Copy-on-write
+   * reads and filters a rewritten data file on a second thread while the
+   * caller's encodes and writes it, at most two 64 Ki-row batches ahead;
+   * 1 does both on the caller's thread. The files written do not depend
+   * on it. The table's floe_io is then used by two threads at once (one
+   * reading, one writing), which floe's io implementations allow. */
+  int64_t threads;
   /* Load metadata columns (> 0 when present): a string column the merge
    * fills, for every row it writes, with "I" (a key new to the table) or
    * "U" (a key the table held), whatever the input says; and columns

@@ -145,6 +145,17 @@ typedef struct floe_scan_options {
    * equality deletes remove: how maintenance converts them to position
    * deletes. */
   bool ignore_equality_deletes;
+  /* Rows the caller leaves out besides the table's deletes (NULL: none).
+   * Called once per batch decoded from a data file with the batch's plan
+   * task (floe_scan_batch_task numbering), the position of its first row
+   * in the file and its row count; clears drop-out rows' flags in
+   * keep[0..n) (all 1 on entry). A negative FLOE_E* code (err set) stops
+   * the scan. Runs on the thread calling floe_scan_next. A copy-on-write
+   * merge leaves out the rows it replaces this way, so the kept rows are
+   * copied once. Counted in rows_excluded. */
+  int (*exclude_rows)(void *ctx, int32_t task, int64_t first_row, int64_t n, uint8_t *keep,
+                      floe_error *err);
+  void *exclude_ctx;
 } floe_scan_options;
 
 /* ==== plans ============================================================ */
@@ -226,6 +237,7 @@ typedef struct floe_scan_stats {
   int64_t rows_deleted;     /* dropped by position deletes or DVs */
   int64_t rows_eq_deleted;  /* dropped by equality deletes */
   int64_t rows_filtered;    /* dropped by the row filter */
+  int64_t rows_excluded;    /* left out by options.exclude_rows */
   int64_t rows_returned;
   int64_t files_read;
 } floe_scan_stats;

@@ -320,6 +320,9 @@ struct floe_scan {
   char **data_files;
   int32_t n_data_files;
   bool ignore_equality_deletes;
+  int (*exclude_rows)(void *ctx, int32_t task, int64_t first_row, int64_t n, uint8_t *keep,
+                      floe_error *err);
+  void *exclude_ctx;
   struct ArrowSchema out_schema;
   floe_arrow_batch_builder builder;
   bool builder_ready;
@@ -670,6 +673,8 @@ int floe_scan_open(floe_scan **out, const floe_iceberg_metadata *metadata, floe_
   s->with_file = options->with_file_path;
   s->with_pos = options->with_pos;
   s->filter_prunes_only = options->filter_prunes_only;
+  s->exclude_rows = options->exclude_rows;
+  s->exclude_ctx = options->exclude_ctx;
   s->batch_size = options->batch_size > 0 ? options->batch_size : 65536;
 
   /* Snapshot (Iceberg spec: Point in Time Reads). */
@@ -1731,9 +1736,19 @@ static int process_batch(floe_scan *s, bool *out_end, floe_error *err) {
   bool per_row = s->eq.n_sets > 0 || n_row_filter > 0;
   int64_t kept = 0;
   s->stats.rows_read += n;
-  /* Which rows survive: position deletes, equality deletes, the filter. */
+  /* Which rows survive: the caller's exclusions, position deletes,
+   * equality deletes, the filter. */
+  bool excluding = s->exclude_rows != NULL;
+  if (excluding) {
+    memset(keep, 1, (size_t)n);
+    FLOE_TRY(s->exclude_rows(s->exclude_ctx, s->next_task - 1, first_row, n, keep, err));
+  }
   for (int64_t r = 0; r < n; r++) {
     int64_t pos = first_row + r;
+    if (excluding && !keep[r]) {
+      s->stats.rows_excluded++;
+      continue;
+    }
     keep[r] = 0;
     if (!no_positions && scan_positions_contains(&s->positions, pos)) {
       s->stats.rows_deleted++;

@@ -31,11 +31,17 @@
  *  - rename_noreplace is a conditional copy and a delete: not atomic, and
  *    floe's commit path never uses it on S3.
  *
+ * Threads: one s3_io may be used by two threads at once (the copy-on-write
+ * merge reads data files on one while it writes on the other), each file
+ * and writer by one thread; requests share the connection, so they take
+ * turns under the io's mutex (s3_request).
+ *
  * Errors name the operation, bucket, key, HTTP status and S3 error code,
  * never a credential: "s3 PUT bucket=b key=t/data/x.parquet: HTTP 403
  * AccessDenied: Access Denied".
  */
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +62,7 @@
 
 typedef struct s3_io {
   floe_io base;
+  pthread_mutex_t lock; /* held for a request: curl, auth and rng */
   CURL *curl;
   s3_auth *auth;
   char *region;
@@ -269,8 +276,8 @@ static void describe(const s3_call *c, char *out, size_t cap) {
  * (success, a non-retryable error, or a retryable one after the last
  * attempt): the caller reads resp->status. *out_attempts (may be NULL)
  * gets the number of attempts made. */
-static int s3_request(s3_io *io, const s3_call *c, io_http_response *resp,
-                      int *out_attempts, floe_error *err) {
+static int s3_request_locked(s3_io *io, const s3_call *c, io_http_response *resp,
+                             int *out_attempts, floe_error *err) {
   int rc = FLOE_OK;
   floe_buf url = FLOE_BUF_INIT, userpwd = FLOE_BUF_INIT, hdr = FLOE_BUF_INIT;
   struct curl_slist *headers = NULL;
@@ -398,6 +405,15 @@ cleanup:
   floe_buf_free(&hdr);
   floe_buf_free(&url);
   curl_slist_free_all(headers);
+  return rc;
+}
+
+/* s3_request under the io's lock: requests of two threads take turns. */
+static int s3_request(s3_io *io, const s3_call *c, io_http_response *resp,
+                      int *out_attempts, floe_error *err) {
+  pthread_mutex_lock(&io->lock);
+  int rc = s3_request_locked(io, c, resp, out_attempts, err);
+  pthread_mutex_unlock(&io->lock);
   return rc;
 }
 
@@ -1298,6 +1314,7 @@ static void s3_destroy(floe_io *base) {
   s3_io *io = (s3_io *)base;
   if (io->curl != NULL) curl_easy_cleanup(io->curl);
   s3_auth_free(io->auth);
+  pthread_mutex_destroy(&io->lock);
   floe_free(io->region);
   floe_free(io->endpoint);
   floe_free(io);
@@ -1398,6 +1415,7 @@ int floe_io_s3_open(const floe_io_s3_options *options, floe_io **out,
   if (rc < 0) return rc;
   s3_io *io = floe_calloc(1, sizeof *io);
   if (io == NULL) return floe_error_set(err, FLOE_ENOMEM, "s3: out of memory");
+  pthread_mutex_init(&io->lock, NULL);
   io->base.ops = &s3_ops;
   const char *region = o->region;
   if (region == NULL) region = first_env("AWS_REGION", "AWS_DEFAULT_REGION");

@@ -1655,6 +1655,7 @@ static int load_unit(job_state *js, const unit *u, floe_error *err) {
     mo.precondition_ctx = &uw;
     mo.memory_bytes = t->merge.memory_mb << 20;
     mo.spill_dir = e->s.cfg->run.spill_dir;
+    mo.threads = e->s.cfg->run.threads;
     mo.op_field_id = js->meta_ids[META_OP];
     mo.unhashed_field_ids = js->meta_ids;
     mo.n_unhashed_field_ids = META_OP; /* batch_sk, loaded_at, run_id */

@@ -78,6 +78,7 @@
 
 #include "core/arena.h"
 #include "floe/scan.h"
+#include "replicate/pipeline.h"
 #include "floe/table.h"
 #include "floe/table_writer.h"
 #include "replicate/merge_internal.h"
@@ -214,6 +215,7 @@ struct floe_merge {
   floe_buf range_lo, range_hi; /* first key column encodings seen */
   bool range_seen;
   char conflict[512];
+  int64_t threads; /* options.threads: the copy-on-write rewrite's */
 
   /* spilling (options.memory_bytes) */
   int64_t memory_budget;
@@ -714,6 +716,7 @@ int floe_merge_begin(floe_merge **out, struct floe_table *table,
     goto cleanup;
   }
   m->memory_budget = options->memory_bytes > 0 ? options->memory_bytes : DEFAULT_MEMORY_BYTES;
+  m->threads = options->threads;
   m->name = floe_strdup(tname);
   if (options->spill_dir != NULL) m->spill_parent = floe_strdup(options->spill_dir);
   if (m->name == NULL || (options->spill_dir != NULL && m->spill_parent == NULL)) {
@@ -1915,16 +1918,23 @@ static int key_filter(floe_merge *m, floe_scan_predicate *terms, int32_t *n_term
   return FLOE_OK;
 }
 
+/* Rows a scan leaves out for its caller (floe_scan_options.exclude_rows). */
+typedef int (*pass_exclude)(void *ctx, int32_t task, int64_t first_row, int64_t n,
+                            uint8_t *keep, floe_error *err);
+
 /* Opens a scan of the table's live rows with the given columns (NULL: all)
  * plus _pos when with_position (the batch's data file is its plan task,
- * floe_scan_batch_task). */
+ * floe_scan_batch_task), leaving out the rows `exclude` (may be NULL)
+ * drops. */
 static int pass_open(floe_merge *m, table_pass *p, const int32_t *ids,
                      int32_t n_ids, bool with_position,
                      const floe_scan_predicate *filter, int32_t n_filter,
                      const char *const *data_files, int32_t n_data_files,
-                     floe_error *err) {
+                     pass_exclude exclude, void *exclude_ctx, floe_error *err) {
   floe_scan_options so;
   memset(&so, 0, sizeof so);
+  so.exclude_rows = exclude;
+  so.exclude_ctx = exclude_ctx;
   so.data_files = data_files;
   so.n_data_files = n_data_files;
   so.field_ids = ids;
@@ -2350,7 +2360,7 @@ static int table_pass_run(floe_merge *m, table_pass *p, floe_error *err) {
   }
   rc = pass_open(m, p, ids, n_ids,
                  m->deletes != FLOE_MERGE_EQUALITY_DELETES || m->md->n_specs > 1, terms,
-                 n_terms, NULL, 0, err);
+                 n_terms, NULL, 0, NULL, NULL, err);
   if (rc < 0) goto cleanup;
 
   if (m->deletes == FLOE_MERGE_EQUALITY_DELETES) {
@@ -2450,30 +2460,115 @@ cleanup:
   return rc;
 }
 
-/* Appends rows [start, start + n) of a scanned batch to the rewrite's
- * builder, column by column in bulk (a column the file lacks is null). */
-static int cow_copy_run(floe_merge *m, const table_pass *rp, const floe_arrow_view *views,
-                        floe_arrow_batch_builder *bb, int64_t start, int64_t n) {
-  for (int32_t c = 0; c < m->n_columns; c++) {
-    floe_arrow_builder *b = &bb->columns[c];
-    int rc = rp->col_child[c] >= 0
-                 ? floe_arrow_builder_append_view(b, &views[rp->col_child[c]], start, n)
-                 : floe_arrow_builder_append_nulls(b, n);
-    if (rc < 0) return rc;
+/* The reading side of a copy-on-write rewrite: a scan of the touched data
+ * files that leaves out the replaced rows itself (cow_exclude), so each
+ * kept row is copied once, from the decoded page into the batch the
+ * writer takes. With a second thread it runs there (replicate/pipeline.h)
+ * while the caller's thread encodes the batch before; it reads only the
+ * first pass's marks and the merge's column layout, which nothing changes
+ * meanwhile. Its batches are the same whatever the thread count, so the
+ * files written are too. */
+typedef struct cow_reader {
+  floe_merge *m;
+  const table_pass *p; /* the first pass: which rows are replaced */
+  table_pass rp;       /* the rewrite's scan */
+  bool same_layout;    /* the scan's batches have the row layout as they are */
+  floe_arrow_view *views;
+  floe_arrow_batch_builder bb; /* else: rows copied into the row layout */
+  bool bb_ready;
+} cow_reader;
+
+/* floe_scan_options.exclude_rows of the rewrite: clears keep[] for the
+ * rows the first pass marked in the batch's data file. */
+static int cow_exclude(void *ctx, int32_t task, int64_t first_row, int64_t n, uint8_t *keep,
+                       floe_error *err) {
+  cow_reader *cr = ctx;
+  const char *path = task >= 0 && task < cr->rp.plan->n_tasks
+                         ? cr->rp.plan->tasks[task].file.file_path
+                         : "?";
+  /* the first pass's plan numbers the touched tasks; this scan plans
+   * no other file */
+  int32_t t = task >= 0 && task < cr->rp.plan->n_tasks ? pass_task_of(cr->p, path) : -1;
+  if (t < 0 || !cr->p->touched[t])
+    return floe_error_set(err, FLOE_EFORMAT, "merge into %s: rewrite read %s, which the merge "
+                          "does not touch", cr->m->name, path);
+  const task_rows *tr = &cr->p->rows[t];
+  int64_t marked_end = (int64_t)tr->n_bytes * 8;
+  int64_t end = first_row + n < marked_end ? first_row + n : marked_end;
+  for (int64_t pos = first_row; pos < end;) {
+    if ((pos & 7) == 0 && pos + 8 <= end && tr->bits[pos / 8] == 0) {
+      pos += 8; /* eight kept rows */
+      continue;
+    }
+    if (row_marked(cr->p, t, pos)) keep[pos - first_row] = 0;
+    pos++;
   }
   return FLOE_OK;
 }
 
+static int cow_reader_pull(void *ctx, struct ArrowArray *out, floe_error *err) {
+  cow_reader *cr = ctx;
+  floe_merge *m = cr->m;
+  struct ArrowArray batch;
+  memset(&batch, 0, sizeof batch);
+  int rc = floe_scan_next(cr->rp.scan, &batch, err);
+  if (rc < 0 || batch.release == NULL) return rc < 0 ? rc : 0;
+  if (cr->same_layout) {
+    floe_arrow_array_move(&batch, out);
+    return 1;
+  }
+  /* columns in another order, or missing from the scan (null) */
+  for (int64_t c = 0; c < cr->rp.out_schema.n_children; c++) {
+    rc = floe_arrow_view_init(&cr->views[c], cr->rp.out_schema.children[c], batch.children[c],
+                              err);
+    if (rc < 0) goto cleanup;
+  }
+  for (int32_t c = 0; c < m->n_columns; c++) {
+    floe_arrow_builder *b = &cr->bb.columns[c];
+    rc = cr->rp.col_child[c] >= 0
+             ? floe_arrow_builder_append_view(b, &cr->views[cr->rp.col_child[c]], 0, batch.length)
+             : floe_arrow_builder_append_nulls(b, batch.length);
+    if (rc < 0) {
+      rc = floe_error_set(err, rc, "merge into %s: rewriting a data file: %s", m->name,
+                          rc == FLOE_ENOMEM ? "out of memory" : "a column's layout differs");
+      goto cleanup;
+    }
+  }
+  rc = floe_arrow_batch_builder_finish(&cr->bb, out, err);
+  if (rc == FLOE_OK) rc = 1;
+cleanup:
+  floe_arrow_array_release(&batch);
+  return rc;
+}
+
+/* Whether the scan's batches are in the merge's row layout: the same
+ * columns in the same order with the same Arrow formats. */
+static bool cow_same_layout(const floe_merge *m, const table_pass *rp) {
+  if (rp->out_schema.n_children != m->n_columns ||
+      m->row_schema.n_children != m->n_columns)
+    return false;
+  for (int32_t c = 0; c < m->n_columns; c++)
+    if (rp->col_child[c] != c ||
+        strcmp(rp->out_schema.children[c]->format, m->row_schema.children[c]->format) != 0 ||
+        rp->out_schema.children[c]->n_children != 0)
+      return false;
+  return true;
+}
+
+/* Queue depth of the rewrite: batches decoded ahead of the encoder. */
+#define COW_PIPELINE_DEPTH 2
+
 /* Copy-on-write: reads every live row of the touched data files (the scan
- * plans only those) and writes the ones the merge does not replace, runs
- * of kept rows copied column by column in bulk. */
+ * plans only those) and writes the ones the merge does not replace. With
+ * options.threads != 1 the reading runs on a second thread, at most
+ * COW_PIPELINE_DEPTH batches ahead of the writer. */
 static int cow_rewrite(floe_merge *m, table_pass *p, floe_error *err) {
   int rc = FLOE_OK;
-  table_pass rp;
-  memset(&rp, 0, sizeof rp);
-  floe_arrow_view *views = NULL;
-  floe_arrow_batch_builder bb;
-  bool bb_ready = false;
+  cow_reader cr;
+  memset(&cr, 0, sizeof cr);
+  cr.m = m;
+  cr.p = p;
+  floe_pipeline *pipe = NULL;
   struct ArrowArray batch;
   memset(&batch, 0, sizeof batch);
   const char **paths = NULL;
@@ -2486,72 +2581,40 @@ static int cow_rewrite(floe_merge *m, table_pass *p, floe_error *err) {
   }
   for (int32_t t = 0; t < p->plan->n_tasks; t++)
     if (p->touched[t]) paths[n_paths++] = p->plan->tasks[t].file.file_path;
-  rc = pass_open(m, &rp, NULL, 0, true, NULL, 0, paths, n_paths, err);
+  rc = pass_open(m, &cr.rp, NULL, 0, false, NULL, 0, paths, n_paths, cow_exclude, &cr, err);
   if (rc < 0) goto cleanup;
-  rc = floe_arrow_batch_builder_init(&bb, &m->row_schema, err);
-  if (rc < 0) goto cleanup;
-  bb_ready = true;
-  views = floe_calloc((size_t)rp.out_schema.n_children + 1, sizeof *views);
-  if (views == NULL) {
-    rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
-    goto cleanup;
-  }
-  for (;;) {
-    rc = floe_scan_next(rp.scan, &batch, err);
+  cr.same_layout = cow_same_layout(m, &cr.rp);
+  if (!cr.same_layout) {
+    rc = floe_arrow_batch_builder_init(&cr.bb, &m->row_schema, err);
     if (rc < 0) goto cleanup;
-    if (batch.release == NULL) break;
-    for (int64_t c = 0; c < rp.out_schema.n_children; c++) {
-      rc = floe_arrow_view_init(&views[c], rp.out_schema.children[c],
-                                batch.children[c], err);
-      if (rc < 0) goto cleanup;
-    }
-    /* the first pass's plan numbers the touched tasks; this scan plans
-     * no other file */
-    rc = pass_batch_task(m, &rp, err);
-    if (rc < 0) goto cleanup;
-    int32_t task = pass_task_of(p, rp.plan->tasks[rp.cur_task].file.file_path);
-    if (task < 0 || !p->touched[task]) {
-      rc = floe_error_set(err, FLOE_EFORMAT, "merge into %s: rewrite read %s, which the merge "
-                          "does not touch", m->name, rp.plan->tasks[rp.cur_task].file.file_path);
+    cr.bb_ready = true;
+    cr.views = floe_calloc((size_t)cr.rp.out_schema.n_children + 1, sizeof *cr.views);
+    if (cr.views == NULL) {
+      rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
       goto cleanup;
     }
-    const floe_arrow_view *pos = &views[rp.pos_child];
-    int64_t run = 0, run_len = 0; /* kept rows [run, run + run_len) */
-    for (int64_t r = 0; r < batch.length; r++) {
-      bool keep = !row_marked(p, task, floe_arrow_view_int64(pos, r));
-      if (keep) {
-        if (run_len == 0) run = r;
-        run_len++;
-        continue;
-      }
-      if (run_len > 0) {
-        rc = cow_copy_run(m, &rp, views, &bb, run, run_len);
-        if (rc < 0) goto nomem;
-        run_len = 0;
-      }
-    }
-    if (run_len > 0) {
-      rc = cow_copy_run(m, &rp, views, &bb, run, run_len);
-      if (rc < 0) goto nomem;
-    }
-    floe_arrow_array_release(&batch);
-    if (bb.columns[0].length >= OUT_BATCH_ROWS) {
-      rc = flush_builder(m, &bb, &m->row_schema, sink_data, err);
-      if (rc < 0) goto cleanup;
-    }
   }
-  rc = flush_builder(m, &bb, &m->row_schema, sink_data, err);
+  /* the writer is opened on this thread before the reader starts */
+  rc = data_writer_get(m, err);
+  if (rc < 0) goto cleanup;
+  rc = floe_pipeline_start_pull(&pipe, cow_reader_pull, &cr, floe_pipeline_threads(m->threads),
+                                COW_PIPELINE_DEPTH, err);
+  if (rc < 0) goto cleanup;
+  for (;;) {
+    rc = floe_pipeline_next(pipe, &batch, err);
+    if (rc <= 0) break;
+    rc = sink_data(m, &m->row_schema, &batch, err);
+    floe_arrow_array_release(&batch);
+    if (rc < 0) break;
+  }
 cleanup:
+  floe_pipeline_free(pipe); /* joins the reader before its state goes */
   floe_arrow_array_release(&batch);
-  if (bb_ready) floe_arrow_batch_builder_free(&bb);
-  floe_free(views);
+  if (cr.bb_ready) floe_arrow_batch_builder_free(&cr.bb);
+  floe_free(cr.views);
   floe_free(paths);
-  table_pass_reset(&rp);
+  table_pass_reset(&cr.rp);
   return rc;
-nomem:
-  rc = floe_error_set(err, rc, "merge into %s: rewriting a data file: %s", m->name,
-                      rc == FLOE_ENOMEM ? "out of memory" : "a column's layout differs");
-  goto cleanup;
 }
 
 /* Row numbers in arrival order, ignoring write_new_rows' update bit. */

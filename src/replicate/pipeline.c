@@ -16,7 +16,10 @@
  * instead of following it. The batches' schema is a copy taken at start:
  * the consumer still needs it after the producer freed the stream. The
  * stream is only ever touched by one thread at a time: the producer while
- * it runs, floe_pipeline_free after it has joined it.
+ * it runs, floe_pipeline_free after it has joined it. The producer may
+ * also be any pull function instead of a stream (floe_pipeline_start_pull:
+ * the merge's copy-on-write rewrite reads and filters data files on it);
+ * there is then no schema, checksum or tail.
  */
 #include "replicate/pipeline.h"
 
@@ -30,6 +33,8 @@ struct floe_pipeline {
   floe_checksum *checksum;
   floe_pipeline_tail tail;
   void *tail_ctx;
+  floe_pipeline_pull pull_fn; /* instead of the stream, when set */
+  void *pull_ctx;
   bool threaded;
   pthread_t thread;
   pthread_mutex_t mutex;
@@ -47,6 +52,7 @@ struct floe_pipeline {
 
 /* One batch from the stream, folded into the checksum. */
 static int pull(floe_pipeline *p, struct ArrowArray *out, floe_error *err) {
+  if (p->pull_fn != NULL) return p->pull_fn(p->pull_ctx, out, err);
   int rc = floe_source_stream_next(p->stream, out, err);
   if (rc <= 0 || p->checksum == NULL) return rc;
   int crc = floe_checksum_add(p->checksum, &p->schema, out, err);
@@ -119,9 +125,9 @@ int64_t floe_pipeline_threads(int64_t configured) {
   return cores > 0 ? (int64_t)cores : 1;
 }
 
-int floe_pipeline_start(floe_pipeline **out, floe_source_stream *stream,
-                        floe_checksum *checksum, int64_t threads, int depth,
-                        floe_pipeline_tail tail, void *tail_ctx, floe_error *err) {
+static int start(floe_pipeline **out, floe_source_stream *stream, floe_checksum *checksum,
+                 floe_pipeline_pull pull_fn, void *pull_ctx, int64_t threads, int depth,
+                 floe_pipeline_tail tail, void *tail_ctx, floe_error *err) {
   *out = NULL;
   floe_pipeline *p = floe_calloc(1, sizeof *p);
   if (p == NULL) {
@@ -132,7 +138,10 @@ int floe_pipeline_start(floe_pipeline **out, floe_source_stream *stream,
   p->checksum = checksum;
   p->tail = tail;
   p->tail_ctx = tail_ctx;
-  if (floe_arrow_schema_copy(&p->schema, floe_source_stream_schema(stream)) < 0) {
+  p->pull_fn = pull_fn;
+  p->pull_ctx = pull_ctx;
+  if (stream != NULL &&
+      floe_arrow_schema_copy(&p->schema, floe_source_stream_schema(stream)) < 0) {
     floe_pipeline_free(p);
     return floe_error_set(err, FLOE_ENOMEM, "pipeline: out of memory");
   }
@@ -157,12 +166,23 @@ int floe_pipeline_start(floe_pipeline **out, floe_source_stream *stream,
     pthread_cond_destroy(&p->not_empty);
     pthread_mutex_destroy(&p->mutex);
     floe_pipeline_free(p);
-    return floe_error_set(err, FLOE_EIO, "pipeline: cannot start the source thread: %s",
-                          strerror(rc));
+    return floe_error_set(err, FLOE_EIO, "pipeline: cannot start the %s thread: %s",
+                          pull_fn != NULL ? "producer" : "source", strerror(rc));
   }
   p->threaded = true;
   *out = p;
   return FLOE_OK;
+}
+
+int floe_pipeline_start(floe_pipeline **out, floe_source_stream *stream,
+                        floe_checksum *checksum, int64_t threads, int depth,
+                        floe_pipeline_tail tail, void *tail_ctx, floe_error *err) {
+  return start(out, stream, checksum, NULL, NULL, threads, depth, tail, tail_ctx, err);
+}
+
+int floe_pipeline_start_pull(floe_pipeline **out, floe_pipeline_pull pull, void *ctx,
+                             int64_t threads, int depth, floe_error *err) {
+  return start(out, NULL, NULL, pull, ctx, threads, depth, NULL, NULL, err);
 }
 
 const struct ArrowSchema *floe_pipeline_schema(const floe_pipeline *p) { return &p->schema; }

@@ -28,6 +28,11 @@
 
 typedef struct floe_pipeline floe_pipeline;
 
+/* A producer: puts the next batch in *out and returns 1, returns 0 at the
+ * end, or a negative FLOE_E* code with err set. With a thread it runs on
+ * the producer thread only, so it must touch nothing the consumer uses. */
+typedef int (*floe_pipeline_pull)(void *ctx, struct ArrowArray *out, floe_error *err);
+
 /* Queue depth used by the engine: batches in flight between the threads. */
 #define FLOE_PIPELINE_DEPTH 4
 
@@ -52,6 +57,13 @@ int floe_pipeline_start(floe_pipeline **out, floe_source_stream *stream,
 /* The batches' schema: a copy of the stream's, owned by the pipeline (it
  * outlives the stream). */
 const struct ArrowSchema *floe_pipeline_schema(const floe_pipeline *p);
+
+/* As floe_pipeline_start, for any producer: `pull` is called with `ctx`
+ * (borrowed: it must outlive the pipeline) on the producer thread, or on
+ * the caller's when threads <= 1. The merge's copy-on-write rewrite uses
+ * it to decode and filter a data file while the caller encodes. */
+int floe_pipeline_start_pull(floe_pipeline **out, floe_pipeline_pull pull, void *ctx,
+                             int64_t threads, int depth, floe_error *err);
 
 /* The next batch in stream order: 1 with *out set (the caller owns and
  * releases it), 0 at the end of the stream, or the producer's error (the

@@ -1700,6 +1700,108 @@ static void test_spill_of_one_key_keeps_its_winner_only(void) {
 
 /* A spill directory that cannot be made fails the merge with its name,
  * and the table is unchanged. */
+/* The bytes of the one data file the merge wrote ("-merge-" in its name)
+ * under dir's table; NULL when there is not exactly one. */
+static unsigned char *merge_data_file(const char *dir, size_t *out_len) {
+  char path[1400];
+  snprintf(path, sizeof path, "%s/db/t/data", dir);
+  DIR *d = opendir(path);
+  if (d == NULL) return NULL;
+  char found[1700] = "";
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL)
+    if (strstr(e->d_name, "-merge-") != NULL && strstr(e->d_name, "-data-") != NULL &&
+        n++ == 0)
+      snprintf(found, sizeof found, "%s/%s", path, e->d_name);
+  closedir(d);
+  if (n != 1) return NULL;
+  FILE *f = fopen(found, "rb");
+  if (f == NULL) return NULL;
+  fseek(f, 0, SEEK_END);
+  long len = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  unsigned char *buf = malloc((size_t)len + 1);
+  if (buf != NULL && fread(buf, 1, (size_t)len, f) != (size_t)len) {
+    free(buf);
+    buf = NULL;
+  }
+  fclose(f);
+  *out_len = (size_t)len;
+  return buf;
+}
+
+/* Copy-on-write of a 150,000-row file (three scan batches, so the reading
+ * thread runs ahead of the writer) with 5,000 updates (every 30th id) and
+ * 500 inserts: with threads 1 (one thread) and 2 (the file read and
+ * filtered on a second thread) the table holds the same rows, the updated
+ * ones with their new values, and the rewritten data file is the same to
+ * the byte. */
+static void test_copy_on_write_does_not_depend_on_threads(void) {
+  enum { BASE = 150000, UPDATES = 5000, INSERTS = 500 };
+  trow *base = calloc(BASE, sizeof *base);
+  trow *changes = calloc(UPDATES + INSERTS, sizeof *changes);
+  char (*names)[16] = calloc(BASE + UPDATES + INSERTS, sizeof *names);
+  for (int i = 0; i < BASE; i++) {
+    snprintf(names[i], sizeof names[i], "n%d", i + 1);
+    base[i] = (trow){i + 1, names[i], i % 1000, 1, i % 2 ? "eu" : "us", NULL};
+  }
+  for (int i = 0; i < UPDATES + INSERTS; i++) {
+    int64_t id = i < UPDATES ? (int64_t)(i + 1) * 30 : BASE + 1 + (i - UPDATES);
+    snprintf(names[BASE + i], sizeof names[0], "u%d", (int)id);
+    changes[i] = (trow){id, names[BASE + i], -1, 2, "us", NULL};
+  }
+  char *text[2] = {NULL, NULL};
+  unsigned char *file[2] = {NULL, NULL};
+  size_t file_len[2] = {0, 0};
+  for (int t = 0; t < 2; t++) {
+    fixture fx;
+    floe_error err = {0};
+    char name[32];
+    snprintf(name, sizeof name, "cow_threads_%d", t + 1);
+    CHECK(fixture_open(&fx, name, NULL, &err));
+    CHECK(append_rows(&fx, base, BASE, &err));
+    floe_merge_options o = upsert_options(FLOE_MERGE_COPY_ON_WRITE);
+    o.threads = t + 1;
+    const trow *rp[] = {changes};
+    int counts[] = {UPDATES + INSERTS};
+    floe_merge_result r;
+    memset(&r, 0, sizeof r);
+    int rc = run_merge(&fx, &o, rp, counts, 1, false, &r, &err);
+    if (rc != 0) printf("  %s: %s\n", name, err.message);
+    CHECK_INT_EQ(rc, 0);
+    CHECK_INT_EQ(r.rows_updated, UPDATES);
+    CHECK_INT_EQ(r.rows_inserted, INSERTS);
+    CHECK_INT_EQ(r.data_files, 1);
+    text[t] = table_text(fx.table);
+    file[t] = merge_data_file(fx.dir, &file_len[t]);
+    fixture_close(&fx);
+  }
+  CHECK(text[0] != NULL && text[1] != NULL);
+  if (text[0] != NULL && text[1] != NULL) {
+    CHECK_STR_EQ(text[1], text[0]);
+    int64_t lines = 1;
+    for (const char *c = text[0]; *c; c++) lines += *c == ';';
+    CHECK_INT_EQ(lines, BASE + INSERTS);
+    CHECK(strstr(text[0], ";30|u30|-1|2|us;") != NULL);
+    CHECK(strstr(text[0], ";150000|u150000|-1|2|us;") != NULL);
+    CHECK(strstr(text[0], ";150500|u150500|-1|2|us;") != NULL);
+    CHECK(strstr(text[0], ";29|n29|28|1|us;") != NULL);
+    CHECK(strstr(text[0], "|n30|") == NULL);
+  }
+  CHECK(file[0] != NULL && file[1] != NULL);
+  CHECK(file_len[0] > 100000);
+  CHECK(file_len[0] == file_len[1] && file[0] != NULL && file[1] != NULL &&
+        memcmp(file[0], file[1], file_len[0]) == 0);
+  for (int t = 0; t < 2; t++) {
+    free(text[t]);
+    free(file[t]);
+  }
+  free(base);
+  free(changes);
+  free(names);
+}
+
 static void test_spill_dir_missing_fails_cleanly(void) {
   fixture fx;
   floe_error err = {0};
@@ -1829,5 +1931,6 @@ int main(void) {
   RUN(test_spill_splits_partitions_past_the_budget);
   RUN(test_spill_of_one_key_keeps_its_winner_only);
   RUN(test_spill_dir_missing_fails_cleanly);
+  RUN(test_copy_on_write_does_not_depend_on_threads);
   return test_report();
 }
