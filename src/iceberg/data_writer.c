@@ -912,8 +912,9 @@ static int validate_rows(const tw_core *c, const floe_arrow_view *views, int64_t
 static int gather_column(const struct ArrowSchema *field, const floe_arrow_view *v,
                          const int64_t *rows, int64_t n, struct ArrowArray *out) {
   floe_arrow_builder b;
-  if (v->type.id == FLOE_ARROW_LIST) {
-    /* Lists: row by row, each list copied whole with its elements. */
+  if (floe_arrow_type_is_nested(v->type.id)) {
+    /* Lists, structs and maps: row by row, each value copied whole with
+     * its children. */
     floe_error ignored = {0};
     int rc = floe_arrow_builder_init_schema(&b, field, &ignored);
     for (int64_t i = 0; i < n && rc == FLOE_OK; i++)

@@ -364,9 +364,9 @@ describe('struct and map columns in every strategy', () => {
     assert.ok(modulesPresent(), 'node modules missing: run scripts/deps.sh --npm');
   });
 
-  test('merge (position, equality, copy-on-write), CDC and hash_diff with struct and map columns over two rounds, then compaction: icebird equals the source, DuckDB reads the files by field id', async () => {
+  test('merge (position, equality, copy-on-write, bucket-partitioned), CDC and hash_diff with struct and map columns over two rounds, then compaction: icebird equals the source, DuckDB reads the files by field id', async () => {
     const dir = scratch('shapes-struct-strategies');
-    const tables = ['merged', 'eq', 'cow', 'hashed'];
+    const tables = ['merged', 'eq', 'cow', 'hashed', 'parted'];
     const create = (t) => `CREATE TABLE ${t} (id INTEGER PRIMARY KEY, doc TEXT, attrs TEXT, batch_sk INTEGER NOT NULL);`;
     sqlite(dir, tables.map(create).join('\n') +
       create('cdc').replace('id INTEGER PRIMARY KEY', 'seq INTEGER PRIMARY KEY, id INTEGER NOT NULL, op TEXT'));
@@ -408,6 +408,10 @@ ${shapes}
     strategy: full
     mode: merge
     cdc: {type: hash_diff}
+${shapes}
+  parted:
+    mode: merge
+    partition_by: [bucket(3, id)]
 ${shapes}`, '{durability: none, report: ./report.json}');
     runOk(dir);
     const cols = ['id', 'doc', 'attrs'];
@@ -425,7 +429,7 @@ ${shapes}`, '{durability: none, report: ./report.json}');
 
     // Second round: changed leaves deep inside structs and maps, structs and
     // maps becoming null and back, deletes (CDC, hash_diff), new keys.
-    for (const t of ['merged', 'eq', 'cow'])
+    for (const t of ['merged', 'eq', 'cow', 'parted'])
       sqlite(dir, `UPDATE ${t} SET doc = ${q(doc(3, '-x'))}, attrs = ${q(attrs(3, '-x'))}, batch_sk = 2 WHERE id = 3;
         UPDATE ${t} SET doc = 'null', attrs = NULL, batch_sk = 2 WHERE id = 8;
         UPDATE ${t} SET doc = ${q(doc(14, '-y'))}, attrs = ${q(attrs(14, '-y'))}, batch_sk = 2 WHERE id = 7;
@@ -437,7 +441,10 @@ ${shapes}`, '{durability: none, report: ./report.json}');
       UPDATE hashed SET doc = ${q(doc(12, '-z'))} WHERE id = 12;
       INSERT INTO hashed VALUES ${row(50, 1)}; UPDATE hashed SET batch_sk = 2 WHERE id IN (10, 12, 50);`);
     runOk(dir);
-    for (const t of ['merged', 'eq', 'cow']) assert.equal(await check(t, `SELECT * FROM ${t}`), 31);
+    for (const t of ['merged', 'eq', 'cow', 'parted']) assert.equal(await check(t, `SELECT * FROM ${t}`), 31);
+    // Partitioned by a bucket of the key: rows of one batch spread over
+    // three partitions, each file holding its rows' structs and maps.
+    assert.equal((await liveFiles(dir, 'js', 'parted')).length >= 3, true);
     assert.equal(await check('cdc', cdcSql), 30);
     assert.equal(await check('hashed', 'SELECT * FROM hashed'), 30);
     // hash_diff (a full reload): the changed map value and struct leaf are
