@@ -998,6 +998,60 @@ cleanup:
   return rc;
 }
 
+/* Finds field `id` inside struct type t: its index path (depth at most
+ * max) into path[], *depth the path's length. Lists and maps are not
+ * entered (a partition source lies behind structs only). */
+static bool struct_path(const floe_iceberg_type *t, int32_t id, int32_t *path, int32_t max,
+                        int32_t *depth) {
+  if (t->id != FLOE_ICEBERG_STRUCT || *depth >= max) return false;
+  for (int32_t k = 0; k < t->n_fields; k++) {
+    path[(*depth)++] = k;
+    if (t->fields[k].id == id || struct_path(&t->fields[k].type, id, path, max, depth)) return true;
+    (*depth)--;
+  }
+  return false;
+}
+
+/* The view of a partition source field inside a struct column (views[j]
+ * for the top-level columns), nulls where the field or any struct above it
+ * is null (a field's slot under a null struct holds no value). FLOE_ENOTFOUND
+ * when no written struct column holds the field. */
+static int nested_source_view(tw_core *c, const floe_arrow_view *views, int64_t n, int32_t id,
+                              floe_arrow_view *out, floe_error *err) {
+  int32_t path[32];
+  for (int32_t j = 0; j < c->n_write; j++) {
+    int32_t depth = 0;
+    if (!struct_path(&c->write_fields[j]->type, id, path, 32, &depth)) continue;
+    floe_arrow_view v = views[j];
+    uint8_t *valid = NULL;
+    for (int32_t d = 0; d < depth; d++) {
+      floe_arrow_view child;
+      int rc = floe_arrow_view_struct_child(&v, path[d], &child, err);
+      if (rc < 0) return rc;
+      if (v.validity != NULL || valid != NULL) {
+        /* fold the parent's nulls into the child's */
+        size_t bytes = (size_t)((child.offset + n + 7) / 8) + 1;
+        uint8_t *bits = floe_arena_calloc(&c->arena, bytes, 1);
+        if (bits == NULL) return floe_error_set(err, FLOE_ENOMEM, "table writer: out of memory");
+        int64_t nulls = 0;
+        for (int64_t r = 0; r < n; r++) {
+          bool ok = !floe_arrow_view_is_null(&v, r) && !floe_arrow_view_is_null(&child, r);
+          floe_arrow_bit_set(bits, child.offset + r, ok);
+          nulls += !ok;
+        }
+        child.validity = bits;
+        child.null_count = nulls;
+        valid = bits;
+      }
+      v = child;
+    }
+    v.length = n;
+    *out = v;
+    return FLOE_OK;
+  }
+  return FLOE_ENOTFOUND;
+}
+
 /* Each row's partition index into part_of[0..n). */
 static int partition_rows(tw_core *c, const struct ArrowSchema *schema,
                           const struct ArrowArray *batch, const floe_arrow_view *views,
@@ -1026,7 +1080,10 @@ static int partition_rows(tw_core *c, const struct ArrowSchema *schema,
     while (j < c->n_write && c->write_fields[j]->id != pf->source_id) j++;
     if (j < c->n_write) {
       source = views[j];
+    } else if ((rc = nested_source_view(c, views, n, pf->source_id, &source, err)) != FLOE_ENOTFOUND) {
+      if (rc < 0) goto cleanup;
     } else {
+      rc = FLOE_OK;
       /* Equality deletes: the source column rides along in the batch. */
       int64_t k = 0;
       while (k < schema->n_children && floe_arrow_schema_field_id(schema->children[k]) != pf->source_id)

@@ -306,8 +306,13 @@ int floe_iceberg_partition_spec_add_field(floe_iceberg_partition_spec *spec,
   if (rc < 0) return floe_error_prefix(err, "partition spec: column '%s'", source_name), rc;
   char default_name[512];
   if (name == NULL) {
-    snprintf(default_name, sizeof default_name, "%s%s", src->name,
+    /* a field inside a struct: its path with '_' for '.', as partition
+     * names become Avro field names in manifests (no dots there) */
+    bool path = strchr(source_name, '.') != NULL && strcmp(src->name, source_name) != 0;
+    snprintf(default_name, sizeof default_name, "%s%s", path ? source_name : src->name,
              default_suffix(f.transform.kind));
+    for (char *d = default_name; path && *d != '\0'; d++)
+      if (*d == '.') *d = '_';
     name = default_name;
   }
   char canonical[24];

@@ -186,7 +186,10 @@ static int build_spec(job_state *js, const floe_iceberg_schema *schema,
                           f->column);
       goto cleanup;
     }
-    FLOE_TRY(floe_iceberg_partition_spec_add_field(*out, schema, col->name,
+    /* a top-level column by its table spelling; a field inside a struct
+     * (Iceberg allows a source reached through structs only) by its path */
+    bool top = col >= schema->root.fields && col < schema->root.fields + schema->root.n_fields;
+    FLOE_TRY(floe_iceberg_partition_spec_add_field(*out, schema, top ? col->name : f->column,
                                                    config_transform_text(f, tr, sizeof tr),
                                                    NULL, &last, err));
   }

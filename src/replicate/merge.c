@@ -733,6 +733,16 @@ int floe_merge_begin(floe_merge **out, struct floe_table *table,
    * merge deletes by position, which carries each data file's own spec. */
   if (m->deletes == FLOE_MERGE_EQUALITY_DELETES && m->md->n_specs > 1)
     m->deletes = FLOE_MERGE_POSITION_DELETES;
+  /* Likewise when a partition field's source is a field inside a struct:
+   * the table pass reads top-level columns only, so the delete's partition
+   * is taken from the data file it deletes from. */
+  for (int32_t f = 0; m->deletes == FLOE_MERGE_EQUALITY_DELETES && m->spec != NULL &&
+                      f < m->spec->n_fields; f++) {
+    bool top = false;
+    for (int32_t i = 0; i < m->schema->root.n_fields; i++)
+      top |= m->schema->root.fields[i].id == m->spec->fields[f].source_id;
+    if (!top) m->deletes = FLOE_MERGE_POSITION_DELETES;
+  }
   if (m->schema == NULL) {
     rc = floe_error_set(err, FLOE_EINVAL, "merge into %s: table has no schema",
                         tname);

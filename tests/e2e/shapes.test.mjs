@@ -471,6 +471,73 @@ ${shapes}`, '{durability: none, report: ./report.json}');
   });
 });
 
+describe('partitioning by a field inside a struct', () => {
+  before(() => {
+    assert.ok(existsSync(FLOE), `no floe binary at ${FLOE} (set FLOE_BIN)`);
+    assert.ok(modulesPresent(), 'node modules missing: run scripts/deps.sh --npm');
+  });
+
+  test('identity(doc.region) and bucket(4, doc.who.id): the spec sources the nested field ids, every file holds one region, a null struct partitions as null; merges with equality deletes fall back to position deletes; icebird equals the source', async () => {
+    const dir = scratch('shapes-nested-partition');
+    const doc = (id) => id % 10 === 0 ? 'null' : JSON.stringify({
+      region: id % 7 === 0 ? null : `r${id % 3}`, who: id % 5 === 0 ? null : { id: id * 11, name: `n${id}` }, v: id });
+    sqlite(dir, `CREATE TABLE docs (id INTEGER PRIMARY KEY, doc TEXT, batch_sk INTEGER NOT NULL);
+      INSERT INTO docs VALUES ${Array.from({ length: 40 }, (_, i) => `(${i + 1}, '${doc(i + 1)}', 1)`).join(', ')};`);
+    sqliteJob(dir, `  docs:
+    mode: merge
+    merge: {deletes: equality}
+    partition_by: [identity(doc.region), bucket(4, doc.who.id)]
+    columns: {doc: "struct<region: string, who: struct<id: long, name: string>, v: int>"}`);
+    runOk(dir);
+    const md = readMetadata(metadataLocation(path.join(dir, 'catalog.db'), 'js', 'docs'));
+    const schema = md.schemas.find((x) => x['schema-id'] === md['current-schema-id']);
+    const docType = schema.fields.find((f) => f.name === 'doc').type;
+    const region = docType.fields.find((f) => f.name === 'region');
+    const whoId = docType.fields.find((f) => f.name === 'who').type.fields.find((f) => f.name === 'id');
+    const spec = md['partition-specs'].find((x) => x['spec-id'] === md['default-spec-id']);
+    assert.deepEqual(spec.fields.map((f) => [f.name, f['source-id'], f.transform]),
+      [['doc_region', region.id, 'identity'], ['doc_who_id_bucket', whoId.id, 'bucket[4]']]);
+
+    // Every data file holds rows of one region (null for a null struct or
+    // region); DuckDB reads the rows by field id.
+    async function filesAgree() {
+      const snap = md2().snapshots.find((x) => x['snapshot-id'] === md2()['current-snapshot-id']);
+      const avro = await import(pathToFileURL(path.join(REPO, 'tests/interop/lib/avro.mjs')).href);
+      let n = 0;
+      for (const m of (await avro.decodeAvroFile(snap['manifest-list'])).records)
+        for (const e of (await avro.decodeAvroFile(m.manifest_path)).records) {
+          if (Number(e.status) === 2 || Number(e.data_file.content ?? 0) !== 0) continue;
+          const file = e.data_file.file_path.replace(/^file:/, '');
+          const rows = await duckdb(`SELECT DISTINCT doc.region AS region FROM read_parquet('${file}')`);
+          assert.deepEqual(rows.map((r) => r.region), [e.data_file.partition.doc_region ?? null], file);
+          n++;
+        }
+      return n;
+    }
+    const md2 = () => readMetadata(metadataLocation(path.join(dir, 'catalog.db'), 'js', 'docs'));
+    assert.ok(await filesAgree() >= 4);
+    const check = async () => {
+      const want = sqliteAll(dir, 'SELECT id, doc FROM docs').map((r) => JSON.stringify([norm(r.id), normDeep(JSON.parse(r.doc))])).sort();
+      const got = (await readIceberg(path.join(dir, 'catalog.db'), 'js', 'docs'))
+        .map((r) => JSON.stringify([norm(r.id), r.doc === null || r.doc === undefined ? null
+          : normDeep({ region: r.doc.region ?? null, who: r.doc.who === undefined || r.doc.who === null ? null : { id: r.doc.who.id, name: r.doc.who.name ?? null }, v: r.doc.v ?? null })])).sort();
+      assert.deepEqual(got, want);
+    };
+    await check();
+
+    // A merge moves rows between partitions (a region changed) with
+    // position deletes, as equality deletes cannot name a nested partition.
+    sqlite(dir, `UPDATE docs SET doc = '{"region": "moved", "who": {"id": 1, "name": "m"}, "v": 0}', batch_sk = 2 WHERE id IN (1, 2, 3);
+      INSERT INTO docs VALUES (41, '${doc(41)}', 2);`);
+    runOk(dir);
+    await check();
+    const snap = md2().snapshots.find((x) => x['snapshot-id'] === md2()['current-snapshot-id']);
+    assert.equal(snap.summary['added-position-deletes'], '3');
+    assert.equal(snap.summary['added-equality-deletes'], undefined);
+    await filesAgree();
+  });
+});
+
 describe('nested shape evolution', () => {
   before(() => {
     assert.ok(existsSync(FLOE), `no floe binary at ${FLOE} (set FLOE_BIN)`);
