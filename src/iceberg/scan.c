@@ -22,7 +22,9 @@
  * exactly and builds output batches.
  *
  * Output moves by column: a batch's surviving rows are found first (a keep
- * mask from position deletes, then equality deletes and the filter, which
+ * mask from the caller's exclusions (options.exclude_rows: the rows a
+ * copy-on-write merge replaces), position deletes, then equality deletes
+ * and the filter, which
  * read only the columns they need as floe_iceberg_value), then each output
  * column is appended in runs of consecutive kept rows with
  * floe_arrow_builder_append_view (memcpy of fixed-width values, rebased

@@ -53,7 +53,9 @@
  * partition needs stays bounded at any change-set size. The scans of the
  * table take the key range as a pruning filter only (every row's key is
  * looked up anyway), and copy-on-write reads only the data files that
- * hold replaced rows, copying runs of kept rows column by column in bulk.
+ * hold replaced rows; its scan leaves those rows out itself (so kept rows
+ * are copied once) and runs on a second thread (options.threads) while
+ * the caller's thread encodes what it read (cow_rewrite).
  * The data writers' row groups are bounded by half the
  * budget. The spill directory is removed when the commit ends, whatever
  * its outcome.
