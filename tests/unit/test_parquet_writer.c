@@ -1199,6 +1199,124 @@ static void test_dictionary_falls_back_when_full(void) {
   pfile_free(&f);
 }
 
+/* Rows [r0, r1) of a mixed table: values that repeat (dictionary pages),
+ * unique ones (PLAIN), strings of varying length, nulls, booleans. */
+static void append_mixed_rows(floe_arrow_batch_builder *bb, int r0, int r1) {
+  floe_arrow_builder *c = bb->columns;
+  for (int r = r0; r < r1; r++) {
+    if (r % 7 == 3)
+      floe_arrow_builder_append_null(&c[0]);
+    else
+      floe_arrow_builder_append_int32(&c[0], r % 50);
+    floe_arrow_builder_append_int64(&c[1], (int64_t)r * 7919);
+    char s[96];
+    int len = snprintf(s, sizeof s, "name_%d_%.*s", r % 300, r % 40,
+                       "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+    if (r % 11 == 5)
+      floe_arrow_builder_append_null(&c[2]);
+    else
+      floe_arrow_builder_append_bytes(&c[2], s, (size_t)len);
+    len = snprintf(s, sizeof s, "unique-%d-%.*s", r, r % 23, "yyyyyyyyyyyyyyyyyyyyyyy");
+    floe_arrow_builder_append_bytes(&c[3], s, (size_t)len);
+    if (r % 5 == 0)
+      floe_arrow_builder_append_null(&c[4]);
+    else
+      floe_arrow_builder_append_bool(&c[4], r % 3 == 0);
+    floe_arrow_builder_append_double(&c[5], (r / 10 % 2000) * 0.5);
+  }
+}
+
+/* Writes `rows` mixed rows in batches of `step` rows; the file's bytes
+ * into *out (free with floe_buf_free). */
+static int write_mixed(const char *path, int rows, int step, const floe_parquet_writer_options *o,
+                       floe_buf *out) {
+  colspec cols[] = {
+      {"small", floe_arrow_type_of(FLOE_ARROW_INT32), true, 1},
+      {"id", floe_arrow_type_of(FLOE_ARROW_INT64), false, 2},
+      {"name", floe_arrow_type_of(FLOE_ARROW_UTF8), true, 3},
+      {"uniq", floe_arrow_type_of(FLOE_ARROW_UTF8), false, 4},
+      {"flag", floe_arrow_type_of(FLOE_ARROW_BOOL), true, 5},
+      {"score", floe_arrow_type_of(FLOE_ARROW_DOUBLE), false, 6},
+  };
+  struct ArrowSchema schema;
+  make_schema(&schema, cols, 6);
+  floe_error err = {0};
+  floe_parquet_writer *w = NULL;
+  int rc = floe_parquet_writer_open_file(&w, path, &schema, o, &err);
+  for (int r0 = 0; rc == 0 && r0 < rows; r0 += step) {
+    floe_arrow_batch_builder bb;
+    struct ArrowArray batch;
+    rc = floe_arrow_batch_builder_init(&bb, &schema, &err);
+    if (rc != 0) break;
+    append_mixed_rows(&bb, r0, r0 + step < rows ? r0 + step : rows);
+    rc = floe_arrow_batch_builder_finish(&bb, &batch, &err);
+    if (rc == 0) rc = floe_parquet_writer_write(w, &batch, &err);
+    floe_arrow_array_release(&batch);
+    floe_arrow_batch_builder_free(&bb);
+  }
+  if (rc == 0) rc = floe_parquet_writer_close(w, NULL, &err);
+  if (rc != 0) fprintf(stderr, "  write_mixed: %s\n", err.message);
+  floe_parquet_writer_free(w);
+  floe_arrow_schema_release(&schema);
+  floe_buf_init(out);
+  FILE *f = rc == 0 ? fopen(path, "rb") : NULL;
+  if (f != NULL) {
+    uint8_t chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) floe_buf_append(out, chunk, n);
+    fclose(f);
+  }
+  return rc;
+}
+
+/* The writer checks whether a page is full per run of values, not per
+ * value: pages must still end at exactly the value where a check per
+ * value ends them. Written one row per batch, every value is checked on
+ * its own (a run needs 32 values), so that file is the reference; larger
+ * batches must give the same bytes, pages cut at every kind of limit
+ * (page size, the first page's PLAIN size, the dictionary outgrowing its
+ * page, booleans and nulls). */
+static void test_pages_end_at_the_same_value_whatever_the_batch_size(void) {
+  const char *path = tmp_path("runs.parquet");
+  floe_parquet_writer_options o;
+  floe_parquet_writer_options_init(&o);
+  o.page_bytes = 6000;
+  o.dictionary_page_bytes = 1500;
+  o.compression = FLOE_PARQUET_UNCOMPRESSED;
+  const int rows = 30000;
+  floe_buf one, batch;
+  REQUIRE(write_mixed(path, rows, 1, &o, &one) == 0);
+  REQUIRE(one.len > 0);
+  pfile f;
+  REQUIRE(pfile_load(&f, path) == 0);
+  int enc[1024], dict_pages;
+  int64_t values;
+  for (int c = 0; c < 6; c++) {
+    int n = data_page_encodings(&f, 0, c, enc, 1024, &dict_pages, &values);
+    CHECK(n > (c == 0 || c == 4 ? 1 : 5)); /* pages cut in every column */
+    CHECK_INT_EQ(values, rows);
+  }
+  /* The dictionary of "score" (2,000 values) outgrows 1500 bytes:
+   * dictionary pages first, then PLAIN; "small" keeps its dictionary;
+   * the unique strings go PLAIN at the first page. */
+  int n = data_page_encodings(&f, 0, 5, enc, 1024, &dict_pages, &values);
+  CHECK(n > 0 && enc[0] == 8 && enc[n - 1] == 0);
+  n = data_page_encodings(&f, 0, 0, enc, 1024, &dict_pages, &values);
+  CHECK(n > 0 && enc[0] == 8 && enc[n - 1] == 8);
+  n = data_page_encodings(&f, 0, 3, enc, 1024, &dict_pages, &values);
+  CHECK(n > 0 && enc[0] == 0 && dict_pages == 0);
+  pfile_free(&f);
+  int steps[] = {rows, 8192, 777, 33, 31};
+  for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++) {
+    REQUIRE(write_mixed(path, rows, steps[k], &o, &batch) == 0);
+    if (batch.len != one.len || memcmp(batch.data, one.data, one.len) != 0)
+      TEST_FAIL_AT(__FILE__, __LINE__, "batches of %d rows: %zu bytes differ from the "
+                   "row-by-row file's %zu", steps[k], batch.len, one.len);
+    floe_buf_free(&batch);
+  }
+  floe_buf_free(&one);
+}
+
 static void test_every_codec_round_trips_pages(void) {
   floe_parquet_compression codecs[] = {FLOE_PARQUET_UNCOMPRESSED,
                                        FLOE_PARQUET_SNAPPY, FLOE_PARQUET_GZIP,
@@ -1545,6 +1663,7 @@ int main(void) {
   RUN(test_dictionary_page_bytes);
   RUN(test_dictionary_abandoned_for_unique_values);
   RUN(test_dictionary_falls_back_when_full);
+  RUN(test_pages_end_at_the_same_value_whatever_the_batch_size);
   RUN(test_every_codec_round_trips_pages);
   RUN(test_row_groups_split_at_target);
   RUN(test_decimal_beyond_precision_is_erange);

@@ -27,6 +27,14 @@
  * page (if any) and then its data pages, which is why data pages are held
  * back until the dictionary is final.
  *
+ * Whether the page is full is asked before every value, but answered per
+ * run: a run of up to 4096 values that provably cannot reach any limit
+ * (run_fits bounds each term of page_full by its largest growth) goes
+ * unchecked, the values near a page's end are checked one by one, and the
+ * bulk copy of PLAIN fixed-width values stops where the per-value check
+ * would. So pages end at the same value whatever the batch boundaries,
+ * and the cost of the check is per run, not per value.
+ *
  * Dictionary policy, per column chunk (as parquet-mr does): start with
  * RLE_DICTIONARY; when the first page is cut, keep the dictionary only if
  * dictionary + indices are smaller than PLAIN would be (otherwise the page
@@ -880,9 +888,23 @@ static int dict_overflow_check(floe_parquet_writer *w, pq_col *c) {
 static int64_t plain_fixed_run(pq_col *c, const floe_arrow_view *v, int64_t i,
                                int64_t r1) {
   col_stats *st = &c->chunk_stats;
-  int64_t room = (c->page_limit - page_estimate(c)) / c->width + 1;
-  if (room > MAX_PAGE_VALUES - c->page_n) room = MAX_PAGE_VALUES - c->page_n;
-  int64_t n = r1 - i < room ? r1 - i : room;
+  /* As many values as page_full, asked before each of them, lets in: the
+   * k-th (from 0) goes in while the page's estimate with k more values
+   * (their bytes and, for a nullable column, their levels) is below the
+   * limit. So the page ends at the same value however the rows arrive in
+   * batches. */
+  int64_t fit_lo = 0, fit_hi = MAX_PAGE_VALUES - c->page_n;
+  if (fit_hi > r1 - i) fit_hi = r1 - i;
+  while (fit_lo < fit_hi) { /* the largest count whose last value is let in */
+    int64_t k = fit_lo + (fit_hi - fit_lo + 1) / 2;
+    int64_t est = (int64_t)c->values.len + (k - 1) * c->width +
+                  (c->nullable ? (c->page_n + k - 1) / 8 : 0);
+    if (est < c->page_limit)
+      fit_lo = k;
+    else
+      fit_hi = k - 1;
+  }
+  int64_t n = fit_lo;
   if (n <= 0) return i;
   if (c->nullable) memset(c->defs + c->page_n, 1, (size_t)n);
   uint8_t *dst = c->values.data + c->values.len;
@@ -956,6 +978,43 @@ static int64_t plain_fixed_run(pq_col *c, const floe_arrow_view *v, int64_t i,
 static inline int put_value(floe_parquet_writer *w, pq_col *c, const floe_arrow_view *v,
                             int64_t i, floe_error *err);
 
+/* Whether k more values from row i can be appended without page_full
+ * turning true before any of them: page_full's terms after the first
+ * k - 1 of them, each bounded by its largest possible growth (one byte
+ * array's 4 + length, a fixed width, one dictionary entry per value). All
+ * terms only grow, so the bound at k - 1 covers every check before. */
+static bool run_fits(const pq_col *c, const floe_arrow_view *v, int64_t i, int64_t k) {
+  int64_t j = k - 1;
+  if (c->page_n + j >= MAX_PAGE_VALUES) return false;
+  int64_t plain_growth;
+  if (c->kind == K_BA)
+    plain_growth = 4 * j + (v->offsets[v->offset + i + j] - v->offsets[v->offset + i]);
+  else if (c->kind == K_BOOL)
+    plain_growth = j / 8 + 1;
+  else
+    plain_growth = j * c->width;
+  int64_t levels = c->nullable ? (c->page_n + j) / 8 : 0;
+  if (c->dict_on) {
+    if (!c->dict_checked && c->page_plain + plain_growth >= c->page_limit) return false;
+    int bw = pq_bit_width(c->dict.count + (uint32_t)j);
+    int64_t values = ((c->page_nonnull + j) * (bw > 0 ? bw : 1) + 7) / 8;
+    return values + levels < c->page_limit;
+  }
+  return (int64_t)c->values.len + plain_growth + levels < c->page_limit;
+}
+
+/* How many values from row i (up to r1) need no page_full check: the
+ * largest of 4096, 2048, ... 32 that run_fits, else 0 (near the page's
+ * end every value is checked, so pages end exactly where they did). */
+#define RUN_MAX 4096
+#define RUN_MIN 32
+static int64_t unchecked_run(const pq_col *c, const floe_arrow_view *v, int64_t i, int64_t r1) {
+  int64_t k = r1 - i < RUN_MAX ? r1 - i : RUN_MAX;
+  for (; k >= RUN_MIN; k /= 2)
+    if (run_fits(c, v, i, k)) return k;
+  return 0;
+}
+
 static int encode_slice(floe_parquet_writer *w, pq_col *c,
                         const floe_arrow_view *v, int64_t r0, int64_t r1,
                         floe_error *err) {
@@ -971,9 +1030,14 @@ static int encode_slice(floe_parquet_writer *w, pq_col *c,
       i = plain_fixed_run(c, v, i, r1);
       continue;
     }
-    /* Values until this page is full (at least one). */
-    for (; i < r1; i++) {
-      if (c->dict_full || page_full(c)) break;
+    /* Values until this page is full (at least one): a run that cannot
+     * fill it goes without the per-value check; near the page's end the
+     * check runs for every value, RUN_MIN at a time. */
+    int64_t run = unchecked_run(c, v, i, r1);
+    bool checked = run == 0;
+    int64_t end = checked ? (r1 - i < RUN_MIN ? r1 : i + RUN_MIN) : i + run;
+    for (; i < end; i++) {
+      if (c->dict_full || (checked && page_full(c))) break;
       bool present = !floe_arrow_view_is_null(v, i);
       if (c->nullable) c->defs[c->page_n] = present;
       c->page_n++;
