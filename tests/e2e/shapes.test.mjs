@@ -535,6 +535,16 @@ describe('partitioning by a field inside a struct', () => {
     assert.equal(snap.summary['added-position-deletes'], '3');
     assert.equal(snap.summary['added-equality-deletes'], undefined);
     await filesAgree();
+
+    // A field behind a map (or list) cannot be a partition source.
+    sqlite(dir, `CREATE TABLE tagged (id INTEGER PRIMARY KEY, doc TEXT, batch_sk INTEGER NOT NULL);
+      INSERT INTO tagged VALUES (1, '{"tags": {"a": 1}}', 1);`);
+    sqliteJob(dir, `  tagged:
+    partition_by: [identity(doc.tags.key)]
+    columns: {doc: "struct<tags: map<string, int>>"}`);
+    const refused = floe(dir, ['run']);
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /partition field 'doc_tags_key': source column 'key' must be a primitive outside lists and maps/);
   });
 });
 
