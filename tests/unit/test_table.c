@@ -643,6 +643,35 @@ static void test_stale_overwrite_conflicts_sqlite(void) {
   stale_overwrite_conflicts(KIND_SQLITE);
 }
 
+/* Dynamic partition overwrite selects by the files added before the call:
+ * a file added after it (rows rewritten elsewhere) replaces nothing. */
+static void test_overwrite_selects_partitions_of_files_added_before_it(void) {
+  fixture fx;
+  floe_error err = {0};
+  const char *skip = fixture_open(&fx, KIND_HADOOP, "table_added_partitions", true, NULL, 0, &err);
+  if (skip != NULL) SKIP("%s", skip);
+  REQUIRE(fx.table != NULL);
+  test_file us, eu, us2, eu2;
+  make_file(&us, fx.table, "us", FLOE_CONTENT_DATA, "us", 4, 40, 0, 3);
+  make_file(&eu, fx.table, "eu", FLOE_CONTENT_DATA, "eu", 3, 30, 10, 12);
+  REQUIRE_OK(floe_table_append(fx.table, &us.f, 1, NULL, 0, NULL, &err), &err);
+  REQUIRE_OK(floe_table_append(fx.table, &eu.f, 1, NULL, 0, NULL, &err), &err);
+  make_file(&us2, fx.table, "us2", FLOE_CONTENT_DATA, "us", 2, 20, 20, 21);
+  make_file(&eu2, fx.table, "eu2", FLOE_CONTENT_DATA, "eu", 1, 10, 30, 30);
+  floe_table_op *op = NULL;
+  REQUIRE_OK(floe_table_op_new(&op, fx.table, FLOE_TABLE_OVERWRITE, &err), &err);
+  CHECK_OK(floe_table_op_add_file(op, &us2.f, &err), &err);
+  CHECK_OK(floe_table_op_delete_added_partitions(op, &err), &err);
+  CHECK_OK(floe_table_op_add_file(op, &eu2.f, &err), &err);
+  REQUIRE_OK(floe_table_op_commit(op, NULL, &err), &err);
+  floe_table_op_free(op);
+  char live[2048];
+  live_paths(fx.table, live, sizeof live);
+  CHECK_STR_EQ(live, "eu.parquet,eu2.parquet,us2.parquet");
+  CHECK_STR_EQ(summary(floe_table_current_snapshot(fx.table), "deleted-records"), "4");
+  fixture_close(&fx);
+}
+
 /* Every attempt loses to an append committed by the hook. */
 typedef struct hook_ctx {
   floe_table *other;
@@ -1206,6 +1235,7 @@ int main(void) {
   RUN(test_stale_append_rebases_hadoop);
   RUN(test_stale_append_rebases_sqlite);
   RUN(test_stale_overwrite_conflicts_hadoop);
+  RUN(test_overwrite_selects_partitions_of_files_added_before_it);
   RUN(test_stale_overwrite_conflicts_sqlite);
   RUN(test_retry_bound_hadoop);
   RUN(test_retry_bound_sqlite);
