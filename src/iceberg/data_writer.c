@@ -1441,7 +1441,8 @@ int floe_data_writer_write(floe_data_writer *w, const struct ArrowSchema *schema
     return rc;
   }
   bool full = false;
-  rc = maintain_sorter_add(w->sorter, &copy, &full, err); /* takes the copy */
+  rc = maintain_sorter_add(w->sorter, &copy, &full, err);
+  floe_arrow_array_release(&copy); /* still ours when add failed before taking it */
   if (rc < 0) {
     w->core.failed = true;
     return rc;
