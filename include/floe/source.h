@@ -236,6 +236,13 @@ typedef struct floe_source_column {
    * Iceberg type, field ids 0, for the table's schema (borrowed from the
    * job that declared it); NULL otherwise. */
   const struct floe_iceberg_type *shape;
+  /* Set by describe for a column the source itself types as nested (a
+   * PostgreSQL composite, an array of composites, a multi-dimensional
+   * array): its type as a nested type string in Iceberg spelling
+   * ("struct<`x`: int, `tags`: list<string>>"), which the engine parses
+   * into `shape`; the driver appends such values itself (no JSON). Owned
+   * like name; NULL otherwise (and in a stream's columns). */
+  char *nested_type;
 } floe_source_column;
 
 typedef struct floe_source_table {

@@ -341,15 +341,49 @@ static int resolve(floe_job *job, const char *key, const char *name, bool requir
   return FLOE_OK;
 }
 
-/* Declared shapes (config `columns:`): each named source column must hold
- * JSON text; it is read as the declared type, decoded from JSON by the
- * source (floe_source_column.json). Primitives and lists of primitives
- * set the column's type; structs, maps and nested lists also point the
- * column at the job-owned Iceberg type (floe_source_column.shape), which
- * the schema mapping uses. */
+/* Types column c as the nested type string `text` (Iceberg or Spark
+ * spelling): primitives and lists of primitives set the column's type;
+ * structs, maps and nested lists also point the column at the job-owned
+ * Iceberg type (floe_source_column.shape), which the schema mapping uses. */
+static int set_shape(floe_job *job, floe_source_column *c, const char *text, size_t n_max,
+                     floe_error *err) {
+  floe_iceberg_schema *shape = NULL;
+  int rc = floe_iceberg_type_parse_nested(&shape, c->name, text, NULL, err);
+  if (rc < 0) return rc;
+  const floe_iceberg_type *type = &shape->root.fields[0].type;
+  if (floe_iceberg_type_is_primitive(type->id)) {
+    FLOE_TRY(floe_iceberg_type_to_arrow(type, &c->type, err));
+  } else if (type->id == FLOE_ICEBERG_LIST &&
+             floe_iceberg_type_is_primitive(type->fields[0].type.id)) {
+    FLOE_TRY(floe_iceberg_type_to_arrow(&type->fields[0].type, &c->element, err));
+    c->type = floe_arrow_type_of(FLOE_ARROW_LIST);
+    c->element_nullable = !type->fields[0].required;
+  } else {
+    FLOE_TRY(floe_iceberg_type_to_arrow(type, &c->type, err));
+    if (job->shapes == NULL && (job->shapes = floe_calloc(n_max + 1, sizeof *job->shapes)) == NULL) {
+      rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
+      goto cleanup;
+    }
+    c->shape = type;
+    job->shapes[job->n_shapes++] = shape;
+    shape = NULL;
+  }
+cleanup:
+  floe_iceberg_schema_free(shape);
+  return rc;
+}
+
+/* Nested columns: declared shapes (config `columns:`) and the source's own
+ * nested types. A declared shape reads JSON text, decoded by the source
+ * (floe_source_column.json); on a PostgreSQL array column it gives the
+ * array's dimensions (list<list<int>> for int[] columns holding 2-D
+ * values), read from the array text. A column the source types as nested
+ * (floe_source_column.nested_type: PostgreSQL composites, arrays of them,
+ * arrays declared with several dimensions) takes that type unless a shape
+ * is declared. */
 static int apply_shapes(floe_job *job, const floe_config_table *t, floe_error *err) {
   int rc = FLOE_OK;
-  floe_iceberg_schema *shape = NULL;
+  size_t n_max = t->n_columns + (size_t)job->desc.n_columns;
   for (size_t k = 0; k < t->n_columns; k++) {
     const floe_config_column *cc = &t->columns[k];
     int64_t idx = floe_schema_find_column(&job->desc, cc->name);
@@ -359,48 +393,45 @@ static int apply_shapes(floe_job *job, const floe_config_table *t, floe_error *e
                             cc->name, cc->location.file ? cc->location.file : "config",
                             cc->location.line, cc->name);
     floe_source_column *c = &job->desc.columns[idx];
-    if (c->type.id != FLOE_ARROW_UTF8)
+    bool pg_array = c->type.id == FLOE_ARROW_LIST &&
+                    strcmp(floe_source_dialect(job->session->src), "postgres") == 0;
+    if (c->type.id != FLOE_ARROW_UTF8 && !pg_array)
       return floe_error_set(err, FLOE_EINVAL,
                             "columns.%s (%s:%d): a declared shape reads JSON text (json, "
-                            "jsonb, VARIANT, OBJECT, ARRAY, TEXT); the source column is '%s'",
+                            "jsonb, VARIANT, OBJECT, ARRAY, TEXT) or gives a PostgreSQL "
+                            "array's dimensions; the source column is '%s'",
                             cc->name, cc->location.file ? cc->location.file : "config",
                             cc->location.line, c->declared_type ? c->declared_type : "");
-    FLOE_TRY(floe_iceberg_type_parse_nested(&shape, c->name, cc->type, NULL, err));
-    const floe_iceberg_type *type = &shape->root.fields[0].type;
-    if (floe_iceberg_type_is_primitive(type->id)) {
-      FLOE_TRY(floe_iceberg_type_to_arrow(type, &c->type, err));
-    } else if (type->id == FLOE_ICEBERG_LIST &&
-               floe_iceberg_type_is_primitive(type->fields[0].type.id)) {
-      FLOE_TRY(floe_iceberg_type_to_arrow(&type->fields[0].type, &c->element, err));
-      c->type = floe_arrow_type_of(FLOE_ARROW_LIST);
-      c->element_nullable = !type->fields[0].required;
-    } else {
-      /* struct, map, or a list of nested types: the job keeps the shape,
-       * the column points at its type. */
-      rc = floe_iceberg_type_to_arrow(type, &c->type, err);
-      if (rc < 0) {
-        floe_error_prefix(err, "columns.%s (%s:%d): shape '%s'", cc->name,
-                          cc->location.file ? cc->location.file : "config", cc->location.line,
-                          cc->type);
-        goto cleanup;
-      }
-      if (job->shapes == NULL &&
-          (job->shapes = floe_calloc(t->n_columns, sizeof *job->shapes)) == NULL) {
-        rc = floe_error_set(err, FLOE_ENOMEM, "out of memory");
-        goto cleanup;
-      }
-      c->shape = type;
-      job->shapes[job->n_shapes++] = shape;
-      shape = NULL;
+    rc = set_shape(job, c, cc->type, n_max, err);
+    if (rc == FLOE_OK && pg_array && c->type.id != FLOE_ARROW_LIST)
+      rc = floe_error_set(err, FLOE_EINVAL, "a PostgreSQL array column takes a list shape");
+    if (rc < 0) {
+      floe_error_prefix(err, "columns.%s (%s:%d): shape '%s'", cc->name,
+                        cc->location.file ? cc->location.file : "config", cc->location.line,
+                        cc->type);
+      return rc;
     }
-    c->json = cc->fail_on_extra_fields ? FLOE_SOURCE_JSON_STRICT : FLOE_SOURCE_JSON_DECODE;
+    if (pg_array) {
+      floe_free(c->nested_type); /* the declared shape wins */
+      c->nested_type = NULL;
+    } else {
+      c->json = cc->fail_on_extra_fields ? FLOE_SOURCE_JSON_STRICT : FLOE_SOURCE_JSON_DECODE;
+    }
     floe_log(FLOE_LOG_INFO, "shape", "table=%s column=%s type=%s", t->name, c->name,
              cc->type);
-    floe_iceberg_schema_free(shape);
-    shape = NULL;
   }
-cleanup:
-  floe_iceberg_schema_free(shape);
+  for (int64_t i = 0; i < job->desc.n_columns; i++) {
+    floe_source_column *c = &job->desc.columns[i];
+    if (c->nested_type == NULL) continue;
+    rc = set_shape(job, c, c->nested_type, n_max, err);
+    if (rc < 0) {
+      floe_error_prefix(err, "column %s (%s): nested type %s", c->name,
+                        c->declared_type ? c->declared_type : "", c->nested_type);
+      return rc;
+    }
+    floe_log(FLOE_LOG_DEBUG, "shape", "table=%s column=%s type=%s source=nested", t->name,
+             c->name, c->nested_type);
+  }
   return rc;
 }
 

@@ -281,6 +281,127 @@ static int pg_rollback(floe_source *base, floe_error *err) {
   return run_command((pg_source *)base, "ROLLBACK", err);
 }
 
+/* ---- nested types ------------------------------------------------------------------- */
+
+/* A primitive floe type in Iceberg's spelling, for nested type strings. */
+static void iceberg_spelling(const floe_arrow_type_info *t, char *out, size_t size) {
+  const char *name = "string";
+  switch (t->id) {
+    case FLOE_ARROW_BOOL: name = "boolean"; break;
+    case FLOE_ARROW_INT32: name = "int"; break;
+    case FLOE_ARROW_INT64: name = "long"; break;
+    case FLOE_ARROW_FLOAT: name = "float"; break;
+    case FLOE_ARROW_DOUBLE: name = "double"; break;
+    case FLOE_ARROW_DATE32: name = "date"; break;
+    case FLOE_ARROW_TIME64_US: name = "time"; break;
+    case FLOE_ARROW_TIMESTAMP_US: name = "timestamp"; break;
+    case FLOE_ARROW_TIMESTAMP_US_TZ: name = "timestamptz"; break;
+    case FLOE_ARROW_UUID: name = "uuid"; break;
+    case FLOE_ARROW_BINARY: name = "binary"; break;
+    case FLOE_ARROW_DECIMAL128:
+      snprintf(out, size, "decimal(%d,%d)", (int)t->precision, (int)t->scale);
+      return;
+    default: break;
+  }
+  snprintf(out, size, "%s", name);
+}
+
+#define MAX_NESTING 32
+
+/* Appends the type `oid` (type modifier typmod; ndims > 1: an array column
+ * declared with that many dimensions) as a nested type string: a domain by
+ * its base type, an array as list<...> once per dimension, a composite as
+ * struct<`attribute`: type, ...> of its live attributes in order (each by
+ * its own type, modifier and declared dimensions), anything else as the
+ * primitive pg_map_type gives. PostgreSQL does not enforce an array's
+ * dimensions; a value with more or fewer than declared is refused when it
+ * is read. */
+static int nested_type(pg_source *src, unsigned oid, int typmod, int ndims, int depth,
+                       floe_buf *out, floe_error *err) {
+  char oid_text[16];
+  const char *values[1] = {oid_text};
+  PGresult *res = NULL;
+  int rc = FLOE_OK;
+  if (depth > MAX_NESTING)
+    return floe_error_set(err, FLOE_EUNSUPPORTED, "types nested deeper than %d levels",
+                          MAX_NESTING);
+  snprintf(oid_text, sizeof oid_text, "%u", oid);
+  res = PQexecParams(src->conn,
+                     "SELECT t.typtype, t.typbasetype::int8, t.typtypmod, t.typelem::int8,"
+                     " t.typcategory = 'A' AND t.typelem <> 0 AND t.oid NOT IN (22, 30),"
+                     " t.typrelid::int8, format_type(t.oid, NULL)"
+                     " FROM pg_catalog.pg_type t WHERE t.oid = $1::oid",
+                     1, NULL, values, NULL, NULL, 0);
+  if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+    rc = PQresultStatus(res) != PGRES_TUPLES_OK
+             ? pg_error(err, src->conn, res, "read pg_type")
+             : floe_error_set(err, FLOE_ESOURCE, "no type with oid %u", oid);
+    goto cleanup;
+  }
+  char typtype = PQgetvalue(res, 0, 0)[0];
+  if (typtype == 'd') { /* a domain: its base type, with the domain's modifier */
+    unsigned base = (unsigned)strtoul(PQgetvalue(res, 0, 1), NULL, 10);
+    int base_mod = atoi(PQgetvalue(res, 0, 2));
+    rc = nested_type(src, base, base_mod >= 0 ? base_mod : typmod, ndims, depth + 1, out, err);
+    goto cleanup;
+  }
+  if (PQgetvalue(res, 0, 4)[0] == 't') { /* an array */
+    unsigned element = (unsigned)strtoul(PQgetvalue(res, 0, 3), NULL, 10);
+    int dims = ndims > 1 ? ndims : 1;
+    for (int i = 0; i < dims; i++)
+      if (floe_buf_append_str(out, "list<") < 0) FLOE_TRY(FLOE_ENOMEM);
+    FLOE_TRY(nested_type(src, element, typmod, 0, depth + 1, out, err));
+    for (int i = 0; i < dims; i++)
+      if (floe_buf_append_byte(out, '>') < 0) FLOE_TRY(FLOE_ENOMEM);
+    goto cleanup;
+  }
+  if (typtype == 'c') {
+    const char *relid[1] = {PQgetvalue(res, 0, 5)};
+    PGresult *attrs = PQexecParams(
+        src->conn,
+        "SELECT a.attname, a.atttypid::int8, a.atttypmod, a.attndims FROM pg_catalog.pg_attribute a"
+        " WHERE a.attrelid = $1::oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+        1, NULL, relid, NULL, NULL, 0);
+    if (PQresultStatus(attrs) != PGRES_TUPLES_OK) {
+      rc = pg_error(err, src->conn, attrs, "read pg_attribute");
+      PQclear(attrs);
+      goto cleanup;
+    }
+    int n = PQntuples(attrs);
+    if (n == 0) {
+      rc = floe_error_set(err, FLOE_EUNSUPPORTED, "composite type %s has no attributes",
+                          PQgetvalue(res, 0, 6));
+      PQclear(attrs);
+      goto cleanup;
+    }
+    rc = floe_buf_append_str(out, "struct<") < 0 ? FLOE_ENOMEM : FLOE_OK;
+    for (int i = 0; i < n && rc == FLOE_OK; i++) {
+      /* Names backtick-quoted (a backtick doubled), taken exactly. */
+      rc = floe_buf_append_str(out, i ? ", `" : "`") < 0 ? FLOE_ENOMEM : FLOE_OK;
+      for (const char *p = PQgetvalue(attrs, i, 0); *p && rc == FLOE_OK; p++)
+        if ((*p == '`' && floe_buf_append_byte(out, '`') < 0) ||
+            floe_buf_append_byte(out, (uint8_t)*p) < 0)
+          rc = FLOE_ENOMEM;
+      if (rc == FLOE_OK && floe_buf_append_str(out, "`: ") < 0) rc = FLOE_ENOMEM;
+      if (rc == FLOE_OK)
+        rc = nested_type(src, (unsigned)strtoul(PQgetvalue(attrs, i, 1), NULL, 10),
+                         atoi(PQgetvalue(attrs, i, 2)), atoi(PQgetvalue(attrs, i, 3)), depth + 1,
+                         out, err);
+    }
+    PQclear(attrs);
+    if (rc == FLOE_OK && floe_buf_append_byte(out, '>') < 0) rc = FLOE_ENOMEM;
+    goto cleanup;
+  }
+  char spelling[48];
+  floe_arrow_type_info t = pg_map_type(oid, typmod);
+  iceberg_spelling(&t, spelling, sizeof spelling);
+  if (floe_buf_append_str(out, spelling) < 0) rc = FLOE_ENOMEM;
+cleanup:
+  if (rc == FLOE_ENOMEM) floe_error_set(err, FLOE_ENOMEM, "out of memory");
+  PQclear(res);
+  return rc;
+}
+
 /* ---- describe ----------------------------------------------------------------------- */
 
 static const char *describe_sql =
@@ -294,7 +415,19 @@ static const char *describe_sql =
      * but print space-separated: kept as text. */
     " COALESCE((SELECT b.typelem FROM pg_catalog.pg_type b"
     "   WHERE b.oid = (CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END)"
-    "     AND b.typcategory = 'A' AND b.typelem <> 0 AND b.oid NOT IN (22, 30)), 0)::int8"
+    "     AND b.typcategory = 'A' AND b.typelem <> 0 AND b.oid NOT IN (22, 30)), 0)::int8,"
+    /* Whether the column is nested beyond a one-dimensional array of a
+     * primitive: a composite (or a domain over one), an array declared
+     * with several dimensions, or an array whose element is a composite,
+     * a domain or an array (nested_type() walks those). */
+    " (SELECT b.typtype = 'c' FROM pg_catalog.pg_type b"
+    "   WHERE b.oid = (CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END))"
+    " OR (a.attndims > 1 AND t.typcategory = 'A')"
+    " OR EXISTS (SELECT 1 FROM pg_catalog.pg_type b JOIN pg_catalog.pg_type e ON e.oid = b.typelem"
+    "   WHERE b.oid = (CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END)"
+    "     AND b.typcategory = 'A' AND b.oid NOT IN (22, 30)"
+    "     AND (e.typtype IN ('c', 'd') OR e.typcategory = 'A')),"
+    " a.attndims"
     " FROM pg_catalog.pg_attribute a"
     " JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
     " LEFT JOIN pg_catalog.pg_index i ON i.indrelid = a.attrelid AND i.indisprimary"
@@ -347,7 +480,21 @@ static int pg_describe(floe_source *base, char *const *parts, int n_parts,
     c->nullable = PQgetvalue(res, n - 1, 2)[0] != 't';
     c->pk_ordinal = atoi(PQgetvalue(res, n - 1, 3));
     unsigned element_oid = (unsigned)strtoul(PQgetvalue(res, n - 1, 6), NULL, 10);
-    if (element_oid != 0) {
+    if (PQgetvalue(res, n - 1, 7)[0] == 't') {
+      /* A composite, an array of composites, a multi-dimensional array:
+       * typed from pg_catalog as a nested type string. */
+      floe_buf text = FLOE_BUF_INIT;
+      unsigned base = (unsigned)strtoul(PQgetvalue(res, n - 1, 4), NULL, 10);
+      rc = nested_type(src, base, atoi(PQgetvalue(res, n - 1, 5)),
+                       atoi(PQgetvalue(res, n - 1, 8)), 0, &text, err);
+      if (rc == FLOE_OK && floe_buf_terminate(&text) < 0) rc = FLOE_ENOMEM;
+      c->nested_type = (char *)text.data;
+      if (rc < 0) {
+        if (rc != FLOE_ENOMEM) floe_error_prefix(err, "column %s (%s)", c->name, c->declared_type);
+        goto cleanup;
+      }
+      c->type = floe_arrow_type_of(element_oid != 0 ? FLOE_ARROW_LIST : FLOE_ARROW_STRUCT);
+    } else if (element_oid != 0) {
       /* A one-dimensional array -> list (docs/types.md); the type modifier
        * is the element's (numeric(10,2)[]). Elements may always be null. */
       c->type = floe_arrow_type_of(FLOE_ARROW_LIST);
@@ -425,13 +572,61 @@ static int hex_digit(char c) {
 static int append_value(floe_buf *scratch, bool bytea, floe_arrow_builder *b,
                         const char *text, size_t len, floe_error *err);
 
-/* Appends a one-dimensional array's text output (PostgreSQL arrays.html,
- * "Array Value Input/Output": `{a,"b c",NULL}`, elements double-quoted when
- * they hold delimiters, quotes, backslashes or spaces, or spell NULL;
- * `[2:3]={..}` when the lower bound is not 1) as one list. */
-static int append_array(pg_stream *s, floe_arrow_builder *b, const char *text, size_t len,
-                        floe_error *err) {
-  floe_buf *scratch = &s->base.scratch;
+static int append_nested(floe_buf *scratch, floe_arrow_builder *b, const char *text,
+                         size_t len, int depth, floe_error *err);
+
+/* The list depth of a builder: 1 for list<int>, 2 for list<list<int>>. */
+static int list_depth(const floe_arrow_builder *b) {
+  int d = 0;
+  for (; b != NULL && b->type.id == FLOE_ARROW_LIST; b = b->child) d++;
+  return d;
+}
+
+static int dimension_error(floe_error *err, const floe_arrow_builder *b, int dim,
+                           const char *text, size_t len, bool more) {
+  char why[200];
+  int depth = dim + list_depth(b);
+  snprintf(why, sizeof why,
+           more ? "an array of more dimensions than the column's %d; floe maps each dimension to "
+                  "a list level (declare the column's dimensions, e.g. int[][], or a shape such "
+                  "as columns: {c: \"list<list<int>>\"})"
+                : "an array of fewer dimensions than the column's %d",
+           depth);
+  return floe_src_value_error(err, &b->type, text, len, why);
+}
+
+/* The end of the sub-array starting at p ('{'): just past its matching
+ * '}', skipping quoted elements; NULL when it does not close. */
+static const char *sub_array_end(const char *p, const char *end) {
+  int open = 0;
+  bool quoted = false;
+  for (; p < end; p++) {
+    if (quoted) {
+      if (*p == '\\' && p + 1 < end) p++;
+      else if (*p == '"') quoted = false;
+    } else if (*p == '"') {
+      quoted = true;
+    } else if (*p == '{') {
+      open++;
+    } else if (*p == '}' && --open == 0) {
+      return p + 1;
+    }
+  }
+  return NULL;
+}
+
+/* Appends an array's text output (PostgreSQL arrays.html, "Array Value
+ * Input/Output": `{a,"b c",NULL}`, elements double-quoted when they hold
+ * delimiters, braces, quotes, backslashes or spaces, or spell NULL;
+ * `[2:3]={..}` when a lower bound is not 1) as one list. A
+ * multi-dimensional array `{{1,2},{3,4}}` is a list of lists, one list
+ * level per dimension (PostgreSQL arrays are rectangular, so a sub-array is
+ * never NULL; its elements may be). An element that is itself quoted text
+ * (a composite, or an array of a domain over an array) is unquoted and read
+ * as the element type. dim: the dimension this literal is within its
+ * array (0: the whole array), for messages. */
+static int append_array(floe_buf *scratch, floe_arrow_builder *b, int dim, const char *text,
+                        size_t len, int depth, floe_error *err) {
   floe_buf element = FLOE_BUF_INIT;
   floe_arrow_builder *child = NULL;
   const char *p = text, *end = text + len;
@@ -445,45 +640,51 @@ static int append_array(pg_stream *s, floe_arrow_builder *b, const char *text, s
     return floe_src_value_error(err, &b->type, text, len, "malformed array");
   p++;
   end--;
-  if (p < end && *p == '{')
-    return floe_src_value_error(err, &b->type, text, len,
-                                "a multi-dimensional array; floe maps one-dimensional "
-                                "arrays to lists (cast the column, e.g. to text, to keep it)");
   FLOE_TRY(floe_arrow_builder_list_start(b, &child));
-  bool bytea = child->type.id == FLOE_ARROW_BINARY;
+  bool child_is_list = child->type.id == FLOE_ARROW_LIST;
   while (p < end) {
-    bool quoted = *p == '"';
-    floe_buf_reset(&element);
-    if (quoted) {
-      p++;
-      while (p < end && *p != '"') {
-        if (*p == '\\' && p + 1 < end) p++;
-        FLOE_TRY(floe_buf_append_byte(&element, (uint8_t)*p));
-        p++;
-      }
-      if (p >= end) {
+    if (*p == '{') { /* a sub-array: the next dimension */
+      const char *close = sub_array_end(p, end);
+      if (close == NULL) {
         rc = floe_src_value_error(err, &b->type, text, len, "malformed array");
         goto cleanup;
       }
-      p++; /* closing quote */
+      if (!child_is_list) {
+        rc = dimension_error(err, b, dim, text, len, true);
+        goto cleanup;
+      }
+      FLOE_TRY(append_array(scratch, child, dim + 1, p, (size_t)(close - p), depth + 1, err));
+      p = close;
     } else {
-      while (p < end && *p != ',') {
-        if (*p == '{') {
-          rc = floe_src_value_error(err, &b->type, text, len,
-                                    "a multi-dimensional array; floe maps one-dimensional "
-                                    "arrays to lists (cast the column, e.g. to text, to keep it)");
+      bool quoted = *p == '"';
+      floe_buf_reset(&element);
+      if (quoted) {
+        p++;
+        while (p < end && *p != '"') {
+          if (*p == '\\' && p + 1 < end) p++;
+          FLOE_TRY(floe_buf_append_byte(&element, (uint8_t)*p));
+          p++;
+        }
+        if (p >= end) {
+          rc = floe_src_value_error(err, &b->type, text, len, "malformed array");
           goto cleanup;
         }
-        FLOE_TRY(floe_buf_append_byte(&element, (uint8_t)*p));
-        p++;
+        p++; /* closing quote */
+      } else {
+        while (p < end && *p != ',') {
+          FLOE_TRY(floe_buf_append_byte(&element, (uint8_t)*p));
+          p++;
+        }
       }
-    }
-    if (!quoted && element.len == 4 && strncasecmp((const char *)element.data, "NULL", 4) == 0) {
-      FLOE_TRY(floe_arrow_builder_append_null(child));
-    } else {
-      rc = append_value(scratch, bytea, child, element.data ? (const char *)element.data : "",
-                        element.len, err);
-      if (rc < 0) goto cleanup;
+      if (!quoted && element.len == 4 && strncasecmp((const char *)element.data, "NULL", 4) == 0) {
+        FLOE_TRY(floe_arrow_builder_append_null(child));
+      } else if (child_is_list && !quoted) {
+        rc = dimension_error(err, b, dim, text, len, false);
+        goto cleanup;
+      } else {
+        FLOE_TRY(append_nested(scratch, child, element.data ? (const char *)element.data : "",
+                               element.len, depth + 1, err));
+      }
     }
     if (p < end) {
       if (*p != ',') {
@@ -499,13 +700,92 @@ cleanup:
   return rc;
 }
 
+/* Appends a composite value's text output (PostgreSQL rowtypes.html,
+ * "Composite Type Input and Output Syntax": `(1,"a b",,"(2,x)")`, one field
+ * per attribute, an empty field NULL, `""` an empty string, a field
+ * double-quoted when it holds commas, parentheses, quotes, backslashes or
+ * spaces, `""` or `\"` a quote inside quotes) as one struct row, each field
+ * read as its own type (a nested composite or an array by its text). */
+static int append_composite(floe_buf *scratch, floe_arrow_builder *b, const char *text,
+                            size_t len, int depth, floe_error *err) {
+  floe_buf field = FLOE_BUF_INIT;
+  floe_arrow_builder *children = NULL;
+  int64_t n_children = 0, i = 0;
+  const char *p = text, *end = text + len;
+  int rc = FLOE_OK;
+  if (len < 2 || *p != '(' || end[-1] != ')')
+    return floe_src_value_error(err, &b->type, text, len, "malformed composite value");
+  p++;
+  end--;
+  FLOE_TRY(floe_arrow_builder_struct_start(b, &children, &n_children));
+  for (;;) {
+    bool any_quoted = false, quoted = false;
+    floe_buf_reset(&field);
+    while (p < end && (quoted || *p != ',')) {
+      if (*p == '\\' && p + 1 < end) {
+        p++;
+      } else if (*p == '"') {
+        if (quoted && p + 1 < end && p[1] == '"') {
+          p++; /* "" inside quotes: one quote */
+        } else {
+          quoted = !quoted;
+          any_quoted = true;
+          p++;
+          continue;
+        }
+      }
+      FLOE_TRY(floe_buf_append_byte(&field, (uint8_t)*p));
+      p++;
+    }
+    if (quoted) {
+      rc = floe_src_value_error(err, &b->type, text, len, "malformed composite value");
+      goto cleanup;
+    }
+    if (i >= n_children) {
+      rc = floe_src_value_error(err, &b->type, text, len,
+                                "more fields than the composite type has attributes");
+      goto cleanup;
+    }
+    if (field.len == 0 && !any_quoted)
+      FLOE_TRY(floe_arrow_builder_append_null(&children[i]));
+    else
+      FLOE_TRY(append_nested(scratch, &children[i], field.data ? (const char *)field.data : "",
+                             field.len, depth + 1, err));
+    i++;
+    if (p >= end) break;
+    p++; /* the comma */
+  }
+  if (i != n_children) {
+    rc = floe_src_value_error(err, &b->type, text, len,
+                              "fewer fields than the composite type has attributes");
+    goto cleanup;
+  }
+  rc = floe_arrow_builder_struct_end(b);
+cleanup:
+  floe_buf_free(&field);
+  return rc;
+}
+
+/* One value's text output appended as b's type: an array as a list, a
+ * composite as a struct, anything else by append_value (a binary leaf is
+ * bytea, the only type mapped to binary). */
+static int append_nested(floe_buf *scratch, floe_arrow_builder *b, const char *text,
+                         size_t len, int depth, floe_error *err) {
+  if (depth > 2 * MAX_NESTING)
+    return floe_src_value_error(err, &b->type, text, len, "nested too deeply");
+  if (b->type.id == FLOE_ARROW_LIST) return append_array(scratch, b, 0, text, len, depth, err);
+  if (b->type.id == FLOE_ARROW_STRUCT) return append_composite(scratch, b, text, len, depth, err);
+  return append_value(scratch, b->type.id == FLOE_ARROW_BINARY, b, text, len, err);
+}
+
 static int stream_append(floe_source_stream *base, int64_t col,
                          floe_arrow_builder *b, floe_error *err) {
   pg_stream *s = (pg_stream *)base;
   int c = (int)col;
   const char *text = PQgetvalue(s->res, s->row, c);
   size_t len = (size_t)PQgetlength(s->res, s->row, c);
-  if (b->type.id == FLOE_ARROW_LIST) return append_array(s, b, text, len, err);
+  if (b->type.id == FLOE_ARROW_LIST || b->type.id == FLOE_ARROW_STRUCT)
+    return append_nested(&s->base.scratch, b, text, len, 0, err);
   return append_value(&s->base.scratch, PQftype(s->res, c) == OID_BYTEA, b, text, len, err);
 }
 

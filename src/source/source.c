@@ -218,6 +218,7 @@ void floe_src_columns_free(floe_source_column *columns, int64_t n) {
   for (int64_t i = 0; i < n; i++) {
     floe_free(columns[i].name);
     floe_free(columns[i].declared_type);
+    floe_free(columns[i].nested_type);
   }
   floe_free(columns);
 }
@@ -260,6 +261,7 @@ static int copy_columns(floe_source_column **out,
   for (int64_t i = 0; i < n; i++) {
     copy[i] = columns[i];
     copy[i].name = floe_strdup(columns[i].name ? columns[i].name : "");
+    copy[i].nested_type = NULL; /* describe's; a stream has arrow_field */
     copy[i].declared_type =
         floe_strdup(columns[i].declared_type ? columns[i].declared_type : "");
     if (copy[i].name == NULL || copy[i].declared_type == NULL) {

@@ -751,4 +751,98 @@ ${shapes}
     assert.notEqual(refused.status, 0);
     assert.match(refused.stderr, /columns\.amount \(floe\.yaml:\d+\): a declared shape reads JSON text .*the source column is 'numeric\(10,2\)'/);
   });
+
+  test('jsonb struct and map shapes: PostgreSQL\'s own reading of the documents equals icebird and DuckDB by field id; a wrong kind inside a struct names its path and commits nothing', async () => {
+    const dir = scratch('shapes-pg-struct');
+    pgExec(`${conninfo} dbname=postgres`, 'CREATE DATABASE e2e_shapes_struct');
+    const db = `${conninfo} dbname=e2e_shapes_struct`;
+    pgExec(db, `CREATE TABLE docs (id bigint PRIMARY KEY, doc jsonb, counts json, batch_sk bigint NOT NULL);
+      INSERT INTO docs VALUES
+        (1, '{"customer": {"id": 9007199254740993, "name": "ann"}, "items": [{"sku": "a", "qty": 2}, {"sku": "b,c", "qty": null}],
+              "attrs": {"color": "red", "size": null}}', '{"odd": [1, 3, null], "none": []}', 1),
+        (2, '{"customer": null, "items": [], "attrs": {}}', '{}', 1),
+        (3, 'null', NULL, 1),
+        (4, '{"customer": {"name": "ünï 🧊"}, "items": [null, {"sku": null}]}', '{"k": [2147483647, -2147483648], "n": null}', 1);
+      INSERT INTO docs SELECT g, jsonb_build_object('customer', jsonb_build_object('id', g, 'name', 'c' || g),
+          'items', jsonb_build_array(jsonb_build_object('sku', 's' || g, 'qty', g % 7)), 'attrs', jsonb_build_object('g', g::text)),
+        json_build_object('v', json_build_array(g, -g)), 2 FROM generate_series(10, 200) g;`);
+    const shape = 'struct<customer: struct<id: long, name: string>, items: list<struct<sku: string, qty: int>>, attrs: map<string, string>>';
+    writeFileSync(path.join(dir, 'floe.yaml'), `version: 1
+source: {type: postgres, conninfo: "${db}"}
+target:
+  warehouse: ./warehouse
+  catalog: {type: sql, uri: "sqlite:./catalog.db"}
+  namespace: pg
+run: {durability: none}
+tables:
+  docs:
+    columns:
+      doc: "${shape}"
+      counts: "map<string, array<int>>"
+`);
+    runOk(dir);
+    const fields = schemaOf(dir, 'pg', 'docs').fields;
+    const doc = fields.find((f) => f.name === 'doc');
+    const counts = fields.find((f) => f.name === 'counts');
+    assert.deepEqual(doc.type.fields.map((f) => [f.id, f.name]), [[5, 'customer'], [6, 'items'], [7, 'attrs']]);
+    assert.deepEqual([counts.type['key-id'], counts.type['value-id'], counts.type.value.type, counts.type.value.element], [15, 16, 'list', 'int']);
+
+    // PostgreSQL's reading of the documents, rebuilt with the declared types
+    // (bigint ids as text: exact past 2^53 on every side).
+    const want = `SELECT id,
+        CASE WHEN jsonb_typeof(doc) = 'object' THEN jsonb_build_object(
+          'customer', CASE WHEN jsonb_typeof(doc->'customer') = 'object' THEN jsonb_build_object(
+            'id', (doc->'customer'->>'id')::bigint::text, 'name', doc->'customer'->>'name') END,
+          'items', CASE WHEN jsonb_typeof(doc->'items') = 'array' THEN (SELECT COALESCE(jsonb_agg(CASE WHEN jsonb_typeof(x) = 'object'
+            THEN jsonb_build_object('sku', x->>'sku', 'qty', (x->>'qty')::int) END ORDER BY n), '[]')
+            FROM jsonb_array_elements(doc->'items') WITH ORDINALITY AS e(x, n)) END,
+          'attrs', CASE WHEN jsonb_typeof(doc->'attrs') = 'object' THEN (SELECT COALESCE(jsonb_object_agg(k, v #>> '{}'), '{}')
+            FROM jsonb_each(doc->'attrs') AS e(k, v)) END) END AS doc,
+        CASE WHEN json_typeof(counts) = 'object' THEN (SELECT COALESCE(jsonb_object_agg(k, CASE WHEN json_typeof(v) = 'array' THEN
+            (SELECT COALESCE(jsonb_agg((y #>> '{}')::int ORDER BY m), '[]') FROM json_array_elements(v) WITH ORDINALITY AS f(y, m)) END), '{}')
+          FROM json_each(counts) AS e(k, v)) END AS counts
+      FROM docs`;
+    // Maps compared as sorted [key, value] entries (a map has no order).
+    const canon = (v) => {
+      if (v === null || v === undefined) return null;
+      if (Array.isArray(v)) return v.map(canon);
+      if (v instanceof Map) return [...v.entries()].map(([k, x]) => [k, canon(x)]).sort();
+      if (typeof v === 'bigint' || typeof v === 'number') return String(v);
+      if (typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canon(v[k])]));
+      return v;
+    };
+    const entries = (m) => (m === null ? null : canon(new Map(Object.entries(m))));
+    const source = pgRows(db, want).map((r) => JSON.stringify([String(r.id), canon(r.doc === null ? null : { ...r.doc, attrs: entries(r.doc.attrs) }), entries(r.counts)])).sort();
+    assert.equal(source.length, 195);
+
+    const files = await liveFiles(dir, 'pg', 'docs');
+    const rows = await duckdb(`SELECT id::VARCHAR AS id, to_json(doc)::VARCHAR AS doc, to_json(map_entries(counts))::VARCHAR AS counts
+      FROM read_parquet([${files.map((f) => `'${f}'`).join(', ')}], schema = MAP {
+        1: {name: 'id', type: 'BIGINT', default_value: NULL},
+        2: {name: 'doc', type: 'STRUCT(customer STRUCT(id BIGINT, name VARCHAR), items STRUCT(sku VARCHAR, qty INTEGER)[], attrs MAP(VARCHAR, VARCHAR))', default_value: NULL},
+        3: {name: 'counts', type: 'MAP(VARCHAR, INTEGER[])', default_value: NULL}})`);
+    const duckLines = rows.map((r) => {
+      const d = r.doc === null ? null : parseExact(r.doc);
+      const c = r.counts === null ? null : JSON.parse(r.counts);
+      return JSON.stringify([r.id, canon(d === null ? null : { ...d, attrs: d.attrs === null ? null : canon(new Map(Object.entries(d.attrs))) }),
+        c === null ? null : canon(new Map(c.map((e) => [e.key, e.value])))]);
+    }).sort();
+    assert.deepEqual(duckLines, source);
+
+    const ice = (await readIceberg(path.join(dir, 'catalog.db'), 'pg', 'docs')).map((r) => {
+      const d = r.doc;
+      const asMap = (m) => (m === null || m === undefined ? null : canon(m instanceof Map ? m : new Map(Array.isArray(m) ? m.map((e) => [e.key, e.value]) : Object.entries(m))));
+      return JSON.stringify([String(r.id), canon(d === null || d === undefined ? null : { ...d, attrs: asMap(d.attrs) }), asMap(r.counts)]);
+    }).sort();
+    assert.deepEqual(ice, source);
+
+    // A string where an int is declared, inside a list of structs: refused
+    // with the JSON path, the control row compensated, nothing committed.
+    pgExec(db, `INSERT INTO docs VALUES (1000, '{"items": [{"sku": "a"}, {"sku": "b", "qty": "x"}]}', NULL, 3)`);
+    const bad = floe(dir, ['run']);
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /table 'docs' column 'doc' row \(id=1000\): doc\.items\[1\]\.qty: JSON string "x" where int is declared/);
+    assert.match(bad.stderr, /control row compensated/);
+    assert.equal((await readIceberg(path.join(dir, 'catalog.db'), 'pg', 'docs')).length, 195);
+  });
 });

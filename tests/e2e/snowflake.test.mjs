@@ -285,6 +285,21 @@ async function duckdbSelect(dir, table, columns, select) {
   return reader.getRowObjects();
 }
 
+// DuckDB over the table's live data files with an explicit schema map
+// (field id -> name and DuckDB type), then `select` over them as `t`.
+async function duckdbRead(dir, table, map, select) {
+  await duckdbSelect(dir, table, { 1: 'ID' }, 'SELECT 1'); // opens DuckDB
+  const md = readMetadata(metadataLocation(path.join(dir, 'catalog.db'), 'sf', table));
+  const snap = md.snapshots.find((x) => x['snapshot-id'] === md['current-snapshot-id']);
+  const avro = await import(pathToFileURL(path.join(REPO, 'tests/interop/lib/avro.mjs')).href);
+  const files = [];
+  for (const m of (await avro.decodeAvroFile(snap['manifest-list'])).records)
+    for (const e of (await avro.decodeAvroFile(m.manifest_path)).records)
+      if (Number(e.status) !== 2 && Number(e.data_file.content ?? 0) === 0) files.push(e.data_file.file_path.replace(/^file:/, ''));
+  const list = files.map((f) => `'${f}'`).join(', ');
+  return (await duck.runAndReadAll(`WITH t AS (SELECT * FROM read_parquet([${list}], schema = MAP {${map}})) ${select}`)).getRowObjects();
+}
+
 // sql/snowflake/ledger.sql: each named statement, and whether floe sent it
 // (the emulator's request log since the last reset), compared with quotes
 // around plain identifiers dropped and whitespace collapsed.
@@ -1074,6 +1089,72 @@ tables:
     const bad = floe(dir, ['run']);
     assert.notEqual(bad.status, 0);
     assert.match(bad.stderr, /table 'docs' column 'IDS' row 1: IDS\[1\]: JSON object \{"a":2\} where long is declared/);
+    assert.match(bad.stderr, /control row compensated/);
+    assert.equal((await readIceberg(path.join(dir, 'catalog.db'), 'sf', 'docs')).length, 4);
+  });
+
+  test('declared struct and map shapes: OBJECT and VARIANT documents become structs, maps and lists of structs equal to the source documents (icebird, DuckDB by field id); a wrong kind names its path', async () => {
+    const schema = await newSchema('nested_shapes');
+    const dir = scratch('nested-shapes');
+    await sf(schema, `CREATE TABLE docs (id NUMBER(18,0) NOT NULL, info OBJECT, counts VARIANT, items ARRAY,
+      batch_sk NUMBER(18,0) NOT NULL)`);
+    // The source documents; what each reader must give back is derived from
+    // them: members as declared, a missing member or JSON null null.
+    const docs = [
+      [1, { who: { name: 'ann', age: 31 }, tags: ['a', null, 'b, c'] }, { x: 1, y: -9007199254740991 }, [{ sku: 'a', qty: 2 }, null, { sku: 'b' }], 1],
+      [2, { who: null, tags: [] }, {}, [], 1],
+      [3, null, null, null, 1],
+      [4, { who: { name: 'ünï 🧊' } }, { z: null }, [{ sku: null, qty: -1 }], 2],
+    ];
+    for (const [id, info, counts, items, batch] of docs) {
+      const v = (x) => (x === null ? 'NULL' : `PARSE_JSON('${JSON.stringify(x)}')`);
+      await sf(schema, `INSERT INTO docs SELECT ${id}, ${v(info)}, ${v(counts)}, ${v(items)}, ${batch}`);
+    }
+    job(dir, schema, `  docs:
+    columns:
+      info: "struct<who: struct<name: string, age: int>, tags: list<string>>"
+      counts: "map<string, long>"
+      items: "list<struct<sku: string, qty: int>>"`);
+    runOk(dir);
+    const fields = icebergSchema(dir, 'docs').fields;
+    const byName = Object.fromEntries(fields.map((f) => [f.name, f]));
+    assert.equal(byName.INFO.type.type, 'struct');
+    assert.deepEqual(byName.INFO.type.fields.map((f) => [f.id, f.name]), [[6, 'who'], [7, 'tags']]);
+    assert.deepEqual([byName.COUNTS.type.type, byName.COUNTS.type.key, byName.COUNTS.type.value], ['map', 'string', 'long']);
+    assert.equal(byName.ITEMS.type.element.type, 'struct');
+
+    const declared = (info, counts, items) => [
+      info === null ? null : { who: info.who == null ? null : { name: info.who.name ?? null, age: info.who.age ?? null }, tags: info.tags ?? null },
+      counts === null ? null : Object.entries(counts).sort(),
+      items === null ? null : items.map((x) => (x === null ? null : { sku: x.sku ?? null, qty: x.qty ?? null })),
+    ];
+    const want = docs.map(([id, info, counts, items]) => JSON.stringify([id, ...declared(info, counts, items)])).sort();
+    const num = (v) => (v === null || v === undefined ? null : Number(v));
+    const asEntries = (m) => (m === null || m === undefined ? null
+      : (m instanceof Map ? [...m.entries()] : Array.isArray(m) ? m.map((e) => [e.key, e.value]) : Object.entries(m))
+        .map(([k, x]) => [k, num(x)]).sort());
+    const got = (await readIceberg(path.join(dir, 'catalog.db'), 'sf', 'docs')).map((r) => JSON.stringify([Number(r.ID),
+      r.INFO == null ? null : { who: r.INFO.who == null ? null : { name: r.INFO.who.name ?? null, age: num(r.INFO.who.age) }, tags: r.INFO.tags ?? null },
+      asEntries(r.COUNTS),
+      r.ITEMS == null ? null : r.ITEMS.map((x) => (x == null ? null : { sku: x.sku ?? null, qty: num(x.qty) }))])).sort();
+    assert.deepEqual(got, want);
+
+    // DuckDB by field id, the nested types spelled out.
+    const rows = await duckdbRead(dir, 'docs', `1: {name: 'ID', type: 'BIGINT', default_value: NULL},
+      ${byName.INFO.id}: {name: 'INFO', type: 'STRUCT(who STRUCT(name VARCHAR, age INTEGER), tags VARCHAR[])', default_value: NULL},
+      ${byName.COUNTS.id}: {name: 'COUNTS', type: 'MAP(VARCHAR, BIGINT)', default_value: NULL},
+      ${byName.ITEMS.id}: {name: 'ITEMS', type: 'STRUCT(sku VARCHAR, qty INTEGER)[]', default_value: NULL}`,
+    'SELECT ID::INTEGER AS ID, to_json(INFO)::VARCHAR AS INFO, to_json(map_entries(COUNTS))::VARCHAR AS COUNTS, to_json(ITEMS)::VARCHAR AS ITEMS FROM t');
+    const duckLines = rows.map((r) => {
+      const counts = r.COUNTS === null ? null : JSON.parse(r.COUNTS.replace(/(-?\d{16,})/g, '"$1"')).map((e) => [e.key, num(e.value)]).sort();
+      return JSON.stringify([r.ID, r.INFO === null ? null : JSON.parse(r.INFO), counts, r.ITEMS === null ? null : JSON.parse(r.ITEMS)]);
+    }).sort();
+    assert.deepEqual(duckLines, want);
+
+    await sf(schema, `INSERT INTO docs SELECT 5, PARSE_JSON('{"who": {"age": "old"}}'), NULL, NULL, 3`);
+    const bad = floe(dir, ['run']);
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /table 'docs' column 'INFO' row \d+: INFO\.who\.age: JSON string "old" where int is declared/);
     assert.match(bad.stderr, /control row compensated/);
     assert.equal((await readIceberg(path.join(dir, 'catalog.db'), 'sf', 'docs')).length, 4);
   });

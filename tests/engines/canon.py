@@ -85,13 +85,40 @@ def _ts_text(v, tz):
     raise TypeError(f"timestamp value {v!r}")
 
 
+def _field(v, i, name):
+    """Field i (named name) of a struct value: a dict (PyIceberg, psycopg2's
+    jsonb, floe's JSON lines: a missing member is null), a Spark Row, or a
+    sequence in field order."""
+    if isinstance(v, dict):
+        return v.get(name)
+    if hasattr(v, "asDict"):
+        return v.asDict()[name]
+    return v[i]
+
+
+def _entries(v):
+    """A map value's (key, value) pairs: a dict (Spark, psycopg2's jsonb,
+    floe's JSON lines) or a list of pairs (PyIceberg, Iceberg Java)."""
+    if isinstance(v, dict):
+        return list(v.items())
+    return [(e["key"], e["value"]) if isinstance(e, dict) else (e[0], e[1]) for e in v]
+
+
 def canon(type_name, v):
     """The text form of value v of Iceberg type type_name (None stays None).
     A list (type {"type": "list", "element": ...}) is the JSON array of its
-    elements' forms."""
+    elements' forms; a struct the JSON array of [name, form] per field in
+    field order; a map the JSON array of [key form, value form] entries
+    sorted (a map has no order)."""
     if v is None:
         return None
     t = type_name
+    if isinstance(t, dict) and t.get("type") == "struct":
+        return json.dumps([[f["name"], canon(f["type"], _field(v, i, f["name"]))]
+                           for i, f in enumerate(t["fields"])], ensure_ascii=False)
+    if isinstance(t, dict) and t.get("type") == "map":
+        entries = sorted((canon(t["key"], k), canon(t["value"], x)) for k, x in _entries(v))
+        return json.dumps([list(e) for e in entries], ensure_ascii=False)
     if isinstance(t, dict) and t.get("type") == "list":
         if isinstance(v, str):
             # The fixture CSVs' list text: "[a, b]", a null element "\N"

@@ -300,4 +300,69 @@ newline', true, 2);"""],
         " CASE WHEN jsonb_typeof(score) = 'number' THEN (score #>> '{}')::integer END AS score,"
         " batch_sk FROM pg_shapes",
         ["id", "items", "labels", "amounts", "score", "batch_sk"]),
+    # Declared struct and map shapes from jsonb: a struct holding a struct,
+    # map<string, long>, a list of structs and map<string, list<int>>, with
+    # nulls at every level (SQL NULL, JSON null, a null or missing field, a
+    # null list element, a null struct in a list, a null map value) and
+    # empty lists and maps. The expected state is PostgreSQL's own reading of
+    # the JSON, rebuilt as jsonb with the declared types (casts to int,
+    # bigint, numeric(10,2)).
+    Scenario(
+        "pg_nested_shapes",
+        '{columns: {person: "struct<name: string, age: int, address: struct<city: string, zip: string>>",'
+        ' counts: "map<string, long>", lines: "list<struct<sku: string, qty: int, price: decimal(10,2)>>",'
+        ' buckets: "map<string, array<int>>"}}',
+        ["CREATE TABLE pg_nested_shapes (id integer PRIMARY KEY, person jsonb, counts jsonb, lines json,"
+         " buckets jsonb, batch_sk integer);"
+         "INSERT INTO pg_nested_shapes VALUES"
+         " (1, '{\"name\": \"Ann\", \"age\": 31, \"address\": {\"city\": \"Oslo\", \"zip\": \"0150\"}}',"
+         "  '{\"a\": 1, \"b\": -9223372036854775808}',"
+         "  '[{\"sku\": \"x\", \"qty\": 2, \"price\": \"1.50\"}, {\"sku\": \"y,z\", \"qty\": null, \"price\": 2.25}]',"
+         "  '{\"odd\": [1, 3, null], \"none\": [], \"nul\": null}', 1),"
+         " (2, '{\"name\": null, \"age\": null, \"address\": null}', '{}', '[]', '{}', 1),"
+         " (3, 'null', NULL, '[null, {\"sku\": null}]', NULL, 1),"
+         " (4, '{\"name\": \"ünï 🧊\", \"address\": {\"city\": null}}', '{\"ü\": 9223372036854775807, \"n\": null}',"
+         "  NULL, '{\"k\": [2147483647, -2147483648]}', 1);",
+         "INSERT INTO pg_nested_shapes VALUES"
+         " (5, '{\"name\": \"\", \"age\": -1, \"address\": {\"city\": \"\", \"zip\": null}}', '{\"\": 0}',"
+         "  '[{\"sku\": \"only\", \"qty\": 0, \"price\": \"-99999999.99\"}]', '{\"e\": [null]}', 2),"
+         " (6, NULL, 'null', 'null', '{\"a\": [], \"b\": [0]}', 2);"],
+        "SELECT id,"
+        " CASE WHEN jsonb_typeof(person) = 'object' THEN jsonb_build_object("
+        "  'name', person->>'name', 'age', (person->>'age')::int,"
+        "  'address', CASE WHEN jsonb_typeof(person->'address') = 'object' THEN jsonb_build_object("
+        "   'city', person->'address'->>'city', 'zip', person->'address'->>'zip') END) END AS person,"
+        " CASE WHEN jsonb_typeof(counts) = 'object' THEN (SELECT COALESCE(jsonb_object_agg(k, (v #>> '{}')::bigint),"
+        "  '{}') FROM jsonb_each(counts) AS e(k, v)) END AS counts,"
+        " CASE WHEN json_typeof(lines) = 'array' THEN (SELECT COALESCE(jsonb_agg(CASE WHEN json_typeof(x) = 'object'"
+        "  THEN jsonb_build_object('sku', x->>'sku', 'qty', (x->>'qty')::int,"
+        "   'price', (x->>'price')::numeric(10,2)::text) END ORDER BY n), '[]')"
+        "  FROM json_array_elements(lines) WITH ORDINALITY AS e(x, n)) END AS lines,"
+        " CASE WHEN jsonb_typeof(buckets) = 'object' THEN (SELECT COALESCE(jsonb_object_agg(k,"
+        "  CASE WHEN jsonb_typeof(v) = 'array' THEN (SELECT COALESCE(jsonb_agg((y #>> '{}')::int ORDER BY m), '[]')"
+        "   FROM jsonb_array_elements(v) WITH ORDINALITY AS f(y, m)) END), '{}')"
+        "  FROM jsonb_each(buckets) AS e(k, v)) END AS buckets,"
+        " batch_sk FROM pg_nested_shapes",
+        ["id", "person", "counts", "lines", "buckets", "batch_sk"]),
+    # PostgreSQL's own nested types, no declared shape: a composite holding
+    # a composite and an array, an array of composites, a 2-D array, all
+    # typed from pg_catalog. The expected state is PostgreSQL's to_jsonb of
+    # each value (struct fields by attribute name).
+    Scenario(
+        "pg_composite", "{}",
+        ["CREATE TYPE pg_composite_addr AS (city text, zip varchar(10), geo numeric(9,6)[]);"
+         "CREATE TYPE pg_composite_person AS (name text, born date, home pg_composite_addr, seen timestamptz);"
+         "CREATE TABLE pg_composite (id integer PRIMARY KEY, who pg_composite_person, homes pg_composite_addr[],"
+         " grid bigint[][], batch_sk integer);"
+         "INSERT INTO pg_composite VALUES"
+         " (1, ROW('Ann', '1990-02-03', ROW('Oslo', '0150', '{59.91,10.75}'), '2024-01-02 03:04:05+00'),"
+         "  ARRAY[ROW('Bergen', '5003', '{}')::pg_composite_addr, NULL, ROW(NULL, NULL, NULL)::pg_composite_addr],"
+         "  '{{1,2,3},{4,NULL,-9223372036854775808}}', 1),"
+         " (2, NULL, NULL, NULL, 1), (3, ROW(NULL, NULL, NULL, NULL), '{}', '{}', 1),"
+         " (4, ROW('a,b \"c\" (d)', NULL, ROW('', NULL, '{NULL}'), NULL), ARRAY[ROW('ünï 🧊', 'x', NULL)::pg_composite_addr],"
+         "  '{{9223372036854775807}}', 1);",
+         "INSERT INTO pg_composite VALUES (5, ROW('', '1969-12-31', NULL, '1969-12-31 23:59:59.999999+00'), '{}',"
+         " '[0:1][1:2]={{7,8},{9,10}}', 2);"],
+        "SELECT id, to_jsonb(who) AS who, to_jsonb(homes) AS homes, to_jsonb(grid) AS grid, batch_sk FROM pg_composite",
+        ["id", "who", "homes", "grid", "batch_sk"]),
 ]

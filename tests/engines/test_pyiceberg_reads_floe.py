@@ -51,15 +51,32 @@ def tables_of(catalogs, target):
 EQUALITY_DELETES = {"merge_eq"}
 
 
+def null_struct_lists_read_empty(target):
+    """Known difference, PyIceberg's: 0.12's ArrowProjectionVisitor.list
+    rebuilds a list of structs from its offsets alone
+    (LargeListArray.from_arrays(offsets, values), no validity mask), so a
+    null list<struct<...>> reads as an empty list. Spark and Iceberg Java
+    read these rows as null (test_spark_reads_floe, test_java_reads_floe).
+    The expected rows as PyIceberg gives them, and whether any row differs."""
+    types = target.types()
+    struct_lists = [i for i, ty in enumerate(types) if isinstance(ty, dict) and ty["type"] == "list"
+                    and isinstance(ty["element"], dict) and ty["element"]["type"] == "struct"]
+    if not struct_lists:
+        return target.expected(), False
+    rows = [tuple("[]" if i in struct_lists and v is None else v for i, v in enumerate(r)) for r in target.expected()]
+    return canon.canon_rows(["string"] * len(types), rows), rows != target.expected()
+
+
 @pytest.mark.parametrize("layout,name", ALL, ids=IDS)
 def test_pyiceberg_rows_equal_source(world, catalogs, layout, name):
     t = world.target(layout, name)
+    want, differs = null_struct_lists_read_empty(t)
     for how, table in tables_of(catalogs, t):
         if name in EQUALITY_DELETES:
             with pytest.raises(ValueError, match="does not yet support equality deletes"):
                 rows_of(t, table)
             continue
-        assert rows_of(t, table) == t.expected(), f"{t} through {how}"
+        assert rows_of(t, table) == want, f"{t} through {how}" + (" (null lists of structs as [])" if differs else "")
 
 
 def live_entries(table):

@@ -34,6 +34,10 @@ def test_spark_rows_equal_source(spark, world, layout, name):
     # Spark's schema: the same columns, the types Iceberg's converter gives.
     fields = {f.name: f.dataType.simpleString() for f in spark.table(spark_table(t)).schema.fields}
     def spark_type(ty):
+        if isinstance(ty, dict) and ty["type"] == "struct":
+            return "struct<" + ",".join(f"{f['name']}:{spark_type(f['type'])}" for f in ty["fields"]) + ">"
+        if isinstance(ty, dict) and ty["type"] == "map":
+            return f"map<{spark_type(ty['key'])},{spark_type(ty['value'])}>"
         if isinstance(ty, dict):  # a list: Spark's array of the element's type
             return f"array<{spark_type(ty['element'])}>"
         return {"long": "bigint", "int": "int", "string": "string", "double": "double", "float": "float",

@@ -491,14 +491,54 @@ static void test_bad_values_are_errors_naming_table_column_key_value(void) {
   floe_source_close(src);
 }
 
+/* Composites, arrays of composites and multi-dimensional arrays are typed
+ * from pg_catalog as nested type strings: live attributes in order (a
+ * dropped one skipped), names quoted exactly, domains by their base type,
+ * one list level per declared dimension; plain arrays keep the list path. */
+static void test_describe_types_composites_and_dimensions_from_the_catalog(void) {
+  REQUIRE_SERVER();
+  floe_source *src = pg_open();
+  REQUIRE(src != NULL);
+  REQUIRE(exec(src,
+               "DROP TABLE IF EXISTS nested_cols; DROP TYPE IF EXISTS ut_outer;"
+               " DROP TYPE IF EXISTS ut_inner; DROP DOMAIN IF EXISTS ut_positive;"
+               " CREATE DOMAIN ut_positive AS numeric(7,3) CHECK (VALUE > 0);"
+               " CREATE TYPE ut_inner AS (x int, \"we`ird Name\" text, gone date, at timestamptz);"
+               " ALTER TYPE ut_inner DROP ATTRIBUTE gone;"
+               " CREATE TYPE ut_outer AS (a numeric(5,2), inner_v ut_inner, tags text[],"
+               "  grid int[][], p ut_positive, raw bytea);"
+               " CREATE TABLE nested_cols (id int PRIMARY KEY, c ut_outer, cs ut_inner[],"
+               "  m bigint[][], d3 text[][][], plain int[], batch_sk int)") == 0);
+  floe_source_table t = {0};
+  floe_error err = {0};
+  REQUIRE_OK(floe_source_describe(src, "nested_cols", &t, &err), &err);
+  REQUIRE(t.n_columns == 7);
+  CHECK_STR_EQ(t.columns[1].nested_type,
+               "struct<`a`: decimal(5,2), `inner_v`: struct<`x`: int, `we``ird Name`: string, "
+               "`at`: timestamptz>, `tags`: list<string>, `grid`: list<list<int>>, "
+               "`p`: decimal(7,3), `raw`: binary>");
+  CHECK_INT_EQ(t.columns[1].type.id, FLOE_ARROW_STRUCT);
+  CHECK_STR_EQ(t.columns[2].nested_type,
+               "list<struct<`x`: int, `we``ird Name`: string, `at`: timestamptz>>");
+  CHECK_INT_EQ(t.columns[2].type.id, FLOE_ARROW_LIST);
+  CHECK_STR_EQ(t.columns[3].nested_type, "list<list<long>>");
+  CHECK_STR_EQ(t.columns[4].nested_type, "list<list<list<string>>>");
+  CHECK(t.columns[5].nested_type == NULL);
+  CHECK_INT_EQ(t.columns[5].type.id, FLOE_ARROW_LIST);
+  CHECK_INT_EQ(t.columns[5].element.id, FLOE_ARROW_INT32);
+  CHECK(t.columns[0].nested_type == NULL && t.columns[6].nested_type == NULL);
+  floe_source_table_free(&t);
+  floe_source_close(src);
+}
+
 static void test_batches_split_at_batch_size(void) {
   REQUIRE_SERVER();
   floe_source *src = pg_open();
   REQUIRE(src != NULL);
   floe_error err = {0};
   floe_source_column cols[2] = {
-      {"id", "bigint", false, floe_arrow_type_of(FLOE_ARROW_INT64), 1, 0, {0, 0, 0, 0}, false, 0, FLOE_SOURCE_JSON_NONE, NULL, NULL},
-      {"label", "text", true, floe_arrow_type_of(FLOE_ARROW_UTF8), 0, 0, {0, 0, 0, 0}, false, 0, FLOE_SOURCE_JSON_NONE, NULL, NULL}};
+      {"id", "bigint", false, floe_arrow_type_of(FLOE_ARROW_INT64), 1, 0, {0, 0, 0, 0}, false, 0, FLOE_SOURCE_JSON_NONE, NULL, NULL, NULL},
+      {"label", "text", true, floe_arrow_type_of(FLOE_ARROW_UTF8), 0, 0, {0, 0, 0, 0}, false, 0, FLOE_SOURCE_JSON_NONE, NULL, NULL, NULL}};
   static const int64_t batch_sizes[] = {1, 3, 4, 5, 10, 11, 8192};
   for (size_t k = 0; k < sizeof batch_sizes / sizeof batch_sizes[0]; k++) {
     floe_source_query_spec spec = {0};
@@ -544,9 +584,9 @@ static void test_million_rows_hold_one_batch_at_a_time(void) {
   REQUIRE(src != NULL);
   floe_error err = {0};
   floe_source_column cols[3] = {
-      {"id", "bigint", false, floe_arrow_type_of(FLOE_ARROW_INT64), 1, 0, {0, 0, 0, 0}, false, 0, FLOE_SOURCE_JSON_NONE, NULL, NULL},
-      {"label", "text", true, floe_arrow_type_of(FLOE_ARROW_UTF8), 0, 0, {0, 0, 0, 0}, false, 0, FLOE_SOURCE_JSON_NONE, NULL, NULL},
-      {"amount", "numeric(12,2)", true, floe_arrow_decimal(12, 2), 0, 0, {0, 0, 0, 0}, false, 0, FLOE_SOURCE_JSON_NONE, NULL, NULL}};
+      {"id", "bigint", false, floe_arrow_type_of(FLOE_ARROW_INT64), 1, 0, {0, 0, 0, 0}, false, 0, FLOE_SOURCE_JSON_NONE, NULL, NULL, NULL},
+      {"label", "text", true, floe_arrow_type_of(FLOE_ARROW_UTF8), 0, 0, {0, 0, 0, 0}, false, 0, FLOE_SOURCE_JSON_NONE, NULL, NULL, NULL},
+      {"amount", "numeric(12,2)", true, floe_arrow_decimal(12, 2), 0, 0, {0, 0, 0, 0}, false, 0, FLOE_SOURCE_JSON_NONE, NULL, NULL, NULL}};
   floe_source_query_spec spec = {0};
   spec.sql = "SELECT g, 'label-' || g || '-some-padding-text', g * 0.25"
              " FROM generate_series(1, 1000000) g";
@@ -880,6 +920,7 @@ int main(void) {
   RUN(test_describe_maps_types);
   RUN(test_reads_every_type_with_edge_values);
   RUN(test_bad_values_are_errors_naming_table_column_key_value);
+  RUN(test_describe_types_composites_and_dimensions_from_the_catalog);
   RUN(test_batches_split_at_batch_size);
   RUN(test_million_rows_hold_one_batch_at_a_time);
   RUN(test_quotes_hostile_identifiers);

@@ -381,10 +381,10 @@ static void test_decimal_text_extremes_are_exact(void) {
   floe_source *src = open_fresh("decimal");
   REQUIRE(src != NULL);
   floe_source_column cols[4] = {
-      {"max38", "", true, floe_arrow_decimal(38, 0), 0, 1, {0, 0, 0, 0}, false, 0, FLOE_SOURCE_JSON_NONE, NULL, NULL},
-      {"min38_10", "", true, floe_arrow_decimal(38, 10), 0, 2, {0, 0, 0, 0}, false, 0, FLOE_SOURCE_JSON_NONE, NULL, NULL},
-      {"tiny", "", true, floe_arrow_decimal(38, 38), 0, 3, {0, 0, 0, 0}, false, 0, FLOE_SOURCE_JSON_NONE, NULL, NULL},
-      {"exp", "", true, floe_arrow_decimal(9, 2), 0, 4, {0, 0, 0, 0}, false, 0, FLOE_SOURCE_JSON_NONE, NULL, NULL},
+      {"max38", "", true, floe_arrow_decimal(38, 0), 0, 1, {0, 0, 0, 0}, false, 0, FLOE_SOURCE_JSON_NONE, NULL, NULL, NULL},
+      {"min38_10", "", true, floe_arrow_decimal(38, 10), 0, 2, {0, 0, 0, 0}, false, 0, FLOE_SOURCE_JSON_NONE, NULL, NULL, NULL},
+      {"tiny", "", true, floe_arrow_decimal(38, 38), 0, 3, {0, 0, 0, 0}, false, 0, FLOE_SOURCE_JSON_NONE, NULL, NULL, NULL},
+      {"exp", "", true, floe_arrow_decimal(9, 2), 0, 4, {0, 0, 0, 0}, false, 0, FLOE_SOURCE_JSON_NONE, NULL, NULL, NULL},
   };
   floe_source_query_spec spec = {0};
   spec.sql =

@@ -480,6 +480,23 @@ public final class CheckTables {
       for (Object e : (List<?>) v) o.append(o.length() > 1 ? "," : "").append(value(e));
       return o.append(']').toString();
     }
+    if (v instanceof Record) {
+      // A struct: an object of its fields by name, in field order.
+      Record r = (Record) v;
+      StringBuilder o = new StringBuilder("{");
+      List<Types.NestedField> fs = r.struct().fields();
+      for (int i = 0; i < fs.size(); i++)
+        o.append(i > 0 ? "," : "").append(json(fs.get(i).name())).append(':').append(value(r.get(i)));
+      return o.append('}').toString();
+    }
+    if (v instanceof Map) {
+      // A map: its entries as [key, value] pairs (keys of any type).
+      StringBuilder o = new StringBuilder("[");
+      for (Map.Entry<?, ?> e : ((Map<?, ?>) v).entrySet())
+        o.append(o.length() > 1 ? "," : "").append('[').append(value(e.getKey())).append(',')
+            .append(value(e.getValue())).append(']');
+      return o.append(']').toString();
+    }
     return json(v.toString());
   }
 }
