@@ -300,7 +300,8 @@ newline', true, 2);"""],
         " CASE WHEN jsonb_typeof(score) = 'number' THEN (score #>> '{}')::integer END AS score,"
         " batch_sk FROM pg_shapes",
         ["id", "items", "labels", "amounts", "score", "batch_sk"]),
-    # Declared struct and map shapes from jsonb: a struct holding a struct,
+    # Declared struct and map shapes from jsonb, merged on the key in the
+    # second run: a struct holding a struct,
     # map<string, long>, a list of structs and map<string, list<int>>, with
     # nulls at every level (SQL NULL, JSON null, a null or missing field, a
     # null list element, a null struct in a list, a null map value) and
@@ -309,7 +310,8 @@ newline', true, 2);"""],
     # bigint, numeric(10,2)).
     Scenario(
         "pg_nested_shapes",
-        '{columns: {person: "struct<name: string, age: int, address: struct<city: string, zip: string>>",'
+        '{mode: merge, primary_key: [id],'
+        ' columns: {person: "struct<name: string, age: int, address: struct<city: string, zip: string>>",'
         ' counts: "map<string, long>", lines: "list<struct<sku: string, qty: int, price: decimal(10,2)>>",'
         ' buckets: "map<string, array<int>>"}}',
         ["CREATE TABLE pg_nested_shapes (id integer PRIMARY KEY, person jsonb, counts jsonb, lines json,"
@@ -326,7 +328,11 @@ newline', true, 2);"""],
          "INSERT INTO pg_nested_shapes VALUES"
          " (5, '{\"name\": \"\", \"age\": -1, \"address\": {\"city\": \"\", \"zip\": null}}', '{\"\": 0}',"
          "  '[{\"sku\": \"only\", \"qty\": 0, \"price\": \"-99999999.99\"}]', '{\"e\": [null]}', 2),"
-         " (6, NULL, 'null', 'null', '{\"a\": [], \"b\": [0]}', 2);"],
+         " (6, NULL, 'null', 'null', '{\"a\": [], \"b\": [0]}', 2);"
+         "UPDATE pg_nested_shapes SET person = '{\"name\": \"Bo\", \"address\": {\"zip\": \"9\"}}',"
+         " counts = '{\"c\": 3}', batch_sk = 2 WHERE id = 1;"
+         "UPDATE pg_nested_shapes SET lines = '[{\"sku\": \"new\", \"qty\": 1, \"price\": 0}]', buckets = NULL,"
+         " batch_sk = 2 WHERE id = 2;"],
         "SELECT id,"
         " CASE WHEN jsonb_typeof(person) = 'object' THEN jsonb_build_object("
         "  'name', person->>'name', 'age', (person->>'age')::int,"
@@ -346,10 +352,11 @@ newline', true, 2);"""],
         ["id", "person", "counts", "lines", "buckets", "batch_sk"]),
     # PostgreSQL's own nested types, no declared shape: a composite holding
     # a composite and an array, an array of composites, a 2-D array, all
-    # typed from pg_catalog. The expected state is PostgreSQL's to_jsonb of
-    # each value (struct fields by attribute name).
+    # typed from pg_catalog; merged on the key in the second run. The
+    # expected state is PostgreSQL's to_jsonb of each value (struct fields
+    # by attribute name).
     Scenario(
-        "pg_composite", "{}",
+        "pg_composite", "{mode: merge, primary_key: [id]}",
         ["CREATE TYPE pg_composite_addr AS (city text, zip varchar(10), geo numeric(9,6)[]);"
          "CREATE TYPE pg_composite_person AS (name text, born date, home pg_composite_addr, seen timestamptz);"
          "CREATE TABLE pg_composite (id integer PRIMARY KEY, who pg_composite_person, homes pg_composite_addr[],"
@@ -362,7 +369,10 @@ newline', true, 2);"""],
          " (4, ROW('a,b \"c\" (d)', NULL, ROW('', NULL, '{NULL}'), NULL), ARRAY[ROW('ünï 🧊', 'x', NULL)::pg_composite_addr],"
          "  '{{9223372036854775807}}', 1);",
          "INSERT INTO pg_composite VALUES (5, ROW('', '1969-12-31', NULL, '1969-12-31 23:59:59.999999+00'), '{}',"
-         " '[0:1][1:2]={{7,8},{9,10}}', 2);"],
+         " '[0:1][1:2]={{7,8},{9,10}}', 2);"
+         "UPDATE pg_composite SET who = ROW('Ann', '1990-02-03', NULL, NULL), homes = NULL, grid = '{{0}}', batch_sk = 2"
+         " WHERE id = 1;"
+         "UPDATE pg_composite SET homes = ARRAY[ROW('z', NULL, '{1}')::pg_composite_addr], batch_sk = 2 WHERE id = 3;"],
         "SELECT id, to_jsonb(who) AS who, to_jsonb(homes) AS homes, to_jsonb(grid) AS grid, batch_sk FROM pg_composite",
         ["id", "who", "homes", "grid", "batch_sk"]),
 ]
