@@ -4,7 +4,11 @@
  * Tables are described from pg_catalog (format_type for the declared text,
  * attnotnull, pg_index.indkey for the primary key), and each column maps by
  * its type oid (a domain by its base type) to one floe type; docs/types.md
- * has the table. Queries stream through a server-side cursor, DECLARE ...
+ * has the table. Composites, arrays of them and arrays declared with
+ * several dimensions are typed from the catalog as a nested type string
+ * (struct<...>, list<list<...>>) and read from their text output, the
+ * array and record literal grammars parsed recursively into the column's
+ * nested builder. Queries stream through a server-side cursor, DECLARE ...
  * NO SCROLL CURSOR inside the caller's transaction or one of the stream's
  * own, then FETCH FORWARD batch_rows, so client memory holds one fetched
  * result and one batch whatever the table size. Results come in text format;

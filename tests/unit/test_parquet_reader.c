@@ -866,63 +866,69 @@ static size_t encode_levels(const uint32_t *lv, int32_t n, int bw, uint8_t *out)
   return k + (size_t)groups * (size_t)bw;
 }
 
-/* A file with the schema `elems` (elems[0] is the root), one INT32 leaf
- * column (the last element) and the pages given. */
-static size_t build_list_file(uint8_t *out, const elem_spec *elems, int n_elems, int64_t rows,
-                              const lpage *pages, int n_pages) {
+/* A file with the schema `elems` (elems[0] is the root) and n_cols INT32
+ * leaf columns in one row group: column c has pages_per_col[c] of the
+ * pages given, in order. */
+static size_t build_columns_file(uint8_t *out, const elem_spec *elems, int n_elems, int64_t rows,
+                                 const lpage *pages, const int *pages_per_col, int n_cols) {
   size_t n = 4;
   memcpy(out, "PAR1", 4);
-  int64_t data_offset = 4;
-  int64_t total_values = 0;
-  for (int i = 0; i < n_pages; i++) {
-    const lpage *pg = &pages[i];
-    static uint8_t body[1 << 16];
-    size_t len = 0, rep_len = 0, def_len = 0;
-    if (pg->rep_bw > 0) {
-      size_t at = len + (pg->v2 ? 0 : 4);
-      rep_len = encode_levels(pg->rep, pg->num_values, pg->rep_bw, body + at);
-      if (!pg->v2) floe_store_u32le(body + len, (uint32_t)rep_len);
-      len = at + rep_len;
+  int64_t data_offset[4], chunk_len[4], total_values[4];
+  int page = 0;
+  for (int c = 0; c < n_cols && c < 4; c++) {
+    data_offset[c] = (int64_t)n;
+    total_values[c] = 0;
+    for (int i = 0; i < pages_per_col[c]; i++, page++) {
+      const lpage *pg = &pages[page];
+      static uint8_t body[1 << 16];
+      size_t len = 0, rep_len = 0, def_len = 0;
+      if (pg->rep_bw > 0) {
+        size_t at = len + (pg->v2 ? 0 : 4);
+        rep_len = encode_levels(pg->rep, pg->num_values, pg->rep_bw, body + at);
+        if (!pg->v2) floe_store_u32le(body + len, (uint32_t)rep_len);
+        len = at + rep_len;
+      }
+      if (pg->def_bw > 0) {
+        size_t at = len + (pg->v2 ? 0 : 4);
+        def_len = encode_levels(pg->def, pg->num_values, pg->def_bw, body + at);
+        if (!pg->v2) floe_store_u32le(body + len, (uint32_t)def_len);
+        len = at + def_len;
+      }
+      for (int32_t v = 0; v < pg->n_values; v++) floe_store_u32le(body + len + 4 * (size_t)v, (uint32_t)pg->values[v]);
+      len += 4 * (size_t)pg->n_values;
+      static tw h;
+      memset(&h, 0, sizeof h);
+      tw_begin(&h, 0);
+      tw_i32(&h, 1, pg->v2 ? 3 : 0);
+      tw_i32(&h, 2, (int32_t)len);
+      tw_i32(&h, 3, (int32_t)len);
+      if (pg->v2) {
+        tw_begin(&h, 8);
+        tw_i32(&h, 1, pg->num_values);
+        tw_i32(&h, 2, 0);
+        tw_i32(&h, 3, pg->num_rows);
+        tw_i32(&h, 4, 0);
+        tw_i32(&h, 5, (int32_t)def_len);
+        tw_i32(&h, 6, (int32_t)rep_len);
+        tw_field(&h, 7, 2); /* is_compressed = false */
+      } else {
+        tw_begin(&h, 5);
+        tw_i32(&h, 1, pg->num_values);
+        tw_i32(&h, 2, 0);
+        tw_i32(&h, 3, 3);
+        tw_i32(&h, 4, 3);
+      }
+      tw_end(&h);
+      tw_end(&h);
+      memcpy(out + n, h.b, h.n);
+      n += h.n;
+      memcpy(out + n, body, len);
+      n += len;
+      total_values[c] += pg->num_values;
     }
-    if (pg->def_bw > 0) {
-      size_t at = len + (pg->v2 ? 0 : 4);
-      def_len = encode_levels(pg->def, pg->num_values, pg->def_bw, body + at);
-      if (!pg->v2) floe_store_u32le(body + len, (uint32_t)def_len);
-      len = at + def_len;
-    }
-    for (int32_t v = 0; v < pg->n_values; v++) floe_store_u32le(body + len + 4 * (size_t)v, (uint32_t)pg->values[v]);
-    len += 4 * (size_t)pg->n_values;
-    static tw h;
-    memset(&h, 0, sizeof h);
-    tw_begin(&h, 0);
-    tw_i32(&h, 1, pg->v2 ? 3 : 0);
-    tw_i32(&h, 2, (int32_t)len);
-    tw_i32(&h, 3, (int32_t)len);
-    if (pg->v2) {
-      tw_begin(&h, 8);
-      tw_i32(&h, 1, pg->num_values);
-      tw_i32(&h, 2, 0);
-      tw_i32(&h, 3, pg->num_rows);
-      tw_i32(&h, 4, 0);
-      tw_i32(&h, 5, (int32_t)def_len);
-      tw_i32(&h, 6, (int32_t)rep_len);
-      tw_field(&h, 7, 2); /* is_compressed = false */
-    } else {
-      tw_begin(&h, 5);
-      tw_i32(&h, 1, pg->num_values);
-      tw_i32(&h, 2, 0);
-      tw_i32(&h, 3, 3);
-      tw_i32(&h, 4, 3);
-    }
-    tw_end(&h);
-    tw_end(&h);
-    memcpy(out + n, h.b, h.n);
-    n += h.n;
-    memcpy(out + n, body, len);
-    n += len;
-    total_values += pg->num_values;
+    chunk_len[c] = (int64_t)n - data_offset[c];
   }
-  int64_t chunk_len = (int64_t)n - data_offset;
+  int64_t total_len = (int64_t)n - 4;
   static tw f;
   memset(&f, 0, sizeof f);
   tw_begin(&f, 0);
@@ -941,24 +947,26 @@ static size_t build_list_file(uint8_t *out, const elem_spec *elems, int n_elems,
   tw_i64(&f, 3, rows);
   tw_list(&f, 4, 12, 1);
   tw_begin(&f, 0);
-  tw_list(&f, 1, 12, 1);
-  tw_begin(&f, 0);
-  tw_i64(&f, 2, 4);
-  tw_begin(&f, 3);
-  tw_i32(&f, 1, 1 /* INT32 */);
-  tw_list(&f, 2, 5, 1);
-  tw_varint(&f, zigzag(0));
-  tw_list(&f, 3, 8, 1);
-  tw_varint(&f, 1);
-  tw_byte(&f, 'v');
-  tw_i32(&f, 4, 0);
-  tw_i64(&f, 5, total_values);
-  tw_i64(&f, 6, chunk_len);
-  tw_i64(&f, 7, chunk_len);
-  tw_i64(&f, 9, data_offset);
-  tw_end(&f);
-  tw_end(&f);
-  tw_i64(&f, 2, chunk_len);
+  tw_list(&f, 1, 12, n_cols);
+  for (int c = 0; c < n_cols && c < 4; c++) {
+    tw_begin(&f, 0);
+    tw_i64(&f, 2, data_offset[c]);
+    tw_begin(&f, 3);
+    tw_i32(&f, 1, 1 /* INT32 */);
+    tw_list(&f, 2, 5, 1);
+    tw_varint(&f, zigzag(0));
+    tw_list(&f, 3, 8, 1);
+    tw_varint(&f, 1);
+    tw_byte(&f, 'v');
+    tw_i32(&f, 4, 0);
+    tw_i64(&f, 5, total_values[c]);
+    tw_i64(&f, 6, chunk_len[c]);
+    tw_i64(&f, 7, chunk_len[c]);
+    tw_i64(&f, 9, data_offset[c]);
+    tw_end(&f);
+    tw_end(&f);
+  }
+  tw_i64(&f, 2, total_len);
   tw_i64(&f, 3, rows);
   tw_end(&f);
   tw_end(&f);
@@ -967,6 +975,13 @@ static size_t build_list_file(uint8_t *out, const elem_spec *elems, int n_elems,
   floe_store_u32le(out + n, (uint32_t)f.n);
   memcpy(out + n + 4, "PAR1", 4);
   return n + 8;
+}
+
+/* A file with the schema `elems`, one INT32 leaf column (the last
+ * element) and the pages given. */
+static size_t build_list_file(uint8_t *out, const elem_spec *elems, int n_elems, int64_t rows,
+                              const lpage *pages, int n_pages) {
+  return build_columns_file(out, elems, n_elems, rows, pages, &n_pages, 1);
 }
 
 /* Reads a built file with a batch size into t. */
@@ -1092,16 +1107,67 @@ static void test_legacy_two_level_and_bare_repeated_lists(void) {
   floe_parquet_reader_free(r);
 }
 
-/* Legacy lists of structs (rule 3 "array") and a map without its value
- * stay unreadable: skipped by default, FLOE_EUNSUPPORTED when projected.
- * A standard list of lists is read as one nested column (its leaf alone
+/* Legacy lists of structs (LogicalTypes.md, backward-compatibility rules
+ * 2 and 3: a LIST group over a repeated group of several fields, or of one
+ * field named "array" or "<name>_tuple", which is itself the element) are
+ * read as lists of
+ * required structs, nulls and empties kept apart; a map without its value
+ * stays unreadable: skipped by default, FLOE_EUNSUPPORTED when projected. A
+ * standard list of lists is read as one nested column (its leaf alone
  * stays unreadable). */
-static void test_legacy_struct_lists_and_keyless_maps_are_refused(void) {
+static void test_legacy_struct_lists_read_and_keyless_maps_refused(void) {
   static uint8_t file[16384];
+  /* optional group l (LIST) { repeated group <name> { optional int32 x; } }:
+   * [{x: 1}, {x: NULL}], NULL, [], [{x: 3}] */
+  const char *names[] = {"array", "l_tuple"};
+  for (int k = 0; k < 2; k++) {
+    const elem_spec legacy[] = {{"schema", -1, 0, 1, -1, -1}, {"l", -1, 1, 1, 3, 5},
+                                {names[k], -1, 2, 1, -1, -1}, {"x", 1, 1, 0, -1, 6}};
+    const uint32_t rep[] = {0, 1, 0, 0, 0}, def[] = {3, 2, 0, 1, 3};
+    const int32_t values[] = {1, 3};
+    lpage p = {k == 1, 5, 4, rep, def, 1, 2, values, 2};
+    size_t len = build_list_file(file, legacy, 4, 4, &p, 1);
+    const char *want[] = {"[{x: 1}, {x: \\N}]", NULL, "[]", "[{x: 3}]"};
+    check_list_rows(file, len, want, 4);
+    floe_parquet_reader *r = NULL;
+    floe_error err = {0};
+    REQUIRE_OK(floe_parquet_reader_open_memory(&r, file, len, "legacy", &err), &err);
+    struct ArrowSchema s;
+    REQUIRE_OK(floe_parquet_reader_arrow_schema(r, &s, &err), &err);
+    REQUIRE(s.n_children == 1);
+    CHECK_STR_EQ(s.children[0]->format, "+l");
+    CHECK_INT_EQ(floe_arrow_schema_field_id(s.children[0]), 5);
+    CHECK_STR_EQ(s.children[0]->children[0]->format, "+s");
+    CHECK(!(s.children[0]->children[0]->flags & ARROW_FLAG_NULLABLE)); /* a required element */
+    CHECK_INT_EQ(floe_arrow_schema_field_id(s.children[0]->children[0]->children[0]), 6);
+    floe_arrow_schema_release(&s);
+    floe_parquet_reader_free(r);
+  }
+  /* required int32 x in a repeated group named "array": [{x: 7}, {x: 8}], NULL, [] */
+  const elem_spec req[] = {{"schema", -1, 0, 1, -1, -1}, {"l", -1, 1, 1, 3, 5},
+                           {"array", -1, 2, 1, -1, -1}, {"x", 1, 0, 0, -1, 6}};
+  const uint32_t rep2[] = {0, 1, 0, 0}, def2[] = {2, 2, 0, 1};
+  const int32_t values2[] = {7, 8};
+  lpage p2 = {false, 4, 0, rep2, def2, 1, 2, values2, 2};
+  size_t len2 = build_list_file(file, req, 4, 3, &p2, 1);
+  const char *want2[] = {"[{x: 7}, {x: 8}]", NULL, "[]"};
+  check_list_rows(file, len2, want2, 3);
+
+  /* Rule 2: a repeated group of several fields is the element:
+   * optional group l (LIST) { repeated group pair { optional int32 a; required int32 b; } }:
+   * [{a: 1, b: 2}, {a: NULL, b: 4}], [], NULL */
+  const elem_spec pairs[] = {{"schema", -1, 0, 1, -1, -1}, {"l", -1, 1, 1, 3, 5},
+                             {"pair", -1, 2, 2, -1, -1}, {"a", 1, 1, 0, -1, 6}, {"b", 1, 0, 0, -1, 7}};
+  const uint32_t rep_a[] = {0, 1, 0, 0}, def_a[] = {3, 2, 1, 0}, rep_b[] = {0, 1, 0, 0}, def_b[] = {2, 2, 1, 0};
+  const int32_t val_a[] = {1}, val_b[] = {2, 4};
+  const lpage pair_pages[] = {{false, 4, 0, rep_a, def_a, 1, 2, val_a, 1}, {false, 4, 0, rep_b, def_b, 1, 2, val_b, 2}};
+  const int per_col[] = {1, 1};
+  size_t len3 = build_columns_file(file, pairs, 5, 3, pair_pages, per_col, 2);
+  const char *want3[] = {"[{a: 1, b: 2}, {a: \\N, b: 4}]", "[]", NULL};
+  check_list_rows(file, len3, want3, 3);
+
   const uint32_t rep[] = {0}, def[] = {0};
   lpage p = {false, 1, 0, rep, def, 1, 3, NULL, 0};
-  const elem_spec array[] = {{"schema", -1, 0, 1, -1, -1}, {"l", -1, 1, 1, 3, 5},
-                             {"array", -1, 2, 1, -1, -1}, {"x", 1, 1, 0, -1, 6}};
   const elem_spec nested[] = {{"schema", -1, 0, 1, -1, -1}, {"l", -1, 1, 1, 3, 5},
                               {"list", -1, 2, 1, -1, -1}, {"element", -1, 1, 1, 3, 6},
                               {"list", -1, 2, 1, -1, -1}, {"element", 1, 1, 0, -1, 7}};
@@ -1110,12 +1176,12 @@ static void test_legacy_struct_lists_and_keyless_maps_are_refused(void) {
   const struct {
     const elem_spec *e;
     int n;
-  } cases[] = {{array, 4}, {nested, 6}, {map, 4}};
-  for (int i = 0; i < 3; i++) {
+  } cases[] = {{nested, 6}, {map, 4}};
+  for (int i = 0; i < 2; i++) {
     size_t len = build_list_file(file, cases[i].e, cases[i].n, 1, &p, 1);
     table t;
     floe_error err = {0};
-    if (i == 1) {
+    if (i == 0) {
       CHECK_OK(read_built_opt(file, len, NULL, &t, &err), &err);
       REQUIRE(t.ncols == 1 && t.nrows == 1);
       CHECK_STR_EQ(t.names[0], "l");
@@ -1127,7 +1193,7 @@ static void test_legacy_struct_lists_and_keyless_maps_are_refused(void) {
     }
     table_free(&t);
     floe_parquet_scan_options opt = {0};
-    const int32_t id = 5 + (i == 1 ? 2 : 1);
+    const int32_t id = i == 0 ? 7 : 6;
     opt.field_ids = &id;
     opt.n_field_ids = 1;
     CHECK_INT_EQ(read_built_opt(file, len, &opt, &t, &err), FLOE_EUNSUPPORTED);
@@ -1803,7 +1869,7 @@ int main(void) {
   RUN(test_nulls_snappy_reads_its_optional_struct);
   RUN(test_three_level_lists_tell_null_empty_and_null_elements_apart);
   RUN(test_legacy_two_level_and_bare_repeated_lists);
-  RUN(test_legacy_struct_lists_and_keyless_maps_are_refused);
+  RUN(test_legacy_struct_lists_read_and_keyless_maps_refused);
   RUN(test_bad_list_levels_are_format_errors);
   RUN(test_long_lists_cross_pages_and_batches);
   RUN(test_schema_types_and_metadata);

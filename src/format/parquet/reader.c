@@ -634,14 +634,15 @@ static int walk_schema(walk *w, int depth, const char *prefix, int32_t def,
 }
 
 /* Builds the node of schema element e (and its subtree) of a group column;
- * rep is the repetition level above it. Returns the node index, -1 when
- * the layout is not one floe assembles (legacy 2-level lists, bare
- * repeated fields, unreadable leaves), or FLOE_ENOMEM - 1 on allocation
- * failure. */
+ * rep is the repetition level above it. legacy_element: e is the repeated
+ * group of a legacy list of structs, itself the (required) element.
+ * Returns the node index, -1 when the layout is not one floe assembles
+ * (2-level lists of primitives inside a group, bare repeated fields,
+ * unreadable leaves), or FLOE_ENOMEM - 1 on allocation failure. */
 static int32_t build_node(floe_parquet_reader *r, int32_t e, uint32_t rep, const char *name,
-                          bool force_required, int32_t *leaf_counter) {
+                          bool force_required, bool legacy_element, int32_t *leaf_counter) {
   const pq_schema_element *el = &r->meta.schema[e];
-  if (is_repeated(el) || r->n_nodes >= r->meta.n_schema) return -1;
+  if (is_repeated(el) != legacy_element || r->n_nodes >= r->meta.n_schema) return -1;
   int32_t idx = r->n_nodes++;
   nest_node *n = &r->nodes[idx];
   memset(n, 0, sizeof *n);
@@ -666,6 +667,7 @@ static int32_t build_node(floe_parquet_reader *r, int32_t e, uint32_t rep, const
   }
   int32_t nc = el->has_num_children ? el->num_children : 0;
   int32_t kids[2] = {-1, -1}, n_kids = 0;
+  bool legacy = false;
   const char *kid_names[2] = {NULL, NULL};
   bool kid_required[2] = {false, false};
   uint32_t kid_rep = rep;
@@ -682,14 +684,26 @@ static int32_t build_node(floe_parquet_reader *r, int32_t e, uint32_t rep, const
     if (nc != 1) return -1;
     const pq_schema_element *middle = &r->meta.schema[direct[0]];
     int32_t want = is_list ? 1 : 2;
-    if (!is_repeated(middle) || middle->has_type || !middle->has_num_children ||
-        middle->num_children != want)
-      return -1;
-    if (is_list && middle->name != NULL && strcmp(middle->name, "array") == 0) return -1;
+    if (!is_repeated(middle) || middle->has_type || !middle->has_num_children) return -1;
+    if (is_list) {
+      /* Backward-compatibility rules 2 and 3: a repeated group with several
+       * fields, or with one named "array" or "<L>_tuple", is itself the
+       * element, a required struct (old writers' lists of structs). */
+      char tuple[512];
+      snprintf(tuple, sizeof tuple, "%s_tuple", el->name != NULL ? el->name : "");
+      legacy = middle->num_children > 1 ||
+               (middle->name != NULL &&
+                (strcmp(middle->name, "array") == 0 || strcmp(middle->name, tuple) == 0));
+    }
+    if (!legacy && middle->num_children != want) return -1;
     n->kind = is_list ? FLOE_ARROW_LIST : FLOE_ARROW_MAP;
     n->def_entry = (uint32_t)r->node_def[direct[0]];
     n->rep_entry = rep + 1;
     kid_rep = rep + 1;
+    if (legacy) {
+      kids[n_kids++] = direct[0];
+      kid_required[0] = true;
+    }
     for (int32_t k = direct[0] + 1; k < r->meta.n_schema && n_kids < want; k++)
       if (r->node_parent[k] == direct[0]) kids[n_kids++] = k;
     if (is_list) {
@@ -707,8 +721,9 @@ static int32_t build_node(floe_parquet_reader *r, int32_t e, uint32_t rep, const
   if (n->children == NULL) return FLOE_ENOMEM - 1;
   for (int32_t i = 0; i < total; i++) {
     int32_t child = n->kind == FLOE_ARROW_STRUCT
-                        ? build_node(r, direct[i], kid_rep, NULL, false, leaf_counter)
-                        : build_node(r, kids[i], kid_rep, kid_names[i], kid_required[i], leaf_counter);
+                        ? build_node(r, direct[i], kid_rep, NULL, false, false, leaf_counter)
+                        : build_node(r, kids[i], kid_rep, kid_names[i], kid_required[i], legacy,
+                                     leaf_counter);
     if (child < 0) return child;
     r->nodes[idx].children[i] = child;
     r->nodes[idx].n_children = i + 1;
@@ -740,7 +755,7 @@ static int build_groups(floe_parquet_reader *r, floe_error *err) {
     }
     if (list_path) continue;
     int32_t saved = r->n_nodes, leaves = 0;
-    int32_t root = build_node(r, t, 0, NULL, false, &leaves);
+    int32_t root = build_node(r, t, 0, NULL, false, false, &leaves);
     if (root == FLOE_ENOMEM - 1) return floe_error_set(err, FLOE_ENOMEM, "out of memory");
     if (root < 0) {
       r->n_nodes = saved;
