@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "floe/iceberg.h"
 #include "floe/source.h"
 #include "floe/time.h"
 #include "test.h"
@@ -531,6 +532,94 @@ static void test_describe_types_composites_and_dimensions_from_the_catalog(void)
   floe_source_close(src);
 }
 
+/* Composite and multi-dimensional values are read from their text output
+ * into nested Arrow columns (the column's Arrow field built from its
+ * nested type string, as the engine does): quoted and escaped fields, an
+ * empty field null and "" empty, a whole-row null, a row of nulls, arrays
+ * inside composites and composites inside arrays, a lower bound other
+ * than 1. A value of more dimensions than declared is an error. */
+static void test_reads_composites_and_dimensions_value_for_value(void) {
+  REQUIRE_SERVER();
+  floe_source *src = pg_open();
+  REQUIRE(src != NULL);
+  REQUIRE(exec(src,
+               "DROP TABLE IF EXISTS nested_vals; DROP TYPE IF EXISTS ut_pair;"
+               " CREATE TYPE ut_pair AS (x int, s text, t text[], d date);"
+               " CREATE TABLE nested_vals (id int PRIMARY KEY, c ut_pair, cs ut_pair[], m int[][]);"
+               " INSERT INTO nested_vals VALUES"
+               " (1, ROW(1, 'a,b \"q\" \\ (z)', '{p,\"q r\",NULL,\"NULL\"}', '0044-03-15 BC'),"
+               "  ARRAY[ROW(2, '', '{}', NULL)::ut_pair, NULL], '{{1,2},{3,NULL}}'),"
+               " (2, NULL, '{}', '{}'),"
+               " (3, ROW(NULL, NULL, NULL, NULL), NULL, '[0:0][1:1]={{9}}')") == 0);
+  floe_source_table t = {0};
+  floe_error err = {0};
+  REQUIRE_OK(floe_source_describe(src, "nested_vals", &t, &err), &err);
+  REQUIRE(t.n_columns == 4);
+  floe_iceberg_schema *shapes[4] = {NULL};
+  struct ArrowSchema fields[4];
+  memset(fields, 0, sizeof fields);
+  for (int i = 1; i < 4; i++) {
+    REQUIRE(t.columns[i].nested_type != NULL);
+    REQUIRE_OK(floe_iceberg_type_parse_nested(&shapes[i], t.columns[i].name, t.columns[i].nested_type,
+                                              NULL, &err), &err);
+    REQUIRE_OK(floe_iceberg_field_to_arrow(&shapes[i]->root.fields[0], &fields[i], &err), &err);
+    t.columns[i].arrow_field = &fields[i];
+  }
+  floe_source_query_spec spec = {0};
+  spec.sql = "SELECT id, c, cs, m FROM nested_vals ORDER BY id";
+  spec.columns = t.columns;
+  spec.n_columns = t.n_columns;
+  spec.table = "nested_vals";
+  floe_source_stream *stream = NULL;
+  REQUIRE_OK(floe_source_query(src, &spec, &stream, &err), &err);
+  struct ArrowArray batch;
+  REQUIRE(floe_source_stream_next(stream, &batch, &err) == 1);
+  const struct ArrowSchema *schema = floe_source_stream_schema(stream);
+  const char *want[3][3] = {
+      {"{x: 1, s: a,b \"q\" \\ (z), t: [p, q r, \\N, NULL], d: -0043-03-15}",
+       "[{x: 2, s: , t: [], d: \\N}, \\N]", "[[1, 2], [3, \\N]]"},
+      {NULL, "[]", "[]"},
+      {"{x: \\N, s: \\N, t: \\N, d: \\N}", NULL, "[[9]]"}};
+  CHECK_INT_EQ(batch.length, 3);
+  floe_buf text = FLOE_BUF_INIT;
+  for (int c = 1; c < 4; c++) {
+    floe_arrow_view v;
+    REQUIRE_OK(floe_arrow_view_init(&v, schema->children[c], batch.children[c], &err), &err);
+    for (int64_t r = 0; r < batch.length && r < 3; r++) {
+      const char *w = want[r][c - 1];
+      if (floe_arrow_view_is_null(&v, r)) {
+        if (w != NULL) TEST_FAIL_AT(__FILE__, __LINE__, "row %d column %d: null, want %s", (int)r, c, w);
+        continue;
+      }
+      floe_buf_reset(&text);
+      floe_arrow_view_format(&v, r, &text);
+      floe_buf_terminate(&text);
+      if (w == NULL || strcmp((const char *)text.data, w) != 0)
+        TEST_FAIL_AT(__FILE__, __LINE__, "row %d column %d: %s, want %s", (int)r, c,
+                     (const char *)text.data, w ? w : "null");
+    }
+  }
+  floe_buf_free(&text);
+  floe_arrow_array_release(&batch);
+  floe_source_stream_free(stream);
+
+  /* Three dimensions in a two-dimensional column: the error says so. */
+  REQUIRE(exec(src, "INSERT INTO nested_vals VALUES (4, NULL, NULL, '{{{1}}}')") == 0);
+  spec.sql = "SELECT id, c, cs, m FROM nested_vals WHERE id = 4";
+  for (int i = 1; i < 4; i++) t.columns[i].arrow_field = &fields[i];
+  REQUIRE_OK(floe_source_query(src, &spec, &stream, &err), &err);
+  CHECK(floe_source_stream_next(stream, &batch, &err) == FLOE_ERANGE);
+  CHECK(strstr(err.message, "column 'm' row (id=4)") != NULL);
+  CHECK(strstr(err.message, "an array of more dimensions than the column's 2") != NULL);
+  floe_source_stream_free(stream);
+  for (int i = 1; i < 4; i++) {
+    floe_arrow_schema_release(&fields[i]);
+    floe_iceberg_schema_free(shapes[i]);
+  }
+  floe_source_table_free(&t);
+  floe_source_close(src);
+}
+
 static void test_batches_split_at_batch_size(void) {
   REQUIRE_SERVER();
   floe_source *src = pg_open();
@@ -921,6 +1010,7 @@ int main(void) {
   RUN(test_reads_every_type_with_edge_values);
   RUN(test_bad_values_are_errors_naming_table_column_key_value);
   RUN(test_describe_types_composites_and_dimensions_from_the_catalog);
+  RUN(test_reads_composites_and_dimensions_value_for_value);
   RUN(test_batches_split_at_batch_size);
   RUN(test_million_rows_hold_one_batch_at_a_time);
   RUN(test_quotes_hostile_identifiers);
