@@ -280,6 +280,22 @@ ${tables}
     runOk(dir);
     const flat = (await readIceberg(path.join(dir, 'catalog.db'), 'pg', 'flat')).map((r) => [Number(r.id), deep(r.pairs)]).sort();
     assert.deepEqual(flat, [[1, [['1', '2'], ['3', '4']]], [2, []], [3, null]]);
+
+    // An attribute added to a composite type evolves the column: a new
+    // nullable struct field at the struct's end with a fresh id; rows
+    // written before read it as null.
+    pgExec(db, `ALTER TYPE person ADD ATTRIBUTE nick text;
+      INSERT INTO people VALUES (6, ROW('Cy', NULL, NULL, NULL, NULL, 2, 'cy'), NULL, NULL, NULL, NULL, 3);`);
+    runOk(dir);
+    const md2 = readMetadata(metadataLocation(path.join(dir, 'catalog.db'), 'pg', 'people'));
+    const who2 = md2.schemas.find((x) => x['schema-id'] === md2['current-schema-id']).fields.find((f) => f.name === 'who');
+    assert.deepEqual(who2.type.fields.map((f) => f.name), ['name', 'born', 'Tag, quoted', 'home', 'seen', 'rank', 'nick']);
+    const nick = who2.type.fields[6];
+    assert.deepEqual([nick.type, nick.required, nick.id], ['string', false, md2['last-column-id']]);
+    assert.ok(nick.id > Math.max(...md.schemas.flatMap((x) => JSON.stringify(x).match(/"id":\d+/g).map((m) => Number(m.slice(5))))));
+    const people = await readIceberg(path.join(dir, 'catalog.db'), 'pg', 'people');
+    assert.deepEqual(people.map((r) => [Number(r.id), r.who == null ? null : r.who.nick ?? null]).sort((a, b) => a[0] - b[0]),
+      [[1, null], [2, null], [3, null], [4, null], [6, 'cy']]);
   });
   test('merge on a key keeps list columns: updated rows carry their new arrays, others keep theirs', async () => {
     const dir = scratch('merge');
