@@ -394,6 +394,7 @@ ${shapes}
   eq:
     mode: merge
     merge: {deletes: equality}
+    sort_by: [id desc]
 ${shapes}
   cow:
     mode: merge
@@ -462,12 +463,17 @@ ${shapes}`, '{durability: none, report: ./report.json}');
 
     // Compaction of a table with struct and map columns applies its deletes;
     // afterwards DuckDB reads the live files equal to the source too.
+    // (eq has a sort order: its files and the compacted one are sorted by
+    // id descending, struct and map values moving with their rows.)
     for (const t of ['merged', 'eq']) {
-      runOk(dir, ['maintain', `js.${t}`, '--compact', '--min-input-files', '2', '-c', 'floe.yaml']);
+      const compacted = runOk(dir, ['maintain', `js.${t}`, '--compact', '--min-input-files', '2', '-c', 'floe.yaml']);
+      if (t === 'eq') assert.match(compacted.stdout, /sorted by sort order 1/);
       assert.equal(await check(t, `SELECT * FROM ${t}`), 31);
       assert.equal((await liveFiles(dir, 'js', t)).length, 1);
       assert.deepEqual(await duckRows(t), want(`SELECT * FROM ${t}`));
     }
+    const sortedIds = (await duckdb(`SELECT id::INTEGER AS id FROM read_parquet('${(await liveFiles(dir, 'js', 'eq'))[0]}')`)).map((r) => r.id);
+    assert.deepEqual(sortedIds, [...sortedIds].sort((a, b) => b - a));
   });
 });
 
