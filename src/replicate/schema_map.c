@@ -252,6 +252,21 @@ static void type_text(const floe_iceberg_type *t, char *out, size_t n) {
  * unchanged. The steps go to `steps`; anything else is FLOE_EINVAL with
  * `why` naming the path and both types. */
 static int nested_diff(const floe_iceberg_type *have, const floe_iceberg_type *want, const char *path,
+                       nested_steps *steps, char *why, size_t n);
+
+/* One child of a struct, list or map at `sub`: its requiredness must not
+ * change; then its type is compared as nested_diff says. */
+static int child_diff(const floe_iceberg_field *have, const floe_iceberg_field *want,
+                      const char *sub, nested_steps *steps, char *why, size_t n) {
+  if (have->required != want->required) {
+    say(why, n, "%s is %s in the table and declared %s", sub,
+        have->required ? "not null" : "nullable", want->required ? "not null" : "nullable");
+    return FLOE_EINVAL;
+  }
+  return nested_diff(&have->type, &want->type, sub, steps, why, n);
+}
+
+static int nested_diff(const floe_iceberg_type *have, const floe_iceberg_type *want, const char *path,
                        nested_steps *steps, char *why, size_t n) {
   char a[160], b[160];
   if (floe_iceberg_type_is_primitive(have->id) && floe_iceberg_type_is_primitive(want->id)) {
@@ -281,12 +296,7 @@ static int nested_diff(const floe_iceberg_type *have, const floe_iceberg_type *w
         say(why, n, "%s (%s) is in the table and not declared (fields are never dropped)", sub, a);
         return FLOE_EINVAL;
       }
-      if (wf->required != hf->required) {
-        say(why, n, "%s is %s in the table and declared %s", sub,
-                 hf->required ? "not null" : "nullable", wf->required ? "not null" : "nullable");
-        return FLOE_EINVAL;
-      }
-      int rc = nested_diff(&hf->type, &wf->type, sub, steps, why, n);
+      int rc = child_diff(hf, wf, sub, steps, why, n);
       if (rc < 0) return rc;
     }
     for (int32_t k = 0; k < want->n_fields; k++) {
@@ -309,13 +319,7 @@ static int nested_diff(const floe_iceberg_type *have, const floe_iceberg_type *w
   }
   if (have->id == FLOE_ICEBERG_LIST) {
     say(sub, sizeof sub, "%s.element", path);
-    if (have->fields[0].required != want->fields[0].required) {
-      say(why, n, "%s is %s in the table and declared %s", sub,
-               have->fields[0].required ? "not null" : "nullable",
-               want->fields[0].required ? "not null" : "nullable");
-      return FLOE_EINVAL;
-    }
-    return nested_diff(&have->fields[0].type, &want->fields[0].type, sub, steps, why, n);
+    return child_diff(&have->fields[0], &want->fields[0], sub, steps, why, n);
   }
   /* a map: keys never change (Iceberg Java refuses updating them) */
   say(sub, sizeof sub, "%s.key", path);
@@ -326,13 +330,7 @@ static int nested_diff(const floe_iceberg_type *have, const floe_iceberg_type *w
     return FLOE_EINVAL;
   }
   say(sub, sizeof sub, "%s.value", path);
-  if (have->fields[1].required != want->fields[1].required) {
-    say(why, n, "%s is %s in the table and declared %s", sub,
-             have->fields[1].required ? "not null" : "nullable",
-             want->fields[1].required ? "not null" : "nullable");
-    return FLOE_EINVAL;
-  }
-  return nested_diff(&have->fields[1].type, &want->fields[1].type, sub, steps, why, n);
+  return child_diff(&have->fields[1], &want->fields[1], sub, steps, why, n);
 }
 
 /* Equal nested types, ids ignored (field names compared exactly). */
