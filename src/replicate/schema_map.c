@@ -565,15 +565,6 @@ int floe_schema_map(const floe_iceberg_schema *current,
         goto cleanup;
       }
       f = find_field(work, fname);
-      if (f != NULL && f->required && c->nullable) {
-        FLOE_TRY(floe_iceberg_schema_make_optional(&next, work, fname, err));
-        step(&work, next);
-        next = NULL;
-        if (note(&desc, "made %s optional", fname) < 0) goto nomem;
-        out->n_made_optional++;
-        changed = true;
-        f = find_field(work, fname);
-      }
     } else {
       char fname[256];
       snprintf(fname, sizeof fname, "%s", f->name);
@@ -604,15 +595,17 @@ int floe_schema_map(const floe_iceberg_schema *current,
         changed = true;
         f = find_field(work, fname);
       }
-      if (f->required && c->nullable) {
-        FLOE_TRY(floe_iceberg_schema_make_optional(&next, work, fname, err));
-        step(&work, next);
-        next = NULL;
-        if (note(&desc, "made %s optional", fname) < 0) goto nomem;
-        out->n_made_optional++;
-        changed = true;
-        f = find_field(work, fname);
-      }
+    }
+    if (f != NULL && f->required && c->nullable) {
+      char fname[256];
+      snprintf(fname, sizeof fname, "%s", f->name);
+      FLOE_TRY(floe_iceberg_schema_make_optional(&next, work, fname, err));
+      step(&work, next);
+      next = NULL;
+      if (note(&desc, "made %s optional", fname) < 0) goto nomem;
+      out->n_made_optional++;
+      changed = true;
+      f = find_field(work, fname);
     }
     if (f == NULL) {
       rc = floe_error_set(err, FLOE_EINVAL, "table %s: column '%s' vanished", table,
