@@ -16,7 +16,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import {
-  REPO, metadataLocation, modulesPresent, pgExec, pgRows, readIceberg, readMetadata,
+  REPO, liveDataFilePaths, metadataLocation, modulesPresent, pgExec, pgRows, readIceberg, readMetadata,
 } from './lib/check_table.mjs';
 
 const FLOE = process.env.FLOE_BIN ?? path.join(REPO, 'build/floe');
@@ -58,15 +58,8 @@ function rowsText(rows, columns) {
     .sort();
 }
 
-async function liveFilesOf(dir, ns, table) {
-  const md = readMetadata(metadataLocation(path.join(dir, 'catalog.db'), ns, table));
-  const snap = md.snapshots.find((x) => x['snapshot-id'] === md['current-snapshot-id']);
-  const avro = await import(pathToFileURL(path.join(REPO, 'tests/interop/lib/avro.mjs')).href);
-  const files = [];
-  for (const m of (await avro.decodeAvroFile(snap['manifest-list'])).records)
-    for (const e of (await avro.decodeAvroFile(m.manifest_path)).records)
-      if (Number(e.status) !== 2 && Number(e.data_file.content ?? 0) === 0) files.push(e.data_file.file_path.replace(/^file:/, ''));
-  return files;
+function liveFilesOf(dir, ns, table) {
+  return liveDataFilePaths(path.join(dir, 'catalog.db'), ns, table);
 }
 
 let duckConn = null;

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import {
-  REPO, metadataLocation, modulesPresent, pgExec, pgRows, readIceberg, readMetadata, sh, sqliteRows,
+  REPO, liveDataFilePaths, metadataLocation, modulesPresent, pgExec, pgRows, readIceberg, readMetadata, sh, sqliteRows,
 } from './lib/check_table.mjs';
 import { FLOE, floe, readReport, runOk, scratch } from './lib/cli.mjs';
 
@@ -59,15 +59,8 @@ function schemaOf(dir, ns, table) {
   return md.schemas.find((s) => s['schema-id'] === md['current-schema-id']);
 }
 
-async function liveFiles(dir, ns, table) {
-  const md = readMetadata(metadataLocation(path.join(dir, 'catalog.db'), ns, table));
-  const snap = md.snapshots.find((x) => x['snapshot-id'] === md['current-snapshot-id']);
-  const avro = await import(pathToFileURL(path.join(REPO, 'tests/interop/lib/avro.mjs')).href);
-  const files = [];
-  for (const m of (await avro.decodeAvroFile(snap['manifest-list'])).records)
-    for (const e of (await avro.decodeAvroFile(m.manifest_path)).records)
-      if (Number(e.status) !== 2 && Number(e.data_file.content ?? 0) === 0) files.push(e.data_file.file_path.replace(/^file:/, ''));
-  return files;
+function liveFiles(dir, ns, table) {
+  return liveDataFilePaths(path.join(dir, 'catalog.db'), ns, table);
 }
 
 let duck = null;

@@ -26,7 +26,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import {
-  REPO, duckdbFiles, metadataLocation, modulesPresent, normalizeRows, readIceberg, readMetadata, sh,
+  REPO, duckdbFiles, liveDataFilePaths, metadataLocation, modulesPresent, normalizeRows, readIceberg, readMetadata, sh,
 } from './lib/check_table.mjs';
 
 const FLOE = process.env.FLOE_BIN ?? path.join(REPO, 'build/floe');
@@ -258,15 +258,7 @@ async function assertDuckdb(dir, table, n, total) {
 // duckdbSelect(dir, 't', {3: 'BIG'}, 'SELECT CAST(BIG AS VARCHAR) AS v').
 let duck = null;
 async function duckdbSelect(dir, table, columns, select) {
-  const md = readMetadata(metadataLocation(path.join(dir, 'catalog.db'), 'sf', table));
-  const snap = md.snapshots.find((x) => x['snapshot-id'] === md['current-snapshot-id']);
-  const avro = await import(pathToFileURL(path.join(REPO, 'tests/interop/lib/avro.mjs')).href);
-  const files = [];
-  for (const m of (await avro.decodeAvroFile(snap['manifest-list'])).records) {
-    for (const e of (await avro.decodeAvroFile(m.manifest_path)).records) {
-      if (Number(e.status) !== 2 && Number(e.data_file.content ?? 0) === 0) files.push(e.data_file.file_path.replace(/^file:/, ''));
-    }
-  }
+  const files = await liveDataFilePaths(path.join(dir, 'catalog.db'), 'sf', table);
   if (!duck) {
     const { DuckDBInstance } = await import(pathToFileURL(path.join(REPO, 'tests/interop/node_modules/@duckdb/node-api/lib/index.js')).href);
     duck = await (await DuckDBInstance.create(':memory:', { threads: '1' })).connect();
@@ -289,13 +281,7 @@ async function duckdbSelect(dir, table, columns, select) {
 // (field id -> name and DuckDB type), then `select` over them as `t`.
 async function duckdbRead(dir, table, map, select) {
   await duckdbSelect(dir, table, { 1: 'ID' }, 'SELECT 1'); // opens DuckDB
-  const md = readMetadata(metadataLocation(path.join(dir, 'catalog.db'), 'sf', table));
-  const snap = md.snapshots.find((x) => x['snapshot-id'] === md['current-snapshot-id']);
-  const avro = await import(pathToFileURL(path.join(REPO, 'tests/interop/lib/avro.mjs')).href);
-  const files = [];
-  for (const m of (await avro.decodeAvroFile(snap['manifest-list'])).records)
-    for (const e of (await avro.decodeAvroFile(m.manifest_path)).records)
-      if (Number(e.status) !== 2 && Number(e.data_file.content ?? 0) === 0) files.push(e.data_file.file_path.replace(/^file:/, ''));
+  const files = await liveDataFilePaths(path.join(dir, 'catalog.db'), 'sf', table);
   const list = files.map((f) => `'${f}'`).join(', ');
   return (await duck.runAndReadAll(`WITH t AS (SELECT * FROM read_parquet([${list}], schema = MAP {${map}})) ${select}`)).getRowObjects();
 }

@@ -117,6 +117,14 @@ async function liveDataFiles(md) {
   return { data, deletes };
 }
 
+// The local paths of the current snapshot's live data files (delete
+// files left out), for readers that take a file list.
+export async function liveDataFilePaths(catalogDb, ns, table) {
+  await loadModules();
+  const { data } = await liveDataFiles(readMetadata(metadataLocation(catalogDb, ns, table)));
+  return data.map((f) => f.replace(/^file:/, ''));
+}
+
 // DuckDB reads every live data file by field id: count(*) and sum of the
 // long column `fieldId`. Throws when the snapshot has delete files (then
 // file contents are not the table).
